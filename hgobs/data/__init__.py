@@ -1,0 +1,1 @@
+"""Data files shipped with hgobs (built-in provider profiles)."""
