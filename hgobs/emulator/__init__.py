@@ -1,0 +1,22 @@
+"""A local Health Gorilla-like auth server for tests and demos: token exchange and FHIR reads.
+
+``serve(config)`` runs it on a loopback port in a background thread; ``create_app(config)`` is
+the bare ASGI app; ``emulate`` is the ``hgobs emulate`` command. The rules it applies are
+documented in ``hgobs.emulator.rules`` (token endpoint) and ``hgobs.emulator.access`` (API).
+"""
+
+from __future__ import annotations
+
+from hgobs.emulator.app import create_app
+from hgobs.emulator.command import emulate
+from hgobs.emulator.config import ClientRegistration, EmulatorConfig
+from hgobs.emulator.server import RunningEmulator, serve
+
+__all__ = [
+    "ClientRegistration",
+    "EmulatorConfig",
+    "RunningEmulator",
+    "create_app",
+    "emulate",
+    "serve",
+]

@@ -1,0 +1,150 @@
+"""``hgobs emulate``: run the emulator in the foreground until Ctrl-C.
+
+The command is thin; its pieces (host check, client from options, profile file, banner) are
+plain functions so they can be tested without starting a blocking server.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+
+from hgobs.emulator.config import DEFAULT_SCOPES, ClientRegistration, EmulatorConfig
+from hgobs.emulator.server import RunningEmulator, loopback_address, serve
+from hgobs.errors import ConfigError
+
+
+def check_host(host: str) -> str:
+    """The address to bind for ``--host``; ``click.BadParameter`` unless it is a loopback one."""
+    try:
+        return loopback_address(host)
+    except ConfigError:
+        raise click.BadParameter(
+            f"{host!r} is not a loopback address; the emulator only listens on this machine "
+            "(use 127.0.0.1, ::1 or localhost)",
+            param_hint="--host",
+        ) from None
+
+
+def client_from_options(
+    client_id: str | None,
+    secret_env: str | None,
+    scopes: tuple[str, ...],
+    environ: Mapping[str, str] | None = None,
+) -> tuple[ClientRegistration, bool]:
+    """The client to register, and whether its secret was generated here.
+
+    ``client_id`` None: a generated id. ``secret_env`` names the environment variable holding
+    the secret (``click.UsageError`` when unset or empty); None: a generated throwaway secret.
+    Each ``scopes`` item may hold several space-separated scopes; none given: the defaults.
+    """
+    environ = os.environ if environ is None else environ
+    generated = ClientRegistration.generate()
+    secret = generated.client_secret
+    if secret_env is not None:
+        secret = environ.get(secret_env, "")
+        if not secret:
+            raise click.UsageError(f"environment variable {secret_env} is unset or empty")
+    wanted = tuple(dict.fromkeys(s for item in scopes for s in item.split())) or DEFAULT_SCOPES
+    try:
+        client = ClientRegistration(
+            client_id=client_id if client_id is not None else generated.client_id,
+            client_secret=secret,
+            scopes=wanted,
+        )
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    return client, secret_env is None
+
+
+def write_profile(path: Path, running: RunningEmulator) -> Path:
+    """Write the running emulator's profile TOML to ``path``; ``click.FileError`` on failure."""
+    try:
+        path.write_text(running.profile_toml(), encoding="utf-8")
+    except OSError as exc:
+        raise click.FileError(str(path), hint=exc.strerror or str(exc)) from None
+    return path
+
+
+def banner(running: RunningEmulator, profile_path: Path | None, secret_generated: bool) -> str:
+    """What ``hgobs emulate`` prints once listening.
+
+    The secret appears only when it was generated here (it is throwaway); a secret taken from
+    the environment is never printed.
+    """
+    client = running.client
+    lines = [
+        f"Health Gorilla emulator listening on {running.base_url}",
+        f"  sandbox token URL:    {running.token_url('sandbox')}",
+        f"  production token URL: {running.token_url('production')}",
+        f"  client id:            {client.client_id}",
+        f"  scopes:               {' '.join(client.scopes)}",
+    ]
+    if secret_generated:
+        lines.append(f"  client secret:        {client.client_secret}")
+        lines.append("    (generated for this run: an emulator-only value, not a real credential)")
+    if profile_path is not None:
+        lines.append(f"  profile written to:   {profile_path}")
+    else:
+        lines += ["", "Profile:", running.profile_toml().rstrip()]
+    lines += ["", "Press Ctrl-C to stop."]
+    return "\n".join(lines)
+
+
+@click.command("emulate")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option(
+    "--port",
+    default=8787,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0 picks a free one).",
+)
+@click.option("--client-id", default=None, help="Client id to register (default: generated).")
+@click.option(
+    "--client-secret-env",
+    metavar="VAR",
+    default=None,
+    help="Environment variable holding the client secret (default: generated).",
+)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    metavar="S",
+    help="Scope to register (repeatable; default: patient360 user/*.*).",
+)
+@click.option(
+    "--profile-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the emulator's provider profile (TOML) to this file.",
+)
+def emulate(
+    host: str,
+    port: int,
+    client_id: str | None,
+    client_secret_env: str | None,
+    scopes: tuple[str, ...],
+    profile_out: Path | None,
+) -> None:
+    """Run a local Health Gorilla-like auth server (sandbox and production) until Ctrl-C."""
+    address = check_host(host)
+    client, generated = client_from_options(client_id, client_secret_env, scopes)
+    config = EmulatorConfig(clients=(client,))
+    try:
+        with serve(config, host=address, port=port) as running:
+            if profile_out is not None:
+                write_profile(profile_out, running)
+            click.echo(banner(running, profile_out, generated))
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                click.echo("Stopping.")
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {address}:{port}: {exc.strerror}") from None
