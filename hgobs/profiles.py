@@ -40,12 +40,12 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def _split(url: str) -> tuple[str, int | None, str]:
     """Return ``(host, port or None when default, path without trailing slash)`` of ``url``."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
     try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
         port = parts.port
     except ValueError:
-        port = None
+        return "", None, ""
     if port is not None and _DEFAULT_PORTS.get(parts.scheme.lower()) == port:
         port = None
     return host, port, parts.path.rstrip("/")

@@ -1,0 +1,42 @@
+"""hgobs: auth observability for services that call the Health Gorilla API.
+
+Capture (``HGAuthInstrumentor``, ``instrument_client``) records every OAuth 2.0 auth attempt
+made with httpx as a redacted OpenTelemetry span, metrics and a JSON Lines record; the analyzer
+(``hgobs analyze``) classifies failures with the catalog (``CATALOG``) and ``diagnose``.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from hgobs.capture.instrumentor import HGAuthInstrumentor, instrument_client, uninstrument_client
+from hgobs.catalog import CATALOG, Category
+from hgobs.config import Options, resolve_options
+from hgobs.diagnose import Diagnosis, History, diagnose
+from hgobs.errors import ConfigError, HgobsError, InputError, ProfileError
+from hgobs.profiles import Environment, Profile, load_profile
+from hgobs.schema import FIELDS, SCHEMA_ID, Record
+
+__all__ = [
+    "CATALOG",
+    "FIELDS",
+    "SCHEMA_ID",
+    "Category",
+    "ConfigError",
+    "Diagnosis",
+    "Environment",
+    "HGAuthInstrumentor",
+    "HgobsError",
+    "History",
+    "InputError",
+    "Options",
+    "Profile",
+    "ProfileError",
+    "Record",
+    "__version__",
+    "diagnose",
+    "instrument_client",
+    "load_profile",
+    "resolve_options",
+    "uninstrument_client",
+]

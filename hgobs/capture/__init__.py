@@ -1,0 +1,1 @@
+"""Capture: turn httpx auth requests into redacted auth attempt records and spans."""

@@ -1,0 +1,176 @@
+"""Peek into a JWT without verifying it and keep only redacted facts about it.
+
+The facts are an allowlist (``assertion.*`` fields of ``hgobs.schema``): header ``alg``/``kid``/
+``typ``, ``aud`` as sent, numeric times, shapes and keyed fingerprints of ``iss``/``sub``/``jti``,
+claim names. The raw token, its signature and claim values other than these never leave here.
+Decoding uses PyJWT with signature verification off (RFC 7519 section 7.2 steps 1-8 only).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+import jwt
+
+from hgobs.redaction import Fingerprinter, scrub_text
+
+MS_THRESHOLD = 1e11
+"""A time claim above this is milliseconds: 1e11 seconds is the year 5138, 1e11 ms is 1973."""
+TIME_CLAIMS = ("iat", "exp", "nbf")
+REGISTERED = frozenset({"iss", "sub", "aud", "iat", "exp", "nbf", "jti"})
+CHECKED_CLAIMS = ("iss", "sub", "aud", "exp", "iat")
+_B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+_CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{3,127}$")
+_COMPACT_RE = re.compile(r"^[A-Za-z0-9_\-=+/]+(\.[A-Za-z0-9_\-=+/]*)+$")
+
+
+def looks_like_jwt(value: str) -> bool:
+    """True when ``value`` is shaped like a compact JWS: ``eyJ...`` with 2+ dots."""
+    return value.startswith("eyJ") and value.count(".") >= 2
+
+
+def shape(value: Any) -> str:
+    """Shape of an ``iss``/``sub`` value: client_id, email, url, empty, other or missing."""
+    if value is None:
+        return "missing"
+    if not isinstance(value, str):
+        return "other"
+    text = value.strip()
+    if not text:
+        return "empty"
+    if _EMAIL_RE.match(text):
+        return "email"
+    if _URL_RE.match(text):
+        return "url"
+    if _CLIENT_ID_RE.match(text):
+        return "client_id"
+    return "other"
+
+
+def _defect(raw: str) -> tuple[str, str] | None:
+    """``(defect, part)`` when ``raw`` is not a well-formed compact JWS, else None."""
+    if raw != raw.strip() or any(c.isspace() for c in raw):
+        idx = next(i for i, c in enumerate(raw) if c.isspace())
+        return "whitespace", _part_at(raw, idx)
+    segments = raw.split(".")
+    if len(segments) == 1:
+        return "not_jwt", "whole"
+    if len(segments) != 3:
+        if not _COMPACT_RE.match(raw):
+            return "not_jwt", "whole"
+        return "segments", "signature" if len(segments) < 3 else "whole"
+    for name, seg in zip(("header", "payload", "signature"), segments):
+        if "=" in seg:
+            return "padding", name
+        if not _B64URL_RE.match(seg) or len(seg) % 4 == 1:
+            return "base64url", name
+    for name, seg in zip(("header", "payload"), segments[:2]):
+        try:
+            obj = json.loads(base64.urlsafe_b64decode(seg + "=" * (-len(seg) % 4)))
+        except (binascii.Error, ValueError):
+            return "json", name
+        if not isinstance(obj, dict):
+            return "json", name
+    return None
+
+
+def _part_at(raw: str, index: int) -> str:
+    dots = raw[:index].count(".")
+    return ("header", "payload", "signature")[min(dots, 2)]
+
+
+def _number(value: Any) -> float | int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    return None
+
+
+def _seconds(value: float | int | None) -> float | None:
+    if value is None:
+        return None
+    return value / 1000.0 if value > MS_THRESHOLD else float(value)
+
+
+def peek(
+    raw: str,
+    *,
+    source: str,
+    now: float,
+    fingerprint: Fingerprinter,
+    client_id: str | None = None,
+) -> dict[str, Any]:
+    """Redacted facts about the JWT ``raw``, as ``assertion.*`` record fields.
+
+    ``source`` is ``assertion``, ``client_assertion`` or ``bearer``; ``now`` is the client
+    clock at send (epoch seconds); ``client_id`` the configured client id, if any. Never raises
+    for any input string: a token that does not decode yields ``assertion.defect``.
+    """
+    facts: dict[str, Any] = {
+        "assertion.source": source,
+        "assertion.fp": fingerprint(raw),
+        "assertion.length": len(raw),
+        "assertion.segments": len(raw.split(".")),
+    }
+    defect = _defect(raw)
+    if defect is None:
+        try:
+            decoded = jwt.api_jwt.decode_complete(
+                raw, options={"verify_signature": False}, algorithms=None
+            )
+            header, claims = decoded["header"], decoded["payload"]
+        except (jwt.PyJWTError, ValueError, TypeError):
+            defect = ("json", "payload")
+    if defect is not None:
+        facts["assertion.defect"], facts["assertion.defect_part"] = defect
+        return facts
+    for name in ("alg", "kid", "typ"):
+        if isinstance(header.get(name), str):
+            facts[f"assertion.{name}"] = scrub_text(header[name], limit=64)
+    aud = claims.get("aud")
+    if isinstance(aud, str):
+        facts["assertion.aud"] = scrub_text(aud, limit=256)
+    elif isinstance(aud, list):
+        facts["assertion.aud"] = [scrub_text(str(a), limit=256) for a in aud][:10]
+    ms: list[str] = []
+    for name in TIME_CLAIMS:
+        value = _number(claims.get(name))
+        if value is not None:
+            facts[f"assertion.{name}"] = value
+            if value > MS_THRESHOLD:
+                ms.append(name)
+    if ms:
+        facts["assertion.ms_claims"] = ms
+    iat, exp = _seconds(_number(claims.get("iat"))), _seconds(_number(claims.get("exp")))
+    if iat is not None and exp is not None:
+        facts["assertion.lifetime_s"] = exp - iat
+    if exp is not None:
+        facts["assertion.seconds_to_expiry"] = round(exp - now, 3)
+    iss, sub = claims.get("iss"), claims.get("sub")
+    facts["assertion.iss_shape"] = shape(iss)
+    facts["assertion.sub_shape"] = shape(sub)
+    facts["assertion.iss_fp"] = fingerprint(str(iss)) if iss is not None else None
+    facts["assertion.sub_fp"] = fingerprint(str(sub)) if sub is not None else None
+    if client_id:
+        facts["assertion.iss_is_client"] = iss == client_id
+        facts["assertion.sub_is_client"] = sub == client_id
+    if iss is not None and sub is not None:
+        facts["assertion.iss_eq_sub"] = iss == sub
+    if claims.get("jti") is not None:
+        facts["assertion.jti_fp"] = fingerprint(str(claims["jti"]))
+    other = sorted(
+        n for n in (scrub_text(str(k), limit=64) for k in claims if k not in REGISTERED) if n
+    )
+    if other:
+        facts["assertion.other_claims"] = other[:20]
+    missing = [n for n in CHECKED_CLAIMS if claims.get(n) in (None, "", [])]
+    if missing:
+        facts["assertion.missing_claims"] = missing
+    return {k: v for k, v in facts.items() if v is not None}

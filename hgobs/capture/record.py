@@ -1,0 +1,212 @@
+"""Build one redacted auth attempt record from an httpx request and its response.
+
+Only facts from the allowlist in ``hgobs.schema`` are produced; raw secrets are read here (to
+peek into the assertion, fingerprint the presented and issued values, and scrub echoes of them)
+and dropped before the record leaves this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from hgobs.capture import jwtpeek, oauth
+from hgobs.config import Options
+from hgobs.profiles import API_CALL, TOKEN_EXCHANGE
+from hgobs.redaction import Fingerprinter, redact_url
+from hgobs.schema import Record
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an outgoing request is: endpoint ``kind`` and provider ``environment``."""
+
+    kind: str
+    environment: str
+
+
+def http_date(value: str | None) -> float | None:
+    """An RFC 7231 HTTP date as epoch seconds, or None when absent or unparsable."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _retry_after(value: str | None, server_date: float | None) -> float | None:
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    when = http_date(text)
+    if when is not None and server_date is not None:
+        return max(0.0, when - server_date)
+    return None
+
+
+def request_body(request: httpx.Request) -> bytes | None:
+    """The request body if httpx already holds it in memory, else None (never reads a stream)."""
+    content = getattr(request, "_content", None)
+    return content if isinstance(content, bytes) else None
+
+
+def plan_request(request: httpx.Request, options: Options) -> Plan | None:
+    """Decide whether ``request`` is an auth attempt to record, cheaply.
+
+    A token exchange is a request to a profile token URL, or any POST whose form body carries
+    ``grant_type``; an API call is a request under a profile API base. Else None.
+    """
+    kind, env = options.profile.match(str(request.url))
+    if kind is not None:
+        return Plan(kind, env or "unknown")
+    if request.method == "POST":
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith("application/x-www-form-urlencoded"):
+            body = request_body(request)
+            if body is not None and (body.startswith(b"grant_type=") or b"&grant_type=" in body):
+                return Plan(TOKEN_EXCHANGE, "unknown")
+    return None
+
+
+def _base(request: httpx.Request, plan: Plan, options: Options, now: float) -> Record:
+    url = str(request.url)
+    parts = urlsplit(url)
+    return {
+        "time": now,
+        "endpoint.kind": plan.kind,
+        "environment": plan.environment,
+        "profile": options.profile.name,
+        "http.method": request.method,
+        "url": redact_url(url),
+        "url.scheme": parts.scheme,
+        "server.address": parts.hostname,
+    }
+
+
+def _response_common(response: httpx.Response, now: float, known: tuple[str, ...]) -> Record:
+    facts: Record = {"http.status": response.status_code}
+    server_date = http_date(response.headers.get("date"))
+    if server_date is not None:
+        facts["server.date"] = server_date
+        facts["clock.offset_s"] = round(now - server_date, 3)
+    ctype = oauth.media_type(response.headers.get("content-type"))
+    if ctype:
+        facts["response.content_type"] = ctype
+    facts.update(oauth.challenge_facts(response.headers.get("www-authenticate"), known))
+    retry = _retry_after(response.headers.get("retry-after"), server_date)
+    if retry is not None:
+        facts["response.retry_after_s"] = retry
+    if response.history:
+        first = response.history[0]
+        location = first.headers.get("location", "")
+        facts["redirect.count"] = len(response.history)
+        facts["redirect.status"] = first.status_code
+        facts["redirect.location_scheme"] = urlsplit(location).scheme or "relative"
+        final = response.request
+        facts["redirect.final_method"] = final.method
+        body = request_body(final)
+        facts["redirect.final_body_bytes"] = len(body) if body is not None else 0
+    return facts
+
+
+def _assertion_like(facts: Record, options: Options) -> bool:
+    """A decoded JWT whose ``aud`` is a token URL of the profile, or whose ``iss`` = ``sub``."""
+    aud = facts.get("assertion.aud")
+    auds = aud if isinstance(aud, list) else [aud]
+    if any(isinstance(a, str) and options.profile.match(a)[0] == TOKEN_EXCHANGE for a in auds):
+        return True
+    return bool(facts.get("assertion.iss_eq_sub"))
+
+
+class RecordBuilder:
+    """Turns (request, response or exception) into a record, using one ``Options``."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.fingerprint = Fingerprinter(options.fingerprint_key)
+        self.client_fp = self.fingerprint(options.client_id) if options.client_id else None
+
+    def _client(self, record: Record) -> None:
+        record["client.fp"] = self.client_fp or record.get("assertion.iss_fp")
+
+    def exchange(
+        self,
+        request: httpx.Request,
+        plan: Plan,
+        now: float,
+        response: httpx.Response | None,
+        body: bytes | None,
+    ) -> tuple[Record, tuple[str, ...]]:
+        """Record of a token exchange, and the raw secrets of the request (for ``add_body``).
+
+        ``body`` is the response body if it was read (bounded), else None.
+        """
+        record = _base(request, plan, self.options, now)
+        raw = request_body(request)
+        known: list[str] = []
+        if raw is not None:
+            facts, private = oauth.request_facts(request.headers.get("content-type"), raw)
+            record.update(facts)
+            known.extend(s for s in private.pop("_secrets", "").split("\x00") if s)
+            for source in oauth.ASSERTION_PARAMS:
+                if source in private:
+                    known.append(private[source])
+                    record.update(jwtpeek.peek(
+                        private[source], source=source, now=now,
+                        fingerprint=self.fingerprint, client_id=self.options.client_id))
+                    break
+        else:
+            ctype = oauth.media_type(request.headers.get("content-type"))
+            record["request.content_type"] = ctype
+            if ctype and ctype.startswith("multipart/"):
+                record["request.body_kind"] = "multipart"
+        if response is not None:
+            record.update(_response_common(response, now, tuple(known)))
+            self.add_body(record, body, tuple(known))
+        self._client(record)
+        return {k: v for k, v in record.items() if v is not None}, tuple(known)
+
+    def add_body(self, record: Record, body: bytes | None, known: tuple[str, ...]) -> None:
+        """Add the facts of a token endpoint response ``body`` (None: not read) to ``record``."""
+        record["response.body_read"] = body is not None
+        if body is not None:
+            facts, issued = oauth.response_body_facts(body, known)
+            record.update(facts)
+            if issued:
+                record["issued.fp"] = self.fingerprint(issued)
+
+    def api_call(self, request: httpx.Request, plan: Plan, now: float,
+                 response: httpx.Response) -> Record:
+        """Record of a refused API call (never reads the response body)."""
+        record = _base(request, plan, self.options, now)
+        facts, credential = oauth.presented_facts(request.headers)
+        record.update(facts)
+        known: tuple[str, ...] = ()
+        if credential is not None:
+            known = (credential,)
+            record["presented.fp"] = self.fingerprint(credential)
+            if facts.get("presented.kind") == "jwt":
+                peeked = jwtpeek.peek(credential, source="bearer", now=now,
+                                      fingerprint=self.fingerprint,
+                                      client_id=self.options.client_id)
+                record.update(peeked)
+                if _assertion_like(peeked, self.options):
+                    record["presented.kind"] = "assertion_jwt"
+        record.update(_response_common(response, now, known))
+        record["response.body_read"] = False
+        self._client(record)
+        return {k: v for k, v in record.items() if v is not None}
+
+    def transport_error(self, request: httpx.Request, plan: Plan, now: float,
+                        exc: BaseException) -> Record:
+        """Record of a token exchange that raised before a response arrived."""
+        record, _ = self.exchange(request, plan, now, None, None)
+        record["error.type"] = type(exc).__qualname__
+        return record

@@ -1,0 +1,95 @@
+"""Options: a frozen dataclass, and the one place that reads ``HGOBS_*`` environment variables.
+
+Environment variables are read when ``resolve_options`` is called (at instrument time), never at
+import; keyword arguments win over the environment.
+
+| variable | option | default |
+|---|---|---|
+| ``HGOBS_PROFILE`` | ``profile`` | ``healthgorilla`` (or a path to a profile TOML file) |
+| ``HGOBS_CLIENT_ID`` | ``client_id`` | none |
+| ``HGOBS_JSONL_PATH`` | ``jsonl_path`` | none (no file) |
+| ``HGOBS_FINGERPRINT_KEY`` | ``fingerprint_key`` | a random key per process |
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hgobs.errors import ConfigError
+from hgobs.profiles import Profile, load_profile
+
+ENV_VARS = {
+    "profile": "HGOBS_PROFILE",
+    "client_id": "HGOBS_CLIENT_ID",
+    "jsonl_path": "HGOBS_JSONL_PATH",
+    "fingerprint_key": "HGOBS_FINGERPRINT_KEY",
+}
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Options:
+    """Capture options.
+
+    - ``profile``: the provider profile (default: Health Gorilla).
+    - ``client_id``: the configured client id; ``iss``/``sub`` are compared with it.
+    - ``jsonl_path``: file to append one JSON record per attempt to; None for no file.
+    - ``fingerprint_key``: HMAC key (bytes) for fingerprints; None for a random per-process key.
+    - ``clock``: returns the client time in epoch seconds; every time-based fact uses it once per
+      request, at send (inject a fixed clock to replay a recorded case).
+    - ``max_body_bytes``: the most of a token endpoint response hgobs reads (bytes).
+    - ``history_entries``: bound of each history table (assertions, issued values).
+    """
+
+    profile: Profile = field(default_factory=load_profile)
+    client_id: str | None = None
+    jsonl_path: Path | None = None
+    fingerprint_key: bytes | None = field(default=None, repr=False)
+    clock: Callable[[], float] = time.time
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    history_entries: int = 10_000
+
+
+def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> Options:
+    """Build ``Options`` from keyword arguments, falling back to ``HGOBS_*`` variables.
+
+    ``environ`` defaults to ``os.environ``. Unknown keyword arguments are ignored (the
+    instrumentor also receives OpenTelemetry's own). Raises ``ConfigError`` for a bad value and
+    ``ProfileError`` for a profile that cannot be loaded.
+    """
+    env = os.environ if environ is None else environ
+
+    def pick(name: str) -> Any:
+        if kwargs.get(name) is not None:
+            return kwargs[name]
+        value = env.get(ENV_VARS[name], "").strip()
+        return value or None
+
+    profile_spec = pick("profile") or "healthgorilla"
+    profile = profile_spec if isinstance(profile_spec, Profile) else load_profile(profile_spec)
+    key = pick("fingerprint_key")
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if key is not None and len(key) < 16:
+        raise ConfigError("HGOBS_FINGERPRINT_KEY", "must be at least 16 bytes")
+    jsonl = pick("jsonl_path")
+    clock = kwargs.get("clock") or time.time
+    if not callable(clock):
+        raise ConfigError("clock", "must be a callable returning epoch seconds")
+    max_body = int(kwargs.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES)
+    if max_body <= 0:
+        raise ConfigError("max_body_bytes", "must be positive")
+    return Options(
+        profile=profile,
+        client_id=pick("client_id"),
+        jsonl_path=Path(jsonl) if jsonl else None,
+        fingerprint_key=key,
+        clock=clock,
+        max_body_bytes=max_body,
+        history_entries=int(kwargs.get("history_entries") or 10_000),
+    )

@@ -1,0 +1,186 @@
+"""Small pure functions that keep secrets and patient data out of everything hgobs emits.
+
+- ``Fingerprinter``: keyed HMAC-SHA256 fingerprints, so equal values can be matched across
+  records without storing them (never a bare hash, which a dictionary attack reverses).
+- ``redact_url``: scheme, host, port and path, with FHIR resource ids replaced, and only the
+  *names* of query parameters (FHIR search values carry names, ids and birth dates).
+- ``scrub_text``: removes JWT-shaped, long token-shaped and email-shaped substrings (and any
+  known secret of the request) from free text that came from a server or a client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+FINGERPRINT_HEX_CHARS = 16
+MAX_TEXT_CHARS = 512
+REDACTED = "[redacted]"
+ID_PLACEHOLDER = "{id}"
+VERSION_PLACEHOLDER = "{vid}"
+
+# Three base64url segments, the first two starting like JSON objects ("eyJ" = '{"').
+_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_\-=+/]*)?")
+# Runs of token characters long enough to be a credential: 16+ base64url characters, or 24+
+# characters of standard base64 (with "/" and "+"), that mix letters and digits; any 40+ run.
+_TOKENISH_RE = re.compile(r"[A-Za-z0-9_\-+=~]{16,}")
+_B64_RUN_RE = re.compile(r"[A-Za-z0-9_\-+/=~]{24,}")
+_URL_IN_TEXT_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>,;]+")
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+# Path segments kept as they are: lower-case words, operations (`$everything`, `_history`),
+# and short version tags (`R4`, `v1`, `oauth2`, `STU3`). Capitalised words are kept only when
+# they are FHIR R4 resource types (HL7 FHIR R4, resourcelist); anything else may be an id.
+_KEEP_SEGMENT_RE = re.compile(
+    r"^(?:[a-z_$][a-z_$.\-]{0,39}|[A-Za-z]{1,6}\d{1,2}(?:\.\d{1,2})?|[_$][A-Za-z\-]{1,39})$"
+)
+FHIR_RESOURCE_TYPES = frozenset(
+    """Account ActivityDefinition AdverseEvent AllergyIntolerance Appointment AppointmentResponse
+    AuditEvent Basic Binary BiologicallyDerivedProduct BodyStructure Bundle CapabilityStatement
+    CarePlan CareTeam CatalogEntry ChargeItem ChargeItemDefinition Claim ClaimResponse
+    ClinicalImpression CodeSystem Communication CommunicationRequest CompartmentDefinition
+    Composition ConceptMap Condition Consent Contract Coverage CoverageEligibilityRequest
+    CoverageEligibilityResponse DetectedIssue Device DeviceDefinition DeviceMetric DeviceRequest
+    DeviceUseStatement DiagnosticReport DocumentManifest DocumentReference EffectEvidenceSynthesis
+    Encounter Endpoint EnrollmentRequest EnrollmentResponse EpisodeOfCare EventDefinition Evidence
+    EvidenceVariable ExampleScenario ExplanationOfBenefit FamilyMemberHistory Flag Goal
+    GraphDefinition Group GuidanceResponse HealthcareService ImagingStudy Immunization
+    ImmunizationEvaluation ImmunizationRecommendation ImplementationGuide InsurancePlan Invoice
+    Library Linkage List Location Measure MeasureReport Media Medication MedicationAdministration
+    MedicationDispense MedicationKnowledge MedicationRequest MedicationStatement MedicinalProduct
+    MessageDefinition MessageHeader MolecularSequence NamingSystem NutritionOrder Observation
+    ObservationDefinition OperationDefinition OperationOutcome Organization
+    OrganizationAffiliation Parameters Patient PaymentNotice PaymentReconciliation Person
+    PlanDefinition Practitioner PractitionerRole Procedure Provenance Questionnaire
+    QuestionnaireResponse RelatedPerson RequestGroup ResearchDefinition ResearchElementDefinition
+    ResearchStudy ResearchSubject RiskAssessment RiskEvidenceSynthesis Schedule SearchParameter
+    ServiceRequest Slot Specimen SpecimenDefinition StructureDefinition StructureMap Subscription
+    Substance SupplyDelivery SupplyRequest Task TerminologyCapabilities TestReport TestScript
+    ValueSet VerificationResult VisionPrescription""".split()
+)
+
+
+class Fingerprinter:
+    """Keyed fingerprints: ``HMAC-SHA256(key, value)`` as the first 16 hex characters (64 bits).
+
+    ``key`` is bytes; None draws a random per-process key, so fingerprints then match only
+    within one process (set ``HGOBS_FINGERPRINT_KEY`` to match across processes and files).
+    """
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = key if key else secrets.token_bytes(32)
+
+    def __call__(self, value: str | bytes | None) -> str | None:
+        """The fingerprint of ``value`` (None for None or empty)."""
+        if not value:
+            return None
+        data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
+        return hmac.new(self._key, data, hashlib.sha256).hexdigest()[:FINGERPRINT_HEX_CHARS]
+
+    def __repr__(self) -> str:  # never show the key
+        return "Fingerprinter(<key hidden>)"
+
+
+def _is_secretish(run: str) -> bool:
+    if len(run) >= 40:
+        return True
+    has_digit = any(c.isdigit() for c in run)
+    has_alpha = any(c.isalpha() for c in run)
+    return has_digit and has_alpha
+
+
+def _scrub_plain(text: str) -> str:
+    out = _JWT_RE.sub(REDACTED, text)
+    out = _EMAIL_RE.sub(REDACTED, out)
+    out = _B64_RUN_RE.sub(lambda m: REDACTED if _is_secretish(m.group(0)) else m.group(0), out)
+    return _TOKENISH_RE.sub(lambda m: REDACTED if _is_secretish(m.group(0)) else m.group(0), out)
+
+
+def scrub_text(
+    text: str | None, known: Iterable[str] = (), limit: int = MAX_TEXT_CHARS
+) -> str | None:
+    """Return ``text`` with secrets replaced by ``[redacted]``, cut to ``limit`` characters.
+
+    Removes exact occurrences of each string in ``known`` (8+ characters); URLs in the text are
+    reduced by ``redact_url``; elsewhere JWT-shaped substrings, email addresses and token-shaped
+    runs (16+ base64url or 24+ base64 characters mixing letters and digits, or any 40+ run)
+    are replaced.
+    """
+    if text is None:
+        return None
+    out = str(text)
+    for secret in known:
+        if secret and len(secret) >= 8 and secret in out:
+            out = out.replace(secret, REDACTED)
+    pieces: list[str] = []
+    last = 0
+    for match in _URL_IN_TEXT_RE.finditer(out):
+        pieces.append(_scrub_plain(out[last:match.start()]))
+        pieces.append(redact_url(match.group(0)))
+        last = match.end()
+    pieces.append(_scrub_plain(out[last:]))
+    out = "".join(pieces)
+    if len(out) > limit:
+        out = out[:limit] + "..."
+    return out
+
+
+def _redact_path(path: str) -> str:
+    segments = path.split("/")
+    out: list[str] = []
+    after_type = False
+    after_history = False
+    for raw in segments:
+        seg = unquote(raw)
+        if seg == "":
+            out.append("")
+            after_type = after_history = False
+            continue
+        if after_history and not seg.startswith(("_", "$")):
+            out.append(VERSION_PLACEHOLDER)
+        elif after_type and not seg.startswith(("_", "$")):
+            out.append(ID_PLACEHOLDER)
+        elif seg in FHIR_RESOURCE_TYPES or _KEEP_SEGMENT_RE.match(seg):
+            out.append(raw)
+        else:
+            out.append(ID_PLACEHOLDER)
+        after_history = seg == "_history"
+        after_type = seg in FHIR_RESOURCE_TYPES and not after_type
+    return "/".join(out)
+
+
+def query_names(query: str) -> list[str]:
+    """The distinct parameter names of a query string, scrubbed, in first-seen order."""
+    names: list[str] = []
+    for name, _value in parse_qsl(query, keep_blank_values=True):
+        clean = scrub_text(name, limit=64) or ""
+        if clean not in names:
+            names.append(clean)
+    return names
+
+
+def redact_url(url: str) -> str:
+    """``scheme://host[:port]/path[?name1&name2]`` with ids and every query value removed.
+
+    A path segment right after a FHIR resource type (``Patient/123``) or ``_history`` becomes
+    ``{id}``/``{vid}``; any other segment that is not a plain word or short version tag
+    (``R4``, ``v1``, ``oauth2``) becomes ``{id}`` too. User info and fragments are dropped.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return REDACTED
+    if _EMAIL_RE.search(host) or _JWT_RE.search(host):
+        host = REDACTED
+    text = f"{parts.scheme}://{host}{port}{_redact_path(parts.path)}"
+    names = query_names(parts.query)
+    if names:
+        text += "?" + "&".join(names)
+    return text

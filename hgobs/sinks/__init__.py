@@ -1,0 +1,1 @@
+"""Sinks: where an auth attempt record goes (OpenTelemetry spans and metrics, JSON Lines, logging)."""

@@ -1,0 +1,123 @@
+"""OpenTelemetry sink: put a record on a span and count it in metrics.
+
+Span attributes are ``hgobs.<field>`` (see ``hgobs.schema``). When OpenTelemetry's own httpx
+instrumentation is not active, our span is the HTTP client span and also carries the HTTP
+semantic-convention attributes (``http.request.method``, ``url.full`` redacted,
+``server.address``, ``server.port``, ``http.response.status_code``, ``error.type``). A failure
+sets the span status to ERROR with the category id as description.
+
+Metrics (OpenTelemetry metrics API; bounded attributes only - no client id, URL, fingerprint or
+free text):
+
+- ``hgobs.attempts`` counter, unit ``{attempt}``: ``hgobs.outcome``, ``hgobs.category``,
+  ``hgobs.environment``, ``hgobs.endpoint.kind``;
+- ``hgobs.exchange.duration`` histogram, unit ``s``: token exchange duration;
+- ``hgobs.assertion.expiry`` histogram, unit ``s``: the assertion's seconds to expiry at send.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from opentelemetry import metrics, trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from hgobs.schema import ATTRIBUTE_PREFIX, Record, scalar_attributes
+
+INSTRUMENTATION_NAME = "hgobs"
+METRIC_ATTRIBUTES = ("outcome", "category", "environment", "endpoint.kind")
+DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
+EXPIRY_BUCKETS_S = (-3600.0, -300.0, -60.0, 0.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
+                    3600.0, 86400.0)
+
+
+def span_name(kind: str) -> str:
+    """The name of our span for an endpoint kind (``hgobs token_exchange``)."""
+    return f"hgobs {kind}"
+
+
+def semconv_attributes(record: Record, url_full: str) -> dict[str, Any]:
+    """HTTP client semantic-convention attributes for a record (stable HTTP semconv)."""
+    attrs: dict[str, Any] = {
+        "http.request.method": record.get("http.method"),
+        "url.full": url_full,
+        "server.address": record.get("server.address"),
+    }
+    try:
+        port = urlsplit(url_full).port
+    except ValueError:
+        port = None
+    if port is None:
+        port = {"https": 443, "http": 80}.get(str(record.get("url.scheme")))
+    if port is not None:
+        attrs["server.port"] = port
+    status = record.get("http.status")
+    if status is not None:
+        attrs["http.response.status_code"] = status
+        if status >= 400:
+            attrs["error.type"] = str(status)
+    if record.get("error.type"):
+        attrs["error.type"] = record["error.type"]
+    return {k: v for k, v in attrs.items() if v is not None}
+
+
+def record_attributes(record: Record) -> dict[str, Any]:
+    """All record fields as ``hgobs.*`` span attributes."""
+    return {ATTRIBUTE_PREFIX + k: v for k, v in scalar_attributes(record).items()}
+
+
+def finish_span(span: Span, record: Record, *, http_attributes: bool) -> None:
+    """Set the record on ``span`` and its status (ERROR + category id for a failure)."""
+    if not span.is_recording():
+        return
+    span.set_attributes(record_attributes(record))
+    if http_attributes:
+        span.set_attributes(semconv_attributes(record, str(record.get("url", ""))))
+    if record.get("outcome") == "failed":
+        span.set_status(Status(StatusCode.ERROR, str(record.get("category"))))
+
+
+def span_kind(http_attributes: bool) -> SpanKind:
+    """CLIENT when our span stands for the HTTP request itself, else INTERNAL."""
+    return SpanKind.CLIENT if http_attributes else SpanKind.INTERNAL
+
+
+class Metrics:
+    """The hgobs instruments, made from a meter provider (None: the global one)."""
+
+    def __init__(self, meter_provider: metrics.MeterProvider | None = None) -> None:
+        from hgobs import __version__
+
+        meter = metrics.get_meter(INSTRUMENTATION_NAME, __version__, meter_provider)
+        self.attempts = meter.create_counter(
+            "hgobs.attempts", unit="{attempt}",
+            description="Auth attempts seen by hgobs (token exchanges and refused API calls).")
+        self.exchange_duration = meter.create_histogram(
+            "hgobs.exchange.duration", unit="s",
+            description="Duration of token exchanges.",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS_S))
+        self.assertion_expiry = meter.create_histogram(
+            "hgobs.assertion.expiry", unit="s",
+            description="Seconds from send to the assertion's exp.",
+            explicit_bucket_boundaries_advisory=list(EXPIRY_BUCKETS_S))
+
+    def record(self, record: Record, duration_s: float | None) -> None:
+        """Count one record; durations only for token exchanges."""
+        attrs = {ATTRIBUTE_PREFIX + k: str(record.get(k, "unknown")) for k in METRIC_ATTRIBUTES}
+        self.attempts.add(1, attrs)
+        if record.get("endpoint.kind") == "token_exchange":
+            base = {k: attrs[k] for k in (ATTRIBUTE_PREFIX + "environment",
+                                          ATTRIBUTE_PREFIX + "outcome")}
+            if duration_s is not None:
+                self.exchange_duration.record(duration_s, base)
+            expiry = record.get("assertion.seconds_to_expiry")
+            if isinstance(expiry, (int, float)) and record.get("assertion.source") != "bearer":
+                self.assertion_expiry.record(float(expiry), base)
+
+
+def get_tracer(tracer_provider: trace.TracerProvider | None = None) -> trace.Tracer:
+    """The hgobs tracer from ``tracer_provider`` (None: the global one)."""
+    from hgobs import __version__
+
+    return trace.get_tracer(INSTRUMENTATION_NAME, __version__, tracer_provider)

@@ -1,0 +1,48 @@
+"""Shared fixtures: loopback servers, in-memory OpenTelemetry providers, JSON Lines capture."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tests.support.loopback import Pool
+
+
+@pytest.fixture(scope="session")
+def pool() -> Iterator[Pool]:
+    """Loopback http and https servers sharing one reply script."""
+    p = Pool()
+    yield p
+    p.stop()
+
+
+class Telemetry:
+    """A tracer provider with an in-memory exporter and a meter provider with a reader."""
+
+    def __init__(self) -> None:
+        self.exporter = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider(resource=Resource.create({"service.name": "case-replay"}))
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+
+    def spans(self):
+        return list(self.exporter.get_finished_spans())
+
+    def ours(self):
+        return [s for s in self.spans() if s.instrumentation_scope.name == "hgobs"]
+
+
+@pytest.fixture
+def telemetry() -> Iterator[Telemetry]:
+    """Fresh in-memory OpenTelemetry providers for one test."""
+    t = Telemetry()
+    yield t
+    t.tracer_provider.shutdown()
