@@ -16,6 +16,10 @@ Routes (``{env}`` is ``sandbox`` or ``production``; any other path answers 404):
   search answers a ``searchset`` Bundle with ``total`` 0, or 1 with that resource when ``_id``
   is a FHIR id.
 
+An environment's token URL (what ``aud`` must equal, and the 301 ``Location``) is the URL
+called: ``http://{Host header}/{env}/oauth/token``. An issued access token reads as expired
+for ``max(access_token_ttl_s, 3600)`` seconds after its expiry, then as unknown.
+
 Every response carries ``Date`` from ``config.clock``, read once per request (RFC 7231 format).
 Nothing is logged: no request content, token or secret leaves the process except in responses.
 """

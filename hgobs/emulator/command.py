@@ -146,5 +146,6 @@ def emulate(
                     time.sleep(3600)
             except KeyboardInterrupt:
                 click.echo("Stopping.")
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {address}:{port}: {exc.strerror}") from None
+    except (OSError, RuntimeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise click.ClickException(f"cannot listen on {address}:{port}: {reason}") from None

@@ -189,7 +189,8 @@ def parse_jws(assertion: str) -> ParsedJws | None:
 
     Malformed: whitespace anywhere, not exactly three ``.``-separated segments, an empty header
     or payload segment, a character outside the base64url alphabet (``=`` padding included), an
-    impossible segment length, or a header or payload that is not a UTF-8 JSON object.
+    impossible segment length, or a header or payload that is not a UTF-8 JSON object (NaN and
+    Infinity refused). An empty signature segment is well-formed; rule 5 then refuses it.
     """
     if any(c.isspace() for c in assertion):
         return None
