@@ -190,8 +190,8 @@ def missing_claim(r: Record, ctx: Context) -> Verdict | None:
     """A required claim is absent (RFC 7523 section 3; iat where the profile requires it)."""
     if r.get("assertion.source") == "bearer":
         return None
-    missing = [c for c in r.get("assertion.missing_claims") or ()
-               if c != "iat" or ctx.profile.require_iat]
+    require_iat = r.get("limits.require_iat", ctx.profile.require_iat)
+    missing = [c for c in r.get("assertion.missing_claims") or () if c != "iat" or require_iat]
     if not missing:
         return None
     return _refused_like(r, "invalid_grant", "invalid_client"), [
@@ -215,14 +215,23 @@ def environment_mismatch(r: Record, ctx: Context) -> Verdict | None:
     aud = r.get("assertion.aud")
     if not _exchange(r) or not isinstance(aud, str) or r.get("assertion.source") == "bearer":
         return None
-    aud_env = ctx.profile.token_url_environment(aud)
+    aud_env, exact = _aud_environment(r, ctx)
     if aud_env and env and aud_env != env:
-        return _refused_like(r, "invalid_grant"), [
-            f"assertion.aud is the {aud_env} token URL", f"environment={env}"]
-    host_env = ctx.profile.environment_of_host(aud)
-    if not aud_env and host_env and env and host_env != env:
-        return POSSIBLE, [f"assertion.aud is on a {host_env} host", f"environment={env}"]
+        if exact:
+            return _refused_like(r, "invalid_grant"), [
+                f"assertion.aud is the {aud_env} token URL", f"environment={env}"]
+        return POSSIBLE, [f"assertion.aud is on a {aud_env} host", f"environment={env}"]
     return None
+
+
+def _aud_environment(r: Record, ctx: Context) -> tuple[str | None, bool]:
+    """(environment ``aud`` points at, whether it is exactly a token URL): recorded facts
+    first, else the profile."""
+    if "assertion.aud_exact" in r:
+        return r.get("assertion.aud_environment"), bool(r.get("assertion.aud_exact"))
+    aud = _s(r.get("assertion.aud"))
+    env = ctx.profile.token_url_environment(aud)
+    return (env, True) if env else (ctx.profile.environment_of_host(aud), False)
 
 
 def audience_mismatch(r: Record, ctx: Context) -> Verdict | None:
@@ -238,9 +247,9 @@ def audience_mismatch(r: Record, ctx: Context) -> Verdict | None:
         return conf, [f"assertion.aud is an array of {len(aud)}", f"url={called}"]
     if aud == called:
         return None
-    aud_env = ctx.profile.token_url_environment(aud)
+    aud_env, exact = _aud_environment(r, ctx)
     env = r.get("environment")
-    if aud_env and env and aud_env != env:
+    if aud_env and env and aud_env != env and exact:
         return None  # environment_mismatch
     return _refused_like(r, "invalid_grant", "invalid_client"), [f"assertion.aud={aud}", f"url={called}"]
 
@@ -269,7 +278,7 @@ def assertion_lifetime_too_long(r: Record, ctx: Context) -> Verdict | None:
     if r.get("assertion.source") == "bearer" or not _exchange(r):
         return None
     lifetime = r.get("assertion.lifetime_s")
-    limit = ctx.profile.max_assertion_lifetime_s
+    limit = r.get("limits.max_lifetime_s", ctx.profile.max_assertion_lifetime_s)
     said = _said(r, r"too far|exp\w* .*future|lifetime")
     if lifetime is not None and limit is not None and lifetime > limit:
         return (CONFIRMED if said or _error(r) in ("invalid_grant", "invalid_client") else LIKELY), [

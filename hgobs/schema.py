@@ -93,6 +93,10 @@ FIELDS: tuple[Field, ...] = (
     _F("assertion.jti_fp", "str", "Keyed fingerprint of `jti`."),
     _F("assertion.other_claims", "list[str]", "Names of claims other than iss, sub, aud, iat, exp, nbf, jti."),
     _F("assertion.missing_claims", "list[str]", "Which of iss, sub, aud, exp, iat are absent."),
+    _F("assertion.aud_environment", "str", "Environment whose token URL `aud` equals exactly (else whose host it names), by the capture-time profile."),
+    _F("assertion.aud_exact", "bool", "`aud` is one string equal to a token URL of the profile."),
+    _F("limits.max_lifetime_s", "float", "The profile's longest accepted `exp - iat` at capture, seconds."),
+    _F("limits.require_iat", "bool", "The profile requires `iat`."),
     _F("assertion.reused_after_s", "float", "Seconds since the same assertion (fingerprint, or iss + jti) was sent before; history rule."),
     # -- what the API call presented
     _F("presented.kind", "str", "What the request's credentials header held: `absent`, `misspelled_header`, `empty`, `placeholder`, `non_bearer_scheme`, `assertion_jwt`, `jwt`, `opaque`."),

@@ -16,7 +16,7 @@ import httpx
 
 from hgobs.capture import jwtpeek, oauth
 from hgobs.config import Options
-from hgobs.profiles import API_CALL, TOKEN_EXCHANGE
+from hgobs.profiles import API_CALL, TOKEN_EXCHANGE, Profile
 from hgobs.redaction import Fingerprinter, redact_url
 from hgobs.schema import Record
 
@@ -116,6 +116,20 @@ def _response_common(response: httpx.Response, now: float, known: tuple[str, ...
     return facts
 
 
+def profile_facts(record: Record, profile: Profile) -> None:
+    """Add what the profile says about the record's ``aud`` and its limits, in place."""
+    aud = record.get("assertion.aud")
+    if isinstance(aud, str):
+        env = profile.token_url_environment(aud)
+        record["assertion.aud_exact"] = env is not None
+        record["assertion.aud_environment"] = env or profile.environment_of_host(aud)
+    elif isinstance(aud, list):
+        record["assertion.aud_exact"] = False
+    if record.get("assertion.source"):
+        record["limits.max_lifetime_s"] = profile.max_assertion_lifetime_s
+        record["limits.require_iat"] = profile.require_iat
+
+
 def _assertion_like(facts: Record, options: Options) -> bool:
     """A decoded JWT whose ``aud`` is a token URL of the profile, or whose ``iss`` = ``sub``."""
     aud = facts.get("assertion.aud")
@@ -134,6 +148,7 @@ class RecordBuilder:
         self.client_fp = self.fingerprint(options.client_id) if options.client_id else None
 
     def _client(self, record: Record) -> None:
+        profile_facts(record, self.options.profile)
         record["client.fp"] = self.client_fp or record.get("assertion.iss_fp")
 
     def exchange(

@@ -1,0 +1,1 @@
+"""Analysis: classify records offline and aggregate them with pandas (pure functions)."""
