@@ -19,12 +19,11 @@ from hgobs.schema import FIELDS, SCHEMA_ID, Record
 
 __all__ = [
     "CATALOG",
-    "FIELDS",
-    "SCHEMA_ID",
     "Category",
     "ConfigError",
     "Diagnosis",
     "Environment",
+    "FIELDS",
     "HGAuthInstrumentor",
     "HgobsError",
     "History",
@@ -33,6 +32,7 @@ __all__ = [
     "Profile",
     "ProfileError",
     "Record",
+    "SCHEMA_ID",
     "__version__",
     "diagnose",
     "instrument_client",

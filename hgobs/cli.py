@@ -148,6 +148,14 @@ def categories(fmt: str) -> None:
                    f"  fix: {c.fix}\n  evidence: {c.evidence}\n  source: {c.source}\n")
 
 
+@cli.command()
+def schema() -> None:
+    """Print the auth attempt record schema as Markdown (the text of docs/schema.md)."""
+    from hgobs.schema import markdown
+
+    click.echo(markdown(), nl=False)
+
+
 def _add_emulate() -> None:
     from hgobs.emulator import emulate
 

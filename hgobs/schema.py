@@ -5,14 +5,13 @@ it from an allowlist of facts, the JSON Lines sink writes it as one object per l
 the field names below, plus ``"schema"``), the span sink sets each field as the attribute
 ``hgobs.<field>``, and every reader of the analyzer yields the same dict shape.
 
-``docs/schema.md`` is generated from ``FIELDS`` (``python -m hgobs.schema``) and a test keeps
+``docs/schema.md`` is generated from ``FIELDS`` (``hgobs schema > docs/schema.md``) and a test keeps
 the two identical. No field name contains a word that common scrubbers delete (``auth``,
 ``token``, ``secret``, ``key``, ``jwt``, ``session`` ...), so backends keep our attributes.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,7 +164,7 @@ def markdown() -> str:
     lines = [
         "# The auth attempt record",
         "",
-        "Generated from `hgobs/schema.py` by `python -m hgobs.schema > docs/schema.md`; a test",
+        "Generated from `hgobs/schema.py` by `hgobs schema > docs/schema.md`; a test",
         "keeps them equal. Each JSON Lines record is one object with these keys (absent when",
         f'unknown) and `"schema": "{SCHEMA_ID}"`. On spans each field is the attribute',
         f"`{ATTRIBUTE_PREFIX}<field>`. Times are seconds since the Unix epoch; durations are seconds.",
@@ -176,7 +175,3 @@ def markdown() -> str:
     for f in FIELDS:
         lines.append(f"| `{f.name}` | `{f.attribute}` | {f.type} | {f.doc} |")
     return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.stdout.write(markdown())

@@ -1,0 +1,96 @@
+"""The hgobs command: analyze, classify and categories over JSON Lines records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from hgobs.catalog import CATALOG
+from hgobs.cli import cli
+from hgobs.schema import SCHEMA_ID
+
+
+def _record(time: float, **fields) -> str:
+    base = {"schema": SCHEMA_ID, "time": time, "endpoint.kind": "token_exchange",
+            "environment": "sandbox", "http.method": "POST",
+            "url": "https://sandbox.healthgorilla.com/oauth/token", "http.status": 400,
+            "oauth.error": "invalid_grant", "request.body_kind": "form",
+            "form.grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion.source": "assertion", "assertion.aud": "https://sandbox.healthgorilla.com/oauth/token",
+            "assertion.iat": time - 3600, "assertion.exp": time - 3300}
+    base.update(fields)
+    return json.dumps(base)
+
+
+def write(tmp_path: Path, lines: list[str]) -> Path:
+    path = tmp_path / "attempts.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_classify_prints_one_object_per_record_in_input_order(tmp_path):
+    """classify prints source file:line, ISO time, category, confidence and evidence."""
+    path = write(tmp_path, [_record(1700000000.0), "", _record(1700000100.0, **{"http.status": 200, "oauth.error": None})])
+    result = CliRunner().invoke(cli, ["classify", str(path)])
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["source"] for o in out] == [f"{path}:1", f"{path}:3"]
+    assert out[0]["time"] == "2023-11-14T22:13:20Z"
+    assert out[0]["category"] == "expired_assertion"
+    assert out[0]["confidence"] == "confirmed"
+    assert out[0]["evidence"] == ["assertion.seconds_to_expiry=-3300"]
+    assert out[1]["category"] == "ok"
+
+
+def test_bad_lines_are_reported_with_file_and_line_and_never_fatal(tmp_path):
+    """Unreadable lines are skipped with their file:line and reason; totals reconcile."""
+    path = write(tmp_path, [_record(1700000000.0), "{not json", '{"schema": "other"}', "[1,2]",
+                            _record(1700000001.0)])
+    result = CliRunner().invoke(cli, ["classify", str(path)])
+    assert result.exit_code == 0
+    assert f"{path}:2: skipped: not JSON" in result.stderr
+    assert f"{path}:3: skipped: not an hgobs record" in result.stderr
+    assert f"{path}:4: skipped: not a JSON object" in result.stderr
+    assert "5 read, 2 classified, 3 skipped" in result.stderr
+
+
+def test_analyze_text_counts_categories_per_environment(tmp_path):
+    """analyze prints the totals line and one row per (category, environment) with the fix."""
+    path = write(tmp_path, [_record(1700000000.0), _record(1700000060.0),
+                            _record(1700000120.0, environment="production"), "junk"])
+    result = CliRunner().invoke(cli, ["analyze", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "4 records read, 3 classified (0 ok, 3 failed), 1 skipped" in result.stdout
+    assert "expired_assertion" in result.stdout
+    assert "2023-11-14 22:13:20Z" in result.stdout and "2023-11-14 22:15:20Z" in result.stdout
+    assert "Make a fresh assertion immediately before each token request" in result.stdout
+    assert f"{path}:4: not JSON" in result.stdout
+
+
+def test_analyze_json_matches_counts(tmp_path):
+    """analyze --format json gives counts, first/last seen and skipped lines."""
+    write(tmp_path, [_record(1700000000.0), _record(1700000060.0)])
+    result = CliRunner().invoke(cli, ["analyze", "--format", "json", str(tmp_path)])
+    doc = json.loads(result.stdout)
+    assert doc["read"] == 2 and doc["totals"]["failed"] == 2
+    assert doc["categories"] == [{
+        "category": "expired_assertion", "environment": "sandbox", "count": 2,
+        "fix": doc["categories"][0]["fix"], "first_seen": "2023-11-14T22:13:20Z",
+        "last_seen": "2023-11-14T22:14:20Z"}]
+
+
+def test_missing_path_is_a_usage_error(tmp_path):
+    """A path that does not exist exits 2 and names the path."""
+    result = CliRunner().invoke(cli, ["analyze", str(tmp_path / "nope.jsonl")])
+    assert result.exit_code == 2
+    assert "nope.jsonl" in result.output
+
+
+def test_categories_lists_the_whole_catalog():
+    """categories names every catalog id with its fix."""
+    result = CliRunner().invoke(cli, ["categories", "--format", "json"])
+    listed = json.loads(result.stdout)
+    assert [c["id"] for c in listed] == [c.id for c in CATALOG]
+    assert all(c["fix"] and c["source"] for c in listed)
