@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from hgobs.diagnose import History, diagnose
 from hgobs.profiles import Profile
-from hgobs.readers.jsonl import Item
+from hgobs.readers.base import Item
 from hgobs.schema import Record
 
 HISTORY_FIELDS = ("assertion.reused_after_s", "presented.age_s", "presented.issued_expires_in",

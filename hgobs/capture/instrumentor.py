@@ -133,7 +133,8 @@ class _Exchange:
         self.duration: float | None = None
 
     def fail(self, exc: BaseException) -> None:
-        record = self.recorder.builder.transport_error(self.request, self.plan, self.now, exc)
+        record = self.recorder.builder.transport_error(self.request, self.plan, self.now,
+                                                       type(exc).__qualname__)
         self.recorder.complete(record, self.span, self.http_attributes,
                                time.perf_counter() - self.started)
 

@@ -142,9 +142,9 @@ def _assertion_like(facts: Record, options: Options) -> bool:
 class RecordBuilder:
     """Turns (request, response or exception) into a record, using one ``Options``."""
 
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, fingerprint: Fingerprinter | None = None) -> None:
         self.options = options
-        self.fingerprint = Fingerprinter(options.fingerprint_key)
+        self.fingerprint = fingerprint or Fingerprinter(options.fingerprint_key)
         self.client_fp = self.fingerprint(options.client_id) if options.client_id else None
 
     def _client(self, record: Record) -> None:
@@ -220,8 +220,8 @@ class RecordBuilder:
         return {k: v for k, v in record.items() if v is not None}
 
     def transport_error(self, request: httpx.Request, plan: Plan, now: float,
-                        exc: BaseException) -> Record:
-        """Record of a token exchange that raised before a response arrived."""
+                        error_type: str) -> Record:
+        """Record of a token exchange that raised ``error_type`` before a response arrived."""
         record, _ = self.exchange(request, plan, now, None, None)
-        record["error.type"] = type(exc).__qualname__
+        record["error.type"] = error_type
         return record

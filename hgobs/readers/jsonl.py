@@ -9,22 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO, Any
 
-from hgobs.schema import FIELD_NAMES, SCHEMA_ID, Record
+from hgobs.readers.base import Item, ReadContext
+from hgobs.schema import FIELD_NAMES, SCHEMA_ID
 
 MAX_LINE_BYTES = 1 << 20
 """Longest line read as a record (bytes); longer lines are skipped with a reason."""
-
-
-@dataclass(frozen=True)
-class Item:
-    """One input unit: ``record`` (None when skipped), its ``source`` and a skip ``reason``."""
-
-    source: str
-    record: Record | None = None
-    reason: str | None = None
 
 
 def parse_line(raw: bytes, source: str) -> Item:
@@ -52,7 +43,10 @@ def parse_line(raw: bytes, source: str) -> Item:
     return Item(source, record=record)
 
 
-def read(stream: IO[bytes], name: str) -> Iterator[Item]:
+NAME = "hgobs-jsonl"
+
+
+def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterator[Item]:
     """Items of an open binary ``stream`` named ``name``; blank lines are not records."""
     for lineno, raw in enumerate(stream, start=1):
         line = raw.rstrip(b"\r\n")
@@ -61,7 +55,7 @@ def read(stream: IO[bytes], name: str) -> Iterator[Item]:
         yield parse_line(line, f"{name}:{lineno}")
 
 
-def sniff(head: bytes) -> bool:
+def sniff(head: bytes, name: str = "") -> bool:
     """True when the first bytes of a file look like hgobs JSON Lines."""
     first = head.lstrip()[:200]
     return first.startswith(b"{") and SCHEMA_ID.encode() in head.split(b"\n", 1)[0]

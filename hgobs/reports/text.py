@@ -8,7 +8,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from hgobs.readers.jsonl import Item
+from hgobs.readers.base import Item
 
 MAX_SKIPPED_SHOWN = 20
 
