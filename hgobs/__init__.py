@@ -14,6 +14,7 @@ from hgobs.catalog import CATALOG, Category
 from hgobs.config import Options, resolve_options
 from hgobs.diagnose import Diagnosis, History, diagnose
 from hgobs.errors import ConfigError, HgobsError, InputError, ProfileError
+from hgobs.preflight import Finding, check_assertion
 from hgobs.profiles import Environment, Profile, load_profile
 from hgobs.schema import FIELDS, SCHEMA_ID, Record
 
@@ -24,6 +25,7 @@ __all__ = [
     "Diagnosis",
     "Environment",
     "FIELDS",
+    "Finding",
     "HGAuthInstrumentor",
     "HgobsError",
     "History",
@@ -34,6 +36,7 @@ __all__ = [
     "Record",
     "SCHEMA_ID",
     "__version__",
+    "check_assertion",
     "diagnose",
     "instrument_client",
     "load_profile",

@@ -148,6 +148,62 @@ def categories(fmt: str) -> None:
                    f"  fix: {c.fix}\n  evidence: {c.evidence}\n  source: {c.source}\n")
 
 
+@cli.command("check-assertion")
+@click.argument("token", required=False, default="-")
+@click.option("--token-url", metavar="URL", help="The token URL the assertion is for.")
+@click.option("--env", "environment", metavar="NAME",
+              help="Take the token URL from this profile environment (sandbox, production).")
+@click.option("--profile", "profile", metavar="NAME|FILE", help="Provider profile.")
+@click.option("--client-id", metavar="ID", help="Your client id (iss and sub must equal it).")
+@click.option("--client-secret-env", metavar="VAR",
+              help="Name of an environment variable holding the client secret, to verify the "
+                   "HS256 signature.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def check_assertion_command(token: str, token_url: str | None, environment: str | None,
+                            profile: str | None, client_id: str | None,
+                            client_secret_env: str | None, fmt: str) -> None:
+    """Check an assertion before sending it. TOKEN is the assertion, or '-' (the default) to
+    read it from stdin so it stays out of shell history. Exit 0: no error found; 1: the
+    exchange would fail; 2: usage error. The output never repeats the token."""
+    from hgobs.preflight import ERROR, check_assertion
+
+    try:
+        prof = _profile(profile, ())
+    except HgobsError as exc:
+        raise click.UsageError(str(exc)) from None
+    if environment:
+        env = prof.environment(environment)
+        if env is None:
+            names = ", ".join(e.name for e in prof.environments)
+            raise click.UsageError(f"--env {environment!r} is not in the profile ({names})")
+        token_url = token_url or env.token_urls[0]
+    if not token_url:
+        raise click.UsageError("give --token-url URL or --env NAME")
+    assertion = sys.stdin.read() if token == "-" else token
+    if token == "-":
+        assertion = assertion.rstrip("\n")
+    if not assertion.strip():
+        raise click.UsageError("no assertion given (argument or stdin)")
+    secret = None
+    if client_secret_env:
+        secret = os.environ.get(client_secret_env)
+        if secret is None:
+            raise click.UsageError(f"environment variable {client_secret_env} is not set")
+    findings = check_assertion(assertion, token_url=token_url, client_id=client_id,
+                               profile=prof, client_secret=secret)
+    if fmt == "json":
+        click.echo(json.dumps({"token_url": token_url,
+                               "findings": [f.as_dict() for f in findings]}, indent=2))
+    elif not findings:
+        click.echo(f"OK: no problem found for {token_url}")
+    else:
+        for f in findings:
+            click.echo(f"{f.severity.upper()} {f.category}"
+                       + (f" ({f.claim})" if f.claim else "") + f": {f.detail}\n  fix: {f.fix}")
+    sys.exit(1 if any(f.severity == ERROR for f in findings) else 0)
+
+
 @cli.command()
 def schema() -> None:
     """Print the auth attempt record schema as Markdown (the text of docs/schema.md)."""

@@ -73,7 +73,8 @@ def _s(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _secs(value: Any) -> float | None:
+def to_seconds(value: Any) -> float | None:
+    """A NumericDate claim as seconds (milliseconds scaled down); None if not a number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return value / 1000.0 if value > 1e11 else float(value)
@@ -292,7 +293,7 @@ def expired_assertion(r: Record, ctx: Context) -> Verdict | None:
     """exp <= the client clock at send (RFC 7523 section 3; HG guide, expired assertion)."""
     if r.get("assertion.source") == "bearer" or not _exchange(r):
         return None
-    exp, now = _secs(r.get("assertion.exp")), r.get("time")
+    exp, now = to_seconds(r.get("assertion.exp")), r.get("time")
     if exp is None or now is None or exp > now:
         return None
     said = _said(r, r"expired|valid time|time range|too old")
@@ -306,9 +307,9 @@ def clock_skew(r: Record, ctx: Context) -> Verdict | None:
     if r.get("assertion.source") == "bearer" or not _exchange(r):
         return None
     now, server = r.get("time"), r.get("server.date")
-    exp = _secs(r.get("assertion.exp"))
-    iat = _secs(r.get("assertion.iat"))
-    nbf = _secs(r.get("assertion.nbf"))
+    exp = to_seconds(r.get("assertion.exp"))
+    iat = to_seconds(r.get("assertion.iat"))
+    nbf = to_seconds(r.get("assertion.nbf"))
     if now is None or server is None:
         return None
     valid_by_client = (exp is None or exp > now) and all(

@@ -1,0 +1,156 @@
+"""Pre-flight check of an assertion before it is sent: the catalog rules it alone can decide.
+
+``check_assertion`` decodes the assertion without verifying it (the same peek as capture),
+builds the record a token exchange to ``token_url`` would carry, and applies the catalog rules
+that need no server answer: malformed, missing claim, milliseconds, lifetime, expired, ``iat``/
+``nbf`` in the future, audience and environment against ``token_url``, ``iss``/``sub`` against
+the client id (email-shaped subject included). With the client secret it also verifies the
+HS256 signature (Health Gorilla API docs) and names the two known secret mistakes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from hgobs.capture import jwtpeek
+from hgobs.capture.record import profile_facts
+from hgobs.catalog import CATEGORIES, POSSIBLE
+from hgobs.diagnose import LEEWAY_S, RULES, Context, to_seconds
+from hgobs.profiles import TOKEN_EXCHANGE, Profile, load_profile
+from hgobs.redaction import Fingerprinter, redact_url
+
+ERROR = "error"
+WARNING = "warning"
+PREFLIGHT_RULES = (
+    "malformed_assertion", "timestamp_in_milliseconds", "missing_claim", "environment_mismatch",
+    "audience_mismatch", "invalid_client_id", "assertion_lifetime_too_long", "expired_assertion",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found: catalog ``category`` id, ``severity`` (``error``: the exchange would
+    fail; ``warning``: it may), the offending ``claim`` (name, or None for the whole token),
+    ``detail`` (redacted facts, never the token) and the catalog ``fix``."""
+
+    category: str
+    severity: str
+    claim: str | None
+    detail: str
+    fix: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The finding as a JSON-ready dict."""
+        return {"category": self.category, "severity": self.severity, "claim": self.claim,
+                "detail": self.detail, "fix": self.fix}
+
+
+_CLAIM_OF = {
+    "malformed_assertion": None, "timestamp_in_milliseconds": "iat/exp/nbf",
+    "missing_claim": None, "environment_mismatch": "aud", "audience_mismatch": "aud",
+    "invalid_client_id": "iss/sub", "assertion_lifetime_too_long": "exp",
+    "expired_assertion": "exp",
+}
+
+
+def _b64(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _verifies(assertion: str, secret: bytes) -> bool:
+    parts = assertion.split(".")
+    if len(parts) != 3:
+        return False
+    try:
+        signature = _b64(parts[2])
+    except (binascii.Error, ValueError):
+        return False
+    expected = hmac.new(secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+    return hmac.compare_digest(expected, signature)
+
+
+def secret_variants(secret: str) -> list[tuple[str, bytes]]:
+    """Known wrong forms of a client secret: ``(description, key bytes)``."""
+    variants = [("the secret with a trailing newline", (secret + "\n").encode())]
+    if secret != secret.strip():
+        variants.append(("the secret without its surrounding whitespace", secret.strip().encode()))
+    for name, decode in (("base64-decoded", base64.b64decode),
+                         ("base64url-decoded", base64.urlsafe_b64decode)):
+        try:
+            decoded = decode(secret.strip() + "=" * (-len(secret.strip()) % 4))
+        except (binascii.Error, ValueError):
+            continue
+        if decoded:
+            variants.append((f"the secret {name}", decoded))
+    return variants
+
+
+def signature_findings(assertion: str, client_secret: str, alg: str | None) -> list[Finding]:
+    """Verify the HS256 signature with ``client_secret``; name a known mistake when a variant
+    of the secret verifies instead (RFC 7515 section 5.2; Health Gorilla API docs)."""
+    fix = CATEGORIES["invalid_signature"].fix
+    if alg != "HS256":
+        return [Finding("invalid_signature", ERROR, "alg", f"alg is {alg!r}, not HS256", fix)]
+    if _verifies(assertion, client_secret.encode()):
+        return []
+    for description, key in secret_variants(client_secret):
+        if _verifies(assertion, key):
+            return [Finding("invalid_signature", ERROR, None,
+                            f"the signature verifies with {description}, not with the secret "
+                            "as issued", fix)]
+    return [Finding("invalid_signature", ERROR, None,
+                    "the signature does not verify with this client secret", fix)]
+
+
+def check_assertion(
+    assertion: str,
+    *,
+    token_url: str,
+    client_id: str | None = None,
+    profile: Profile | str = "healthgorilla",
+    now: float | None = None,
+    client_secret: str | None = None,
+) -> list[Finding]:
+    """Findings for ``assertion`` about to be sent to ``token_url`` (empty list: looks good).
+
+    ``now`` is the clock to judge times by (epoch seconds; default: this host's clock).
+    Never raises for any assertion text; raises ``ProfileError`` for a bad profile.
+    """
+    prof = load_profile(profile) if not isinstance(profile, Profile) else profile
+    clock = time.time() if now is None else now
+    _kind, env = prof.match(token_url)
+    record: dict[str, Any] = {
+        "time": clock, "endpoint.kind": TOKEN_EXCHANGE, "environment": env or "unknown",
+        "url": redact_url(token_url), "request.body_kind": "form",
+    }
+    record.update(jwtpeek.peek(assertion, source="assertion", now=clock,
+                               fingerprint=Fingerprinter(), client_id=client_id))
+    profile_facts(record, prof)
+    ctx = Context(prof)
+    findings: list[Finding] = []
+    for cat_id in PREFLIGHT_RULES:
+        verdict = RULES[cat_id](record, ctx)
+        if verdict is None:
+            continue
+        confidence, evidence = verdict
+        severity = WARNING if confidence == POSSIBLE else ERROR
+        findings.append(Finding(cat_id, severity, _CLAIM_OF[cat_id], "; ".join(evidence),
+                                CATEGORIES[cat_id].fix))
+    future = [name for name in ("iat", "nbf")
+              if (t := to_seconds(record.get(f"assertion.{name}"))) is not None
+              and t > clock + LEEWAY_S]
+    if future:
+        findings.append(Finding(
+            "clock_skew", ERROR, "/".join(future),
+            f"{'/'.join(future)} is more than {LEEWAY_S:g} s after this host's clock",
+            CATEGORIES["clock_skew"].fix))
+    if client_secret is not None and not record.get("assertion.defect"):
+        findings.extend(signature_findings(assertion.strip(), client_secret,
+                                           record.get("assertion.alg")))
+    return findings
