@@ -5,10 +5,14 @@ Exit codes: 0 success; 2 usage or input errors (``HgobsError.exit_code``, missin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import tempfile
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import click
@@ -16,10 +20,10 @@ import click
 from hgobs import __version__
 from hgobs.analysis import summary
 from hgobs.analysis.classify import Result, classify
-from hgobs.catalog import CATALOG
+from hgobs.catalog import CATALOG, CATEGORIES
 from hgobs.errors import HgobsError
 from hgobs.profiles import Profile, load_profile, profile_from_token_urls
-from hgobs.readers import read_paths
+from hgobs.readers import Item, ReadContext, read_paths
 from hgobs.redaction import Fingerprinter
 from hgobs.reports import text as text_report
 
@@ -41,16 +45,71 @@ def _client_fp(client_id: str | None) -> str | None:
     return Fingerprinter(key.encode("utf-8"))(client_id)
 
 
+def _context(profile: str | None, token_urls: tuple[str, ...], client_id: str | None
+             ) -> ReadContext:
+    key = os.environ.get("HGOBS_FINGERPRINT_KEY")
+    return ReadContext(profile=_profile(profile, token_urls), client_id=client_id,
+                       fingerprint=Fingerprinter(key.encode("utf-8") if key else None))
+
+
+def _progress(items: Iterable[Item]) -> Iterator[Item]:
+    """Pass ``items`` through, showing a running count on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        yield from items
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with Progress(SpinnerColumn(), TextColumn("reading: {task.completed} records"),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("read", total=None)
+        for n, item in enumerate(items, start=1):
+            if n % 1000 == 0:
+                bar.update(task, completed=n)
+            yield item
+
+
 def _run(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
          client_id: str | None) -> Result:
     try:
-        prof = _profile(profile, token_urls)
-        return classify(read_paths(paths), prof, _client_fp(client_id))
+        ctx = _context(profile, token_urls, client_id)
+        items = _progress(read_paths(paths, ctx))
+        return classify(items, ctx.profile, _client_fp(client_id))
     except FileNotFoundError as exc:
         raise click.UsageError(f"no such file or folder: {exc.args[0] if exc.args else exc}") \
             from None
     except HgobsError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so
+    an interrupted run never leaves a partial file."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                               dir=target.parent if str(target.parent) else ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def fail_on_hit(spec: str | None, categories: Iterable[str]) -> list[str]:
+    """The categories present that ``--fail-on`` names (``any``: every failure category)."""
+    if not spec:
+        return []
+    present = {c for c in categories if c and c != "ok"}
+    wanted = {c.strip() for c in spec.split(",") if c.strip()}
+    if "any" in wanted:
+        return sorted(present)
+    unknown = wanted - set(CATEGORIES)
+    if unknown:
+        raise click.UsageError(f"--fail-on: unknown category {', '.join(sorted(unknown))}")
+    return sorted(present & wanted)
 
 
 def _iso(epoch: Any) -> str | None:
@@ -87,9 +146,14 @@ def cli() -> None:
 @input_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Report format.")
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (atomically).")
+@click.option("--fail-on", metavar="CATEGORY[,CATEGORY]|any",
+              help="Exit 1 when any of these categories (or any failure) is present.")
 def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
-            client_id: str | None, fmt: str) -> None:
+            client_id: str | None, fmt: str, output: str | None, fail_on: str | None) -> None:
     """Classify the auth attempts in PATHS (files, folders, globs, '-') and report failures."""
+    hits_check = fail_on_hit(fail_on, ())  # validates the option before reading
+    del hits_check
     result = _run(paths, profile, token_urls, client_id)
     df = summary.frame(c.record for c in result.classified)
     table = summary.by_category(df)
@@ -108,9 +172,18 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
                 for row in table.to_dict("records")
             ],
         }
-        click.echo(json.dumps(doc, indent=2))
+        text = json.dumps(doc, indent=2) + "\n"
     else:
-        click.echo(text_report.render(table, totals, result.skipped), nl=False)
+        text = text_report.render(table, totals, result.skipped)
+    if output:
+        write_atomic(output, text)
+        click.echo(f"hgobs: report written to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    hits = fail_on_hit(fail_on, (c.record.get("category") for c in result.classified))
+    if hits:
+        click.echo(f"hgobs: --fail-on matched: {', '.join(hits)}", err=True)
+        sys.exit(1)
 
 
 @cli.command("classify")

@@ -94,3 +94,25 @@ def test_categories_lists_the_whole_catalog():
     listed = json.loads(result.stdout)
     assert [c["id"] for c in listed] == [c.id for c in CATALOG]
     assert all(c["fix"] and c["source"] for c in listed)
+
+
+def test_fail_on_sets_exit_code(tmp_path):
+    """--fail-on exits 1 when a named category (or any failure) is present, else 0."""
+    write(tmp_path, [_record(1700000000.0)])
+    runner = CliRunner()
+    assert runner.invoke(cli, ["analyze", str(tmp_path), "--fail-on", "expired_assertion"]).exit_code == 1
+    assert runner.invoke(cli, ["analyze", str(tmp_path), "--fail-on", "any"]).exit_code == 1
+    assert runner.invoke(cli, ["analyze", str(tmp_path), "--fail-on", "rate_limited"]).exit_code == 0
+    bad = runner.invoke(cli, ["analyze", str(tmp_path), "--fail-on", "no_such_category"])
+    assert bad.exit_code == 2 and "no_such_category" in bad.output
+
+
+def test_output_file_is_written_whole(tmp_path):
+    """-o writes the report to the file and leaves no temporary file behind."""
+    write(tmp_path, [_record(1700000000.0)])
+    out = tmp_path / "out" / "report.json"
+    out.parent.mkdir()
+    result = CliRunner().invoke(cli, ["analyze", str(tmp_path / "attempts.jsonl"), "--format", "json", "-o", str(out)])
+    assert result.exit_code == 0
+    assert json.loads(out.read_text())["totals"]["failed"] == 1
+    assert sorted(p.name for p in out.parent.iterdir()) == ["report.json"]

@@ -13,14 +13,18 @@ import gzip
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from hgobs.readers import jsonl
-from hgobs.readers.jsonl import Item
+from hgobs.readers.base import Item, ReadContext
 
-__all__ = ["FOLDER_SUFFIXES", "Item", "expand", "read_paths"]
+__all__ = ["FOLDER_SUFFIXES", "READERS", "Item", "ReadContext", "expand", "read_paths"]
 
-FOLDER_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+READERS: tuple[Any, ...] = (jsonl,)
+"""Reader modules in the order their ``sniff`` is tried."""
+
+FOLDER_SUFFIXES = tuple(
+    ext + gz for ext in (".jsonl", ".ndjson", ".json", ".har", ".log", ".txt") for gz in ("", ".gz"))
 """Files taken from a folder; files named explicitly are sniffed whatever their name."""
 SNIFF_BYTES = 4096
 
@@ -59,7 +63,15 @@ def _open(name: str) -> IO[bytes]:
     return raw
 
 
-def read_file(name: str) -> Iterator[Item]:
+def detect(head: bytes, name: str) -> Any | None:
+    """The reader module for a file whose first bytes are ``head``, or None."""
+    for reader in READERS:
+        if reader.sniff(head, name):
+            return reader
+    return None
+
+
+def read_file(name: str, ctx: ReadContext) -> Iterator[Item]:
     """Items of one file (or ``-``), format detected from its first bytes."""
     try:
         stream = _open(name)
@@ -74,19 +86,21 @@ def read_file(name: str) -> Iterator[Item]:
             return
         if not head.strip():
             return
-        if jsonl.sniff(head):
-            try:
-                yield from jsonl.read(stream, name)
-            except (OSError, EOFError) as exc:
-                yield Item(f"{name}:?", reason=f"file ends early ({type(exc).__name__})")
+        reader = detect(head, name)
+        if reader is None:
+            yield Item(f"{name}:1", reason="not a recognised log format")
             return
-        yield Item(f"{name}:1", reason="not a recognised log format")
+        try:
+            yield from reader.read(stream, name, ctx)
+        except (OSError, EOFError) as exc:
+            yield Item(f"{name}:?", reason=f"file ends early ({type(exc).__name__})")
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
 
 
-def read_paths(paths: Iterable[str]) -> Iterator[Item]:
+def read_paths(paths: Iterable[str], ctx: ReadContext | None = None) -> Iterator[Item]:
     """Items of every input, in order. Raises ``FileNotFoundError`` for a missing path."""
+    context = ctx or ReadContext()
     for name in expand(paths):
-        yield from read_file(name)
+        yield from read_file(name, context)
