@@ -152,8 +152,7 @@ def cli() -> None:
 def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
             client_id: str | None, fmt: str, output: str | None, fail_on: str | None) -> None:
     """Classify the auth attempts in PATHS (files, folders, globs, '-') and report failures."""
-    hits_check = fail_on_hit(fail_on, ())  # validates the option before reading
-    del hits_check
+    fail_on_hit(fail_on, ())  # a bad --fail-on is a usage error before any reading
     result = _run(paths, profile, token_urls, client_id)
     df = summary.frame(c.record for c in result.classified)
     table = summary.by_category(df)

@@ -65,12 +65,12 @@ def _defect(raw: str) -> tuple[str, str] | None:
         if not _COMPACT_RE.match(raw):
             return "not_jwt", "whole"
         return "segments", "signature" if len(segments) < 3 else "whole"
-    for name, seg in zip(("header", "payload", "signature"), segments):
+    for name, seg in zip(("header", "payload", "signature"), segments, strict=True):
         if "=" in seg:
             return "padding", name
         if not _B64URL_RE.match(seg) or len(seg) % 4 == 1:
             return "base64url", name
-    for name, seg in zip(("header", "payload"), segments[:2]):
+    for name, seg in zip(("header", "payload"), segments[:2], strict=True):
         try:
             obj = json.loads(base64.urlsafe_b64decode(seg + "=" * (-len(seg) % 4)))
         except (binascii.Error, ValueError):

@@ -42,7 +42,7 @@ def render(table: pd.DataFrame, totals: dict[str, int], skipped: list[Item],
                          _ts(row.last_seen))
         console.print(grid)
         console.print("How to fix, in the order to fix them:")
-        for category, fix in dict(zip(table["category"], table["fix"])).items():
+        for category, fix in dict(zip(table["category"], table["fix"], strict=True)).items():
             console.print(f"  {category}: {fix}")
     if skipped:
         console.print(f"Skipped {len(skipped)} input line(s):")

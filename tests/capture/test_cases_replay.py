@@ -85,7 +85,7 @@ def test_case_span_carries_diagnosis(case, pool, telemetry, tmp_path):
     records, _ = replay(case, pool, telemetry, tmp_path, otel_httpx=False)
     ours = telemetry.ours()
     assert len(ours) == len(records)
-    for span, record in zip(ours, records):
+    for span, record in zip(ours, records, strict=True):
         attrs = span.attributes
         assert attrs["hgobs.category"] == record["category"]
         assert attrs["hgobs.endpoint.kind"] == record["endpoint.kind"]

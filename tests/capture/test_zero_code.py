@@ -91,7 +91,7 @@ def test_opentelemetry_instrument_loads_hgobs(tmp_path):
     assert ours[0]["attributes"]["hgobs.service.name"] == "zero-code-app"
     http_spans = [s for s in spans if s["kind"] == "SpanKind.CLIENT"]
     assert len(http_spans) == 2
-    for http_span, our in zip(http_spans, ours):
+    for http_span, our in zip(http_spans, ours, strict=True):
         assert http_span["parent_id"] == our["context"]["span_id"]
         assert our["kind"] == "SpanKind.INTERNAL"
     assert CLIENT.client_secret not in proc.stdout + proc.stderr
