@@ -35,7 +35,7 @@ def report(where: str, exc: BaseException) -> None:
         at = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
         LOG.warning("hgobs: internal error in %s (%s at %s); the request is unaffected",
                     where, type(exc).__qualname__, at)
-    except Exception:  # noqa: BLE001 - the guard itself must never fail
+    except Exception:
         pass
 
 
@@ -44,6 +44,6 @@ def guarded(where: str, func: Callable[..., T], *args: Any, default: T | None = 
     """Call ``func(*args, **kwargs)``; on any ``Exception`` report it and return ``default``."""
     try:
         return func(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - by design
+    except Exception as exc:
         report(where, exc)
         return default

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from hgobs.capture import jwtpeek, oauth
 from hgobs.config import Options
-from hgobs.profiles import API_CALL, TOKEN_EXCHANGE, Profile
+from hgobs.profiles import TOKEN_EXCHANGE, Profile
 from hgobs.redaction import Fingerprinter, redact_url
 from hgobs.schema import Record
 

@@ -55,7 +55,7 @@ def expand(paths: Iterable[str]) -> Iterator[str]:
 def _open(name: str) -> IO[bytes]:
     if name == "-":
         return sys.stdin.buffer
-    raw: IO[bytes] = open(name, "rb")  # noqa: SIM115 - closed by the caller
+    raw: IO[bytes] = open(name, "rb")
     head = raw.read(2)
     raw.seek(0)
     if head == b"\x1f\x8b":
