@@ -126,6 +126,10 @@ def redirect_dropped_body(r: Record, ctx: Context) -> Verdict | None:
             if r.get("url.scheme") == "http":
                 ev.append("url.scheme=http")
             return _refused_like(r, "unsupported_grant_type", "invalid_request"), ev
+    status = r.get("http.status")
+    if isinstance(status, int) and 300 <= status < 400:
+        return LIKELY, [f"http.status={status}",
+                        f"redirect.location_scheme={r.get('redirect.location_scheme')}"]
     if r.get("http.method") == "GET" and not r.get("request.body_bytes"):
         return LIKELY, ["http.method=GET", "request.body_bytes=0"]
     return None
@@ -213,6 +217,10 @@ def environment_mismatch(r: Record, ctx: Context) -> Verdict | None:
             return _refused_like(r, "invalid_token"), [
                 f"presented.issued_environment={issued_env}", f"environment={env}"]
         return None
+    ok_env = r.get("assertion.iss_ok_environment")
+    if _exchange(r) and ok_env and env and ok_env != env and _error(r) == "invalid_client":
+        return LIKELY, [f"the same iss succeeded in {ok_env} before", f"environment={env}",
+                        "oauth.error=invalid_client"]
     aud = r.get("assertion.aud")
     if not _exchange(r) or not isinstance(aud, str) or r.get("assertion.source") == "bearer":
         return None
@@ -352,7 +360,8 @@ def invalid_scope(r: Record, ctx: Context) -> Verdict | None:
 
 def silent_failure(r: Record, ctx: Context) -> Verdict | None:
     """A refused exchange with an empty body (HG guide, silent failure)."""
-    if _exchange(r) and r.get("response.body_empty") and not r.get("redirect.status"):
+    status = r.get("http.status")
+    if _exchange(r) and r.get("response.body_empty") and isinstance(status, int) and status >= 400:
         return LIKELY, ["response.body_empty=true", f"http.status={r.get('http.status')}"]
     return None
 
@@ -457,14 +466,16 @@ def diagnose(record: Record, profile: Profile | None = None) -> Diagnosis:
 class History:
     """Bounded memory of earlier attempts, for the rules that need history.
 
-    Remembers assertion fingerprints (and ``iss`` + ``jti``) and the access values issued by
-    successful exchanges, up to ``max_entries`` each (least recently seen dropped first).
+    Remembers assertion fingerprints (and ``iss`` + ``jti``), the access values issued by
+    successful exchanges, and the environments where each ``iss`` succeeded, up to
+    ``max_entries`` each (least recently seen dropped first).
     Thread-safe; used by the live instrumentor and, in time order, by the analyzer.
     """
 
     max_entries: int = 10_000
     _assertions: OrderedDict[str, float] = field(default_factory=OrderedDict)
     _issued: OrderedDict[str, tuple[float, float | None, str | None]] = field(default_factory=OrderedDict)
+    _client_envs: OrderedDict[str, frozenset[str]] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _put(self, table: OrderedDict[str, Any], k: str, value: Any) -> None:
@@ -496,6 +507,13 @@ class History:
                     r["presented.issued_expires_in"] = expires_in
                 if env:
                     r["presented.issued_environment"] = env
+            iss_fp, env = r.get("assertion.iss_fp"), r.get("environment")
+            if _exchange(r) and iss_fp and env:
+                ok_in = self._client_envs.get(iss_fp, frozenset())
+                if is_failure(r) and env not in ok_in and ok_in:
+                    r["assertion.iss_ok_environment"] = sorted(ok_in)[0]
             if _exchange(r) and r.get("issued.fp"):
-                self._put(self._issued, r["issued.fp"],
-                          (now, r.get("issued.expires_in"), r.get("environment")))
+                self._put(self._issued, r["issued.fp"], (now, r.get("issued.expires_in"), env))
+                if iss_fp and env:
+                    self._put(self._client_envs, iss_fp,
+                              self._client_envs.get(iss_fp, frozenset()) | {env})

@@ -124,15 +124,27 @@ class Profile:
         return None, None
 
     def environment_of_host(self, url: str) -> str | None:
-        """The environment whose token URL or API base shares ``url``'s host and port."""
-        host, port, _ = _split(url)
-        for (h, p, _path), env in self._token_index.items():
-            if (h, p) == (host, port):
-                return env
-        for (h, p), bases in self._api_index.items():
-            if (h, p) == (host, port):
-                return bases[0][1]
-        return None
+        """The environment whose token URLs or API bases share ``url``'s host and port.
+
+        When several environments share the host (one server with path prefixes), the one
+        whose URL shares the longest path prefix with ``url`` wins; a tie gives None.
+        """
+        host, port, path = _split(url)
+        scores: dict[str, int] = {}
+        candidates = [(p, e) for (h, pt, p), e in self._token_index.items() if (h, pt) == (host, port)]
+        candidates += self._api_index.get((host, port), [])
+        for cand_path, env in candidates:
+            common = 0
+            for a, b in zip(cand_path.split("/"), path.split("/"), strict=False):
+                if a != b:
+                    break
+                common += 1
+            scores[env] = max(scores.get(env, 0), common)
+        if not scores:
+            return None
+        best = max(scores.values())
+        winners = [e for e, v in scores.items() if v == best]
+        return winners[0] if len(winners) == 1 else None
 
     def token_url_environment(self, url: str) -> str | None:
         """The environment whose token URL equals ``url`` exactly (scheme included), or None."""

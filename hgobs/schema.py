@@ -96,6 +96,7 @@ FIELDS: tuple[Field, ...] = (
     _F("assertion.aud_exact", "bool", "`aud` is one string equal to a token URL of the profile."),
     _F("limits.max_lifetime_s", "float", "The profile's longest accepted `exp - iat` at capture, seconds."),
     _F("limits.require_iat", "bool", "The profile requires `iat`."),
+    _F("assertion.iss_ok_environment", "str", "Another environment where an exchange with the same `iss` succeeded before; history rule."),
     _F("assertion.reused_after_s", "float", "Seconds since the same assertion (fingerprint, or iss + jti) was sent before; history rule."),
     # -- what the API call presented
     _F("presented.kind", "str", "What the request's credentials header held: `absent`, `misspelled_header`, `empty`, `placeholder`, `non_bearer_scheme`, `assertion_jwt`, `jwt`, `opaque`."),

@@ -16,8 +16,8 @@ from hgobs.profiles import Profile
 from hgobs.readers.base import Item
 from hgobs.schema import Record
 
-HISTORY_FIELDS = ("assertion.reused_after_s", "presented.age_s", "presented.issued_expires_in",
-                  "presented.issued_environment")
+HISTORY_FIELDS = ("assertion.reused_after_s", "assertion.iss_ok_environment", "presented.age_s",
+                  "presented.issued_expires_in", "presented.issued_environment")
 
 
 @dataclass(frozen=True)

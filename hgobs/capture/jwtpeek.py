@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from typing import Any
 
@@ -72,12 +73,18 @@ def _defect(raw: str) -> tuple[str, str] | None:
             return "base64url", name
     for name, seg in zip(("header", "payload"), segments[:2], strict=True):
         try:
-            obj = json.loads(base64.urlsafe_b64decode(seg + "=" * (-len(seg) % 4)))
+            obj = json.loads(base64.urlsafe_b64decode(seg + "=" * (-len(seg) % 4)),
+                             parse_constant=_reject_constant)
         except (binascii.Error, ValueError):
             return "json", name
         if not isinstance(obj, dict):
             return "json", name
     return None
+
+
+def _reject_constant(name: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON (RFC 8259 section 6); a JWT carrying them is malformed."""
+    raise ValueError(f"non-standard JSON constant {name}")
 
 
 def _part_at(raw: str, index: int) -> str:
@@ -88,7 +95,7 @@ def _part_at(raw: str, index: int) -> str:
 def _number(value: Any) -> float | int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
         return value
     return None
 

@@ -102,6 +102,10 @@ def _response_common(response: httpx.Response, now: float, known: tuple[str, ...
     retry = _retry_after(response.headers.get("retry-after"), server_date)
     if retry is not None:
         facts["response.retry_after_s"] = retry
+    if 300 <= response.status_code < 400:
+        facts["redirect.status"] = response.status_code
+        facts["redirect.location_scheme"] = (
+            urlsplit(response.headers.get("location", "")).scheme or "relative")
     if response.history:
         first = response.history[0]
         location = first.headers.get("location", "")

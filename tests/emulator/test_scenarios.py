@@ -31,27 +31,7 @@ from hgobs.emulator.scenarios.kit import REGISTRATIONS, WRONG_SECRET
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 SEED = 0
-KNOWN_BUGS: dict[str, str] = {
-    "redirect_not_followed": (
-        "hgobs bug: a bare 301 from the token URL + '/' is recorded as audience_mismatch "
-        "(diagnose.audience_mismatch compares aud with the called URL, trailing slash included; "
-        "no rule reads a 3xx token response as a redirect; silent_failure fires on a 301)"
-    ),
-    "malformed_assertion_non_finite_exp": (
-        "hgobs bug: capture/jwtpeek accepts Infinity/NaN (not JSON, RFC 8259), so no "
-        "assertion.defect; diagnosed timestamp_in_milliseconds; then sinks/jsonl "
-        "(allow_nan=False) raises and the record is never written"
-    ),
-    "environment_mismatch_registration": (
-        "hgobs gap: invalid_client 'Client is not registered in this environment' after the "
-        "same client worked in the sandbox matches no rule (unclassified)"
-    ),
-    "audience_mismatch_production": (
-        "hgobs bug: Profile.environment_of_host returns the first environment when several "
-        "share a host, so capture records assertion.aud_environment=sandbox for a production "
-        "aud and diagnose says environment_mismatch"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def _scenario_params() -> list[Any]:
