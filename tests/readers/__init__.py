@@ -1,0 +1,1 @@
+"""Tests of the input readers (HAR, curl -v transcripts, text logs)."""
