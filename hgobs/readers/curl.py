@@ -33,8 +33,8 @@ from urllib.parse import quote_plus, urlsplit
 
 from hgobs.capture.record import http_date
 from hgobs.readers.base import Item, ReadContext
-from hgobs.readers.raw import Headers, RawExchange
-from hgobs.readers.textlog import build_partial, iter_lines, leading_time
+from hgobs.readers.raw import Headers, RawExchange, build
+from hgobs.readers.textlog import iter_lines, leading_time
 
 NAME = "curl-verbose"
 MAX_BODY_BYTES = 64 << 10
@@ -365,9 +365,9 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
                 time=when, method=ex.method, url=url, request_headers=ex.headers,
                 request_body=body, status=ex.status, response_headers=ex.response_headers,
                 response_body=ex.response_body() if ex.status else None,
-                duration_s=ex.duration(), error=None if ex.status else ex.error or "NoResponse")
-            yield build_partial(exchange, ctx, source, body_known=body is not None,
-                                client_clock=client_clock)
+                duration_s=ex.duration(), error=None if ex.status else ex.error or "NoResponse",
+                client_clock=client_clock)
+            yield build(exchange, ctx, source)
 
 
 def sniff(head: bytes, name: str = "") -> bool:

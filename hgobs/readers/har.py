@@ -33,8 +33,8 @@ from typing import IO, Any
 from urllib.parse import urlencode
 
 from hgobs.readers.base import Item, ReadContext
-from hgobs.readers.raw import Headers, RawExchange
-from hgobs.readers.textlog import build_partial, parse_time, safe_error_name
+from hgobs.readers.raw import Headers, RawExchange, build
+from hgobs.readers.textlog import parse_time, safe_error_name
 
 NAME = "har"
 MAX_HAR_BYTES = 256 << 20
@@ -177,7 +177,7 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None, *,
         except EntryError as exc:
             yield Item(source, reason=str(exc))
             continue
-        yield build_partial(raw, ctx, source, body_known=raw.request_body is not None)
+        yield build(raw, ctx, source)
 
 
 def sniff(head: bytes, name: str = "") -> bool:

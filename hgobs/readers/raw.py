@@ -24,8 +24,10 @@ class RawExchange:
     """One HTTP request and what came back, as read from a raw input.
 
     ``time`` is the client's clock at send (epoch seconds); ``status`` is None when no response
-    was seen (``error`` then names why, e.g. ``ConnectTimeout``). Bodies are bytes or None when
-    the input did not include them.
+    was seen (``error`` then names why, e.g. ``ConnectTimeout``). Bodies are bytes, or None when
+    the input did not show them (unknown, not empty). ``credentials_known`` False: the input does
+    not show the request's credentials header, so nothing is said about it. ``client_clock``
+    False: ``time`` was taken from the server's ``Date``, so no clock offset can be known.
     """
 
     time: float
@@ -38,6 +40,23 @@ class RawExchange:
     response_body: bytes | None = None
     duration_s: float | None = None
     error: str | None = None
+    credentials_known: bool = True
+    client_clock: bool = True
+
+
+_REQUEST_BODY_FACTS = ("request.body_kind", "request.is_form", "request.body_bytes")
+
+
+def _drop_unknown(raw: RawExchange, record: Record) -> None:
+    """Remove the facts about parts of the exchange the input did not show."""
+    if raw.request_body is None and record.get("request.body_kind") != "multipart":
+        for name in _REQUEST_BODY_FACTS:
+            record.pop(name, None)
+    if not raw.credentials_known and record.get("endpoint.kind") != "token_exchange":
+        for name in [k for k in record if k.startswith("presented.")]:
+            del record[name]
+    if not raw.client_clock:
+        record.pop("clock.offset_s", None)
 
 
 def build(raw: RawExchange, ctx: ReadContext, source: str) -> Item:
@@ -71,6 +90,7 @@ def build(raw: RawExchange, ctx: ReadContext, source: str) -> Item:
             record, _ = builder.exchange(request, plan, raw.time, response, body)
         else:
             record = builder.api_call(request, plan, raw.time, response)
+    _drop_unknown(raw, record)
     if raw.duration_s is not None:
         record["duration_s"] = raw.duration_s
     return Item(source, record=record)

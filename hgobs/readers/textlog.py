@@ -68,9 +68,6 @@ _CREDENTIAL_RE = re.compile(
 _ERROR_RE = re.compile(r"\b([A-Z][A-Za-z]*(?:Timeout|Error))\b")
 _SAFE_NAME_RE = re.compile(r"^[A-Za-z0-9_:.\-]{1,64}$")
 _BODY_ONLY_KEYS = frozenset({"status", "message", "error", "error_description", "timestamp", "path"})
-_REQUEST_BODY_FACTS = ("request.body_kind", "request.is_form", "request.body_bytes")
-
-
 def parse_time(text: str) -> float | None:
     """An ISO 8601 (or ``YYYY-MM-DD HH:MM:SS[,fff]``) timestamp at the start of ``text`` as
     epoch seconds; no zone means UTC. None when there is none or it is not a real date."""
@@ -132,30 +129,6 @@ def safe_error_name(text: str | None) -> str | None:
     """``text`` when it looks like an error name (``ReadTimeout``, ``net::ERR_FAILED``), else None;
     a record's ``error.type`` must never carry free text from the input."""
     return text if text and _SAFE_NAME_RE.match(text) else None
-
-
-def build_partial(raw: RawExchange, ctx: ReadContext, source: str, *, body_known: bool = True,
-                  credentials_known: bool = True, client_clock: bool = True) -> Item:
-    """``raw.build``, then drop the facts about parts the input did not show.
-
-    ``body_known`` False: the request body is unknown (not empty), so ``request.body_*`` facts
-    go (a multipart kind read from the header stays). ``credentials_known`` False: the request
-    headers are unknown, so an API call's ``presented.*`` facts go. ``client_clock`` False:
-    ``raw.time`` is the server's ``Date``, so ``clock.offset_s`` (0 by construction) goes.
-    """
-    item = build(raw, ctx, source)
-    record = item.record
-    if record is None:
-        return item
-    if not body_known and record.get("request.body_kind") != "multipart":
-        for name in _REQUEST_BODY_FACTS:
-            record.pop(name, None)
-    if not credentials_known and record.get("endpoint.kind") != TOKEN_EXCHANGE:
-        for name in [k for k in record if k.startswith("presented.")]:
-            del record[name]
-    if not client_clock:
-        record.pop("clock.offset_s", None)
-    return item
 
 
 def _oauth_json(line: str) -> tuple[str, int, int] | None:
@@ -248,8 +221,8 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
             yield Item(source, reason=found)
             continue
         exchange, credentials_known = found
-        yield build_partial(exchange, ctx, source, body_known=False,
-                            credentials_known=credentials_known)
+        exchange.credentials_known = credentials_known
+        yield build(exchange, ctx, source)
 
 
 def sniff(head: bytes, name: str = "") -> bool:
