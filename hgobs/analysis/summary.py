@@ -6,11 +6,21 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from hgobs.analysis.classify import Classified
 from hgobs.catalog import CATEGORIES, OK, PRIORITY
 from hgobs.schema import Record
 
 FRAME_COLUMNS = ("time", "category", "environment", "endpoint.kind", "outcome", "confidence",
                  "client.fp", "service.name", "http.status", "group")
+
+CREDENTIAL_ENVIRONMENT_COLUMNS = ("assertion.aud_environment", "assertion.iss_ok_environment",
+                                  "presented.issued_environment")
+"""Record fields that say which environment a credential belongs to."""
+DETAIL_COLUMNS = ("source", "fix", "evidence", "also", *CREDENTIAL_ENVIRONMENT_COLUMNS)
+"""The extra columns of ``detail_frame``: where each record came from, what to change, why."""
+
+UNKNOWN = "unknown"
+"""The value that stands for a missing environment, client, service or endpoint kind."""
 
 
 def frame(records: Iterable[Record]) -> pd.DataFrame:
@@ -18,8 +28,35 @@ def frame(records: Iterable[Record]) -> pd.DataFrame:
     rows = [{c: r.get(c) for c in FRAME_COLUMNS} for r in records]
     df = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
     df["time"] = pd.to_datetime(df["time"].astype("float64"), unit="s", utc=True)
-    df["environment"] = df["environment"].fillna("unknown")
+    df["environment"] = df["environment"].fillna(UNKNOWN)
     return df
+
+
+def detail_frame(classified: Iterable[Classified]) -> pd.DataFrame:
+    """One row per classified record: ``FRAME_COLUMNS`` plus ``DETAIL_COLUMNS``, input order.
+
+    Only these fields are taken from a record, so nothing else it holds can reach a report.
+    ``time`` is a UTC timestamp (NaT when the record has none); ``environment``,
+    ``endpoint.kind``, ``client.fp`` and ``service.name`` are ``"unknown"`` when absent;
+    ``evidence`` and ``also`` are lists of strings (empty when absent); ``fix`` falls back to
+    the catalog's fix for the category.
+    """
+    items = list(classified)
+    df = frame(c.record for c in items)
+    df["source"] = [c.source for c in items]
+    df["fix"] = [c.record.get("fix") or _catalog_fix(c.record.get("category")) for c in items]
+    for name in ("evidence", "also"):
+        df[name] = pd.Series([[str(v) for v in (c.record.get(name) or [])] for c in items],
+                             index=df.index, dtype=object)
+    for name in CREDENTIAL_ENVIRONMENT_COLUMNS:
+        df[name] = [c.record.get(name) for c in items]
+    for name in ("endpoint.kind", "client.fp", "service.name"):
+        df[name] = df[name].fillna(UNKNOWN)
+    return df
+
+
+def _catalog_fix(category: object) -> str:
+    return CATEGORIES[category].fix if isinstance(category, str) and category in CATEGORIES else ""
 
 
 def by_category(df: pd.DataFrame) -> pd.DataFrame:
@@ -34,7 +71,7 @@ def by_category(df: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     out = (failed.groupby(["category", "environment"], as_index=False)
            .agg(count=("time", "size"), first_seen=("time", "min"), last_seen=("time", "max")))
-    out["fix"] = out["category"].map(lambda c: CATEGORIES[c].fix if c in CATEGORIES else "")
+    out["fix"] = out["category"].map(_catalog_fix)
     out["_order"] = out["category"].map(lambda c: PRIORITY.get(c, len(PRIORITY)))
     out = out.sort_values(["_order", "count", "environment"], ascending=[True, False, True])
     return out[columns].reset_index(drop=True)

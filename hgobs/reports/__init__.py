@@ -1,1 +1,32 @@
-"""Reports: render analysis results as text, JSON and other formats; they compute nothing."""
+"""Reports: render a ``Report`` as text, JSON, Markdown, CSV or HTML; they compute nothing.
+
+``render(report, fmt)`` is the one entry point; every format takes its numbers from the same
+``hgobs.analysis.report.Report``.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from hgobs.analysis.report import Report
+from hgobs.errors import ConfigError
+
+FORMATS = ("text", "json", "markdown", "csv", "html")
+_MODULES = {"text": "text", "json": "json_report", "markdown": "markdown", "csv": "csv_report",
+            "html": "html"}
+
+
+def render(report: Report, fmt: str) -> str:
+    """The report in format ``fmt`` (one of ``FORMATS``) as text.
+
+    The HTML renderer (and plotly with it) is imported only when asked for. Raises
+    ``ConfigError`` (option ``format``) for an unknown format.
+    """
+    if fmt not in _MODULES:
+        raise ConfigError("format", f"{fmt!r} is not one of {', '.join(FORMATS)}")
+    module = import_module(f"hgobs.reports.{_MODULES[fmt]}")
+    output: str = module.render(report)
+    return output
+
+
+__all__ = ["FORMATS", "render"]

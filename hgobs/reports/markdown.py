@@ -1,0 +1,82 @@
+"""Markdown report: the sections of the text report as GitHub-flavoured Markdown tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from hgobs.analysis.report import Report
+from hgobs.reports.text import rate, seconds, summary_line, ts, window_line
+
+
+def cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell (pipes escaped, line breaks as spaces)."""
+    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def table(df: pd.DataFrame, header: Sequence[str], cells: Callable[[Any], Sequence[Any]],
+          empty: str, right: Sequence[int] = ()) -> list[str]:
+    """A Markdown table of ``df`` (one line per row; ``empty`` in italics when no rows).
+
+    ``cells`` maps a row tuple to its cell values; columns whose index is in ``right`` are
+    right-aligned.
+    """
+    if df.empty:
+        return [f"_{empty}_", ""]
+    align = ["---:" if i in right else "---" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in cells(row)) + " |")
+    return [*lines, ""]
+
+
+def render(report: Report) -> str:
+    """The report as Markdown: totals, categories with fixes, then one section per trend."""
+    out = ["# hgobs auth failure report", "", summary_line(report) + ".", "",
+           window_line(report) + ".", ""]
+    out += ["## Failures by category and environment", ""]
+    out += table(report.categories,
+                 ["category", "environment", "count", "first seen", "last seen", "fix"],
+                 lambda r: (f"`{r.category}`", r.environment, r.count, ts(r.first_seen),
+                            ts(r.last_seen), r.fix), "No failures found.", right=[2])
+    for name, df in report.breakdown.items():
+        label = name.replace("_", " ")
+        out += [f"## By {label}", ""]
+        out += table(df, [label, "attempts", "ok", "failed"],
+                     lambda r: (r.value, r.attempts, r.ok, r.failed), "None.",
+                     right=[1, 2, 3])
+    out += ["## Over time", "",
+            "Failure rate = failed / attempts; unknown where the input holds no success of "
+            "that endpoint kind (successful API calls are never recorded).", ""]
+    out += table(report.failure_rate,
+                 ["bucket", "endpoint kind", "attempts", "ok", "failed", "failure rate"],
+                 lambda r: (ts(r.bucket), r.endpoint_kind, r.attempts, r.ok, r.failed,
+                            rate(r.rate, bool(r.rate_known))), "No attempts.",
+                 right=[2, 3, 4, 5])
+    out += [f"## Recurring failures (in at least {report.recurring_min_buckets} buckets)", ""]
+    out += table(report.recurring,
+                 ["client", "category", "buckets", "count", "first seen", "last seen"],
+                 lambda r: (f"`{r.client}`", f"`{r.category}`", r.buckets, r.count,
+                            ts(r.first_seen), ts(r.last_seen)), "None.", right=[2, 3])
+    out += ["## New, regressed and resolved categories", ""]
+    out += table(report.changes,
+                 ["category", "status", "now", "previous window", "earlier",
+                  "last seen before"],
+                 lambda r: (f"`{r.category}`", r.status, r.current, r.previous, r.earlier,
+                            ts(r.last_seen_before)), "No change.", right=[2, 3, 4])
+    out += ["## Environment mismatch by direction", ""]
+    out += table(report.mismatch, ["client", "direction", "count", "first seen", "last seen"],
+                 lambda r: (f"`{r.client}`", r.direction, r.count, ts(r.first_seen),
+                            ts(r.last_seen)), "None.", right=[2])
+    out += ["## Time to recovery", ""]
+    out += table(report.recovery,
+                 ["client", "category", "failed at", "recovered at", "seconds", "failures"],
+                 lambda r: (f"`{r.client}`", f"`{r.category}`", ts(r.failed_at),
+                            "open" if r.open else ts(r.recovered_at), seconds(r.seconds),
+                            r.failures), "No failures.", right=[4, 5])
+    if not report.skipped.empty:
+        out += [f"## Skipped input ({len(report.skipped)})", ""]
+        out += table(report.skipped, ["source", "reason"], lambda r: (r.source, r.reason), "")
+    return "\n".join(out).rstrip("\n") + "\n"
