@@ -18,14 +18,14 @@ from typing import Any
 import click
 
 from hgobs import __version__
-from hgobs.analysis import summary
 from hgobs.analysis.classify import Result, classify
+from hgobs.analysis.report import build_report
 from hgobs.catalog import CATALOG, CATEGORIES
 from hgobs.errors import HgobsError
 from hgobs.profiles import Profile, load_profile, profile_from_token_urls
 from hgobs.readers import Item, ReadContext, read_paths
 from hgobs.redaction import Fingerprinter
-from hgobs.reports import text as text_report
+from hgobs.reports import FORMATS, render
 
 
 def _profile(profile: str | None, token_urls: tuple[str, ...]) -> Profile:
@@ -73,8 +73,12 @@ def _run(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...
          client_id: str | None) -> Result:
     try:
         ctx = _context(profile, token_urls, client_id)
-        items = _progress(read_paths(paths, ctx))
-        return classify(items, ctx.profile, _client_fp(client_id))
+        ignored: list[str] = []
+        items = _progress(read_paths(paths, ctx, ignored))
+        result = classify(items, ctx.profile, _client_fp(client_id))
+        for name in ignored:
+            click.echo(f"hgobs: ignored {name} (in a folder, not a known log format)", err=True)
+        return result
     except FileNotFoundError as exc:
         raise click.UsageError(f"no such file or folder: {exc.args[0] if exc.args else exc}") \
             from None
@@ -144,36 +148,33 @@ def cli() -> None:
 
 @cli.command()
 @input_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Report format.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Report format.")
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (atomically).")
+@click.option("--bucket", default="1d", show_default=True, metavar="ALIAS",
+              help="Time bucket for trends: a pandas offset alias such as 15min, 1h, 1d.")
+@click.option("--since", type=click.DateTime(), metavar="TIME",
+              help="Only records at or after TIME (UTC, ISO 8601).")
+@click.option("--until", type=click.DateTime(), metavar="TIME",
+              help="Only records before TIME (UTC, ISO 8601).")
+@click.option("--recurring-min", "recurring_min", type=click.IntRange(min=1), default=2,
+              show_default=True, help="Buckets a (client, category) must appear in to recur.")
 @click.option("--fail-on", metavar="CATEGORY[,CATEGORY]|any",
               help="Exit 1 when any of these categories (or any failure) is present.")
 def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
-            client_id: str | None, fmt: str, output: str | None, fail_on: str | None) -> None:
-    """Classify the auth attempts in PATHS (files, folders, globs, '-') and report failures."""
+            client_id: str | None, fmt: str, output: str | None, bucket: str,
+            since: datetime | None, until: datetime | None, recurring_min: int,
+            fail_on: str | None) -> None:
+    """Classify the auth attempts in PATHS (files, folders, globs, '-') and report failures,
+    trends and fixes."""
     fail_on_hit(fail_on, ())  # a bad --fail-on is a usage error before any reading
     result = _run(paths, profile, token_urls, client_id)
-    df = summary.frame(c.record for c in result.classified)
-    table = summary.by_category(df)
-    totals = summary.totals(df)
-    if fmt == "json":
-        doc = {
-            "schema": "hgobs.report/1",
-            "read": result.read,
-            "totals": totals,
-            "skipped": [{"source": i.source, "reason": i.reason} for i in result.skipped],
-            "categories": [
-                {**{k: v for k, v in row.items() if k not in ("first_seen", "last_seen")},
-                 "count": int(row["count"]),
-                 "first_seen": _iso(row["first_seen"].timestamp()),
-                 "last_seen": _iso(row["last_seen"].timestamp())}
-                for row in table.to_dict("records")
-            ],
-        }
-        text = json.dumps(doc, indent=2) + "\n"
-    else:
-        text = text_report.render(table, totals, result.skipped)
+    try:
+        report = build_report(result, bucket=bucket, since=_utc(since), until=_utc(until),
+                              recurring_min_buckets=recurring_min)
+    except HgobsError as exc:
+        raise click.UsageError(str(exc)) from None
+    text = render(report, fmt)
     if output:
         write_atomic(output, text)
         click.echo(f"hgobs: report written to {output}", err=True)
@@ -183,6 +184,12 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
     if hits:
         click.echo(f"hgobs: --fail-on matched: {', '.join(hits)}", err=True)
         sys.exit(1)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
 
 
 @cli.command("classify")
@@ -274,6 +281,28 @@ def check_assertion_command(token: str, token_url: str | None, environment: str 
             click.echo(f"{f.severity.upper()} {f.category}"
                        + (f" ({f.claim})" if f.claim else "") + f": {f.detail}\n  fix: {f.fix}")
     sys.exit(1 if any(f.severity == ERROR for f in findings) else 0)
+
+
+@cli.command()
+@click.option("--out", "out_dir", default="hgobs-demo", show_default=True, metavar="DIR",
+              help="Folder for the capture records and the report.")
+def demo(out_dir: str) -> None:
+    """Start the emulator, run an instrumented client through every documented failure and a
+    success, and write the capture records and an HTML report to DIR. Offline; takes seconds."""
+    from hgobs.emulator.scenarios import ATTEMPTS_FILE, run_all
+
+    out = Path(out_dir)
+    results = run_all(out)
+    attempts = out / ATTEMPTS_FILE
+    result = classify(read_paths([str(attempts)]), load_profile())
+    report_path = out / "report.html"
+    write_atomic(str(report_path), render(build_report(result), "html"))
+    categories = sorted({c.record.get("category", "") for c in result.classified} - {"ok"})
+    click.echo(f"hgobs demo: {len(results)} scenarios, {len(result.classified)} auth attempts "
+               f"recorded, {len(categories)} failure categories")
+    click.echo(f"  capture records: {attempts}")
+    click.echo(f"  HTML report:     {report_path}")
+    click.echo(f"  try: hgobs analyze {attempts}")
 
 
 @cli.command()

@@ -29,27 +29,29 @@ FOLDER_SUFFIXES = tuple(
 SNIFF_BYTES = 4096
 
 
-def expand(paths: Iterable[str]) -> Iterator[str]:
-    """Each input path as files: folders walked (sorted), globs expanded, ``-`` kept.
+def expand(paths: Iterable[str]) -> Iterator[tuple[str, bool]]:
+    """Each input path as ``(file, named)``: folders walked (sorted), globs expanded, ``-`` kept.
 
-    Raises ``FileNotFoundError`` naming a path that matches nothing.
+    ``named`` is False for files found by walking a folder. Raises ``FileNotFoundError``
+    naming a path that matches nothing.
     """
     for spec in paths:
         if spec == "-":
-            yield spec
+            yield spec, True
             continue
         path = Path(spec)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 if child.is_file() and child.name.endswith(FOLDER_SUFFIXES):
-                    yield str(child)
+                    yield str(child), False
         elif path.is_file():
-            yield spec
+            yield spec, True
         else:
             matches = sorted(glob.glob(spec, recursive=True))
             if not matches:
                 raise FileNotFoundError(spec)
-            yield from expand(matches)
+            for match in matches:
+                yield from ((f, True) for f, _ in expand([match]))
 
 
 def _open(name: str) -> IO[bytes]:
@@ -71,8 +73,13 @@ def detect(head: bytes, name: str) -> Any | None:
     return None
 
 
-def read_file(name: str, ctx: ReadContext) -> Iterator[Item]:
-    """Items of one file (or ``-``), format detected from its first bytes."""
+def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> Iterator[Item]:
+    """Items of one file (or ``-``), format detected from its first bytes.
+
+    A file in no known format is one skipped item; but when ``ignored`` is a list, its name is
+    appended there instead (files met while walking a folder, such as an index or a README,
+    hold no records to account for).
+    """
     try:
         stream = _open(name)
     except OSError as exc:
@@ -88,7 +95,10 @@ def read_file(name: str, ctx: ReadContext) -> Iterator[Item]:
             return
         reader = detect(head, name)
         if reader is None:
-            yield Item(f"{name}:1", reason="not a recognised log format")
+            if ignored is not None:
+                ignored.append(name)
+            else:
+                yield Item(f"{name}:1", reason="not a recognised log format")
             return
         try:
             yield from reader.read(stream, name, ctx)
@@ -99,8 +109,13 @@ def read_file(name: str, ctx: ReadContext) -> Iterator[Item]:
             stream.close()
 
 
-def read_paths(paths: Iterable[str], ctx: ReadContext | None = None) -> Iterator[Item]:
-    """Items of every input, in order. Raises ``FileNotFoundError`` for a missing path."""
+def read_paths(paths: Iterable[str], ctx: ReadContext | None = None,
+               ignored: list[str] | None = None) -> Iterator[Item]:
+    """Items of every input, in order. Raises ``FileNotFoundError`` for a missing path.
+
+    Files found in folders that are in no known format are appended to ``ignored`` (when given)
+    rather than yielded as skipped items; files named explicitly always count.
+    """
     context = ctx or ReadContext()
-    for name in expand(paths):
-        yield from read_file(name, context)
+    for name, named in expand(paths):
+        yield from read_file(name, context, None if named else ignored)
