@@ -82,12 +82,12 @@ def to_seconds(value: Any) -> float | None:
 
 def _said(r: Record, pattern: str) -> bool:
     text = " ".join(_s(r.get(k)) for k in (
-        "oauth.error_description", "response.message", "challenge.error_description"))
+        "response.error_description", "response.message", "challenge.error_description"))
     return re.search(pattern, text, re.I) is not None
 
 
 def _error(r: Record) -> str:
-    return _s(r.get("oauth.error")) or _s(r.get("challenge.error"))
+    return _s(r.get("response.error")) or _s(r.get("challenge.error"))
 
 
 def _refused_like(r: Record, *errors: str) -> str:
@@ -220,7 +220,7 @@ def environment_mismatch(r: Record, ctx: Context) -> Verdict | None:
     ok_env = r.get("assertion.iss_ok_environment")
     if _exchange(r) and ok_env and env and ok_env != env and _error(r) == "invalid_client":
         return LIKELY, [f"the same iss succeeded in {ok_env} before", f"environment={env}",
-                        "oauth.error=invalid_client"]
+                        "response.error=invalid_client"]
     aud = r.get("assertion.aud")
     if not _exchange(r) or not isinstance(aud, str) or r.get("assertion.source") == "bearer":
         return None
@@ -353,8 +353,8 @@ def invalid_signature(r: Record, ctx: Context) -> Verdict | None:
 
 def invalid_scope(r: Record, ctx: Context) -> Verdict | None:
     """error=invalid_scope (RFC 6749 section 5.2)."""
-    if _s(r.get("oauth.error")) == "invalid_scope":
-        return CONFIRMED, ["oauth.error=invalid_scope", f"form.scope={r.get('form.scope')}"]
+    if _s(r.get("response.error")) == "invalid_scope":
+        return CONFIRMED, ["response.error=invalid_scope", f"form.scope={r.get('form.scope')}"]
     return None
 
 

@@ -15,7 +15,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
 FINGERPRINT_HEX_CHARS = 16
 MAX_TEXT_CHARS = 512
@@ -106,7 +106,7 @@ def scrub_text(
 ) -> str | None:
     """Return ``text`` with secrets replaced by ``[redacted]``, cut to ``limit`` characters.
 
-    Removes exact occurrences of each string in ``known`` (8+ characters); URLs in the text are
+    Removes each string in ``known`` (8+ characters; also URL-encoded); URLs in the text are
     reduced by ``redact_url``; elsewhere JWT-shaped substrings, email addresses and token-shaped
     runs (16+ base64url or 24+ base64 characters mixing letters and digits, or any 40+ run)
     are replaced.
@@ -115,8 +115,11 @@ def scrub_text(
         return None
     out = str(text)
     for secret in known:
-        if secret and len(secret) >= 8 and secret in out:
-            out = out.replace(secret, REDACTED)
+        if not secret or len(secret) < 8:
+            continue
+        for form in {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}:
+            if form in out:
+                out = out.replace(form, REDACTED)
     pieces: list[str] = []
     last = 0
     for match in _URL_IN_TEXT_RE.finditer(out):

@@ -108,9 +108,9 @@ FIELDS: tuple[Field, ...] = (
     _F("presented.age_s", "float", "Seconds since the presented value was issued; history rule."),
     _F("presented.issued_expires_in", "float", "`expires_in` the issuing exchange announced, seconds; history rule."),
     # -- the response
-    _F("oauth.error", "str", "`error` of an RFC 6749 section 5.2 error response."),
-    _F("oauth.error_description", "str", "`error_description`, scrubbed."),
-    _F("oauth.error_uri", "str", "`error_uri`, redacted like `url`."),
+    _F("response.error", "str", "`error` of an RFC 6749 section 5.2 error response."),
+    _F("response.error_description", "str", "`error_description`, scrubbed."),
+    _F("response.error_uri", "str", "`error_uri`, redacted like `url`."),
     _F("response.status_field", "str", "`status` of a `{status, message}` error body."),
     _F("response.message", "str", "`message` of a `{status, message}` error body, scrubbed."),
     _F("response.content_type", "str", "Media type of the response."),

@@ -16,7 +16,7 @@ def _record(time: float, **fields) -> str:
     base = {"schema": SCHEMA_ID, "time": time, "endpoint.kind": "token_exchange",
             "environment": "sandbox", "http.method": "POST",
             "url": "https://sandbox.healthgorilla.com/oauth/token", "http.status": 400,
-            "oauth.error": "invalid_grant", "request.body_kind": "form",
+            "response.error": "invalid_grant", "request.body_kind": "form",
             "form.grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
             "assertion.source": "assertion", "assertion.aud": "https://sandbox.healthgorilla.com/oauth/token",
             "assertion.iat": time - 3600, "assertion.exp": time - 3300}
@@ -32,7 +32,7 @@ def write(tmp_path: Path, lines: list[str]) -> Path:
 
 def test_classify_prints_one_object_per_record_in_input_order(tmp_path):
     """classify prints source file:line, ISO time, category, confidence and evidence."""
-    path = write(tmp_path, [_record(1700000000.0), "", _record(1700000100.0, **{"http.status": 200, "oauth.error": None})])
+    path = write(tmp_path, [_record(1700000000.0), "", _record(1700000100.0, **{"http.status": 200, "response.error": None})])
     result = CliRunner().invoke(cli, ["classify", str(path)])
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in result.stdout.splitlines()]

@@ -15,9 +15,9 @@ through untouched.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import time
+import weakref
 from collections.abc import Collection
 from typing import Any
 
@@ -40,21 +40,37 @@ from hgobs.sinks.jsonl import JsonlSink
 
 RECORD_LOG = logging.getLogger("hgobs")
 REFUSED_STATUSES = frozenset({401, 403, 429})
-_IN_HGOBS: contextvars.ContextVar[bool] = contextvars.ContextVar("hgobs_active", default=False)
+_HANDLING: weakref.WeakSet[httpx.Request] = weakref.WeakSet()
+"""Requests hgobs is recording right now: a nested ``send`` of the same request (per-client and
+global instrumentation together) passes through; other requests, even nested ones made from an
+``httpx.Auth`` flow by another client, are recorded."""
 
 
-def _otel_httpx_active(client: Any, request: httpx.Request) -> bool:
-    """True when OpenTelemetry's httpx instrumentation will make an HTTP span for ``request``."""
+def _otel_httpx_enabled(client: Any) -> bool:
+    """True when OpenTelemetry's httpx instrumentation is on, globally or for ``client``."""
     if getattr(client, "_is_instrumented_by_opentelemetry", False):
         return True
     try:
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     except ImportError:  # pragma: no cover - it is a dependency
         return False
-    if not HTTPXClientInstrumentor().is_instrumented_by_opentelemetry:
-        return False
-    transport = client._transport_for_url(request.url)
-    return isinstance(transport, (httpx.HTTPTransport, httpx.AsyncHTTPTransport))
+    return bool(HTTPXClientInstrumentor().is_instrumented_by_opentelemetry)
+
+
+def _http_span_context(request: httpx.Request) -> trace.SpanContext | None:
+    """The HTTP CLIENT span OpenTelemetry's httpx instrumentation made for ``request``, read
+    from the propagation headers it injected into the request; None when there is none."""
+    if "traceparent" not in request.headers:
+        return None
+    ctx = trace.get_current_span(propagate.extract(request.headers)).get_span_context()
+    return ctx if ctx.is_valid else None
+
+
+def _has_http_child(request: httpx.Request, span: trace.Span) -> bool:
+    """True when an HTTP span was made for ``request`` inside our ``span``."""
+    child = _http_span_context(request)
+    own = span.get_span_context()
+    return child is not None and child.trace_id == own.trace_id and child.span_id != own.span_id
 
 
 def _ids(span: trace.Span) -> dict[str, str]:
@@ -119,72 +135,122 @@ def _log_record(record: Record) -> None:
 
 
 class _Exchange:
-    """A token exchange in flight: our span, started before the transport runs."""
+    """A token exchange in flight: our span, started before the transport runs.
+
+    The span kind is CLIENT only when OpenTelemetry's httpx instrumentation is off; whether our
+    span also carries the HTTP attributes is decided at the end, from whether an HTTP span was
+    really made inside it (a custom transport may not be wrapped). The span is ended on every
+    path, also when a step of hgobs fails.
+    """
 
     def __init__(self, recorder: Recorder, client: Any, request: httpx.Request, plan: Plan):
         self.recorder = recorder
         self.request = request
         self.plan = plan
         self.now = recorder.options.clock()
-        self.http_attributes = not _otel_httpx_active(client, request)
         self.span = recorder.tracer.start_span(
-            otel_sink.span_name(plan.kind), kind=otel_sink.span_kind(self.http_attributes))
+            otel_sink.span_name(plan.kind),
+            kind=otel_sink.span_kind(not _otel_httpx_enabled(client)))
         self.started = time.perf_counter()
-        self.duration: float | None = None
+        self._ended = False
+
+    def _complete(self, record: Record, duration: float) -> None:
+        self._ended = True
+        http_attributes = not _has_http_child(self.request, self.span)
+        self.recorder.complete(record, self.span, http_attributes, duration)
+
+    def end(self) -> None:
+        """End the span if no record completed it (a step of hgobs failed)."""
+        if not self._ended:
+            self._ended = True
+            self.span.end()
 
     def fail(self, exc: BaseException) -> None:
-        record = self.recorder.builder.transport_error(self.request, self.plan, self.now,
-                                                       type(exc).__qualname__)
-        self.recorder.complete(record, self.span, self.http_attributes,
-                               time.perf_counter() - self.started)
+        """Record the exchange that raised ``exc``; an exception carrying the response (an
+        event hook's ``raise_for_status``) is recorded with that response."""
+        try:
+            response = getattr(exc, "response", None)
+            if isinstance(response, httpx.Response):
+                self.respond(response, asynchronous=False, tee=False)
+                return
+            record = self.recorder.builder.transport_error(self.request, self.plan, self.now,
+                                                           type(exc).__qualname__)
+            self._complete(record, time.perf_counter() - self.started)
+        finally:
+            self.end()
 
-    def respond(self, response: httpx.Response, asynchronous: bool) -> None:
-        duration = time.perf_counter() - self.started
-        limit = self.recorder.options.max_body_bytes
-        content = getattr(response, "_content", None)
-        if isinstance(content, bytes) or response.is_closed:
-            body = content if isinstance(content, bytes) and len(content) <= limit else None
-            record, _ = self.recorder.builder.exchange(self.request, self.plan, self.now,
-                                                       response, body)
-            self.recorder.complete(record, self.span, self.http_attributes, duration)
-            return
-        record, known = self.recorder.builder.exchange(self.request, self.plan, self.now,
-                                                       response, None)
+    def respond(self, response: httpx.Response, asynchronous: bool, tee: bool = True) -> None:
+        """Record the exchange now (body already read, or never to be read), or when the
+        application closes a streamed body."""
+        try:
+            duration = time.perf_counter() - self.started
+            limit = self.recorder.options.max_body_bytes
+            content = getattr(response, "_content", None)
+            if isinstance(content, bytes) or response.is_closed or not tee:
+                body = content if isinstance(content, bytes) and len(content) <= limit else None
+                record, _ = self.recorder.builder.exchange(self.request, self.plan, self.now,
+                                                           response, body)
+                self._complete(record, duration)
+                return
+            record, known = self.recorder.builder.exchange(self.request, self.plan, self.now,
+                                                           response, None)
+            headers = response.headers
 
-        def done(body: bytes | None) -> None:
-            self.recorder.builder.add_body(record, body, known)
-            self.recorder.complete(record, self.span, self.http_attributes, duration)
+            def done(raw: bytes | None) -> None:
+                try:
+                    body = decoded(raw, headers, limit)
+                    self.recorder.builder.add_body(record, body, known)
+                    self._complete(record, duration)
+                finally:
+                    self.end()
 
-        tee = AsyncTeeStream if asynchronous else TeeStream
-        response.stream = tee(response.stream, limit, done)
+            stream_type = AsyncTeeStream if asynchronous else TeeStream
+            response.stream = stream_type(response.stream, limit, done)
+            self._ended = True  # from here on, ``done`` ends the span
+        except BaseException:
+            self.end()
+            raise
 
 
-def _record_api(recorder: Recorder, client: Any, request: httpx.Request, plan: Plan,
+def decoded(raw: bytes | None, headers: httpx.Headers, limit: int) -> bytes | None:
+    """The body as the application reads it: ``raw`` bytes of a streamed response with their
+    ``Content-Encoding`` (gzip, deflate, br, zstd) undone by httpx; None when over ``limit``."""
+    if raw is None or "content-encoding" not in headers:
+        return raw
+    data = httpx.Response(200, headers=headers, stream=httpx.ByteStream(raw)).read()
+    return data if len(data) <= limit else None
+
+
+def _record_api(recorder: Recorder, request: httpx.Request, plan: Plan,
                 now: float, start_ns: int, started: float, response: httpx.Response) -> None:
     duration = time.perf_counter() - started
-    http_attributes = not _otel_httpx_active(client, request)
-    parent = None
-    if not http_attributes:
-        # The HTTP span is over; its context is in the propagation headers it injected.
-        parent = propagate.extract(response.request.headers)
-        if not trace.get_current_span(parent).get_span_context().is_valid:
-            parent = None
+    record = recorder.builder.api_call(request, plan, now, response)
+    # The HTTP span, if any, is over; its context is in the propagation headers it injected.
+    http_span = _http_span_context(response.request)
+    parent = trace.set_span_in_context(trace.NonRecordingSpan(http_span)) if http_span else None
     span = recorder.tracer.start_span(
         otel_sink.span_name(plan.kind), context=parent, start_time=start_ns,
-        kind=otel_sink.span_kind(http_attributes))
-    record = recorder.builder.api_call(request, plan, now, response)
-    recorder.complete(record, span, http_attributes, duration)
+        kind=otel_sink.span_kind(http_span is None))
+    recorder.complete(record, span, http_span is None, duration)
 
 
 def _plan(recorder: Recorder | None, args: tuple[Any, ...], kwargs: dict[str, Any]
           ) -> tuple[httpx.Request, Plan] | None:
-    if recorder is None or _IN_HGOBS.get() or not is_instrumentation_enabled():
+    if recorder is None or not is_instrumentation_enabled():
         return None
     request = args[0] if args else kwargs.get("request")
-    if not isinstance(request, httpx.Request):
+    if not isinstance(request, httpx.Request) or request in _HANDLING:
         return None
     plan = plan_request(request, recorder.options)
     return (request, plan) if plan is not None else None
+
+
+def _refused(exc: BaseException) -> httpx.Response | None:
+    """The refused response an exception carries (an event hook's ``raise_for_status``)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, httpx.Response) and response.status_code in REFUSED_STATUSES:
+        return response
+    return None
 
 
 def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
@@ -195,33 +261,36 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
         return wrapped(*args, **kwargs)
     assert recorder is not None
     request, plan = planned
-    if plan.kind == API_CALL:
-        now, start_ns, started = recorder.options.clock(), time.time_ns(), time.perf_counter()
-        marker = _IN_HGOBS.set(True)
+    _HANDLING.add(request)
+    try:
+        if plan.kind == API_CALL:
+            now, start_ns, started = recorder.options.clock(), time.time_ns(), time.perf_counter()
+            try:
+                response = wrapped(*args, **kwargs)
+            except Exception as exc:
+                if (refused := _refused(exc)) is not None:
+                    guarded("api_call", _record_api, recorder, request, plan, now, start_ns,
+                            started, refused)
+                raise
+            if response.status_code in REFUSED_STATUSES:
+                guarded("api_call", _record_api, recorder, request, plan, now, start_ns,
+                        started, response)
+            return response
+        exchange = guarded("start", _Exchange, recorder, client, request, plan)
+        if exchange is None:
+            return wrapped(*args, **kwargs)
+        token = otel_context.attach(trace.set_span_in_context(exchange.span))
         try:
             response = wrapped(*args, **kwargs)
-        finally:
-            _IN_HGOBS.reset(marker)
-        if response.status_code in REFUSED_STATUSES:
-            guarded("api_call", _record_api, recorder, client, request, plan, now, start_ns,
-                    started, response)
-        return response
-    exchange = guarded("start", _Exchange, recorder, client, request, plan)
-    if exchange is None:
-        return wrapped(*args, **kwargs)
-    token = otel_context.attach(trace.set_span_in_context(exchange.span))
-    marker = _IN_HGOBS.set(True)
-    try:
-        response = wrapped(*args, **kwargs)
-    except BaseException as exc:
-        _IN_HGOBS.reset(marker)
+        except BaseException as exc:
+            otel_context.detach(token)
+            guarded("fail", exchange.fail, exc)
+            raise
         otel_context.detach(token)
-        guarded("fail", exchange.fail, exc)
-        raise
-    _IN_HGOBS.reset(marker)
-    otel_context.detach(token)
-    guarded("respond", exchange.respond, response, False)
-    return response
+        guarded("respond", exchange.respond, response, False)
+        return response
+    finally:
+        _HANDLING.discard(request)
 
 
 async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
@@ -232,33 +301,36 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
         return await wrapped(*args, **kwargs)
     assert recorder is not None
     request, plan = planned
-    if plan.kind == API_CALL:
-        now, start_ns, started = recorder.options.clock(), time.time_ns(), time.perf_counter()
-        marker = _IN_HGOBS.set(True)
+    _HANDLING.add(request)
+    try:
+        if plan.kind == API_CALL:
+            now, start_ns, started = recorder.options.clock(), time.time_ns(), time.perf_counter()
+            try:
+                response = await wrapped(*args, **kwargs)
+            except Exception as exc:
+                if (refused := _refused(exc)) is not None:
+                    guarded("api_call", _record_api, recorder, request, plan, now, start_ns,
+                            started, refused)
+                raise
+            if response.status_code in REFUSED_STATUSES:
+                guarded("api_call", _record_api, recorder, request, plan, now, start_ns,
+                        started, response)
+            return response
+        exchange = guarded("start", _Exchange, recorder, client, request, plan)
+        if exchange is None:
+            return await wrapped(*args, **kwargs)
+        token = otel_context.attach(trace.set_span_in_context(exchange.span))
         try:
             response = await wrapped(*args, **kwargs)
-        finally:
-            _IN_HGOBS.reset(marker)
-        if response.status_code in REFUSED_STATUSES:
-            guarded("api_call", _record_api, recorder, client, request, plan, now, start_ns,
-                    started, response)
-        return response
-    exchange = guarded("start", _Exchange, recorder, client, request, plan)
-    if exchange is None:
-        return await wrapped(*args, **kwargs)
-    token = otel_context.attach(trace.set_span_in_context(exchange.span))
-    marker = _IN_HGOBS.set(True)
-    try:
-        response = await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        _IN_HGOBS.reset(marker)
+        except BaseException as exc:
+            otel_context.detach(token)
+            guarded("fail", exchange.fail, exc)
+            raise
         otel_context.detach(token)
-        guarded("fail", exchange.fail, exc)
-        raise
-    _IN_HGOBS.reset(marker)
-    otel_context.detach(token)
-    guarded("respond", exchange.respond, response, True)
-    return response
+        guarded("respond", exchange.respond, response, True)
+        return response
+    finally:
+        _HANDLING.discard(request)
 
 
 class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]

@@ -21,6 +21,8 @@ from hgobs.redaction import Fingerprinter, scrub_text
 
 MS_THRESHOLD = 1e11
 """A time claim above this is milliseconds: 1e11 seconds is the year 5138, 1e11 ms is 1973."""
+MAX_NUMERIC = 2**53
+"""Larger time claims are not numbers we can judge (beyond float precision); they are dropped."""
 TIME_CLAIMS = ("iat", "exp", "nbf")
 REGISTERED = frozenset({"iss", "sub", "aud", "iat", "exp", "nbf", "jti"})
 CHECKED_CLAIMS = ("iss", "sub", "aud", "exp", "iat")
@@ -75,7 +77,7 @@ def _defect(raw: str) -> tuple[str, str] | None:
         try:
             obj = json.loads(base64.urlsafe_b64decode(seg + "=" * (-len(seg) % 4)),
                              parse_constant=_reject_constant)
-        except (binascii.Error, ValueError):
+        except (binascii.Error, ValueError, RecursionError):
             return "json", name
         if not isinstance(obj, dict):
             return "json", name
@@ -95,9 +97,24 @@ def _part_at(raw: str, index: int) -> str:
 def _number(value: Any) -> float | int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+    if isinstance(value, int):
+        return value if abs(value) <= MAX_NUMERIC else None
+    if isinstance(value, float) and math.isfinite(value) and abs(value) <= MAX_NUMERIC:
         return value
     return None
+
+
+def _strings(value: Any, depth: int = 0) -> list[str]:
+    """Every string inside a decoded claims value (names and values), bounded in depth."""
+    if isinstance(value, str):
+        return [value]
+    if depth > 8:
+        return []
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (str(k), *_strings(v, depth + 1))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v, depth + 1)]
+    return []
 
 
 def _seconds(value: float | int | None) -> float | None:
@@ -113,12 +130,15 @@ def peek(
     now: float,
     fingerprint: Fingerprinter,
     client_id: str | None = None,
+    known: list[str] | None = None,
 ) -> dict[str, Any]:
     """Redacted facts about the JWT ``raw``, as ``assertion.*`` record fields.
 
     ``source`` is ``assertion``, ``client_assertion`` or ``bearer``; ``now`` is the client
-    clock at send (epoch seconds); ``client_id`` the configured client id, if any. Never raises
-    for any input string: a token that does not decode yields ``assertion.defect``.
+    clock at send (epoch seconds); ``client_id`` the configured client id, if any. The string
+    values of the claims are appended to ``known`` (when given), so that a server echoing one
+    of them can be scrubbed. Never raises for any input string: a token that does not decode
+    yields ``assertion.defect``.
     """
     facts: dict[str, Any] = {
         "assertion.source": source,
@@ -133,11 +153,14 @@ def peek(
                 raw, options={"verify_signature": False}, algorithms=None
             )
             header, claims = decoded["header"], decoded["payload"]
-        except (jwt.PyJWTError, ValueError, TypeError):
+        except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
             defect = ("json", "payload")
     if defect is not None:
         facts["assertion.defect"], facts["assertion.defect_part"] = defect
         return facts
+    if known is not None:
+        known.extend(_strings(claims))
+        known.extend(v for v in header.values() if isinstance(v, str))
     for name in ("alg", "kid", "typ"):
         if isinstance(header.get(name), str):
             facts[f"assertion.{name}"] = scrub_text(header[name], limit=64)

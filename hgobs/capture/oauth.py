@@ -14,6 +14,7 @@ Every string that came from the wire passes ``scrub_text``; raw values never lea
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -52,7 +53,7 @@ def _body_kind(ctype: str | None, body: bytes) -> tuple[str, Any]:
     if stripped[:1] in (b"{", b"["):
         try:
             obj = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             obj = None
         if isinstance(obj, dict):
             return ("json" if ctype in ("application/json", None) or "json" in (ctype or "")
@@ -119,8 +120,8 @@ def response_body_facts(body: bytes, known: Iterable[str] = ()) -> tuple[dict[st
     if not body.strip():
         return facts, None
     try:
-        obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        obj = json.loads(body, parse_constant=lambda name: None)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return facts, None
     if not isinstance(obj, dict):
         return facts, None
@@ -129,11 +130,11 @@ def response_body_facts(body: bytes, known: Iterable[str] = ()) -> tuple[dict[st
     if issued:
         known = (*known, issued)
     if isinstance(obj.get("error"), str):
-        facts["oauth.error"] = scrub_text(obj["error"], known, limit=64)
+        facts["response.error"] = scrub_text(obj["error"], known, limit=64)
     if isinstance(obj.get("error_description"), str):
-        facts["oauth.error_description"] = scrub_text(obj["error_description"], known)
+        facts["response.error_description"] = scrub_text(obj["error_description"], known)
     if isinstance(obj.get("error_uri"), str):
-        facts["oauth.error_uri"] = redact_url(obj["error_uri"])
+        facts["response.error_uri"] = redact_url(obj["error_uri"])
     if isinstance(obj.get("status"), (str, int)) and not isinstance(obj.get("status"), bool):
         facts["response.status_field"] = scrub_text(str(obj["status"]), known, limit=64)
     if isinstance(obj.get("message"), str):
@@ -142,7 +143,8 @@ def response_body_facts(body: bytes, known: Iterable[str] = ()) -> tuple[dict[st
         if isinstance(obj.get("token_type"), str):
             facts["issued.type"] = scrub_text(obj["token_type"], known, limit=32)
         expires = obj.get("expires_in")
-        if isinstance(expires, (int, float)) and not isinstance(expires, bool):
+        if isinstance(expires, (int, float)) and not isinstance(expires, bool) \
+                and math.isfinite(expires) and abs(expires) < 2**53:
             facts["issued.expires_in"] = float(expires)
         elif isinstance(expires, str) and expires.isdigit():
             facts["issued.expires_in"] = float(expires)

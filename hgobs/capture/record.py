@@ -178,7 +178,8 @@ class RecordBuilder:
                     known.append(private[source])
                     record.update(jwtpeek.peek(
                         private[source], source=source, now=now,
-                        fingerprint=self.fingerprint, client_id=self.options.client_id))
+                        fingerprint=self.fingerprint, client_id=self.options.client_id,
+                        known=known))
                     break
         else:
             ctype = oauth.media_type(request.headers.get("content-type"))
@@ -211,9 +212,11 @@ class RecordBuilder:
             known = (credential,)
             record["presented.fp"] = self.fingerprint(credential)
             if facts.get("presented.kind") == "jwt":
+                claim_strings: list[str] = []
                 peeked = jwtpeek.peek(credential, source="bearer", now=now,
                                       fingerprint=self.fingerprint,
-                                      client_id=self.options.client_id)
+                                      client_id=self.options.client_id, known=claim_strings)
+                known = (credential, *claim_strings)
                 record.update(peeked)
                 if _assertion_like(peeked, self.options):
                     record["presented.kind"] = "assertion_jwt"

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from hgobs.schema import SCHEMA_ID, Record
 
 
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def dumps(record: Record) -> str:
-    """One record as a single JSON line (no newline), with ``"schema"`` first."""
-    return json.dumps({"schema": SCHEMA_ID, **record}, separators=(",", ":"),
-                      ensure_ascii=False, allow_nan=False, default=str)
+    """One record as a single JSON line (no newline), with ``"schema"`` first; a non-finite
+    number (not JSON, RFC 8259 section 6) is written as null."""
+    return json.dumps({"schema": SCHEMA_ID, **{k: _finite(v) for k, v in record.items()}},
+                      separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str)
 
 
 class JsonlSink:

@@ -12,7 +12,8 @@ free text):
 - ``hgobs.attempts`` counter, unit ``{attempt}``: ``hgobs.outcome``, ``hgobs.category``,
   ``hgobs.environment``, ``hgobs.endpoint.kind``;
 - ``hgobs.exchange.duration`` histogram, unit ``s``: token exchange duration;
-- ``hgobs.assertion.expiry`` histogram, unit ``s``: the assertion's seconds to expiry at send.
+- ``hgobs.assertion.expiry`` histogram, unit ``s``: the assertion's seconds to expiry at send
+  (0 for an assertion already expired: histograms take no negative values).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from hgobs.schema import ATTRIBUTE_PREFIX, Record, scalar_attributes
 INSTRUMENTATION_NAME = "hgobs"
 METRIC_ATTRIBUTES = ("outcome", "category", "environment", "endpoint.kind")
 DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
-EXPIRY_BUCKETS_S = (-3600.0, -300.0, -60.0, 0.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
-                    3600.0, 86400.0)
+EXPIRY_BUCKETS_S = (0.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 86400.0)
+"""Seconds to expiry at send. Histograms take no negative values, so an assertion that had
+already expired is recorded as 0 and lands in the first bucket (<= 0)."""
 
 
 def span_name(kind: str) -> str:
@@ -113,7 +115,7 @@ class Metrics:
                 self.exchange_duration.record(duration_s, base)
             expiry = record.get("assertion.seconds_to_expiry")
             if isinstance(expiry, (int, float)) and record.get("assertion.source") != "bearer":
-                self.assertion_expiry.record(float(expiry), base)
+                self.assertion_expiry.record(max(0.0, float(expiry)), base)
 
 
 def get_tracer(tracer_provider: trace.TracerProvider | None = None) -> trace.Tracer:

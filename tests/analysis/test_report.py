@@ -110,7 +110,7 @@ def test_report_is_frozen():
 
 def test_only_the_needed_fields_are_passed_through():
     """Fields a report does not show never reach it, whatever they hold."""
-    leaky = rec(0, **{"oauth.error_description": "SECRET-DESCRIPTION",
+    leaky = rec(0, **{"response.error_description": "SECRET-DESCRIPTION",
                       "assertion.iss_fp": "SECRET-FP", "url": "https://x.test/SECRET-PATH"})
     report = build_report(result(leaky), now=NOW)
     for table in [report.records, report.counts, report.categories, *report.breakdown.values()]:

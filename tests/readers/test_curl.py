@@ -141,7 +141,7 @@ def test_pasted_http11_transcript():
     assert [i.source for i in items] == ["t.txt:5"]
     record = items[0].record
     assert record["url"] == "http://idp.example.test:8080/oauth2/v1/token"
-    assert record["http.status"] == 400 and record["oauth.error"] == "invalid_scope"
+    assert record["http.status"] == 400 and record["response.error"] == "invalid_scope"
     assert record["form.grant_type"] == "client_credentials" and record["form.scope"] == "a b"
     assert record["request.body_bytes"] == len("grant_type=client_credentials&scope=a+b")
 
@@ -241,7 +241,7 @@ def test_stray_continuation_does_not_swallow_the_transcript():
     items = read(text, case)
     assert [i.source for i in items] == ["t.txt:5"]
     record = items[0].record
-    assert record["form.scope"] and record["oauth.error"] == "invalid_scope"
+    assert record["form.scope"] and record["response.error"] == "invalid_scope"
 
 
 def test_parse_command_multipart_and_unbalanced_quotes():

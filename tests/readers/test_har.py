@@ -79,7 +79,7 @@ def test_non_auth_entries_are_skipped_with_the_builder_reason():
     css["request"] = {"method": "GET", "url": "https://cdn.example.test/site.css", "headers": []}
     items = read(doc(css, good), case)
     assert skips(items) == [("t.har#1", "not an auth attempt (no token URL or API base of the profile)")]
-    assert items[1].record["oauth.error"] == "invalid_scope"
+    assert items[1].record["response.error"] == "invalid_scope"
 
 
 def test_bad_entries_skip_alone_and_good_ones_still_read():
@@ -166,7 +166,7 @@ def test_bom_encodings_read(encoding):
     data = case_to_har(case).decode().encode(encoding)
     assert har.sniff(data[:4096], "export.json")
     items = read(data, case)
-    assert len(items) == 1 and items[0].record["oauth.error"] == "invalid_scope"
+    assert len(items) == 1 and items[0].record["response.error"] == "invalid_scope"
 
 
 def test_totals_reconcile():

@@ -117,7 +117,7 @@ def test_brief_examples():
         'www-authenticate: Bearer error="invalid_token"\n')
     first, second = (i.record for i in read(text))
     assert (first["endpoint.kind"], first["http.method"], first["http.status"]) == ("token_exchange", "POST", 400)
-    assert first["oauth.error"] == "invalid_grant" and first["time"] == 1709294400.0
+    assert first["response.error"] == "invalid_grant" and first["time"] == 1709294400.0
     assert "request.body_kind" not in first and first["environment"] == "sandbox"
     assert (second["endpoint.kind"], second["http.status"]) == ("api_call", 401)
     assert second["challenge.error"] == "invalid_token" and second["url"].endswith("/Patient?x")
@@ -169,7 +169,7 @@ def test_escaped_json_transport_error_and_token_response():
             '2024-03-01T12:00:02Z POST https://sandbox.healthgorilla.com/oauth/token -> 200 '
             '{"access_token":"at-9f8e7d6c5b4a39281706","token_type":"Bearer","expires_in":3600}\n')
     first, second, third = (i.record for i in read(text))
-    assert first["oauth.error"] == "invalid_client" and first["http.status"] == 401
+    assert first["response.error"] == "invalid_client" and first["http.status"] == 401
     assert second["error.type"] == "ReadTimeout" and "http.status" not in second
     assert third["issued.fp"] and third["issued.expires_in"] == 3600.0
     assert "at-9f8e7d6c5b4a39281706"[:8] not in json.dumps(third)

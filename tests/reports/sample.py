@@ -35,7 +35,7 @@ def sample_result() -> Result:
             evidence=["assertion.aud=https://sandbox.example.test/oauth/token/",
                       "url=<script>alert(1)</script>&amp;"], also=["silent_failure"]),
         rec(2 * DAY + 10 * HOUR, "missing_access_token", client=CLIENT_C, service="fhir-batch",
-            **api, **{"oauth.error_description": SECRET}),
+            **api, **{"response.error_description": SECRET}),
         rec(2 * DAY + 10 * HOUR + 30, "ok", **{"issued.fp": SECRET}),
         skipped=(("in.jsonl:15", "not JSON"), ("in.jsonl:16", "not an hgobs record")),
     )

@@ -82,7 +82,9 @@ class Server:
 
     def __init__(self, script: Script, scheme: str, ca: trustme.CA | None = None) -> None:
         self.scheme = scheme
-        sock = socket.socket()
+        # IPPROTO_TCP given explicitly: asyncio only sets TCP_NODELAY on such sockets (else
+        # every small response waits ~40 ms for the delayed ACK).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self._sock = sock
