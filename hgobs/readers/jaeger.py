@@ -25,7 +25,15 @@ from collections.abc import Iterator
 from typing import IO, Any, NamedTuple
 
 from hgobs.readers.base import Item, ReadContext
-from hgobs.readers.spans import Span, SpanMapper, decode, head_text, hex_id, seconds
+from hgobs.readers.spans import (
+    Span,
+    SpanMapper,
+    decode,
+    ends_early,
+    head_text,
+    hex_id,
+    seconds,
+)
 
 NAME = "jaeger-json"
 MAX_DOCUMENT_BYTES = 128 << 20
@@ -64,7 +72,8 @@ def _skip(text: str, pos: int) -> int:
 
 def _partial(text: str, pos: int, depth: int) -> tuple[Any, int, json.JSONDecodeError | None]:
     """``(value, end, None)`` for the complete JSON value at ``pos``; for a broken one, its
-    containers (``depth`` levels) with their complete members, or ``_LOST``, and the error."""
+    containers (``depth`` levels) with their complete members, or ``_LOST``, and the error
+    (``raw_decode`` reports the first, innermost failure, so the outermost error is kept)."""
     try:
         return (*_DECODER.raw_decode(text, pos), None)
     except json.JSONDecodeError as exc:
@@ -72,26 +81,44 @@ def _partial(text: str, pos: int, depth: int) -> tuple[Any, int, json.JSONDecode
     except RecursionError:
         return _LOST, pos, json.JSONDecodeError("nested too deeply", text, pos)
     if depth <= 0 or text[pos:pos + 1] not in ("[", "{"):
-        return _LOST, pos, error
+        return _LOST, error.pos, error
     out: CutDict | CutList = CutList() if text[pos] == "[" else CutDict()
     p = _skip(text, pos + 1)
-    while True:
+    while p < error.pos:
         key: Any = None
         if isinstance(out, CutDict):
-            key, p, key_error = _partial(text, p, 0)
+            key, p, broken = _partial(text, p, 0)
             p = _skip(text, p)
-            if key_error is not None or not isinstance(key, str) or text[p:p + 1] != ":":
-                return out, p, key_error or error
+            if broken is not None or text[p:p + 1] != ":":
+                break
             p = _skip(text, p + 1)
-        value, p, value_error = _partial(text, p, depth - 1)
+        value, p, broken = _partial(text, p, depth - 1)
         if value is not _LOST and isinstance(out, CutDict):
             out[key] = value
-        elif value is not _LOST:
+        elif value is not _LOST and isinstance(out, CutList):
             out.append(value)
         p = _skip(text, p)
-        if value_error is not None or text[p:p + 1] != ",":
-            return out, p, value_error or error
+        if broken is not None or text[p:p + 1] != ",":
+            break
         p = _skip(text, p + 1)
+    return out, error.pos, error
+
+
+def _read_bytes(stream: IO[bytes], limit: int) -> tuple[bytes, str | None]:
+    """Up to ``limit`` bytes of ``stream``, and the name of the error that ended it early.
+
+    Reads with ``read1`` where there is one, so a failing stream (a cut ``.gz``) loses no more
+    than what it could not deliver."""
+    read = getattr(stream, "read1", stream.read)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size < limit and (chunk := read(min(1 << 20, limit - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+    except (OSError, EOFError) as exc:
+        return b"".join(chunks), type(exc).__name__
+    return b"".join(chunks), None
 
 
 def read_documents(stream: IO[bytes]) -> Iterator[Document]:
@@ -101,12 +128,16 @@ def read_documents(stream: IO[bytes]) -> Iterator[Document]:
     reading resumes at the next line that starts with ``{`` or ``[``. At most
     ``MAX_DOCUMENT_BYTES`` are read.
     """
-    data = stream.read(MAX_DOCUMENT_BYTES + 1)
-    truncated = len(data) > MAX_DOCUMENT_BYTES
+    data, failure = _read_bytes(stream, MAX_DOCUMENT_BYTES + 1)
     text, bad_byte = decode(data[:MAX_DOCUMENT_BYTES])
-    end_reason = (f"not UTF-8 from byte {bad_byte} on: the rest is not read" if bad_byte
-                  is not None else f"file longer than {MAX_DOCUMENT_BYTES} bytes: the rest is "
-                  "not read" if truncated else "JSON ends early (truncated file?)")
+    if bad_byte is not None:
+        end_reason = f"not UTF-8 from byte {bad_byte} on: the rest is not read"
+    elif len(data) > MAX_DOCUMENT_BYTES:
+        end_reason = f"file longer than {MAX_DOCUMENT_BYTES} bytes: the rest is not read"
+    elif failure is not None:
+        end_reason = f"file ends early ({failure}): the rest is not read"
+    else:
+        end_reason = "JSON ends early (truncated file?)"
     pos, counted, line = _skip(text, 0), 0, 1
     while pos < len(text):
         line, counted = line + text.count("\n", counted, pos), pos
@@ -115,7 +146,7 @@ def read_documents(stream: IO[bytes]) -> Iterator[Document]:
             yield Document(line, value)
             pos = _skip(text, end)
             continue
-        if error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string"):
+        if ends_early(text, error):
             reason = end_reason
         elif "\x00" in text[error.pos:error.pos + 64]:
             reason = "not UTF-8 JSON (NUL bytes)"
@@ -126,7 +157,7 @@ def read_documents(stream: IO[bytes]) -> Iterator[Document]:
             return
         found = _NEXT_DOCUMENT.search(text, max(error.pos, pos) + 1)
         pos = found.start() if found else len(text)
-    if bad_byte is not None or truncated:
+    if not end_reason.startswith("JSON"):  # the text stops before the file does
         yield Document(line, None, (text.count("\n") + 1, end_reason))
 
 

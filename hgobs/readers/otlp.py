@@ -32,15 +32,23 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import json
 import re
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any, NamedTuple
 
 from hgobs.readers.base import Item, ReadContext
-from hgobs.readers.spans import MARKER, Span, SpanMapper, head_text, hex_id, seconds
+from hgobs.readers.spans import (
+    MARKER,
+    Span,
+    SpanMapper,
+    ends_early,
+    head_text,
+    hex_id,
+    seconds,
+)
 
 NAME = "otlp-json"
 MAX_LINE_BYTES = 64 << 20
@@ -65,11 +73,14 @@ Unit = Span | LogUnit | str
 """What one span or log record entry of a line is: decoded, or the reason it is not."""
 
 
+@functools.lru_cache(maxsize=64)
+def _snake(camel: str) -> str:
+    return re.sub(r"([A-Z])", r"_\1", camel).lower()
+
+
 def _get(obj: dict[str, Any], camel: str) -> Any:
     """Field ``camel`` of a protobuf JSON object, or its snake_case twin."""
-    if camel in obj:
-        return obj[camel]
-    return obj.get(re.sub(r"([A-Z])", r"_\1", camel).lower())
+    return obj[camel] if camel in obj else obj.get(_snake(camel))
 
 
 def _list(obj: Any, *names: str) -> list[Any]:
@@ -129,7 +140,7 @@ def _bool(v: Any) -> bool:
     if isinstance(v, bool):
         return v
     if v in ("true", "false"):
-        return v == "true"
+        return bool(v == "true")
     raise TypeError(type(v).__name__)
 
 
@@ -224,46 +235,50 @@ def units(obj: dict[str, Any]) -> list[Unit]:
 
 # -- lines -----------------------------------------------------------------------------------
 
-def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
-    """``(line number, bytes)`` of each line, None for a line longer than MAX_LINE_BYTES."""
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | str]]:
+    """``(line number, bytes)`` of each line, or ``(line number, reason)`` for a line longer
+    than ``MAX_LINE_BYTES`` and for a stream that fails (a truncated ``.gz``), which ends it."""
     lineno = 0
-    while line := stream.readline(MAX_LINE_BYTES + 1):
-        lineno += 1
-        if lineno == 1 and line.startswith(_BOM):
-            line = line[len(_BOM):]
-        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-            while (rest := stream.readline(1 << 20)) and not rest.endswith(b"\n"):
-                pass
-            yield lineno, None
-        else:
-            yield lineno, line
+    try:
+        while line := stream.readline(MAX_LINE_BYTES + 1):
+            lineno += 1
+            if lineno == 1 and line.startswith(_BOM):
+                line = line[len(_BOM):]
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                while (rest := stream.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass
+                yield lineno, f"line longer than {MAX_LINE_BYTES} bytes"
+            else:
+                yield lineno, line
+    except (OSError, EOFError) as exc:
+        yield lineno + 1, f"file ends early ({type(exc).__name__}): the rest is not read"
 
 
 def _documents(stream: IO[bytes], wanted: Callable[[bytes], bool] | None = None
                ) -> Iterator[tuple[int, bytes | None, str | None]]:
     """``(line, JSON bytes, None)`` per object (only those ``wanted``), or ``(line, None,
     reason)`` for what cannot be read."""
-    too_long = f"line longer than {MAX_LINE_BYTES} bytes"
     block: list[bytes] = []
     start = size = 0
     for lineno, line in _lines(stream):
-        if block and line is not None and (line[:1] in (b" ", b"\t") or not line.strip()):
-            size += len(line)
+        text = line if isinstance(line, bytes) else None
+        if block and text is not None and (text[:1] in (b" ", b"\t") or not text.strip()):
+            size += len(text)
             if size <= MAX_LINE_BYTES:
-                block.append(line)
+                block.append(text)
             continue
-        if block and line is not None and line.rstrip() == b"}":
-            text, block = b"".join((*block, line)), []
-            if size + len(line) > MAX_LINE_BYTES:
+        if block and text is not None and text.rstrip() == b"}":
+            joined, block = b"".join((*block, text)), []
+            if size + len(text) > MAX_LINE_BYTES:
                 yield start, None, f"object longer than {MAX_LINE_BYTES} bytes"
-            elif wanted is None or wanted(text):
-                yield start, text, None
+            elif wanted is None or wanted(joined):
+                yield start, joined, None
             continue
         if block:
             block = []
             yield start, None, "object over several lines that does not close"
-        if line is None:
-            yield lineno, None, too_long
+        if isinstance(line, str):
+            yield lineno, None, line
         elif line.strip() == b"{":
             block, start, size = [line], lineno, len(line)
         elif line.strip() and (wanted is None or wanted(line)):
@@ -285,7 +300,7 @@ def parse(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
     except RecursionError:
         return None, "JSON nested too deeply"
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+        if ends_early(text, exc):
             return None, "JSON ends early (line cut off?)"
         return None, f"not JSON ({exc.msg}, column {exc.colno})"
     return (obj, None) if isinstance(obj, dict) else (None, "not a JSON object")
@@ -300,19 +315,22 @@ def _seekable_utf8(stream: IO[bytes]) -> tuple[IO[bytes], IO[bytes] | None]:
     head = stream.read(4)
     encoding = json.detect_encoding(head) if head else "utf-8"
     if encoding.startswith("utf-8") and start is not None:
-        stream.seek(start)
-        return stream, None
-    spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # type: ignore[assignment]
-        max_size=SPOOL_MEMORY_BYTES)
-    if encoding.startswith("utf-8"):
-        spool.write(head)
-        shutil.copyfileobj(stream, spool)
-    else:
-        decoder = codecs.getincrementaldecoder(encoding)("replace")
-        chunk = head
+        try:
+            stream.seek(start)
+            return stream, None
+        except (OSError, ValueError):  # a gzip stream over a pipe says it can seek
+            pass
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)
+    decoder = None if encoding.startswith("utf-8") else codecs.getincrementaldecoder(
+        encoding)("replace")
+    chunk = head
+    try:
         while chunk:
-            spool.write(decoder.decode(chunk).encode("utf-8"))
+            spool.write(chunk if decoder is None else decoder.decode(chunk).encode("utf-8"))
             chunk = stream.read(1 << 20)
+    except (OSError, EOFError):
+        pass  # what was copied is read; its last line shows the cut
+    if decoder is not None:
         spool.write(decoder.decode(b"", final=True).encode("utf-8"))
     spool.seek(0)
     return spool, spool

@@ -9,8 +9,8 @@
 - **plain HTTP client spans** (kind client, a method, a URL; stable or older HTTP semantic
   conventions) become a ``RawExchange`` for ``hgobs.readers.raw``, with captured headers
   (``http.request.header.<name>``/``http.response.header.<name>``, ``-`` or ``_`` in names; the
-  ``[REDACTED]`` values of sanitized headers ignored). Facts a span cannot know are removed: the
-  request body facts, and ``presented.*`` when no credential header was captured.
+  ``[REDACTED]`` values of sanitized headers ignored) and no bodies (``raw.build`` then says
+  nothing about them); ``presented.*`` is removed when no credential header was captured.
 - skipped: an HTTP client span of an hgobs attempt in the same input (a child of our token
   exchange span, the parent of our ``api_call`` span), so one attempt is one record; a span
   whose trace and span id were already read; a log record whose attempt's span is in the input.
@@ -39,7 +39,6 @@ REQUEST_HEADER = "http.request.header."
 RESPONSE_HEADER = "http.response.header."
 SANITIZED = "[REDACTED]"
 """The value OpenTelemetry instrumentations put in place of a sanitized header."""
-UNKNOWN_BODY_FACTS = ("request.body_kind", "request.is_form", "request.body_bytes")
 _INT_RE = re.compile(r"[+-]?\d+")
 
 
@@ -85,6 +84,13 @@ def decode(data: bytes) -> tuple[str, int | None]:
         return data.decode(encoding).lstrip("\ufeff"), None
     except UnicodeDecodeError as exc:
         return data[:exc.start].decode(encoding, "ignore").lstrip("\ufeff"), exc.start
+
+
+def ends_early(text: str, error: json.JSONDecodeError) -> bool:
+    """True when JSON ``text`` fails because it is cut short (inside a string, or within the
+    last few characters of its last line, e.g. ``tru``), not because of what it holds."""
+    rest = text[error.pos:].rstrip()
+    return error.msg.startswith("Unterminated string") or (len(rest) <= 16 and "\n" not in rest)
 
 
 def head_text(head: bytes) -> str:
@@ -259,10 +265,13 @@ def http_exchange(span: Span) -> raw.RawExchange | str:
 
 
 def _drop_unknown(record: Record) -> None:
-    """Remove facts ``raw.build`` derived from data a span does not carry (see module doc)."""
-    for name in UNKNOWN_BODY_FACTS:
-        record.pop(name, None)
-    if record.get("presented.kind") == "absent":  # no credential header captured: unknown
+    """Remove ``presented.*`` when no credential header was captured: a span shows only the
+    headers its instrumentation was told to capture, so "absent" is not known.
+
+    (``RawExchange.credentials_known`` cannot say this: whether the credential header is among
+    the captured ones is only known once ``raw.build`` has looked, misspellings included.)
+    """
+    if record.get("presented.kind") == "absent":
         for name in [k for k in record if k.startswith("presented.")]:
             del record[name]
 

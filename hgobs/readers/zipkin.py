@@ -31,8 +31,10 @@ _SNIFF = re.compile(r'\s*\[\s*\[?\s*\{\s*"(?:traceId|id|parentId|name|kind)"\s*:
 
 def _entries(value: Any) -> tuple[list[Any], str | None]:
     """The span entries of one document (traces flattened), or why it holds none."""
-    if isinstance(value, dict) and ("traceId" in value or isinstance(value, CutDict)):
+    if isinstance(value, dict) and "traceId" in value:
         return [value], None
+    if isinstance(value, CutDict):
+        return [], None  # cut before it shows its shape: the break is reported
     if not isinstance(value, list):
         return [], "not a Zipkin span document"
     out: list[Any] = []
