@@ -90,7 +90,8 @@ class Recorder:
         self.builder = RecordBuilder(options)
         self.history = History(max_entries=options.history_entries)
         self.tracer = otel_sink.get_tracer(tracer_provider)
-        self.metrics = otel_sink.Metrics(meter_provider)
+        self.metrics = otel_sink.Metrics(meter_provider,
+                                         [e.name for e in options.profile.environments])
         self.jsonl = JsonlSink(options.jsonl_path) if options.jsonl_path else None
         self._tracer_provider = tracer_provider
         self._service: str | None = None

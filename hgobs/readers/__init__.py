@@ -15,12 +15,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from hgobs.readers import curl, har, jsonl, textlog
+from hgobs.readers import curl, har, jaeger, jsonl, otlp, textlog, zipkin
 from hgobs.readers.base import Item, ReadContext
 
 __all__ = ["FOLDER_SUFFIXES", "READERS", "Item", "ReadContext", "expand", "read_paths"]
 
-READERS: tuple[Any, ...] = (jsonl, har, curl, textlog)
+READERS: tuple[Any, ...] = (jsonl, otlp, har, jaeger, zipkin, curl, textlog)
 """Reader modules in the order their ``sniff`` is tried."""
 
 FOLDER_SUFFIXES = tuple(

@@ -18,17 +18,20 @@ free text):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import metrics, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
+from hgobs.catalog import CATEGORIES, OK
 from hgobs.schema import ATTRIBUTE_PREFIX, Record, scalar_attributes
 
 INSTRUMENTATION_NAME = "hgobs"
 METRIC_ATTRIBUTES = ("outcome", "category", "environment", "endpoint.kind")
-DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
+DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0,
+                      30.0, 60.0)
 EXPIRY_BUCKETS_S = (0.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 86400.0)
 """Seconds to expiry at send. Histograms take no negative values, so an assertion that had
 already expired is recorded as 0 and lands in the first bucket (<= 0)."""
@@ -88,7 +91,8 @@ def span_kind(http_attributes: bool) -> SpanKind:
 class Metrics:
     """The hgobs instruments, made from a meter provider (None: the global one)."""
 
-    def __init__(self, meter_provider: metrics.MeterProvider | None = None) -> None:
+    def __init__(self, meter_provider: metrics.MeterProvider | None = None,
+                 environments: Iterable[str] = ()) -> None:
         from hgobs import __version__
 
         meter = metrics.get_meter(INSTRUMENTATION_NAME, __version__, meter_provider)
@@ -103,10 +107,24 @@ class Metrics:
             "hgobs.assertion.expiry", unit="s",
             description="Seconds from send to the assertion's exp.",
             explicit_bucket_boundaries_advisory=list(EXPIRY_BUCKETS_S))
+        self._initialise(environments)
+
+    def _initialise(self, environments: Iterable[str]) -> None:
+        """Add 0 to every (outcome, category, environment, endpoint kind) series the profile can
+        produce, so a series exists before its first attempt and Prometheus' ``increase()`` and
+        ``rate()`` count that first attempt too."""
+        for env in environments:
+            for kind in ("token_exchange", "api_call"):
+                for category in (OK, *CATEGORIES):
+                    attrs = {ATTRIBUTE_PREFIX + "outcome": "ok" if category == OK else "failed",
+                             ATTRIBUTE_PREFIX + "category": category,
+                             ATTRIBUTE_PREFIX + "environment": env,
+                             ATTRIBUTE_PREFIX + "endpoint.kind": kind}
+                    self.attempts.add(0, attrs)
 
     def record(self, record: Record, duration_s: float | None) -> None:
         """Count one record; durations only for token exchanges."""
-        attrs = {ATTRIBUTE_PREFIX + k: str(record.get(k, "unknown")) for k in METRIC_ATTRIBUTES}
+        attrs = {ATTRIBUTE_PREFIX + k: str(record.get(k) or "unknown") for k in METRIC_ATTRIBUTES}
         self.attempts.add(1, attrs)
         if record.get("endpoint.kind") == "token_exchange":
             base = {k: attrs[k] for k in (ATTRIBUTE_PREFIX + "environment",

@@ -243,7 +243,10 @@ def test_successful_api_call_has_no_span_and_no_record(client, server, telemetry
                    headers={"Authorization": "Bearer at-0123456789abcdef"})
     emitted = Emitted(telemetry, logs, tmp_path / "attempts.jsonl")
     assert emitted.spans == []
-    assert [p for m in emitted.metrics for p in m.data.data_points] == []
+    # only the zero-valued series every profile combination starts with; nothing counted
+    points = [p for m in emitted.metrics for p in m.data.data_points]
+    assert points and {m.name for m in emitted.metrics} == {"hgobs.attempts"}
+    assert all(p.value == 0 for p in points)
     assert emitted.logs == []
     assert emitted.jsonl_text == ""
 
@@ -438,3 +441,14 @@ def test_no_span_is_left_current_after_a_request(client, server, telemetry):
     before = trace.get_current_span()
     client.post(f"{server.origin}/oauth/token", data=token_form(server.origin))
     assert trace.get_current_span() is before
+
+
+def test_attempt_counter_starts_at_zero_for_every_profile_series(client, server, telemetry):
+    """Before any attempt, hgobs.attempts has a 0 series per (category, environment, kind)."""
+    from hgobs.catalog import CATEGORIES
+
+    points = [p for m in _metrics(telemetry).values() for p in m.data.data_points]
+    keys = {(p.attributes["hgobs.category"], p.attributes["hgobs.endpoint.kind"]) for p in points}
+    assert ("ok", "token_exchange") in keys
+    assert {c for c, _ in keys} == {"ok", *CATEGORIES}
+    assert all(p.value == 0 for p in points)

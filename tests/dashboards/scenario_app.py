@@ -17,26 +17,16 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from opentelemetry import metrics
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from prometheus_client import start_http_server
 
-from hgobs.emulator.scenarios import run_all, runner
-
-
-class ExportingTracerProvider(TracerProvider):
-    """The scenario runner's tracer provider, plus an OTLP exporter set up from ``OTEL_*``."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+from hgobs.emulator.scenarios import run_all
 
 
 def say(*words: object) -> None:
@@ -54,9 +44,8 @@ def main(out_dir: str, names: list[str]) -> None:
     say("warm", time.time())
     if sys.stdin.readline().strip() != "go":
         return
-    # run_all builds its own tracer provider without exporters; give it ours for this pass.
-    runner.TracerProvider = ExportingTracerProvider  # type: ignore[misc]
-    run_all(Path(out_dir) / "run", names=selected)
+    run_all(Path(out_dir) / "run", names=selected,
+            span_processors=[BatchSpanProcessor(OTLPSpanExporter())])
     say("done", time.time())
     for line in sys.stdin:
         if line.strip() == "exit":

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from hgobs.capture.instrumentor import instrument_client, uninstrument_client
@@ -182,8 +182,12 @@ def run_all(
     host: str = "127.0.0.1",
     port: int = 0,
     names: Iterable[str] | None = None,
+    span_processors: Iterable[SpanProcessor] = (),
 ) -> list[ScenarioResult]:
     """Run the scenarios (all, or those in ``names``, in table order) and capture them.
+
+    ``span_processors`` are added to the run's tracer provider (e.g. a batch processor with an
+    OTLP exporter, to send the spans to a tracing backend).
 
     Writes ``out_dir/attempts.jsonl`` (replaced, not appended to) and ``out_dir/scenarios.json``.
     ``seed`` drives the ``jti`` values and the trace and span ids; ``port`` 0 picks a free port
@@ -204,6 +208,8 @@ def run_all(
         resource=Resource.create({"service.name": SERVICE_NAME}),
         id_generator=SeededIdGenerator(seed),
     )
+    for processor in span_processors:
+        tracer_provider.add_span_processor(processor)
     results: list[ScenarioResult] = []
     try:
         with serve(emulator_config(server_clock), host=host, port=port) as emulator, \
