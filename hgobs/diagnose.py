@@ -452,14 +452,25 @@ def diagnose(record: Record, profile: Profile | None = None) -> Diagnosis:
         verdict = rule(record, ctx)
         if verdict is not None:
             hits.append((cat_id, verdict))
+    earlier = record.get("presented.after_failed_exchange")
+    pointer = (f"follows a failed token exchange ({earlier}, span "
+               f"{record.get('presented.exchange_span_id', '?')}) in the same trace")
+    if not hits and earlier in CATEGORIES and earlier != "unclassified":
+        # The refused call is a consequence: fixing that exchange fixes it.
+        return Diagnosis(earlier, LIKELY, (pointer,), fix=CATEGORIES[earlier].fix)
     if not hits:
         group = f"{record.get('endpoint.kind')}:{record.get('http.status')}:{_error(record) or '-'}"
-        return Diagnosis("unclassified", POSSIBLE, (f"group={group}",),
+        evidence = (f"group={group}", pointer) if earlier else (f"group={group}",)
+        return Diagnosis("unclassified", POSSIBLE, evidence,
                          fix=CATEGORIES["unclassified"].fix, group=group)
     hits.sort(key=lambda h: PRIORITY[h[0]])
     first, (conf, evidence) = hits[0]
-    return Diagnosis(first, conf, tuple(evidence), tuple(h[0] for h in hits[1:]),
-                     fix=CATEGORIES[first].fix)
+    also = [h[0] for h in hits[1:]]
+    if earlier:
+        evidence = [*evidence, pointer]
+        if earlier in CATEGORIES and earlier not in also and earlier != first:
+            also.append(earlier)
+    return Diagnosis(first, conf, tuple(evidence), tuple(also), fix=CATEGORIES[first].fix)
 
 
 @dataclass
@@ -468,7 +479,8 @@ class History:
 
     Remembers assertion fingerprints (and ``iss`` + ``jti``), the access values issued by
     successful exchanges, and the environments where each ``iss`` succeeded, up to
-    ``max_entries`` each (least recently seen dropped first).
+    ``max_entries`` each (least recently seen dropped first); and the last token exchange of
+    each trace, so a refused API call after a failed exchange points at it.
     Thread-safe; used by the live instrumentor and, in time order, by the analyzer.
     """
 
@@ -476,6 +488,10 @@ class History:
     _assertions: OrderedDict[str, float] = field(default_factory=OrderedDict)
     _issued: OrderedDict[str, tuple[float, float | None, str | None]] = field(default_factory=OrderedDict)
     _client_envs: OrderedDict[str, frozenset[str]] = field(default_factory=OrderedDict)
+    _trace_exchange: OrderedDict[str, Record] = field(default_factory=OrderedDict)
+    trace_entries: int = 1_000
+    """Bound of the table of the last token exchange per trace (records kept by reference, so
+    the diagnosis made after ``annotate`` is seen by later calls of the same trace)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _put(self, table: OrderedDict[str, Any], k: str, value: Any) -> None:
@@ -507,6 +523,18 @@ class History:
                     r["presented.issued_expires_in"] = expires_in
                 if env:
                     r["presented.issued_environment"] = env
+            trace_id = r.get("trace_id")
+            if trace_id and _exchange(r):
+                self._trace_exchange[trace_id] = r
+                self._trace_exchange.move_to_end(trace_id)
+                while len(self._trace_exchange) > self.trace_entries:
+                    self._trace_exchange.popitem(last=False)
+            elif trace_id and _api(r) and trace_id in self._trace_exchange:
+                exchange = self._trace_exchange[trace_id]
+                if exchange.get("outcome") == "failed" and exchange.get("category"):
+                    r["presented.after_failed_exchange"] = exchange["category"]
+                    if exchange.get("span_id"):
+                        r["presented.exchange_span_id"] = exchange["span_id"]
             iss_fp, env = r.get("assertion.iss_fp"), r.get("environment")
             if _exchange(r) and iss_fp and env:
                 ok_in = self._client_envs.get(iss_fp, frozenset())

@@ -107,6 +107,8 @@ FIELDS: tuple[Field, ...] = (
     _F("presented.issued_environment", "str", "Environment whose token endpoint issued the presented value; history rule."),
     _F("presented.age_s", "float", "Seconds since the presented value was issued; history rule."),
     _F("presented.issued_expires_in", "float", "`expires_in` the issuing exchange announced, seconds; history rule."),
+    _F("presented.after_failed_exchange", "str", "Category of a failed token exchange earlier in the same trace; history rule."),
+    _F("presented.exchange_span_id", "str", "Span id of that failed token exchange."),
     # -- the response
     _F("response.error", "str", "`error` of an RFC 6749 section 5.2 error response."),
     _F("response.error_description", "str", "`error_description`, scrubbed."),
