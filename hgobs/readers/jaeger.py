@@ -27,11 +27,11 @@ from typing import IO, Any, NamedTuple
 from hgobs.readers.base import Item, ReadContext
 from hgobs.readers.spans import (
     Span,
-    SpanMapper,
     decode,
     ends_early,
     head_text,
     hex_id,
+    map_units,
     seconds,
 )
 
@@ -240,12 +240,7 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
                     units.append((f"{name}#{n}", decode_span(entry, trace.get("processes"))))
         if doc.broken is not None:
             units.append((f"{name}:{doc.broken[0]}", doc.broken[1]))
-    mapper = SpanMapper(ctx or ReadContext())
-    for _, unit in units:
-        if isinstance(unit, Span):
-            mapper.note(unit)
-    for source, unit in units:
-        yield mapper.item(unit, source) if isinstance(unit, Span) else Item(source, reason=unit)
+    yield from map_units(units, ctx or ReadContext())
 
 
 def sniff(head: bytes, name: str = "") -> bool:

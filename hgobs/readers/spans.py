@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -342,3 +342,15 @@ class SpanMapper:
         if service and "service.name" not in record:
             record["service.name"] = service
         return self._done(record, "log record", source)
+
+
+def map_units(units: list[tuple[str, Span | str]], ctx: ReadContext) -> Iterator[Item]:
+    """Items of a whole document's units, in order: every span is noted first (so an HTTP span
+    of an attempt read elsewhere in the file is recognised), then each unit becomes an item;
+    a unit that is a string is the reason its part of the input was skipped."""
+    mapper = SpanMapper(ctx)
+    for _, unit in units:
+        if isinstance(unit, Span):
+            mapper.note(unit)
+    for source, unit in units:
+        yield mapper.item(unit, source) if isinstance(unit, Span) else Item(source, reason=unit)

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from hgobs.readers.base import Item, ReadContext
 from hgobs.readers.jaeger import CUT_SPAN, CutDict, read_documents
-from hgobs.readers.spans import Span, SpanMapper, head_text, hex_id, seconds
+from hgobs.readers.spans import Span, head_text, hex_id, map_units, seconds
 
 NAME = "zipkin-json"
 _SNIFF = re.compile(r'\s*\[\s*\[?\s*\{\s*"(?:traceId|id|parentId|name|kind)"\s*:')
@@ -79,12 +79,7 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
                 units.append((f"{name}#{n}", decode_span(entry)))
         if doc.broken is not None:
             units.append((f"{name}:{doc.broken[0]}", doc.broken[1]))
-    mapper = SpanMapper(ctx or ReadContext())
-    for _, unit in units:
-        if isinstance(unit, Span):
-            mapper.note(unit)
-    for source, unit in units:
-        yield mapper.item(unit, source) if isinstance(unit, Span) else Item(source, reason=unit)
+    yield from map_units(units, ctx or ReadContext())
 
 
 def sniff(head: bytes, name: str = "") -> bool:
