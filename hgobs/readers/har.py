@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 
 from hgobs.readers.base import Item, ReadContext
 from hgobs.readers.raw import Headers, RawExchange, build
+from hgobs.readers.spans import ends_early
 from hgobs.readers.textlog import parse_time, safe_error_name
 
 NAME = "har"
@@ -148,7 +149,7 @@ def _entries(stream: IO[bytes], max_bytes: int) -> list[Any] | str:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+        if ends_early(text, exc):
             return f"JSON ends early at line {exc.lineno} (file cut short?)"
         return f"not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"
     except RecursionError:
