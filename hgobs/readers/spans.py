@@ -89,6 +89,8 @@ def decode(data: bytes) -> tuple[str, int | None]:
 def ends_early(text: str, error: json.JSONDecodeError) -> bool:
     """True when JSON ``text`` fails because it is cut short (inside a string, or within the
     last few characters of its last line, e.g. ``tru``), not because of what it holds."""
+    if error.msg.startswith("Extra data"):  # a whole value, then something after it
+        return False
     rest = text[error.pos:].rstrip()
     return error.msg.startswith("Unterminated string") or (len(rest) <= 16 and "\n" not in rest)
 
