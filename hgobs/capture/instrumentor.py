@@ -40,6 +40,10 @@ from hgobs.sinks.jsonl import JsonlSink
 
 RECORD_LOG = logging.getLogger("hgobs")
 REFUSED_STATUSES = frozenset({401, 403, 429})
+WRAPPED = ("send", "_send_handling_redirects")
+"""``send`` records the application's request; ``_send_handling_redirects`` (httpx's step per
+request of an ``httpx.Auth`` flow, redirects included) records requests an auth flow makes
+itself, such as a token request yielded before the API call. The same request is recorded once."""
 _HANDLING: weakref.WeakSet[httpx.Request] = weakref.WeakSet()
 """Requests hgobs is recording right now: a nested ``send`` of the same request (per-client and
 global instrumentation together) passes through; other requests, even nested ones made from an
@@ -363,12 +367,16 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         async def async_wrapper(wrapped: Any, instance: Any, args: Any, kw: Any) -> Any:
             return await async_send(instrumentor._recorder, instance, wrapped, args, kw)
 
-        wrapt.wrap_function_wrapper(httpx.Client, "send", sync_wrapper)
-        wrapt.wrap_function_wrapper(httpx.AsyncClient, "send", async_wrapper)
+        for name in WRAPPED:
+            if hasattr(httpx.Client, name):
+                wrapt.wrap_function_wrapper(httpx.Client, name, sync_wrapper)
+                wrapt.wrap_function_wrapper(httpx.AsyncClient, name, async_wrapper)
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        unwrap(httpx.Client, "send")
-        unwrap(httpx.AsyncClient, "send")
+        for name in WRAPPED:
+            if hasattr(httpx.Client, name):
+                unwrap(httpx.Client, name)
+                unwrap(httpx.AsyncClient, name)
         if self._recorder is not None and self._recorder.jsonl is not None:
             self._recorder.jsonl.close()
         self._recorder = None
@@ -384,15 +392,23 @@ def instrument_client(client: httpx.Client | httpx.AsyncClient, **kwargs: Any) -
         return
     recorder = Recorder(resolve_options(**kwargs), kwargs.get("tracer_provider"),
                         kwargs.get("meter_provider"))
-    original = client.send
-    if isinstance(client, httpx.AsyncClient):
-        async def send(*args: Any, **kw: Any) -> Any:
-            return await async_send(recorder, client, original, args, kw)
-    else:
-        def send(*args: Any, **kw: Any) -> Any:
-            return sync_send(recorder, client, original, args, kw)
+    for name in WRAPPED:
+        original = getattr(client, name, None)
+        if original is None:
+            continue
+        setattr(client, name, _bound_wrapper(recorder, client, original))
     client._hgobs_recorder = recorder  # type: ignore[union-attr]
-    client.send = send  # type: ignore[method-assign]
+
+
+def _bound_wrapper(recorder: Recorder, client: Any, original: Any) -> Any:
+    if isinstance(client, httpx.AsyncClient):
+        async def async_bound(*args: Any, **kw: Any) -> Any:
+            return await async_send(recorder, client, original, args, kw)
+        return async_bound
+
+    def bound(*args: Any, **kw: Any) -> Any:
+        return sync_send(recorder, client, original, args, kw)
+    return bound
 
 
 def uninstrument_client(client: httpx.Client | httpx.AsyncClient) -> None:
@@ -400,7 +416,9 @@ def uninstrument_client(client: httpx.Client | httpx.AsyncClient) -> None:
     recorder = getattr(client, "_hgobs_recorder", None)
     if recorder is None:
         return
-    del client.send  # type: ignore[attr-defined]
+    for name in WRAPPED:
+        if name in vars(client):
+            delattr(client, name)
     client._hgobs_recorder = None  # type: ignore[union-attr]
     if recorder.jsonl is not None:
         recorder.jsonl.close()

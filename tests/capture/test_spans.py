@@ -334,9 +334,6 @@ def test_exchange_from_inside_an_auth_flow_is_recorded(server, telemetry):
                                                         "hgobs token_exchange"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: hgobs wraps Client.send and plans on the first "
-                   "request only, so a token request yielded by an httpx.Auth flow (the httpx "
-                   "docs' refresh pattern) is never seen")
 def test_exchange_yielded_by_an_auth_flow_is_recorded(server, telemetry):
     """A token request yielded by an ``httpx.Auth`` flow (the httpx docs' pattern) is recorded."""
 
