@@ -18,8 +18,9 @@ from typing import Any
 import click
 
 from hgobs import __version__
-from hgobs.analysis.classify import Result, classify
+from hgobs.analysis.classify import Classified, Judged, classify, judge, judge_in_input_order
 from hgobs.analysis.report import build_report
+from hgobs.analysis.state import ReportState
 from hgobs.catalog import CATALOG, CATEGORIES
 from hgobs.errors import HgobsError
 from hgobs.profiles import Profile, load_profile, profile_from_token_urls
@@ -70,15 +71,17 @@ def _progress(items: Iterable[Item]) -> Iterator[Item]:
 
 
 def _run(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
-         client_id: str | None) -> Result:
+         client_id: str | None, *, input_order: bool = False) -> Iterator[Judged]:
+    """Judge the records of ``paths`` as they are read (streaming, bounded memory): in time
+    order within the reorder window, or in input order when ``input_order``."""
     try:
         ctx = _context(profile, token_urls, client_id)
         ignored: list[str] = []
         items = _progress(read_paths(paths, ctx, ignored))
-        result = classify(items, ctx.profile, _client_fp(client_id))
+        stream = judge_in_input_order if input_order else judge
+        yield from stream(items, ctx.profile, _client_fp(client_id))
         for name in ignored:
             click.echo(f"hgobs: ignored {name} (in a folder, not a known log format)", err=True)
-        return result
     except FileNotFoundError as exc:
         raise click.UsageError(f"no such file or folder: {exc.args[0] if exc.args else exc}") \
             from None
@@ -171,19 +174,21 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
     """Classify the auth attempts in PATHS (files, folders, globs, '-') and report failures,
     trends and fixes."""
     fail_on_hit(fail_on, ())  # a bad --fail-on is a usage error before any reading
-    result = _run(paths, profile, token_urls, client_id)
     try:
-        report = build_report(result, bucket=bucket, since=_utc(since), until=_utc(until),
-                              recurring_min_buckets=recurring_min)
+        state = ReportState(bucket=bucket, since=_utc(since), until=_utc(until),
+                            recurring_min_buckets=recurring_min)
     except HgobsError as exc:
         raise click.UsageError(str(exc)) from None
+    for judged in _run(paths, profile, token_urls, client_id):
+        state.add(judged)
+    report = state.report()
     text = render(report, fmt)
     if output:
         write_atomic(output, text)
         click.echo(f"hgobs: report written to {output}", err=True)
     else:
         click.echo(text, nl=False)
-    hits = fail_on_hit(fail_on, (c.record.get("category") for c in result.classified))
+    hits = fail_on_hit(fail_on, (c for c in state.categories if isinstance(c, str)))
     if hits:
         click.echo(f"hgobs: --fail-on matched: {', '.join(hits)}", err=True)
         sys.exit(1)
@@ -200,21 +205,24 @@ def _utc(value: datetime | None) -> datetime | None:
 def classify_command(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
                      client_id: str | None) -> None:
     """Print one JSON object per record of PATHS, in input order; skipped lines go to stderr."""
-    result = _run(paths, profile, token_urls, client_id)
-    for item in result.classified:
-        r = item.record
+    classified = skipped = 0
+    for judged in _run(paths, profile, token_urls, client_id, input_order=True):
+        if not isinstance(judged, Classified):
+            skipped += 1
+            click.echo(f"{judged.source}: skipped: {judged.reason}", err=True)
+            continue
+        classified += 1
+        r = judged.record
         click.echo(json.dumps({
-            "source": item.source,
+            "source": judged.source,
             "time": _iso(r.get("time")),
             "category": r.get("category"),
             "confidence": r.get("confidence"),
             "evidence": r.get("evidence", []),
             "also": r.get("also", []),
         }))
-    for skipped in result.skipped:
-        click.echo(f"{skipped.source}: skipped: {skipped.reason}", err=True)
-    click.echo(f"hgobs: {result.read} read, {len(result.classified)} classified, "
-               f"{len(result.skipped)} skipped", err=True)
+    click.echo(f"hgobs: {classified + skipped} read, {classified} classified, "
+               f"{skipped} skipped", err=True)
 
 
 @cli.command()

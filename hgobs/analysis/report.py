@@ -1,24 +1,25 @@
-"""The report: every table and number any renderer shows, computed once from a classify Result.
+"""The report: every table and number any renderer shows, computed once from classified records.
 
 ``build_report`` is pure (records in, a frozen ``Report`` out); renderers in ``hgobs.reports``
-only format its fields, so every format shows the same numbers. Only the record fields named in
-``hgobs.analysis.summary.detail_frame`` are read, so nothing else a record holds can reach a
-report.
+only format its fields, so every format shows the same numbers. Records are reduced one at a
+time by ``hgobs.analysis.state.ReportState`` (which a streaming caller feeds directly, in
+bounded memory); only the record fields named in ``hgobs.analysis.summary.detail_frame`` are
+read, so nothing else a record holds can reach a report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 
 import pandas as pd
 
-from hgobs.analysis import summary, trends
 from hgobs.analysis.classify import Result
+from hgobs.analysis.reduce import time_ns
+from hgobs.analysis.state import ReportState, has_time
 from hgobs.analysis.trends import Window
-from hgobs.catalog import OK
 
 REPORT_SCHEMA = "hgobs.report/1"
 
@@ -41,6 +42,11 @@ class Report:
       ``failure_rate``, ``records``: the tables of ``trends.counts``, ``trends.timeline``,
       ``trends.recurring``, ``trends.changes``, ``trends.mismatch_directions``,
       ``trends.recovery``, ``trends.failure_rate`` and ``trends.drilldown``.
+    - ``samples``: the tables that hold a sample of their rows (``records``: the first and last
+      ``per_group`` failed records of each category; ``recovery``: the first and last
+      ``per_group`` closed episodes of each client, and the open one; ``skipped``: the first
+      ``per_group`` skipped items), name -> ``kept``, ``total``, ``per_group``; empty when
+      every table is whole.
     """
 
     schema: str
@@ -63,6 +69,8 @@ class Report:
     recovery: pd.DataFrame
     failure_rate: pd.DataFrame
     records: pd.DataFrame
+    samples: Mapping[str, Mapping[str, int]] = field(
+        default_factory=lambda: MappingProxyType({}))
 
 
 def build_report(result: Result, *, bucket: str = "1d", since: datetime | None = None,
@@ -78,37 +86,19 @@ def build_report(result: Result, *, bucket: str = "1d", since: datetime | None =
     Raises ``hgobs.errors.ConfigError`` for a bad ``bucket``, ``since`` not before ``until``,
     or ``recurring_min_buckets`` below 1.
     """
-    width = trends.bucket_width(bucket)
-    start, end = trends.utc(since), trends.utc(until)
-    everything = summary.detail_frame(result.classified)
-    window = trends.window_bounds(everything["time"], width, start, end)
-    current = (trends.in_window(everything, window.start, window.end) if window is not None
-               else everything.iloc[0:0])
-    known = set(everything.loc[everything["category"] == OK, "endpoint.kind"])
-    totals = {"read": result.read, "classified": len(result.classified),
-              "skipped": len(result.skipped), **summary.totals(current)}
-    return Report(
-        schema=REPORT_SCHEMA,
-        generated_at=trends.utc(now or datetime.now(timezone.utc)),
-        bucket=bucket,
-        bucket_seconds=width.total_seconds(),
-        since=start,
-        until=end,
-        recurring_min_buckets=recurring_min_buckets,
-        window=window,
-        totals=MappingProxyType(totals),
-        skipped=pd.DataFrame([(i.source, i.reason or "") for i in result.skipped],
-                             columns=["source", "reason"]),
-        categories=summary.by_category(current),
-        breakdown=MappingProxyType({name: trends.breakdown(current, name)
-                                    for name in trends.DIMENSIONS}),
-        counts=trends.counts(current, width),
-        timeline=trends.timeline(current, width),
-        recurring=trends.recurring(current, width, recurring_min_buckets),
-        changes=(trends.changes(everything, window) if window is not None
-                 else pd.DataFrame(columns=list(trends.CHANGE_COLUMNS))),
-        mismatch=trends.mismatch_directions(current),
-        recovery=trends.recovery(current),
-        failure_rate=trends.failure_rate(current, width, known),
-        records=trends.drilldown(current),
-    )
+    state = ReportState(bucket=bucket, since=since, until=until,
+                        recurring_min_buckets=recurring_min_buckets, sample_size=None,
+                        skipped_sample=None)
+    order = sorted(result.classified, key=lambda c: _order_key(c.record.get("time")))
+    for item in result.skipped:
+        state.add_skipped(item)
+    for classified in order:
+        state.add_record(classified.source, classified.record)
+    return state.report(now)
+
+
+def _order_key(t: object) -> int:
+    """Records in time order (nanoseconds as pandas rounds them); without a time, last."""
+    if has_time(t):
+        return time_ns(float(t))  # type: ignore[arg-type]
+    return 1 << 62

@@ -1,4 +1,10 @@
-"""Aggregations over classified records: pure functions from records to pandas DataFrames."""
+"""Aggregations over classified records: pure functions from records to pandas DataFrames.
+
+Two shapes of input: the *detail frame* (one row per record, ``detail_frame``) and the *cube*
+(one row per bucket and dimension values that occur, ``CUBE_COLUMNS``), which is what the
+streaming report state keeps. Every count of a report is a sum over the cube, so functions of
+the cube (``*_of``) compute them and the functions of a detail frame build its cube first.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +13,24 @@ from collections.abc import Iterable
 import pandas as pd
 
 from hgobs.analysis.classify import Classified
+from hgobs.analysis.reduce import CREDENTIAL_ENVIRONMENT_FIELDS
 from hgobs.catalog import CATEGORIES, OK, PRIORITY
 from hgobs.schema import Record
 
 FRAME_COLUMNS = ("time", "category", "environment", "endpoint.kind", "outcome", "confidence",
                  "client.fp", "service.name", "http.status", "group")
 
-CREDENTIAL_ENVIRONMENT_COLUMNS = ("assertion.aud_environment", "assertion.iss_ok_environment",
-                                  "presented.issued_environment")
+CREDENTIAL_ENVIRONMENT_COLUMNS = CREDENTIAL_ENVIRONMENT_FIELDS
 """Record fields that say which environment a credential belongs to."""
 DETAIL_COLUMNS = ("source", "fix", "evidence", "also", *CREDENTIAL_ENVIRONMENT_COLUMNS)
 """The extra columns of ``detail_frame``: where each record came from, what to change, why."""
 
 UNKNOWN = "unknown"
 """The value that stands for a missing environment, client, service or endpoint kind."""
+DIMENSION_COLUMNS = ("category", "environment", "service.name", "client.fp", "endpoint.kind")
+CUBE_COLUMNS = ("bucket", *DIMENSION_COLUMNS, "count", "first_seen", "last_seen")
+"""The cube: ``bucket`` (UTC start; NaT for records without a time), the dimension values,
+``count`` (records), ``first_seen`` and ``last_seen`` (UTC times of the earliest and latest)."""
 
 
 def frame(records: Iterable[Record]) -> pd.DataFrame:
@@ -59,18 +69,35 @@ def _catalog_fix(category: object) -> str:
     return CATEGORIES[category].fix if isinstance(category, str) and category in CATEGORIES else ""
 
 
+def cube(df: pd.DataFrame, width: pd.Timedelta) -> pd.DataFrame:
+    """The cube (``CUBE_COLUMNS``) of a detail frame with buckets ``width`` long."""
+    if df.empty:
+        return pd.DataFrame(columns=list(CUBE_COLUMNS))
+    epoch = pd.Timestamp(0, tz="UTC")
+    d = df.assign(bucket=(df["time"] - epoch) // width * width + epoch)
+    out = d.groupby(["bucket", *DIMENSION_COLUMNS], as_index=False, dropna=False).agg(
+        count=("time", "size"), first_seen=("time", "min"), last_seen=("time", "max"))
+    return out[list(CUBE_COLUMNS)]
+
+
 def by_category(df: pd.DataFrame) -> pd.DataFrame:
-    """Failures grouped by category and environment.
+    """Failures grouped by category and environment (see ``by_category_of``)."""
+    return by_category_of(cube(df, pd.Timedelta(days=1)))
+
+
+def by_category_of(cube: pd.DataFrame) -> pd.DataFrame:
+    """Failures grouped by category and environment, from a cube.
 
     Columns: ``category``, ``environment``, ``count``, ``first_seen``, ``last_seen``, ``fix``;
     sorted by catalog fix order, then count (descending). Successes are left out.
     """
-    failed = df[df["category"] != OK]
+    failed = cube[cube["category"] != OK]
     columns = ["category", "environment", "count", "first_seen", "last_seen", "fix"]
     if failed.empty:
         return pd.DataFrame(columns=columns)
     out = (failed.groupby(["category", "environment"], as_index=False)
-           .agg(count=("time", "size"), first_seen=("time", "min"), last_seen=("time", "max")))
+           .agg(count=("count", "sum"), first_seen=("first_seen", "min"),
+                last_seen=("last_seen", "max")))
     out["fix"] = out["category"].map(_catalog_fix)
     out["_order"] = out["category"].map(lambda c: PRIORITY.get(c, len(PRIORITY)))
     out = out.sort_values(["_order", "count", "environment"], ascending=[True, False, True])
@@ -78,11 +105,17 @@ def by_category(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def totals(df: pd.DataFrame) -> dict[str, int]:
+    """Counts of a detail frame (see ``totals_of``)."""
+    return totals_of(cube(df, pd.Timedelta(days=1)))
+
+
+def totals_of(cube: pd.DataFrame) -> dict[str, int]:
     """Counts: ``attempts``, ``ok``, ``failed``, and ``token_exchange``/``api_call`` attempts."""
+    n = cube["count"]
     return {
-        "attempts": len(df),
-        "ok": int((df["category"] == OK).sum()),
-        "failed": int((df["category"] != OK).sum()),
-        "token_exchange": int((df["endpoint.kind"] == "token_exchange").sum()),
-        "api_call": int((df["endpoint.kind"] == "api_call").sum()),
+        "attempts": int(n.sum()),
+        "ok": int(n[cube["category"] == OK].sum()),
+        "failed": int(n[cube["category"] != OK].sum()),
+        "token_exchange": int(n[cube["endpoint.kind"] == "token_exchange"].sum()),
+        "api_call": int(n[cube["endpoint.kind"] == "api_call"].sum()),
     }

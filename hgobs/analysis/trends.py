@@ -4,6 +4,13 @@ Every function takes the frame of ``hgobs.analysis.summary.detail_frame`` (one r
 the columns each one reads are named in its docstring) and returns a new frame; nothing is
 modified in place. Times are UTC ``Timestamp`` values, durations are seconds (float).
 
+Each is the composition of a reduction and a ``*_of`` function of what it reduces to: the cube
+of ``hgobs.analysis.summary.cube`` (counts per bucket and dimension values), per-category
+change counts, mismatch counts, recovery episodes (``hgobs.analysis.reduce.Episodes``) or a
+drill-down sample (``hgobs.analysis.reduce.Sample``). The streaming report state
+(``hgobs.analysis.state``) keeps those reductions and calls the same ``*_of`` functions, so a
+report computes the same numbers whether its records were streamed or held in a frame.
+
 Time buckets are ``width`` long and aligned to multiples of ``width`` since the Unix epoch
 (``bucket`` = the bucket's start). A *failure* is a record whose ``category`` is not ``"ok"``.
 """
@@ -14,12 +21,14 @@ import warnings
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-from hgobs.analysis.summary import CREDENTIAL_ENVIRONMENT_COLUMNS
+from hgobs.analysis.reduce import Episodes, Sample, credential_environment
+from hgobs.analysis.summary import CREDENTIAL_ENVIRONMENT_COLUMNS, DIMENSION_COLUMNS, cube
 from hgobs.catalog import OK, PRIORITY
 from hgobs.errors import ConfigError
 
@@ -132,24 +141,40 @@ def _priority(categories: pd.Series) -> pd.Series:
     return categories.map(lambda c: PRIORITY.get(c, len(PRIORITY)))
 
 
+def utc_times(values: Any, seconds: bool) -> pd.Series:
+    """``values`` as UTC timestamps: float seconds since the epoch when ``seconds`` (None and
+    NaN give NaT), else timestamps or datetimes."""
+    if seconds:
+        return pd.to_datetime(pd.Series(values, dtype="float64"), unit="s", utc=True)
+    return pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+
+
 def counts(df: pd.DataFrame, width: pd.Timedelta) -> pd.DataFrame:
+    """Attempts per bucket and dimension (see ``counts_of``)."""
+    return counts_of(cube(df, width))
+
+
+def counts_of(cube: pd.DataFrame) -> pd.DataFrame:
     """Attempts per bucket and dimension, successes included (as category ``ok``).
 
-    Reads ``time``, ``category``, ``environment``, ``service.name``, ``client.fp``,
-    ``endpoint.kind``. Columns: ``bucket`` (UTC start), ``category``, ``environment``,
-    ``service``, ``client`` (fingerprint), ``endpoint_kind``, ``count`` (records); one row per
-    combination that occurs, sorted by those keys.
+    Columns: ``bucket`` (UTC start), ``category``, ``environment``, ``service``, ``client``
+    (fingerprint), ``endpoint_kind``, ``count`` (records); one row per combination that occurs,
+    sorted by those keys. Records without a time are left out.
     """
-    d = df[df["time"].notna()].assign(bucket=lambda x: bucket_start(x["time"], width))
+    d = cube[cube["bucket"].notna()]
     if d.empty:
         return pd.DataFrame(columns=[*COUNT_KEYS, "count"])
-    keys = ["bucket", *(DIMENSIONS[k] for k in COUNT_KEYS[1:])]
-    out = d.groupby(keys, as_index=False, dropna=False).size()
+    out = d.groupby(["bucket", *DIMENSION_COLUMNS], as_index=False, dropna=False)["count"].sum()
     out.columns = [*COUNT_KEYS, "count"]
     return out.sort_values(list(COUNT_KEYS)).reset_index(drop=True)
 
 
 def breakdown(df: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """Attempts per value of one dimension (see ``breakdown_of``)."""
+    return breakdown_of(cube(df, pd.Timedelta(days=1)), dimension)
+
+
+def breakdown_of(cube: pd.DataFrame, dimension: str) -> pd.DataFrame:
     """Attempts per value of one dimension (a key of ``DIMENSIONS``).
 
     Columns: ``value``, ``attempts``, ``ok``, ``failed`` (records), ``share`` (this value's
@@ -158,11 +183,12 @@ def breakdown(df: pd.DataFrame, dimension: str) -> pd.DataFrame:
     """
     column = DIMENSIONS[dimension]
     columns = ["value", "attempts", "ok", "failed", "share"]
-    if df.empty:
+    if cube.empty:
         return pd.DataFrame(columns=columns)
-    d = pd.DataFrame({"value": df[column], "failed": _failed(df).astype(int)})
+    n = cube["count"].astype("int64")
+    d = pd.DataFrame({"value": cube[column], "attempts": n, "failed": n.where(_failed(cube), 0)})
     out = d.groupby("value", as_index=False, dropna=False).agg(
-        attempts=("failed", "size"), failed=("failed", "sum"))
+        attempts=("attempts", "sum"), failed=("failed", "sum"))
     out["ok"] = out["attempts"] - out["failed"]
     total = out["failed"].sum()
     out["share"] = out["failed"] / total if total else float("nan")
@@ -171,39 +197,52 @@ def breakdown(df: pd.DataFrame, dimension: str) -> pd.DataFrame:
 
 
 def timeline(df: pd.DataFrame, width: pd.Timedelta) -> pd.DataFrame:
+    """Failures per bucket and category (see ``timeline_of``)."""
+    return timeline_of(cube(df, width))
+
+
+def timeline_of(cube: pd.DataFrame) -> pd.DataFrame:
     """Failures per bucket and category.
 
-    Reads ``time``, ``category``. Columns: ``bucket`` (UTC start), ``category``, ``count``
-    (failed records); sorted by bucket, then catalog fix order.
+    Columns: ``bucket`` (UTC start), ``category``, ``count`` (failed records); sorted by
+    bucket, then catalog fix order.
     """
-    d = df[_failed(df) & df["time"].notna()]
+    d = cube[_failed(cube) & cube["bucket"].notna()]
     if d.empty:
         return pd.DataFrame(columns=["bucket", "category", "count"])
-    out = (d.assign(bucket=bucket_start(d["time"], width))
-           .groupby(["bucket", "category"], as_index=False).size()
-           .rename(columns={"size": "count"}))
+    out = d.groupby(["bucket", "category"], as_index=False)["count"].sum()
     out["_order"] = _priority(out["category"])
     return out.sort_values(["bucket", "_order"]).drop(columns="_order").reset_index(drop=True)
 
 
 def recurring(df: pd.DataFrame, width: pd.Timedelta, min_buckets: int) -> pd.DataFrame:
-    """Failures of one client in one category that come back in ``min_buckets`` buckets or more.
+    """Failures that come back in ``min_buckets`` buckets or more (see ``recurring_of``)."""
+    check_min_buckets(min_buckets)
+    return recurring_of(cube(df, width), min_buckets)
 
-    Reads ``time``, ``category``, ``client.fp``. Columns: ``client`` (fingerprint),
-    ``category``, ``buckets`` (distinct buckets with such a failure), ``count`` (failed
-    records), ``first_seen``, ``last_seen`` (UTC); sorted by buckets, then count (both
-    descending). Raises ``ConfigError`` (option ``recurring_min_buckets``) below 1.
-    """
+
+def check_min_buckets(min_buckets: int) -> None:
+    """Raise ``ConfigError`` (option ``recurring_min_buckets``) unless a whole number >= 1."""
     if isinstance(min_buckets, bool) or not isinstance(min_buckets, int) or min_buckets < 1:
         raise ConfigError("recurring_min_buckets", "must be a whole number of at least 1")
+
+
+def recurring_of(cube: pd.DataFrame, min_buckets: int) -> pd.DataFrame:
+    """Failures of one client in one category that come back in ``min_buckets`` buckets or more.
+
+    Columns: ``client`` (fingerprint), ``category``, ``buckets`` (distinct buckets with such a
+    failure), ``count`` (failed records), ``first_seen``, ``last_seen`` (UTC); sorted by
+    buckets, then count (both descending). Raises ``ConfigError`` (option
+    ``recurring_min_buckets``) below 1.
+    """
+    check_min_buckets(min_buckets)
     columns = ["client", "category", "buckets", "count", "first_seen", "last_seen"]
-    d = df[_failed(df) & df["time"].notna()]
+    d = cube[_failed(cube) & cube["bucket"].notna()]
     if d.empty:
         return pd.DataFrame(columns=columns)
-    out = (d.assign(bucket=bucket_start(d["time"], width))
-           .groupby(["client.fp", "category"], as_index=False)
-           .agg(buckets=("bucket", "nunique"), count=("time", "size"),
-                first_seen=("time", "min"), last_seen=("time", "max"))
+    out = (d.groupby(["client.fp", "category"], as_index=False)
+           .agg(buckets=("bucket", "nunique"), count=("count", "sum"),
+                first_seen=("first_seen", "min"), last_seen=("last_seen", "max"))
            .rename(columns={"client.fp": "client"}))
     out = out[out["buckets"] >= min_buckets]
     out = out.sort_values(["buckets", "count", "client", "category"],
@@ -215,76 +254,88 @@ def changes(df: pd.DataFrame, window: Window) -> pd.DataFrame:
     """Categories that are new, regressed or resolved in ``window`` against the one before it.
 
     Reads ``time``, ``category`` of every record up to ``window.end`` (pass the whole input,
-    not only the window). *new*: failing now, not in the previous window and never before it;
-    *regressed*: failing now, not in the previous window, but seen before it; *resolved*:
-    failing in the previous window, not now. Columns: ``category``, ``status``, ``current``,
-    ``previous``, ``earlier`` (failed records now, in the previous window, before it),
-    ``last_seen_before`` (UTC time of the last failure before the current window, NaT if
-    none); sorted new, regressed, resolved, then catalog fix order.
+    not only the window); see ``changes_of``.
     """
-    columns = list(CHANGE_COLUMNS)
     d = df[_failed(df) & df["time"].notna() & (df["time"] < window.end)]
     if d.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=list(CHANGE_COLUMNS))
     period = np.select([d["time"] >= window.start, d["time"] >= window.previous_start],
-                       ["current", "previous"], "earlier")
-    table = (pd.crosstab(d["category"], period)
-             .reindex(columns=["current", "previous", "earlier"], fill_value=0))
+                       list(PERIODS[:2]), PERIODS[2])
+    table = (pd.crosstab(d["category"], period).reindex(columns=list(PERIODS), fill_value=0))
+    last = d[d["time"] < window.start].groupby("category")["time"].max()
+    table = table.join(last.rename("last_seen_before"))
+    table.index.name = "category"
+    return changes_of(table.reset_index())
+
+
+PERIODS = ("current", "previous", "earlier")
+"""The periods of ``changes``: the window, the window before it, and everything earlier."""
+
+
+def changes_of(table: pd.DataFrame) -> pd.DataFrame:
+    """Change status per category from its failure counts per period.
+
+    ``table`` has one row per category with ``category``, ``current``, ``previous``,
+    ``earlier`` (failed records in the window, in the previous window, before it) and
+    ``last_seen_before`` (UTC time of the last failure before the window; NaT if none).
+    *new*: failing now, not in the previous window and never before it; *regressed*: failing
+    now, not in the previous window, but seen before it; *resolved*: failing in the previous
+    window, not now. Columns: ``category``, ``status``, ``current``, ``previous``, ``earlier``,
+    ``last_seen_before``; sorted new, regressed, resolved, then catalog fix order.
+    """
+    columns = list(CHANGE_COLUMNS)
+    if table.empty:
+        return pd.DataFrame(columns=columns)
     now, prev, before = table["current"] > 0, table["previous"] > 0, table["earlier"] > 0
     status = np.select([now & ~prev & ~before, now & ~prev & before, prev & ~now],
                        list(STATUS_ORDER), "")
-    out = table.assign(status=status)[lambda t: t["status"] != ""].reset_index()
-    out.columns.name = None
-    out = out.rename(columns={out.columns[0]: "category"})
-    last = d[d["time"] < window.start].groupby("category")["time"].max()
-    out = out.join(last.rename("last_seen_before"), on="category")
+    out = table.assign(status=status)[lambda t: t["status"] != ""].copy()
     out["last_seen_before"] = pd.to_datetime(out["last_seen_before"], utc=True)
     out["_s"] = out["status"].map(STATUS_ORDER.index)
     out["_o"] = _priority(out["category"])
     out = out.sort_values(["_s", "_o", "category"])
-    for name in ("current", "previous", "earlier"):
+    for name in PERIODS:
         out[name] = out[name].astype(int)
     return out[columns].reset_index(drop=True)
 
 
-def _credential_environment(kind: str, called: str, candidates: dict[str, object]) -> str:
-    order = (("presented.issued_environment", "assertion.aud_environment",
-              "assertion.iss_ok_environment") if kind == "api_call" else
-             ("assertion.aud_environment", "assertion.iss_ok_environment",
-              "presented.issued_environment"))
-    known = [str(v) for v in (candidates.get(k) for k in order) if isinstance(v, str) and v]
-    other = [v for v in known if v != called]
-    return (other or known or ["unknown"])[0]
-
-
 def mismatch_directions(df: pd.DataFrame) -> pd.DataFrame:
-    """Environment mismatches per client as ``<credential environment>-><called environment>``.
+    """Environment mismatches per client and direction (see ``mismatch_of``).
 
     Reads ``environment_mismatch`` records: the called environment is ``environment``; the
-    credential's is, for token exchanges, ``assertion.aud_environment`` (the token URL ``aud``
-    names) or else ``assertion.iss_ok_environment`` (where the same ``iss`` worked before), and
-    for API calls ``presented.issued_environment`` (who issued the access token): the first of
-    them that differs from the called environment, else the first known, else ``unknown``.
-    Columns: ``client`` (fingerprint), ``direction`` (e.g. ``sandbox->production``),
-    ``credential_environment``, ``called_environment``, ``count`` (records), ``first_seen``,
-    ``last_seen`` (UTC); sorted by count (descending), then client and direction.
+    credential's is ``reduce.credential_environment`` of ``endpoint.kind``, ``environment``
+    and ``CREDENTIAL_ENVIRONMENT_COLUMNS`` (for token exchanges the token URL ``aud`` names,
+    or where the same ``iss`` worked before; for API calls who issued the access token).
     """
-    columns = ["client", "direction", "credential_environment", "called_environment", "count",
-               "first_seen", "last_seen"]
     d = df[df["category"] == ENVIRONMENT_MISMATCH]
-    if d.empty:
-        return pd.DataFrame(columns=columns)
     sources = [c for c in CREDENTIAL_ENVIRONMENT_COLUMNS if c in d.columns]
     credential = [
-        _credential_environment(kind, called, dict(zip(sources, values, strict=True)))
+        credential_environment(kind, called, dict(zip(sources, values, strict=True)))
         for kind, called, *values in zip(d["endpoint.kind"], d["environment"],
                                          *(d[c] for c in sources), strict=True)]
     d = d.assign(credential_environment=credential, called_environment=d["environment"])
-    d = d.assign(direction=d["credential_environment"] + "->" + d["called_environment"])
-    out = (d.groupby(["client.fp", "direction", "credential_environment", "called_environment"],
-                     as_index=False)
-           .agg(count=("time", "size"), first_seen=("time", "min"), last_seen=("time", "max"))
-           .rename(columns={"client.fp": "client"}))
+    table = (d.groupby(["client.fp", "credential_environment", "called_environment"],
+                       as_index=False)
+             .agg(count=("time", "size"), first_seen=("time", "min"), last_seen=("time", "max"))
+             .rename(columns={"client.fp": "client"})) if not d.empty else d.iloc[0:0]
+    return mismatch_of(table)
+
+
+def mismatch_of(table: pd.DataFrame) -> pd.DataFrame:
+    """Environment mismatches per client as ``<credential environment>-><called environment>``.
+
+    ``table`` has ``client``, ``credential_environment``, ``called_environment``, ``count``,
+    ``first_seen``, ``last_seen`` (UTC). Columns: ``client`` (fingerprint), ``direction``
+    (e.g. ``sandbox->production``), ``credential_environment``, ``called_environment``,
+    ``count`` (records), ``first_seen``, ``last_seen``; sorted by count (descending), then
+    client and direction.
+    """
+    columns = ["client", "direction", "credential_environment", "called_environment", "count",
+               "first_seen", "last_seen"]
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    out = table.assign(direction=table["credential_environment"] + "->"
+                       + table["called_environment"])
     out = out.sort_values(["count", "client", "direction"], ascending=[False, True, True])
     return out[columns].reset_index(drop=True)
 
@@ -292,72 +343,111 @@ def mismatch_directions(df: pd.DataFrame) -> pd.DataFrame:
 def recovery(df: pd.DataFrame) -> pd.DataFrame:
     """Time from a client's first failure to its next successful token exchange.
 
-    Reads ``time``, ``category``, ``endpoint.kind``, ``client.fp``. Per client, in time order,
-    an episode opens at a failure and closes at the next ``ok`` token exchange; the failures in
-    between belong to it. Columns: ``client`` (fingerprint), ``category`` (of the failure that
-    opened it), ``failed_at``, ``recovered_at`` (UTC; NaT while open), ``seconds`` (float; NaN
-    while open), ``failures`` (failed records in the episode), ``open`` (bool); sorted by
-    failed_at.
+    Reads ``time``, ``category``, ``endpoint.kind``, ``client.fp``; the records are taken in
+    time order (input order for equal times) through ``reduce.Episodes``; see ``recovery_of``.
     """
-    columns = ["client", "category", "failed_at", "recovered_at", "seconds", "failures", "open"]
-    d = df[df["time"].notna()].sort_values(["client.fp", "time"], kind="stable")
-    failed = _failed(d)
-    if not failed.any():
+    d = df[df["time"].notna()].sort_values("time", kind="stable")
+    episodes = Episodes()
+    for at, category, kind, client in zip(d["time"], d["category"], d["endpoint.kind"],
+                                          d["client.fp"], strict=True):
+        if category != OK:
+            episodes.failure(client, category, at)
+        elif kind == "token_exchange":
+            episodes.success(client, at)
+    return recovery_of(list(episodes.rows()), seconds=False)
+
+
+RECOVERY_COLUMNS = ("client", "category", "failed_at", "recovered_at", "seconds", "failures",
+                    "open")
+
+
+def recovery_of(rows: list[tuple[Any, ...]], seconds: bool) -> pd.DataFrame:
+    """The recovery table of ``reduce.Episodes.rows`` (times in float seconds when
+    ``seconds``, else timestamps).
+
+    Per client, in time order, an episode opens at a failure and closes at the next ``ok``
+    token exchange; the failures in between belong to it. Columns: ``client`` (fingerprint),
+    ``category`` (of the failure that opened it), ``failed_at``, ``recovered_at`` (UTC; NaT
+    while open), ``seconds`` (float; NaN while open), ``failures`` (failed records in the
+    episode), ``open`` (bool); sorted by failed_at.
+    """
+    columns = list(RECOVERY_COLUMNS)
+    if not rows:
         return pd.DataFrame(columns=columns)
-    recovered = (d["category"] == OK) & (d["endpoint.kind"] == "token_exchange")
-    # A recovery closes the episode before it: it gets the number of recoveries before it.
-    episode = recovered.astype(int).groupby(d["client.fp"]).cumsum() - recovered.astype(int)
-    d = d.assign(_episode=episode)
-    keys = ["client.fp", "_episode"]
-    opened = d[failed].groupby(keys).agg(category=("category", "first"),
-                                         failed_at=("time", "min"), failures=("time", "size"))
-    closed = d[recovered].groupby(keys).agg(recovered_at=("time", "min"))
-    out = opened.join(closed, how="left").reset_index().rename(columns={"client.fp": "client"})
-    out["recovered_at"] = pd.to_datetime(out["recovered_at"], utc=True)
+    out = pd.DataFrame(rows, columns=["client", "category", "failed_at", "recovered_at",
+                                      "failures", "_n"])
+    out["failed_at"] = utc_times(out["failed_at"], seconds)
+    out["recovered_at"] = utc_times(out["recovered_at"], seconds)
+    out["failures"] = out["failures"].astype("int64")
     out["seconds"] = (out["recovered_at"] - out["failed_at"]).dt.total_seconds()
     out["open"] = out["recovered_at"].isna()
-    out = out.sort_values(["failed_at", "client"], kind="stable")
+    out = out.sort_values(["failed_at", "client", "_n"], kind="stable")
     return out[columns].reset_index(drop=True)
 
 
 def failure_rate(df: pd.DataFrame, width: pd.Timedelta,
                  known_kinds: Collection[str] | None = None) -> pd.DataFrame:
+    """Failed share of the attempts per bucket and endpoint kind (see ``failure_rate_of``)."""
+    return failure_rate_of(cube(df, width), known_kinds)
+
+
+def failure_rate_of(cube: pd.DataFrame, known_kinds: Collection[str] | None = None
+                    ) -> pd.DataFrame:
     """Failed share of the attempts per bucket and endpoint kind, where it can be known.
 
-    Reads ``time``, ``category``, ``endpoint.kind``. A rate is known only for endpoint kinds
-    in ``known_kinds`` (default: the kinds with at least one success in ``df``): successful
-    API calls are never recorded, and an input of failures alone says nothing about how many
-    attempts worked, so its rate is unknown, not 100%. Columns: ``bucket`` (UTC start),
-    ``endpoint_kind``, ``attempts``, ``ok``, ``failed`` (records), ``rate`` (failed / attempts,
-    0..1; NaN when unknown), ``rate_known`` (bool); sorted by bucket, then endpoint kind.
+    A rate is known only for endpoint kinds in ``known_kinds`` (default: the kinds with at
+    least one success in ``cube``): successful API calls are never recorded, and an input of
+    failures alone says nothing about how many attempts worked, so its rate is unknown, not
+    100%. Columns: ``bucket`` (UTC start), ``endpoint_kind``, ``attempts``, ``ok``, ``failed``
+    (records), ``rate`` (failed / attempts, 0..1; NaN when unknown), ``rate_known`` (bool);
+    sorted by bucket, then endpoint kind.
     """
     columns = ["bucket", "endpoint_kind", "attempts", "ok", "failed", "rate", "rate_known"]
-    d = df[df["time"].notna()]
+    d = cube[cube["bucket"].notna()]
     if d.empty:
         return pd.DataFrame(columns=columns)
     if known_kinds is None:
         known_kinds = set(d.loc[~_failed(d), "endpoint.kind"])
-    out = (pd.DataFrame({"bucket": bucket_start(d["time"], width),
-                         "endpoint_kind": d["endpoint.kind"],
-                         "failed": _failed(d).astype(int)})
+    n = d["count"].astype("int64")
+    out = (pd.DataFrame({"bucket": d["bucket"], "endpoint_kind": d["endpoint.kind"],
+                         "attempts": n, "failed": n.where(_failed(d), 0)})
            .groupby(["bucket", "endpoint_kind"], as_index=False)
-           .agg(attempts=("failed", "size"), failed=("failed", "sum")))
+           .agg(attempts=("attempts", "sum"), failed=("failed", "sum")))
     out["ok"] = out["attempts"] - out["failed"]
     out["rate_known"] = out["endpoint_kind"].isin(list(known_kinds))
     out["rate"] = (out["failed"] / out["attempts"]).where(out["rate_known"])
     return out.sort_values(["bucket", "endpoint_kind"])[columns].reset_index(drop=True)
 
 
+DRILLDOWN_COLUMNS = ("source", "time", "category", "confidence", "environment", "endpoint_kind",
+                     "client", "service", "evidence", "also", "fix")
+
+
 def drilldown(df: pd.DataFrame) -> pd.DataFrame:
+    """The failed records themselves (see ``drilldown_of``); all of them."""
+    d = df[_failed(df)].sort_values("time", kind="stable")
+    sample = Sample()
+    for row in zip(d["source"], d["time"], d["category"], d["confidence"], d["environment"],
+                   d["endpoint.kind"], d["client.fp"], d["service.name"], d["evidence"],
+                   d["also"], d["fix"], strict=True):
+        sample.add(row[2], row)
+    return drilldown_of(list(sample.items()), seconds=False)
+
+
+def drilldown_of(rows: list[tuple[Any, ...]], seconds: bool) -> pd.DataFrame:
     """The failed records themselves, for drill-down from a category to its evidence.
 
-    Columns: ``source`` (``<file>:<line>``), ``time`` (UTC), ``category``, ``confidence``,
-    ``environment``, ``endpoint_kind``, ``client`` (fingerprint), ``service``, ``evidence``,
-    ``also`` (lists of str), ``fix``; sorted by catalog fix order, then time.
+    ``rows`` are ``DRILLDOWN_COLUMNS`` tuples in time order (times in float seconds when
+    ``seconds``, else timestamps). Columns: ``source`` (``<file>:<line>``), ``time`` (UTC),
+    ``category``, ``confidence``, ``environment``, ``endpoint_kind``, ``client``
+    (fingerprint), ``service``, ``evidence``, ``also`` (lists of str), ``fix``; sorted by
+    catalog fix order, then time (then the order given).
     """
-    columns = ["source", "time", "category", "confidence", "environment", "endpoint_kind",
-               "client", "service", "evidence", "also", "fix"]
-    d = df[_failed(df)].rename(columns={"endpoint.kind": "endpoint_kind", "client.fp": "client",
-                                        "service.name": "service"})
-    d = d.assign(_o=_priority(d["category"])).sort_values(["_o", "time"], kind="stable")
+    columns = list(DRILLDOWN_COLUMNS)
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    d = pd.DataFrame(rows, columns=columns)
+    d["time"] = utc_times(d["time"], seconds)
+    d["_n"] = np.arange(len(d))
+    d = d.assign(_o=_priority(d["category"])).sort_values(["_o", "time", "_n"], kind="stable")
     return d[columns].reset_index(drop=True)

@@ -3,6 +3,10 @@
 Yields ``Item`` objects in input order: a record with its source ``<file>:<line>``, or a skip
 with the reason. Every non-blank line yields exactly one item, so totals reconcile
 (lines read = records + skipped). Reasons never quote the line (it may hold secrets).
+
+Lines are parsed with ``orjson`` (several times faster than the standard library on records of
+about 2 KB); a line orjson refuses is parsed again with ``json``, so what is accepted (``NaN``,
+integers over 64 bits) and the reasons given are exactly the standard library's.
 """
 
 from __future__ import annotations
@@ -11,36 +15,62 @@ import json
 from collections.abc import Iterator
 from typing import IO, Any
 
+import orjson
+
 from hgobs.readers.base import Item, ReadContext
 from hgobs.schema import FIELD_NAMES, SCHEMA_ID
 
 MAX_LINE_BYTES = 1 << 20
 """Longest line read as a record (bytes); longer lines are skipped with a reason."""
+_KINDS = frozenset({"token_exchange", "api_call"})
 
 
-def parse_line(raw: bytes, source: str) -> Item:
-    """One line of hgobs JSON Lines -> an ``Item`` (never raises)."""
-    if len(raw) > MAX_LINE_BYTES:
-        return Item(source, reason=f"line longer than {MAX_LINE_BYTES} bytes")
+def _slow_parse(raw: bytes) -> Any:
+    """``raw`` parsed by the standard library; a reason string when it is not JSON text."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return Item(source, reason=f"not UTF-8 (byte {exc.start})")
+        return _Reason(f"not UTF-8 (byte {exc.start})")
     try:
-        obj: Any = json.loads(text)
+        return json.loads(text)
     except ValueError as exc:
-        return Item(source, reason=f"not JSON ({type(exc).__name__} at column {getattr(exc, 'colno', '?')})")
+        return _Reason(f"not JSON ({type(exc).__name__} at column {getattr(exc, 'colno', '?')})")
+    except RecursionError:
+        return _Reason("not JSON (nested too deeply)")
+
+
+class _Reason(str):
+    """A skip reason returned in place of a parsed value."""
+
+
+def parse_line(raw: bytes, source: str) -> Item:
+    """One line of hgobs JSON Lines -> an ``Item`` (never raises).
+
+    The record is the parsed object itself less ``schema`` and any key that is not a record
+    field (no copy is made when there is none, the usual case).
+    """
+    if len(raw) > MAX_LINE_BYTES:
+        return Item(source, reason=f"line longer than {MAX_LINE_BYTES} bytes")
+    try:
+        obj: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        obj = _slow_parse(raw)
+        if isinstance(obj, _Reason):
+            return Item(source, reason=str(obj))
     if not isinstance(obj, dict):
         return Item(source, reason="not a JSON object")
     schema = obj.pop("schema", None)
     if schema != SCHEMA_ID:
         return Item(source, reason=f"not an hgobs record (schema {str(schema)[:40]!r})")
-    record = {k: v for k, v in obj.items() if k in FIELD_NAMES}
-    if not isinstance(record.get("time"), (int, float)) or isinstance(record.get("time"), bool):
+    if not FIELD_NAMES.issuperset(obj):
+        for name in [k for k in obj if k not in FIELD_NAMES]:
+            del obj[name]
+    when = obj.get("time")
+    if when.__class__ is not float and (not isinstance(when, (int, float)) or isinstance(when, bool)):
         return Item(source, reason="record has no numeric 'time'")
-    if record.get("endpoint.kind") not in ("token_exchange", "api_call"):
+    if obj.get("endpoint.kind") not in _KINDS:
         return Item(source, reason="record has no valid 'endpoint.kind'")
-    return Item(source, record=record)
+    return Item(source, record=obj)
 
 
 NAME = "hgobs-jsonl"
@@ -50,7 +80,7 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
     """Items of an open binary ``stream`` named ``name``; blank lines are not records."""
     for lineno, raw in enumerate(stream, start=1):
         line = raw.rstrip(b"\r\n")
-        if not line.strip():
+        if not line or line.isspace():
             continue
         yield parse_line(line, f"{name}:{lineno}")
 

@@ -36,7 +36,7 @@ from hgobs import __version__
 from hgobs.analysis.report import Report
 from hgobs.catalog import CATEGORIES, PRIORITY
 from hgobs.reports import json_report
-from hgobs.reports.text import rate, seconds, summary_line, ts, window_line
+from hgobs.reports.text import rate, sample_lines, seconds, summary_line, ts, window_line
 
 MAX_RECORDS_PER_CATEGORY = 200
 """Records listed per category in the drill-down; the embedded JSON report has all of them."""
@@ -288,8 +288,14 @@ def drilldown(report: Report) -> str:
                                 '<ul class="evidence">' + "".join(
                                     f"<li>{code(e)}</li>" for e in r.evidence) + "</ul>",
                                 ", ".join(code(a) for a in r.also)), "")
-        more = (f'<p class="note">{n - len(shown)} more in the embedded JSON report.</p>'
-                if n > len(shown) else "")
+        in_json = len(part)
+        more = ""
+        if in_json > len(shown):
+            more = f'<p class="note">{in_json - len(shown)} more in the embedded JSON report.</p>'
+        if n > in_json:
+            more += (f'<p class="note">{n - in_json} more not kept: the report keeps the first '
+                     f'and last {report.samples["records"]["per_group"]} of each category.</p>'
+                     if "records" in report.samples else "")
         fix = escape(str(part["fix"].iloc[0] or ""))
         out.append(f'<details data-category="{escape(cat)}" data-count="{n}"><summary>'
                    f'{code(cat)}<span class="count">{n}</span><span class="title">'
@@ -376,8 +382,8 @@ def render(report: Report) -> str:
         skipped = ('<section class="panel" id="skipped"><h2>Skipped input</h2>'
                    + table(report.skipped, ["source", "reason"],
                            lambda r: (code(r.source), escape(r.reason)), "") + "</section>")
-    meta = (f"{summary_line(report)}. {window_line(report)}. Generated "
-            f"{ts(report.generated_at)}.")
+    meta = " ".join([f"{summary_line(report)}. {window_line(report)}.", *sample_lines(report),
+                     f"Generated {ts(report.generated_at)}."])
     template = Template(resources.files("hgobs.reports").joinpath("templates/page.html")
                         .read_text(encoding="utf-8"))
     return template.substitute(

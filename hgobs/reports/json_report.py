@@ -89,6 +89,8 @@ def document(report: Report) -> dict[str, Any]:
     }
     for key, attribute in TABLES:
         doc[key] = rows(getattr(report, attribute))
+    if report.samples:
+        doc["samples"] = {name: _plain(sample) for name, sample in report.samples.items()}
     return doc
 
 

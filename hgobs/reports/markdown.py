@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from hgobs.analysis.report import Report
-from hgobs.reports.text import rate, seconds, summary_line, ts, window_line
+from hgobs.reports.text import rate, sample_lines, seconds, summary_line, ts, window_line
 
 
 def cell(value: Any) -> str:
@@ -36,6 +36,7 @@ def render(report: Report) -> str:
     """The report as Markdown: totals, categories with fixes, then one section per trend."""
     out = ["# hgobs auth failure report", "", summary_line(report) + ".", "",
            window_line(report) + ".", ""]
+    out += [line for sample in sample_lines(report) for line in (sample, "")]
     out += ["## Failures by category and environment", ""]
     out += table(report.categories,
                  ["category", "environment", "count", "first seen", "last seen", "fix"],
@@ -77,6 +78,7 @@ def render(report: Report) -> str:
                             "open" if r.open else ts(r.recovered_at), seconds(r.seconds),
                             r.failures), "No failures.", right=[4, 5])
     if not report.skipped.empty:
-        out += [f"## Skipped input ({len(report.skipped)})", ""]
+        total = max(int(report.totals["skipped"]), len(report.skipped))
+        out += [f"## Skipped input ({total})", ""]
         out += table(report.skipped, ["source", "reason"], lambda r: (r.source, r.reason), "")
     return "\n".join(out).rstrip("\n") + "\n"

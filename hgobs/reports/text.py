@@ -48,6 +48,16 @@ def summary_line(report: Report) -> str:
             f"({t['ok']} ok, {t['failed']} failed), {t['skipped']} skipped")
 
 
+def sample_lines(report: Report) -> list[str]:
+    """One sentence per table that holds a sample of its rows (none when all are whole)."""
+    what = {"records": "failed records (the first and last {n} of each category)",
+            "recovery": "recovery episodes (the first and last {n} of each client, and the "
+                        "open one)",
+            "skipped": "skipped input units (the first {n})"}
+    return [f"Sample: {s['kept']} of {s['total']} " + what[name].format(n=s["per_group"])
+            + " are listed." for name, s in report.samples.items() if name in what]
+
+
 def window_line(report: Report) -> str:
     """The window, the previous window and the bucket size in one line."""
     w = report.window
@@ -82,6 +92,8 @@ def render(report: Report, *, width: int = 140) -> str:
     console = Console(file=out, width=width, no_color=True, highlight=False, soft_wrap=False)
     console.print(summary_line(report))
     console.print(window_line(report))
+    for line in sample_lines(report):
+        console.print(line)
     cats = report.categories
     if cats.empty:
         console.print("No failures found.")
@@ -132,9 +144,10 @@ def render(report: Report, *, width: int = 140) -> str:
     skipped = report.skipped
     if not skipped.empty:
         console.print()
-        console.print(f"Skipped {len(skipped)} input line(s):")
+        total = max(int(report.totals["skipped"]), len(skipped))
+        console.print(f"Skipped {total} input line(s):")
         for row in skipped.head(MAX_SKIPPED_SHOWN).itertuples(index=False):
             console.print(f"  {row.source}: {row.reason}")
-        if len(skipped) > MAX_SKIPPED_SHOWN:
-            console.print(f"  ... and {len(skipped) - MAX_SKIPPED_SHOWN} more")
+        if total > MAX_SKIPPED_SHOWN:
+            console.print(f"  ... and {total - MAX_SKIPPED_SHOWN} more")
     return out.getvalue()

@@ -1,0 +1,144 @@
+"""Streaming reducers: per-record updates whose state is bounded by distinct keys, not records.
+
+The report state (``hgobs.analysis.state``) and the DataFrame functions of
+``hgobs.analysis.trends`` share these, so a trend is computed by one piece of code whether the
+records stream in or sit in a frame:
+
+- ``time_ns``: a record time (float seconds) as the integer nanoseconds pandas makes of it;
+- ``credential_environment``: the credential side of an environment mismatch;
+- ``Episodes``: time to recovery per client (first failure -> next successful token exchange);
+- ``Sample``: the first and last ``keep`` items of each group, and how many there were.
+
+Each reducer expects its records in time order (input order for equal times).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable, Iterator, Mapping
+from typing import Any
+
+NS_PER_S = 1_000_000_000
+
+
+def time_ns(seconds: float) -> int:
+    """``seconds`` since the epoch as integer nanoseconds, rounded exactly as
+    ``pandas.to_datetime(..., unit="s")`` rounds a float64 (whole part, then the fraction
+    rounded to 9 digits)."""
+    whole = int(seconds)
+    return whole * NS_PER_S + int(round(seconds - whole, 9) * NS_PER_S)
+
+
+CREDENTIAL_ENVIRONMENT_FIELDS = ("assertion.aud_environment", "assertion.iss_ok_environment",
+                                 "presented.issued_environment")
+"""Record fields that say which environment a credential belongs to."""
+_ORDER_API = ("presented.issued_environment", "assertion.aud_environment",
+              "assertion.iss_ok_environment")
+_ORDER_EXCHANGE = ("assertion.aud_environment", "assertion.iss_ok_environment",
+                   "presented.issued_environment")
+
+
+def credential_environment(kind: str, called: str, facts: Mapping[str, Any]) -> str:
+    """The environment the credential of an ``environment_mismatch`` record belongs to.
+
+    For API calls ``presented.issued_environment`` is asked first, for token exchanges
+    ``assertion.aud_environment`` then ``assertion.iss_ok_environment``: the first known value
+    that differs from ``called``, else the first known value, else ``unknown``.
+    """
+    order = _ORDER_API if kind == "api_call" else _ORDER_EXCHANGE
+    known = [str(v) for v in (facts.get(k) for k in order) if isinstance(v, str) and v]
+    other = [v for v in known if v != called]
+    return (other or known or ["unknown"])[0]
+
+
+class Episodes:
+    """Time to recovery per client, fed failures and successful token exchanges in time order.
+
+    An episode opens at a client's failure and closes at that client's next successful token
+    exchange; the failures in between belong to it. Per client the first ``keep`` and the last
+    ``keep`` closed episodes are kept (all when ``keep`` is None), and the open one; ``total``
+    counts every episode. State: one open episode per client and at most ``2 * keep`` closed.
+    """
+
+    def __init__(self, keep: int | None = None) -> None:
+        self.keep = keep
+        self.total = 0
+        self._open: dict[Hashable, list[Any]] = {}  # client -> [category, failed_at, failures, n]
+        self._first: dict[Hashable, list[tuple[Any, ...]]] = {}
+        self._last: dict[Hashable, deque[tuple[Any, ...]]] = {}
+        self._count: dict[Hashable, int] = {}
+
+    def failure(self, client: Hashable, category: Any, at: float) -> None:
+        """A failure of ``client`` at ``at`` (seconds): opens an episode or joins the open one."""
+        episode = self._open.get(client)
+        if episode is None:
+            n = self._count.get(client, 0)
+            self._count[client] = n + 1
+            self.total += 1
+            self._open[client] = [category, at, 1, n]
+        else:
+            episode[2] += 1
+
+    def success(self, client: Hashable, at: float) -> None:
+        """A successful token exchange of ``client`` at ``at``: closes its open episode."""
+        episode = self._open.pop(client, None)
+        if episode is None:
+            return
+        row = (client, episode[0], episode[1], at, episode[2], episode[3])
+        first = self._first.setdefault(client, [])
+        if self.keep is None or len(first) < self.keep:
+            first.append(row)
+        else:
+            self._last.setdefault(client, deque(maxlen=self.keep)).append(row)
+
+    @property
+    def kept(self) -> int:
+        """Episodes ``rows`` returns."""
+        return (sum(map(len, self._first.values())) + sum(map(len, self._last.values()))
+                + len(self._open))
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        """``(client, category, failed_at, recovered_at or None, failures, n)`` per kept
+        episode, ``n`` numbering the client's episodes from 0."""
+        for rows in self._first.values():
+            yield from rows
+        for last in self._last.values():
+            yield from last
+        for client, (category, failed_at, failures, n) in self._open.items():
+            yield client, category, failed_at, None, failures, n
+
+
+class Sample:
+    """The first ``keep`` and the last ``keep`` items added per group (all when ``keep`` is
+    None), in the order added, and how many each group had."""
+
+    def __init__(self, keep: int | None = None) -> None:
+        self.keep = keep
+        self.counts: dict[Hashable, int] = {}
+        self._first: dict[Hashable, list[Any]] = {}
+        self._last: dict[Hashable, deque[Any]] = {}
+
+    def add(self, group: Hashable, item: Any) -> None:
+        """Add ``item`` to ``group``."""
+        n = self.counts.get(group, 0)
+        self.counts[group] = n + 1
+        if self.keep is None or n < self.keep:
+            self._first.setdefault(group, []).append(item)
+        else:
+            self._last.setdefault(group, deque(maxlen=self.keep)).append(item)
+
+    @property
+    def total(self) -> int:
+        """Items added."""
+        return sum(self.counts.values())
+
+    @property
+    def kept(self) -> int:
+        """Items ``items`` returns."""
+        return sum(map(len, self._first.values())) + sum(map(len, self._last.values()))
+
+    def items(self) -> Iterator[Any]:
+        """The kept items, group by group, each group's in the order added."""
+        for group, first in self._first.items():
+            yield from first
+            yield from self._last.get(group, ())

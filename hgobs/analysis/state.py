@@ -1,0 +1,321 @@
+"""The report state: classified records reduced, one at a time, to what a report shows.
+
+``ReportState.add`` takes each judged item (``hgobs.analysis.classify.judge`` yields them in
+time order) and updates state whose size depends on distinct keys, never on the number of
+records:
+
+- the cube: count, first and last time per (bucket, category, environment, service, client,
+  endpoint kind) of the records in the window (``since``/``until``);
+- environment mismatches per (client, credential environment, called environment);
+- change counts per category: failures before ``since`` per (category, bucket-long bin), for
+  the new/regressed/resolved comparison;
+- recovery episodes per client (``reduce.Episodes``), keeping the first and last
+  ``sample_size`` closed episodes of each client and the open one;
+- a drill-down sample: the first and last ``sample_size`` failed records of each category;
+- the first ``skipped_sample`` skipped items; the categories and successful endpoint kinds
+  seen anywhere in the input.
+
+``report`` turns the state into a ``Report`` with the ``*_of`` functions of
+``hgobs.analysis.trends`` and ``hgobs.analysis.summary``; a table that was cut says so in
+``Report.samples``. Memory: about 200 bytes per cube cell, plus the samples.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from hgobs.analysis import summary, trends
+from hgobs.analysis.classify import Classified
+from hgobs.analysis.reduce import Episodes, Sample, credential_environment, time_ns
+from hgobs.catalog import CATEGORIES, OK
+from hgobs.readers.base import Item
+from hgobs.schema import Record
+
+if TYPE_CHECKING:
+    from hgobs.analysis.report import Report
+
+DEFAULT_SAMPLE_SIZE = 100
+"""Failed records kept per category at each end (the first and the last), and recovery
+episodes kept per client at each end."""
+DEFAULT_SKIPPED_SAMPLE = 1000
+"""Skipped items listed (the first ones, in input order); all are counted."""
+UNKNOWN = summary.UNKNOWN
+_MARGIN_S = 1e-6
+"""Float seconds within which a time is compared in exact nanoseconds instead."""
+MAX_ABS_TIME_S = 9.2e9
+"""Times further from the epoch (seconds) than pandas timestamps reach count as no time."""
+
+
+def has_time(t: Any) -> bool:
+    """True when ``t`` is a number of seconds a pandas timestamp can hold (not NaN)."""
+    return (isinstance(t, (int, float)) and not isinstance(t, bool)
+            and -MAX_ABS_TIME_S < t < MAX_ABS_TIME_S)
+
+
+def _fill(value: Any) -> Any:
+    return UNKNOWN if value is None else value
+
+
+def _fix(record: Record, category: Any) -> str:
+    fix = record.get("fix")
+    if fix:
+        return str(fix)
+    return CATEGORIES[category].fix if isinstance(category, str) and category in CATEGORIES else ""
+
+
+class ReportState:
+    """Streaming reduction of classified records to a report (see module doc).
+
+    Options are those of ``hgobs.analysis.report.build_report``: ``bucket`` (a fixed pandas
+    offset alias), ``since`` (inclusive) and ``until`` (exclusive) as datetimes (naive ones
+    are UTC), ``recurring_min_buckets``; plus ``sample_size`` and ``skipped_sample`` (None:
+    keep everything). Raises ``ConfigError`` for a bad option, before any record is read.
+    """
+
+    def __init__(self, *, bucket: str = "1d", since: datetime | None = None,
+                 until: datetime | None = None, recurring_min_buckets: int = 2,
+                 sample_size: int | None = DEFAULT_SAMPLE_SIZE,
+                 skipped_sample: int | None = DEFAULT_SKIPPED_SAMPLE) -> None:
+        self.bucket = bucket
+        self.width = trends.bucket_width(bucket)
+        self.since, self.until = trends.utc(since), trends.utc(until)
+        trends.window_bounds(pd.Series([], dtype="datetime64[ns, UTC]"), self.width,
+                             self.since, self.until)  # raises when since >= until
+        trends.check_min_buckets(recurring_min_buckets)
+        self.recurring_min_buckets = recurring_min_buckets
+        self.read = self.classified = self.skipped = 0
+        self.categories: set[Any] = set()
+        """Every category met, in the window or not."""
+        self.ok_kinds: set[Any] = set()
+        self.skipped_items: list[Item] = []
+        self.skipped_sample = skipped_sample
+        self._w_ns = int(self.width.value)
+        self._w_s = self._w_ns / 1e9
+        self._since_ns = None if self.since is None else int(self.since.value)
+        self._until_ns = None if self.until is None else int(self.until.value)
+        self._since_s = -math.inf if self.since is None else self._since_ns / 1e9
+        self._until_s = math.inf if self.until is None else self._until_ns / 1e9
+        self._bucket = (math.inf, -math.inf, 0)  # lo_s, hi_s (safely inside), bucket ns
+        self._cube: dict[tuple[Any, ...], list[Any]] = {}
+        self._mismatch: dict[tuple[Any, ...], list[Any]] = {}
+        self._before: dict[tuple[Any, int], int] = {}  # (category, bin or period) -> failures
+        self._last_before: dict[Any, float] = {}
+        self._min_s = math.inf
+        self._max_s = -math.inf
+        self.episodes = Episodes(sample_size)
+        self.drill = Sample(sample_size)
+
+    def add(self, judged: Classified | Item) -> None:
+        """Take one judged item: a classified record or a skipped item."""
+        if isinstance(judged, Classified):
+            self.add_record(judged.source, judged.record)
+        else:
+            self.add_skipped(judged)
+
+    def add_skipped(self, item: Item) -> None:
+        """Count a skipped item and keep it while the skipped sample has room."""
+        self.read += 1
+        self.skipped += 1
+        if self.skipped_sample is None or len(self.skipped_items) < self.skipped_sample:
+            self.skipped_items.append(item)
+
+    def _in_window(self, t: float) -> bool:
+        since, until = self._since_s, self._until_s
+        if since + _MARGIN_S <= t < until - _MARGIN_S:
+            return True
+        if t < since - _MARGIN_S or t >= until + _MARGIN_S:
+            return False
+        ns = time_ns(t)
+        return ((self._since_ns is None or ns >= self._since_ns)
+                and (self._until_ns is None or ns < self._until_ns))
+
+    def _bucket_ns(self, t: float) -> int:
+        lo, hi, start = self._bucket
+        if lo <= t < hi:
+            return start
+        start = time_ns(t) // self._w_ns * self._w_ns
+        first = start / 1e9
+        self._bucket = (first + _MARGIN_S, first + self._w_s - _MARGIN_S, start)
+        return start
+
+    def add_record(self, source: str, r: Record) -> None:
+        """Take one classified record (``source`` is where it was read)."""
+        self.read += 1
+        self.classified += 1
+        category = r.get("category")
+        kind = r.get("endpoint.kind")
+        if kind is None:
+            kind = UNKNOWN
+        failed = category != OK
+        self.categories.add(category)
+        if not failed:
+            self.ok_kinds.add(kind)
+        t = r.get("time")
+        if not has_time(t):
+            return
+        if not self._in_window(t):
+            if failed and t < self._since_s + _MARGIN_S:
+                self._failed_before(category, t)
+            return
+        env, client = r.get("environment"), r.get("client.fp")
+        if env is None:
+            env = UNKNOWN
+        if client is None:
+            client = UNKNOWN
+        key = (self._bucket_ns(t), category, env, _fill(r.get("service.name")), client, kind)
+        cell = self._cube.get(key)
+        if cell is None:
+            self._cube[key] = [1, t, t]
+        else:
+            cell[0] += 1
+            if t < cell[1]:
+                cell[1] = t
+            if t > cell[2]:
+                cell[2] = t
+        if t < self._min_s:
+            self._min_s = t
+        if t > self._max_s:
+            self._max_s = t
+        if failed:
+            self._failure(source, r, t, category, kind, env, client)
+        elif kind == "token_exchange":
+            self.episodes.success(client, t)
+
+    def _failure(self, source: str, r: Record, t: float, category: Any, kind: Any, env: Any,
+                 client: Any) -> None:
+        self.episodes.failure(client, category, t)
+        self.drill.add(category, (
+            source, t, category, r.get("confidence"), env, kind, client,
+            _fill(r.get("service.name")), [str(v) for v in (r.get("evidence") or [])],
+            [str(v) for v in (r.get("also") or [])], _fix(r, category)))
+        if category == trends.ENVIRONMENT_MISMATCH:
+            credential = credential_environment(kind, env, r)
+            cell = self._mismatch.get((client, credential, env))
+            if cell is None:
+                self._mismatch[(client, credential, env)] = [1, t, t]
+            else:
+                cell[0] += 1
+                cell[1], cell[2] = min(cell[1], t), max(cell[2], t)
+
+    def _failed_before(self, category: Any, t: float) -> None:
+        """A failure before ``since``: counted for the changes table."""
+        ns = time_ns(t)
+        if self._since_ns is None or ns >= self._since_ns:
+            return
+        if self._until_ns is not None:  # both bounds known: the period is known now
+            previous_start = 2 * self._since_ns - self._until_ns
+            slot = 1 if ns >= previous_start else 2
+        else:  # the previous window starts at 2 * since - end, end a bucket boundary
+            slot = 3 + (ns - 2 * self._since_ns) // self._w_ns
+        self._before[(category, slot)] = self._before.get((category, slot), 0) + 1
+        if t > self._last_before.get(category, -math.inf):
+            self._last_before[category] = t
+
+    def cube(self) -> pd.DataFrame:
+        """The cube of the records in the window (``summary.CUBE_COLUMNS``)."""
+        columns = list(summary.CUBE_COLUMNS)
+        if not self._cube:
+            return pd.DataFrame(columns=columns)
+        keys = list(self._cube)
+        cells = list(self._cube.values())
+        out = pd.DataFrame(keys, columns=columns[:6])
+        out["bucket"] = pd.to_datetime(out["bucket"].astype("int64"), unit="ns", utc=True)
+        out["count"] = pd.Series([c[0] for c in cells], dtype="int64")
+        out["first_seen"] = trends.utc_times([c[1] for c in cells], seconds=True)
+        out["last_seen"] = trends.utc_times([c[2] for c in cells], seconds=True)
+        return out
+
+    def window(self) -> trends.Window | None:
+        """The current and previous windows, as ``trends.window_bounds`` gives them."""
+        times = (trends.utc_times([self._min_s, self._max_s], seconds=True)
+                 if self._cube else pd.Series([], dtype="datetime64[ns, UTC]"))
+        return trends.window_bounds(times, self.width, self.since, self.until)
+
+    def _changes(self, cube: pd.DataFrame, window: trends.Window | None) -> pd.DataFrame:
+        if window is None:
+            return pd.DataFrame(columns=list(trends.CHANGE_COLUMNS))
+        failed = cube[cube["category"] != OK]
+        current = failed.groupby("category")["count"].sum().to_dict() if not failed.empty else {}
+        previous: dict[Any, int] = {}
+        earlier: dict[Any, int] = {}
+        # Bins count from 2 * since; the previous window starts at 2 * since - end, and end is
+        # a bucket boundary whenever the previous window is not empty.
+        has_previous = window.previous_start < window.start
+        first_previous_bin = 3 + (-int(window.end.value)) // self._w_ns
+        for (category, slot), n in self._before.items():
+            if slot == 1 or (has_previous and slot >= 3 and slot >= first_previous_bin):
+                previous[category] = previous.get(category, 0) + n
+            else:
+                earlier[category] = earlier.get(category, 0) + n
+        names = sorted(set(current) | set(previous) | set(earlier), key=str)
+        table = pd.DataFrame({
+            "category": names,
+            "current": [current.get(c, 0) for c in names],
+            "previous": [previous.get(c, 0) for c in names],
+            "earlier": [earlier.get(c, 0) for c in names],
+            "last_seen_before": trends.utc_times(
+                [self._last_before.get(c, math.nan) for c in names], seconds=True)})
+        return trends.changes_of(table)
+
+    def _mismatch_table(self) -> pd.DataFrame:
+        rows = [(*key, n, first, last) for key, (n, first, last) in self._mismatch.items()]
+        table = pd.DataFrame(rows, columns=["client", "credential_environment",
+                                            "called_environment", "count", "first_seen",
+                                            "last_seen"])
+        if rows:
+            table["first_seen"] = trends.utc_times(table["first_seen"], seconds=True)
+            table["last_seen"] = trends.utc_times(table["last_seen"], seconds=True)
+        return trends.mismatch_of(table)
+
+    def samples(self) -> dict[str, dict[str, int]]:
+        """The tables that are samples of more rows: name -> ``kept``, ``total`` and
+        ``per_group`` (kept at each end of a category or client; the first ``per_group`` for
+        ``skipped``)."""
+        out: dict[str, dict[str, int]] = {}
+        for name, kept, total, per in (
+                ("records", self.drill.kept, self.drill.total, self.drill.keep),
+                ("recovery", self.episodes.kept, self.episodes.total, self.episodes.keep),
+                ("skipped", len(self.skipped_items), self.skipped, self.skipped_sample)):
+            if kept < total and per is not None:
+                out[name] = {"kept": kept, "total": total, "per_group": per}
+        return out
+
+    def report(self, now: datetime | None = None) -> Report:
+        """The ``Report`` of everything added so far (``now`` stamps ``generated_at``)."""
+        from hgobs.analysis.report import REPORT_SCHEMA, Report
+
+        cube = self.cube()
+        window = self.window()
+        totals = {"read": self.read, "classified": self.classified, "skipped": self.skipped,
+                  **summary.totals_of(cube)}
+        return Report(
+            schema=REPORT_SCHEMA,
+            generated_at=trends.utc(now or datetime.now(timezone.utc)),
+            bucket=self.bucket,
+            bucket_seconds=self.width.total_seconds(),
+            since=self.since,
+            until=self.until,
+            recurring_min_buckets=self.recurring_min_buckets,
+            window=window,
+            totals=MappingProxyType(totals),
+            skipped=pd.DataFrame([(i.source, i.reason or "") for i in self.skipped_items],
+                                 columns=["source", "reason"]),
+            categories=summary.by_category_of(cube),
+            breakdown=MappingProxyType({name: trends.breakdown_of(cube, name)
+                                        for name in trends.DIMENSIONS}),
+            counts=trends.counts_of(cube),
+            timeline=trends.timeline_of(cube),
+            recurring=trends.recurring_of(cube, self.recurring_min_buckets),
+            changes=self._changes(cube, window),
+            mismatch=self._mismatch_table(),
+            recovery=trends.recovery_of(list(self.episodes.rows()), seconds=True),
+            failure_rate=trends.failure_rate_of(cube, self.ok_kinds),
+            records=trends.drilldown_of(list(self.drill.items()), seconds=True),
+            samples=MappingProxyType(self.samples()),
+        )
+
