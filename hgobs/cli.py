@@ -18,7 +18,14 @@ from typing import Any
 import click
 
 from hgobs import __version__
-from hgobs.analysis.classify import Classified, Judged, classify, judge, judge_in_input_order
+from hgobs.analysis.classify import (
+    Classified,
+    Judged,
+    classify,
+    gc_paused,
+    judge,
+    judge_in_input_order,
+)
 from hgobs.analysis.report import build_report
 from hgobs.analysis.state import ReportState
 from hgobs.catalog import CATALOG, CATEGORIES
@@ -79,7 +86,8 @@ def _run(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...
         ignored: list[str] = []
         items = _progress(read_paths(paths, ctx, ignored))
         stream = judge_in_input_order if input_order else judge
-        yield from stream(items, ctx.profile, _client_fp(client_id))
+        with gc_paused():
+            yield from stream(items, ctx.profile, _client_fp(client_id))
         for name in ignored:
             click.echo(f"hgobs: ignored {name} (in a folder, not a known log format)", err=True)
     except FileNotFoundError as exc:

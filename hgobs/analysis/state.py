@@ -103,7 +103,7 @@ class ReportState:
         self._bucket = (math.inf, -math.inf, 0)  # lo_s, hi_s (safely inside), bucket ns
         self._cube: dict[tuple[Any, ...], list[Any]] = {}
         self._mismatch: dict[tuple[Any, ...], list[Any]] = {}
-        self._before: dict[tuple[Any, int], int] = {}  # (category, bin or period) -> failures
+        self._before: dict[tuple[Any, bool, int], int] = {}  # see _failed_before
         self._last_before: dict[Any, float] = {}
         self._min_s = math.inf
         self._max_s = -math.inf
@@ -207,12 +207,11 @@ class ReportState:
         ns = time_ns(t)
         if self._since_ns is None or ns >= self._since_ns:
             return
-        if self._until_ns is not None:  # both bounds known: the period is known now
-            previous_start = 2 * self._since_ns - self._until_ns
-            slot = 1 if ns >= previous_start else 2
-        else:  # the previous window starts at 2 * since - end, end a bucket boundary
-            slot = 3 + (ns - 2 * self._since_ns) // self._w_ns
-        self._before[(category, slot)] = self._before.get((category, slot), 0) + 1
+        if self._until_ns is not None:  # both bounds known: (category, False, 1 previous/0 not)
+            key = (category, False, int(ns >= 2 * self._since_ns - self._until_ns))
+        else:  # the previous window starts at 2 * since - end, end a bucket boundary:
+            key = (category, True, (ns - 2 * self._since_ns) // self._w_ns)  # bins from there
+        self._before[key] = self._before.get(key, 0) + 1
         if t > self._last_before.get(category, -math.inf):
             self._last_before[category] = t
 
@@ -246,9 +245,10 @@ class ReportState:
         # Bins count from 2 * since; the previous window starts at 2 * since - end, and end is
         # a bucket boundary whenever the previous window is not empty.
         has_previous = window.previous_start < window.start
-        first_previous_bin = 3 + (-int(window.end.value)) // self._w_ns
-        for (category, slot), n in self._before.items():
-            if slot == 1 or (has_previous and slot >= 3 and slot >= first_previous_bin):
+        first_previous_bin = (-int(window.end.value)) // self._w_ns
+        for (category, binned, slot), n in self._before.items():
+            if (slot == 1 and not binned) or (binned and has_previous
+                                              and slot >= first_previous_bin):
                 previous[category] = previous.get(category, 0) + n
             else:
                 earlier[category] = earlier.get(category, 0) + n

@@ -1,0 +1,238 @@
+"""Capture overhead: client CPU time per request, without and with instrumentation.
+
+A fast loopback server (a raw asyncio protocol in a child process on 127.0.0.1, answering fixed
+bytes on keep-alive connections) serves four scenarios:
+
+- ``api_ok``: an API call with a Bearer access value, answered 200;
+- ``api_401``: the same call answered 401 with a ``WWW-Authenticate: Bearer`` challenge;
+- ``exchange_ok``: a token exchange (form POST with a signed assertion), answered 200 JSON;
+- ``exchange_fail``: the same exchange answered 400 ``invalid_grant``.
+
+Three ``httpx.Client`` objects in one process make the requests: one uninstrumented, one with
+OpenTelemetry's httpx instrumentation alone, one with that instrumentation and hgobs. Both
+instrumented clients use the same SDK tracer provider (batch span processor, exporter that
+drops) and meter provider (in-memory reader), as a service would. The configurations take
+turns in rounds (the order rotating each round) so drift in the machine's speed falls on all
+of them; each round times ``requests`` requests of one scenario with ``time.process_time``
+(the client process's CPU time, every thread included; the server runs in another process).
+Reported: the median over rounds of CPU microseconds per request, the microseconds hgobs adds
+and the ratio against OpenTelemetry httpx alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+SCENARIOS = ("api_ok", "api_401", "exchange_ok", "exchange_fail")
+CONFIGS = ("none", "otel", "otel+hgobs")
+CLIENT_ID = "3f9c2a7e1b5d4c08a6e2"
+_TOKEN = b'{"access_token":"opaque-benchmark-value-0000000000000000","token_type":"Bearer",' \
+         b'"expires_in":3600,"scope":"patient360"}'
+_GRANT = b'{"error":"invalid_grant","error_description":"Invalid assertion"}'
+_FHIR = b'{"resourceType":"Patient","id":"123"}'
+
+
+def _response(status: str, body: bytes, ctype: str = "application/json", extra: str = "") -> bytes:
+    head = (f"HTTP/1.1 {status}\r\ncontent-type: {ctype}\r\ncontent-length: {len(body)}\r\n"
+            f"date: Mon, 01 Jan 2026 00:00:00 GMT\r\n{extra}\r\n")
+    return head.encode() + body
+
+
+RESPONSES = {
+    b"/fhir/R4/Patient/123": _response("200 OK", _FHIR, "application/fhir+json"),
+    b"/fhir/R4/Patient/401": _response(
+        "401 Unauthorized", b"", extra='www-authenticate: Bearer error="invalid_token"\r\n'),
+    b"/oauth/token": _response("200 OK", _TOKEN),
+    b"/oauth/bad/token": _response("400 Bad Request", _GRANT),
+}
+
+
+class _Server(asyncio.Protocol):
+    """Answers each request on a keep-alive connection with the fixed bytes for its path."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buffer[:end]
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.buffer = self.buffer[end + 4 + length:]
+            path = head.split(b" ", 2)[1]
+            self.transport.write(RESPONSES.get(path, RESPONSES[b"/fhir/R4/Patient/401"]))  # type: ignore[attr-defined]
+
+
+def serve(port: int) -> None:
+    """Run the loopback server on 127.0.0.1:``port`` until killed (the child process)."""
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(_Server, "127.0.0.1", port)
+        print("ready", flush=True)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server() -> Iterator[str]:
+    """The loopback server in a child process; yields its base URL."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c",
+                             f"from benchmarks.capture import serve; serve({port})"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != b"ready":
+            raise RuntimeError("the benchmark server did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+class _DropExporter:
+    """A span exporter that drops everything (the cost of exporting is not ours to measure)."""
+
+    def export(self, spans: object) -> object:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        """Nothing to release."""
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Nothing buffered."""
+        return True
+
+
+def clients(base: str) -> tuple[dict[str, httpx.Client], Callable[[], None]]:
+    """The three clients by configuration name, and a function that closes everything."""
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from hgobs import instrument_client
+    from hgobs.profiles import profile_from_mapping
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(_DropExporter()))  # type: ignore[arg-type]
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    profile = profile_from_mapping({"name": "bench", "environments": {"sandbox": {
+        "token_urls": [f"{base}/oauth/token", f"{base}/oauth/bad/token"],
+        "api_bases": [f"{base}/fhir"]}}})
+    made = {name: httpx.Client() for name in CONFIGS}
+    for name in ("otel", "otel+hgobs"):
+        HTTPXClientInstrumentor.instrument_client(made[name], tracer_provider=tracer_provider,
+                                                  meter_provider=meter_provider)
+    instrument_client(made["otel+hgobs"], client_id=CLIENT_ID, profile=profile,
+                      tracer_provider=tracer_provider, meter_provider=meter_provider,
+                      fingerprint_key="benchmark-fingerprint-key-0123456789")
+
+    def close() -> None:
+        for client in made.values():
+            client.close()
+        tracer_provider.shutdown()
+        meter_provider.shutdown()
+
+    return made, close
+
+
+def _assertions(base: str, n: int = 256) -> list[str]:
+    import jwt
+
+    now = int(time.time())
+    return [jwt.encode({"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": f"{base}/oauth/token",
+                        "iat": now, "exp": now + 300, "jti": f"bench-{i}"},
+                       "benchmark-client-secret-0123456789abcdef", algorithm="HS256")
+            for i in range(n)]
+
+
+def request_maker(scenario: str, base: str) -> Callable[[httpx.Client, int], httpx.Response]:
+    """A function ``(client, i) -> response`` making request ``i`` of ``scenario``."""
+    bearer = {"authorization": "Bearer opaque-benchmark-value-0000000000000000"}
+    if scenario in ("api_ok", "api_401"):
+        url = f"{base}/fhir/R4/Patient/{'123' if scenario == 'api_ok' else '401'}"
+        return lambda client, i: client.get(url, headers=bearer)
+    url = f"{base}/oauth/token" if scenario == "exchange_ok" else f"{base}/oauth/bad/token"
+    pool = _assertions(base)
+    grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    return lambda client, i: client.post(
+        url, data={"grant_type": grant, "assertion": pool[i % len(pool)]})
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """Median CPU microseconds per request of each configuration for one scenario."""
+
+    scenario: str
+    us: dict[str, float]
+    rounds: int
+    requests: int
+
+    @property
+    def added_us(self) -> float:
+        """Microseconds hgobs adds to OpenTelemetry httpx alone."""
+        return self.us["otel+hgobs"] - self.us["otel"]
+
+    @property
+    def ratio(self) -> float:
+        """(OTel httpx + hgobs) / OTel httpx alone."""
+        return self.us["otel+hgobs"] / self.us["otel"]
+
+
+def run(rounds: int = 15, requests: int = 200, warmup: int = 50) -> list[ScenarioResult]:
+    """Measure every scenario (see module doc); ``requests`` per configuration per round."""
+    results = []
+    with server() as base:
+        made, close = clients(base)
+        try:
+            for scenario in SCENARIOS:
+                make = request_maker(scenario, base)
+                for client in made.values():
+                    for i in range(warmup):
+                        make(client, i).read()
+                samples: dict[str, list[float]] = {name: [] for name in CONFIGS}
+                for r in range(rounds):
+                    order = CONFIGS[r % 3:] + CONFIGS[:r % 3]
+                    for name in order:
+                        client = made[name]
+                        start = time.process_time()
+                        for i in range(requests):
+                            make(client, i).read()
+                        samples[name].append((time.process_time() - start) / requests * 1e6)
+                results.append(ScenarioResult(scenario, {n: statistics.median(v)
+                                                         for n, v in samples.items()},
+                                              rounds, requests))
+        finally:
+            close()
+    return results

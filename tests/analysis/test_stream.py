@@ -1,0 +1,144 @@
+"""Streaming analysis: judge order, the reorder window, and a report from bounded state that
+equals the report of the whole input held in a frame."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from benchmarks.generate import Spec, records
+from hgobs.analysis import summary, trends
+from hgobs.analysis.classify import Classified, classify, judge, judge_in_input_order
+from hgobs.analysis.report import build_report
+from hgobs.analysis.state import ReportState
+from hgobs.profiles import load_profile
+from hgobs.readers import read_paths
+from hgobs.readers.base import Item
+from hgobs.reports import render
+from hgobs.reports.json_report import document
+from tests.analysis.records import DAY, T0
+from tests.reports.sample import sample_result
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "attempts.jsonl"
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+PROFILE = load_profile()
+
+
+def _items(recs: list[dict]) -> list[Item]:
+    return [Item(f"in.jsonl:{i + 1}", record=dict(r)) for i, r in enumerate(recs)]
+
+
+def _generated(n: int, jitter_s: float = 2.0) -> list[dict]:
+    return list(records(Spec(n, days=0.5, jitter_s=jitter_s)))
+
+
+def _streamed_report(items, **options) -> dict:
+    state = ReportState(**options)
+    for judged in judge(items, PROFILE):
+        state.add(judged)
+    return document(state.report(NOW))
+
+
+def test_streamed_report_equals_the_report_of_the_whole_input():
+    """The sample captures, streamed through judge and ReportState, give build_report's JSON."""
+    whole = document(build_report(classify(read_paths([str(SAMPLES)]), PROFILE), now=NOW))
+    assert _streamed_report(read_paths([str(SAMPLES)])) == whole
+
+
+def test_input_out_of_order_within_the_window_is_judged_as_if_sorted():
+    """Records up to 60 s out of order, window larger than the disorder: same categories."""
+    recs = _generated(3000, jitter_s=60.0)
+    assert [r["time"] for r in recs] != sorted(r["time"] for r in recs)
+    sorted_whole = classify(_items(recs), PROFILE)
+    streamed = list(judge_in_input_order(_items(recs), PROFILE, reorder_window=200))
+    assert [c.record["category"] for c in streamed] == \
+        [c.record["category"] for c in sorted_whole.classified]
+    assert [c.source for c in streamed] == [c.source for c in sorted_whole.classified]
+
+
+def test_judge_yields_time_order_and_input_order_on_request():
+    """judge: earliest first within the window; judge_in_input_order: skips in place."""
+    recs = [dict(r, time=t) for r, t in zip(_generated(5), (50.0, 10.0, 40.0, 20.0, 30.0),
+                                             strict=True)]
+    items = _items(recs)
+    items.insert(2, Item("in.jsonl:x", reason="not JSON"))
+    timed = [j.record["time"] for j in judge(items, PROFILE) if isinstance(j, Classified)]
+    assert timed == [10.0, 20.0, 30.0, 40.0, 50.0]
+    ordered = list(judge_in_input_order([*_items(recs)[:2], items[2], *_items(recs)[2:]],
+                                        PROFILE, reorder_window=2))
+    assert [getattr(j, "reason", None) or j.record["time"] for j in ordered] == \
+        [50.0, 10.0, "not JSON", 40.0, 20.0, 30.0]
+
+
+def test_no_record_waits_for_more_than_the_window():
+    """A record far in the future is judged once `window` later records have arrived."""
+    recs = [dict(r, time=float(t)) for r, t in zip(_generated(6), (1e9 + 9, 1, 2, 3, 4, 5),
+                                                   strict=True)]
+    out = [j.record["time"] for j in judge(_items(recs), PROFILE, reorder_window=3)]
+    assert out.index(1e9 + 9) <= 3 and sorted(out) == sorted(r["time"] for r in recs)
+
+
+@pytest.mark.parametrize(("since", "until"), [
+    (None, None), (T0 + DAY, None), (None, T0 + 2 * DAY), (T0 + DAY + 3600, T0 + 2 * DAY),
+    (T0 + 1.5 * DAY, None), (T0 + 10 * DAY, None)],
+    ids=["all", "since", "until", "both", "since-mid-bucket", "since-after-all"])
+@pytest.mark.parametrize("bucket", ["1D", "1h", "7h"])
+def test_report_tables_equal_the_frame_functions(since, until, bucket):
+    """Every table of a report (from the cube and reducers) equals the trend function of the
+    detail frame of the same records, for any window and bucket."""
+    def ts(s):
+        return None if s is None else pd.Timestamp(s, unit="s", tz="UTC").to_pydatetime()
+    result = sample_result()
+    report = build_report(result, bucket=bucket, since=ts(since), until=ts(until), now=NOW)
+    everything = summary.detail_frame(result.classified)
+    width = trends.bucket_width(bucket)
+    window = trends.window_bounds(everything["time"], width, report.since, report.until)
+    assert report.window == window
+    current = trends.in_window(everything, window.start, window.end)
+    pd.testing.assert_frame_equal(report.changes, trends.changes(everything, window),
+                                  check_dtype=False)
+    pd.testing.assert_frame_equal(report.counts, trends.counts(current, width), check_dtype=False)
+    pd.testing.assert_frame_equal(report.recovery, trends.recovery(current), check_dtype=False)
+    pd.testing.assert_frame_equal(report.records, trends.drilldown(current), check_dtype=False)
+    pd.testing.assert_frame_equal(report.mismatch, trends.mismatch_directions(current),
+                                  check_dtype=False)
+
+
+def test_samples_are_bounded_and_said_to_be_samples():
+    """With 2 kept per end, the records and recovery tables are samples, and every format
+    says so; the counts stay whole."""
+    recs = _generated(4000)
+    state = ReportState(sample_size=2, skipped_sample=1)
+    for item in [Item("x:1", reason="not JSON"), Item("x:2", reason="not JSON")]:
+        state.add(item)
+    for judged in judge(_items(recs), PROFILE):
+        state.add(judged)
+    report = state.report(NOW)
+    failed = report.totals["failed"]
+    assert report.records.groupby("category").size().max() <= 4
+    assert report.samples["records"] == {"kept": len(report.records), "total": failed,
+                                         "per_group": 2}
+    assert report.samples["skipped"]["total"] == 2 and len(report.skipped) == 1
+    assert report.counts["count"].sum() == report.totals["attempts"] == len(recs)
+    assert document(report)["samples"]["records"]["total"] == failed
+    assert "Sample: " in render(report, "text") and "Sample: " in render(report, "markdown")
+    assert "Skipped 2 input line(s)" in render(report, "text")
+
+
+def test_state_does_not_grow_with_the_records():
+    """Ten times the records over the same span and keys: the same number of cube cells and at
+    most the sample kept."""
+    sizes = []
+    for n in (4000, 20000):
+        state = ReportState(sample_size=5)
+        recs = list(records(Spec(n, days=2.0, clients=2, services=1, seed=3)))
+        random.Random(1).shuffle(recs[:50])
+        for judged in judge(_items(recs), PROFILE):
+            state.add(judged)
+        sizes.append((len(state.cube()), state.drill.kept <= 10 * len(state.drill.counts)))
+    assert sizes[1][1] and sizes[0][1]
+    assert sizes[1][0] <= sizes[0][0] + 5
