@@ -62,7 +62,7 @@ def plan_request(request: httpx.Request, options: Options) -> Plan | None:
     A token exchange is a request to a profile token URL, or any POST whose form body carries
     ``grant_type``; an API call is a request under a profile API base. Else None.
     """
-    kind, env = options.profile.match(str(request.url))
+    kind, env = options.profile.match(request.url)  # parsed already: no str() and re-parse
     if kind is not None:
         return Plan(kind, env or "unknown")
     if request.method == "POST":
