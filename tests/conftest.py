@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -13,6 +15,17 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.support.loopback import Pool
+
+# Hypothesis profiles. "ci" (the default) keeps property tests quick and reproducible; "slow"
+# (scripts/reliability.py) tries enough examples for the counts in docs/reliability.md.
+# Select one with --hypothesis-profile NAME or HGOBS_TEST_PROFILE=NAME. No example database:
+# failures print a reproduction blob instead of writing a folder into the work tree.
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True, database=None,
+                          print_blob=True, suppress_health_check=_QUIET)
+settings.register_profile("slow", max_examples=2500, deadline=None, database=None,
+                          print_blob=True, suppress_health_check=_QUIET)
+settings.load_profile(os.environ.get("HGOBS_TEST_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
