@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
                     generate.write(path, generate.Spec(n), fmt)
                 _say(f"analyzing {path.name} ({path.stat().st_size / 1e6:.0f} MB)")
                 measurements.append(analyze.measure(path, fmt, n))
+                _write(Path(args.out), report.markdown(  # partial, in case the run is cut short
+                    measurements, [], quick=args.quick, seconds=time.time() - started,
+                    notes=["_Partial: the run has not finished._"]))
                 if not args.keep and not args.workdir:
                     path.unlink()
         first = next((w for w in (work / f"{n}{SUFFIX['jsonl']}" for n in sizes["jsonl"][:1])), None)
@@ -70,10 +73,17 @@ def main(argv: list[str] | None = None) -> int:
     text = report.markdown(measurements, captured, quick=args.quick,
                            seconds=time.time() - started, stages=stages, notes=notes)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    _write(out, text)
     _say(f"wrote {out}")
     return 0 if all(m.hgobs.status == 0 for m in measurements) else 1
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``path`` through a temporary file and a rename (never half written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def _say(text: str) -> None:
