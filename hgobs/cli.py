@@ -88,13 +88,15 @@ def _run(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...
         stream = judge_in_input_order if input_order else judge
         with gc_paused():
             yield from stream(items, ctx.profile, _client_fp(client_id))
-        for name in ignored:
-            click.echo(f"hgobs: ignored {name} (in a folder, not a known log format)", err=True)
+        if ignored:
+            click.echo(f"hgobs: left out {len(ignored)} file(s) found in folders that are not "
+                       f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
+                       err=True)
     except FileNotFoundError as exc:
         raise click.UsageError(f"no such file or folder: {exc.args[0] if exc.args else exc}") \
             from None
     except HgobsError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UsageFailure(str(exc)) from None
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -136,6 +138,47 @@ def _iso(epoch: Any) -> str | None:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+FORMAT_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json", ".md": "markdown",
+                   ".markdown": "markdown", ".csv": "csv", ".txt": "text"}
+
+
+def format_for(output: str | None) -> str:
+    """The report format an output file's extension implies (text when none or unknown)."""
+    return FORMAT_SUFFIXES.get(Path(output).suffix.lower(), "text") if output else "text"
+
+
+def write_output(path: str, text: str) -> None:
+    """``write_atomic``, with file-system errors turned into a clear usage error (exit 2)."""
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        raise UsageFailure(f"cannot write {path}: {exc.strerror or type(exc).__name__}") \
+            from None
+
+
+class UsageFailure(click.ClickException):
+    """An error in what the user asked for (a file, a profile, an option): exit code 2."""
+
+    exit_code = 2
+
+
+class IsoTime(click.ParamType):
+    """An ISO 8601 time (``2025-11-28T01:00:00Z``, ``+00:00``, fractions; a date alone)."""
+
+    name = "time"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z"))
+                                          else text)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 time (e.g. 2025-11-28T01:00:00Z)", param,
+                      ctx)
+
+
 _input_options = [
     click.argument("paths", nargs=-1, required=True),
     click.option("--profile", "profile", metavar="NAME|FILE",
@@ -162,26 +205,30 @@ def cli() -> None:
 
 @cli.command()
 @input_options
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="Report format.")
-@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE (atomically).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Report format [default: from the -o file's extension, else text].")
+@click.option("-o", "--output", metavar="FILE",
+              help="Write the report to FILE (atomically: all of it or nothing).")
 @click.option("--bucket", default="1d", show_default=True, metavar="ALIAS",
               help="Time bucket for trends: a pandas offset alias such as 15min, 1h, 1d.")
-@click.option("--since", type=click.DateTime(), metavar="TIME",
-              help="Only records at or after TIME (UTC, ISO 8601).")
-@click.option("--until", type=click.DateTime(), metavar="TIME",
-              help="Only records before TIME (UTC, ISO 8601).")
+@click.option("--since", type=IsoTime(), metavar="TIME",
+              help="Only records at or after TIME (ISO 8601, e.g. 2025-11-28T01:00:00Z; UTC if "
+                   "no zone).")
+@click.option("--until", type=IsoTime(), metavar="TIME",
+              help="Only records before TIME (ISO 8601; UTC if no zone).")
 @click.option("--recurring-min", "recurring_min", type=click.IntRange(min=1), default=2,
               show_default=True, help="Buckets a (client, category) must appear in to recur.")
 @click.option("--fail-on", metavar="CATEGORY[,CATEGORY]|any",
               help="Exit 1 when any of these categories (or any failure) is present.")
 def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
-            client_id: str | None, fmt: str, output: str | None, bucket: str,
+            client_id: str | None, fmt: str | None, output: str | None, bucket: str,
             since: datetime | None, until: datetime | None, recurring_min: int,
             fail_on: str | None) -> None:
     """Classify the auth attempts in PATHS (files, folders, globs, '-') and report failures,
-    trends and fixes."""
+    trends and fixes. Exit 0; 1 when --fail-on matched; 2 on usage errors, unreadable
+    options, or (with --fail-on) input that held no readable record."""
     fail_on_hit(fail_on, ())  # a bad --fail-on is a usage error before any reading
+    fmt = fmt or format_for(output)
     try:
         state = ReportState(bucket=bucket, since=_utc(since), until=_utc(until),
                             recurring_min_buckets=recurring_min)
@@ -189,13 +236,16 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
         raise click.UsageError(str(exc)) from None
     for judged in _run(paths, profile, token_urls, client_id):
         state.add(judged)
-    report = state.report()
-    text = render(report, fmt)
+    text = render(state.report(), fmt)
     if output:
-        write_atomic(output, text)
-        click.echo(f"hgobs: report written to {output}", err=True)
+        write_output(output, text)
+        click.echo(f"hgobs: {fmt} report written to {output}", err=True)
     else:
         click.echo(text, nl=False)
+    if fail_on and state.classified == 0:
+        click.echo(f"hgobs: --fail-on: no readable record in the input ({state.skipped} "
+                   "skipped); cannot vouch for it", err=True)
+        sys.exit(2)
     hits = fail_on_hit(fail_on, (c for c in state.categories if isinstance(c, str)))
     if hits:
         click.echo(f"hgobs: --fail-on matched: {', '.join(hits)}", err=True)
@@ -311,11 +361,17 @@ def demo(out_dir: str) -> None:
     from hgobs.emulator.scenarios import ATTEMPTS_FILE, run_all
 
     out = Path(out_dir)
-    results = run_all(out)
+    if out.exists() and not out.is_dir():
+        raise UsageFailure(f"--out {out_dir} exists and is not a folder")
+    try:
+        results = run_all(out)
+    except OSError as exc:
+        raise UsageFailure(f"cannot write to {out_dir}: {exc.strerror or type(exc).__name__}") \
+            from None
     attempts = out / ATTEMPTS_FILE
     result = classify(read_paths([str(attempts)]), load_profile())
     report_path = out / "report.html"
-    write_atomic(str(report_path), render(build_report(result), "html"))
+    write_output(str(report_path), render(build_report(result), "html"))
     categories = sorted({c.record.get("category", "") for c in result.classified} - {"ok"})
     click.echo(f"hgobs demo: {len(results)} scenarios, {len(result.classified)} auth attempts "
                f"recorded, {len(categories)} failure categories")

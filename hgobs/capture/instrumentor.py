@@ -31,14 +31,17 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from hgobs.capture.guard import guarded
 from hgobs.capture.record import Plan, RecordBuilder, plan_request
 from hgobs.capture.streams import AsyncTeeStream, TeeStream
-from hgobs.config import Options, resolve_options
+from hgobs.config import ENV_VARS, Options, resolve_options
 from hgobs.diagnose import History, diagnose
+from hgobs.errors import HgobsError
 from hgobs.profiles import API_CALL
 from hgobs.schema import ATTRIBUTE_PREFIX, Record, scalar_attributes
 from hgobs.sinks import otel as otel_sink
 from hgobs.sinks.jsonl import JsonlSink
 
 RECORD_LOG = logging.getLogger("hgobs")
+LOG = logging.getLogger("hgobs.internal")
+OPTION_NAMES = (*ENV_VARS, "clock", "max_body_bytes", "history_entries")
 REFUSED_STATUSES = frozenset({401, 403, 429})
 WRAPPED = ("send", "_send_handling_redirects")
 """``send`` records the application's request; ``_send_handling_redirects`` (httpx's step per
@@ -346,7 +349,9 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     ``hgobs.config.Options`` fields (``profile``, ``client_id``, ``jsonl_path``,
     ``fingerprint_key``, ``clock``, ``max_body_bytes``); the rest come from ``HGOBS_*`` env vars.
     Registered as entry point ``hgobs`` in group ``opentelemetry_instrumentor``, so
-    ``opentelemetry-instrument`` loads it. Raises ``ConfigError``/``ProfileError`` for bad options.
+    ``opentelemetry-instrument`` loads it. Raises ``ConfigError``/``ProfileError`` for a bad
+    keyword option; a bad ``HGOBS_*`` variable is logged on ``hgobs.internal`` and leaves hgobs
+    off, so it never stops the other instrumentations of an ``opentelemetry-instrument`` run.
     """
 
     _recorder: Recorder | None = None
@@ -356,7 +361,15 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("httpx >= 0.23",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        options = resolve_options(**kwargs)
+        try:
+            options = resolve_options(**kwargs)
+        except HgobsError as exc:
+            if any(kwargs.get(name) is not None for name in OPTION_NAMES):
+                raise  # a caller passed the bad option: tell the caller
+            # Settings from the environment only (e.g. under opentelemetry-instrument): a bad
+            # HGOBS_* value must not stop the other instrumentations; hgobs stays off.
+            LOG.warning("hgobs: not instrumenting, bad setting: %s", exc)
+            return
         self._recorder = Recorder(options, kwargs.get("tracer_provider"),
                                   kwargs.get("meter_provider"))
         instrumentor = self

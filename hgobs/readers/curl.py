@@ -24,6 +24,7 @@ Files the command names (``-d @file``) are never opened. Source: ``<file>:<reque
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Iterator
@@ -189,6 +190,7 @@ class _Exchange:
     status_tod: float | None = None
     response_headers: Headers = field(default_factory=list)
     in_body: bool = False
+    late_body: bool = False
     closed: bool = False
     body: list[str] = field(default_factory=list)
     body_chars: int = 0
@@ -296,9 +298,12 @@ class _Parser:
         elif (m := _CURL_ERROR_RE.match(text)) is not None:
             if ex.status is None:
                 ex.error = _CURL_ERRORS.get(int(m[1]), f"CurlError{int(m[1])}")
-        elif ex.status is not None and ex.status >= 200 and not ex.closed \
-                and not _IGNORED_RE.match(text):
+        elif ex.status is not None and ex.status >= 200 and not _IGNORED_RE.match(text) and (
+                not ex.closed or ex.late_body or (not ex.body and text.lstrip()[:1] in "{[")):
+            # With ``curl -v ... 2>&1`` the body (stdout, buffered) often comes after curl's
+            # "Connection ... left intact" note (stderr): a JSON body there is still this one's.
             self._body(ex, text)
+            ex.late_body = ex.closed and not _complete_json("\n".join(ex.body))
 
     def _end_command(self) -> None:
         self.command = parse_command(" ".join(p.rstrip("\\^`") for p in self.pending or ()))
@@ -325,6 +330,15 @@ class _Parser:
             ex.body.append(text[:MAX_BODY_BYTES - ex.body_chars])
             ex.body_chars += len(text) + 1
         ex.in_body = True
+
+
+def _complete_json(text: str) -> bool:
+    """True when ``text`` is one whole JSON value (a late body needs no more lines)."""
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _times(exchanges: list[_Exchange]) -> list[tuple[float | None, bool]]:

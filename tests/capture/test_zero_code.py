@@ -95,3 +95,35 @@ def test_opentelemetry_instrument_loads_hgobs(tmp_path):
         assert http_span["parent_id"] == our["context"]["span_id"]
         assert our["kind"] == "SpanKind.INTERNAL"
     assert CLIENT.client_secret not in proc.stdout + proc.stderr
+
+
+def test_bad_hgobs_setting_leaves_other_instrumentations_running(tmp_path):
+    """A bad HGOBS_* value under opentelemetry-instrument turns hgobs off with one warning;
+    OpenTelemetry's own httpx spans are still exported."""
+    app = tmp_path / "app.py"
+    app.write_text(APP)
+    with serve(EmulatorConfig(clients=(CLIENT,))) as emu:
+        env = {**os.environ, "OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none",
+               "OTEL_LOGS_EXPORTER": "none", "HGOBS_PROFILE": str(tmp_path / "missing.toml"),
+               "OTEL_SEMCONV_STABILITY_OPT_IN": "http"}
+        exe = shutil.which("opentelemetry-instrument") or str(
+            Path(sys.executable).parent / "opentelemetry-instrument")
+        proc = subprocess.run(
+            [exe, sys.executable, str(app), emu.token_url("sandbox"), CLIENT.client_secret,
+             CLIENT.client_id],
+            env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "hgobs: not instrumenting, bad setting" in proc.stderr
+    assert "Failed to auto initialize" not in proc.stderr
+    spans = _spans(proc.stdout)
+    assert [s["kind"] for s in spans] == ["SpanKind.CLIENT", "SpanKind.CLIENT"]
+    assert not [s for s in spans if s["name"].startswith("hgobs")]
+
+
+def test_bad_keyword_option_raises_for_the_caller():
+    """A bad option passed in code is the caller's error: instrument() raises it."""
+    from hgobs import HGAuthInstrumentor, ProfileError
+
+    with pytest.raises(ProfileError):
+        HGAuthInstrumentor().instrument(profile="/nonexistent/profile.toml")
+    assert not HGAuthInstrumentor().is_instrumented_by_opentelemetry

@@ -292,3 +292,19 @@ def test_sniff():
     assert not curl.sniff(b"2024-03-01T12:00:00Z ERROR GET https://x.test/fhir -> 401\n")
     assert not textlog.sniff(text.encode()[:4096]) and not har.sniff(text.encode()[:4096])
     assert not jsonl.sniff(text.encode()[:4096])
+
+
+def test_body_after_connection_note_belongs_to_the_exchange():
+    """With `curl -v ... 2>&1` the JSON body printed after "left intact" is still read."""
+    text = (
+        "* Connected to sandbox.healthgorilla.com (192.0.2.1) port 443\n"
+        "> POST /oauth/token HTTP/2\n> Host: sandbox.healthgorilla.com\n"
+        "> content-type: application/x-www-form-urlencoded\n>\n"
+        "< HTTP/2 400\n< content-type: application/json\n"
+        "< date: Tue, 14 Nov 2023 22:13:20 GMT\n<\n"
+        "* Connection #0 to host sandbox.healthgorilla.com left intact\n"
+        '{"error":"invalid_grant","error_description":"Invalid JWT signature"}\n'
+        "user@host:~$ \n")
+    [item] = list(curl.read(io.BytesIO(text.encode()), "t.txt", ReadContext()))
+    assert item.record["response.error"] == "invalid_grant"
+    assert item.record["response.error_description"] == "Invalid JWT signature"
