@@ -310,6 +310,25 @@ def expired_assertion(r: Record, ctx: Context) -> Verdict | None:
     return conf, [f"assertion.seconds_to_expiry={exp - now:g}"]
 
 
+def assertion_not_yet_valid(r: Record, ctx: Context) -> Verdict | None:
+    """iat or nbf after the client clock at send (RFC 7519 4.1.5-4.1.6, with leeway)."""
+    if r.get("assertion.source") == "bearer" or not _exchange(r):
+        return None
+    now = r.get("time")
+    if now is None:
+        return None
+    ahead = [name for name in ("iat", "nbf")
+             if (t := to_seconds(r.get(f"assertion.{name}"))) is not None and t > now + LEEWAY_S]
+    if not ahead:
+        return None
+    said = _said(r, r"not yet valid|future|issued in|\biat\b|\bnbf\b")
+    conf = CONFIRMED if said or _error(r) in ("invalid_grant", "invalid_client") or \
+        r.get("response.body_empty") else LIKELY
+    seconds = {n: to_seconds(r.get(f"assertion.{n}")) for n in ahead}
+    return conf, [f"assertion.{n} is {t - now:g} s after the client clock" for n, t in seconds.items()
+                  if t is not None]
+
+
 def clock_skew(r: Record, ctx: Context) -> Verdict | None:
     """Valid by the client clock, invalid by the server's Date (RFC 7519 4.1.4)."""
     if r.get("assertion.source") == "bearer" or not _exchange(r):
@@ -424,6 +443,7 @@ RULES: dict[str, Rule] = {
     "invalid_client_id": invalid_client_id,
     "assertion_lifetime_too_long": assertion_lifetime_too_long,
     "expired_assertion": expired_assertion,
+    "assertion_not_yet_valid": assertion_not_yet_valid,
     "clock_skew": clock_skew,
     "assertion_reuse": assertion_reuse,
     "invalid_signature": invalid_signature,

@@ -21,7 +21,7 @@ from typing import Any
 from hgobs.capture import jwtpeek
 from hgobs.capture.record import profile_facts
 from hgobs.catalog import CATEGORIES, POSSIBLE
-from hgobs.diagnose import LEEWAY_S, RULES, Context, to_seconds
+from hgobs.diagnose import RULES, Context
 from hgobs.profiles import TOKEN_EXCHANGE, Profile, load_profile
 from hgobs.redaction import Fingerprinter, redact_url
 
@@ -30,6 +30,7 @@ WARNING = "warning"
 PREFLIGHT_RULES = (
     "malformed_assertion", "timestamp_in_milliseconds", "missing_claim", "environment_mismatch",
     "audience_mismatch", "invalid_client_id", "assertion_lifetime_too_long", "expired_assertion",
+    "assertion_not_yet_valid",
 )
 
 
@@ -55,7 +56,7 @@ _CLAIM_OF = {
     "malformed_assertion": None, "timestamp_in_milliseconds": "iat/exp/nbf",
     "missing_claim": None, "environment_mismatch": "aud", "audience_mismatch": "aud",
     "invalid_client_id": "iss/sub", "assertion_lifetime_too_long": "exp",
-    "expired_assertion": "exp",
+    "expired_assertion": "exp", "assertion_not_yet_valid": "iat/nbf",
 }
 
 
@@ -142,14 +143,6 @@ def check_assertion(
         severity = WARNING if confidence == POSSIBLE else ERROR
         findings.append(Finding(cat_id, severity, _CLAIM_OF[cat_id], "; ".join(evidence),
                                 CATEGORIES[cat_id].fix))
-    future = [name for name in ("iat", "nbf")
-              if (t := to_seconds(record.get(f"assertion.{name}"))) is not None
-              and t > clock + LEEWAY_S]
-    if future:
-        findings.append(Finding(
-            "clock_skew", ERROR, "/".join(future),
-            f"{'/'.join(future)} is more than {LEEWAY_S:g} s after this host's clock",
-            CATEGORIES["clock_skew"].fix))
     if client_secret is not None and not record.get("assertion.defect"):
         findings.extend(signature_findings(assertion.strip(), client_secret,
                                            record.get("assertion.alg")))

@@ -59,7 +59,7 @@ BAD = [
     ("invalid_client_id", lambda: token(iss="someone-else-0001", sub="someone-else-0001")),
     ("assertion_lifetime_too_long", lambda: token(exp=NOW + 365 * 86400)),
     ("expired_assertion", lambda: token(iat=NOW - 600, exp=NOW - 300)),
-    ("clock_skew", lambda: token(iat=NOW + 600, exp=NOW + 900)),
+    ("assertion_not_yet_valid", lambda: token(iat=NOW + 600, exp=NOW + 900)),
 ]
 
 

@@ -278,7 +278,7 @@ def unclassified_exp_as_string(ctx: ScenarioContext) -> None:
     expect(ctx.exchange(ctx.mint(exp=str(now + 300))), 400, "invalid_grant")
 
 
-def unclassified_iat_in_future(ctx: ScenarioContext) -> None:
+def assertion_not_yet_valid(ctx: ScenarioContext) -> None:
     """iat set to the expiry time by mistake (ten minutes ahead by the client's own clock)."""
     now = int(ctx.client_clock())
     expect(ctx.exchange(ctx.mint(iat=now + 600, exp=now + 900)), 400, "invalid_grant")

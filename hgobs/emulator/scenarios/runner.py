@@ -143,7 +143,7 @@ ALL: tuple[Scenario, ...] = (
     _S("unclassified_misnamed_assertion", "unclassified",
        exchange.unclassified_misnamed_assertion),
     _S("unclassified_exp_as_string", "unclassified", exchange.unclassified_exp_as_string),
-    _S("unclassified_iat_in_future", "unclassified", exchange.unclassified_iat_in_future),
+    _S("assertion_not_yet_valid", "assertion_not_yet_valid", exchange.assertion_not_yet_valid),
     _S("unclassified_unknown_access_token", "unclassified",
        api.unclassified_unknown_access_token),
 )
