@@ -47,6 +47,10 @@ LOGFIRE_PATTERNS = {
     "xsrf": r"xsrf",
     "jwt": r"jwt",
     "ssn": r"ssn",
+    # added in later Logfire releases
+    "access/refresh/bearer/id token": r"(?:access|refresh|bearer|id)[._ -]?token",
+    "passphrase": r"passphrase",
+    "hmac key": r"hmac[._ -]?key",
 }
 SENTRY_SUBSTRINGS = (
     "auth", "token", "secret", "key", "jwt", "bearer", "session", "sid", "password", "passwd",
