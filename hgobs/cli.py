@@ -325,6 +325,8 @@ def check_assertion_command(token: str, token_url: str | None, environment: str 
         if env is None:
             names = ", ".join(e.name for e in prof.environments)
             raise click.UsageError(f"--env {environment!r} is not in the profile ({names})")
+        if token_url and token_url not in env.token_urls:
+            raise click.UsageError(f"--token-url is not a token URL of --env {environment}")
         token_url = token_url or env.token_urls[0]
     if not token_url:
         raise click.UsageError("give --token-url URL or --env NAME")
@@ -333,6 +335,8 @@ def check_assertion_command(token: str, token_url: str | None, environment: str 
         assertion = assertion.rstrip("\n")
     if not assertion.strip():
         raise click.UsageError("no assertion given (argument or stdin)")
+    if assertion.strip().lower().startswith("bearer "):
+        raise click.UsageError("give the assertion itself, without the 'Bearer ' prefix")
     secret = None
     if client_secret_env:
         secret = os.environ.get(client_secret_env)
@@ -344,7 +348,11 @@ def check_assertion_command(token: str, token_url: str | None, environment: str 
         click.echo(json.dumps({"token_url": token_url,
                                "findings": [f.as_dict() for f in findings]}, indent=2))
     elif not findings:
-        click.echo(f"OK: no problem found for {token_url}")
+        skipped = [what for what, given in (("iss/sub against the client id (--client-id)",
+                                             client_id), ("the signature (--client-secret-env)",
+                                                          secret)) if not given]
+        click.echo(f"OK: no problem found for {token_url}"
+                   + (f"; not checked: {', '.join(skipped)}" if skipped else ""))
     else:
         for f in findings:
             click.echo(f"{f.severity.upper()} {f.category}"

@@ -132,3 +132,25 @@ def test_cli_never_repeats_the_token_or_secret():
                 assert secret[i:i + 8] not in out, (fmt, secret[i:i + 8])
     doc = json.loads(run(["--env", "sandbox", "--format", "json"], stdin=bad).output)
     assert {f["category"] for f in doc["findings"]} >= {"environment_mismatch", "invalid_client_id"}
+
+
+def test_cli_says_which_checks_it_could_not_make():
+    """A clean result names the checks skipped for want of --client-id or a secret."""
+    now = int(time.time())
+    fresh = jwt.encode(claims(iat=now, exp=now + 300), SECRET, algorithm="HS256")
+    result = run(["--env", "sandbox"], stdin=fresh)
+    assert result.exit_code == 0
+    assert "not checked: iss/sub against the client id" in result.output
+    assert "the signature" in result.output
+    full = run(["--env", "sandbox", "--client-id", CID, "--client-secret-env", "S"], stdin=fresh,
+               env={"S": SECRET})
+    assert full.exit_code == 0 and "not checked" not in full.output
+
+
+def test_cli_refuses_bearer_prefix_and_conflicting_urls():
+    """'Bearer <jwt>' and a --token-url outside --env are usage errors (exit 2)."""
+    now = int(time.time())
+    fresh = jwt.encode(claims(iat=now, exp=now + 300), SECRET, algorithm="HS256")
+    bearer = run(["--env", "sandbox"], stdin="Bearer " + fresh)
+    assert bearer.exit_code == 2 and "Bearer" in bearer.output
+    assert run(["--env", "production", "--token-url", SANDBOX], stdin=fresh).exit_code == 2
