@@ -12,7 +12,33 @@ OPEN: dict[str, str] = {
     "percent-encoded-server-text":
         "tests/reliability/test_leaks_bugs.py::test_percent_encoded_secret_in_server_text",
     "truncated-echo": "tests/reliability/test_leaks_bugs.py::test_truncated_echo_of_a_client_secret",
+    "jsonl-unhashable-endpoint-kind":
+        "tests/reliability/test_fuzz_bugs.py::test_bad_unit_is_a_skip_not_a_crash",
+    "jaeger-unhashable-process-id":
+        "tests/reliability/test_fuzz_bugs.py::test_bad_unit_is_a_skip_not_a_crash",
+    "curl-invalid-host": "tests/reliability/test_fuzz_bugs.py::test_bad_unit_is_a_skip_not_a_crash",
 }
+
+CRASHES: dict[str, tuple[str, str]] = {
+    "jsonl-unhashable-endpoint-kind": ("TypeError", "hgobs/readers/jsonl.py"),
+    "jaeger-unhashable-process-id": ("TypeError", "hgobs/readers/jaeger.py"),
+    "curl-invalid-host": ("ValueError", "hgobs/readers/curl.py"),
+}
+"""Open reader crashes by their signature: exception type and the hgobs file it leaves from."""
+
+
+def known_crash(exc: BaseException) -> str | None:
+    """The open bug ``exc`` is an instance of (same type, raised from the same hgobs file)."""
+    import traceback
+
+    frames = [f.filename.replace("\\", "/") for f in traceback.extract_tb(exc.__traceback__)
+              if "/hgobs/" in f.filename.replace("\\", "/")]
+    if not frames:
+        return None
+    for name, (kind, where) in CRASHES.items():
+        if name in OPEN and type(exc).__name__ == kind and frames[-1].endswith(where):
+            return name
+    return None
 
 
 def is_open(name: str) -> bool:
