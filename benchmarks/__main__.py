@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.keep and not args.workdir:
                 first.unlink()
         _say("measuring capture overhead")
-        rounds, requests = (2, 20) if args.quick else (25, 400)
+        rounds, requests = (2, 20) if args.quick else (101, 100)
         captured = capture.run(rounds=rounds, requests=requests, warmup=10 if args.quick else 200)
     finally:
         if not args.keep and not args.workdir:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PANDAS_WHOLE_FILE_MAX_BYTES = 1 << 30
-"""Files larger than this (bytes) are read by the pandas baseline in chunks of
-``PANDAS_CHUNK`` lines: whole, they would not fit in this machine's memory as a DataFrame."""
-PANDAS_CHUNK = 100_000
+"""Files larger than this (bytes) are read by the pandas baseline in chunks of about
+``PANDAS_CHUNK_BYTES``: whole, they would not fit in this machine's memory as a DataFrame."""
+PANDAS_CHUNK_BYTES = 200 << 20
 
 PARSE_ONLY = r"""
 import sys, time
@@ -124,7 +124,12 @@ def parse_only_run(path: Path) -> Run:
 
 def pandas_run(path: Path) -> Run:
     """``pandas.read_json(lines=True)`` on ``path`` (in chunks past the size limit)."""
-    chunk = PANDAS_CHUNK if path.stat().st_size > PANDAS_WHOLE_FILE_MAX_BYTES else 0
+    size = path.stat().st_size
+    chunk = 0
+    if size > PANDAS_WHOLE_FILE_MAX_BYTES:
+        with open(path, "rb") as f:
+            head = [len(line) for _, line in zip(range(1000), f, strict=False)]
+        chunk = max(1, int(PANDAS_CHUNK_BYTES / (sum(head) / len(head))))
     run = timed([sys.executable, "-c", PANDAS, str(path), str(chunk)])
     note = f"chunksize={chunk}" if chunk else "whole file"
     return Run(run.wall_s, run.cpu_s, run.peak_mib, run.status, run.output, note=note)

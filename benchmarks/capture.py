@@ -15,8 +15,9 @@ drops) and meter provider (in-memory reader), as a service would. The configurat
 turns in rounds (the order rotating each round) so drift in the machine's speed falls on all
 of them; each round times ``requests`` requests of one scenario with ``time.process_time``
 (the client process's CPU time, every thread included; the server runs in another process).
-Reported: the median over rounds of CPU microseconds per request, the microseconds hgobs adds
-and the ratio against OpenTelemetry httpx alone.
+Reported: the median over rounds of CPU microseconds per request, and the medians of each
+round's own difference and ratio of OpenTelemetry httpx + hgobs against OpenTelemetry httpx
+alone (paired rounds, so the shared machine's drift cancels).
 """
 
 from __future__ import annotations
@@ -192,22 +193,30 @@ def request_maker(scenario: str, base: str) -> Callable[[httpx.Client, int], htt
 
 @dataclass(frozen=True)
 class ScenarioResult:
-    """Median CPU microseconds per request of each configuration for one scenario."""
+    """CPU microseconds per request of each configuration for one scenario, per round."""
 
     scenario: str
-    us: dict[str, float]
+    samples: dict[str, list[float]]
     rounds: int
     requests: int
 
     @property
+    def us(self) -> dict[str, float]:
+        """Median over rounds per configuration."""
+        return {name: statistics.median(v) for name, v in self.samples.items()}
+
+    @property
     def added_us(self) -> float:
-        """Microseconds hgobs adds to OpenTelemetry httpx alone."""
-        return self.us["otel+hgobs"] - self.us["otel"]
+        """Microseconds hgobs adds to OpenTelemetry httpx alone: median of the rounds'
+        differences."""
+        return statistics.median(h - o for h, o in zip(self.samples["otel+hgobs"],
+                                                       self.samples["otel"], strict=True))
 
     @property
     def ratio(self) -> float:
-        """(OTel httpx + hgobs) / OTel httpx alone."""
-        return self.us["otel+hgobs"] / self.us["otel"]
+        """(OTel httpx + hgobs) / OTel httpx alone: median of the rounds' ratios."""
+        return statistics.median(h / o for h, o in zip(self.samples["otel+hgobs"],
+                                                       self.samples["otel"], strict=True))
 
 
 def run(rounds: int = 15, requests: int = 200, warmup: int = 50) -> list[ScenarioResult]:
@@ -230,9 +239,7 @@ def run(rounds: int = 15, requests: int = 200, warmup: int = 50) -> list[Scenari
                         for i in range(requests):
                             make(client, i).read()
                         samples[name].append((time.process_time() - start) / requests * 1e6)
-                results.append(ScenarioResult(scenario, {n: statistics.median(v)
-                                                         for n, v in samples.items()},
-                                              rounds, requests))
+                results.append(ScenarioResult(scenario, samples, rounds, requests))
         finally:
             close()
     return results

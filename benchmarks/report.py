@@ -69,8 +69,9 @@ def _analyzer(measurements: list[Measurement]) -> list[str]:
         pd_peak = f"{m.pandas.peak_mib:,.0f} MiB" if m.pandas else "-"
         if m.pandas and m.pandas.status != 0:
             pd_rate, pd_peak = f"failed (exit {m.pandas.status})", "-"
+        failed = f" (exit {m.hgobs.status})" if m.hgobs.status != 0 else ""
         lines.append(
-            f"| {m.fmt} | {m.records:,} | {m.size_bytes / 1e6:,.0f} MB | {m.hgobs.wall_s:.1f} s "
+            f"| {m.fmt} | {m.records:,} | {m.size_bytes / 1e6:,.0f} MB | {m.hgobs.wall_s:.1f} s{failed} "
             f"| {m.rate(m.hgobs):,.0f} | {m.hgobs.cpu_s:.1f} s | {m.hgobs.peak_mib:,.0f} MiB "
             f"| {m.rate(m.parse_only):,.0f} ({m.parse_only.note}) "
             f"| {m.hgobs.wall_s / m.parse_only.wall_s:.1f}x | {pd_rate} | {pd_peak} |")
@@ -78,6 +79,7 @@ def _analyzer(measurements: list[Measurement]) -> list[str]:
 
 
 def _analyzer_targets(measurements: list[Measurement]) -> list[str]:
+    measurements = [m for m in measurements if m.hgobs.status == 0]
     jsonl = [m for m in measurements if m.fmt == "jsonl"]
     lines = ["| target | figure | verdict |", "|---|---|---|"]
     for m in jsonl:
@@ -123,7 +125,7 @@ def _capture(results: list[ScenarioResult]) -> list[str]:
     for r in results:
         target = CAPTURE_TARGETS[r.scenario]
         lines.append(f"| {r.scenario} | {r.us['none']:.1f} us | {r.us['otel']:.1f} us "
-                     f"| {r.us['otel+hgobs']:.1f} us | {r.added_us:+.1f} us | {r.ratio:.3f}x "
+                     f"| {r.us['otel+hgobs']:.1f} us | {r.added_us:+.1f} us | {r.ratio:.4f}x "
                      f"| <= {target}x | {_yes(r.ratio <= target)} |")
     return lines
 
@@ -158,10 +160,13 @@ def markdown(measurements: list[Measurement], captured: list[ScenarioResult], *,
         out += ["### Where the analyzer's time goes", "", *_stages(stages), ""]
     out += ["## Capture overhead", "",
             "Client CPU time per request (`time.process_time`, all threads of the client "
-            "process; the loopback server runs in another process), median over "
-            f"{rounds} rounds of {requests} requests per configuration, configurations "
-            "alternating each round. Both instrumented clients share one SDK tracer provider "
-            "(batch processor, dropping exporter) and meter provider (in-memory reader).", "",
+            "process; the loopback server runs in another process). Each round times "
+            f"{requests} requests of every configuration back to back, the order rotating; "
+            f"over {rounds} rounds, the per-configuration figures are medians, and *added* and "
+            "*ratio* are the medians of each round's own difference and ratio (paired, so "
+            "drift in the shared machine's speed cancels). Both instrumented clients share one "
+            "SDK tracer provider (batch processor, dropping exporter) and meter provider "
+            "(in-memory reader).", "",
             *_capture(captured), ""]
     if notes:
         out += ["## Notes", "", *notes, ""]
