@@ -41,5 +41,7 @@ def test_no_secret_piece_reaches_spans_metrics_logs_or_jsonl(harness, data):
     client = data.draw(st.sampled_from(sorted(harness.clients)))
     tally.tried(PROMISE, "capture cases")
     tally.tried(PROMISE, "requests with secrets", len(case.steps))
+    if case.fault is not None:
+        tally.tried(PROMISE, "faults injected (an hgobs step raising a secret)")
     emitted = run(harness, client, case)
     check(emitted, planted, expect_records=case.fault is None)
