@@ -185,8 +185,8 @@ def test_broken_exporter_never_delays_requests(kind, server):
 
 def test_simple_processor_costs_one_export_per_recorded_attempt(server):
     """With SimpleSpanProcessor (export on the caller's thread, the SDK's design) and an
-    exporter taking 0.1 s, a recorded exchange takes one export longer; an accepted API call,
-    which hgobs does not record, takes no longer."""
+    exporter taking 0.1 s, a recorded exchange makes exactly one export (at least 0.1 s); an
+    accepted API call, which hgobs does not record, makes none and takes no longer."""
     slow = SlowSpans(0.1)
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(slow))
@@ -198,11 +198,12 @@ def test_simple_processor_costs_one_export_per_recorded_attempt(server):
         started = time.perf_counter()
         client.post(f"{origin}/oauth/token", data={"grant_type": "client_credentials"})
         exchange = time.perf_counter() - started
+        exports_after_exchange = slow.exports
         server.script.load([Reply(200, [JSON], b"{}")])
         started = time.perf_counter()
         client.get(f"{origin}/fhir/R4/Patient/1", headers={"Authorization": "Bearer at-1"})
         api = time.perf_counter() - started
     tally.tried(PROMISE, "requests with the exporter down or slow", 2)
-    assert slow.exports == 1
-    assert 0.1 <= exchange < 0.19, exchange
-    assert api < 0.05, api
+    assert exports_after_exchange == slow.exports == 1
+    assert 0.1 <= exchange < 0.5, exchange
+    assert api < 0.1, api
