@@ -8,8 +8,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -405,8 +407,16 @@ def _add_emulate() -> None:
 _add_emulate()
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM ends the run like Ctrl-C: the exception unwinds, so a report being written is
+    removed (``write_atomic``) rather than left half-written."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point of the ``hgobs`` console script."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(prog_name="hgobs", standalone_mode=True)
     except HgobsError as exc:  # pragma: no cover - commands convert these already

@@ -94,10 +94,29 @@ def _is_secretish(run: str) -> bool:
     return has_digit and has_alpha
 
 
+KNOWN_PIECE = 8
+"""Shortest run of a known secret that is removed where a server echoes part of it."""
+
+
+def _redact_pieces(text: str, secret: str, limit: int = 64) -> str:
+    """``text`` with every run of ``KNOWN_PIECE``+ characters that also occurs in ``secret``
+    replaced (a server echoing the first characters of a secret, or a middle part of it)."""
+    i = 0
+    for _ in range(limit):
+        while i + KNOWN_PIECE <= len(secret) and secret[i:i + KNOWN_PIECE] not in text:
+            i += 1
+        if i + KNOWN_PIECE > len(secret):
+            break
+        j = text.find(secret[i:i + KNOWN_PIECE])
+        k = KNOWN_PIECE
+        while i + k < len(secret) and j + k < len(text) and secret[i + k] == text[j + k]:
+            k += 1
+        text = text[:j] + REDACTED + text[j + k:]
+    return text
+
+
 def _scrub_plain(text: str) -> str:
-    out = _JWT_RE.sub(REDACTED, text)
-    out = _EMAIL_RE.sub(REDACTED, out)
-    out = _B64_RUN_RE.sub(lambda m: REDACTED if _is_secretish(m.group(0)) else m.group(0), out)
+    out = _B64_RUN_RE.sub(lambda m: REDACTED if _is_secretish(m.group(0)) else m.group(0), text)
     return _TOKENISH_RE.sub(lambda m: REDACTED if _is_secretish(m.group(0)) else m.group(0), out)
 
 
@@ -106,20 +125,25 @@ def scrub_text(
 ) -> str | None:
     """Return ``text`` with secrets replaced by ``[redacted]``, cut to ``limit`` characters.
 
-    Removes each string in ``known`` (8+ characters; also URL-encoded); URLs in the text are
-    reduced by ``redact_url``; elsewhere JWT-shaped substrings, email addresses and token-shaped
-    runs (16+ base64url or 24+ base64 characters mixing letters and digits, or any 40+ run)
-    are replaced.
+    Undoes percent-encoding first; replaces JWT-shaped substrings and email addresses; removes
+    each string in ``known`` (8+ characters; also URL-encoded) and any run of 8+ characters of
+    one of them; reduces URLs with ``redact_url``; elsewhere replaces token-shaped runs (16+
+    base64url or 24+ base64 characters mixing letters and digits, or any 40+ run).
     """
     if text is None:
         return None
     out = str(text)
+    if "%" in out:  # judge the text as it reads once percent-encoding is undone
+        out = unquote(out)
+    # Whole shapes first (a JWT, an email), before known pieces could cut them apart.
+    out = _EMAIL_RE.sub(REDACTED, _JWT_RE.sub(REDACTED, out))
     for secret in known:
-        if not secret or len(secret) < 8:
+        if not secret or len(secret) < KNOWN_PIECE:
             continue
         for form in {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}:
             if form in out:
                 out = out.replace(form, REDACTED)
+        out = _redact_pieces(out, secret)
     pieces: list[str] = []
     last = 0
     for match in _URL_IN_TEXT_RE.finditer(out):

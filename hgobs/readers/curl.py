@@ -366,7 +366,12 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
     if not exchanges and seen_text:
         yield Item(f"{name}:1", reason="no curl -v request line found")
     for ex, (when, client_clock) in zip(exchanges, _times(exchanges), strict=True):
-        source, url = f"{name}:{ex.line}", ex.url()
+        source = f"{name}:{ex.line}"
+        try:
+            url = ex.url()
+        except ValueError:  # e.g. a Host header urlsplit refuses ("[" without "]")
+            yield Item(source, reason="request line and Host header do not form a URL")
+            continue
         if ex.method == "CONNECT":
             yield Item(source, reason="proxy tunnel request (CONNECT), not an HTTP exchange")
         elif url is None:

@@ -208,7 +208,8 @@ def decode_span(entry: Any, processes: Any) -> Span | str:
         return "span without a valid traceID and spanID"
     process = entry.get("process")
     if not isinstance(process, dict) and isinstance(processes, dict):
-        process = processes.get(entry.get("processID"))
+        pid = entry.get("processID")
+        process = processes.get(pid) if isinstance(pid, str) else None
     service = process.get("serviceName") if isinstance(process, dict) else None
     tags = _tags(entry.get("tags"))
     kind = tags.get("span.kind")

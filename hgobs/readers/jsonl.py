@@ -68,7 +68,8 @@ def parse_line(raw: bytes, source: str) -> Item:
     when = obj.get("time")
     if when.__class__ is not float and (not isinstance(when, (int, float)) or isinstance(when, bool)):
         return Item(source, reason="record has no numeric 'time'")
-    if obj.get("endpoint.kind") not in _KINDS:
+    kind = obj.get("endpoint.kind")
+    if not isinstance(kind, str) or kind not in _KINDS:
         return Item(source, reason="record has no valid 'endpoint.kind'")
     return Item(source, record=obj)
 

@@ -8,22 +8,9 @@ the entry here, and the property tests generate those inputs again.
 
 from __future__ import annotations
 
-OPEN: dict[str, str] = {
-    "percent-encoded-server-text":
-        "tests/reliability/test_leaks_bugs.py::test_percent_encoded_secret_in_server_text",
-    "truncated-echo": "tests/reliability/test_leaks_bugs.py::test_truncated_echo_of_a_client_secret",
-    "jsonl-unhashable-endpoint-kind":
-        "tests/reliability/test_fuzz_bugs.py::test_bad_unit_is_a_skip_not_a_crash",
-    "jaeger-unhashable-process-id":
-        "tests/reliability/test_fuzz_bugs.py::test_bad_unit_is_a_skip_not_a_crash",
-    "curl-invalid-host": "tests/reliability/test_fuzz_bugs.py::test_bad_unit_is_a_skip_not_a_crash",
-}
+OPEN: dict[str, str] = {}
 
-CRASHES: dict[str, tuple[str, str]] = {
-    "jsonl-unhashable-endpoint-kind": ("TypeError", "hgobs/readers/jsonl.py"),
-    "jaeger-unhashable-process-id": ("TypeError", "hgobs/readers/jaeger.py"),
-    "curl-invalid-host": ("ValueError", "hgobs/readers/curl.py"),
-}
+CRASHES: dict[str, tuple[str, str]] = {}
 """Open reader crashes by their signature: exception type and the hgobs file it leaves from."""
 
 

@@ -23,13 +23,8 @@ from tests.reliability.bigfiles import write_jsonl
 
 PROMISE = tally.BAD_INPUT
 SIGNALS = [signal.SIGINT, signal.SIGTERM]
-SIGTERM_BUG = ("bug: write_atomic removes its temporary file only when an exception unwinds "
-               "through it (SIGINT's KeyboardInterrupt); hgobs installs no SIGTERM handler, so "
-               "SIGTERM's default action ends the process mid-write and leaves "
-               "'.out.html.<random>.tmp' behind")
 MID_WRITE_SIGNALS = [pytest.param(signal.SIGINT, id="SIGINT"),
-                     pytest.param(signal.SIGTERM, id="SIGTERM",
-                                  marks=pytest.mark.xfail(strict=True, reason=SIGTERM_BUG))]
+                     pytest.param(signal.SIGTERM, id="SIGTERM")]
 MID_WRITE = """
 import os, signal, sys, time
 from hgobs import cli

@@ -48,9 +48,6 @@ def exchange(server: LoopServer, telemetry, tmp_path, description: str) -> Emitt
     return Emitted(telemetry, logs, jsonl)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: scrub_text matches token and email shapes before "
-                   "undoing percent-encoding, so '%2F' and '%40' split a server-only token or "
-                   "email into runs too short to be recognised, and a piece of it is emitted")
 def test_percent_encoded_secret_in_server_text(server, telemetry, tmp_path):
     """A percent-encoded token or email in a server's error_description is scrubbed whole."""
     from urllib.parse import quote
@@ -62,10 +59,6 @@ def test_percent_encoded_secret_in_server_text(server, telemetry, tmp_path):
     assert found == [], leaks.report(found)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: scrub_text removes a known secret of the request "
-                   "only when it is echoed whole; a server that echoes its first characters "
-                   "('client_secret Xk4pQ9vLm2Rt...') gets them emitted when they are shorter "
-                   "than the token shapes (16+ characters)")
 def test_truncated_echo_of_a_client_secret(server, telemetry, tmp_path):
     """A server echoing the first 12 characters of the client secret has none of them emitted."""
     tally.tried(PROMISE, "bug reproductions")
