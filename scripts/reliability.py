@@ -53,6 +53,22 @@ FIXED_EARLIER = [
     ("secrets", "record keys named like secrets (``oauth.*``) were deleted by backend scrubbers; "
      "renamed ``response.error*``", "tests/test_attribute_keys.py"),
 ]
+FOUND_HERE = [
+    ("secrets", "a percent-encoded token or email in server text ('%2F', '%40') was split into "
+     "runs too short to be recognised and a piece of it emitted",
+     "tests/reliability/test_leaks_bugs.py::test_percent_encoded_secret_in_server_text"),
+    ("secrets", "a server echoing the first characters of a client secret had them emitted",
+     "tests/reliability/test_leaks_bugs.py::test_truncated_echo_of_a_client_secret"),
+    ("bad-input", "JSON Lines: an 'endpoint.kind' that is a list or object raised TypeError",
+     "tests/reliability/test_fuzz_bugs.py::test_bad_unit_is_a_skip_not_a_crash[jsonl"),
+    ("bad-input", "Jaeger: a span whose 'processID' is a list raised TypeError",
+     "tests/reliability/test_fuzz_bugs.py::test_bad_unit_is_a_skip_not_a_crash[jaeger"),
+    ("bad-input", "curl -v: a Host header starting with '[' raised ValueError",
+     "tests/reliability/test_fuzz_bugs.py::test_bad_unit_is_a_skip_not_a_crash[curl"),
+    ("bad-input", "SIGTERM while the report was written left '.out.html.<random>.tmp' behind",
+     "tests/reliability/test_interrupt.py::test_signal_while_writing_leaves_no_file[SIGTERM]"),
+]
+"""Found by this suite (properties, fuzzers, interruption), fixed in hgobs, kept as tests."""
 LIMITS = [
     "Free text from a server is scrubbed by shape (JWTs, 16+ character base64url and 24+ "
     "character base64 runs mixing letters and digits, any 40+ run, emails) and of the request's "
@@ -159,8 +175,14 @@ def render(results: dict[str, Any], elapsed: float, fast: bool, code: int) -> st
     if not open_bugs:
         lines.append("- none")
     lines += ["", "## Found and fixed", "",
-              "Found by the adversarial capture tests before this suite, fixed in hgobs, guarded "
-              "by the tests named (their outcome in this run in brackets):", ""]
+              "Found by this suite, fixed in hgobs, kept as regression tests (their outcome in "
+              "this run after the colon):", ""]
+    for promise, what, guard in FOUND_HERE:
+        matching = [t["outcome"] for n, t in tests.items() if n.startswith(guard)]
+        state = ", ".join(f"{n} {o}" for o, n in Counter(matching).items()) or "not run here"
+        lines.append(f"- {PROMISES[promise].split('. ', 1)[1]}: {what} (`{guard}`: {state})")
+    lines += ["", "Found by the adversarial capture tests before this suite, fixed in hgobs, "
+              "guarded by the tests named:", ""]
     for promise, what, guard in FIXED_EARLIER:
         matching = [t["outcome"] for n, t in tests.items() if n.startswith(guard)]
         state = ", ".join(f"{n} {o}" for o, n in Counter(matching).items()) or "not run here"
