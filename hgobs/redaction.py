@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -98,21 +99,38 @@ KNOWN_PIECE = 8
 """Shortest run of a known secret that is removed where a server echoes part of it."""
 
 
-def _redact_pieces(text: str, secret: str, limit: int = 64) -> str:
+@functools.lru_cache(maxsize=256)
+def _encoded_forms(secret: str) -> tuple[str, ...]:
+    """A secret as it is, and URL-encoded the ways a server may echo it (cached: the same
+    known secrets are checked against every string of one record)."""
+    return tuple({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)})
+
+
+@functools.lru_cache(maxsize=256)
+def _windows(secret: str) -> frozenset[str]:
+    """Every run of ``KNOWN_PIECE`` characters of ``secret`` (cached per secret)."""
+    return frozenset(secret[i:i + KNOWN_PIECE] for i in range(len(secret) - KNOWN_PIECE + 1))
+
+
+def _redact_pieces(text: str, secret: str) -> str:
     """``text`` with every run of ``KNOWN_PIECE``+ characters that also occurs in ``secret``
-    replaced (a server echoing the first characters of a secret, or a middle part of it)."""
-    i = 0
-    for _ in range(limit):
-        while i + KNOWN_PIECE <= len(secret) and secret[i:i + KNOWN_PIECE] not in text:
+    replaced (a server echoing the first characters of a secret, or a middle part of it).
+    Linear in ``len(text)``: each window of the text is looked up in the secret's windows."""
+    if len(text) < KNOWN_PIECE:
+        return text
+    windows = _windows(secret)
+    out: list[str] = []
+    last = i = 0
+    while i <= len(text) - KNOWN_PIECE:
+        if text[i:i + KNOWN_PIECE] not in windows:
             i += 1
-        if i + KNOWN_PIECE > len(secret):
-            break
-        j = text.find(secret[i:i + KNOWN_PIECE])
-        k = KNOWN_PIECE
-        while i + k < len(secret) and j + k < len(text) and secret[i + k] == text[j + k]:
-            k += 1
-        text = text[:j] + REDACTED + text[j + k:]
-    return text
+            continue
+        end = i + KNOWN_PIECE
+        while end < len(text) and text[end - KNOWN_PIECE + 1:end + 1] in windows:
+            end += 1
+        out += [text[last:i], REDACTED]
+        last = i = end
+    return "".join(out) + text[last:] if out else text
 
 
 def _scrub_plain(text: str) -> str:
@@ -140,7 +158,7 @@ def scrub_text(
     for secret in known:
         if not secret or len(secret) < KNOWN_PIECE:
             continue
-        for form in {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}:
+        for form in _encoded_forms(secret):
             if form in out:
                 out = out.replace(form, REDACTED)
         out = _redact_pieces(out, secret)
