@@ -1,11 +1,13 @@
 """A 1 GB input completes in bounded memory: the analyzer streams.
 
-``hgobs analyze --format json`` runs as a child process over JSON Lines of 100 MB and of 1 GB
+``hgobs analyze --format json`` runs as a child process over JSON Lines of 500 MB and of 1 GB
 (``tests.reliability.bigfiles``: the sample records repeated, the distinct clients and services
 fixed) and its peak resident memory (``ru_maxrss`` of the child, measured alone in a fresh
-wrapper process) must not grow with the input: the 1 GB run may peak at most 10% + 16 MiB above
-the 100 MB run (allocator noise; ten times the records must not show), and below ``BOUND``,
-while every record is read and classified.
+wrapper process) must not grow with the input. Memory grows until the analyzer's bounded
+caches are full (history: 200,000 entries per table, about 340 MB of these records; the reorder
+window: 10,000 records) and must stay flat after that: the 1 GB run may peak at most 10% +
+16 MiB above the 500 MB run (allocator noise; twice the records must not show), and below
+``BOUND``, while every record is read and classified.
 """
 
 from __future__ import annotations
@@ -56,10 +58,10 @@ def analyze(tmp: Path, size: int) -> tuple[int, dict[str, int]]:
 
 
 @pytest.mark.slow
-def test_peak_memory_does_not_grow_from_100MB_to_1GB(tmp_path):
-    """Analyzing 1 GB peaks within 10% + 16 MiB of analyzing 100 MB, and under 512 MiB."""
-    small, _ = analyze(tmp_path, 100 * MB)
+def test_peak_memory_does_not_grow_from_500MB_to_1GB(tmp_path):
+    """Analyzing 1 GB peaks within 10% + 16 MiB of analyzing 500 MB, and under 512 MiB."""
+    small, _ = analyze(tmp_path, 500 * MB)
     large, _ = analyze(tmp_path, 1_000 * MB)
-    print(f"peak RSS: 100 MB input {small / 2**20:.0f} MiB, 1 GB input {large / 2**20:.0f} MiB")
+    print(f"peak RSS: 500 MB input {small / 2**20:.0f} MiB, 1 GB input {large / 2**20:.0f} MiB")
     assert large < small * 1.10 + 16 * 2**20, (small, large)
     assert large < BOUND, large
