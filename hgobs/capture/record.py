@@ -119,6 +119,20 @@ def _response_common(response: httpx.Response, now: float, known: tuple[str, ...
     return facts
 
 
+_PLAIN_HEADERS = frozenset({
+    "host", "content-type", "content-length", "accept", "accept-encoding", "accept-language",
+    "user-agent", "connection", "traceparent", "tracestate", "baggage", "cache-control"})
+
+
+def _echoable_values(request: httpx.Request) -> list[str]:
+    """What the request carried that a server may echo and hgobs never records: the query
+    parameter values (an ``access_token`` in the query, RFC 6750 section 2.3) and the header
+    values other than plain protocol ones (a misspelled credentials header, an API key)."""
+    values = [v for _, v in request.url.params.multi_items() if v]
+    values += [v for k, v in request.headers.items() if k.lower() not in _PLAIN_HEADERS and v]
+    return values
+
+
 def profile_facts(record: Record, profile: Profile) -> None:
     """Add what the profile says about the record's ``aud`` and its limits, in place."""
     aud = record.get("assertion.aud")
@@ -168,7 +182,7 @@ class RecordBuilder:
         """
         record = _base(request, plan, self.options, now)
         raw = request_body(request)
-        known: list[str] = []
+        known: list[str] = _echoable_values(request)
         if raw is not None:
             facts, private = oauth.request_facts(request.headers.get("content-type"), raw)
             record.update(facts)
@@ -207,16 +221,16 @@ class RecordBuilder:
         record = _base(request, plan, self.options, now)
         facts, credential = oauth.presented_facts(request.headers)
         record.update(facts)
-        known: tuple[str, ...] = ()
+        known: tuple[str, ...] = tuple(_echoable_values(request))
         if credential is not None:
-            known = (credential,)
+            known = (*known, credential)
             record["presented.fp"] = self.fingerprint(credential)
             if facts.get("presented.kind") == "jwt":
                 claim_strings: list[str] = []
                 peeked = jwtpeek.peek(credential, source="bearer", now=now,
                                       fingerprint=self.fingerprint,
                                       client_id=self.options.client_id, known=claim_strings)
-                known = (credential, *claim_strings)
+                known = (*known, *claim_strings)
                 record.update(peeked)
                 if _assertion_like(peeked, self.options):
                     record["presented.kind"] = "assertion_jwt"

@@ -102,23 +102,34 @@ def head_text(head: bytes) -> str:
 
 # -- values -------------------------------------------------------------------------------------
 
+INT64 = 2**63
+"""Attribute integers are int64 (OTLP, Jaeger); anything larger is not a number we keep."""
+
+
 def _number(value: Any) -> int | float | None:
     if isinstance(value, str):
         text = value.strip()
         if _INT_RE.fullmatch(text):
-            return int(text)
-        try:
-            value = float(text)
-        except ValueError:
-            return None
+            if len(text) > 20:
+                return None
+            value = int(text)
+        else:
+            try:
+                value = float(text)
+            except ValueError:
+                return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return value if isinstance(value, int) or math.isfinite(value) else None
+    if isinstance(value, int):
+        return value if -INT64 <= value < INT64 else None
+    return value if math.isfinite(value) else None
 
 
 def _int(value: Any) -> int | None:
     number = _number(value)
-    return int(number) if number is not None and float(number).is_integer() else None
+    if isinstance(number, int):
+        return number
+    return int(number) if number is not None and number.is_integer() else None
 
 
 def seconds(value: Any, per_second: int) -> float | None:

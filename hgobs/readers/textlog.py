@@ -213,6 +213,8 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
             continue
         text = raw.decode("utf-8", "surrogateescape")
         if not text.strip():
+            if raw.strip():  # only Unicode spaces (U+2028 ...): not blank to a byte reader
+                yield Item(source, reason="line holds only whitespace")
             continue
         when, rest = leading_time(text)
         last_time = when if when is not None else last_time
