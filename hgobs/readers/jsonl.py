@@ -18,7 +18,7 @@ from typing import IO, Any
 import orjson
 
 from hgobs.readers.base import Item, ReadContext
-from hgobs.schema import FIELD_NAMES, SCHEMA_ID
+from hgobs.schema import FIELD_NAMES, FIELDS, SCHEMA_ID
 
 MAX_LINE_BYTES = 1 << 20
 """Longest line read as a record (bytes); longer lines are skipped with a reason."""
@@ -71,7 +71,18 @@ def parse_line(raw: bytes, source: str) -> Item:
     kind = obj.get("endpoint.kind")
     if not isinstance(kind, str) or kind not in _KINDS:
         return Item(source, reason="record has no valid 'endpoint.kind'")
+    wrong = [k for k, v in obj.items() if v is not None and (
+        not isinstance(v, _TYPES[k]) or (v.__class__ is bool and bool not in _TYPES[k]))]
+    for name in wrong:  # a hand-edited or damaged value: dropped, never met by later stages
+        del obj[name]
     return Item(source, record=obj)
+
+
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,), "int": (int,), "float": (int, float), "number": (int, float),
+    "bool": (bool,), "list[str]": (list,), "str|list[str]": (str, list)}
+_TYPES: dict[str, tuple[type, ...]] = {f.name: _PY_TYPES[f.type] for f in FIELDS}
+"""The Python types a record field may hold, from its documented type in ``hgobs.schema``."""
 
 
 NAME = "hgobs-jsonl"
