@@ -244,10 +244,13 @@ def _record_api(recorder: Recorder, request: httpx.Request, plan: Plan,
 
 def _plan(recorder: Recorder | None, args: tuple[Any, ...], kwargs: dict[str, Any]
           ) -> tuple[httpx.Request, Plan] | None:
-    if recorder is None or not is_instrumentation_enabled():
+    if recorder is None:
         return None
     request = args[0] if args else kwargs.get("request")
+    # The inner step of a request the outer wrapper is recording: leave at once (every request).
     if not isinstance(request, httpx.Request) or request in _HANDLING:
+        return None
+    if not is_instrumentation_enabled():
         return None
     plan = plan_request(request, recorder.options)
     return (request, plan) if plan is not None else None
