@@ -89,7 +89,10 @@ def _run(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...
         items = _progress(read_paths(paths, ctx, ignored))
         stream = judge_in_input_order if input_order else judge
         with gc_paused():
-            yield from stream(items, ctx.profile, _client_fp(client_id))
+            # A verdict made by capture under these rules is kept unless the run names its own
+            # profile, token URLs or client id: then every record is judged under those.
+            yield from stream(items, ctx.profile, _client_fp(client_id),
+                              trust=not (profile or token_urls or client_id))
         if ignored:
             click.echo(f"hgobs: left out {len(ignored)} file(s) found in folders that are not "
                        f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",

@@ -9,11 +9,13 @@ rules themselves stay single-record. Every rule judges the record at its own rec
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hgobs.catalog import CATEGORIES, CONFIRMED, LIKELY, OK, POSSIBLE, PRIORITY
@@ -25,6 +27,22 @@ LEEWAY_S = 30.0
 """Clock leeway in seconds when judging iat/nbf against a clock (RFC 7519 section 4.1.4)."""
 REFUSED_API_STATUSES = frozenset({401, 403, 429})
 SUPPORTED_GRANTS = frozenset({JWT_BEARER_GRANT, CLIENT_CREDENTIALS})
+
+
+def _rules_digest() -> str:
+    """16 hex digits of SHA-256 over the source of the rules and of the catalog they name."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in ("diagnose.py", "catalog.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+RULES_DIGEST = _rules_digest()
+"""Stamp of the rules that made a diagnosis (record field ``diagnosis.rules``): a digest of
+this module's and the catalog's source, so any change to a rule gives another stamp. A record
+whose stamp equals this one was judged by exactly these rules; the analyzer may keep that
+verdict instead of judging the record again (``hgobs.analysis.classify``)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +64,7 @@ class Diagnosis:
             "outcome": "ok" if self.category == OK else "failed",
             "category": self.category,
             "confidence": self.confidence,
+            "diagnosis.rules": RULES_DIGEST,
         }
         if self.fix:
             out["fix"] = self.fix

@@ -141,6 +141,7 @@ FIELDS: tuple[Field, ...] = (
     _F("evidence", "list[str]", "The facts that decided the category."),
     _F("also", "list[str]", "Other categories that also apply, to fix after the first."),
     _F("group", "str", "For `unclassified`: status and error codes joined, so like failures group together."),
+    _F("diagnosis.rules", "str", "Stamp of the rules that made the diagnosis (a digest of their source); the analyzer keeps the verdict of a record stamped by its own rules when the history facts it finds are the ones the record carries."),
 )
 
 FIELD_NAMES: frozenset[str] = frozenset(f.name for f in FIELDS)

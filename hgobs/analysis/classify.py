@@ -25,15 +25,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from hgobs.catalog import CONFIRMED, OK
-from hgobs.diagnose import Diagnosis, History, diagnose, is_failure
+from hgobs.catalog import CATEGORIES, CONFIRMED, OK
+from hgobs.diagnose import RULES_DIGEST, Diagnosis, History, diagnose, is_failure
 from hgobs.profiles import Profile
 from hgobs.readers.base import Item
 from hgobs.schema import Record
 
 HISTORY_FIELDS = ("assertion.reused_after_s", "assertion.iss_ok_environment", "presented.age_s",
-                  "presented.issued_expires_in", "presented.issued_environment")
-DIAGNOSIS_FIELDS = ("outcome", "category", "confidence", "fix", "evidence", "also", "group")
+                  "presented.issued_expires_in", "presented.issued_environment",
+                  "presented.after_failed_exchange", "presented.exchange_span_id")
+"""Fields ``History.annotate`` adds: facts about earlier records."""
+DIAGNOSIS_FIELDS = ("outcome", "category", "confidence", "fix", "evidence", "also", "group",
+                    "diagnosis.rules")
 RECOMPUTED_FIELDS = HISTORY_FIELDS + DIAGNOSIS_FIELDS
 """Fields a record may carry from capture that this run computes again."""
 
@@ -69,26 +72,61 @@ Judged = Classified | Item
 
 
 class _Judge:
-    """Annotates and diagnoses one record at a time, in the order it is given them."""
+    """Annotates and diagnoses one record at a time, in the order it is given them.
 
-    def __init__(self, profile: Profile, client_fp: str | None, history_entries: int) -> None:
+    With ``trust``, a record stamped by these very rules (``diagnosis.rules`` equal to
+    ``hgobs.diagnose.RULES_DIGEST``) whose history facts, found again here, equal the ones it
+    carries keeps the diagnosis it carries: the rules are pure functions of the record, so
+    judging it again would give the same verdict. Any other record is judged again.
+    """
+
+    def __init__(self, profile: Profile, client_fp: str | None, history_entries: int,
+                 trust: bool = True) -> None:
         self.profile = profile
         self.client_fp = client_fp
+        self.trust = trust and client_fp is None
         self.history = History(max_entries=history_entries)
 
     def __call__(self, record: Record) -> Record:
         """Judge ``record`` in place (see ``classify``) and return it."""
+        recorded = self.take_recorded(record)
+        self.history.annotate(record)
+        return self.decide(record, recorded)
+
+    def take_recorded(self, record: Record) -> Record:
+        """Remove the fields this run computes again from ``record`` (returned, those present),
+        and judge ``iss``/``sub`` against the configured client id when there is one."""
         pop = record.pop
+        recorded = {}
         for name in RECOMPUTED_FIELDS:
-            pop(name, None)
+            value = pop(name, None)
+            if value is not None:
+                recorded[name] = value
         client_fp = self.client_fp
         if client_fp is not None:
             for claim in ("iss", "sub"):
                 if record.get(f"assertion.{claim}_fp"):
                     record[f"assertion.{claim}_is_client"] = (
                         record[f"assertion.{claim}_fp"] == client_fp)
-        self.history.annotate(record)
-        if is_failure(record):
+        return recorded
+
+    def trusted(self, record: Record, recorded: Record) -> bool:
+        """True when ``record`` (history facts added) may keep its ``recorded`` diagnosis."""
+        if not self.trust or recorded.get("diagnosis.rules") != RULES_DIGEST:
+            return False
+        category = recorded.get("category")
+        if category != OK and category not in CATEGORIES:
+            return False
+        get = record.get
+        return all(get(name) == recorded.get(name) for name in HISTORY_FIELDS)
+
+    def decide(self, record: Record, recorded: Record) -> Record:
+        """Diagnose ``record`` (history facts already added) in place and return it."""
+        if self.trusted(record, recorded):
+            for name in DIAGNOSIS_FIELDS:
+                if name in recorded:
+                    record[name] = recorded[name]
+        elif is_failure(record):
             record.update(diagnose(record, self.profile).as_fields())
         else:  # what ``diagnose`` returns for every attempt that did not fail
             record.update(_OK_FIELDS)
@@ -125,11 +163,12 @@ def _time_key(record: Record) -> float:
 
 
 def _judge(items: Iterable[Item], profile: Profile, client_fp: str | None,
-           reorder_window: int | None, history_entries: int) -> Iterator[tuple[int, Judged]]:
+           reorder_window: int | None, history_entries: int, trust: bool = True
+           ) -> Iterator[tuple[int, Judged]]:
     """``judge``, each result paired with its item's input number (0-based)."""
     if reorder_window is not None and reorder_window < 1:
         raise ValueError("reorder_window must be at least 1")
-    judge_one = _Judge(profile, client_fp, history_entries)
+    judge_one = _Judge(profile, client_fp, history_entries, trust)
     limit = reorder_window if reorder_window is not None else -1
     heap: list[tuple[float, int, list[Any]]] = []
     fifo: deque[list[Any]] = deque()  # pending entries in input order, for the age limit
@@ -173,7 +212,8 @@ def _judge(items: Iterable[Item], profile: Profile, client_fp: str | None,
 
 def judge(items: Iterable[Item], profile: Profile, client_fp: str | None = None, *,
           reorder_window: int | None = DEFAULT_REORDER_WINDOW,
-          history_entries: int = DEFAULT_HISTORY_ENTRIES) -> Iterator[Judged]:
+          history_entries: int = DEFAULT_HISTORY_ENTRIES, trust: bool = True
+          ) -> Iterator[Judged]:
     """Classify ``items`` as they stream in; yields each as soon as it is judged.
 
     Skipped items are yielded at once; records are yielded in the order they are judged (time
@@ -183,15 +223,18 @@ def judge(items: Iterable[Item], profile: Profile, client_fp: str | None = None,
     until the end, exact time order but memory that grows with the input) and
     ``history_entries`` bound memory. ``client_fp`` is the keyed fingerprint of the client id
     to judge ``iss``/``sub`` against (it matches ``assertion.iss_fp`` only under the same
-    ``HGOBS_FINGERPRINT_KEY``).
+    ``HGOBS_FINGERPRINT_KEY``). With ``trust`` (the default; never with ``client_fp``), a record
+    stamped by these rules keeps its diagnosis when its history facts are found again unchanged
+    (see ``_Judge``).
     """
-    for _, judged in _judge(items, profile, client_fp, reorder_window, history_entries):
+    for _, judged in _judge(items, profile, client_fp, reorder_window, history_entries, trust):
         yield judged
 
 
 def judge_in_input_order(items: Iterable[Item], profile: Profile, client_fp: str | None = None,
                          *, reorder_window: int | None = DEFAULT_REORDER_WINDOW,
-                         history_entries: int = DEFAULT_HISTORY_ENTRIES) -> Iterator[Judged]:
+                         history_entries: int = DEFAULT_HISTORY_ENTRIES, trust: bool = True
+          ) -> Iterator[Judged]:
     """Like ``judge``, but yields records and skipped items in input order.
 
     Each is held until every item before it has been yielded; since no record waits for more
@@ -199,7 +242,7 @@ def judge_in_input_order(items: Iterable[Item], profile: Profile, client_fp: str
     """
     held: dict[int, Judged] = {}
     following = 0
-    for number, judged in _judge(items, profile, client_fp, reorder_window, history_entries):
+    for number, judged in _judge(items, profile, client_fp, reorder_window, history_entries, trust):
         if number != following:
             held[number] = judged
             continue
