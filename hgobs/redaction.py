@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
 FINGERPRINT_HEX_CHARS = 16
@@ -99,10 +99,17 @@ KNOWN_PIECE = 8
 """Shortest run of a known secret that is removed where a server echoes part of it."""
 
 
+_URL_SAFE_RE = re.compile(r"[A-Za-z0-9_.~-]*")
+"""Characters every URL encoding leaves as they are (RFC 3986 unreserved)."""
+
+
 @functools.lru_cache(maxsize=256)
 def _encoded_forms(secret: str) -> tuple[str, ...]:
     """A secret as it is, and URL-encoded the ways a server may echo it (cached: the same
-    known secrets are checked against every string of one record)."""
+    known secrets are checked against every string of one record). A secret of unreserved
+    characters only (a JWT, a base64url or alphanumeric token) encodes to itself."""
+    if _URL_SAFE_RE.fullmatch(secret):
+        return (secret,)
     return tuple({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)})
 
 
@@ -112,13 +119,26 @@ def _windows(secret: str) -> frozenset[str]:
     return frozenset(secret[i:i + KNOWN_PIECE] for i in range(len(secret) - KNOWN_PIECE + 1))
 
 
+DIRECT_SEARCH_BUDGET = 1 << 17
+"""Most characters of secret a piece search may scan directly (windows of the text times the
+secret's length) before the secret's window set is built instead."""
+
+
 def _redact_pieces(text: str, secret: str) -> str:
     """``text`` with every run of ``KNOWN_PIECE``+ characters that also occurs in ``secret``
     replaced (a server echoing the first characters of a secret, or a middle part of it).
-    Linear in ``len(text)``: each window of the text is looked up in the secret's windows."""
+
+    Each window of the text is looked for in the secret: a short text (few windows against a
+    long secret, the usual error message against an assertion) searches the secret itself;
+    a longer one looks each window up in the secret's set of windows, built once per secret,
+    so the work stays linear in ``len(text)`` + ``len(secret)``."""
     if len(text) < KNOWN_PIECE:
         return text
-    windows = _windows(secret)
+    n = len(text) - KNOWN_PIECE + 1
+    if n * 8 <= len(secret) + 128 and n * len(secret) <= DIRECT_SEARCH_BUDGET:
+        windows: Container[str] = secret  # a window is a piece of it iff it is a substring
+    else:
+        windows = _windows(secret)
     out: list[str] = []
     last = i = 0
     while i <= len(text) - KNOWN_PIECE:
