@@ -33,7 +33,7 @@ from hgobs.analysis.state import ReportState
 from hgobs.catalog import CATALOG, CATEGORIES
 from hgobs.errors import HgobsError
 from hgobs.profiles import Profile, load_profile, profile_from_token_urls
-from hgobs.readers import Item, ReadContext, read_paths
+from hgobs.readers import SNIFF_BYTES, Item, ReadContext, expand, jsonl, open_input, read_paths
 from hgobs.redaction import Fingerprinter
 from hgobs.reports import FORMATS, render
 
@@ -102,6 +102,56 @@ def _run(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...
             from None
     except HgobsError as exc:
         raise UsageFailure(str(exc)) from None
+
+
+def _jsonl_files(paths: tuple[str, ...]) -> list[str] | None:
+    """Every input file when all are hgobs JSON Lines files (the columnar engine's input),
+    else None. Raises ``click.UsageError`` for a path that matches nothing."""
+    files = []
+    try:
+        for name, _named in expand(paths):
+            if name == "-":
+                return None
+            try:
+                with open_input(name) as stream:
+                    head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]
+            except (OSError, EOFError):
+                return None
+            if head.strip() and not jsonl.sniff(head, name):
+                return None
+            files.append(name)
+    except FileNotFoundError as exc:
+        raise click.UsageError(f"no such file or folder: {exc.args[0] if exc.args else exc}") \
+            from None
+    return files
+
+
+def _run_columnar(files: list[str], state: ReportState, profile: str | None,
+                  token_urls: tuple[str, ...], client_id: str | None) -> None:
+    """Reduce ``files`` (hgobs JSON Lines) into ``state`` with the columnar engine."""
+    from hgobs.analysis.columnar import ColumnarAnalyzer
+
+    try:
+        ctx = _context(profile, token_urls, client_id)
+    except HgobsError as exc:
+        raise UsageFailure(str(exc)) from None
+    engine = ColumnarAnalyzer(state, ctx.profile, _client_fp(client_id),
+                              trust=not (profile or token_urls or client_id))
+    with gc_paused():
+        for name in files:
+            try:
+                stream = open_input(name)
+            except OSError as exc:
+                state.add_skipped(Item(f"{name}:0", reason=(
+                    f"cannot open file ({exc.strerror or type(exc).__name__})")))
+                continue
+            with stream:
+                try:
+                    engine.feed(stream, name)
+                except (OSError, EOFError) as exc:
+                    state.add_skipped(Item(f"{name}:?",
+                                           reason=f"file ends early ({type(exc).__name__})"))
+        engine.finish()
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -225,10 +275,16 @@ def cli() -> None:
               show_default=True, help="Buckets a (client, category) must appear in to recur.")
 @click.option("--fail-on", metavar="CATEGORY[,CATEGORY]|any",
               help="Exit 1 when any of these categories (or any failure) is present.")
+@click.option("--engine", type=click.Choice(["auto", "columnar", "streaming"]), default="auto",
+              show_default=True,
+              help="columnar: polars reads the files and only records that need a judgement "
+                   "are judged one by one (hgobs JSON Lines files only); streaming: every "
+                   "record one by one (any input); auto: columnar when every input is an "
+                   "hgobs JSON Lines file.")
 def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
             client_id: str | None, fmt: str | None, output: str | None, bucket: str,
             since: datetime | None, until: datetime | None, recurring_min: int,
-            fail_on: str | None) -> None:
+            fail_on: str | None, engine: str) -> None:
     """Classify the auth attempts in PATHS (files, folders, globs, '-') and report failures,
     trends and fixes. Exit 0; 1 when --fail-on matched; 2 on usage errors, unreadable
     options, or (with --fail-on) input that held no readable record."""
@@ -239,8 +295,15 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
                             recurring_min_buckets=recurring_min)
     except HgobsError as exc:
         raise click.UsageError(str(exc)) from None
-    for judged in _run(paths, profile, token_urls, client_id):
-        state.add(judged)
+    files = None if engine == "streaming" else _jsonl_files(paths)
+    if files is not None:
+        _run_columnar(files, state, profile, token_urls, client_id)
+    elif engine == "columnar":
+        raise click.UsageError("--engine columnar reads hgobs JSON Lines files only (not '-', "
+                               "not other formats); use --engine streaming or auto")
+    else:
+        for judged in _run(paths, profile, token_urls, client_id):
+            state.add(judged)
     text = render(state.report(), fmt)
     if output:
         write_output(output, text)

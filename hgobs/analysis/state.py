@@ -186,6 +186,38 @@ class ReportState:
         elif kind == "token_exchange":
             self.episodes.success(client, t)
 
+    def add_success(self, client: Any, t: Any) -> None:
+        """A successful token exchange already counted (``merge_cell``/``add_cell``): close
+        ``client``'s recovery episode as ``add_record`` would."""
+        if has_time(t) and self._in_window(t):
+            self.episodes.success(UNKNOWN if client is None else client, t)
+
+    def add_cell(self, t: Any, kind: Any, env: Any, service: Any, client: Any) -> None:
+        """Count one success of ``kind`` at ``t`` (seconds) into the cube, exactly as
+        ``add_record`` does (the caller counts ``read``, ``classified`` and the kinds)."""
+        if not has_time(t) or not self._in_window(t):
+            return
+        self.merge_cell((self._bucket_ns(t), OK, _fill(env), _fill(service), _fill(client),
+                         _fill(kind)), 1, t, t)
+
+    def merge_cell(self, key: tuple[Any, ...], count: int, first: float, last: float) -> None:
+        """Add ``count`` records of cube ``key`` (bucket ns, category, environment, service,
+        client, endpoint kind), seen first at ``first`` and last at ``last`` (seconds, in the
+        window)."""
+        cell = self._cube.get(key)
+        if cell is None:
+            self._cube[key] = [count, first, last]
+        else:
+            cell[0] += count
+            if first < cell[1]:
+                cell[1] = first
+            if last > cell[2]:
+                cell[2] = last
+        if first < self._min_s:
+            self._min_s = first
+        if last > self._max_s:
+            self._max_s = last
+
     def _failure(self, source: str, r: Record, t: float, category: Any, kind: Any, env: Any,
                  client: Any) -> None:
         self.episodes.failure(client, category, t)

@@ -18,7 +18,8 @@ from typing import IO, Any
 from hgobs.readers import curl, har, jaeger, jsonl, otlp, textlog, zipkin
 from hgobs.readers.base import Item, ReadContext
 
-__all__ = ["FOLDER_SUFFIXES", "READERS", "Item", "ReadContext", "expand", "read_paths"]
+__all__ = ["FOLDER_SUFFIXES", "READERS", "SNIFF_BYTES", "Item", "ReadContext", "expand",
+           "open_input", "read_paths"]
 
 READERS: tuple[Any, ...] = (jsonl, otlp, har, jaeger, zipkin, curl, textlog)
 """Reader modules in the order their ``sniff`` is tried."""
@@ -54,7 +55,8 @@ def expand(paths: Iterable[str]) -> Iterator[tuple[str, bool]]:
                 yield from ((f, True) for f, _ in expand([match]))
 
 
-def _open(name: str) -> IO[bytes]:
+def open_input(name: str) -> IO[bytes]:
+    """``name`` opened for binary reading (``-``: standard input), ``.gz`` decompressed."""
     if name == "-":
         return sys.stdin.buffer
     raw: IO[bytes] = open(name, "rb")
@@ -81,7 +83,7 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> 
     hold no records to account for).
     """
     try:
-        stream = _open(name)
+        stream = open_input(name)
     except OSError as exc:
         yield Item(f"{name}:0", reason=f"cannot open file ({exc.strerror or type(exc).__name__})")
         return

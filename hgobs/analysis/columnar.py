@@ -1,0 +1,584 @@
+"""The columnar engine of ``hgobs analyze`` for hgobs JSON Lines files.
+
+The streaming engine (``hgobs.analysis.classify.judge`` feeding ``ReportState.add``) spends
+20 to 30 us of Python per record. For the analyzer's own input, capture records, most of that
+is not needed: capture already judged each record with the same rules (the ``diagnosis.rules``
+stamp says which), and a success needs no rule at all. This engine lets polars do the heavy
+lifting and keeps Python for the records that need a judgement:
+
+1. **Read.** Each file is read in blocks of ``block_bytes`` cut at a line end; polars parses
+   a block's lines into the columns the analysis needs (``COLUMNS``, typed from
+   ``hgobs.schema``). A block polars refuses, or one holding a line the JSON Lines reader
+   would skip, is read line by line by that reader instead (``hgobs.readers.jsonl.parse_line``),
+   so the skip reasons and the values kept are the reader's.
+2. **Order.** Rows are judged in time order, ties in input order, with the streaming
+   engine's guarantee: input never further out of order than ``reorder_window`` records is
+   judged exactly as if it had been sorted whole. A block's rows that a later row could still
+   precede are held back for the next block.
+3. **History.** The facts ``hgobs.diagnose.History`` adds (assertion reuse, the issuing
+   exchange of a presented access value, the environments where an ``iss`` succeeded, the
+   exchange earlier in the same trace) are found with joins over the block and tables carried
+   from block to block, bounded like ``History``'s (least recently stored dropped first,
+   trimmed after each block).
+4. **Judge.** A success stamped by these rules stays a success (history facts never turn a
+   success into a failure). Every other record goes through ``_Judge.decide``, the streaming
+   engine's own code: a failure stamped by these rules keeps its diagnosis when the facts found
+   equal the ones it carries, anything else is judged by the rules (``hgobs.diagnose``).
+5. **Reduce.** Successes are counted into ``ReportState``'s cube with one group-by per block;
+   the judged records go through ``ReportState.add_record`` in time order, and a success that
+   may close a recovery episode is passed on in its place.
+
+The result is the streaming engine's report for the same input, with two documented
+differences: the history tables' bounds are applied per block (a remembered credential may
+outlive its bound by up to one block), and a JSON number, object or array where the schema says
+string is read as its JSON text rather than dropped. Memory: a block, the rows held back, the
+history tables and the report state; not the input.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from hgobs.analysis.classify import _Judge
+from hgobs.analysis.state import MAX_ABS_TIME_S, UNKNOWN, ReportState
+from hgobs.catalog import CATEGORIES, OK
+from hgobs.diagnose import RULES_DIGEST, is_failure
+from hgobs.profiles import API_CALL, TOKEN_EXCHANGE, Profile
+from hgobs.readers import jsonl
+from hgobs.readers.base import Item
+from hgobs.schema import FIELDS_BY_NAME, SCHEMA_ID, Record
+
+DEFAULT_BLOCK_BYTES = 64 << 20
+"""Bytes of input parsed by polars at a time (a block ends at a line end)."""
+TRACE_ENTRIES = 1_000
+"""Bound of the table of the last token exchange per trace (as ``History.trace_entries``)."""
+
+_DTYPES: dict[str, Any] = {"str": pl.String, "float": pl.Float64, "int": pl.Int64,
+                           "bool": pl.Boolean, "list[str]": pl.List(pl.String)}
+
+REPORT_FIELDS = ("time", "endpoint.kind", "environment", "service.name", "client.fp",
+                 "outcome", "category", "confidence", "fix", "evidence", "also", "group",
+                 "diagnosis.rules", "assertion.aud_environment")
+KEY_FIELDS = ("assertion.source", "assertion.fp", "assertion.jti_fp", "assertion.iss_fp",
+              "presented.fp", "issued.fp", "issued.expires_in", "trace_id", "span_id")
+RECORDED_FACTS = ("assertion.reused_after_s", "assertion.iss_ok_environment", "presented.age_s",
+                  "presented.issued_expires_in", "presented.issued_environment",
+                  "presented.after_failed_exchange", "presented.exchange_span_id")
+COLUMNS: dict[str, Any] = {"schema": pl.String, **{
+    name: _DTYPES[FIELDS_BY_NAME[name].type]
+    for name in (*REPORT_FIELDS, *KEY_FIELDS, *RECORDED_FACTS)}}
+"""The fields polars reads from each line, with their polars types (from ``hgobs.schema``)."""
+
+_FACT_INPUTS = ("time", "endpoint.kind", "environment", "assertion.source", "assertion.fp",
+                "assertion.jti_fp", "assertion.iss_fp", "presented.fp", "issued.fp",
+                "issued.expires_in", "trace_id")
+_FACTS = ("_reused_from", "_iss_at", "_iss_exp", "_iss_env", "_ok_env", "_trace_ord")
+"""Columns the history joins add: the raw facts ``_add_facts`` turns into record fields."""
+_LOOP_FIELDS = (*REPORT_FIELDS, *RECORDED_FACTS, "trace_id", "span_id")
+_MARGIN_S = 1e-6
+_JSON_NON_STRING = r"^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|[\[{].*)$"
+_STRINGS = [name for name, dtype in COLUMNS.items() if dtype == pl.String and name != "schema"]
+_COERCED = pl.any_horizontal([
+    (pl.col(name).str.contains(_JSON_NON_STRING)
+     & ~pl.col(name).str.contains(r"^(?:[0-9a-f]{16}|[0-9a-f]{32})$")).fill_null(False)
+    for name in _STRINGS]).any()
+"""True when a string column holds what polars makes of a JSON number, boolean, object or
+array (it turns them into their text, where the JSON Lines reader drops them as the wrong
+type): such a block is read line by line. A string value that merely looks like one of those
+costs speed, never correctness; 16 or 32 hexadecimal digits (fingerprints, trace and span ids)
+are taken as strings."""
+_ASSERTION_SOURCES = ("assertion", "client_assertion")
+
+
+@dataclass
+class _Block:
+    """Rows read from one block: the frame (``COLUMNS`` plus ``_seq``, ``_src``, ``_blk``,
+    ``_i``, ``_line``, ``_key``) and the items skipped in it, in input order."""
+
+    frame: pl.DataFrame
+    skipped: list[Item]
+
+
+def _truthy(name: str) -> pl.Expr:
+    """``bool(r.get(name))`` for a string column."""
+    return pl.col(name).is_not_null() & (pl.col(name) != "")
+
+
+class ColumnarAnalyzer:
+    """Feeds hgobs JSON Lines files into a ``ReportState`` (see module doc).
+
+    ``profile``, ``client_fp`` and ``trust`` are those of ``hgobs.analysis.classify.judge``;
+    ``reorder_window`` (records, at least 1) and ``history_entries`` bound memory as there.
+    Call ``feed`` for each file in input order, then ``finish``. Raises ``OSError`` when a file
+    cannot be read (the caller reports it as the streaming readers do).
+    """
+
+    def __init__(self, state: ReportState, profile: Profile, client_fp: str | None = None, *,
+                 trust: bool = True, reorder_window: int = 10_000,
+                 history_entries: int = 200_000,
+                 block_bytes: int = DEFAULT_BLOCK_BYTES) -> None:
+        if reorder_window < 1:
+            raise ValueError("reorder_window must be at least 1")
+        self.state = state
+        self.judge = _Judge(profile, client_fp, history_entries, trust)
+        self.trust = self.judge.trust
+        self.window = reorder_window
+        self.entries = history_entries
+        self.block_bytes = block_bytes
+        self.sources: list[str] = []
+        self._seq = 0
+        self._ord = 0
+        self._held: pl.DataFrame | None = None
+        self._assertions = pl.DataFrame(schema={"k": pl.String, "first": pl.Float64,
+                                                "last": pl.Int64})
+        self._issued = pl.DataFrame(schema={"k": pl.String, "at": pl.Float64, "exp": pl.Float64,
+                                            "env": pl.String, "last": pl.Int64})
+        self._envs = pl.DataFrame(schema={"iss": pl.String, "env": pl.String, "last": pl.Int64})
+        self._traces = pl.DataFrame(schema={"trace": pl.String, "ord": pl.Int64})
+        self._exchange_verdicts: dict[int, tuple[Any, Any, Any]] = {}
+        self._blocks = 0
+        self._lines: dict[int, list[bytes]] = {}
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def feed(self, stream: io.BufferedIOBase | Any, name: str) -> None:
+        """Read every line of the open binary ``stream`` (named ``name`` in sources)."""
+        file_no = len(self.sources)
+        self.sources.append(name)
+        line_no = 0
+        rest = b""
+        while True:
+            chunk = stream.read(self.block_bytes)
+            if not chunk:
+                break
+            data = rest + chunk
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest = data
+                continue
+            rest = data[cut + 1:]
+            line_no = self._block(data[:cut + 1], file_no, line_no)
+        if rest:
+            self._block(rest, file_no, line_no)
+
+    def _block(self, data: bytes, file_no: int, line_no: int) -> int:
+        """Parse one block of whole lines starting after line ``line_no``; returns the number
+        of the block's last line."""
+        lines = data.split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()
+        block_no = self._blocks
+        self._blocks += 1
+        self._lines[block_no] = lines
+        block = self._fast(data, lines, file_no, line_no, block_no)
+        if block is None:
+            block = self._slow(lines, file_no, line_no, block_no)
+        for item in block.skipped:
+            self.state.add_skipped(item)
+        if block.frame.height:
+            self._take(block.frame)
+        held = self._held
+        oldest = held["_blk"].min() if held is not None and held.height else block_no + 1
+        for number in [b for b in self._lines if b < oldest]:  # type: ignore[operator]
+            del self._lines[number]
+        return line_no + len(lines)
+
+    def _fast(self, data: bytes, lines: list[bytes], file_no: int, line_no: int,
+              block_no: int) -> _Block | None:
+        """The block parsed by polars, or None when the line-by-line reader must read it."""
+        if max(map(len, lines), default=0) > jsonl.MAX_LINE_BYTES:
+            return None
+        try:
+            frame = pl.read_ndjson(io.BytesIO(data), schema=COLUMNS)
+        except Exception:  # any refusal: the exact reader takes the block
+            return None
+        kept: list[int] | None = None
+        if frame.height != len(lines):  # polars passed over blank lines: number the others
+            kept = [i for i, raw in enumerate(lines) if not _blank(raw)]
+            if frame.height != len(kept):
+                return None
+        bad = frame.select(
+            ((pl.col("schema") != SCHEMA_ID) | pl.col("schema").is_null()
+             | pl.col("time").is_null() | ~pl.col("time").is_finite()
+             | ~pl.col("endpoint.kind").is_in([TOKEN_EXCHANGE, API_CALL])
+             | pl.col("endpoint.kind").is_null()).any()).item()
+        if bad or frame.select(_COERCED).item():
+            return None
+        return _Block(self._number(frame.drop("schema"), kept, line_no, file_no, block_no), [])
+
+    def _slow(self, lines: list[bytes], file_no: int, line_no: int, block_no: int) -> _Block:
+        """The block read line by line by the JSON Lines reader (exact skips and values)."""
+        name = self.sources[file_no]
+        rows: list[Record] = []
+        kept: list[int] = []
+        skipped: list[Item] = []
+        for i, raw in enumerate(lines):
+            line = raw.rstrip(b"\r\n")
+            if not line or line.isspace():
+                continue
+            item = jsonl.parse_line(line, f"{name}:{line_no + i + 1}")
+            if item.record is None:
+                skipped.append(item)
+                continue
+            rows.append({k: item.record.get(k) for k in COLUMNS if k != "schema"})
+            kept.append(i)
+        schema = {k: v for k, v in COLUMNS.items() if k != "schema"}
+        frame = pl.DataFrame(rows, schema=schema, strict=False) if rows else \
+            pl.DataFrame(schema=schema)
+        return _Block(self._number(frame, kept, line_no, file_no, block_no), skipped)
+
+    def _number(self, frame: pl.DataFrame, kept: list[int] | None, line_no: int,
+                file_no: int, block_no: int) -> pl.DataFrame:
+        """``frame`` with its rows' input numbers, file, line (1-based) and place in the block
+        (``kept``: the line index of each row; None: row i is line i)."""
+        n = frame.height
+        seq0 = self._seq
+        self._seq += n
+        index = pl.int_range(n, dtype=pl.Int32) if kept is None else pl.Series(kept,
+                                                                               dtype=pl.Int32)
+        return frame.with_columns(
+            pl.int_range(seq0, seq0 + n, dtype=pl.Int64).alias("_seq"),
+            pl.lit(file_no, dtype=pl.Int32).alias("_src"),
+            pl.lit(block_no, dtype=pl.Int32).alias("_blk"),
+            index.alias("_i")).with_columns(
+            (pl.col("_i").cast(pl.Int64) + (line_no + 1)).alias("_line"),
+            pl.when(pl.col("time").is_nan()).then(0.0).otherwise(pl.col("time")).alias("_key"))
+
+    # --- ordering ----------------------------------------------------------------------------
+
+    def _take(self, frame: pl.DataFrame) -> None:
+        """Add read rows; judge those no later row can precede (see module doc)."""
+        if self._held is not None and self._held.height:
+            frame = pl.concat([self._held, frame], how="vertical")
+        frame = frame.sort(["_key", "_seq"])
+        last = self._seq - 1
+        settled = frame.filter(pl.col("_seq") <= last - self.window)
+        if settled.height == 0:
+            self._held = frame
+            return
+        bound = settled["_key"].max()
+        ready = pl.col("_key") <= bound
+        self._held = frame.filter(~ready)
+        self._judge(frame.filter(ready))
+
+    def finish(self) -> None:
+        """Judge every row still held (call once, after the last ``feed``)."""
+        if self._held is not None and self._held.height:
+            held, self._held = self._held, None
+            self._judge(held)
+
+    # --- history -----------------------------------------------------------------------------
+
+    def _judge(self, batch: pl.DataFrame) -> None:
+        """History facts, verdicts and reduction for ``batch`` (rows in judging order)."""
+        n = batch.height
+        batch = batch.with_columns(pl.int_range(self._ord, self._ord + n,
+                                                dtype=pl.Int64).alias("_ord"))
+        self._ord += n
+        facts = batch.select(*_FACT_INPUTS, "_ord")
+        facts = self._reuse(facts)
+        facts = self._issued_facts(facts)
+        facts = self._env_facts(facts)
+        facts = self._trace_facts(facts)
+        self._reduce(batch.hstack(facts.select(_FACTS)))
+
+    def _trim(self, table: pl.DataFrame, entries: int) -> pl.DataFrame:
+        if table.height <= entries:
+            return table
+        return table.sort("last").tail(entries)
+
+    def _reuse(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """``_reused_from``: the earliest time an earlier exchange presented the same assertion
+        (fingerprint) or the same ``iss`` + ``jti``; stores this batch's assertions."""
+        kind, src = pl.col("endpoint.kind"), pl.col("assertion.source")
+        asserted = (kind == TOKEN_EXCHANGE) & src.is_in(_ASSERTION_SOURCES)
+        batch = batch.with_columns(
+            pl.when(asserted & _truthy("assertion.fp"))
+            .then(pl.lit("a:") + pl.col("assertion.fp")).alias("_ka"),
+            pl.when(asserted & _truthy("assertion.jti_fp") & _truthy("assertion.iss_fp"))
+            .then(pl.lit("j:") + pl.col("assertion.iss_fp") + pl.lit(":")
+                  + pl.col("assertion.jti_fp")).alias("_kj"))
+        earlier = []
+        puts = []
+        for key in ("_ka", "_kj"):
+            first = pl.col("time").first().over(key)
+            occurrence = pl.int_range(pl.len()).over(key)
+            batch = batch.join(self._assertions.select(pl.col("k").alias(key),
+                                                       pl.col("first").alias(f"{key}_st")),
+                               on=key, how="left", nulls_equal=False,
+                               maintain_order="left")
+            batch = batch.with_columns(
+                pl.when(pl.col(key).is_not_null()).then(pl.coalesce(
+                    pl.col(f"{key}_st"), pl.when(occurrence > 0).then(first)))
+                .alias(f"{key}_e"))
+            earlier.append(pl.col(f"{key}_e"))
+            puts.append(batch.filter(pl.col(key).is_not_null()).select(
+                pl.col(key).alias("k"), pl.col("time").alias("first"),
+                pl.col("_ord").alias("last")))
+        batch = batch.with_columns(pl.min_horizontal(earlier).alias("_reused_from")).drop(
+            "_ka", "_kj", "_ka_st", "_kj_st", "_ka_e", "_kj_e")
+        new = pl.concat([self._assertions, *puts], how="vertical")
+        self._assertions = self._trim(
+            new.group_by("k").agg(pl.col("first").min(), pl.col("last").max()), self.entries)
+        return batch
+
+    def _issued_facts(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """``_iss_at``, ``_iss_exp``, ``_iss_env``: what the exchange that issued the presented
+        access value stored (the latest one before the row); stores this batch's issues."""
+        kind = pl.col("endpoint.kind")
+        puts = batch.filter((kind == TOKEN_EXCHANGE) & _truthy("issued.fp")).select(
+            pl.col("issued.fp").alias("k"), pl.col("time").alias("at"),
+            pl.col("issued.expires_in").alias("exp"), pl.col("environment").alias("env"),
+            pl.col("_ord").alias("last"))
+        asks = batch.filter((kind == API_CALL) & _truthy("presented.fp")).select(
+            pl.col("_ord"), pl.col("presented.fp").alias("k"))
+        if asks.height:
+            found = asks.join_asof(puts.rename({"last": "_put"}), left_on="_ord",
+                                   right_on="_put", by="k", strategy="backward",
+                                   allow_exact_matches=False, check_sortedness=False)
+            found = found.join(self._issued.select("k", pl.col("at").alias("s_at"),
+                                                   pl.col("exp").alias("s_exp"),
+                                                   pl.col("env").alias("s_env")),
+                               on="k", how="left", maintain_order="left")
+            hit = pl.col("_put").is_not_null()
+            found = found.select(
+                "_ord",
+                pl.when(hit).then(pl.col("at")).otherwise(pl.col("s_at")).alias("_iss_at"),
+                pl.when(hit).then(pl.col("exp")).otherwise(pl.col("s_exp")).alias("_iss_exp"),
+                pl.when(hit).then(pl.col("env")).otherwise(pl.col("s_env")).alias("_iss_env"))
+            batch = batch.join(found, on="_ord", how="left", maintain_order="left")
+        else:
+            batch = batch.with_columns(pl.lit(None, pl.Float64).alias("_iss_at"),
+                                       pl.lit(None, pl.Float64).alias("_iss_exp"),
+                                       pl.lit(None, pl.String).alias("_iss_env"))
+        if puts.height:
+            new = pl.concat([self._issued, puts], how="vertical").sort("last")
+            self._issued = self._trim(new.group_by("k").last(), self.entries)
+        return batch
+
+    def _env_facts(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """``_ok_env``: for a token exchange, an environment (the first by name) where its
+        ``iss`` got an access value before, when it has not got one in its own environment;
+        stores this batch's successes."""
+        kind = pl.col("endpoint.kind")
+        keyed = (kind == TOKEN_EXCHANGE) & _truthy("assertion.iss_fp") & _truthy("environment")
+        puts = batch.filter(keyed & _truthy("issued.fp")).group_by(
+            pl.col("assertion.iss_fp").alias("iss"), pl.col("environment").alias("env")).agg(
+            pl.col("_ord").min().alias("_first"), pl.col("_ord").max().alias("last"))
+        envs = sorted(set(self._envs["env"].to_list()) | set(puts["env"].to_list()))
+        if not envs:
+            return batch.with_columns(pl.lit(None, pl.String).alias("_ok_env"))
+        has = []
+        for env in envs:
+            stored = self._envs.filter(pl.col("env") == env).select(
+                pl.col("iss").alias("assertion.iss_fp"), pl.lit(True).alias(f"_st_{env}"))
+            mine = puts.filter(pl.col("env") == env).select(
+                pl.col("iss").alias("assertion.iss_fp"), pl.col("_first").alias(f"_b_{env}"))
+            batch = batch.join(stored, on="assertion.iss_fp", how="left",
+                               maintain_order="left").join(
+                mine, on="assertion.iss_fp", how="left", maintain_order="left")
+            has.append((env, pl.col(f"_st_{env}").fill_null(False)
+                        | (pl.col(f"_b_{env}") < pl.col("_ord")).fill_null(False)))
+        own = pl.any_horizontal([flag & (pl.col("environment") == env) for env, flag in has])
+        pick: Any = pl.lit(None, pl.String)
+        for env, flag in reversed(has):
+            pick = pl.when(flag).then(pl.lit(env)).otherwise(pick)
+        batch = batch.with_columns(
+            pl.when(keyed & ~own).then(pick).alias("_ok_env")).drop(
+            [f"_st_{e}" for e in envs] + [f"_b_{e}" for e in envs])
+        if puts.height:
+            new = pl.concat([self._envs, puts.select("iss", "env", "last")], how="vertical")
+            self._envs = new.group_by("iss", "env").agg(pl.col("last").max())
+            recent = self._envs.group_by("iss").agg(pl.col("last").max())
+            if recent.height > self.entries:
+                keep = recent.sort("last").tail(self.entries).select("iss")
+                self._envs = self._envs.join(keep, on="iss", how="semi")
+        return batch
+
+    def _trace_facts(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """``_trace_ord``: for an API call, the order number of the latest token exchange of
+        its trace judged before it (within the bound of ``TRACE_ENTRIES`` exchanges)."""
+        kind = pl.col("endpoint.kind")
+        puts = batch.filter((kind == TOKEN_EXCHANGE) & _truthy("trace_id")).select(
+            pl.col("trace_id").alias("trace"), pl.col("_ord"),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("_n"))
+        stored = self._traces.height
+        asks = batch.filter((kind == API_CALL) & _truthy("trace_id")).select(
+            "_ord", pl.col("trace_id").alias("trace"))
+        if asks.height:
+            before = puts.select(pl.col("_ord").alias("_at"), pl.col("_n").alias("_before"))
+            asks = asks.sort("_ord").join_asof(before, left_on="_ord", right_on="_at",
+                                               strategy="backward")
+            asks = asks.with_columns(pl.col("_before").fill_null(-1) + 1)  # exchanges before
+            found = asks.join_asof(
+                puts.select("trace", pl.col("_ord").alias("_hit"), "_n"),
+                left_on="_ord", right_on="_hit", by="trace", strategy="backward",
+                allow_exact_matches=False, check_sortedness=False)
+            found = found.join(self._traces.with_columns(
+                pl.int_range(pl.len(), dtype=pl.Int64).alias("_rank")).select(
+                "trace", pl.col("ord").alias("_st"), "_rank"), on="trace", how="left",
+                maintain_order="left")
+            since_hit = pl.col("_before") - pl.col("_n") - 1  # exchanges after the hit
+            since_st = pl.col("_before") + stored - pl.col("_rank") - 1
+            found = found.select("_ord", pl.when(
+                pl.col("_hit").is_not_null() & (since_hit < TRACE_ENTRIES)).then(pl.col("_hit"))
+                .when(pl.col("_hit").is_null() & pl.col("_st").is_not_null()
+                      & (since_st < TRACE_ENTRIES)).then(pl.col("_st"))
+                .alias("_trace_ord"))
+            batch = batch.join(found, on="_ord", how="left", maintain_order="left")
+        else:
+            batch = batch.with_columns(pl.lit(None, pl.Int64).alias("_trace_ord"))
+        if puts.height:
+            new = pl.concat([self._traces, puts.select("trace", "_ord").rename(
+                {"_ord": "ord"})], how="vertical")
+            self._traces = new.group_by("trace").agg(pl.col("ord").max()).sort("ord").tail(
+                TRACE_ENTRIES)
+        return batch
+
+    # --- verdicts and reduction --------------------------------------------------------------
+
+    def _reduce(self, batch: pl.DataFrame) -> None:
+        state = self.state
+        t = pl.col("time")
+        lo, hi = state._since_s, state._until_s
+        clear = t.is_finite() & (t.abs() < MAX_ABS_TIME_S)
+        outside = ~clear
+        if lo != -math.inf:
+            clear = clear & (t >= lo + _MARGIN_S)
+            outside = outside | (t < lo - _MARGIN_S)
+        if hi != math.inf:
+            clear = clear & (t < hi - _MARGIN_S)
+            outside = outside | (t >= hi + _MARGIN_S)
+        stamped = pl.col("diagnosis.rules") == RULES_DIGEST
+        settled_ok = (stamped & (pl.col("category") == OK)).fill_null(False) \
+            if self.trust else pl.lit(False)
+        batch = batch.with_columns(settled_ok.alias("_ok"), clear.alias("_in"),
+                                   outside.alias("_out"))
+        self._count_successes(batch.filter(pl.col("_ok")))
+        # Recovery episodes: only a record that is not a settled success can open one, and a
+        # settled success in the window closes any open one. So after each such record (and
+        # at the start of the batch) each client's settled successful exchanges go through
+        # ``ReportState.add_success`` in order up to the first one surely in the window.
+        client = pl.col("client.fp").fill_null(UNKNOWN)
+        relevant = batch.filter(~pl.col("_ok") | (pl.col("endpoint.kind") == TOKEN_EXCHANGE))
+        opened = (~pl.col("_ok")).cast(pl.Int32).cum_sum().over(client)
+        relevant = relevant.with_columns(opened.alias("_run"))
+        closing = (pl.col("_ok") & pl.col("_in")).cast(pl.Int32)
+        relevant = relevant.with_columns(
+            (closing.cum_sum().over(client, "_run") - closing).alias("_closed_before"))
+        work = relevant.filter(~pl.col("_ok") | (pl.col("_closed_before") == 0))
+        if work.height == 0:
+            return
+        names = [*_LOOP_FIELDS, *_FACTS, "_ok", "_src", "_line", "_ord", "_blk", "_i"]
+        index = {name: i for i, name in enumerate(names)}
+        i_ok, i_time, i_client, i_src, i_line, i_ord = (index[k] for k in (
+            "_ok", "time", "client.fp", "_src", "_line", "_ord"))
+        i_stamp, i_category = index["diagnosis.rules"], index["category"]
+        verdicts = self._exchange_verdicts
+        sources = self.sources
+        judge = self.judge
+        trust = self.trust
+        fields = list(enumerate(_LOOP_FIELDS))
+        for row in work.select(names).iter_rows():
+            if row[i_ok]:
+                state.add_success(row[i_client], row[i_time])
+                continue
+            record = None
+            if trust and row[i_stamp] == RULES_DIGEST and row[i_category] in CATEGORIES:
+                # A failure judged by these rules: its verdict stands if its facts do.
+                candidate = {name: row[i] for i, name in fields if row[i] is not None}
+                recorded = judge.take_recorded(candidate)
+                self._add_facts(candidate, row, index, failed=True)
+                if judge.trusted(candidate, recorded):
+                    record = judge.decide(candidate, recorded)
+            if record is None:
+                record = self._record(row, index)
+            if record.get("endpoint.kind") == TOKEN_EXCHANGE and record.get("trace_id"):
+                verdicts[row[i_ord]] = (record.get("outcome"), record.get("category"),
+                                        record.get("span_id"))
+            state.add_record(f"{sources[row[i_src]]}:{row[i_line]}", record)
+        if len(verdicts) > 4 * TRACE_ENTRIES:
+            keep = set(self._traces["ord"].to_list())
+            self._exchange_verdicts = {k: v for k, v in verdicts.items() if k in keep}
+
+    def _record(self, row: tuple[Any, ...], index: dict[str, int]) -> Record:
+        """The record of ``row`` read again in full from its line, judged."""
+        raw = self._lines[row[index["_blk"]]][row[index["_i"]]].rstrip(b"\r\n")
+        record = jsonl.parse_line(raw, "").record
+        if record is None:  # cannot happen: the row was read from this very line
+            raise ValueError("a line read before is no longer a record")
+        judge = self.judge
+        recorded = judge.take_recorded(record)
+        self._add_facts(record, row, index, failed=None)
+        return judge.decide(record, recorded)
+
+    def _add_facts(self, r: Record, row: tuple[Any, ...], index: dict[str, int],
+                   failed: bool | None) -> None:
+        """Put the history facts of ``row`` on ``r`` exactly as ``History.annotate`` does
+        (``failed``: whether the attempt failed, None to ask ``is_failure``)."""
+        now = r["time"]
+        reused = row[index["_reused_from"]]
+        if reused is not None:
+            r["assertion.reused_after_s"] = round(now - reused, 3)
+        issued_at = row[index["_iss_at"]]
+        if issued_at is not None:
+            r["presented.age_s"] = round(now - issued_at, 3)
+            expires_in = row[index["_iss_exp"]]
+            if expires_in is not None:
+                r["presented.issued_expires_in"] = expires_in
+            env = row[index["_iss_env"]]
+            if env:
+                r["presented.issued_environment"] = env
+        at = row[index["_trace_ord"]]
+        if at is not None:
+            outcome, category, span_id = self._exchange_verdicts.get(at, ("ok", None, None))
+            if outcome == "failed" and category:
+                r["presented.after_failed_exchange"] = category
+                if span_id:
+                    r["presented.exchange_span_id"] = span_id
+        ok_env = row[index["_ok_env"]]
+        if ok_env is not None and (is_failure(r) if failed is None else failed):
+            r["assertion.iss_ok_environment"] = ok_env
+
+    def _count_successes(self, oks: pl.DataFrame) -> None:
+        """Count settled successes into the state's cube: one group-by, and ``add_cell`` for
+        the few within a microsecond of a window or bucket edge."""
+        if oks.height == 0:
+            return
+        state = self.state
+        state.read += oks.height
+        state.classified += oks.height
+        state.categories.add(OK)
+        kinds = oks["endpoint.kind"].unique().to_list()
+        state.ok_kinds.update(UNKNOWN if k is None else k for k in kinds)
+        t = pl.col("time")
+        w_s, w_ns = state._w_s, state._w_ns
+        slot = (t / w_s).floor()
+        edge = ((t - slot * w_s) < _MARGIN_S) | (((slot + 1) * w_s - t) <= _MARGIN_S)
+        oks = oks.filter(~pl.col("_out")).with_columns(
+            edge.alias("_edge"), (slot.cast(pl.Int64) * w_ns).alias("_bucket"))
+        exact = oks.filter(~pl.col("_in") | pl.col("_edge"))
+        for row in exact.select("time", "endpoint.kind", "environment", "service.name",
+                                "client.fp").iter_rows():
+            state.add_cell(*row)
+        grouped = oks.filter(pl.col("_in") & ~pl.col("_edge")).group_by(
+            "_bucket", pl.col("environment").fill_null(UNKNOWN),
+            pl.col("service.name").fill_null(UNKNOWN), pl.col("client.fp").fill_null(UNKNOWN),
+            pl.col("endpoint.kind").fill_null(UNKNOWN)).agg(
+            pl.len().alias("n"), t.min().alias("lo"), t.max().alias("hi"))
+        for bucket, env, service, client, kind, count, first, last in grouped.iter_rows():
+            state.merge_cell((bucket, OK, env, service, client, kind), count, first, last)
+
+
+def _blank(raw: bytes) -> bool:
+    """True for a line the JSON Lines reader passes over (empty or only ASCII whitespace)."""
+    line = raw.rstrip(b"\r\n")
+    return not line or line.isspace()
+
+
+__all__ = ["COLUMNS", "DEFAULT_BLOCK_BYTES", "ColumnarAnalyzer"]

@@ -1,0 +1,169 @@
+"""The columnar engine: the same report as the streaming engine, for every input it takes.
+
+Each test writes hgobs JSON Lines files, reduces them with both engines and compares the JSON
+documents (``generated_at`` fixed). Small blocks make every file span many blocks, so the
+tables carried between blocks, the rows held back for ordering and the line-by-line fallback
+are all exercised.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from benchmarks.generate import Spec, jsonl_line, records
+from hgobs.analysis.classify import judge
+from hgobs.analysis.columnar import ColumnarAnalyzer
+from hgobs.analysis.state import ReportState
+from hgobs.cli import cli
+from hgobs.diagnose import RULES_DIGEST
+from hgobs.profiles import load_profile
+from hgobs.readers import read_paths
+from hgobs.reports.json_report import document
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "attempts.jsonl"
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+PROFILE = load_profile()
+
+
+def _streaming(paths: list[Path], *, trust: bool = True, client_fp: str | None = None,
+               **options) -> dict:
+    state = ReportState(**options)
+    for judged in judge(read_paths([str(p) for p in paths]), PROFILE, client_fp, trust=trust):
+        state.add(judged)
+    return document(state.report(NOW))
+
+
+def _columnar(paths: list[Path], *, block_bytes: int = 4096, window: int = 10_000,
+              trust: bool = True, client_fp: str | None = None, **options) -> dict:
+    state = ReportState(**options)
+    engine = ColumnarAnalyzer(state, PROFILE, client_fp, trust=trust, block_bytes=block_bytes,
+                              reorder_window=window)
+    for path in paths:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as stream:
+            engine.feed(stream, str(path))
+    engine.finish()
+    return document(state.report(NOW))
+
+
+def _write(path: Path, n: int, **spec) -> Path:
+    with path.open("wb") as out:
+        for record in records(Spec(n, **spec)):
+            out.write(jsonl_line(record))
+    return path
+
+
+def test_samples_give_the_streaming_report(tmp_path):
+    """The bundled samples: every failure category, history facts, traces."""
+    assert _columnar([SAMPLES]) == _streaming([SAMPLES])
+    assert _columnar([SAMPLES], block_bytes=1 << 20) == _streaming([SAMPLES])
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"bucket": "1h"},
+    {"since": datetime(2026, 1, 1, 6, tzinfo=timezone.utc)},
+    {"since": datetime(2026, 1, 1, 3, tzinfo=timezone.utc),
+     "until": datetime(2026, 1, 1, 9, tzinfo=timezone.utc), "bucket": "15min"},
+])
+def test_generated_input_gives_the_streaming_report(tmp_path, options):
+    """3,000 generated records (80% successes, up to 2 s out of order), many blocks."""
+    path = _write(tmp_path / "gen.jsonl", 3000, days=0.5)
+    expected = _streaming([path], **options)
+    assert expected["read"] == 3000
+    assert _columnar([path], **options) == expected
+
+
+def test_rows_held_back_keep_time_order_across_blocks(tmp_path):
+    """Records up to 60 s out of order with a 200-record window: judged in time order."""
+    path = _write(tmp_path / "late.jsonl", 3000, days=0.2, jitter_s=60.0)
+    lines = path.read_bytes().splitlines()
+    times = [orjson.loads(line)["time"] for line in lines]
+    assert times != sorted(times)
+    assert _columnar([path], window=200, block_bytes=20_000) == _streaming([path])
+
+
+def test_several_files_and_gzip_share_one_history(tmp_path):
+    """Three files, one gzipped: history and order run across them as in streaming."""
+    path = _write(tmp_path / "all.jsonl", 1500, days=0.1)
+    lines = path.read_bytes().splitlines(keepends=True)
+    first, second, third = tmp_path / "a.jsonl", tmp_path / "b.jsonl.gz", tmp_path / "c.jsonl"
+    first.write_bytes(b"".join(lines[:500]))
+    second.write_bytes(gzip.compress(b"".join(lines[500:1000])))
+    third.write_bytes(b"".join(lines[1000:]))
+    files = [first, second, third]
+    assert _columnar(files) == _streaming(files)
+
+
+def test_damaged_lines_are_skipped_with_the_readers_reasons(tmp_path):
+    """Blank lines, CRLF, a truncated line, a non-object, a wrong schema, a wrong type, a line
+    with no time, NaN: the same skips (file and line) and the same values kept."""
+    path = _write(tmp_path / "gen.jsonl", 400, days=0.05)
+    lines = path.read_bytes().splitlines()
+    lines[10] = lines[10][:-20]
+    lines[20] = b"[1, 2]"
+    lines[30] = lines[30].replace(b'"hgobs.attempt/1"', b'"other/1"')
+    record = orjson.loads(lines[40])
+    record["client.fp"] = 12345  # wrong type: dropped by the reader
+    lines[40] = orjson.dumps(record)
+    record = orjson.loads(lines[50])
+    del record["time"]
+    lines[50] = orjson.dumps(record)
+    lines[60] = lines[60].replace(b'"time":', b'"time":NaN,"x":', 1)
+    lines[70] = lines[70] + b"\r"
+    damaged = tmp_path / "damaged.jsonl"
+    damaged.write_bytes(b"\n".join(lines[:100]) + b"\n\n   \n" + b"\n".join(lines[100:]) + b"\n")
+    expected = _streaming([damaged])
+    assert expected["skipped"] and len(expected["skipped"]) == 4
+    assert {row["source"] for row in expected["skipped"]} == {
+        f"{damaged}:{n}" for n in (11, 21, 31, 51)}
+    assert _columnar([damaged]) == expected
+    assert _columnar([damaged], block_bytes=1 << 20) == expected
+
+
+def test_stamped_verdicts_are_kept_and_stale_ones_judged_again(tmp_path):
+    """A record stamped by these rules keeps its verdict; one stamped by other rules, or read
+    with trust off, is judged again by the rules."""
+    lines = SAMPLES.read_bytes().splitlines()
+    failed = [orjson.loads(line) for line in lines if b'"outcome":"failed"' in line]
+    target = next(r for r in failed if "assertion.reused_after_s" not in r
+                  and "presented.after_failed_exchange" not in r)
+    assert target["diagnosis.rules"] == RULES_DIGEST
+    kept = dict(target, category="rate_limited")  # a verdict the rules would not give here
+    stale = dict(kept, **{"diagnosis.rules": "0" * 16})
+    for name, record, trust, expected in (
+            ("kept", kept, True, "rate_limited"),
+            ("stale", stale, True, target["category"]),
+            ("untrusted", kept, False, target["category"])):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_bytes(orjson.dumps({"schema": "hgobs.attempt/1", **record}) + b"\n")
+        streamed = _streaming([path], trust=trust)
+        assert [row["category"] for row in streamed["records"]] == [expected]
+        assert _columnar([path], trust=trust) == streamed
+
+
+def test_cli_engines_agree_and_auto_picks_columnar_for_jsonl(tmp_path):
+    """``hgobs analyze`` with each engine: same document; columnar refuses other formats."""
+    path = _write(tmp_path / "gen.jsonl", 800, days=0.1)
+    runner = CliRunner()
+    docs = {}
+    for engine in ("streaming", "columnar", "auto"):
+        result = runner.invoke(cli, ["analyze", "--format", "json", "--engine", engine,
+                                     str(path)])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        doc.pop("generated_at")
+        docs[engine] = doc
+    assert docs["streaming"] == docs["columnar"] == docs["auto"]
+    assert docs["auto"]["read"] == 800
+    har = Path(__file__).resolve().parents[2] / "examples" / "browser-export.har"
+    refused = runner.invoke(cli, ["analyze", "--engine", "columnar", str(har)])
+    assert refused.exit_code == 2
+    assert "JSON Lines" in refused.output
