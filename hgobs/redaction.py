@@ -71,17 +71,19 @@ class Fingerprinter:
     within one process (set ``HGOBS_FINGERPRINT_KEY`` to match across processes and files).
     """
 
-    __slots__ = ("_key",)
+    __slots__ = ("_keyed",)
 
     def __init__(self, key: bytes | None = None) -> None:
-        self._key = key if key else secrets.token_bytes(32)
+        # The key is absorbed once; each value continues a copy of that state.
+        self._keyed = hmac.new(key if key else secrets.token_bytes(32), digestmod=hashlib.sha256)
 
     def __call__(self, value: str | bytes | None) -> str | None:
         """The fingerprint of ``value`` (None for None or empty)."""
         if not value:
             return None
-        data = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value
-        return hmac.new(self._key, data, hashlib.sha256).hexdigest()[:FINGERPRINT_HEX_CHARS]
+        mac = self._keyed.copy()
+        mac.update(value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value)
+        return mac.hexdigest()[:FINGERPRINT_HEX_CHARS]
 
     def __repr__(self) -> str:  # never show the key
         return "Fingerprinter(<key hidden>)"
@@ -153,6 +155,11 @@ def _redact_pieces(text: str, secret: str) -> str:
     return "".join(out) + text[last:] if out else text
 
 
+_WORD_RE = re.compile(r"[A-Za-z0-9_-]*")
+_SHORT_WORD = 16
+"""Shorter than the shortest token-shaped run ``scrub_text`` removes."""
+
+
 def _scrub_plain(text: str) -> str:
     out = _B64_RUN_RE.sub(lambda m: REDACTED if _is_secretish(m.group(0)) else m.group(0), text)
     return _TOKENISH_RE.sub(lambda m: REDACTED if _is_secretish(m.group(0)) else m.group(0), out)
@@ -171,6 +178,16 @@ def scrub_text(
     if text is None:
         return None
     out = str(text)
+    if len(out) < _SHORT_WORD and _WORD_RE.fullmatch(out):
+        # A short word (``HS256``, ``Bearer``, ``invalid_grant``) holds no escape, JWT, email,
+        # URL or token-shaped run, and removing known pieces cannot make one.
+        for secret in known:
+            if len(out) >= KNOWN_PIECE and secret and len(secret) >= KNOWN_PIECE:
+                for form in _encoded_forms(secret):
+                    if form in out:
+                        out = out.replace(form, REDACTED)
+                out = _redact_pieces(out, secret)
+        return out[:limit] + "..." if len(out) > limit else out
     if "%" in out:  # judge the text as it reads once percent-encoding is undone
         out = unquote(out)
     # Whole shapes first (a JWT, an email), before known pieces could cut them apart.
@@ -236,6 +253,18 @@ def redact_url(url: str) -> str:
     ``{id}``/``{vid}``; any other segment that is not a plain word or short version tag
     (``R4``, ``v1``, ``oauth2``) becomes ``{id}`` too. User info and fragments are dropped.
     """
+    if "?" in url or "@" in url or "#" in url:
+        return _redact_url(url)
+    return _redact_plain_url(url)  # a token URL or an ``aud``: the same few, again and again
+
+
+@functools.lru_cache(maxsize=256)
+def _redact_plain_url(url: str) -> str:
+    """``redact_url`` of a URL without query, user info or fragment, cached."""
+    return _redact_url(url)
+
+
+def _redact_url(url: str) -> str:
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""

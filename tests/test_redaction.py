@@ -51,3 +51,33 @@ def test_unreserved_secret_encodes_to_itself_and_others_are_still_encoded():
     assert redaction._encoded_forms(ASSERTION) == (ASSERTION,)
     assert set(redaction._encoded_forms("pass word/+")) == {
         "pass word/+", "pass%20word%2F%2B", "pass+word%2F%2B", "pass%20word/%2B"}
+
+
+def test_fingerprint_is_hmac_sha256_of_the_value_under_the_key():
+    """Fingerprints stay HMAC-SHA256(key, value), first 16 hex characters, call after call."""
+    import hashlib
+    import hmac
+
+    key = b"fingerprint-key-0123456789"
+    fp = redaction.Fingerprinter(key)
+    for value in ("a", CLIENT_ID, ASSERTION, "é\ud800"):
+        data = value.encode("utf-8", "surrogatepass")
+        assert fp(value) == fp(data) == hmac.new(key, data, hashlib.sha256).hexdigest()[:16]
+
+
+@pytest.mark.parametrize(("text", "known", "expected"), [
+    ("HS256", (), "HS256"),
+    ("invalid_grant", (ASSERTION,), "invalid_grant"),
+    (f"x{CLIENT_ID[2:12]}", (CLIENT_ID,), f"x{REDACTED}"),
+    ("abcdefghijklmno", (), "abcdefghijklmno"),
+], ids=["alg", "error-code", "piece-of-known", "15-letters"])
+def test_short_words_keep_their_value_unless_they_hold_a_known_piece(text, known, expected):
+    """A short plain word comes back as it is, except for the pieces of known secrets."""
+    assert scrub_text(text, known) == expected
+    assert scrub_text(text, known, limit=4) == expected[:4] + "..."
+
+
+def test_url_redaction_is_the_same_when_a_url_comes_again():
+    """The same URL, query-less or not, redacts the same way every time."""
+    for url in ("https://api.example.org/fhir/R4/Patient/123", "https://a.example.org/p?id=9"):
+        assert redaction.redact_url(url) == redaction.redact_url(url) == redaction._redact_url(url)
