@@ -3,11 +3,16 @@
 The facts are an allowlist (``assertion.*`` fields of ``hgobs.schema``): header ``alg``/``kid``/
 ``typ``, ``aud`` as sent, numeric times, shapes and keyed fingerprints of ``iss``/``sub``/``jti``,
 claim names. The raw token, its signature and claim values other than these never leave here.
-Decoding uses PyJWT with signature verification off (RFC 7519 section 7.2 steps 1-8 only).
+Decoding uses PyJWT with signature verification off (RFC 7519 section 7.2 steps 1-8 only); a
+plain compact JWS that ``_defect`` has already checked is decoded by the same base64url and JSON
+steps directly (``_plain_decode``), and anything out of the ordinary still goes to PyJWT.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import math
 import re
 from typing import Any
@@ -73,6 +78,41 @@ def _defect(raw: str) -> tuple[str, str] | None:
     return None  # JSON of header and payload: judged by the decoder (see ``peek``)
 
 
+_PLAIN_HEADER_SKIP = frozenset({"crit", "b64"})
+"""Header parameters PyJWT acts on when decoding without verification: such a token is
+decoded by PyJWT itself."""
+
+
+def _segment(seg: str) -> bytes | None:
+    """A base64url segment's bytes, or None unless it is canonical (re-encodes to itself)."""
+    try:
+        data = base64.urlsafe_b64decode(seg + "=" * (-len(seg) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return data if base64.urlsafe_b64encode(data).rstrip(b"=") == seg.encode() else None
+
+
+def _plain_decode(raw: str) -> tuple[Any, Any] | None:
+    """``(header, claims)`` of a token ``_defect`` passed, decoded as PyJWT decodes it without
+    verification; None when PyJWT must judge it (a header with ``crit``, ``b64`` or a kid that
+    is no string, a non-canonical segment, JSON that is not an object), so PyJWT's own
+    decisions, errors included, stay the reference."""
+    head, body, sig = raw.split(".")
+    head_data, body_data = _segment(head), _segment(body)
+    if head_data is None or body_data is None or _segment(sig) is None:
+        return None
+    try:
+        header = json.loads(head_data)
+        claims = json.loads(body_data)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(header, dict) or not isinstance(claims, dict) \
+            or not _PLAIN_HEADER_SKIP.isdisjoint(header) \
+            or not isinstance(header.get("kid", ""), str):
+        return None
+    return header, claims
+
+
 def _part_at(raw: str, index: int) -> str:
     dots = raw[:index].count(".")
     return ("header", "payload", "signature")[min(dots, 2)]
@@ -128,15 +168,18 @@ def peek(
         "assertion.source": source,
         "assertion.fp": fingerprint(raw),
         "assertion.length": len(raw),
-        "assertion.segments": len(raw.split(".")),
+        "assertion.segments": raw.count(".") + 1,
     }
     defect = _defect(raw)
     if defect is None:
         try:
-            decoded = jwt.api_jwt.decode_complete(
-                raw, options={"verify_signature": False}, algorithms=None
-            )
-            header, claims = decoded["header"], decoded["payload"]
+            plain = _plain_decode(raw)
+            if plain is None:
+                decoded = jwt.api_jwt.decode_complete(
+                    raw, options={"verify_signature": False}, algorithms=None
+                )
+                plain = decoded["header"], decoded["payload"]
+            header, claims = plain
             if not isinstance(header, dict) or not isinstance(claims, dict) or any(
                     isinstance(v, float) and not math.isfinite(v) for v in claims.values()):
                 defect = ("json", "payload")  # NaN/Infinity are not JSON (RFC 8259 section 6)
