@@ -25,8 +25,11 @@ import httpx
 import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from hgobs.capture.guard import guarded
 from hgobs.capture.record import Plan, RecordBuilder, plan_request
@@ -64,12 +67,48 @@ def _otel_httpx_enabled(client: Any) -> bool:
     return bool(HTTPXClientInstrumentor().is_instrumented_by_opentelemetry)
 
 
+_textmap: tuple[object, TraceContextTextMapPropagator | None] = (None, None)
+"""The global propagator last seen, and its W3C trace-context part when that is the only part
+that reads a span context (the default ``tracecontext,baggage``)."""
+
+
+def _trace_context_propagator() -> TraceContextTextMapPropagator | None:
+    """The W3C trace-context propagator when it alone of the global propagator's parts reads a
+    span context, else None (then the whole global propagator is asked)."""
+    global _textmap
+    textmap = propagate.get_global_textmap()
+    if _textmap[0] is not textmap:
+        parts = getattr(textmap, "_propagators", None) \
+            if type(textmap) is CompositePropagator else [textmap]
+        found = None
+        if isinstance(parts, (list, tuple)) and all(
+                type(p) in (TraceContextTextMapPropagator, W3CBaggagePropagator) for p in parts):
+            w3c = [p for p in parts if type(p) is TraceContextTextMapPropagator]
+            found = w3c[0] if len(w3c) == 1 else None
+        _textmap = (textmap, found)
+    return _textmap[1]
+
+
 def _http_span_context(request: httpx.Request) -> trace.SpanContext | None:
     """The HTTP CLIENT span OpenTelemetry's httpx instrumentation made for ``request``, read
-    from the propagation headers it injected into the request; None when there is none."""
-    if "traceparent" not in request.headers:
+    from the propagation headers it injected into the request; None when there is none.
+
+    With the default propagators only the trace-context headers are handed to the W3C
+    propagator (baggage carries no span); any other setup asks the global propagator."""
+    headers = request.headers
+    traceparent = headers.get("traceparent")
+    if traceparent is None:
         return None
-    ctx = trace.get_current_span(propagate.extract(request.headers)).get_span_context()
+    w3c = _trace_context_propagator()
+    if w3c is not None:
+        carrier = {"traceparent": traceparent}
+        tracestate = headers.get("tracestate")
+        if tracestate is not None:
+            carrier["tracestate"] = tracestate
+        extracted = w3c.extract(carrier)
+    else:
+        extracted = propagate.extract(headers)
+    ctx = trace.get_current_span(extracted).get_span_context()
     return ctx if ctx.is_valid else None
 
 

@@ -16,7 +16,7 @@ import httpx
 from hgobs.capture import jwtpeek, oauth
 from hgobs.config import Options
 from hgobs.profiles import TOKEN_EXCHANGE, Profile
-from hgobs.redaction import Fingerprinter, redact_url
+from hgobs.redaction import KNOWN_PIECE, Fingerprinter, redact_url
 from hgobs.schema import Record
 
 
@@ -133,6 +133,23 @@ def _echoable_values(request: httpx.Request) -> list[str]:
     return values
 
 
+def scrub_keys(known: list[str]) -> tuple[str, ...]:
+    """The known secrets ``scrub_text`` acts on (``KNOWN_PIECE``+ characters), in the order
+    given, a repeat dropped: scrubbing with it again could only match inside a ``[redacted]``
+    an earlier pass left, so a repeat is kept when it holds a bracket or ``redacted``."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for secret in known:
+        if len(secret) < KNOWN_PIECE:
+            continue
+        if secret in seen and "[" not in secret and "]" not in secret \
+                and "redacted" not in secret:
+            continue
+        seen.add(secret)
+        out.append(secret)
+    return tuple(out)
+
+
 def profile_facts(record: Record, profile: Profile) -> None:
     """Add what the profile says about the record's ``aud`` and its limits, in place."""
     aud = record.get("assertion.aud")
@@ -200,11 +217,12 @@ class RecordBuilder:
             record["request.content_type"] = ctype
             if ctype and ctype.startswith("multipart/"):
                 record["request.body_kind"] = "multipart"
+        secrets = scrub_keys(known)
         if response is not None:
-            record.update(_response_common(response, now, tuple(known)))
-            self.add_body(record, body, tuple(known))
+            record.update(_response_common(response, now, secrets))
+            self.add_body(record, body, secrets)
         self._client(record)
-        return {k: v for k, v in record.items() if v is not None}, tuple(known)
+        return {k: v for k, v in record.items() if v is not None}, secrets
 
     def add_body(self, record: Record, body: bytes | None, known: tuple[str, ...]) -> None:
         """Add the facts of a token endpoint response ``body`` (None: not read) to ``record``."""
@@ -234,7 +252,7 @@ class RecordBuilder:
                 record.update(peeked)
                 if _assertion_like(peeked, self.options):
                     record["presented.kind"] = "assertion_jwt"
-        record.update(_response_common(response, now, known))
+        record.update(_response_common(response, now, scrub_keys(list(known))))
         record["response.body_read"] = False
         self._client(record)
         return {k: v for k, v in record.items() if v is not None}

@@ -18,6 +18,7 @@ free text):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +27,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from hgobs.catalog import CATEGORIES, OK
-from hgobs.schema import ATTRIBUTE_PREFIX, Record, scalar_attributes
+from hgobs.schema import ATTRIBUTE_PREFIX, Record
 
 INSTRUMENTATION_NAME = "hgobs"
 METRIC_ATTRIBUTES = ("outcome", "category", "environment", "endpoint.kind")
@@ -67,9 +68,23 @@ def semconv_attributes(record: Record, url_full: str) -> dict[str, Any]:
     return {k: v for k, v in attrs.items() if v is not None}
 
 
+_KEYS: dict[str, str] = {}
+"""``hgobs.<field>`` per field name, made once (the names are the schema's: a bounded set)."""
+
+
 def record_attributes(record: Record) -> dict[str, Any]:
-    """All record fields as ``hgobs.*`` span attributes."""
-    return {ATTRIBUTE_PREFIX + k: v for k, v in scalar_attributes(record).items()}
+    """All record fields as ``hgobs.*`` span attributes: ``scalar_attributes`` of the record,
+    keys prefixed, in one pass."""
+    out: dict[str, Any] = {}
+    for k, v in record.items():
+        if v is None:
+            continue
+        key = _KEYS.get(k)
+        if key is None:
+            key = _KEYS.setdefault(k, ATTRIBUTE_PREFIX + k) if len(_KEYS) < 1024 \
+                else ATTRIBUTE_PREFIX + k
+        out[key] = [str(x) for x in v] if isinstance(v, list) else v
+    return out
 
 
 def finish_span(span: Span, record: Record, *, http_attributes: bool) -> None:
@@ -109,6 +124,17 @@ class Metrics:
             explicit_bucket_boundaries_advisory=list(EXPIRY_BUCKETS_S))
         self._initialise(environments)
 
+    @staticmethod
+    @functools.lru_cache(maxsize=1024)
+    def _attributes(values: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+        """The counter's attributes for the ``METRIC_ATTRIBUTES`` values, and the histograms'
+        (environment and outcome), made once per combination; never changed once made (the SDK
+        only reads them)."""
+        attrs = {ATTRIBUTE_PREFIX + k: v for k, v in zip(METRIC_ATTRIBUTES, values, strict=True)}
+        base = {k: attrs[k] for k in (ATTRIBUTE_PREFIX + "environment",
+                                      ATTRIBUTE_PREFIX + "outcome")}
+        return attrs, base
+
     def _initialise(self, environments: Iterable[str]) -> None:
         """Add 0 to every (outcome, category, environment, endpoint kind) series the profile can
         produce, so a series exists before its first attempt and Prometheus' ``increase()`` and
@@ -124,11 +150,10 @@ class Metrics:
 
     def record(self, record: Record, duration_s: float | None) -> None:
         """Count one record; durations only for token exchanges."""
-        attrs = {ATTRIBUTE_PREFIX + k: str(record.get(k) or "unknown") for k in METRIC_ATTRIBUTES}
+        attrs, base = self._attributes(tuple(str(record.get(k) or "unknown")
+                                             for k in METRIC_ATTRIBUTES))
         self.attempts.add(1, attrs)
         if record.get("endpoint.kind") == "token_exchange":
-            base = {k: attrs[k] for k in (ATTRIBUTE_PREFIX + "environment",
-                                          ATTRIBUTE_PREFIX + "outcome")}
             if duration_s is not None:
                 self.exchange_duration.record(duration_s, base)
             expiry = record.get("assertion.seconds_to_expiry")

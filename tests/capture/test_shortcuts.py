@@ -1,0 +1,75 @@
+"""Each shortcut capture takes for speed gives exactly what the general way gives."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from opentelemetry import propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from hgobs.capture import instrumentor
+from hgobs.capture.record import scrub_keys
+from hgobs.redaction import scrub_text
+from hgobs.schema import ATTRIBUTE_PREFIX, scalar_attributes
+from hgobs.sinks.otel import METRIC_ATTRIBUTES, Metrics, record_attributes
+
+SECRET = "Zq8vN3kR7wT1yP5s"
+BRACKETED = "ab[redacted]cd9"
+
+
+@pytest.mark.parametrize("text", [
+    f"echo {SECRET[:9]} and {SECRET}", "already [redacted] here", f"x{BRACKETED}y [redacted]",
+])
+def test_scrubbing_with_each_known_secret_once_removes_the_same(text):
+    """Dropping repeated and short known secrets leaves the scrubbed text as it was."""
+    known = [SECRET, "short", BRACKETED, SECRET, "redacted", BRACKETED, SECRET]
+    assert scrub_keys(known) == (SECRET, BRACKETED, "redacted", BRACKETED)
+    assert scrub_text(text, scrub_keys(known)) == scrub_text(text, known)
+
+
+def test_record_attributes_are_the_schema_scalars_with_the_prefix():
+    """One-pass span attributes equal ``scalar_attributes`` with ``hgobs.`` keys."""
+    record = {"http.status": 400, "url": "https://a.example.org/t", "dropped": None,
+              "evidence": ["a", 1, None], "request.is_form": True, "duration_s": 0.25}
+    assert record_attributes(record) == {ATTRIBUTE_PREFIX + k: v
+                                         for k, v in scalar_attributes(record).items()}
+
+
+def test_metric_attribute_sets_are_made_as_before():
+    """The cached metric attribute sets hold the record's values under ``hgobs.`` keys."""
+    values = ("failed", "clock_skew", "sandbox", "token_exchange")
+    attrs, base = Metrics._attributes(values)
+    assert attrs == {ATTRIBUTE_PREFIX + k: v for k, v in zip(METRIC_ATTRIBUTES, values, strict=True)}
+    assert base == {"hgobs.environment": "sandbox", "hgobs.outcome": "failed"}
+
+
+def _request_with_context(textmap) -> tuple[httpx.Request, trace.SpanContext]:
+    span = TracerProvider().get_tracer("t").start_span("http")
+    request = httpx.Request("POST", "https://a.example.org/token")
+    textmap.inject(request.headers, context=trace.set_span_in_context(span))
+    request.headers["tracestate"] = "vendor=value"
+    request.headers["baggage"] = "k=v"
+    return request, span.get_span_context()
+
+
+@pytest.mark.parametrize("textmap", [
+    CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()]),
+    TraceContextTextMapPropagator(),
+    CompositePropagator([W3CBaggagePropagator()]),
+    CompositePropagator([TraceContextTextMapPropagator(), type("Mine", (W3CBaggagePropagator,), {})()]),
+], ids=["default", "tracecontext", "baggage-only", "custom-part"])
+def test_http_span_context_matches_the_global_propagator(textmap, monkeypatch):
+    """The HTTP span read from the headers is the one the global propagator extracts."""
+    monkeypatch.setattr(propagate, "_HTTP_TEXT_FORMAT", textmap)
+    request, injected = _request_with_context(CompositePropagator(
+        [TraceContextTextMapPropagator(), W3CBaggagePropagator()]))
+    expected = trace.get_current_span(propagate.extract(request.headers)).get_span_context()
+    got = instrumentor._http_span_context(request)
+    if expected.is_valid:
+        assert got == expected and got.trace_id == injected.trace_id
+        assert got.trace_state == expected.trace_state
+    else:
+        assert got is None
