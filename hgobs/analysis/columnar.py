@@ -45,7 +45,8 @@ from typing import Any
 import polars as pl
 
 from hgobs.analysis.classify import _Judge
-from hgobs.analysis.state import MAX_ABS_TIME_S, UNKNOWN, ReportState
+from hgobs.analysis.state import MAX_ABS_TIME_S, UNKNOWN, ReportState, _fill, has_time
+from hgobs.analysis.trends import ENVIRONMENT_MISMATCH
 from hgobs.catalog import CATEGORIES, OK
 from hgobs.diagnose import RULES_DIGEST, is_failure
 from hgobs.profiles import API_CALL, TOKEN_EXCHANGE, Profile
@@ -80,18 +81,37 @@ _FACT_INPUTS = ("time", "endpoint.kind", "environment", "assertion.source", "ass
 _FACTS = ("_reused_from", "_iss_at", "_iss_exp", "_iss_env", "_ok_env", "_trace_ord")
 """Columns the history joins add: the raw facts ``_add_facts`` turns into record fields."""
 _LOOP_FIELDS = (*REPORT_FIELDS, *RECORDED_FACTS, "trace_id", "span_id")
+_ROW = (*_LOOP_FIELDS, *_FACTS, "_src", "_line", "_ord", "_blk", "_i")
+"""Columns of a row the per-row pass reads (``_reduce``)."""
+_COUNTED = ("time", "category", "endpoint.kind", "environment", "service.name", "client.fp",
+            "_ok", "_failed", "_out", "_vec", "_bucket")
+_FAILURE_IDS = [c for c in CATEGORIES if c != OK]
 _MARGIN_S = 1e-6
 _JSON_NON_STRING = r"^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|[\[{].*)$"
 _STRINGS = [name for name, dtype in COLUMNS.items() if dtype == pl.String and name != "schema"]
-_COERCED = pl.any_horizontal([
-    (pl.col(name).str.contains(_JSON_NON_STRING)
-     & ~pl.col(name).str.contains(r"^(?:[0-9a-f]{16}|[0-9a-f]{32})$")).fill_null(False)
-    for name in _STRINGS]).any()
-"""True when a string column holds what polars makes of a JSON number, boolean, object or
-array (it turns them into their text, where the JSON Lines reader drops them as the wrong
-type): such a block is read line by line. A string value that merely looks like one of those
-costs speed, never correctness; 16 or 32 hexadecimal digits (fingerprints, trace and span ids)
-are taken as strings."""
+def _coerced(frame: pl.DataFrame) -> bool:
+    """True when a string column holds what polars makes of a JSON number, boolean, object or
+    array (it turns them into their text, where the JSON Lines reader drops them as the wrong
+    type): such a block is read line by line. A string value that merely looks like one of
+    those costs speed, never correctness. A value 16 or 32 bytes long (the length of
+    fingerprints, trace and span ids) is taken as a string unless it opens like an object, an
+    array or a negative number: a JSON number of exactly 16 or 32 digits in a string field is
+    the one damage this engine reads differently from the streaming one."""
+    for name in _STRINGS:
+        values = frame.get_column(name).drop_nulls()
+        if values.is_empty():
+            continue
+        size = values.str.len_bytes()
+        even = values.filter(size.is_in([16, 32]))
+        if (even.str.starts_with("{") | even.str.starts_with("[")
+                | even.str.starts_with("-")).any():
+            return True
+        odd = values.filter(~size.is_in([16, 32]))
+        if not odd.is_empty() and odd.unique().str.contains(_JSON_NON_STRING).any():
+            return True
+    return False
+
+
 _ASSERTION_SOURCES = ("assertion", "client_assertion")
 
 
@@ -142,7 +162,8 @@ class ColumnarAnalyzer:
         self._traces = pl.DataFrame(schema={"trace": pl.String, "ord": pl.Int64})
         self._exchange_verdicts: dict[int, tuple[Any, Any, Any]] = {}
         self._blocks = 0
-        self._lines: dict[int, list[bytes]] = {}
+        self._lines: dict[int, tuple[bytes, list[int] | None]] = {}
+        """Blocks whose rows are not all judged: (bytes, line end offsets once found)."""
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -156,28 +177,28 @@ class ColumnarAnalyzer:
             chunk = stream.read(self.block_bytes)
             if not chunk:
                 break
-            data = rest + chunk
-            cut = data.rfind(b"\n")
+            cut = chunk.rfind(b"\n")
             if cut < 0:
-                rest = data
+                rest += chunk
                 continue
-            rest = data[cut + 1:]
-            line_no = self._block(data[:cut + 1], file_no, line_no)
+            data = b"".join((rest, memoryview(chunk)[:cut + 1]))
+            rest = chunk[cut + 1:]
+            line_no = self._block(data, file_no, line_no)
         if rest:
-            self._block(rest, file_no, line_no)
+            self._block(rest + b"\n", file_no, line_no)
 
     def _block(self, data: bytes, file_no: int, line_no: int) -> int:
-        """Parse one block of whole lines starting after line ``line_no``; returns the number
-        of the block's last line."""
-        lines = data.split(b"\n")
-        if lines[-1] == b"":
-            lines.pop()
+        """Parse one block of whole lines (``data`` ends in a newline) starting after line
+        ``line_no``; returns the number of the block's last line."""
         block_no = self._blocks
         self._blocks += 1
-        self._lines[block_no] = lines
-        block = self._fast(data, lines, file_no, line_no, block_no)
+        self._lines[block_no] = (data, None)
+        lines = data.count(b"\n")
+        block = None
+        if not _may_hold_long_line(data):
+            block = self._fast(data, lines, file_no, line_no, block_no)
         if block is None:
-            block = self._slow(lines, file_no, line_no, block_no)
+            block = self._slow(self._split(block_no), file_no, line_no, block_no)
         for item in block.skipped:
             self.state.add_skipped(item)
         if block.frame.height:
@@ -186,20 +207,45 @@ class ColumnarAnalyzer:
         oldest = held["_blk"].min() if held is not None and held.height else block_no + 1
         for number in [b for b in self._lines if b < oldest]:  # type: ignore[operator]
             del self._lines[number]
-        return line_no + len(lines)
+        return line_no + lines
 
-    def _fast(self, data: bytes, lines: list[bytes], file_no: int, line_no: int,
-              block_no: int) -> _Block | None:
-        """The block parsed by polars, or None when the line-by-line reader must read it."""
-        if max(map(len, lines), default=0) > jsonl.MAX_LINE_BYTES:
-            return None
+    def _ends(self, block_no: int) -> list[int]:
+        """Offsets of the line ends of block ``block_no`` (found once, when first needed)."""
+        data, ends = self._lines[block_no]
+        if ends is None:
+            ends = []
+            find, append = data.find, ends.append
+            at = find(b"\n")
+            while at >= 0:
+                append(at)
+                at = find(b"\n", at + 1)
+            self._lines[block_no] = (data, ends)
+        return ends
+
+    def _split(self, block_no: int) -> list[bytes]:
+        data = self._lines[block_no][0]
+        lines = data.split(b"\n")
+        lines.pop()  # after the last newline
+        return lines
+
+    def _line(self, block_no: int, i: int) -> bytes:
+        """Line ``i`` (0-based) of block ``block_no``, without its line end."""
+        data = self._lines[block_no][0]
+        ends = self._ends(block_no)
+        start = ends[i - 1] + 1 if i else 0
+        return data[start:ends[i]].rstrip(b"\r")
+
+    def _fast(self, data: bytes, lines: int, file_no: int, line_no: int, block_no: int
+              ) -> _Block | None:
+        """The block (``lines`` lines) parsed by polars, or None when the line-by-line reader
+        must read it."""
         try:
-            frame = pl.read_ndjson(io.BytesIO(data), schema=COLUMNS)
+            frame = pl.read_ndjson(data, schema=COLUMNS)
         except Exception:  # any refusal: the exact reader takes the block
             return None
         kept: list[int] | None = None
-        if frame.height != len(lines):  # polars passed over blank lines: number the others
-            kept = [i for i, raw in enumerate(lines) if not _blank(raw)]
+        if frame.height != lines:  # blank lines: number the others
+            kept = [i for i, raw in enumerate(self._split(block_no)) if not _blank(raw)]
             if frame.height != len(kept):
                 return None
         bad = frame.select(
@@ -207,7 +253,7 @@ class ColumnarAnalyzer:
              | pl.col("time").is_null() | ~pl.col("time").is_finite()
              | ~pl.col("endpoint.kind").is_in([TOKEN_EXCHANGE, API_CALL])
              | pl.col("endpoint.kind").is_null()).any()).item()
-        if bad or frame.select(_COERCED).item():
+        if bad or _coerced(frame):
             return None
         return _Block(self._number(frame.drop("schema"), kept, line_no, file_no, block_no), [])
 
@@ -288,43 +334,41 @@ class ColumnarAnalyzer:
         self._reduce(batch.hstack(facts.select(_FACTS)))
 
     def _trim(self, table: pl.DataFrame, entries: int) -> pl.DataFrame:
+        """``table`` less its least recently stored rows beyond ``entries``."""
         if table.height <= entries:
             return table
-        return table.sort("last").tail(entries)
+        return table.top_k(entries, by="last")
+
+    def _store(self, table: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+        """``table`` with the rows of ``new`` (one per key ``k``) put in place of its own."""
+        kept = table.join(new.select("k"), on="k", how="anti")
+        return self._trim(pl.concat([kept, new], how="vertical"), self.entries)
 
     def _reuse(self, batch: pl.DataFrame) -> pl.DataFrame:
         """``_reused_from``: the earliest time an earlier exchange presented the same assertion
         (fingerprint) or the same ``iss`` + ``jti``; stores this batch's assertions."""
         kind, src = pl.col("endpoint.kind"), pl.col("assertion.source")
         asserted = (kind == TOKEN_EXCHANGE) & src.is_in(_ASSERTION_SOURCES)
-        batch = batch.with_columns(
-            pl.when(asserted & _truthy("assertion.fp"))
-            .then(pl.lit("a:") + pl.col("assertion.fp")).alias("_ka"),
-            pl.when(asserted & _truthy("assertion.jti_fp") & _truthy("assertion.iss_fp"))
-            .then(pl.lit("j:") + pl.col("assertion.iss_fp") + pl.lit(":")
-                  + pl.col("assertion.jti_fp")).alias("_kj"))
-        earlier = []
-        puts = []
-        for key in ("_ka", "_kj"):
-            first = pl.col("time").first().over(key)
-            occurrence = pl.int_range(pl.len()).over(key)
-            batch = batch.join(self._assertions.select(pl.col("k").alias(key),
-                                                       pl.col("first").alias(f"{key}_st")),
-                               on=key, how="left", nulls_equal=False,
-                               maintain_order="left")
-            batch = batch.with_columns(
-                pl.when(pl.col(key).is_not_null()).then(pl.coalesce(
-                    pl.col(f"{key}_st"), pl.when(occurrence > 0).then(first)))
-                .alias(f"{key}_e"))
-            earlier.append(pl.col(f"{key}_e"))
-            puts.append(batch.filter(pl.col(key).is_not_null()).select(
-                pl.col(key).alias("k"), pl.col("time").alias("first"),
-                pl.col("_ord").alias("last")))
-        batch = batch.with_columns(pl.min_horizontal(earlier).alias("_reused_from")).drop(
-            "_ka", "_kj", "_ka_st", "_kj_st", "_ka_e", "_kj_e")
-        new = pl.concat([self._assertions, *puts], how="vertical")
-        self._assertions = self._trim(
-            new.group_by("k").agg(pl.col("first").min(), pl.col("last").max()), self.entries)
+        keyed = batch.filter(asserted)
+        if keyed.height == 0:
+            return batch.with_columns(pl.lit(None, pl.Float64).alias("_reused_from"))
+        by_fp = keyed.filter(_truthy("assertion.fp")).select(
+            "_ord", "time", (pl.lit("a:") + pl.col("assertion.fp")).alias("k"))
+        by_jti = keyed.filter(_truthy("assertion.jti_fp") & _truthy("assertion.iss_fp")).select(
+            "_ord", "time", (pl.lit("j:") + pl.col("assertion.iss_fp") + pl.lit(":")
+                             + pl.col("assertion.jti_fp")).alias("k"))
+        uses = pl.concat([by_fp, by_jti], how="vertical").sort("_ord").join(
+            self._assertions.select("k", pl.col("first").alias("_st")), on="k", how="left",
+            maintain_order="left")
+        uses = uses.with_columns(pl.coalesce(
+            "_st", pl.when(~pl.col("k").is_first_distinct()).then(
+                pl.col("time").first().over("k"))).alias("_e"))
+        found = uses.group_by("_ord").agg(pl.col("_e").min().alias("_reused_from"))
+        batch = batch.join(found, on="_ord", how="left", maintain_order="left")
+        new = uses.group_by("k").agg(
+            pl.min_horizontal("_st", "time").min().alias("first"),
+            pl.col("_ord").max().alias("last"))
+        self._assertions = self._store(self._assertions, new)
         return batch
 
     def _issued_facts(self, batch: pl.DataFrame) -> pl.DataFrame:
@@ -357,8 +401,7 @@ class ColumnarAnalyzer:
                                        pl.lit(None, pl.Float64).alias("_iss_exp"),
                                        pl.lit(None, pl.String).alias("_iss_env"))
         if puts.height:
-            new = pl.concat([self._issued, puts], how="vertical").sort("last")
-            self._issued = self._trim(new.group_by("k").last(), self.entries)
+            self._issued = self._store(self._issued, puts.group_by("k").last())
         return batch
 
     def _env_facts(self, batch: pl.DataFrame) -> pl.DataFrame:
@@ -443,72 +486,122 @@ class ColumnarAnalyzer:
     # --- verdicts and reduction --------------------------------------------------------------
 
     def _reduce(self, batch: pl.DataFrame) -> None:
+        """Verdicts and reduction of ``batch`` (rows in judging order, facts added)."""
         state = self.state
+        keep = state.drill.keep
         t = pl.col("time")
         lo, hi = state._since_s, state._until_s
-        clear = t.is_finite() & (t.abs() < MAX_ABS_TIME_S)
-        outside = ~clear
+        timed = t.is_finite() & (t.abs() < MAX_ABS_TIME_S)
+        clear, outside = timed, ~timed
         if lo != -math.inf:
             clear = clear & (t >= lo + _MARGIN_S)
             outside = outside | (t < lo - _MARGIN_S)
         if hi != math.inf:
             clear = clear & (t < hi - _MARGIN_S)
             outside = outside | (t >= hi + _MARGIN_S)
-        stamped = pl.col("diagnosis.rules") == RULES_DIGEST
-        settled_ok = (stamped & (pl.col("category") == OK)).fill_null(False) \
-            if self.trust else pl.lit(False)
-        batch = batch.with_columns(settled_ok.alias("_ok"), clear.alias("_in"),
-                                   outside.alias("_out"))
-        self._count_successes(batch.filter(pl.col("_ok")))
-        # Recovery episodes: only a record that is not a settled success can open one, and a
-        # settled success in the window closes any open one. So after each such record (and
-        # at the start of the batch) each client's settled successful exchanges go through
-        # ``ReportState.add_success`` in order up to the first one surely in the window.
+        slot = (t / state._w_s).floor()
+        edge = ((t - slot * state._w_s) < _MARGIN_S) | (((slot + 1) * state._w_s - t)
+                                                       <= _MARGIN_S)
+        category = pl.col("category")
+        if self.trust:
+            stamped = (pl.col("diagnosis.rules") == RULES_DIGEST).fill_null(False)
+            settled_ok = stamped & (category == OK).fill_null(False)
+            settled_failed = stamped & category.is_in(_FAILURE_IDS).fill_null(False) \
+                & pl.col("_trace_ord").is_null() & _facts_stand()
+        else:
+            settled_ok = settled_failed = pl.lit(False)
+        batch = batch.with_columns(
+            settled_ok.alias("_ok"), settled_failed.alias("_failed"), clear.alias("_in"),
+            outside.alias("_out"), (clear & ~edge).alias("_vec"),
+            (slot.cast(pl.Int64, strict=False) * state._w_ns).alias("_bucket"))
+        settled = pl.col("_ok") | pl.col("_failed")
+        self._count(batch.select(*_COUNTED).filter(settled))
+        # Per row, in order: records that are not settled (judged here), settled failures
+        # (episodes, drill-down, mismatch), and the settled successes that may close a
+        # recovery episode: after each failure or unsettled record (and at the start of the
+        # batch), each client's settled successful exchanges up to the first surely in the
+        # window. A settled failure is only counted in the drill-down, not built, when
+        # ``keep`` later settled failures of its category in the window follow in the batch.
         client = pl.col("client.fp").fill_null(UNKNOWN)
-        relevant = batch.filter(~pl.col("_ok") | (pl.col("endpoint.kind") == TOKEN_EXCHANGE))
-        opened = (~pl.col("_ok")).cast(pl.Int32).cum_sum().over(client)
-        relevant = relevant.with_columns(opened.alias("_run"))
-        closing = (pl.col("_ok") & pl.col("_in")).cast(pl.Int32)
-        relevant = relevant.with_columns(
-            (closing.cum_sum().over(client, "_run") - closing).alias("_closed_before"))
-        work = relevant.filter(~pl.col("_ok") | (pl.col("_closed_before") == 0))
+        ok = pl.col("_ok")
+        exchange = pl.col("endpoint.kind") == TOKEN_EXCHANGE
+        closing = (ok & pl.col("_in") & exchange).cast(pl.Int32)
+        run = (~ok).cast(pl.Int32).cum_sum().over(client)
+        closed_before = closing.cum_sum().over(client, run) - closing
+        later = pl.lit(0, pl.UInt32) if keep is None else (
+            (pl.col("_failed") & pl.col("_in")).cast(pl.UInt32).reverse().cum_sum()
+            .reverse().over(category) - (pl.col("_failed") & pl.col("_in")).cast(pl.UInt32))
+        work = batch.select(*_ROW, "_ok", "_failed", "_in", "_vec", later.alias("_later")).filter(
+            ~ok | (exchange & (closed_before == 0)))
         if work.height == 0:
             return
-        names = [*_LOOP_FIELDS, *_FACTS, "_ok", "_src", "_line", "_ord", "_blk", "_i"]
-        index = {name: i for i, name in enumerate(names)}
-        i_ok, i_time, i_client, i_src, i_line, i_ord = (index[k] for k in (
-            "_ok", "time", "client.fp", "_src", "_line", "_ord"))
-        i_stamp, i_category = index["diagnosis.rules"], index["category"]
+        index = {name: i for i, name in enumerate(_ROW)}
+        i_src, i_line, i_ord = (index[k] for k in ("_src", "_line", "_ord"))
+        i_time, i_kind, i_env, i_client, i_cat, i_trace = (index[k] for k in (
+            "time", "endpoint.kind", "environment", "client.fp", "category", "trace_id"))
+        i_vec, i_later = len(_ROW) + 3, len(_ROW) + 4
         verdicts = self._exchange_verdicts
         sources = self.sources
-        judge = self.judge
-        trust = self.trust
         fields = list(enumerate(_LOOP_FIELDS))
-        for row in work.select(names).iter_rows():
-            if row[i_ok]:
-                state.add_success(row[i_client], row[i_time])
+        failure_kind = pl.when(pl.col("_ok")).then(0).when(pl.col("_failed")).then(1) \
+            .otherwise(2)
+        successes = work.filter(ok).select("client.fp", "time").iter_rows()
+        failures = work.filter(~ok).iter_rows()
+        for what in work.select(failure_kind).to_series().to_list():
+            if what == 0:
+                state.add_success(*next(successes))
                 continue
-            record = None
-            if trust and row[i_stamp] == RULES_DIGEST and row[i_category] in CATEGORIES:
-                # A failure judged by these rules: its verdict stands if its facts do.
-                candidate = {name: row[i] for i, name in fields if row[i] is not None}
-                recorded = judge.take_recorded(candidate)
-                self._add_facts(candidate, row, index, failed=True)
-                if judge.trusted(candidate, recorded):
-                    record = judge.decide(candidate, recorded)
-            if record is None:
-                record = self._record(row, index)
-            if record.get("endpoint.kind") == TOKEN_EXCHANGE and record.get("trace_id"):
-                verdicts[row[i_ord]] = (record.get("outcome"), record.get("category"),
-                                        record.get("span_id"))
-            state.add_record(f"{sources[row[i_src]]}:{row[i_line]}", record)
+            row = next(failures)
+            if what == 2:
+                record = self._unsettled(row, index, fields)
+                if record.get("endpoint.kind") == TOKEN_EXCHANGE and record.get("trace_id"):
+                    verdicts[row[i_ord]] = (record.get("outcome"), record.get("category"),
+                                            record.get("span_id"))
+                state.add_record(f"{sources[row[i_src]]}:{row[i_line]}", record)
+                continue
+            # A settled failure (counted by ``_count`` when ``_vec``).
+            tm, cat, kind = row[i_time], row[i_cat], row[i_kind]
+            if kind == TOKEN_EXCHANGE and row[i_trace]:
+                verdicts[row[i_ord]] = ("failed", cat, row[index["span_id"]])
+            if not has_time(tm):
+                continue
+            if not row[i_vec]:
+                if not state._in_window(tm):
+                    if tm < state._since_s + _MARGIN_S:
+                        state._failed_before(cat, tm)
+                    continue
+                state.merge_cell((state._bucket_ns(tm), cat, _fill(row[i_env]),
+                                  _fill(row[index["service.name"]]), _fill(row[i_client]),
+                                  _fill(kind)), 1, tm, tm)
+            sample = keep is None or row[i_later] < keep or state.drill.counts.get(cat, 0) < keep
+            record = {name: row[i] for i, name in fields if row[i] is not None} \
+                if sample or cat == ENVIRONMENT_MISMATCH else {}
+            if cat == ENVIRONMENT_MISMATCH:
+                self._add_facts(record, row, index, failed=True)
+            state._failure(f"{sources[row[i_src]]}:{row[i_line]}" if sample else "", record, tm,
+                           cat, _fill(kind), _fill(row[i_env]), _fill(row[i_client]),
+                           sample=sample)
         if len(verdicts) > 4 * TRACE_ENTRIES:
-            keep = set(self._traces["ord"].to_list())
-            self._exchange_verdicts = {k: v for k, v in verdicts.items() if k in keep}
+            keep_ords = set(self._traces["ord"].to_list())
+            self._exchange_verdicts = {k: v for k, v in verdicts.items() if k in keep_ords}
+
+    def _unsettled(self, row: tuple[Any, ...], index: dict[str, int],
+                   fields: list[tuple[int, str]]) -> Record:
+        """The judged record of a row that is not settled: a failure stamped by these rules
+        keeps its verdict when the facts found here stand; any other is judged again."""
+        judge = self.judge
+        if judge.trust and row[index["diagnosis.rules"]] == RULES_DIGEST \
+                and row[index["category"]] in CATEGORIES:
+            candidate = {name: row[i] for i, name in fields if row[i] is not None}
+            recorded = judge.take_recorded(candidate)
+            self._add_facts(candidate, row, index, failed=True)
+            if judge.trusted(candidate, recorded):
+                return judge.decide(candidate, recorded)
+        return self._record(row, index)
 
     def _record(self, row: tuple[Any, ...], index: dict[str, int]) -> Record:
         """The record of ``row`` read again in full from its line, judged."""
-        raw = self._lines[row[index["_blk"]]][row[index["_i"]]].rstrip(b"\r\n")
+        raw = self._line(row[index["_blk"]], row[index["_i"]])
         record = jsonl.parse_line(raw, "").record
         if record is None:  # cannot happen: the row was read from this very line
             raise ValueError("a line read before is no longer a record")
@@ -545,34 +638,61 @@ class ColumnarAnalyzer:
         if ok_env is not None and (is_failure(r) if failed is None else failed):
             r["assertion.iss_ok_environment"] = ok_env
 
-    def _count_successes(self, oks: pl.DataFrame) -> None:
-        """Count settled successes into the state's cube: one group-by, and ``add_cell`` for
-        the few within a microsecond of a window or bucket edge."""
-        if oks.height == 0:
+    def _count(self, settled: pl.DataFrame) -> None:
+        """Count settled records into the state's totals and cube: one group-by, and exact
+        per-row counting for the few within a microsecond of a window or bucket edge (settled
+        failures are counted there by ``_reduce``)."""
+        if settled.height == 0:
             return
         state = self.state
-        state.read += oks.height
-        state.classified += oks.height
-        state.categories.add(OK)
-        kinds = oks["endpoint.kind"].unique().to_list()
-        state.ok_kinds.update(UNKNOWN if k is None else k for k in kinds)
-        t = pl.col("time")
-        w_s, w_ns = state._w_s, state._w_ns
-        slot = (t / w_s).floor()
-        edge = ((t - slot * w_s) < _MARGIN_S) | (((slot + 1) * w_s - t) <= _MARGIN_S)
-        oks = oks.filter(~pl.col("_out")).with_columns(
-            edge.alias("_edge"), (slot.cast(pl.Int64) * w_ns).alias("_bucket"))
-        exact = oks.filter(~pl.col("_in") | pl.col("_edge"))
-        for row in exact.select("time", "endpoint.kind", "environment", "service.name",
-                                "client.fp").iter_rows():
+        state.read += settled.height
+        state.classified += settled.height
+        state.categories.update(settled["category"].unique().to_list())
+        oks = settled.filter(pl.col("_ok"))
+        state.ok_kinds.update(UNKNOWN if k is None else k
+                              for k in oks["endpoint.kind"].unique().to_list())
+        for row in oks.filter(~pl.col("_out") & ~pl.col("_vec")).select(
+                "time", "endpoint.kind", "environment", "service.name", "client.fp").iter_rows():
             state.add_cell(*row)
-        grouped = oks.filter(pl.col("_in") & ~pl.col("_edge")).group_by(
-            "_bucket", pl.col("environment").fill_null(UNKNOWN),
+        t = pl.col("time")
+        grouped = settled.filter(pl.col("_vec")).group_by(
+            "_bucket", "category", pl.col("environment").fill_null(UNKNOWN),
             pl.col("service.name").fill_null(UNKNOWN), pl.col("client.fp").fill_null(UNKNOWN),
             pl.col("endpoint.kind").fill_null(UNKNOWN)).agg(
             pl.len().alias("n"), t.min().alias("lo"), t.max().alias("hi"))
-        for bucket, env, service, client, kind, count, first, last in grouped.iter_rows():
-            state.merge_cell((bucket, OK, env, service, client, kind), count, first, last)
+        for bucket, cat, env, service, client, kind, count, first, last in grouped.iter_rows():
+            state.merge_cell((bucket, cat, env, service, client, kind), count, first, last)
+
+
+def _facts_stand() -> pl.Expr:
+    """True when the history facts found for a failure equal those its record carries (the
+    facts ``ColumnarAnalyzer._add_facts`` would add, computed as columns)."""
+    t = pl.col("time")
+    issued = pl.col("_iss_at").is_not_null()
+    found = {
+        "assertion.reused_after_s": pl.when(pl.col("_reused_from").is_not_null()).then(
+            (t - pl.col("_reused_from")).round(3)),
+        "assertion.iss_ok_environment": pl.col("_ok_env"),
+        "presented.age_s": pl.when(issued).then((t - pl.col("_iss_at")).round(3)),
+        "presented.issued_expires_in": pl.when(issued).then(pl.col("_iss_exp")),
+        "presented.issued_environment": pl.when(issued & _truthy("_iss_env")).then(
+            pl.col("_iss_env")),
+    }
+    same = [pl.col(name).eq_missing(value) for name, value in found.items()]
+    same += [pl.col("presented.after_failed_exchange").is_null(),
+             pl.col("presented.exchange_span_id").is_null()]
+    return pl.all_horizontal(same)
+
+
+def _may_hold_long_line(data: bytes) -> bool:
+    """False when no line of ``data`` is longer than ``jsonl.MAX_LINE_BYTES``: a line that
+    long would cover a whole stretch of half that length, so each stretch holding a newline
+    rules it out (a few searches, not a pass over every line)."""
+    half = jsonl.MAX_LINE_BYTES // 2
+    for start in range(0, len(data), half):
+        if data.find(b"\n", start, start + half) < 0 and start + half <= len(data):
+            return True
+    return False
 
 
 def _blank(raw: bytes) -> bool:

@@ -127,6 +127,14 @@ class Sample:
         else:
             self._last.setdefault(group, deque(maxlen=self.keep)).append(item)
 
+    def skip(self, group: Hashable) -> None:
+        """Count an item of ``group`` that ``add`` would keep only until ``keep`` later items
+        of the group arrive (the caller knows they will): counts stay exact, nothing is built."""
+        n = self.counts.get(group, 0)
+        if self.keep is None or n < self.keep:
+            raise ValueError("skip() is only for an item past the first 'keep' of its group")
+        self.counts[group] = n + 1  # the later items push it out of ``_last`` anyway
+
     @property
     def total(self) -> int:
         """Items added."""

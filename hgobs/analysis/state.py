@@ -219,12 +219,19 @@ class ReportState:
             self._max_s = last
 
     def _failure(self, source: str, r: Record, t: float, category: Any, kind: Any, env: Any,
-                 client: Any) -> None:
+                 client: Any, sample: bool = True) -> None:
+        """A failure in the window, already in the cube: episodes, drill-down (``sample``
+        False: counted only, because ``keep`` later failures of its category are known to
+        follow), mismatch."""
         self.episodes.failure(client, category, t)
-        self.drill.add(category, (
-            source, t, category, r.get("confidence"), env, kind, client,
-            _fill(r.get("service.name")), [str(v) for v in (r.get("evidence") or [])],
-            [str(v) for v in (r.get("also") or [])], _fix(r, category)))
+        keep = self.drill.keep
+        if not sample and keep is not None and self.drill.counts.get(category, 0) >= keep:
+            self.drill.skip(category)
+        else:
+            self.drill.add(category, (
+                source, t, category, r.get("confidence"), env, kind, client,
+                _fill(r.get("service.name")), [str(v) for v in (r.get("evidence") or [])],
+                [str(v) for v in (r.get("also") or [])], _fix(r, category)))
         if category == trends.ENVIRONMENT_MISMATCH:
             credential = credential_environment(kind, env, r)
             cell = self._mismatch.get((client, credential, env))
