@@ -178,6 +178,10 @@ def scrub_text(
     if text is None:
         return None
     out = str(text)
+    if not known:
+        clean = _CLEAN.get((out, limit))
+        if clean is not None:
+            return clean
     if len(out) < _SHORT_WORD and _WORD_RE.fullmatch(out):
         # A short word (``HS256``, ``Bearer``, ``invalid_grant``) holds no escape, JWT, email,
         # URL or token-shaped run, and removing known pieces cannot make one.
@@ -209,7 +213,19 @@ def scrub_text(
     out = "".join(pieces)
     if len(out) > limit:
         out = out[:limit] + "..."
+    if out == text and not known and len(out) <= _CLEAN_TEXT_CHARS:
+        if len(_CLEAN) >= _CLEAN_ENTRIES:
+            _CLEAN.clear()
+        _CLEAN[(out, limit)] = out
     return out
+
+
+_CLEAN: dict[tuple[str, int], str] = {}
+"""Texts that ``scrub_text`` (no known secrets) returned unchanged, such as a ``grant_type``
+URN or a token URL: the same answer again without the scrubbing passes. Only texts that are
+emitted as they are go in, so the table holds nothing that redaction removes."""
+_CLEAN_ENTRIES = 512
+_CLEAN_TEXT_CHARS = 256
 
 
 def _redact_path(path: str) -> str:

@@ -81,3 +81,14 @@ def test_url_redaction_is_the_same_when_a_url_comes_again():
     """The same URL, query-less or not, redacts the same way every time."""
     for url in ("https://api.example.org/fhir/R4/Patient/123", "https://a.example.org/p?id=9"):
         assert redaction.redact_url(url) == redaction.redact_url(url) == redaction._redact_url(url)
+
+
+def test_texts_remembered_as_clean_are_only_those_emitted_unchanged():
+    """The table of clean texts never holds a text that scrubbing changes."""
+    grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    leaky = f"user a.person@example.org sent {ASSERTION}"
+    for _ in range(2):
+        assert scrub_text(grant) == grant
+        assert scrub_text(leaky) == f"user {REDACTED} sent {REDACTED}"
+    assert (grant, redaction.MAX_TEXT_CHARS) in redaction._CLEAN
+    assert not any(ASSERTION in text or "a.person" in text for text, _ in redaction._CLEAN)

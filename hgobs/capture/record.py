@@ -7,6 +7,7 @@ and dropped before the record leaves this module.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -30,12 +31,22 @@ class Plan:
 
 def http_date(value: str | None) -> float | None:
     """An RFC 7231 HTTP date as epoch seconds, or None when absent or unparsable."""
+    global _last_date
     if not value:
         return None
+    last = _last_date
+    if last[0] == value:  # a server's Date changes once a second: often the last one seen
+        return last[1]
     try:
-        return parsedate_to_datetime(value).timestamp()
+        when = parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    _last_date = (value, when)
+    return when
+
+
+_last_date: tuple[str, float] = ("", 0.0)
+"""The last Date header value ``http_date`` parsed, and its epoch seconds."""
 
 
 def _retry_after(value: str | None, server_date: float | None) -> float | None:
@@ -64,14 +75,20 @@ def plan_request(request: httpx.Request, options: Options) -> Plan | None:
     """
     kind, env = options.profile.match(request.url)  # parsed already: no str() and re-parse
     if kind is not None:
-        return Plan(kind, env or "unknown")
+        return _plan_of(kind, env or "unknown")
     if request.method == "POST":
         ctype = request.headers.get("content-type", "")
         if ctype.startswith("application/x-www-form-urlencoded"):
             body = request_body(request)
             if body is not None and (body.startswith(b"grant_type=") or b"&grant_type=" in body):
-                return Plan(TOKEN_EXCHANGE, "unknown")
+                return _plan_of(TOKEN_EXCHANGE, "unknown")
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _plan_of(kind: str, environment: str) -> Plan:
+    """The one ``Plan`` per kind and profile environment (plans are frozen: shared freely)."""
+    return Plan(kind, environment)
 
 
 def _base(request: httpx.Request, plan: Plan, options: Options, now: float) -> Record:
@@ -128,7 +145,8 @@ def _echoable_values(request: httpx.Request) -> list[str]:
     """What the request carried that a server may echo and hgobs never records: the query
     parameter values (an ``access_token`` in the query, RFC 6750 section 2.3) and the header
     values other than plain protocol ones (a misspelled credentials header, an API key)."""
-    values = [v for _, v in request.url.params.multi_items() if v]
+    url = request.url
+    values = [v for _, v in url.params.multi_items() if v] if url.query else []
     values += [v for k, v in request.headers.items() if k.lower() not in _PLAIN_HEADERS and v]
     return values
 

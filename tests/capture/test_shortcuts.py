@@ -73,3 +73,26 @@ def test_http_span_context_matches_the_global_propagator(textmap, monkeypatch):
         assert got.trace_state == expected.trace_state
     else:
         assert got is None
+
+
+def test_http_dates_read_again_give_the_same_seconds():
+    """A repeated or alternating Date header is read as when parsed afresh."""
+    from email.utils import parsedate_to_datetime
+
+    from hgobs.capture.record import http_date
+
+    dates = ["Thu, 01 Jan 2026 00:00:07 GMT", "Thu, 01 Jan 2026 00:00:08 GMT", "garbage"]
+    for value in dates * 3:
+        expected = None if value == "garbage" else parsedate_to_datetime(value).timestamp()
+        assert http_date(value) == expected
+
+
+@pytest.mark.parametrize("url", ["https://a.example.org/token",
+                                 "https://a.example.org/token?client_secret=s3cr3t-value&x="])
+def test_echoable_values_are_the_query_values_and_unusual_headers(url):
+    """Query values (when there is a query) and non-protocol header values are the echoables."""
+    from hgobs.capture.record import _echoable_values
+
+    request = httpx.Request("POST", url, headers={"X-Api-Key": "k-123456789", "Accept": "*/*"})
+    expected = [v for _, v in request.url.params.multi_items() if v] + ["k-123456789"]
+    assert _echoable_values(request) == expected
