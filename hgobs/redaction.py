@@ -143,12 +143,13 @@ def _redact_pieces(text: str, secret: str) -> str:
         windows = _windows(secret)
     out: list[str] = []
     last = i = 0
-    while i <= len(text) - KNOWN_PIECE:
+    size = len(text)
+    while i < n:
         if text[i:i + KNOWN_PIECE] not in windows:
             i += 1
             continue
         end = i + KNOWN_PIECE
-        while end < len(text) and text[end - KNOWN_PIECE + 1:end + 1] in windows:
+        while end < size and text[end - KNOWN_PIECE + 1:end + 1] in windows:
             end += 1
         out += [text[last:i], REDACTED]
         last = i = end

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
 from collections.abc import Collection
 from typing import Any
 
@@ -50,10 +49,11 @@ WRAPPED = ("send", "_send_handling_redirects")
 """``send`` records the application's request; ``_send_handling_redirects`` (httpx's step per
 request of an ``httpx.Auth`` flow, redirects included) records requests an auth flow makes
 itself, such as a token request yielded before the API call. The same request is recorded once."""
-_HANDLING: weakref.WeakSet[httpx.Request] = weakref.WeakSet()
-"""Requests hgobs is recording right now: a nested ``send`` of the same request (per-client and
-global instrumentation together) passes through; other requests, even nested ones made from an
-``httpx.Auth`` flow by another client, are recorded."""
+HANDLING = "_hgobs_recording"
+"""Attribute set on a request while hgobs records it: a nested ``send`` of the same request
+(per-client and global instrumentation together) passes through; other requests, even nested
+ones made from an ``httpx.Auth`` flow by another client, are recorded. (An attribute of the
+request itself: cheaper to set and test than membership of a weak set.)"""
 
 
 def _otel_httpx_enabled(client: Any) -> bool:
@@ -287,7 +287,7 @@ def _plan(recorder: Recorder | None, args: tuple[Any, ...], kwargs: dict[str, An
         return None
     request = args[0] if args else kwargs.get("request")
     # The inner step of a request the outer wrapper is recording: leave at once (every request).
-    if not isinstance(request, httpx.Request) or request in _HANDLING:
+    if not isinstance(request, httpx.Request) or HANDLING in request.__dict__:
         return None
     if not is_instrumentation_enabled():
         return None
@@ -311,7 +311,7 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
         return wrapped(*args, **kwargs)
     assert recorder is not None
     request, plan = planned
-    _HANDLING.add(request)
+    setattr(request, HANDLING, True)
     try:
         if plan.kind == API_CALL:
             now, start_ns, started = recorder.options.clock(), time.time_ns(), time.perf_counter()
@@ -340,7 +340,7 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
         guarded("respond", exchange.respond, response, False)
         return response
     finally:
-        _HANDLING.discard(request)
+        request.__dict__.pop(HANDLING, None)
 
 
 async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
@@ -351,7 +351,7 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
         return await wrapped(*args, **kwargs)
     assert recorder is not None
     request, plan = planned
-    _HANDLING.add(request)
+    setattr(request, HANDLING, True)
     try:
         if plan.kind == API_CALL:
             now, start_ns, started = recorder.options.clock(), time.time_ns(), time.perf_counter()
@@ -380,7 +380,7 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
         guarded("respond", exchange.respond, response, True)
         return response
     finally:
-        _HANDLING.discard(request)
+        request.__dict__.pop(HANDLING, None)
 
 
 class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]

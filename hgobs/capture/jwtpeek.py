@@ -215,10 +215,12 @@ def peek(
     if exp is not None:
         facts["assertion.seconds_to_expiry"] = round(exp - now, 3)
     iss, sub = claims.get("iss"), claims.get("sub")
-    facts["assertion.iss_shape"] = shape(iss)
-    facts["assertion.sub_shape"] = shape(sub)
-    facts["assertion.iss_fp"] = fingerprint(str(iss)) if iss is not None else None
-    facts["assertion.sub_fp"] = fingerprint(str(sub)) if sub is not None else None
+    same = type(sub) is str and type(iss) is str and sub == iss  # the usual: the client id
+    facts["assertion.iss_shape"] = iss_shape = shape(iss)
+    facts["assertion.sub_shape"] = iss_shape if same else shape(sub)
+    facts["assertion.iss_fp"] = iss_fp = fingerprint(str(iss)) if iss is not None else None
+    facts["assertion.sub_fp"] = iss_fp if same else (
+        fingerprint(str(sub)) if sub is not None else None)
     if client_id:
         facts["assertion.iss_is_client"] = iss == client_id
         facts["assertion.sub_is_client"] = sub == client_id

@@ -109,6 +109,11 @@ def request_facts(content_type: str | None, body: bytes) -> tuple[dict[str, Any]
     return {k: v for k, v in facts.items() if v is not None}, private
 
 
+def _no_constant(name: str) -> None:
+    """``NaN``, ``Infinity`` and ``-Infinity`` in a JSON body read as null (not JSON numbers)."""
+    return None
+
+
 def response_body_facts(body: bytes, known: Iterable[str] = ()) -> tuple[dict[str, Any], str | None]:
     """Facts from a token endpoint response body, and the raw issued access value if any.
 
@@ -116,11 +121,12 @@ def response_body_facts(body: bytes, known: Iterable[str] = ()) -> tuple[dict[st
     ``token_type``, ``expires_in`` and ``scope`` (section 5.1). ``known`` are secrets of the
     request to scrub from echoed text.
     """
-    facts: dict[str, Any] = {"response.body_empty": not body.strip()}
-    if not body.strip():
+    empty = not body.strip()
+    facts: dict[str, Any] = {"response.body_empty": empty}
+    if empty:
         return facts, None
     try:
-        obj = json.loads(body, parse_constant=lambda name: None)
+        obj = json.loads(body, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return facts, None
     if not isinstance(obj, dict):
