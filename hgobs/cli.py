@@ -140,17 +140,16 @@ def _run_columnar(files: list[str], state: ReportState, profile: str | None,
     with gc_paused():
         for name in files:
             try:
-                stream = open_input(name)
+                open_input(name).close()
             except OSError as exc:
                 state.add_skipped(Item(f"{name}:0", reason=(
                     f"cannot open file ({exc.strerror or type(exc).__name__})")))
                 continue
-            with stream:
-                try:
-                    engine.feed(stream, name)
-                except (OSError, EOFError) as exc:
-                    state.add_skipped(Item(f"{name}:?",
-                                           reason=f"file ends early ({type(exc).__name__})"))
+            try:
+                engine.feed_file(name)
+            except (OSError, EOFError) as exc:
+                state.add_skipped(Item(f"{name}:?",
+                                       reason=f"file ends early ({type(exc).__name__})"))
         engine.finish()
 
 

@@ -39,7 +39,11 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+import multiprocessing
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
@@ -50,12 +54,14 @@ from hgobs.analysis.trends import ENVIRONMENT_MISMATCH
 from hgobs.catalog import CATEGORIES, OK
 from hgobs.diagnose import RULES_DIGEST, is_failure
 from hgobs.profiles import API_CALL, TOKEN_EXCHANGE, Profile
-from hgobs.readers import jsonl
+from hgobs.readers import jsonl, open_input
 from hgobs.readers.base import Item
 from hgobs.schema import FIELDS_BY_NAME, SCHEMA_ID, Record
 
 DEFAULT_BLOCK_BYTES = 64 << 20
 """Bytes of input parsed by polars at a time (a block ends at a line end)."""
+PARALLEL_BYTES = 256 << 20
+"""Files at least this large (bytes, on disk) are parsed by a child process (``feed_file``)."""
 TRACE_ENTRIES = 1_000
 """Bound of the table of the last token exchange per trace (as ``History.trace_entries``)."""
 
@@ -81,7 +87,7 @@ _FACT_INPUTS = ("time", "endpoint.kind", "environment", "assertion.source", "ass
 _FACTS = ("_reused_from", "_iss_at", "_iss_exp", "_iss_env", "_ok_env", "_trace_ord")
 """Columns the history joins add: the raw facts ``_add_facts`` turns into record fields."""
 _LOOP_FIELDS = (*REPORT_FIELDS, *RECORDED_FACTS, "trace_id", "span_id")
-_ROW = (*_LOOP_FIELDS, *_FACTS, "_src", "_line", "_ord", "_blk", "_i")
+_ROW = (*_LOOP_FIELDS, *_FACTS, "_src", "_line", "_ord", "_raw")
 """Columns of a row the per-row pass reads (``_reduce``)."""
 _COUNTED = ("time", "category", "endpoint.kind", "environment", "service.name", "client.fp",
             "_ok", "_failed", "_out", "_vec", "_bucket")
@@ -113,15 +119,6 @@ def _coerced(frame: pl.DataFrame) -> bool:
 
 
 _ASSERTION_SOURCES = ("assertion", "client_assertion")
-
-
-@dataclass
-class _Block:
-    """Rows read from one block: the frame (``COLUMNS`` plus ``_seq``, ``_src``, ``_blk``,
-    ``_i``, ``_line``, ``_key``) and the items skipped in it, in input order."""
-
-    frame: pl.DataFrame
-    skipped: list[Item]
 
 
 def _truthy(name: str) -> pl.Expr:
@@ -161,108 +158,64 @@ class ColumnarAnalyzer:
         self._envs = pl.DataFrame(schema={"iss": pl.String, "env": pl.String, "last": pl.Int64})
         self._traces = pl.DataFrame(schema={"trace": pl.String, "ord": pl.Int64})
         self._exchange_verdicts: dict[int, tuple[Any, Any, Any]] = {}
-        self._blocks = 0
-        self._lines: dict[int, tuple[bytes, list[int] | None]] = {}
-        """Blocks whose rows are not all judged: (bytes, line end offsets once found)."""
 
     # --- reading -----------------------------------------------------------------------------
 
     def feed(self, stream: io.BufferedIOBase | Any, name: str) -> None:
-        """Read every line of the open binary ``stream`` (named ``name`` in sources)."""
-        file_no = len(self.sources)
-        self.sources.append(name)
+        """Read every line of the open binary ``stream`` (named ``name`` in sources), parsing
+        in this process."""
+        file_no = self._source(name)
         line_no = 0
-        rest = b""
-        while True:
-            chunk = stream.read(self.block_bytes)
-            if not chunk:
-                break
-            cut = chunk.rfind(b"\n")
-            if cut < 0:
-                rest += chunk
-                continue
-            data = b"".join((rest, memoryview(chunk)[:cut + 1]))
-            rest = chunk[cut + 1:]
-            line_no = self._block(data, file_no, line_no)
-        if rest:
-            self._block(rest + b"\n", file_no, line_no)
+        for data in _blocks(stream, self.block_bytes):
+            line_no = self._accept(_parse(data, self.trust), file_no, line_no)
 
-    def _block(self, data: bytes, file_no: int, line_no: int) -> int:
-        """Parse one block of whole lines (``data`` ends in a newline) starting after line
-        ``line_no``; returns the number of the block's last line."""
-        block_no = self._blocks
-        self._blocks += 1
-        self._lines[block_no] = (data, None)
-        lines = data.count(b"\n")
-        block = None
-        if not _may_hold_long_line(data):
-            block = self._fast(data, lines, file_no, line_no, block_no)
-        if block is None:
-            block = self._slow(self._split(block_no), file_no, line_no, block_no)
-        for item in block.skipped:
-            self.state.add_skipped(item)
-        if block.frame.height:
-            self._take(block.frame)
-        held = self._held
-        oldest = held["_blk"].min() if held is not None and held.height else block_no + 1
-        for number in [b for b in self._lines if b < oldest]:  # type: ignore[operator]
-            del self._lines[number]
+    def feed_file(self, name: str) -> None:
+        """Read the file ``name`` (``.gz`` decompressed). A file of at least
+        ``PARALLEL_BYTES`` is read and parsed by a child process, one block ahead of the
+        judging here (this machine's two cores both busy); a smaller one, or when no child
+        process can be started, in this process. Raises ``OSError`` (``EOFError`` for a
+        compressed file that ends early) as reading it here would."""
+        try:
+            size = os.path.getsize(name)
+        except OSError:
+            size = 0
+        if size < PARALLEL_BYTES:
+            with open_input(name) as stream:
+                self.feed(stream, name)
+            return
+        file_no = self._source(name)
+        line_no = 0
+        for parsed in _parsed_in_child(name, self.block_bytes, self.trust):
+            line_no = self._accept(parsed, file_no, line_no)
+
+    def _source(self, name: str) -> int:
+        self.sources.append(name)
+        return len(self.sources) - 1
+
+    def _accept(self, parsed: tuple[Any, ...], file_no: int, line_no: int) -> int:
+        """Take one parsed block (see ``_parse``) starting after line ``line_no``; returns
+        the number of its last line."""
+        kind, payload, lines = parsed
+        if kind == "fast":
+            frame = self._number(payload, line_no, file_no)
+        else:
+            frame, skipped = self._slow(payload, file_no, line_no)
+            for item in skipped:
+                self.state.add_skipped(item)
+        if frame.height:
+            self._take(frame)
         return line_no + lines
 
-    def _ends(self, block_no: int) -> list[int]:
-        """Offsets of the line ends of block ``block_no`` (found once, when first needed)."""
-        data, ends = self._lines[block_no]
-        if ends is None:
-            ends = []
-            find, append = data.find, ends.append
-            at = find(b"\n")
-            while at >= 0:
-                append(at)
-                at = find(b"\n", at + 1)
-            self._lines[block_no] = (data, ends)
-        return ends
-
-    def _split(self, block_no: int) -> list[bytes]:
-        data = self._lines[block_no][0]
-        lines = data.split(b"\n")
-        lines.pop()  # after the last newline
-        return lines
-
-    def _line(self, block_no: int, i: int) -> bytes:
-        """Line ``i`` (0-based) of block ``block_no``, without its line end."""
-        data = self._lines[block_no][0]
-        ends = self._ends(block_no)
-        start = ends[i - 1] + 1 if i else 0
-        return data[start:ends[i]].rstrip(b"\r")
-
-    def _fast(self, data: bytes, lines: int, file_no: int, line_no: int, block_no: int
-              ) -> _Block | None:
-        """The block (``lines`` lines) parsed by polars, or None when the line-by-line reader
-        must read it."""
-        try:
-            frame = pl.read_ndjson(data, schema=COLUMNS)
-        except Exception:  # any refusal: the exact reader takes the block
-            return None
-        kept: list[int] | None = None
-        if frame.height != lines:  # blank lines: number the others
-            kept = [i for i, raw in enumerate(self._split(block_no)) if not _blank(raw)]
-            if frame.height != len(kept):
-                return None
-        bad = frame.select(
-            ((pl.col("schema") != SCHEMA_ID) | pl.col("schema").is_null()
-             | pl.col("time").is_null() | ~pl.col("time").is_finite()
-             | ~pl.col("endpoint.kind").is_in([TOKEN_EXCHANGE, API_CALL])
-             | pl.col("endpoint.kind").is_null()).any()).item()
-        if bad or _coerced(frame):
-            return None
-        return _Block(self._number(frame.drop("schema"), kept, line_no, file_no, block_no), [])
-
-    def _slow(self, lines: list[bytes], file_no: int, line_no: int, block_no: int) -> _Block:
-        """The block read line by line by the JSON Lines reader (exact skips and values)."""
+    def _slow(self, data: bytes, file_no: int, line_no: int) -> tuple[pl.DataFrame, list[Item]]:
+        """A block read line by line by the JSON Lines reader (exact skips and values): its
+        rows and the items skipped, in input order."""
         name = self.sources[file_no]
         rows: list[Record] = []
+        raws: list[bytes] = []
         kept: list[int] = []
         skipped: list[Item] = []
+        lines = data.split(b"\n")
+        lines.pop()
         for i, raw in enumerate(lines):
             line = raw.rstrip(b"\r\n")
             if not line or line.isspace():
@@ -272,26 +225,24 @@ class ColumnarAnalyzer:
                 skipped.append(item)
                 continue
             rows.append({k: item.record.get(k) for k in COLUMNS if k != "schema"})
+            raws.append(line)
             kept.append(i)
         schema = {k: v for k, v in COLUMNS.items() if k != "schema"}
         frame = pl.DataFrame(rows, schema=schema, strict=False) if rows else \
             pl.DataFrame(schema=schema)
-        return _Block(self._number(frame, kept, line_no, file_no, block_no), skipped)
+        frame = frame.with_columns(pl.Series("_i", kept, dtype=pl.Int32),
+                                   pl.Series("_raw", raws, dtype=pl.Binary))
+        return self._number(frame, line_no, file_no), skipped
 
-    def _number(self, frame: pl.DataFrame, kept: list[int] | None, line_no: int,
-                file_no: int, block_no: int) -> pl.DataFrame:
-        """``frame`` with its rows' input numbers, file, line (1-based) and place in the block
-        (``kept``: the line index of each row; None: row i is line i)."""
+    def _number(self, frame: pl.DataFrame, line_no: int, file_no: int) -> pl.DataFrame:
+        """``frame`` (with ``_i``, each row's line index in its block) with the rows' input
+        numbers, file, line (1-based) and time order key."""
         n = frame.height
         seq0 = self._seq
         self._seq += n
-        index = pl.int_range(n, dtype=pl.Int32) if kept is None else pl.Series(kept,
-                                                                               dtype=pl.Int32)
         return frame.with_columns(
             pl.int_range(seq0, seq0 + n, dtype=pl.Int64).alias("_seq"),
             pl.lit(file_no, dtype=pl.Int32).alias("_src"),
-            pl.lit(block_no, dtype=pl.Int32).alias("_blk"),
-            index.alias("_i")).with_columns(
             (pl.col("_i").cast(pl.Int64) + (line_no + 1)).alias("_line"),
             pl.when(pl.col("time").is_nan()).then(0.0).otherwise(pl.col("time")).alias("_key"))
 
@@ -333,16 +284,13 @@ class ColumnarAnalyzer:
         facts = self._trace_facts(facts)
         self._reduce(batch.hstack(facts.select(_FACTS)))
 
-    def _trim(self, table: pl.DataFrame, entries: int) -> pl.DataFrame:
-        """``table`` less its least recently stored rows beyond ``entries``."""
-        if table.height <= entries:
-            return table
-        return table.top_k(entries, by="last")
-
     def _store(self, table: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
-        """``table`` with the rows of ``new`` (one per key ``k``) put in place of its own."""
-        kept = table.join(new.select("k"), on="k", how="anti")
-        return self._trim(pl.concat([kept, new], how="vertical"), self.entries)
+        """``table`` with the rows of ``new`` (one per key ``k``) put in place of its own,
+        less its least recently stored rows beyond ``history_entries``. Tables stay in the
+        order rows were stored (``last``), so the oldest are the first."""
+        kept = table.join(new.select("k"), on="k", how="anti", maintain_order="left")
+        table = pl.concat([kept, new.sort("last")], how="vertical")
+        return table.tail(self.entries) if table.height > self.entries else table
 
     def _reuse(self, batch: pl.DataFrame) -> pl.DataFrame:
         """``_reused_from``: the earliest time an earlier exchange presented the same assertion
@@ -588,9 +536,13 @@ class ColumnarAnalyzer:
     def _unsettled(self, row: tuple[Any, ...], index: dict[str, int],
                    fields: list[tuple[int, str]]) -> Record:
         """The judged record of a row that is not settled: a failure stamped by these rules
-        keeps its verdict when the facts found here stand; any other is judged again."""
+        that follows an exchange of its trace keeps its verdict when the facts found here
+        stand (the columns could not tell: the exchange's verdict is known only now); any
+        other is judged again (a stamped failure reaches here without that exchange only when
+        its facts did not stand, and judging it again gives its verdict all the same)."""
         judge = self.judge
-        if judge.trust and row[index["diagnosis.rules"]] == RULES_DIGEST \
+        if judge.trust and row[index["_trace_ord"]] is not None \
+                and row[index["diagnosis.rules"]] == RULES_DIGEST \
                 and row[index["category"]] in CATEGORIES:
             candidate = {name: row[i] for i, name in fields if row[i] is not None}
             recorded = judge.take_recorded(candidate)
@@ -601,7 +553,7 @@ class ColumnarAnalyzer:
 
     def _record(self, row: tuple[Any, ...], index: dict[str, int]) -> Record:
         """The record of ``row`` read again in full from its line, judged."""
-        raw = self._line(row[index["_blk"]], row[index["_i"]])
+        raw = row[index["_raw"]]
         record = jsonl.parse_line(raw, "").record
         if record is None:  # cannot happen: the row was read from this very line
             raise ValueError("a line read before is no longer a record")
@@ -682,6 +634,134 @@ def _facts_stand() -> pl.Expr:
     same += [pl.col("presented.after_failed_exchange").is_null(),
              pl.col("presented.exchange_span_id").is_null()]
     return pl.all_horizontal(same)
+
+
+def _blocks(stream: Any, block_bytes: int) -> Iterator[bytes]:
+    """The bytes of ``stream`` in blocks of about ``block_bytes``, each ending at a line end
+    (a last line without one gets one)."""
+    rest = b""
+    while True:
+        chunk = stream.read(block_bytes)
+        if not chunk:
+            break
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            rest += chunk
+            continue
+        yield b"".join((rest, memoryview(chunk)[:cut + 1]))
+        rest = chunk[cut + 1:]
+    if rest:
+        yield rest + b"\n"
+
+
+def _parse(data: bytes, trust: bool) -> tuple[str, Any, int]:
+    """One block parsed: ``("fast", frame, lines)`` when polars read it (``COLUMNS`` less
+    ``schema``, plus ``_i``, each row's line index, and ``_raw``, the line itself for each row
+    that is not a success stamped by these rules: the rows that may need their whole record),
+    else ``("slow", data, lines)`` for the line-by-line reader. ``lines``: newlines in
+    ``data``. A pure function of its arguments, so it runs in a child process as well."""
+    ends = _line_ends(data)
+    lines = len(ends)
+    if _may_hold_long_line(data):
+        return "slow", data, lines
+    try:
+        frame = pl.read_ndjson(data, schema=COLUMNS)
+    except Exception:  # any refusal: the exact reader takes the block
+        return "slow", data, lines
+    if frame.height == lines:
+        index = pl.int_range(frame.height, dtype=pl.Int32, eager=True)
+    else:  # polars passed over blank lines: number the others
+        kept = [i for i in range(lines) if not _blank(_line(data, ends, i))]
+        if frame.height != len(kept):
+            return "slow", data, lines
+        index = pl.Series(kept, dtype=pl.Int32)
+    bad = frame.select(
+        ((pl.col("schema") != SCHEMA_ID) | pl.col("schema").is_null()
+         | pl.col("time").is_null() | ~pl.col("time").is_finite()
+         | ~pl.col("endpoint.kind").is_in([TOKEN_EXCHANGE, API_CALL])
+         | pl.col("endpoint.kind").is_null()).any()).item()
+    if bad or _coerced(frame):
+        return "slow", data, lines
+    settled = ((pl.col("diagnosis.rules") == RULES_DIGEST) & (pl.col("category") == OK)) \
+        .fill_null(False) if trust else pl.lit(False)
+    wanted = frame.select(pl.arg_where(~settled)).to_series()
+    raw = pl.Series("_raw", [None] * frame.height, dtype=pl.Binary)
+    if wanted.len():
+        at = index.gather(wanted).to_list()
+        raw.scatter(wanted, pl.Series([_line(data, ends, i).rstrip(b"\r") for i in at],
+                                      dtype=pl.Binary))
+    return "fast", frame.drop("schema").with_columns(index.alias("_i"), raw), lines
+
+
+def _line_ends(data: bytes) -> list[int]:
+    """Offsets of the newlines of ``data``."""
+    ends: list[int] = []
+    find, append = data.find, ends.append
+    at = find(b"\n")
+    while at >= 0:
+        append(at)
+        at = find(b"\n", at + 1)
+    return ends
+
+
+def _line(data: bytes, ends: list[int], i: int) -> bytes:
+    """Line ``i`` (0-based) of ``data`` given its newline offsets, without the newline."""
+    return data[ends[i - 1] + 1 if i else 0:ends[i]]
+
+
+def _reader(name: str, block_bytes: int, trust: bool, folder: str, out: Any) -> None:
+    """Child process: ``_parse`` each block of file ``name``; a parsed frame goes to an Arrow
+    IPC file in ``folder`` (the parent maps it: no copy through the pipe) and its path to
+    ``out``; then None. ``("error", type name, message)`` instead when reading fails."""
+    try:
+        with open_input(name) as stream:
+            for n, data in enumerate(_blocks(stream, block_bytes)):
+                kind, payload, lines = _parse(data, trust)
+                if kind == "fast":
+                    path = os.path.join(folder, f"{n}.arrow")
+                    payload.write_ipc(path, compression="uncompressed")
+                    payload = path
+                out.put((kind, payload, lines))
+    except BaseException as exc:  # the parent raises it
+        out.put(("error", type(exc).__name__, str(exc)))
+        return
+    out.put(None)
+
+
+def _parsed_in_child(name: str, block_bytes: int, trust: bool) -> Iterator[tuple[Any, ...]]:
+    """The parsed blocks of file ``name`` (see ``_parse``), parsed by a child process at most
+    two blocks ahead; in this process when no child can be started."""
+    context = multiprocessing.get_context("spawn")
+    shm = "/dev/shm"
+    folder = tempfile.mkdtemp(prefix="hgobs-", dir=shm if os.path.isdir(shm) else None)
+    try:
+        queue = context.Queue(maxsize=2)
+        child = context.Process(target=_reader, args=(name, block_bytes, trust, folder, queue),
+                                daemon=True)
+        child.start()
+    except OSError:
+        os.rmdir(folder)
+        with open_input(name) as stream:
+            for data in _blocks(stream, block_bytes):
+                yield _parse(data, trust)
+        return
+    try:
+        while True:
+            parsed = queue.get()
+            if parsed is None:
+                break
+            if parsed[0] == "error":
+                raise (EOFError if parsed[1] == "EOFError" else OSError)(parsed[2])
+            if parsed[0] == "fast":
+                frame = pl.read_ipc(parsed[1])
+                os.unlink(parsed[1])
+                parsed = ("fast", frame, parsed[2])
+            yield parsed
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _may_hold_long_line(data: bytes) -> bool:

@@ -59,11 +59,38 @@ def value(v: Any) -> Any:
     return v
 
 
+def _iso_column(series: pd.Series) -> list[str | None]:
+    """``iso`` of every timestamp of a datetime64 column, computed column-wise."""
+    ts = series.dt.tz_localize("UTC") if series.dt.tz is None else series.dt.tz_convert("UTC")
+    ts = ts.dt.round("us")
+    text = ts.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    micro = ts.dt.microsecond
+    text = text.where(micro == 0, text + "." + micro.astype("Int64").astype(str).str.zfill(6))
+    text = text + "Z"
+    return [None if missing else t for t, missing in zip(text.tolist(), ts.isna().tolist(),
+                                                          strict=True)]
+
+
+def _column(series: pd.Series) -> list[Any]:
+    """``value`` of every cell of a report table column (column-wise where the type allows)."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(series):
+        return _iso_column(series)
+    if pd.api.types.is_bool_dtype(series.dtype) and series.dtype != object:
+        return [None if pd.isna(v) else bool(v) for v in series.tolist()]
+    if pd.api.types.is_integer_dtype(series.dtype) and series.dtype != object:
+        return [None if pd.isna(v) else int(v) for v in series.tolist()]
+    if pd.api.types.is_float_dtype(series.dtype):
+        return [None if v != v else float(v) for v in series.tolist()]
+    return [value(v) for v in series.tolist()]
+
+
 def rows(df: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of a report table as JSON objects (columns in table order)."""
     columns = [str(c) for c in df.columns]
-    return [{c: value(v) for c, v in zip(columns, row, strict=True)}
-            for row in df.itertuples(index=False, name=None)]
+    if df.empty:
+        return []
+    values = [_column(df.iloc[:, i]) for i in range(len(columns))]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def document(report: Report) -> dict[str, Any]:

@@ -149,6 +149,36 @@ def test_stamped_verdicts_are_kept_and_stale_ones_judged_again(tmp_path):
         assert _columnar([path], trust=trust) == streamed
 
 
+def test_a_child_process_parses_large_files(tmp_path, monkeypatch):
+    """Above ``PARALLEL_BYTES`` a child process parses the blocks: the same report."""
+    import hgobs.analysis.columnar as columnar
+
+    path = _write(tmp_path / "gen.jsonl", 1500, days=0.1)
+    gz = tmp_path / "gen.jsonl.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    monkeypatch.setattr(columnar, "PARALLEL_BYTES", 1)
+    for files in ([path], [gz]):
+        state = ReportState()
+        engine = ColumnarAnalyzer(state, PROFILE, block_bytes=50_000)
+        for name in files:
+            engine.feed_file(str(name))
+        engine.finish()
+        assert document(state.report(NOW)) == _streaming(files)
+
+
+def test_a_compressed_file_that_ends_early_is_an_error_from_the_child(tmp_path, monkeypatch):
+    """A truncated gzip file: EOFError raised in the parent, as reading it here would."""
+    import hgobs.analysis.columnar as columnar
+
+    path = _write(tmp_path / "gen.jsonl", 300, days=0.1)
+    gz = tmp_path / "cut.jsonl.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes())[:-200])
+    monkeypatch.setattr(columnar, "PARALLEL_BYTES", 1)
+    engine = ColumnarAnalyzer(ReportState(), PROFILE, block_bytes=50_000)
+    with pytest.raises(EOFError):
+        engine.feed_file(str(gz))
+
+
 def test_cli_engines_agree_and_auto_picks_columnar_for_jsonl(tmp_path):
     """``hgobs analyze`` with each engine: same document; columnar refuses other formats."""
     path = _write(tmp_path / "gen.jsonl", 800, days=0.1)
