@@ -37,8 +37,10 @@ history tables and the report state; not the input.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import mmap
 import multiprocessing
 import os
 import shutil
@@ -87,35 +89,39 @@ _FACT_INPUTS = ("time", "endpoint.kind", "environment", "assertion.source", "ass
 _FACTS = ("_reused_from", "_iss_at", "_iss_exp", "_iss_env", "_ok_env", "_trace_ord")
 """Columns the history joins add: the raw facts ``_add_facts`` turns into record fields."""
 _LOOP_FIELDS = (*REPORT_FIELDS, *RECORDED_FACTS, "trace_id", "span_id")
-_ROW = (*_LOOP_FIELDS, *_FACTS, "_src", "_line", "_ord", "_raw")
+_ROW = (*_LOOP_FIELDS, *_FACTS, "_src", "_line", "_ord", "_raw", "_off", "_len")
 """Columns of a row the per-row pass reads (``_reduce``)."""
 _COUNTED = ("time", "category", "endpoint.kind", "environment", "service.name", "client.fp",
             "_ok", "_failed", "_out", "_vec", "_bucket")
 _FAILURE_IDS = [c for c in CATEGORIES if c != OK]
+
 _MARGIN_S = 1e-6
 _JSON_NON_STRING = r"^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|[\[{].*)$"
 _STRINGS = [name for name, dtype in COLUMNS.items() if dtype == pl.String and name != "schema"]
+def _coerced_exprs() -> list[pl.Expr]:
+    exprs = []
+    for name in _STRINGS:
+        value = pl.col(name)
+        fingerprint_sized = value.str.len_bytes().is_in([16, 32])
+        exprs.append(
+            value.str.contains(r"^[\[{\-]").any() | value.is_in(["true", "false"]).any()
+            | value.filter(~fingerprint_sized & value.str.contains(r"^[0-9]"))
+            .str.contains(_JSON_NON_STRING).any())
+    return exprs
+
+
+_COERCED = _coerced_exprs()
+
+
 def _coerced(frame: pl.DataFrame) -> bool:
     """True when a string column holds what polars makes of a JSON number, boolean, object or
     array (it turns them into their text, where the JSON Lines reader drops them as the wrong
     type): such a block is read line by line. A string value that merely looks like one of
-    those costs speed, never correctness. A value 16 or 32 bytes long (the length of
-    fingerprints, trace and span ids) is taken as a string unless it opens like an object, an
-    array or a negative number: a JSON number of exactly 16 or 32 digits in a string field is
-    the one damage this engine reads differently from the streaming one."""
-    for name in _STRINGS:
-        values = frame.get_column(name).drop_nulls()
-        if values.is_empty():
-            continue
-        size = values.str.len_bytes()
-        even = values.filter(size.is_in([16, 32]))
-        if (even.str.starts_with("{") | even.str.starts_with("[")
-                | even.str.starts_with("-")).any():
-            return True
-        odd = values.filter(~size.is_in([16, 32]))
-        if not odd.is_empty() and odd.unique().str.contains(_JSON_NON_STRING).any():
-            return True
-    return False
+    those costs speed, never correctness. A value of digits 16 or 32 bytes long (the length
+    of fingerprints, trace and span ids) is taken as a string: a JSON number of exactly 16 or
+    32 digits in a string field is the one damage this engine reads differently from the
+    streaming one."""
+    return any(frame.select(_COERCED).row(0))
 
 
 _ASSERTION_SOURCES = ("assertion", "client_assertion")
@@ -158,6 +164,7 @@ class ColumnarAnalyzer:
         self._envs = pl.DataFrame(schema={"iss": pl.String, "env": pl.String, "last": pl.Int64})
         self._traces = pl.DataFrame(schema={"trace": pl.String, "ord": pl.Int64})
         self._exchange_verdicts: dict[int, tuple[Any, Any, Any]] = {}
+        self._fds: dict[int, int] = {}
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -180,13 +187,24 @@ class ColumnarAnalyzer:
         except OSError:
             size = 0
         if size < PARALLEL_BYTES:
+            file_no = self._source(name)
+            line_no = 0
             with open_input(name) as stream:
-                self.feed(stream, name)
+                for data, base in _file_blocks(stream, self.block_bytes):
+                    line_no = self._accept(_parse(data, self.trust, base), file_no, line_no)
             return
         file_no = self._source(name)
         line_no = 0
         for parsed in _parsed_in_child(name, self.block_bytes, self.trust):
             line_no = self._accept(parsed, file_no, line_no)
+
+    def _read_line(self, file_no: int, offset: int, size: int) -> bytes:
+        """``size`` bytes at ``offset`` of source ``file_no`` (a plain file), line end
+        dropped."""
+        fd = self._fds.get(file_no)
+        if fd is None:
+            fd = self._fds[file_no] = os.open(self.sources[file_no], os.O_RDONLY)
+        return os.pread(fd, size, offset).rstrip(b"\r")
 
     def _source(self, name: str) -> int:
         self.sources.append(name)
@@ -231,7 +249,9 @@ class ColumnarAnalyzer:
         frame = pl.DataFrame(rows, schema=schema, strict=False) if rows else \
             pl.DataFrame(schema=schema)
         frame = frame.with_columns(pl.Series("_i", kept, dtype=pl.Int32),
-                                   pl.Series("_raw", raws, dtype=pl.Binary))
+                                   pl.Series("_raw", raws, dtype=pl.Binary),
+                                   pl.lit(None, pl.Int64).alias("_off"),
+                                   pl.lit(None, pl.Int32).alias("_len"))
         return self._number(frame, line_no, file_no), skipped
 
     def _number(self, frame: pl.DataFrame, line_no: int, file_no: int) -> pl.DataFrame:
@@ -265,9 +285,14 @@ class ColumnarAnalyzer:
 
     def finish(self) -> None:
         """Judge every row still held (call once, after the last ``feed``)."""
-        if self._held is not None and self._held.height:
-            held, self._held = self._held, None
-            self._judge(held)
+        try:
+            if self._held is not None and self._held.height:
+                held, self._held = self._held, None
+                self._judge(held)
+        finally:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
 
     # --- history -----------------------------------------------------------------------------
 
@@ -464,74 +489,162 @@ class ColumnarAnalyzer:
             (slot.cast(pl.Int64, strict=False) * state._w_ns).alias("_bucket"))
         settled = pl.col("_ok") | pl.col("_failed")
         self._count(batch.select(*_COUNTED).filter(settled))
-        # Per row, in order: records that are not settled (judged here), settled failures
-        # (episodes, drill-down, mismatch), and the settled successes that may close a
-        # recovery episode: after each failure or unsettled record (and at the start of the
-        # batch), each client's settled successful exchanges up to the first surely in the
-        # window. A settled failure is only counted in the drill-down, not built, when
-        # ``keep`` later settled failures of its category in the window follow in the batch.
-        client = pl.col("client.fp").fill_null(UNKNOWN)
-        ok = pl.col("_ok")
-        exchange = pl.col("endpoint.kind") == TOKEN_EXCHANGE
-        closing = (ok & pl.col("_in") & exchange).cast(pl.Int32)
-        run = (~ok).cast(pl.Int32).cum_sum().over(client)
-        closed_before = closing.cum_sum().over(client, run) - closing
+        self._per_row(batch, keep)
+
+    def _per_row(self, batch: pl.DataFrame, keep: int | None) -> None:
+        """What needs Python, in judging order: records that are not settled (judged here and
+        reduced by ``ReportState.add_record``), and settled failures whose drill-down entry
+        may be kept, that are environment mismatches, before the window or near its edges.
+        Recovery episodes from every record's event at once (``_episodes``)."""
+        state = self.state
+        category = pl.col("category")
+        failed_in = pl.col("_failed") & pl.col("_in")
+        prior = pl.lit(0, pl.UInt32) if keep is None else (
+            failed_in.cast(pl.UInt32).cum_sum().over(category) - failed_in.cast(pl.UInt32))
         later = pl.lit(0, pl.UInt32) if keep is None else (
-            (pl.col("_failed") & pl.col("_in")).cast(pl.UInt32).reverse().cum_sum()
-            .reverse().over(category) - (pl.col("_failed") & pl.col("_in")).cast(pl.UInt32))
-        work = batch.select(*_ROW, "_ok", "_failed", "_in", "_vec", later.alias("_later")).filter(
-            ~ok | (exchange & (closed_before == 0)))
-        if work.height == 0:
-            return
+            failed_in.cast(pl.UInt32).reverse().cum_sum().reverse().over(category)
+            - failed_in.cast(pl.UInt32))
+        if keep is None:
+            sampled = pl.lit(True)
+        else:  # counts only grow, so a row past the first ``keep`` at the start is past it
+            room = {c: max(0, keep - n) for c, n in state.drill.counts.items()}
+            first = category.replace_strict(room, default=keep, return_dtype=pl.UInt32) \
+                if room else pl.lit(keep, pl.UInt32)
+            sampled = (prior < first) | (later < keep)
+        settled = pl.col("_ok") | pl.col("_failed")
+        near_edge = ~pl.col("_in") & ~pl.col("_out")
+        exchange = pl.col("endpoint.kind") == TOKEN_EXCHANGE
+        before = pl.col("_out") & (pl.col("time") < state._since_s + _MARGIN_S) \
+            & pl.col("time").is_finite() & (pl.col("time").abs() < MAX_ABS_TIME_S)
+        batch = batch.with_columns(later.alias("_later"))
+        python = ~settled | (pl.col("_failed") & (
+            (failed_in & sampled) | (failed_in & (category == ENVIRONMENT_MISMATCH))
+            | near_edge | (pl.col("_in") & ~pl.col("_vec")) | before)) \
+            | (pl.col("_ok") & exchange & near_edge)
+        batch = batch.with_columns(python.alias("_py"))
+        # Verdicts of settled failed exchanges, for API calls of the same trace judged later:
+        # those an API call of this batch follows, and those still in the trace table.
+        wanted = pl.concat([batch.get_column("_trace_ord").drop_nulls(),
+                            self._traces.get_column("ord")]).implode()
+        for ord_, cat, span in batch.filter(
+                pl.col("_failed") & exchange & _truthy("trace_id")
+                & pl.col("_ord").is_in(wanted)).select(
+                "_ord", "category", "span_id").iter_rows():
+            self._exchange_verdicts[ord_] = ("failed", cat, span)
+        events: list[tuple[Any, ...]] = []
+        vectorised: list[tuple[Any, ...]] = []
+        work = batch.filter(pl.col("_py")).select(*_ROW, "_ok", "_failed", "_in", "_vec",
+                                                  "_later")
         index = {name: i for i, name in enumerate(_ROW)}
         i_src, i_line, i_ord = (index[k] for k in ("_src", "_line", "_ord"))
-        i_time, i_kind, i_env, i_client, i_cat, i_trace = (index[k] for k in (
-            "time", "endpoint.kind", "environment", "client.fp", "category", "trace_id"))
-        i_vec, i_later = len(_ROW) + 3, len(_ROW) + 4
+        i_time, i_kind, i_env, i_client, i_cat = (index[k] for k in (
+            "time", "endpoint.kind", "environment", "client.fp", "category"))
+        i_service = index["service.name"]
+        i_ok, i_in, i_vec, i_later = len(_ROW), len(_ROW) + 2, len(_ROW) + 3, len(_ROW) + 4
         verdicts = self._exchange_verdicts
         sources = self.sources
         fields = list(enumerate(_LOOP_FIELDS))
-        failure_kind = pl.when(pl.col("_ok")).then(0).when(pl.col("_failed")).then(1) \
-            .otherwise(2)
-        successes = work.filter(ok).select("client.fp", "time").iter_rows()
-        failures = work.filter(~ok).iter_rows()
-        for what in work.select(failure_kind).to_series().to_list():
-            if what == 0:
-                state.add_success(*next(successes))
+        drill = state.drill
+        for row in work.iter_rows():
+            tm = row[i_time]
+            if row[i_ok]:  # a settled success near the window's edge
+                if has_time(tm) and state._in_window(tm):
+                    events.append((row[i_ord], True, _fill(row[i_client]), None, tm))
                 continue
-            row = next(failures)
-            if what == 2:
+            if not row[i_ok + 1]:  # not settled: judged here
                 record = self._unsettled(row, index, fields)
                 if record.get("endpoint.kind") == TOKEN_EXCHANGE and record.get("trace_id"):
                     verdicts[row[i_ord]] = (record.get("outcome"), record.get("category"),
                                             record.get("span_id"))
-                state.add_record(f"{sources[row[i_src]]}:{row[i_line]}", record)
+                n = len(events)
+                state.add_record(f"{sources[row[i_src]]}:{row[i_line]}", record, events)
+                if len(events) > n:
+                    events[-1] = (row[i_ord], *events[-1])
                 continue
-            # A settled failure (counted by ``_count`` when ``_vec``).
-            tm, cat, kind = row[i_time], row[i_cat], row[i_kind]
-            if kind == TOKEN_EXCHANGE and row[i_trace]:
-                verdicts[row[i_ord]] = ("failed", cat, row[index["span_id"]])
+            cat, kind = row[i_cat], row[i_kind]
             if not has_time(tm):
                 continue
-            if not row[i_vec]:
+            if not row[i_in]:
                 if not state._in_window(tm):
                     if tm < state._since_s + _MARGIN_S:
                         state._failed_before(cat, tm)
                     continue
+                events.append((row[i_ord], False, _fill(row[i_client]), cat, tm))
+            if not row[i_vec]:
                 state.merge_cell((state._bucket_ns(tm), cat, _fill(row[i_env]),
-                                  _fill(row[index["service.name"]]), _fill(row[i_client]),
-                                  _fill(kind)), 1, tm, tm)
-            sample = keep is None or row[i_later] < keep or state.drill.counts.get(cat, 0) < keep
+                                  _fill(row[i_service]), _fill(row[i_client]), _fill(kind)),
+                                 1, tm, tm)
+            sample = keep is None or row[i_later] < keep or drill.counts.get(cat, 0) < keep
             record = {name: row[i] for i, name in fields if row[i] is not None} \
                 if sample or cat == ENVIRONMENT_MISMATCH else {}
             if cat == ENVIRONMENT_MISMATCH:
                 self._add_facts(record, row, index, failed=True)
             state._failure(f"{sources[row[i_src]]}:{row[i_line]}" if sample else "", record, tm,
                            cat, _fill(kind), _fill(row[i_env]), _fill(row[i_client]),
-                           sample=sample)
+                           sample=sample, events=vectorised)  # the columns give them
+            vectorised.clear()
+        # Drill-down counts of settled failures in the window that Python never saw: each has
+        # ``keep`` settled failures of its category before it in the batch (so every row after
+        # it met a count past ``keep`` anyway) and ``keep`` after it (so it would have been
+        # pushed out of the last ``keep``).
+        for cat, n in batch.filter(failed_in & ~pl.col("_py")).group_by("category").len() \
+                .iter_rows():
+            drill.counts[cat] = drill.counts.get(cat, 0) + n
+        settled_events = batch.filter(pl.col("_in") & (
+            pl.col("_failed") | (pl.col("_ok") & exchange))).select(
+            "_ord", pl.col("_ok"), pl.col("client.fp").fill_null(UNKNOWN).alias("client"),
+            pl.when(pl.col("_failed")).then(category).alias("category"), "time")
+        if events:
+            python_events = pl.DataFrame(events, schema=settled_events.schema, orient="row")
+            settled_events = pl.concat([settled_events, python_events]).sort("_ord")
+        self._episodes(settled_events)
         if len(verdicts) > 4 * TRACE_ENTRIES:
             keep_ords = set(self._traces["ord"].to_list())
             self._exchange_verdicts = {k: v for k, v in verdicts.items() if k in keep_ords}
+
+    def _episodes(self, events: pl.DataFrame) -> None:
+        """Recovery episodes from ``events`` (``_ord``, ``_ok``: a successful exchange, else a
+        failure; ``client``, ``category``, ``time``; all in the window, in judging order),
+        exactly as ``Episodes.failure`` and ``Episodes.success`` one by one would: a client's
+        failures between two successes form one episode (the first continues the episode left
+        open before), closed by the success after them."""
+        if events.height == 0:
+            return
+        episodes = self.state.episodes
+        success = pl.col("_ok")
+        events = events.with_columns(
+            (success.cast(pl.Int64).cum_sum().over("client") - success.cast(pl.Int64))
+            .alias("_g"))
+        failures = events.filter(~success).group_by("client", "_g", maintain_order=True).agg(
+            pl.col("category").first(), pl.col("time").first().alias("at"),
+            pl.len().alias("n"))
+        closes = events.filter(success).select("client", "_g", pl.col("time").alias("closed"))
+        closes = closes.filter((pl.col("_g") == 0) | pl.struct("client", "_g").is_in(
+            failures.select(pl.struct("client", "_g")).to_series().implode()))
+        per_client: dict[Any, list[tuple[Any, ...]]] = {}
+        for client, g, category, at, n in failures.iter_rows():
+            per_client.setdefault(client, []).append((g, category, at, n))
+        closing: dict[Any, dict[int, float]] = {}
+        for client, g, closed in closes.iter_rows():
+            closing.setdefault(client, {})[g] = closed
+        for client in per_client.keys() | closing.keys():
+            open_, count = episodes.state_of(client)
+            open_ = None if open_ is None else list(open_)
+            ends = closing.get(client, {})
+            runs = {g: (category, at, n) for g, category, at, n in per_client.get(client, ())}
+            closed_rows = []
+            for g in sorted(ends.keys() | runs.keys()):
+                run = runs.get(g)
+                if run is not None:
+                    if open_ is None:
+                        open_ = [run[0], run[1], run[2], count]
+                        count += 1
+                    else:
+                        open_[2] += run[2]
+                if g in ends and open_ is not None:
+                    closed_rows.append((client, open_[0], open_[1], ends[g], open_[2], open_[3]))
+                    open_ = None
+            episodes.merge(client, closed_rows, open_, count)
 
     def _unsettled(self, row: tuple[Any, ...], index: dict[str, int],
                    fields: list[tuple[int, str]]) -> Record:
@@ -554,6 +667,8 @@ class ColumnarAnalyzer:
     def _record(self, row: tuple[Any, ...], index: dict[str, int]) -> Record:
         """The record of ``row`` read again in full from its line, judged."""
         raw = row[index["_raw"]]
+        if raw is None:  # a line of a plain file, read again where it lies
+            raw = self._read_line(row[index["_src"]], row[index["_off"]], row[index["_len"]])
         record = jsonl.parse_line(raw, "").record
         if record is None:  # cannot happen: the row was read from this very line
             raise ValueError("a line read before is no longer a record")
@@ -654,7 +769,39 @@ def _blocks(stream: Any, block_bytes: int) -> Iterator[bytes]:
         yield rest + b"\n"
 
 
-def _parse(data: bytes, trust: bool) -> tuple[str, Any, int]:
+def _file_blocks(stream: Any, block_bytes: int) -> Iterator[tuple[bytes, int | None]]:
+    """``_blocks`` of an open file, each with its offset in the file (None when the stream
+    is not a plain file); from a plain file each block is copied once out of a memory map
+    (instead of a read and a join), and the pages read are released at once so resident
+    memory stays about one block whatever the file's size."""
+    try:
+        fileno = stream.fileno()
+        size = os.fstat(fileno).st_size if isinstance(stream, io.BufferedReader) else 0
+        mapped = mmap.mmap(fileno, 0, access=mmap.ACCESS_READ) if size else None
+    except (OSError, ValueError, io.UnsupportedOperation):
+        mapped = None
+    if mapped is None:
+        for data in _blocks(stream, block_bytes):
+            yield data, None
+        return
+    grain = mmap.ALLOCATIONGRANULARITY
+    with mapped:
+        start = 0
+        while start < size:
+            stop = min(start + block_bytes, size)
+            cut = mapped.rfind(b"\n", start, stop) if stop < size else stop - 1
+            if cut < start:  # no line end within the block: a line longer than a block
+                found = mapped.find(b"\n", stop)
+                cut = size - 1 if found < 0 else found
+            data = mapped[start:cut + 1]
+            base = start - start % grain
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                mapped.madvise(mmap.MADV_DONTNEED, base, cut + 1 - base)
+            yield (data if data.endswith(b"\n") else data + b"\n"), start
+            start = cut + 1
+
+
+def _parse(data: bytes, trust: bool, base: int | None = None) -> tuple[str, Any, int]:
     """One block parsed: ``("fast", frame, lines)`` when polars read it (``COLUMNS`` less
     ``schema``, plus ``_i``, each row's line index, and ``_raw``, the line itself for each row
     that is not a success stamped by these rules: the rows that may need their whole record),
@@ -686,11 +833,19 @@ def _parse(data: bytes, trust: bool) -> tuple[str, Any, int]:
         .fill_null(False) if trust else pl.lit(False)
     wanted = frame.select(pl.arg_where(~settled)).to_series()
     raw = pl.Series("_raw", [None] * frame.height, dtype=pl.Binary)
+    off = pl.Series("_off", [None] * frame.height, dtype=pl.Int64)
+    size = pl.Series("_len", [None] * frame.height, dtype=pl.Int32)
     if wanted.len():
         at = index.gather(wanted).to_list()
-        raw.scatter(wanted, pl.Series([_line(data, ends, i).rstrip(b"\r") for i in at],
-                                      dtype=pl.Binary))
-    return "fast", frame.drop("schema").with_columns(index.alias("_i"), raw), lines
+        if base is None:
+            raw.scatter(wanted, pl.Series([_line(data, ends, i).rstrip(b"\r") for i in at],
+                                          dtype=pl.Binary))
+        else:  # where the line lies in the file: read again only if it is ever needed
+            first = [ends[i - 1] + 1 if i else 0 for i in at]
+            off.scatter(wanted, pl.Series([base + f for f in first], dtype=pl.Int64))
+            size.scatter(wanted, pl.Series([ends[i] - f for i, f in zip(at, first, strict=True)],
+                                           dtype=pl.Int32))
+    return "fast", frame.drop("schema").with_columns(index.alias("_i"), raw, off, size), lines
 
 
 def _line_ends(data: bytes) -> list[int]:
@@ -715,8 +870,8 @@ def _reader(name: str, block_bytes: int, trust: bool, folder: str, out: Any) -> 
     ``out``; then None. ``("error", type name, message)`` instead when reading fails."""
     try:
         with open_input(name) as stream:
-            for n, data in enumerate(_blocks(stream, block_bytes)):
-                kind, payload, lines = _parse(data, trust)
+            for n, (data, base) in enumerate(_file_blocks(stream, block_bytes)):
+                kind, payload, lines = _parse(data, trust, base)
                 if kind == "fast":
                     path = os.path.join(folder, f"{n}.arrow")
                     payload.write_ipc(path, compression="uncompressed")
@@ -742,8 +897,8 @@ def _parsed_in_child(name: str, block_bytes: int, trust: bool) -> Iterator[tuple
     except OSError:
         os.rmdir(folder)
         with open_input(name) as stream:
-            for data in _blocks(stream, block_bytes):
-                yield _parse(data, trust)
+            for data, base in _file_blocks(stream, block_bytes):
+                yield _parse(data, trust, base)
         return
     try:
         while True:
