@@ -162,44 +162,66 @@ def measure(path: Path, fmt: str, records: int, with_pandas: bool = True) -> Mea
 
 STAGES = r"""
 import gc, json, sys, time
-from hgobs.analysis.classify import gc_paused, judge
+from hgobs.analysis import columnar as C
 from hgobs.analysis.state import ReportState
-from hgobs.diagnose import History
-from hgobs.readers import ReadContext, read_paths
+from hgobs.profiles import load_profile
 from hgobs.reports import render
 
 path = sys.argv[1]
-ctx = ReadContext()
 clock = time.process_time
-out = {}
-with gc_paused():
-    t = clock(); n = sum(1 for _ in read_paths([path], ctx)); out["read_parse"] = clock() - t
-    t = clock()
-    for _ in judge(read_paths([path], ctx), ctx.profile):
-        pass
-    out["judge"] = clock() - t - out["read_parse"]
-    items = [i for i in read_paths([path], ctx)][:200000]
-    history = History(max_entries=200000)
-    t = clock()
-    for item in items:
-        history.annotate(item.record)
-    out["history_annotate"] = (clock() - t) * n / len(items)
-    state = ReportState()
-    t = clock()
-    for judged in judge(read_paths([path], ctx), ctx.profile):
-        state.add(judged)
-    out["state"] = clock() - t - out["read_parse"] - out["judge"]
-    t = clock(); report = state.report(); out["report"] = clock() - t
-    t = clock(); render(report, "json"); out["render_json"] = clock() - t
-print(json.dumps({"records": n, **out}))
+out = dict.fromkeys(["read", "parse", "history", "judge_reduce", "order"], 0.0)
+
+
+def timed(name, fn):
+    def wrapper(*args):
+        t = clock()
+        result = fn(*args)
+        out[name] += clock() - t
+        return result
+    return wrapper
+
+
+gc.disable()
+state = ReportState()
+engine = C.ColumnarAnalyzer(state, load_profile())
+for method in ("_reuse", "_issued_facts", "_env_facts", "_trace_facts"):
+    setattr(engine, method, timed("history", getattr(engine, method)))
+engine._reduce = timed("judge_reduce", engine._reduce)
+take = timed("order", engine._take)
+engine._take = take
+file_no, line_no = engine._source(path), 0
+with open(path, "rb") as stream:
+    blocks = C._file_blocks(stream, C.DEFAULT_BLOCK_BYTES)
+    while True:
+        t = clock()
+        try:
+            data, base = next(blocks)
+        except StopIteration:
+            break
+        out["read"] += clock() - t
+        t = clock()
+        parsed = C._parse(data, True, base)
+        out["parse"] += clock() - t
+        line_no = engine._accept(parsed, file_no, line_no)
+t = clock()
+held, engine._held = engine._held, None
+if held is not None and held.height:
+    engine._judge(held)
+out["order"] += clock() - t
+engine.finish()
+out["order"] -= out["history"] + out["judge_reduce"]
+t = clock(); report = state.report(); out["report"] = clock() - t
+t = clock(); render(report, "json"); out["render_json"] = clock() - t
+print(json.dumps({"records": state.read, **out}))
 """
 
 
 def stages(path: Path) -> dict[str, float]:
-    """CPU seconds of each analyzer stage on ``path`` (one child process, collector paused):
-    ``read_parse`` (readers), ``judge`` (reorder, history, rules; of which
-    ``history_annotate``), ``state`` (reduction), ``report`` (pandas tables) and
-    ``render_json``; plus ``records``."""
+    """CPU seconds (every thread) of each stage of the columnar engine on ``path``, run in one
+    child process without the reader process, collector paused: ``read`` (file to blocks),
+    ``parse`` (polars and the block checks), ``history`` (the history joins), ``judge_reduce``
+    (verdicts, group-bys and the per-row pass), ``order`` (holding rows back, handing
+    blocks over), ``report`` (pandas tables) and ``render_json``; plus ``records``."""
     import json
 
     run = timed([sys.executable, "-c", STAGES, str(path)])

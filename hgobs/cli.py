@@ -33,7 +33,16 @@ from hgobs.analysis.state import ReportState
 from hgobs.catalog import CATALOG, CATEGORIES
 from hgobs.errors import HgobsError
 from hgobs.profiles import Profile, load_profile, profile_from_token_urls
-from hgobs.readers import SNIFF_BYTES, Item, ReadContext, expand, jsonl, open_input, read_paths
+from hgobs.readers import (
+    SNIFF_BYTES,
+    Item,
+    ReadContext,
+    detect,
+    expand,
+    jsonl,
+    open_input,
+    read_paths,
+)
 from hgobs.redaction import Fingerprinter
 from hgobs.reports import FORMATS, render
 
@@ -93,10 +102,7 @@ def _run(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...
             # profile, token URLs or client id: then every record is judged under those.
             yield from stream(items, ctx.profile, _client_fp(client_id),
                               trust=not (profile or token_urls or client_id))
-        if ignored:
-            click.echo(f"hgobs: left out {len(ignored)} file(s) found in folders that are not "
-                       f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
-                       err=True)
+        _say_ignored(ignored)
     except FileNotFoundError as exc:
         raise click.UsageError(f"no such file or folder: {exc.args[0] if exc.args else exc}") \
             from None
@@ -104,12 +110,14 @@ def _run(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...
         raise UsageFailure(str(exc)) from None
 
 
-def _jsonl_files(paths: tuple[str, ...]) -> list[str] | None:
+def _jsonl_files(paths: tuple[str, ...], ignored: list[str]) -> list[str] | None:
     """Every input file when all are hgobs JSON Lines files (the columnar engine's input),
-    else None. Raises ``click.UsageError`` for a path that matches nothing."""
+    else None. Files found in folders that are in no known format are left out and named in
+    ``ignored``, as the streaming readers do. Raises ``click.UsageError`` for a path that
+    matches nothing."""
     files = []
     try:
-        for name, _named in expand(paths):
+        for name, named in expand(paths):
             if name == "-":
                 return None
             try:
@@ -118,7 +126,10 @@ def _jsonl_files(paths: tuple[str, ...]) -> list[str] | None:
             except (OSError, EOFError):
                 return None
             if head.strip() and not jsonl.sniff(head, name):
-                return None
+                if named or detect(head, name) is not None:
+                    return None
+                ignored.append(name)
+                continue
             files.append(name)
     except FileNotFoundError as exc:
         raise click.UsageError(f"no such file or folder: {exc.args[0] if exc.args else exc}") \
@@ -151,6 +162,13 @@ def _run_columnar(files: list[str], state: ReportState, profile: str | None,
                 state.add_skipped(Item(f"{name}:?",
                                        reason=f"file ends early ({type(exc).__name__})"))
         engine.finish()
+
+
+def _say_ignored(ignored: list[str]) -> None:
+    if ignored:
+        click.echo(f"hgobs: left out {len(ignored)} file(s) found in folders that are not "
+                   f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
+                   err=True)
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -294,9 +312,11 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
                             recurring_min_buckets=recurring_min)
     except HgobsError as exc:
         raise click.UsageError(str(exc)) from None
-    files = None if engine == "streaming" else _jsonl_files(paths)
+    ignored: list[str] = []
+    files = None if engine == "streaming" else _jsonl_files(paths, ignored)
     if files is not None:
         _run_columnar(files, state, profile, token_urls, client_id)
+        _say_ignored(ignored)
     elif engine == "columnar":
         raise click.UsageError("--engine columnar reads hgobs JSON Lines files only (not '-', "
                                "not other formats); use --engine streaming or auto")

@@ -18,8 +18,8 @@ from typing import IO, Any
 from hgobs.readers import curl, har, jaeger, jsonl, otlp, textlog, zipkin
 from hgobs.readers.base import Item, ReadContext
 
-__all__ = ["FOLDER_SUFFIXES", "READERS", "SNIFF_BYTES", "Item", "ReadContext", "expand",
-           "open_input", "read_paths"]
+__all__ = ["FOLDER_SUFFIXES", "READERS", "SNIFF_BYTES", "Item", "ReadContext", "detect",
+           "expand", "open_input", "read_paths"]
 
 READERS: tuple[Any, ...] = (jsonl, otlp, har, jaeger, zipkin, curl, textlog)
 """Reader modules in the order their ``sniff`` is tried."""

@@ -197,3 +197,24 @@ def test_cli_engines_agree_and_auto_picks_columnar_for_jsonl(tmp_path):
     refused = runner.invoke(cli, ["analyze", "--engine", "columnar", str(har)])
     assert refused.exit_code == 2
     assert "JSON Lines" in refused.output
+
+
+def test_a_folder_with_a_file_that_is_no_log_is_read_by_the_columnar_engine(tmp_path):
+    """A folder: its JSON Lines files are analysed column-wise, a file in no known format is
+    left out and named, as the streaming engine does."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    _write(folder / "a.jsonl", 300, days=0.1)
+    (folder / "index.json").write_text('{"not": "a log"}\n')
+    runner = CliRunner()
+    out = {}
+    for engine in ("streaming", "auto"):
+        result = runner.invoke(cli, ["analyze", "--format", "json", "--engine", engine,
+                                     str(folder)])
+        assert result.exit_code == 0, result.output
+        assert "left out 1 file(s)" in result.stderr and "index.json" in result.stderr
+        doc = json.loads(result.stdout)
+        doc.pop("generated_at")
+        out[engine] = doc
+    assert out["auto"] == out["streaming"]
+    assert out["auto"]["read"] == 300
