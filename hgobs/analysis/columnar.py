@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import math
 import mmap
 import multiprocessing
@@ -46,6 +47,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from queue import Empty
 from typing import Any
 
 import polars as pl
@@ -60,6 +62,7 @@ from hgobs.readers import jsonl, open_input
 from hgobs.readers.base import Item
 from hgobs.schema import FIELDS_BY_NAME, SCHEMA_ID, Record
 
+log = logging.getLogger("hgobs")
 DEFAULT_BLOCK_BYTES = 64 << 20
 """Bytes of input parsed by polars at a time (a block ends at a line end)."""
 PARALLEL_BYTES = 256 << 20
@@ -883,9 +886,20 @@ def _reader(name: str, block_bytes: int, trust: bool, folder: str, out: Any) -> 
     out.put(None)
 
 
+def _in_process(name: str, block_bytes: int, trust: bool, skip: int = 0
+                ) -> Iterator[tuple[Any, ...]]:
+    """The parsed blocks of file ``name`` after the first ``skip``, parsed here."""
+    with open_input(name) as stream:
+        for n, (data, base) in enumerate(_file_blocks(stream, block_bytes)):
+            if n >= skip:
+                yield _parse(data, trust, base)
+
+
 def _parsed_in_child(name: str, block_bytes: int, trust: bool) -> Iterator[tuple[Any, ...]]:
     """The parsed blocks of file ``name`` (see ``_parse``), parsed by a child process at most
-    two blocks ahead; in this process when no child can be started."""
+    two blocks ahead. When no child can be started, or it ends without a word (a script that
+    calls this without an ``if __name__ == "__main__":`` guard makes Python's ``spawn`` start
+    method fail so), the blocks it did not hand over are parsed here."""
     context = multiprocessing.get_context("spawn")
     shm = "/dev/shm"
     folder = tempfile.mkdtemp(prefix="hgobs-", dir=shm if os.path.isdir(shm) else None)
@@ -894,15 +908,25 @@ def _parsed_in_child(name: str, block_bytes: int, trust: bool) -> Iterator[tuple
         child = context.Process(target=_reader, args=(name, block_bytes, trust, folder, queue),
                                 daemon=True)
         child.start()
-    except OSError:
-        os.rmdir(folder)
-        with open_input(name) as stream:
-            for data, base in _file_blocks(stream, block_bytes):
-                yield _parse(data, trust, base)
+    except (OSError, RuntimeError):
+        shutil.rmtree(folder, ignore_errors=True)
+        yield from _in_process(name, block_bytes, trust)
         return
+    received = 0
     try:
         while True:
-            parsed = queue.get()
+            try:
+                parsed = queue.get(timeout=1.0)
+            except Empty:
+                if child.is_alive():
+                    continue
+                try:
+                    parsed = queue.get(timeout=0.1)
+                except Empty:
+                    log.warning("hgobs: the reader process of %s ended early (exit %s); "
+                                "reading on in this process", name, child.exitcode)
+                    yield from _in_process(name, block_bytes, trust, skip=received)
+                    return
             if parsed is None:
                 break
             if parsed[0] == "error":
@@ -911,6 +935,7 @@ def _parsed_in_child(name: str, block_bytes: int, trust: bool) -> Iterator[tuple
                 frame = pl.read_ipc(parsed[1])
                 os.unlink(parsed[1])
                 parsed = ("fast", frame, parsed[2])
+            received += 1
             yield parsed
     finally:
         if child.is_alive():
