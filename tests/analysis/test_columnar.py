@@ -218,3 +218,49 @@ def test_a_folder_with_a_file_that_is_no_log_is_read_by_the_columnar_engine(tmp_
         out[engine] = doc
     assert out["auto"] == out["streaming"]
     assert out["auto"]["read"] == 300
+
+
+DAMAGE = Path(__file__).resolve().parents[1] / "data" / "columnar"
+"""Small inputs that once made the engines part: stamped verdicts that contradict the status,
+exchanges without an outcome, lists of non-strings, a rounding tie, trust turned off, a gzip
+file cut short."""
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in DAMAGE.iterdir()))
+def test_inputs_that_once_parted_the_engines(name):
+    runner = CliRunner()
+    options = ["--profile", "healthgorilla"] if name.startswith("X_") else []
+    docs = []
+    for engine in ("streaming", "columnar"):
+        result = runner.invoke(cli, ["analyze", "--format", "json", "--engine", engine,
+                                     *options, str(DAMAGE / name)])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        doc.pop("generated_at")
+        docs.append(doc)
+    assert docs[0] == docs[1]
+    assert docs[0]["read"] >= 1
+
+
+def test_the_trace_table_forgets_after_as_many_other_traces_not_exchanges(tmp_path):
+    """A failed exchange in trace T, 1,000 exchanges of one other trace, then an API call in
+    T: the table holds two traces, so the call still follows the failed exchange."""
+    lines = [orjson.loads(line) for line in SAMPLES.read_bytes().splitlines()]
+    failed = next(r for r in lines if r["endpoint.kind"] == "token_exchange"
+                  and r["outcome"] == "failed")
+    ok = next(r for r in lines if r["endpoint.kind"] == "token_exchange"
+              and r["outcome"] == "ok")
+    call = next(r for r in lines if r["endpoint.kind"] == "api_call")
+    t0 = 1_767_225_600.0
+    records = [dict(failed, time=t0, trace_id="a" * 32)]
+    records += [dict(ok, time=t0 + 1 + i / 1000, trace_id="b" * 32,
+                     **{"assertion.fp": f"{i:016x}", "assertion.jti_fp": f"{i:016x}",
+                        "issued.fp": f"{i + 5000:016x}"}) for i in range(1000)]
+    records.append(dict(call, time=t0 + 5, trace_id="a" * 32))
+    path = tmp_path / "trace.jsonl"
+    path.write_bytes(b"".join(jsonl_line(r) for r in records))
+    expected = _streaming([path])
+    last = [row for row in expected["records"] if row["endpoint_kind"] == "api_call"]
+    assert any("same trace" in e for e in last[-1]["evidence"])
+    assert _columnar([path], block_bytes=1 << 20) == expected
+    assert _columnar([path], block_bytes=200_000) == expected
