@@ -264,3 +264,19 @@ def test_the_trace_table_forgets_after_as_many_other_traces_not_exchanges(tmp_pa
     assert any("same trace" in e for e in last[-1]["evidence"])
     assert _columnar([path], block_bytes=1 << 20) == expected
     assert _columnar([path], block_bytes=200_000) == expected
+
+
+def test_the_failure_column_is_is_failure():
+    """``_failing`` (the columns' ``is_failure``) agrees with ``hgobs.diagnose.is_failure``
+    on every kind and every status class edge."""
+    import polars as pl
+
+    from hgobs.analysis.columnar import _failing
+    from hgobs.diagnose import is_failure
+
+    statuses = [None, 0, 100, 199, 200, 201, 204, 299, 300, 302, 399, 400, 401, 402, 403, 404,
+                428, 429, 430, 499, 500, 503, 599, 600]
+    rows = [{"endpoint.kind": kind, "http.status": status}
+            for kind in ("token_exchange", "api_call") for status in statuses]
+    frame = pl.DataFrame(rows, schema={"endpoint.kind": pl.String, "http.status": pl.Int64})
+    assert frame.select(_failing()).to_series().to_list() == [is_failure(r) for r in rows]
