@@ -9,14 +9,37 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from hgobs.capture.instrumentor import HGAuthInstrumentor, instrument_client, uninstrument_client
+import importlib
+import typing
+
 from hgobs.catalog import CATALOG, Category
 from hgobs.config import Options, resolve_options
 from hgobs.diagnose import Diagnosis, History, diagnose
 from hgobs.errors import ConfigError, HgobsError, InputError, ProfileError
-from hgobs.preflight import Finding, check_assertion
 from hgobs.profiles import Environment, Profile, load_profile
 from hgobs.schema import FIELDS, SCHEMA_ID, Record
+
+if typing.TYPE_CHECKING:
+    from hgobs.capture.instrumentor import (
+        HGAuthInstrumentor,
+        instrument_client,
+        uninstrument_client,
+    )
+    from hgobs.preflight import Finding, check_assertion
+
+_LAZY = {"HGAuthInstrumentor": "hgobs.capture.instrumentor",
+         "instrument_client": "hgobs.capture.instrumentor",
+         "uninstrument_client": "hgobs.capture.instrumentor",
+         "Finding": "hgobs.preflight", "check_assertion": "hgobs.preflight"}
+
+
+def __getattr__(name: str) -> typing.Any:
+    """The capture and pre-flight API, imported when first used (they load httpx, PyJWT and
+    OpenTelemetry, which ``hgobs analyze`` does not need)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hgobs' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 __all__ = [
     "CATALOG",
