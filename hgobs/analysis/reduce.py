@@ -91,6 +91,32 @@ class Episodes:
         else:
             self._last.setdefault(client, deque(maxlen=self.keep)).append(row)
 
+    def state_of(self, client: Hashable) -> tuple[list[Any] | None, int]:
+        """``client``'s open episode (``[category, failed_at, failures, n]``, not a copy) or
+        None, and how many episodes it has had."""
+        return self._open.get(client), self._count.get(client, 0)
+
+    def merge(self, client: Hashable, closed: list[tuple[Any, ...]], open_: list[Any] | None,
+              count: int) -> None:
+        """Apply what a run of ``client``'s events did, worked out elsewhere in order: the
+        episodes it ``closed`` (rows as ``rows`` gives them, in order), the episode left
+        ``open_`` (or None) and the client's episode ``count`` after them. ``total`` grows by
+        the episodes opened."""
+        self.total += count - self._count.get(client, 0)
+        self._count[client] = count
+        if open_ is None:
+            self._open.pop(client, None)
+        else:
+            self._open[client] = open_
+        if not closed:
+            return
+        first = self._first.setdefault(client, [])
+        for row in closed:
+            if self.keep is None or len(first) < self.keep:
+                first.append(row)
+            else:
+                self._last.setdefault(client, deque(maxlen=self.keep)).append(row)
+
     @property
     def kept(self) -> int:
         """Episodes ``rows`` returns."""

@@ -143,8 +143,11 @@ class ReportState:
         self._bucket = (first + _MARGIN_S, first + self._w_s - _MARGIN_S, start)
         return start
 
-    def add_record(self, source: str, r: Record) -> None:
-        """Take one classified record (``source`` is where it was read)."""
+    def add_record(self, source: str, r: Record, events: list[Any] | None = None) -> None:
+        """Take one classified record (``source`` is where it was read). With ``events``,
+        its recovery-episode event is appended there (``(True, client, None, t)`` for a
+        successful token exchange, ``(False, client, category, t)`` for a failure, both in the
+        window) instead of being applied to ``episodes``."""
         self.read += 1
         self.classified += 1
         category = r.get("category")
@@ -182,9 +185,12 @@ class ReportState:
         if t > self._max_s:
             self._max_s = t
         if failed:
-            self._failure(source, r, t, category, kind, env, client)
+            self._failure(source, r, t, category, kind, env, client, events=events)
         elif kind == "token_exchange":
-            self.episodes.success(client, t)
+            if events is None:
+                self.episodes.success(client, t)
+            else:
+                events.append((True, client, None, t))
 
     def add_success(self, client: Any, t: Any) -> None:
         """A successful token exchange already counted (``merge_cell``/``add_cell``): close
@@ -219,11 +225,14 @@ class ReportState:
             self._max_s = last
 
     def _failure(self, source: str, r: Record, t: float, category: Any, kind: Any, env: Any,
-                 client: Any, sample: bool = True) -> None:
-        """A failure in the window, already in the cube: episodes, drill-down (``sample``
-        False: counted only, because ``keep`` later failures of its category are known to
-        follow), mismatch."""
-        self.episodes.failure(client, category, t)
+                 client: Any, sample: bool = True, events: list[Any] | None = None) -> None:
+        """A failure in the window, already in the cube: episodes (or its event appended to
+        ``events``), drill-down (``sample`` False: counted only, because ``keep`` later
+        failures of its category are known to follow), mismatch."""
+        if events is None:
+            self.episodes.failure(client, category, t)
+        else:
+            events.append((False, client, category, t))
         keep = self.drill.keep
         if not sample and keep is not None and self.drill.counts.get(category, 0) >= keep:
             self.drill.skip(category)
