@@ -6,11 +6,13 @@ is not needed: capture already judged each record with the same rules (the ``dia
 stamp says which), and a success needs no rule at all. This engine lets polars do the heavy
 lifting and keeps Python for the records that need a judgement:
 
-1. **Read.** Each file is read in blocks of ``block_bytes`` cut at a line end; polars parses
-   a block's lines into the columns the analysis needs (``COLUMNS``, typed from
-   ``hgobs.schema``). A block polars refuses, or one holding a line the JSON Lines reader
-   would skip, is read line by line by that reader instead (``hgobs.readers.jsonl.parse_line``),
-   so the skip reasons and the values kept are the reader's.
+1. **Read.** Each file is read in blocks of ``block_bytes`` cut at a line end (a plain file
+   memory-mapped a block at a time); polars parses a block's lines into the columns the
+   analysis needs (``COLUMNS``, typed from ``hgobs.schema``). A block polars refuses, or one
+   holding a line the JSON Lines reader would skip or read otherwise, is read line by line by
+   that reader (``hgobs.readers.jsonl.parse_line``), so skip reasons and values are the
+   reader's. Files of ``PARALLEL_BYTES`` or more are read and parsed by a child process one
+   block ahead (``feed_file``), its frames handed over as Arrow IPC files.
 2. **Order.** Rows are judged in time order, ties in input order, with the streaming
    engine's guarantee: input never further out of order than ``reorder_window`` records is
    judged exactly as if it had been sorted whole. A block's rows that a later row could still
@@ -18,15 +20,17 @@ lifting and keeps Python for the records that need a judgement:
 3. **History.** The facts ``hgobs.diagnose.History`` adds (assertion reuse, the issuing
    exchange of a presented access value, the environments where an ``iss`` succeeded, the
    exchange earlier in the same trace) are found with joins over the block and tables carried
-   from block to block, bounded like ``History``'s (least recently stored dropped first,
-   trimmed after each block).
-4. **Judge.** A success stamped by these rules stays a success (history facts never turn a
-   success into a failure). Every other record goes through ``_Judge.decide``, the streaming
-   engine's own code: a failure stamped by these rules keeps its diagnosis when the facts found
-   equal the ones it carries, anything else is judged by the rules (``hgobs.diagnose``).
-5. **Reduce.** Successes are counted into ``ReportState``'s cube with one group-by per block;
-   the judged records go through ``ReportState.add_record`` in time order, and a success that
-   may close a recovery episode is passed on in its place.
+   from block to block, bounded like ``History``'s (least recently stored dropped first).
+4. **Judge.** A success stamped by these rules whose status says it is one stays a success
+   (judging it again could only say ``ok``). A failure stamped by these rules whose status
+   says it failed keeps its diagnosis when the history facts found equal the ones it carries
+   (``_facts_stand``). Every other record is read again in full and goes through
+   ``_Judge.decide``, the streaming engine's own code, so the rules (``hgobs.diagnose``) have
+   one implementation.
+5. **Reduce.** The cube is one group-by per block; recovery episodes come from every record's
+   event at once (``_episodes``); Python sees only the records judged again and the settled
+   failures the drill-down may keep, the environment mismatches and those near the window's
+   or a bucket's edges (``_per_row``).
 
 The result is the streaming engine's report for the same input (tests compare the two on
 generated, sampled and damaged inputs), except in these documented cases:
@@ -151,9 +155,10 @@ class ColumnarAnalyzer:
     """Feeds hgobs JSON Lines files into a ``ReportState`` (see module doc).
 
     ``profile``, ``client_fp`` and ``trust`` are those of ``hgobs.analysis.classify.judge``;
-    ``reorder_window`` (records, at least 1) and ``history_entries`` bound memory as there.
-    Call ``feed`` for each file in input order, then ``finish``. Raises ``OSError`` when a file
-    cannot be read (the caller reports it as the streaming readers do).
+    ``reorder_window`` (records, at least 1) and ``history_entries`` bound memory as there;
+    ``block_bytes`` is the size of a parsed block (bytes). Call ``feed`` or ``feed_file`` for
+    each file in input order, then ``finish``. Raises ``OSError`` when a file cannot be read
+    (the caller reports it as the streaming readers do) and ``ValueError`` for a bad option.
     """
 
     def __init__(self, state: ReportState, profile: Profile, client_fp: str | None = None, *,
@@ -194,9 +199,11 @@ class ColumnarAnalyzer:
     def feed_file(self, name: str) -> None:
         """Read the file ``name`` (``.gz`` decompressed). A file of at least
         ``PARALLEL_BYTES`` is read and parsed by a child process, one block ahead of the
-        judging here (this machine's two cores both busy); a smaller one, or when no child
-        process can be started, in this process. Raises ``OSError`` (``EOFError`` for a
-        compressed file that ends early) as reading it here would."""
+        judging here (two cores both busy); a smaller one, or when no child process can be
+        started, in this process. The child is started by ``multiprocessing``'s ``spawn``
+        method, so a script that calls this guards its entry point with
+        ``if __name__ == "__main__":``. Raises ``OSError`` (``EOFError`` for a compressed file
+        that ends early) as reading it here would."""
         try:
             size = os.path.getsize(name)
         except OSError:
