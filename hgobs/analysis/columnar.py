@@ -969,9 +969,7 @@ def _reader(name: str, block_bytes: int, trust: bool, folder: str, out: Any) -> 
             for n, (data, base) in enumerate(_file_blocks(stream, block_bytes)):
                 kind, payload, lines = _parse(data, trust, base)
                 if kind == "fast":
-                    path = os.path.join(folder, f"{n}.arrow")
-                    payload.write_ipc(path, compression="uncompressed")
-                    payload = path
+                    payload = _handed_over(payload, os.path.join(folder, f"{n}.arrow"))
                 out.put((kind, payload, lines))
     except BaseException as exc:  # the parent raises it
         out.put(("error", type(exc).__name__, str(exc)))
@@ -988,6 +986,18 @@ def _in_process(name: str, block_bytes: int, trust: bool, skip: int = 0
                 yield _parse(data, trust, base)
 
 
+def _handed_over(frame: pl.DataFrame, path: str) -> pl.DataFrame | str:
+    """``frame`` written to the Arrow IPC file ``path`` (returned), or ``frame`` itself to go
+    through the queue when it cannot be written (a full or small shared-memory mount)."""
+    try:
+        frame.write_ipc(path, compression="uncompressed")
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return frame
+    return path
+
+
 def _parsed_in_child(name: str, block_bytes: int, trust: bool) -> Iterator[tuple[Any, ...]]:
     """The parsed blocks of file ``name`` (see ``_parse``), parsed by a child process at most
     two blocks ahead. When no child can be started, or it ends without a word (a script that
@@ -995,7 +1005,11 @@ def _parsed_in_child(name: str, block_bytes: int, trust: bool) -> Iterator[tuple
     method fail so), the blocks it did not hand over are parsed here."""
     context = multiprocessing.get_context("spawn")
     shm = "/dev/shm"
-    folder = tempfile.mkdtemp(prefix="hgobs-", dir=shm if os.path.isdir(shm) else None)
+    try:
+        folder = tempfile.mkdtemp(prefix="hgobs-", dir=shm if os.path.isdir(shm) else None)
+    except OSError:
+        yield from _in_process(name, block_bytes, trust)
+        return
     try:
         queue = context.Queue(maxsize=2)
         child = context.Process(target=_reader, args=(name, block_bytes, trust, folder, queue),
@@ -1024,7 +1038,7 @@ def _parsed_in_child(name: str, block_bytes: int, trust: bool) -> Iterator[tuple
                 break
             if parsed[0] == "error":
                 raise (EOFError if parsed[1] == "EOFError" else OSError)(parsed[2])
-            if parsed[0] == "fast":
+            if parsed[0] == "fast" and isinstance(parsed[1], str):
                 frame = pl.read_ipc(parsed[1])
                 os.unlink(parsed[1])
                 parsed = ("fast", frame, parsed[2])

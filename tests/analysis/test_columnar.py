@@ -280,3 +280,14 @@ def test_the_failure_column_is_is_failure():
             for kind in ("token_exchange", "api_call") for status in statuses]
     frame = pl.DataFrame(rows, schema={"endpoint.kind": pl.String, "http.status": pl.Int64})
     assert frame.select(_failing()).to_series().to_list() == [is_failure(r) for r in rows]
+
+
+def test_frames_go_through_the_queue_when_shared_memory_is_full(tmp_path, monkeypatch):
+    """A frame that cannot be written as a file is handed over through the queue."""
+    import hgobs.analysis.columnar as columnar
+
+    frame = columnar.pl.DataFrame({"a": [1, 2]})
+    assert columnar._handed_over(frame, str(tmp_path / "missing" / "x.arrow")) is frame
+    path = str(tmp_path / "x.arrow")
+    assert columnar._handed_over(frame, path) == path
+    assert columnar.pl.read_ipc(path).equals(frame)
