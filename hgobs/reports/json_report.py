@@ -82,7 +82,7 @@ def _column(series: pd.Series) -> list[Any]:
         return [None if pd.isna(v) else int(v) for v in series.tolist()]
     if pd.api.types.is_float_dtype(series.dtype):
         return [None if v != v else float(v) for v in series.tolist()]
-    return [value(v) for v in series.tolist()]
+    return [v if v.__class__ is str else value(v) for v in series.tolist()]
 
 
 def rows(df: pd.DataFrame) -> list[dict[str, Any]]:
