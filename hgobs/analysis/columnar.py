@@ -65,7 +65,7 @@ from typing import Any
 
 import polars as pl
 
-from hgobs.analysis.classify import _Judge
+from hgobs.analysis.classify import HISTORY_FIELDS, _Judge
 from hgobs.analysis.state import MAX_ABS_TIME_S, UNKNOWN, ReportState, _fill, has_time
 from hgobs.analysis.trends import ENVIRONMENT_MISMATCH
 from hgobs.catalog import CATEGORIES, OK
@@ -92,12 +92,9 @@ REPORT_FIELDS = ("time", "endpoint.kind", "environment", "service.name", "client
 KEY_FIELDS = ("http.status", "assertion.source", "assertion.fp", "assertion.jti_fp",
               "assertion.iss_fp",
               "presented.fp", "issued.fp", "issued.expires_in", "trace_id", "span_id")
-RECORDED_FACTS = ("assertion.reused_after_s", "assertion.iss_ok_environment", "presented.age_s",
-                  "presented.issued_expires_in", "presented.issued_environment",
-                  "presented.after_failed_exchange", "presented.exchange_span_id")
 COLUMNS: dict[str, Any] = {"schema": pl.String, **{
     name: _DTYPES[FIELDS_BY_NAME[name].type]
-    for name in (*REPORT_FIELDS, *KEY_FIELDS, *RECORDED_FACTS)}}
+    for name in (*REPORT_FIELDS, *KEY_FIELDS, *HISTORY_FIELDS)}}
 """The fields polars reads from each line, with their polars types (from ``hgobs.schema``)."""
 
 _FACT_INPUTS = ("time", "endpoint.kind", "environment", "assertion.source", "assertion.fp",
@@ -105,7 +102,7 @@ _FACT_INPUTS = ("time", "endpoint.kind", "environment", "assertion.source", "ass
                 "issued.expires_in", "trace_id")
 _FACTS = ("_reused_from", "_iss_at", "_iss_exp", "_iss_env", "_ok_env", "_trace_ord")
 """Columns the history joins add: the raw facts ``_add_facts`` turns into record fields."""
-_LOOP_FIELDS = (*REPORT_FIELDS, *RECORDED_FACTS, "trace_id", "span_id")
+_LOOP_FIELDS = (*REPORT_FIELDS, *HISTORY_FIELDS, "trace_id", "span_id")
 _ROW = (*_LOOP_FIELDS, *_FACTS, "_src", "_line", "_ord", "_raw", "_off", "_len")
 """Columns of a row the per-row pass reads (``_reduce``)."""
 _COUNTED = ("time", "category", "endpoint.kind", "environment", "service.name", "client.fp",
@@ -208,16 +205,10 @@ class ColumnarAnalyzer:
             size = os.path.getsize(name)
         except OSError:
             size = 0
-        if size < PARALLEL_BYTES:
-            file_no = self._source(name)
-            line_no = 0
-            with open_input(name) as stream:
-                for data, base in _file_blocks(stream, self.block_bytes):
-                    line_no = self._accept(_parse(data, self.trust, base), file_no, line_no)
-            return
+        blocks = _in_process if size < PARALLEL_BYTES else _parsed_in_child
         file_no = self._source(name)
         line_no = 0
-        for parsed in _parsed_in_child(name, self.block_bytes, self.trust):
+        for parsed in blocks(name, self.block_bytes, self.trust):
             line_no = self._accept(parsed, file_no, line_no)
 
     def _read_line(self, file_no: int, offset: int, size: int) -> bytes:
@@ -622,9 +613,7 @@ class ColumnarAnalyzer:
                     continue
                 events.append((row[i_ord], False, _fill(row[i_client]), cat, tm))
             if not row[i_vec]:
-                state.merge_cell((state._bucket_ns(tm), cat, _fill(row[i_env]),
-                                  _fill(row[i_service]), _fill(row[i_client]), _fill(kind)),
-                                 1, tm, tm)
+                state.add_cell(tm, cat, kind, row[i_env], row[i_service], row[i_client])
             sample = keep is None or row[i_later] < keep or drill.counts.get(cat, 0) < keep
             record = {name: row[i] for i, name in fields if row[i] is not None} \
                 if sample or cat == ENVIRONMENT_MISMATCH else {}
@@ -770,7 +759,8 @@ class ColumnarAnalyzer:
         state.ok_kinds.update(UNKNOWN if k is None else k
                               for k in oks["endpoint.kind"].unique().to_list())
         for row in oks.filter(~pl.col("_out") & ~pl.col("_vec")).select(
-                "time", "endpoint.kind", "environment", "service.name", "client.fp").iter_rows():
+                "time", "category", "endpoint.kind", "environment", "service.name",
+                "client.fp").iter_rows():
             state.add_cell(*row)
         t = pl.col("time")
         grouped = settled.filter(pl.col("_vec")).group_by(

@@ -170,20 +170,8 @@ class ReportState:
             env = UNKNOWN
         if client is None:
             client = UNKNOWN
-        key = (self._bucket_ns(t), category, env, _fill(r.get("service.name")), client, kind)
-        cell = self._cube.get(key)
-        if cell is None:
-            self._cube[key] = [1, t, t]
-        else:
-            cell[0] += 1
-            if t < cell[1]:
-                cell[1] = t
-            if t > cell[2]:
-                cell[2] = t
-        if t < self._min_s:
-            self._min_s = t
-        if t > self._max_s:
-            self._max_s = t
+        self.merge_cell((self._bucket_ns(t), category, env, _fill(r.get("service.name")),
+                         client, kind), 1, t, t)
         if failed:
             self._failure(source, r, t, category, kind, env, client, events=events)
         elif kind == "token_exchange":
@@ -198,13 +186,15 @@ class ReportState:
         if has_time(t) and self._in_window(t):
             self.episodes.success(UNKNOWN if client is None else client, t)
 
-    def add_cell(self, t: Any, kind: Any, env: Any, service: Any, client: Any) -> None:
-        """Count one success of ``kind`` at ``t`` (seconds) into the cube, exactly as
-        ``add_record`` does (the caller counts ``read``, ``classified`` and the kinds)."""
+    def add_cell(self, t: Any, category: Any, kind: Any, env: Any, service: Any,
+                 client: Any) -> None:
+        """Count one record of ``category`` and ``kind`` at ``t`` (seconds) into the cube,
+        exactly as ``add_record`` does (the caller counts ``read``, ``classified``, the
+        categories and kinds, and what a failure adds besides)."""
         if not has_time(t) or not self._in_window(t):
             return
-        self.merge_cell((self._bucket_ns(t), OK, _fill(env), _fill(service), _fill(client),
-                         _fill(kind)), 1, t, t)
+        self.merge_cell((self._bucket_ns(t), category, _fill(env), _fill(service),
+                         _fill(client), _fill(kind)), 1, t, t)
 
     def merge_cell(self, key: tuple[Any, ...], count: int, first: float, last: float) -> None:
         """Add ``count`` records of cube ``key`` (bucket ns, category, environment, service,
