@@ -269,7 +269,22 @@ def input_options(func: Any) -> Any:
     return func
 
 
-@click.group()
+class _LazyCli(click.Group):
+    """The ``hgobs`` group, whose ``emulate`` command (and with it the emulator's web stack)
+    is imported only when that command is run or listed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "emulate"})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "emulate" and cmd_name not in self.commands:
+            from hgobs.emulator import emulate
+
+            self.add_command(emulate)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyCli)
 @click.version_option(__version__, prog_name="hgobs")
 def cli() -> None:
     """Auth observability for services that call the Health Gorilla API."""
@@ -323,7 +338,8 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
     else:
         for judged in _run(paths, profile, token_urls, client_id):
             state.add(judged)
-    text = render(state.report(), fmt)
+    with gc_paused():  # the report's tables are many small objects, no cycles (see gc_paused)
+        text = render(state.report(), fmt)
     if output:
         write_output(output, text)
         click.echo(f"hgobs: {fmt} report written to {output}", err=True)
@@ -481,15 +497,6 @@ def schema() -> None:
     from hgobs.schema import markdown
 
     click.echo(markdown(), nl=False)
-
-
-def _add_emulate() -> None:
-    from hgobs.emulator import emulate
-
-    cli.add_command(emulate)
-
-
-_add_emulate()
 
 
 def _terminate(signum: int, frame: Any) -> None:

@@ -116,3 +116,20 @@ def test_output_file_is_written_whole(tmp_path):
     assert result.exit_code == 0
     assert json.loads(out.read_text())["totals"]["failed"] == 1
     assert sorted(p.name for p in out.parent.iterdir()) == ["report.json"]
+
+
+def test_the_command_loads_no_http_or_web_stack_until_a_command_needs_it():
+    """``hgobs analyze`` on JSON Lines pays for neither httpx/PyJWT (raw inputs and capture)
+    nor the emulator's web stack; ``hgobs emulate`` still finds its command."""
+    import subprocess
+    import sys
+
+    heavy = ("httpx", "jwt", "starlette", "uvicorn", "opentelemetry")
+    probe = ("import sys; from hgobs.cli import cli; "
+             f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+    result = CliRunner().invoke(cli, ["emulate", "--help"])
+    assert result.exit_code == 0 and "Health Gorilla-like auth server" in result.output
+    assert "emulate" in CliRunner().invoke(cli, ["--help"]).output

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import IO
 from urllib.parse import quote_plus, urlsplit
 
-from hgobs.capture.record import http_date
 from hgobs.readers.base import Item, ReadContext
 from hgobs.readers.raw import Headers, RawExchange, build
 from hgobs.readers.textlog import iter_lines, leading_time
@@ -344,6 +343,8 @@ def _complete_json(text: str) -> bool:
 def _times(exchanges: list[_Exchange]) -> list[tuple[float | None, bool]]:
     """``(time, is the client clock)`` per exchange: its timestamp, else its ``Date``, else the
     nearest (earlier first) exchange's."""
+    from hgobs.capture.record import http_date  # with the capture machinery, at first use
+
     own = [(ex.time, True) if ex.time is not None else
            (http_date(ex.header("date", True)), False) for ex in exchanges]
     known = [(i, t) for i, (t, _) in enumerate(own) if t is not None]

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import httpx
-
-from hgobs.capture.record import RecordBuilder, plan_request
-from hgobs.config import Options
 from hgobs.readers.base import Item, ReadContext
 from hgobs.schema import Record
 
@@ -64,6 +60,13 @@ def build(raw: RawExchange, ctx: ReadContext, source: str) -> Item:
 
     Never raises: a URL or header httpx cannot parse yields a skip with the reason.
     """
+    # Imported here: the capture machinery (httpx, PyJWT) is needed only by raw inputs, and
+    # ``hgobs analyze`` on hgobs's own logs should not pay for importing it.
+    import httpx
+
+    from hgobs.capture.record import RecordBuilder, plan_request
+    from hgobs.config import Options
+
     try:
         request = httpx.Request(raw.method.upper(), raw.url, headers=raw.request_headers,
                                 content=raw.request_body or b"")

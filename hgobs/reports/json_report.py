@@ -61,15 +61,15 @@ def value(v: Any) -> Any:
 
 
 def _iso_column(series: pd.Series) -> list[str | None]:
-    """``iso`` of every timestamp of a datetime64 column, computed column-wise."""
+    """``iso`` of every timestamp of a datetime64 column, computed column-wise (numpy writes
+    the text; whole seconds lose their ``.000000``)."""
     ts = series.dt.tz_localize("UTC") if series.dt.tz is None else series.dt.tz_convert("UTC")
-    ts = ts.dt.round("us")
-    text = ts.dt.strftime("%Y-%m-%dT%H:%M:%S")
-    micro = ts.dt.microsecond
-    text = text.where(micro == 0, text + "." + micro.astype("Int64").astype(str).str.zfill(6))
-    text = text + "Z"
-    return [None if missing else t for t, missing in zip(text.tolist(), ts.isna().tolist(),
-                                                          strict=True)]
+    micros = ts.dt.round("us").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.datetime_as_string(micros, unit="us").tolist()
+    missing = np.isnat(micros).tolist()
+    whole = (micros.view("int64") % 1_000_000 == 0).tolist()
+    return [None if nat else (t[:19] if w else t) + "Z"
+            for t, nat, w in zip(text, missing, whole, strict=True)]
 
 
 def _column(series: pd.Series) -> list[Any]:

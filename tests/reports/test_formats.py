@@ -185,3 +185,28 @@ def test_an_empty_input_renders_in_every_format(fmt):
         assert "Plotly.newPlot" not in out and "hgobs-report-data" in out
     if fmt == "text":
         assert "1 records read, 0 classified (0 ok, 0 failed), 1 skipped" in out
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", None])
+def test_time_columns_are_written_as_iso_writes_each_time(zone):
+    import random
+
+    import pandas as pd
+
+    from hgobs.reports.json_report import _iso_column
+
+    rng = random.Random(3)
+    times = [pd.Timestamp("2026-01-01T00:00:00Z"), pd.NaT,
+             pd.Timestamp("1970-01-01T00:00:00.0000005Z"),  # rounds half to even: 0 us
+             pd.Timestamp("1969-12-31T23:59:59.9999995Z"),  # rounds up to the next second
+             pd.Timestamp("1960-05-05T01:02:03.000001Z"),
+             pd.Timestamp("1677-09-22T00:12:43.145224192Z")]
+    times += [pd.Timestamp(rng.randint(-2**62, 2**62), unit="ns", tz="UTC") for _ in range(500)]
+    times += [pd.Timestamp(rng.randint(0, 2**31), unit="s", tz="UTC") for _ in range(500)]
+    column = pd.Series(times, dtype="datetime64[ns, UTC]")
+    column = column.dt.tz_localize(None) if zone is None else column.dt.tz_convert(zone)
+    written = _iso_column(column)
+    assert written == [iso(t) for t in column]
+    assert written[:4] == ["2026-01-01T00:00:00Z", None, "1970-01-01T00:00:00Z",
+                           "1970-01-01T00:00:00Z"]
+    assert written[4] == "1960-05-05T01:02:03.000001Z"
