@@ -8,6 +8,13 @@ an API call presents a value some earlier exchange of its client was issued, so 
 rules have work to do. ``ok_share`` of the records (default 80%) are successes; the rest are
 spread evenly over the failure samples, so over every category the samples show.
 
+The history facts are then found again, as the capturing process would have found them: each
+record, in write order, goes through ``hgobs.diagnose.History.annotate``, and a failure whose
+facts changed (an API call now presents another exchange's value) is diagnosed again under the
+samples' profile, with the samples' rules stamp. So the generated log is one a single capturing
+process could have written, and its history facts agree with what the analyzer finds, except
+where the analyzer's time order differs from the write order.
+
 Times advance evenly over ``days`` with up to ``jitter_s`` seconds of noise, so the input is a
 little out of time order, as concurrent writers leave it.
 """
@@ -22,11 +29,16 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from hgobs.analysis.classify import HISTORY_FIELDS
+from hgobs.diagnose import History, diagnose, is_failure
+from hgobs.profiles import Profile
 from hgobs.schema import SCHEMA_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "attempts.jsonl"
 START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+SAMPLES_PORT = 8741
+"""The emulator port of ``scripts/make_samples.py`` (it appears in the samples' URLs)."""
 SPANS_PER_LINE = 50
 """Spans per OTLP line (one export batch)."""
 
@@ -69,6 +81,7 @@ def records(spec: Spec) -> Iterator[dict[str, Any]]:
     services = [f"svc-{i}" for i in range(spec.services)]
     service_of = {c: services[i % len(services)] for i, c in enumerate(clients)}
     issued: dict[str, str] = {}
+    history, profile = History(), _samples_profile()
     step = spec.days * 86_400.0 / max(1, spec.records)
     bits = rng.getrandbits
     for i in range(spec.records):
@@ -95,7 +108,18 @@ def records(spec: Spec) -> Iterator[dict[str, Any]]:
             issued[client] = record["issued.fp"]
         if record.get("presented.fp") and client in issued:
             record["presented.fp"] = issued[client]
+        carried = [record.pop(name, None) for name in HISTORY_FIELDS]
+        history.annotate(record)
+        if [record.get(name) for name in HISTORY_FIELDS] != carried and is_failure(record):
+            record.update(diagnose(record, profile).as_fields())
         yield record
+
+
+def _samples_profile() -> Profile:
+    """The profile ``scripts/make_samples.py`` records under: its emulator's, on its port."""
+    from hgobs.emulator.server import emulator_profile
+
+    return emulator_profile(f"http://127.0.0.1:{SAMPLES_PORT}")
 
 
 def jsonl_line(record: dict[str, Any]) -> bytes:

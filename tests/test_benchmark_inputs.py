@@ -1,0 +1,34 @@
+"""The benchmark's generated log is one a single capturing process could have written."""
+
+from __future__ import annotations
+
+from benchmarks import generate
+from hgobs.analysis.classify import HISTORY_FIELDS, _Judge
+from hgobs.catalog import OK
+from hgobs.diagnose import RULES_DIGEST, diagnose, is_failure
+from hgobs.profiles import load_profile
+
+
+def test_generated_records_carry_the_history_facts_and_verdicts_found_again():
+    """Read in write order (no jitter: also time order), every generated record's history
+    facts are the ones ``History`` finds again, so the analyzer keeps its stamped verdict;
+    and each stamped failure is what the rules say under the samples' profile."""
+    spec = generate.Spec(records=3000, jitter_s=0.0, seed=11)
+    judge = _Judge(load_profile(), None, history_entries=200_000)
+    profile = generate._samples_profile()
+    with_facts = failures = 0
+    for record in generate.records(spec):
+        assert record["diagnosis.rules"] == RULES_DIGEST
+        with_facts += any(name in record for name in HISTORY_FIELDS)
+        recorded = judge.take_recorded(record)
+        judge.history.annotate(record)
+        assert judge.trusted(record, recorded), {k: recorded.get(k) for k in HISTORY_FIELDS}
+        if is_failure(record):
+            failures += 1
+            verdict = diagnose(record, profile).as_fields()
+            assert (verdict["category"], verdict["evidence"]) == (
+                recorded["category"], recorded["evidence"])
+        else:
+            assert recorded["category"] == OK
+    # Some API calls present values earlier exchanges issued; a fifth of records failed.
+    assert with_facts > 50 and 450 < failures < 750
