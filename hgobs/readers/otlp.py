@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any, NamedTuple
 
 from hgobs.readers.base import Item, ReadContext
+from hgobs.readers.jsontext import REFUSED, fast_loads
 from hgobs.readers.spans import (
     MARKER,
     Span,
@@ -111,6 +112,15 @@ def any_value(value: Any) -> Any:
     """An OTLP ``AnyValue`` as a Python value (None when empty or malformed)."""
     if not isinstance(value, dict):
         return None
+    if len(value) == 1:  # the usual shape: one kind, e.g. {"stringValue": "..."}
+        [(name, item)] = value.items()
+        convert = _CONVERTERS.get(name)
+        if convert is None or item is None:
+            return None
+        try:
+            return convert(item)
+        except (TypeError, ValueError, binascii.Error, RecursionError):
+            return None
     for name, convert in _VALUE_KINDS:
         item = _get(value, name)
         if item is not None:
@@ -124,9 +134,28 @@ def any_value(value: Any) -> Any:
 def attributes(kvs: Any) -> dict[str, Any]:
     """OTLP ``[{"key", "value": AnyValue}]`` as a mapping."""
     out: dict[str, Any] = {}
+    converters = _CONVERTERS
     for kv in kvs if isinstance(kvs, list) else ():
-        if isinstance(kv, dict) and isinstance(kv.get("key"), str):
-            out[kv["key"]] = any_value(kv.get("value"))
+        if not isinstance(kv, dict):
+            continue
+        key, value = kv.get("key"), kv.get("value")
+        if not isinstance(key, str):
+            continue
+        if value.__class__ is dict and len(value) == 1:  # ``any_value``'s usual case, inline
+            [(name, item)] = value.items()
+            convert = converters.get(name)
+            if item.__class__ is str and name == "stringValue":
+                out[key] = item
+                continue
+            if convert is not None and item is not None:
+                try:
+                    out[key] = convert(item)
+                    continue
+                except (TypeError, ValueError, binascii.Error, RecursionError):
+                    pass
+            out[key] = None
+        else:
+            out[key] = any_value(value)
     return out
 
 
@@ -167,6 +196,8 @@ _VALUE_KINDS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
     ("kvlistValue", lambda v: attributes(_list(v, "values"))),
     ("bytesValue", lambda v: base64.b64decode(_string(v))),
 )
+_CONVERTERS = {**{_snake(name): convert for name, convert in _VALUE_KINDS}, **dict(_VALUE_KINDS)}
+"""The converter of each ``AnyValue`` field, by its camelCase and snake_case names."""
 
 
 def _nanos(entry: dict[str, Any], *names: str) -> float | None:
@@ -289,6 +320,9 @@ def _documents(stream: IO[bytes], wanted: Callable[[bytes], bool] | None = None
 
 def parse(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
     """One line's JSON object, or the reason it cannot be read (never quoting it)."""
+    obj = fast_loads(data)
+    if obj is not REFUSED:
+        return (obj, None) if isinstance(obj, dict) else (None, "not a JSON object")
     if b"\x00" in data:
         return None, "not UTF-8 JSON (NUL bytes)"
     try:

@@ -376,3 +376,46 @@ def test_truncated_gzip_reads_what_was_decompressed(good):
     items = list(otlp.read(stream, "trace.json.gz", good.ctx))
     assert [i.record for i in items[:-1]] == [i.record for i in read_all(otlp, good.text, good.ctx)]
     assert items[-1].reason == "file ends early (EOFError): the rest is not read"
+
+
+def _any_value_by_the_book(value):
+    """``AnyValue`` read field by field in ``_VALUE_KINDS`` order (no shortcut)."""
+    import binascii
+
+    from hgobs.readers import otlp
+
+    if not isinstance(value, dict):
+        return None
+    for name, convert in otlp._VALUE_KINDS:
+        item = otlp._get(value, name)
+        if item is not None:
+            try:
+                return convert(item)
+            except (TypeError, ValueError, binascii.Error, RecursionError):
+                return None
+    return None
+
+
+def test_attribute_values_read_by_the_shortcut_equal_the_field_by_field_reading():
+    """``attributes`` and ``any_value`` shortcut the one-field ``AnyValue``; on odd values
+    (snake_case names, nulls, wrong types, unknown fields, several fields) they read the
+    same as going through every kind in order."""
+    import random
+
+    from hgobs.readers.otlp import any_value, attributes
+
+    rng = random.Random(4)
+    names = ["stringValue", "string_value", "boolValue", "bool_value", "intValue", "int_value",
+             "doubleValue", "double_value", "arrayValue", "kvlistValue", "bytesValue",
+             "bytes_value", "otherValue"]
+    items = [None, "x", "", "true", "false", "12", "1.5", "NaN", "-Infinity", "AAEC", "!!",
+             True, False, 0, 7, 2.5, 3.0, [], {}, {"values": [{"stringValue": "a"}]},
+             {"values": [{"key": "k", "value": {"intValue": "3"}}]}]
+    for _ in range(3000):
+        value = {rng.choice(names): rng.choice(items) for _ in range(rng.choice([0, 1, 1, 1, 2]))}
+        if rng.random() < 0.05:
+            value = rng.choice([None, "text", 5, []])
+        expected = repr(_any_value_by_the_book(value))  # repr: NaN reads as NaN
+        assert repr(any_value(value)) == expected, value
+        got = attributes([{"key": "k", "value": value}, {"key": 5, "value": value}, "junk"])
+        assert list(got) == ["k"] and repr(got["k"]) == expected, value
