@@ -236,11 +236,28 @@ _SHAPES = (("resourceSpans", ("scopeSpans", "instrumentationLibrarySpans"), "spa
            ("resourceLogs", ("scopeLogs", "instrumentationLibraryLogs"), "logRecords", _log))
 
 
-def units(obj: dict[str, Any]) -> list[Unit]:
-    """The spans, log records and reasons of one ``TracesData``/``LogsData`` object, in order."""
+def _marked_span(entry: Any, service: str | None) -> Span | None:
+    """``_span`` of a span entry that has our marker attribute, carrying that attribute only
+    (all ``SpanMapper.note`` reads); None for any other entry. The first pass over a file
+    needs no more, and most attributes of most spans are then never converted."""
+    if not isinstance(entry, dict):
+        return None
+    kvs = _get(entry, "attributes")
+    marked = [kv for kv in kvs if isinstance(kv, dict) and kv.get("key") == MARKER] \
+        if isinstance(kvs, list) else []
+    if not marked:
+        return None
+    span = _span({**entry, "attributes": marked}, service)
+    return span if isinstance(span, Span) else None
+
+
+def units(obj: dict[str, Any], spans: Callable[[Any, str | None], Any] = _span) -> list[Unit]:
+    """The spans, log records and reasons of one ``TracesData``/``LogsData`` object, in order;
+    each span entry decoded by ``spans`` (``_marked_span`` for the first pass)."""
     out: list[Unit] = []
     found = False
     for name, scope_names, entry_name, decode in _SHAPES:
+        decode = spans if decode is _span else decode
         resources = _get(obj, name)
         if resources is None:
             continue
@@ -379,7 +396,7 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
         start = source.tell()
         for _, data, _ in _documents(source, lambda text: marker in text):
             obj, _ = parse(data or b"")
-            for unit in units(obj) if obj is not None else ():
+            for unit in units(obj, _marked_span) if obj is not None else ():
                 if isinstance(unit, Span):
                     mapper.note(unit)
         source.seek(start)
