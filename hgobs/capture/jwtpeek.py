@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import re
 from typing import Any
 
 import jwt
 
+from hgobs.capture import jsonload
 from hgobs.redaction import Fingerprinter, scrub_text
 
 MS_THRESHOLD = 1e11
@@ -102,8 +102,8 @@ def _plain_decode(raw: str) -> tuple[Any, Any] | None:
     if head_data is None or body_data is None or _segment(sig) is None:
         return None
     try:
-        header = json.loads(head_data)
-        claims = json.loads(body_data)
+        header = jsonload.loads(head_data)
+        claims = jsonload.loads(body_data)
     except (ValueError, RecursionError):
         return None
     if not isinstance(header, dict) or not isinstance(claims, dict) \

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from hgobs.capture import jsonload
 from hgobs.capture.jwtpeek import looks_like_jwt
 from hgobs.redaction import redact_url, scrub_text
 from hgobs.rfc import FORM_TYPE
@@ -52,7 +53,7 @@ def _body_kind(ctype: str | None, body: bytes) -> tuple[str, Any]:
         return "multipart", None
     if stripped[:1] in (b"{", b"["):
         try:
-            obj = json.loads(body)
+            obj = jsonload.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):
             obj = None
         if isinstance(obj, dict):
@@ -126,7 +127,7 @@ def response_body_facts(body: bytes, known: Iterable[str] = ()) -> tuple[dict[st
     if empty:
         return facts, None
     try:
-        obj = json.loads(body, parse_constant=_no_constant)
+        obj = jsonload.loads(body, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return facts, None
     if not isinstance(obj, dict):
