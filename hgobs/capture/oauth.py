@@ -13,12 +13,13 @@ Every string that came from the wire passes ``scrub_text``; raw values never lea
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from hgobs.capture import jsonload
 from hgobs.capture.jwtpeek import looks_like_jwt
@@ -44,6 +45,36 @@ def media_type(content_type: str | None) -> str | None:
     return content_type.split(";", 1)[0].strip().lower() or None
 
 
+def parse_form(text: str) -> list[tuple[str, str]]:
+    """``urllib.parse.parse_qsl(text, keep_blank_values=True)``, with less work per field.
+
+    The same steps: ``&``-separated fields, empty ones skipped, a field without ``=`` read as
+    a name with an empty value, ``+`` read as a space and percent-escapes undone as UTF-8
+    (invalid sequences replaced). The values of ``KEPT_PARAMS`` (the same few texts in every
+    request, such as the ``grant_type`` URN) are unescaped once and remembered; names and
+    other values, secrets among them, are unescaped each time and never kept.
+    """
+    if "+" in text:
+        text = text.replace("+", " ")
+    pairs: list[tuple[str, str]] = []
+    for field in text.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "%" in name:
+            name = unquote(name)
+        if "%" in value:
+            value = _unquote_kept(value) if name in KEPT_PARAMS else unquote(value)
+        pairs.append((name, value))
+    return pairs
+
+
+@functools.lru_cache(maxsize=256)
+def _unquote_kept(text: str) -> str:
+    """``unquote`` of the value of a kept parameter (``grant_type`` ...), remembered."""
+    return unquote(text)
+
+
 def _body_kind(ctype: str | None, body: bytes) -> tuple[str, Any]:
     """``(kind, parsed)`` of a request body; parsed is a list of pairs or a JSON object."""
     if not body:
@@ -64,9 +95,9 @@ def _body_kind(ctype: str | None, body: bytes) -> tuple[str, Any]:
     except UnicodeDecodeError:
         return "other", None
     if ctype == FORM_TYPE or (ctype is None and "=" in text):
-        return "form", parse_qsl(text, keep_blank_values=True)
+        return "form", parse_form(text)
     if "=" in text and not text.startswith("--"):
-        return "other", parse_qsl(text, keep_blank_values=True)
+        return "other", parse_form(text)
     return "other", None
 
 
