@@ -186,17 +186,26 @@ def coerce(type_: str, value: Any) -> Any:
     return converter(value) if converter is not None else None
 
 
+_ATTRIBUTE_FIELDS = {ATTRIBUTE_PREFIX + f.name: (f.name, f.type == "str", _CONVERTERS[f.type])
+                     for f in FIELDS_BY_NAME.values()}
+"""Per ``hgobs.<field>`` attribute key: the field name, whether it is text, its converter."""
+
+
 def attempt_record(attributes: Mapping[str, Any]) -> Record:
     """The record carried by ``hgobs.<field>`` attributes, each typed by ``coerce``."""
     record: Record = {}
+    fields = _ATTRIBUTE_FIELDS
     for key, value in attributes.items():
-        if not key.startswith(ATTRIBUTE_PREFIX):
+        found = fields.get(key)
+        if found is None or value is None:
             continue
-        spec = FIELDS_BY_NAME.get(key[len(ATTRIBUTE_PREFIX):])
-        if spec is not None and value is not None:
-            typed = coerce(spec.type, value)
-            if typed is not None:
-                record[spec.name] = typed
+        name, text, convert = found
+        if text and value.__class__ is str:  # the usual text field: as it is
+            record[name] = value
+            continue
+        typed = convert(value)
+        if typed is not None:
+            record[name] = typed
     return record
 
 
