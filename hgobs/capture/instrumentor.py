@@ -16,6 +16,7 @@ through untouched.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Collection
 from typing import Any
@@ -112,10 +113,31 @@ def _http_span_context(request: httpx.Request) -> trace.SpanContext | None:
     return ctx if ctx.is_valid else None
 
 
+_CANONICAL_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
+"""A version-00 ``traceparent`` exactly as OpenTelemetry writes it: nothing before or after."""
+_ZERO_TRACE_ID, _ZERO_SPAN_ID = "0" * 32, "0" * 16
+
+
 def _has_http_child(request: httpx.Request, span: trace.Span) -> bool:
-    """True when an HTTP span was made for ``request`` inside our ``span``."""
-    child = _http_span_context(request)
+    """True when an HTTP span was made for ``request`` inside our ``span``.
+
+    With the default propagators, a ``traceparent`` in the canonical form without a
+    ``tracestate`` is read by comparing its hex ids with ours: the W3C propagator would extract
+    the same ids from it (and no valid span from all-zero ones), without the span context it
+    builds. Any other header or propagator setup is extracted in full."""
     own = span.get_span_context()
+    headers = request.headers
+    traceparent = headers.get("traceparent")
+    if traceparent is None:
+        return False
+    if _trace_context_propagator() is not None and "tracestate" not in headers:
+        match = _CANONICAL_TRACEPARENT.fullmatch(traceparent)
+        if match is not None:
+            trace_hex, span_hex = match.groups()
+            return trace_hex != _ZERO_TRACE_ID and span_hex != _ZERO_SPAN_ID \
+                and trace_hex == trace.format_trace_id(own.trace_id) \
+                and span_hex != trace.format_span_id(own.span_id)
+    child = _http_span_context(request)
     return child is not None and child.trace_id == own.trace_id and child.span_id != own.span_id
 
 

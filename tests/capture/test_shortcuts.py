@@ -96,3 +96,39 @@ def test_echoable_values_are_the_query_values_and_unusual_headers(url):
     request = httpx.Request("POST", url, headers={"X-Api-Key": "k-123456789", "Accept": "*/*"})
     expected = [v for _, v in request.url.params.multi_items() if v] + ["k-123456789"]
     assert _echoable_values(request) == expected
+
+
+def _child_by_extraction(request: httpx.Request, own: trace.SpanContext) -> bool:
+    child = trace.get_current_span(propagate.extract(request.headers)).get_span_context()
+    return child.is_valid and child.trace_id == own.trace_id and child.span_id != own.span_id
+
+
+def _traceparents(own: trace.SpanContext) -> list[str]:
+    ours, other = trace.format_trace_id(own.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736"
+    span, zero_trace, zero_span = "00f067aa0ba902b7", "0" * 32, "0" * 16
+    own_span = trace.format_span_id(own.span_id)
+    return [
+        f"00-{ours}-{span}-01", f"00-{ours}-{span}-00", f"00-{ours}-{own_span}-01",
+        f"00-{other}-{span}-01", f"00-{zero_trace}-{span}-01", f"00-{ours}-{zero_span}-01",
+        f"00-{ours.upper()}-{span}-01", f" 00-{ours}-{span}-01", f"00-{ours}-{span}-01 ",
+        f"00-{ours}-{span}-01-extra", f"01-{ours}-{span}-01-extra", f"ff-{ours}-{span}-01",
+        f"01-{ours}-{span}-01", f"00-{ours}-{span}-1", f"00-{ours}-{span}-0g", f"00-{ours}{span}-01",
+        f"00-{ours}-{span}-01, 00-{other}-{span}-01", "", "garbage",
+    ]
+
+
+@pytest.mark.parametrize("tracestate", [None, "vendor=value", "not a tracestate"])
+def test_http_child_read_from_the_header_text_matches_the_extraction(tracestate):
+    """The HTTP child span found by comparing header text is the one extraction finds."""
+    span = TracerProvider().get_tracer("t").start_span("ours")
+    own = span.get_span_context()
+    invalid = trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)
+    for traceparent in _traceparents(own):
+        headers = {"traceparent": traceparent}
+        if tracestate is not None:
+            headers["tracestate"] = tracestate
+        request = httpx.Request("POST", "https://a.example.org/token", headers=headers)
+        assert instrumentor._has_http_child(request, span) == _child_by_extraction(request, own), \
+            traceparent
+        assert instrumentor._has_http_child(request, invalid) is False
+    assert instrumentor._has_http_child(httpx.Request("GET", "https://a.example.org/"), span) is False
