@@ -1,15 +1,16 @@
 """Readers: input files -> auth attempt records, one module per format.
 
 ``read_paths`` expands files, folders (recursively), globs and ``-`` (stdin), opens ``.gz``
-transparently, detects each file's format from its first bytes, and yields ``Item`` objects in
-input order. A file whose format is not recognised yields one skipped item naming it, so nothing
-read is silently dropped.
+transparently, detects each file's format from its first bytes (after any blank lines it
+starts with, however many), and yields ``Item`` objects in input order. A file whose format
+is not recognised yields one skipped item naming it, so nothing read is silently dropped.
 """
 
 from __future__ import annotations
 
 import glob
 import gzip
+import io
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -75,12 +76,61 @@ def detect(head: bytes, name: str) -> Any | None:
     return None
 
 
+class _AfterBlank(io.RawIOBase):
+    """What is left of ``stream`` after its blank start was read: ``lines`` line breaks (one
+    per line break read, so line numbers hold), then ``rest``, then the rest of ``stream``."""
+
+    def __init__(self, lines: int, rest: bytes, stream: IO[bytes]) -> None:
+        self._lines = lines
+        self._rest = memoryview(rest)
+        self._read = getattr(stream, "read1", stream.read)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._lines:
+            n = min(len(buffer), self._lines)
+            buffer[:n] = b"\n" * n
+            self._lines -= n
+            return n
+        if self._rest:
+            n = min(len(buffer), len(self._rest))
+            buffer[:n] = self._rest[:n]
+            self._rest = self._rest[n:]
+            return n
+        data = self._read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _past_blank(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
+    """The first ``SNIFF_BYTES`` of ``stream`` from its first line that is not blank (empty
+    when there is none), and a stream that reads as ``stream`` would have, except that the
+    blank lines before that line are empty lines. Memory is bounded whatever their length."""
+    read = getattr(stream, "read1", stream.read)
+    lines = 0
+    while chunk := read(1 << 16):
+        text_at = len(chunk) - len(chunk.lstrip())
+        if text_at == len(chunk):
+            lines += chunk.count(b"\n")
+            continue
+        start = chunk.rfind(b"\n", 0, text_at) + 1
+        lines += chunk.count(b"\n", 0, start)
+        rest = chunk[start:]
+        while len(rest) < SNIFF_BYTES and (more := read(SNIFF_BYTES - len(rest))):
+            rest += more
+        return rest[:SNIFF_BYTES], io.BufferedReader(_AfterBlank(lines, rest, stream))
+    return b"", stream
+
+
 def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> Iterator[Item]:
     """Items of one file (or ``-``), format detected from its first bytes.
 
     A file in no known format is one skipped item; but when ``ignored`` is a list, its name is
     appended there instead (files met while walking a folder, such as an index or a README,
-    hold no records to account for).
+    hold no records to account for). A file that starts with more blank lines than the first
+    ``SNIFF_BYTES`` hold is detected from its first line that is not blank.
     """
     try:
         stream = open_input(name)
@@ -88,12 +138,15 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> 
         yield Item(f"{name}:0", reason=f"cannot open file ({exc.strerror or type(exc).__name__})")
         return
     try:
+        source = stream
         try:
             head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
+            if not head.strip():
+                head, source = _past_blank(stream)
         except (OSError, EOFError) as exc:
             yield Item(f"{name}:0", reason=f"cannot read file ({type(exc).__name__})")
             return
-        if not head.strip():
+        if not head:
             return
         reader = detect(head, name)
         if reader is None:
@@ -103,7 +156,7 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> 
                 yield Item(f"{name}:1", reason="not a recognised log format")
             return
         try:
-            yield from reader.read(stream, name, ctx)
+            yield from reader.read(source, name, ctx)
         except (OSError, EOFError) as exc:
             yield Item(f"{name}:?", reason=f"file ends early ({type(exc).__name__})")
     finally:

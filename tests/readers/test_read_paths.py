@@ -1,0 +1,70 @@
+"""Reading inputs: a file's format is detected from its first line that is not blank, however
+many blank lines come before it, and line numbers count every line."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hgobs.cli import cli
+from hgobs.readers import SNIFF_BYTES, ReadContext, read_paths
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "attempts.jsonl"
+
+
+def _records(n: int) -> bytes:
+    return b"".join(SAMPLES.read_bytes().splitlines(keepends=True)[:n])
+
+
+def _reports(path: Path) -> dict[str, dict]:
+    """The JSON report of ``hgobs analyze`` on ``path`` with each engine."""
+    docs = {}
+    for engine in ("streaming", "auto"):
+        result = CliRunner().invoke(cli, ["analyze", "--format", "json", "--engine", engine,
+                                          str(path)])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        doc.pop("generated_at")
+        docs[engine] = doc
+    return docs
+
+
+BLANK = b"\n" * 3000 + b"  \t \r\n" * 500 + b" " * 2000 + b"\n"
+"""More blank lines (empty, spaces and tabs, CRLF) than the first ``SNIFF_BYTES`` hold."""
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_records_after_more_blank_lines_than_the_sniffed_head_are_read(tmp_path, gz):
+    """3,501 blank lines (7 KB), then 3 records: the 3 records, numbered from line 3,502."""
+    assert len(BLANK) > SNIFF_BYTES and not BLANK.strip()
+    data = BLANK + _records(3)
+    path = tmp_path / ("blank.jsonl.gz" if gz else "blank.jsonl")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    items = list(read_paths([str(path)], ReadContext()))
+    assert [i.reason for i in items] == [None, None, None]
+    assert [i.source for i in items] == [f"{path}:{n}" for n in (3502, 3503, 3504)]
+    expected = [json.loads(line) for line in _records(3).splitlines()]
+    assert [i.record["time"] for i in items] == [r["time"] for r in expected]  # type: ignore[index]
+    assert [i.record.get("assertion.fp") for i in items] == [  # type: ignore[union-attr]
+        r.get("assertion.fp") for r in expected]
+
+
+def test_the_streaming_engine_reads_them_as_the_columnar_engine_does(tmp_path):
+    """Both engines: the same report of the 20 records after the blank lines."""
+    path = tmp_path / "blank.jsonl"
+    path.write_bytes(BLANK + _records(20))
+    docs = _reports(path)
+    assert docs["streaming"] == docs["auto"]
+    assert docs["streaming"]["totals"]["read"] == 20
+    assert docs["streaming"]["totals"]["skipped"] == 0
+
+
+def test_a_file_of_blank_lines_alone_holds_no_record(tmp_path):
+    """Blank lines to the end: no item, and no read past the file's end."""
+    path = tmp_path / "blank.jsonl"
+    path.write_bytes(BLANK * 20)
+    assert list(read_paths([str(path)], ReadContext())) == []
