@@ -106,23 +106,38 @@ def _base(request: httpx.Request, plan: Plan, options: Options, now: float) -> R
     }
 
 
+_RESPONSE_HEADERS = frozenset({"date", "content-type", "www-authenticate", "retry-after", "location"})
+
+
+def _response_headers(headers: httpx.Headers) -> dict[str, str]:
+    """The ``_RESPONSE_HEADERS`` a response has, each as ``headers.get`` gives it (repeats
+    joined with ``", "``), read in one pass instead of one search (and a ``KeyError`` for
+    each absent one) per name."""
+    out: dict[str, str] = {}
+    for key, value in headers.multi_items():
+        if key in _RESPONSE_HEADERS:
+            out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
+
+
 def _response_common(response: httpx.Response, now: float, known: tuple[str, ...]) -> Record:
     facts: Record = {"http.status": response.status_code}
-    server_date = http_date(response.headers.get("date"))
+    headers = _response_headers(response.headers)
+    server_date = http_date(headers.get("date"))
     if server_date is not None:
         facts["server.date"] = server_date
         facts["clock.offset_s"] = round(now - server_date, 3)
-    ctype = oauth.media_type(response.headers.get("content-type"))
+    ctype = oauth.media_type(headers.get("content-type"))
     if ctype:
         facts["response.content_type"] = ctype
-    facts.update(oauth.challenge_facts(response.headers.get("www-authenticate"), known))
-    retry = _retry_after(response.headers.get("retry-after"), server_date)
+    facts.update(oauth.challenge_facts(headers.get("www-authenticate"), known))
+    retry = _retry_after(headers.get("retry-after"), server_date)
     if retry is not None:
         facts["response.retry_after_s"] = retry
     if 300 <= response.status_code < 400:
         facts["redirect.status"] = response.status_code
         facts["redirect.location_scheme"] = (
-            urlsplit(response.headers.get("location", "")).scheme or "relative")
+            urlsplit(headers.get("location", "")).scheme or "relative")
     if response.history:
         first = response.history[0]
         location = first.headers.get("location", "")
@@ -139,6 +154,7 @@ def _response_common(response: httpx.Response, now: float, known: tuple[str, ...
 _PLAIN_HEADERS = frozenset({
     "host", "content-type", "content-length", "accept", "accept-encoding", "accept-language",
     "user-agent", "connection", "traceparent", "tracestate", "baggage", "cache-control"})
+_PLAIN_RAW = frozenset(name.encode() for name in _PLAIN_HEADERS)
 
 
 def _echoable_values(request: httpx.Request) -> list[str]:
@@ -147,7 +163,10 @@ def _echoable_values(request: httpx.Request) -> list[str]:
     values other than plain protocol ones (a misspelled credentials header, an API key)."""
     url = request.url
     values = [v for _, v in url.params.multi_items() if v] if url.query else []
-    values += [v for k, v in request.headers.items() if k.lower() not in _PLAIN_HEADERS and v]
+    headers = request.headers
+    # Only plain headers, the usual: nothing to decode (their names are ASCII in any encoding).
+    if any(key.lower() not in _PLAIN_RAW for key, _ in headers.raw):
+        values += [v for k, v in headers.items() if k.lower() not in _PLAIN_HEADERS and v]
     return values
 
 

@@ -132,3 +132,33 @@ def test_http_child_read_from_the_header_text_matches_the_extraction(tracestate)
             traceparent
         assert instrumentor._has_http_child(request, invalid) is False
     assert instrumentor._has_http_child(httpx.Request("GET", "https://a.example.org/"), span) is False
+
+
+@pytest.mark.parametrize("headers", [
+    [("Host", "a.example.org"), ("Accept", "*/*"), ("TRACEPARENT", "00-x"), ("Content-Type", "a/b")],
+    [("Accept", "*/*"), ("X-Api-Key", "k-1"), ("x-api-key", "k-2"), ("Accept", "text/html")],
+    [("Accept", "caf\u00e9".encode("latin-1")), ("X-Note", "\u00e9t\u00e9".encode())],
+    [("Accept", ""), ("X-Empty", "")],
+], ids=["plain", "repeated", "encodings", "empty"])
+def test_echoable_header_values_are_the_unusual_ones_as_items_gives_them(headers):
+    """Header echoables equal the non-protocol values of ``headers.items()``."""
+    from hgobs.capture.record import _PLAIN_HEADERS, _echoable_values
+
+    request = httpx.Request("POST", "https://a.example.org/token", headers=headers)
+    expected = [v for k, v in request.headers.items() if k.lower() not in _PLAIN_HEADERS and v]
+    assert _echoable_values(request) == expected
+
+
+@pytest.mark.parametrize("headers", [
+    [("Date", "Thu, 01 Jan 2026 00:00:07 GMT"), ("Content-Type", "application/json")],
+    [("WWW-Authenticate", 'Bearer error="a"'), ("www-authenticate", "Basic"), ("Retry-After", "5")],
+    [("Location", "/x"), ("X-Other", "y"), ("content-type", "text/plain; charset=\u00e9".encode())],
+    [],
+], ids=["usual", "repeated", "encodings", "none"])
+def test_response_headers_read_in_one_pass_are_what_get_gives(headers):
+    """Each header the record reads has the value ``headers.get`` gives, or is absent."""
+    from hgobs.capture.record import _RESPONSE_HEADERS, _response_headers
+
+    got = _response_headers(httpx.Headers(headers))
+    for name in _RESPONSE_HEADERS:
+        assert got.get(name) == httpx.Headers(headers).get(name)
