@@ -97,6 +97,7 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
 
 
 def sniff(head: bytes, name: str = "") -> bool:
-    """True when the first bytes of a file look like hgobs JSON Lines."""
-    first = head.lstrip()[:200]
-    return first.startswith(b"{") and SCHEMA_ID.encode() in head.split(b"\n", 1)[0]
+    """True when the first bytes of a file look like hgobs JSON Lines: its first line that is
+    not blank is an object naming the schema."""
+    first = head.lstrip()
+    return first.startswith(b"{") and SCHEMA_ID.encode() in first.split(b"\n", 1)[0]

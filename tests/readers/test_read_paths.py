@@ -68,3 +68,17 @@ def test_a_file_of_blank_lines_alone_holds_no_record(tmp_path):
     path = tmp_path / "blank.jsonl"
     path.write_bytes(BLANK * 20)
     assert list(read_paths([str(path)], ReadContext())) == []
+
+
+def test_records_after_a_few_blank_lines_are_json_lines(tmp_path):
+    """Two blank lines, then records: read as hgobs JSON Lines (not an unknown format) by
+    both engines, numbered from line 3."""
+    path = tmp_path / "few.jsonl"
+    path.write_bytes(b"\n \n" + _records(20))
+    items = list(read_paths([str(path)], ReadContext()))
+    assert [i.reason for i in items] == [None] * 20
+    assert items[0].source == f"{path}:3"
+    docs = _reports(path)
+    assert docs["streaming"] == docs["auto"]
+    assert docs["streaming"]["totals"]["read"] == 20
+    assert docs["streaming"]["totals"]["skipped"] == 0
