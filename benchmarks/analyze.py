@@ -162,7 +162,7 @@ def measure(path: Path, fmt: str, records: int, with_pandas: bool = True) -> Mea
 
 STAGES = r"""
 import gc, json, sys, time
-from hgobs.analysis import columnar as C
+from hgobs.analysis import blocks as B, columnar as C
 from hgobs.analysis.state import ReportState
 from hgobs.profiles import load_profile
 from hgobs.reports import render
@@ -191,7 +191,7 @@ take = timed("order", engine._take)
 engine._take = take
 file_no, line_no = engine._source(path), 0
 with open(path, "rb") as stream:
-    blocks = C._file_blocks(stream, C.DEFAULT_BLOCK_BYTES)
+    blocks = B._file_blocks(stream, C.DEFAULT_BLOCK_BYTES)
     while True:
         t = clock()
         try:
@@ -200,7 +200,7 @@ with open(path, "rb") as stream:
             break
         out["read"] += clock() - t
         t = clock()
-        parsed = C._parse(data, True, base)
+        parsed = B._parse(data, True, base)
         out["parse"] += clock() - t
         line_no = engine._accept(parsed, file_no, line_no)
 t = clock()

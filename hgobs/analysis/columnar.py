@@ -50,30 +50,33 @@ generated, sampled and damaged inputs), except in these documented cases:
 from __future__ import annotations
 
 import bisect
-import contextlib
 import io
 import logging
 import math
-import mmap
-import multiprocessing
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from queue import Empty
 from typing import Any
 
 import polars as pl
 
+from hgobs.analysis.blocks import (
+    COLUMNS,
+    REPORT_FIELDS,
+    _blocks,
+    _failing,
+    _in_process,
+    _parse,
+    _parsed_in_child,
+    _settled_ok,
+)
 from hgobs.analysis.classify import HISTORY_FIELDS, _Judge
 from hgobs.analysis.state import MAX_ABS_TIME_S, UNKNOWN, ReportState, _fill, has_time
 from hgobs.analysis.trends import ENVIRONMENT_MISMATCH
 from hgobs.catalog import CATEGORIES, OK
-from hgobs.diagnose import REFUSED_API_STATUSES, RULES_DIGEST, is_failure
+from hgobs.diagnose import RULES_DIGEST, is_failure
 from hgobs.profiles import API_CALL, TOKEN_EXCHANGE, Profile
-from hgobs.readers import jsonl, open_input
+from hgobs.readers import jsonl
 from hgobs.readers.base import Item
-from hgobs.schema import FIELDS_BY_NAME, SCHEMA_ID, Record
+from hgobs.schema import Record
 
 log = logging.getLogger("hgobs")
 DEFAULT_BLOCK_BYTES = 64 << 20
@@ -82,20 +85,6 @@ PARALLEL_BYTES = 256 << 20
 """Files at least this large (bytes, on disk) are parsed by a child process (``feed_file``)."""
 TRACE_ENTRIES = 1_000
 """Bound of the table of the last token exchange per trace (as ``History.trace_entries``)."""
-
-_DTYPES: dict[str, Any] = {"str": pl.String, "float": pl.Float64, "int": pl.Int64,
-                           "bool": pl.Boolean, "list[str]": pl.List(pl.String)}
-
-REPORT_FIELDS = ("time", "endpoint.kind", "environment", "service.name", "client.fp",
-                 "outcome", "category", "confidence", "fix", "evidence", "also", "group",
-                 "diagnosis.rules", "assertion.aud_environment")
-KEY_FIELDS = ("http.status", "assertion.source", "assertion.fp", "assertion.jti_fp",
-              "assertion.iss_fp",
-              "presented.fp", "issued.fp", "issued.expires_in", "trace_id", "span_id")
-COLUMNS: dict[str, Any] = {"schema": pl.String, **{
-    name: _DTYPES[FIELDS_BY_NAME[name].type]
-    for name in (*REPORT_FIELDS, *KEY_FIELDS, *HISTORY_FIELDS)}}
-"""The fields polars reads from each line, with their polars types (from ``hgobs.schema``)."""
 
 _FACT_INPUTS = ("time", "endpoint.kind", "environment", "assertion.source", "assertion.fp",
                 "assertion.jti_fp", "assertion.iss_fp", "presented.fp", "issued.fp",
@@ -110,36 +99,6 @@ _COUNTED = ("time", "category", "endpoint.kind", "environment", "service.name", 
 _FAILURE_IDS = [c for c in CATEGORIES if c != OK]
 
 _MARGIN_S = 1e-6
-_JSON_NON_STRING = r"^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|[\[{].*)$"
-_STRINGS = [name for name, dtype in COLUMNS.items() if dtype == pl.String and name != "schema"]
-def _coerced_exprs() -> list[pl.Expr]:
-    exprs = []
-    lists = [name for name, dtype in COLUMNS.items() if dtype == pl.List(pl.String)]
-    for name in (*_STRINGS, *lists):
-        value = pl.col(name).explode() if name in lists else pl.col(name)
-        fingerprint_sized = value.str.len_bytes().is_in([16, 32])
-        exprs.append(
-            value.str.contains(r"^[\[{\-]").any() | value.is_in(["true", "false"]).any()
-            | value.filter(~fingerprint_sized & value.str.contains(r"^[0-9]"))
-            .str.contains(_JSON_NON_STRING).any())
-    return exprs
-
-
-_COERCED = _coerced_exprs()
-
-
-def _coerced(frame: pl.DataFrame) -> bool:
-    """True when a string column (or a list of strings) holds what polars makes of a JSON
-    number, boolean, object or array: it turns them into their text, where the JSON Lines
-    reader drops them as the wrong type (or ``str`` makes other text of them). Such a block
-    is read line by line. A string value that merely looks like one of those costs speed,
-    never correctness. A value of digits 16 or 32 bytes long (the length of fingerprints,
-    trace and span ids) is taken as a string: a JSON number that polars writes with exactly
-    16 or 32 digits (``1e15``) in a string field is the one such damage this engine reads
-    differently from the streaming one."""
-    return any(frame.select(_COERCED).row(0))
-
-
 _ASSERTION_SOURCES = ("assertion", "client_assertion")
 
 
@@ -195,12 +154,11 @@ class ColumnarAnalyzer:
 
     def feed_file(self, name: str) -> None:
         """Read the file ``name`` (``.gz`` decompressed). A file of at least
-        ``PARALLEL_BYTES`` is read and parsed by a child process, one block ahead of the
-        judging here (two cores both busy); a smaller one, or when no child process can be
-        started, in this process. The child is started by ``multiprocessing``'s ``spawn``
-        method, so a script that calls this guards its entry point with
-        ``if __name__ == "__main__":``. Raises ``OSError`` (``EOFError`` for a compressed file
-        that ends early) as reading it here would."""
+        ``PARALLEL_BYTES`` is read and parsed by a child process (a fresh interpreter running
+        ``hgobs.analysis.blocks.serve``), ahead of the judging here (two cores both busy); a
+        smaller one, or when no child process can be started, in this process, by a worker
+        thread one block ahead. Raises ``OSError`` (``EOFError`` for a compressed file that
+        ends early) as reading it here would."""
         try:
             size = os.path.getsize(name)
         except OSError:
@@ -772,25 +730,6 @@ class ColumnarAnalyzer:
             state.merge_cell((bucket, cat, env, service, client, kind), count, first, last)
 
 
-def _failing() -> pl.Expr:
-    """``hgobs.diagnose.is_failure`` as a column: a token exchange without a 2xx status, or
-    an API call refused (401, 403, 429) or answered 4xx/5xx; no status is a failure. (A test
-    checks both agree on every status and kind.)"""
-    status = pl.col("http.status")
-    missing = status.is_null()
-    api = pl.col("endpoint.kind") == API_CALL
-    return pl.when(api).then(
-        missing | status.is_in(sorted(REFUSED_API_STATUSES)) | (status >= 400)).otherwise(
-        missing | ~((status >= 200) & (status < 300))).fill_null(True)
-
-
-def _settled_ok() -> pl.Expr:
-    """A success stamped by these rules whose status says it is one: judging it again could
-    only say ``ok`` again, whatever its history facts."""
-    return ((pl.col("diagnosis.rules") == RULES_DIGEST) & (pl.col("category") == OK)
-            & ~_failing()).fill_null(False)
-
-
 def _near_tie(seconds: pl.Expr) -> pl.Expr:
     """True when ``seconds`` is within a hair of a tie at three decimals, where polars'
     ``round(3)`` and Python's ``round(x, 3)`` may part."""
@@ -818,244 +757,6 @@ def _facts_stand() -> pl.Expr:
              ~_near_tie(t - pl.col("_reused_from")).fill_null(False),
              ~_near_tie(t - pl.col("_iss_at")).fill_null(False)]
     return pl.all_horizontal(same)
-
-
-def _blocks(stream: Any, block_bytes: int) -> Iterator[bytes]:
-    """The bytes of ``stream`` in blocks of about ``block_bytes``, each ending at a line end
-    (a last line without one gets one). Read a megabyte at a time, so when reading fails (a
-    compressed file that ends early) every whole line read before is still yielded, then the
-    error raised, as the line-by-line reader would."""
-    read = getattr(stream, "read1", stream.read)
-    pending: list[bytes] = []
-    size = 0
-    while True:
-        try:
-            chunk = read(1 << 20)
-        except (OSError, EOFError):
-            data = b"".join(pending)
-            cut = data.rfind(b"\n")
-            if cut >= 0:
-                yield data[:cut + 1]
-            raise
-        if not chunk:
-            break
-        pending.append(chunk)
-        size += len(chunk)
-        if size >= block_bytes:
-            data = b"".join(pending)
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                continue
-            yield data[:cut + 1]
-            pending, size = [data[cut + 1:]], len(data) - cut - 1
-    data = b"".join(pending)
-    if data:
-        yield data if data.endswith(b"\n") else data + b"\n"
-
-
-def _file_blocks(stream: Any, block_bytes: int) -> Iterator[tuple[bytes, int | None]]:
-    """``_blocks`` of an open file, each with its offset in the file (None when the stream
-    is not a plain file); from a plain file each block is copied once out of a memory map
-    (instead of a read and a join), and the pages read are released at once so resident
-    memory stays about one block whatever the file's size."""
-    try:
-        fileno = stream.fileno()
-        size = os.fstat(fileno).st_size if isinstance(stream, io.BufferedReader) else 0
-        mapped = mmap.mmap(fileno, 0, access=mmap.ACCESS_READ) if size else None
-    except (OSError, ValueError, io.UnsupportedOperation):
-        mapped = None
-    if mapped is None:
-        for data in _blocks(stream, block_bytes):
-            yield data, None
-        return
-    grain = mmap.ALLOCATIONGRANULARITY
-    with mapped:
-        start = 0
-        while start < size:
-            stop = min(start + block_bytes, size)
-            cut = mapped.rfind(b"\n", start, stop) if stop < size else stop - 1
-            if cut < start:  # no line end within the block: a line longer than a block
-                found = mapped.find(b"\n", stop)
-                cut = size - 1 if found < 0 else found
-            data = mapped[start:cut + 1]
-            base = start - start % grain
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                mapped.madvise(mmap.MADV_DONTNEED, base, cut + 1 - base)
-            yield (data if data.endswith(b"\n") else data + b"\n"), start
-            start = cut + 1
-
-
-def _parse(data: bytes, trust: bool, base: int | None = None) -> tuple[str, Any, int]:
-    """One block parsed: ``("fast", frame, lines)`` when polars read it (``COLUMNS`` less
-    ``schema``, plus ``_i``, each row's line index, and ``_raw``, the line itself for each row
-    that is not a success stamped by these rules: the rows that may need their whole record),
-    else ``("slow", data, lines)`` for the line-by-line reader. ``lines``: newlines in
-    ``data``. A pure function of its arguments, so it runs in a child process as well."""
-    ends = _line_ends(data)
-    lines = len(ends)
-    if _may_hold_long_line(data):
-        return "slow", data, lines
-    try:
-        frame = pl.read_ndjson(data, schema=COLUMNS)
-    except Exception:  # any refusal: the exact reader takes the block
-        return "slow", data, lines
-    if frame.height == lines:
-        index = pl.int_range(frame.height, dtype=pl.Int32, eager=True)
-    else:  # polars passed over blank lines: number the others
-        kept = [i for i in range(lines) if not _blank(_line(data, ends, i))]
-        if frame.height != len(kept):
-            return "slow", data, lines
-        index = pl.Series(kept, dtype=pl.Int32)
-    bad = frame.select(
-        ((pl.col("schema") != SCHEMA_ID) | pl.col("schema").is_null()
-         | pl.col("time").is_null() | ~pl.col("time").is_finite()
-         | ~pl.col("endpoint.kind").is_in([TOKEN_EXCHANGE, API_CALL])
-         | pl.col("endpoint.kind").is_null()).any()).item()
-    if bad or _coerced(frame):
-        return "slow", data, lines
-    if trust:
-        wanted = frame.select(pl.arg_where(~_settled_ok())).to_series()
-    else:
-        wanted = pl.int_range(frame.height, dtype=pl.UInt32, eager=True)
-    raw = pl.Series("_raw", [None] * frame.height, dtype=pl.Binary)
-    off = pl.Series("_off", [None] * frame.height, dtype=pl.Int64)
-    size = pl.Series("_len", [None] * frame.height, dtype=pl.Int32)
-    if wanted.len():
-        at = index.gather(wanted).to_list()
-        if base is None:
-            raw.scatter(wanted, pl.Series([_line(data, ends, i).rstrip(b"\r") for i in at],
-                                          dtype=pl.Binary))
-        else:  # where the line lies in the file: read again only if it is ever needed
-            first = [ends[i - 1] + 1 if i else 0 for i in at]
-            off.scatter(wanted, pl.Series([base + f for f in first], dtype=pl.Int64))
-            size.scatter(wanted, pl.Series([ends[i] - f for i, f in zip(at, first, strict=True)],
-                                           dtype=pl.Int32))
-    return "fast", frame.drop("schema").with_columns(index.alias("_i"), pl.lit(False).alias(
-        "_exact"), raw, off, size), lines
-
-
-def _line_ends(data: bytes) -> list[int]:
-    """Offsets of the newlines of ``data``."""
-    ends: list[int] = []
-    find, append = data.find, ends.append
-    at = find(b"\n")
-    while at >= 0:
-        append(at)
-        at = find(b"\n", at + 1)
-    return ends
-
-
-def _line(data: bytes, ends: list[int], i: int) -> bytes:
-    """Line ``i`` (0-based) of ``data`` given its newline offsets, without the newline."""
-    return data[ends[i - 1] + 1 if i else 0:ends[i]]
-
-
-def _reader(name: str, block_bytes: int, trust: bool, folder: str, out: Any) -> None:
-    """Child process: ``_parse`` each block of file ``name``; a parsed frame goes to an Arrow
-    IPC file in ``folder`` (the parent maps it: no copy through the pipe) and its path to
-    ``out``; then None. ``("error", type name, message)`` instead when reading fails."""
-    try:
-        with open_input(name) as stream:
-            for n, (data, base) in enumerate(_file_blocks(stream, block_bytes)):
-                kind, payload, lines = _parse(data, trust, base)
-                if kind == "fast":
-                    payload = _handed_over(payload, os.path.join(folder, f"{n}.arrow"))
-                out.put((kind, payload, lines))
-    except BaseException as exc:  # the parent raises it
-        out.put(("error", type(exc).__name__, str(exc)))
-        return
-    out.put(None)
-
-
-def _in_process(name: str, block_bytes: int, trust: bool, skip: int = 0
-                ) -> Iterator[tuple[Any, ...]]:
-    """The parsed blocks of file ``name`` after the first ``skip``, parsed here."""
-    with open_input(name) as stream:
-        for n, (data, base) in enumerate(_file_blocks(stream, block_bytes)):
-            if n >= skip:
-                yield _parse(data, trust, base)
-
-
-def _handed_over(frame: pl.DataFrame, path: str) -> pl.DataFrame | str:
-    """``frame`` written to the Arrow IPC file ``path`` (returned), or ``frame`` itself to go
-    through the queue when it cannot be written (a full or small shared-memory mount)."""
-    try:
-        frame.write_ipc(path, compression="uncompressed")
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        return frame
-    return path
-
-
-def _parsed_in_child(name: str, block_bytes: int, trust: bool) -> Iterator[tuple[Any, ...]]:
-    """The parsed blocks of file ``name`` (see ``_parse``), parsed by a child process at most
-    two blocks ahead. When no child can be started, or it ends without a word (a script that
-    calls this without an ``if __name__ == "__main__":`` guard makes Python's ``spawn`` start
-    method fail so), the blocks it did not hand over are parsed here."""
-    context = multiprocessing.get_context("spawn")
-    shm = "/dev/shm"
-    try:
-        folder = tempfile.mkdtemp(prefix="hgobs-", dir=shm if os.path.isdir(shm) else None)
-    except OSError:
-        yield from _in_process(name, block_bytes, trust)
-        return
-    try:
-        queue = context.Queue(maxsize=2)
-        child = context.Process(target=_reader, args=(name, block_bytes, trust, folder, queue),
-                                daemon=True)
-        child.start()
-    except (OSError, RuntimeError):
-        shutil.rmtree(folder, ignore_errors=True)
-        yield from _in_process(name, block_bytes, trust)
-        return
-    received = 0
-    try:
-        while True:
-            try:
-                parsed = queue.get(timeout=1.0)
-            except Empty:
-                if child.is_alive():
-                    continue
-                try:
-                    parsed = queue.get(timeout=0.1)
-                except Empty:
-                    log.warning("hgobs: the reader process of %s ended early (exit %s); "
-                                "reading on in this process", name, child.exitcode)
-                    yield from _in_process(name, block_bytes, trust, skip=received)
-                    return
-            if parsed is None:
-                break
-            if parsed[0] == "error":
-                raise (EOFError if parsed[1] == "EOFError" else OSError)(parsed[2])
-            if parsed[0] == "fast" and isinstance(parsed[1], str):
-                frame = pl.read_ipc(parsed[1])
-                os.unlink(parsed[1])
-                parsed = ("fast", frame, parsed[2])
-            received += 1
-            yield parsed
-    finally:
-        if child.is_alive():
-            child.terminate()
-        child.join()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _may_hold_long_line(data: bytes) -> bool:
-    """False when no line of ``data`` is longer than ``jsonl.MAX_LINE_BYTES``: a line that
-    long would cover a whole stretch of half that length, so each stretch holding a newline
-    rules it out (a few searches, not a pass over every line)."""
-    half = jsonl.MAX_LINE_BYTES // 2
-    for start in range(0, len(data), half):
-        if data.find(b"\n", start, start + half) < 0 and start + half <= len(data):
-            return True
-    return False
-
-
-def _blank(raw: bytes) -> bool:
-    """True for a line the JSON Lines reader passes over (empty or only ASCII whitespace)."""
-    line = raw.rstrip(b"\r\n")
-    return not line or line.isspace()
 
 
 __all__ = ["COLUMNS", "DEFAULT_BLOCK_BYTES", "ColumnarAnalyzer"]

@@ -282,12 +282,46 @@ def test_the_failure_column_is_is_failure():
     assert frame.select(_failing()).to_series().to_list() == [is_failure(r) for r in rows]
 
 
-def test_frames_go_through_the_queue_when_shared_memory_is_full(tmp_path, monkeypatch):
-    """A frame that cannot be written as a file is handed over through the queue."""
+def test_when_the_child_cannot_hand_a_block_over_this_process_reads_on(tmp_path,
+                                                                          monkeypatch):
+    """The child cannot write its second block into the hand-over folder (as when shared
+    memory is full): it says so, and this process parses the rest. The same report."""
+    import hgobs.analysis.blocks as blocks
     import hgobs.analysis.columnar as columnar
 
-    frame = columnar.pl.DataFrame({"a": [1, 2]})
-    assert columnar._handed_over(frame, str(tmp_path / "missing" / "x.arrow")) is frame
-    path = str(tmp_path / "x.arrow")
-    assert columnar._handed_over(frame, path) == path
-    assert columnar.pl.read_ipc(path).equals(frame)
+    path = _write(tmp_path / "gen.jsonl", 1500, days=0.1)
+    folder = tmp_path / "handover"
+    (folder / "1.arrow").mkdir(parents=True)  # a folder where the child's file would go
+    (folder / "1.block").mkdir()
+    monkeypatch.setattr(blocks.tempfile, "mkdtemp", lambda **kw: str(folder))
+    monkeypatch.setattr(columnar, "PARALLEL_BYTES", 1)
+    handed: list[str] = []
+    real_read_ipc = blocks.pl.read_ipc
+    monkeypatch.setattr(blocks.pl, "read_ipc", lambda p, **kw: handed.append(p) or
+                        real_read_ipc(p, **kw))
+    state = ReportState()
+    engine = ColumnarAnalyzer(state, PROFILE, block_bytes=50_000)
+    engine.feed_file(str(path))
+    engine.finish()
+    assert handed == [str(folder / "0.arrow")]  # one block from the child, the rest here
+    assert document(state.report(NOW)) == _streaming([path])
+    assert not folder.exists()  # the hand-over folder is removed
+
+
+def test_a_child_that_ends_without_a_word_leaves_the_reading_to_this_process(
+        tmp_path, monkeypatch, caplog):
+    """A reader process that dies (here: one that exits at once) costs nothing but speed: a
+    warning names the file, and this process reads it all. The same report."""
+    import hgobs.analysis.blocks as blocks
+    import hgobs.analysis.columnar as columnar
+
+    path = _write(tmp_path / "gen.jsonl", 600, days=0.1)
+    monkeypatch.setattr(blocks, "_CHILD", "import sys; sys.exit(3)")
+    monkeypatch.setattr(columnar, "PARALLEL_BYTES", 1)
+    state = ReportState()
+    engine = ColumnarAnalyzer(state, PROFILE, block_bytes=50_000)
+    with caplog.at_level("WARNING", logger="hgobs"):
+        engine.feed_file(str(path))
+    engine.finish()
+    assert document(state.report(NOW)) == _streaming([path])
+    assert f"the reader process of {path} ended early (exit 3)" in caplog.text
