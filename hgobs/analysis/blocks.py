@@ -324,10 +324,12 @@ def _parsed_in_child(name: str, block_bytes: int, trust: bool) -> Iterator[tuple
         return
     root = str(Path(__file__).resolve().parents[2])
     try:
+        if not sys.executable:  # an embedded interpreter: no program to start
+            raise OSError("no Python executable")
         child = subprocess.Popen(
             [sys.executable, "-c", _CHILD, root, name, str(block_bytes), "1" if trust else "0",
              folder], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    except OSError:
+    except (OSError, ValueError):
         shutil.rmtree(folder, ignore_errors=True)
         yield from _in_process(name, block_bytes, trust)
         return
