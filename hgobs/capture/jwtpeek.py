@@ -10,7 +10,6 @@ steps directly (``_plain_decode``), and anything out of the ordinary still goes 
 
 from __future__ import annotations
 
-import base64
 import binascii
 import math
 import re
@@ -34,6 +33,8 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{3,127}$")
 _COMPACT_RE = re.compile(r"^[A-Za-z0-9_\-=+/]+(\.[A-Za-z0-9_\-=+/]*)+$")
+_WELL_FORMED_RE = re.compile(r"[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+"""Three base64url segments: what ``_defect`` passes, but for segment lengths."""
 
 
 def looks_like_jwt(value: str) -> bool:
@@ -61,6 +62,11 @@ def shape(value: Any) -> str:
 
 def _defect(raw: str) -> tuple[str, str] | None:
     """``(defect, part)`` when ``raw`` is not a well-formed compact JWS, else None."""
+    if _WELL_FORMED_RE.fullmatch(raw) is not None:  # the usual: one search instead of five
+        first = raw.index(".")
+        second = raw.index(".", first + 1)
+        if first % 4 != 1 and (second - first - 1) % 4 != 1 and (len(raw) - second - 1) % 4 != 1:
+            return None
     if (space := _SPACE_RE.search(raw)) is not None:
         return "whitespace", _part_at(raw, space.start())
     segments = raw.split(".")
@@ -83,13 +89,35 @@ _PLAIN_HEADER_SKIP = frozenset({"crit", "b64"})
 decoded by PyJWT itself."""
 
 
+_B64URL_VALUES = {c: i for i, c in enumerate(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_PADDING = ("", None, "==", "=")
+"""Padding by segment length modulo 4 (None: no length of that remainder is base64)."""
+_SPARE_BITS = (0, None, 0x0F, 0x03)
+"""Bits of the last character past the last whole byte, by segment length modulo 4."""
+
+
+def _canonical(seg: str) -> bool:
+    """True when the base64url ``seg`` (of base64url characters only, as ``_defect`` checks)
+    re-encodes to itself: the bits its last character holds past the last whole byte are 0."""
+    spare = _SPARE_BITS[len(seg) % 4]
+    if spare is None:
+        return False
+    return spare == 0 or _B64URL_VALUES.get(seg[-1], -1) & spare == 0
+
+
 def _segment(seg: str) -> bytes | None:
-    """A base64url segment's bytes, or None unless it is canonical (re-encodes to itself)."""
+    """A base64url segment's bytes (of base64url characters only, as ``_defect`` checks), or
+    None unless it is canonical (re-encodes to itself). Decoded as ``urlsafe_b64decode``
+    decodes, without its checks and conversions of the argument."""
+    if not _canonical(seg):
+        return None
     try:
-        data = base64.urlsafe_b64decode(seg + "=" * (-len(seg) % 4))
+        return binascii.a2b_base64(
+            (seg + _PADDING[len(seg) % 4]).encode("ascii").translate(_TO_STANDARD))
     except (binascii.Error, ValueError):
         return None
-    return data if base64.urlsafe_b64encode(data).rstrip(b"=") == seg.encode() else None
 
 
 def _plain_decode(raw: str) -> tuple[Any, Any] | None:
@@ -99,7 +127,7 @@ def _plain_decode(raw: str) -> tuple[Any, Any] | None:
     decisions, errors included, stay the reference."""
     head, body, sig = raw.split(".")
     head_data, body_data = _segment(head), _segment(body)
-    if head_data is None or body_data is None or _segment(sig) is None:
+    if head_data is None or body_data is None or not _canonical(sig):
         return None
     try:
         header = jsonload.loads(head_data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 
 import jwt
 import pytest
@@ -98,3 +99,47 @@ def test_peek_facts_are_the_same_as_with_pyjwt_alone(chunk, monkeypatch):
     fast = facts()
     monkeypatch.setattr(jwtpeek, "_plain_decode", lambda raw: None)
     assert repr(fast) == repr(facts())
+
+
+def _defect_step_by_step(raw: str) -> tuple[str, str] | None:
+    """The defect checks one by one, as ``_defect`` makes them when its one search fails."""
+    if (space := re.search(r"\s", raw)) is not None:
+        return "whitespace", jwtpeek._part_at(raw, space.start())
+    segments = raw.split(".")
+    if len(segments) == 1:
+        return "not_jwt", "whole"
+    if len(segments) != 3:
+        if not jwtpeek._COMPACT_RE.match(raw):
+            return "not_jwt", "whole"
+        return "segments", "signature" if len(segments) < 3 else "whole"
+    for name, seg in zip(("header", "payload", "signature"), segments, strict=True):
+        if "=" in seg:
+            return "padding", name
+        if not re.match(r"^[A-Za-z0-9_-]*$", seg) or len(seg) % 4 == 1:
+            return "base64url", name
+    return None
+
+
+def test_defect_is_what_the_checks_one_by_one_find():
+    """On generated tokens and odd strings, every segment length among them, the same defect."""
+    odd = ["", ".", "..", "...", "a.b.c", "ab.cd.ef", "a\n.b.c", "abc.def.ghi\n", "ab=.cd.ef", "ab.c+.d",
+           "é.ab.cd", "ab.cd", "ab.cd.ef.gh", "abcde.abcd.abc", "abcd.abcde.ab", "abcd.abcd.abcde"]
+    extra = [".".join("".join(RND.choice("Aa0-_=+/ é") for _ in range(RND.randint(0, 9)))
+                      for _ in range(RND.randint(1, 4))) for _ in range(3000)]
+    for raw in [*odd, *extra, *_tokens(500)]:
+        assert jwtpeek._defect(raw) == _defect_step_by_step(raw), raw
+
+
+def test_segment_bytes_and_canonical_check_are_base64s():
+    """A segment's bytes, and whether it is canonical, are what decoding and encoding again say."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for _ in range(5000):
+        seg = "".join(RND.choice(alphabet) for _ in range(RND.randint(0, 13)))
+        try:
+            data: bytes | None = base64.urlsafe_b64decode(seg + "=" * (-len(seg) % 4))
+        except ValueError:
+            data = None
+        if data is not None and base64.urlsafe_b64encode(data).rstrip(b"=") != seg.encode():
+            data = None
+        assert jwtpeek._segment(seg) == data, seg
+        assert jwtpeek._canonical(seg) == (data is not None), seg
