@@ -27,7 +27,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from hgobs.catalog import CATEGORIES, OK
-from hgobs.schema import ATTRIBUTE_PREFIX, Record
+from hgobs.schema import ATTRIBUTE_PREFIX, FIELDS, Record
 
 INSTRUMENTATION_NAME = "hgobs"
 METRIC_ATTRIBUTES = ("outcome", "category", "environment", "endpoint.kind")
@@ -50,10 +50,7 @@ def semconv_attributes(record: Record, url_full: str) -> dict[str, Any]:
         "url.full": url_full,
         "server.address": record.get("server.address"),
     }
-    try:
-        port = urlsplit(url_full).port
-    except ValueError:
-        port = None
+    port = _url_port(url_full)
     if port is None:
         port = {"https": 443, "http": 80}.get(str(record.get("url.scheme")))
     if port is not None:
@@ -68,13 +65,28 @@ def semconv_attributes(record: Record, url_full: str) -> dict[str, Any]:
     return {k: v for k, v in attrs.items() if v is not None}
 
 
-_KEYS: dict[str, str] = {}
-"""``hgobs.<field>`` per field name, made once (the names are the schema's: a bounded set)."""
+@functools.lru_cache(maxsize=256)
+def _url_port(url: str) -> int | None:
+    """The explicit port of ``url`` (a redacted URL: the same few again and again), or None."""
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        return None
+
+
+_KEYS: dict[str, str] = {f.name: f.attribute for f in FIELDS}
+"""``hgobs.<field>`` per field name: the schema's, and others as met (a bounded set)."""
 
 
 def record_attributes(record: Record) -> dict[str, Any]:
     """All record fields as ``hgobs.*`` span attributes: ``scalar_attributes`` of the record,
     keys prefixed, in one pass."""
+    keys = _KEYS
+    try:
+        return {keys[k]: [str(x) for x in v] if isinstance(v, list) else v
+                for k, v in record.items() if v is not None}
+    except KeyError:  # a field the schema does not name: made below, and remembered
+        pass
     out: dict[str, Any] = {}
     for k, v in record.items():
         if v is None:
@@ -91,9 +103,10 @@ def finish_span(span: Span, record: Record, *, http_attributes: bool) -> None:
     """Set the record on ``span`` and its status (ERROR + category id for a failure)."""
     if not span.is_recording():
         return
-    span.set_attributes(record_attributes(record))
-    if http_attributes:
-        span.set_attributes(semconv_attributes(record, str(record.get("url", ""))))
+    attributes = record_attributes(record)
+    if http_attributes:  # no key in common: as if set after the record's, in one call
+        attributes.update(semconv_attributes(record, str(record.get("url", ""))))
+    span.set_attributes(attributes)
     if record.get("outcome") == "failed":
         span.set_status(Status(StatusCode.ERROR, str(record.get("category"))))
 
@@ -150,8 +163,11 @@ class Metrics:
 
     def record(self, record: Record, duration_s: float | None) -> None:
         """Count one record; durations only for token exchanges."""
-        attrs, base = self._attributes(tuple(str(record.get(k) or "unknown")
-                                             for k in METRIC_ATTRIBUTES))
+        get = record.get  # the METRIC_ATTRIBUTES, in their order
+        attrs, base = self._attributes((str(get("outcome") or "unknown"),
+                                        str(get("category") or "unknown"),
+                                        str(get("environment") or "unknown"),
+                                        str(get("endpoint.kind") or "unknown")))
         self.attempts.add(1, attrs)
         if record.get("endpoint.kind") == "token_exchange":
             if duration_s is not None:

@@ -162,3 +162,25 @@ def test_response_headers_read_in_one_pass_are_what_get_gives(headers):
     got = _response_headers(httpx.Headers(headers))
     for name in _RESPONSE_HEADERS:
         assert got.get(name) == httpx.Headers(headers).get(name)
+
+
+@pytest.mark.parametrize("limit", [None, 10], ids=["default", "ten-attributes"])
+def test_span_attributes_set_in_one_call_are_those_set_in_two(limit):
+    """Record and HTTP attributes set together leave the span as setting them one after the
+    other did: same attributes, order, values and dropped count, also when the limit cuts."""
+    from opentelemetry.sdk.trace import SpanLimits
+
+    from hgobs.sinks.otel import finish_span, semconv_attributes
+
+    record = {"http.method": "POST", "url": "https://a.example.org:8443/oauth/token?scope",
+              "url.scheme": "https", "server.address": "a.example.org", "http.status": 400,
+              "evidence": ["a=1", "b"], "outcome": "failed", "category": "clock_skew",
+              "request.is_form": True, "clock.offset_s": -3.5, "time": 1.0, "x.other": None}
+    tracer = TracerProvider(span_limits=SpanLimits(max_span_attributes=limit)).get_tracer("t")
+    one, two = tracer.start_span("one"), tracer.start_span("two")
+    finish_span(one, record, http_attributes=True)
+    two.set_attributes(record_attributes(record))
+    two.set_attributes(semconv_attributes(record, record["url"]))
+    assert list(one.attributes.items()) == list(two.attributes.items())
+    assert one.dropped_attributes == two.dropped_attributes
+    assert ("server.port", 8443) in one.attributes.items()
