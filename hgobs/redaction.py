@@ -137,7 +137,8 @@ def _redact_pieces(text: str, secret: str) -> str:
     if len(text) < KNOWN_PIECE:
         return text
     n = len(text) - KNOWN_PIECE + 1
-    if n * 8 <= len(secret) + 128 and n * len(secret) <= DIRECT_SEARCH_BUDGET:
+    direct = n * 8 <= len(secret) + 128 and n * len(secret) <= DIRECT_SEARCH_BUDGET
+    if direct:
         windows: Container[str] = secret  # a window is a piece of it iff it is a substring
     else:
         windows = _windows(secret)
@@ -145,6 +146,9 @@ def _redact_pieces(text: str, secret: str) -> str:
     last = i = 0
     size = len(text)
     while i < n:
+        if direct and text[i + KNOWN_PIECE - 1] not in secret:
+            i += KNOWN_PIECE  # no window holding that character (a space ...) is a piece
+            continue
         if text[i:i + KNOWN_PIECE] not in windows:
             i += 1
             continue
@@ -193,17 +197,19 @@ def scrub_text(
                         out = out.replace(form, REDACTED)
                 out = _redact_pieces(out, secret)
         return out[:limit] + "..." if len(out) > limit else out
+    if known and (out, limit) in _CLEAN:
+        # Every pass but the known secrets' leaves it as it is (see ``_CLEAN``): only they can
+        # change it, and when they do not, it is the answer.
+        if not isinstance(known, (tuple, list)):
+            known = tuple(known)
+        if _remove_known(out, known) == out:
+            return out
     if "%" in out:  # judge the text as it reads once percent-encoding is undone
         out = unquote(out)
     # Whole shapes first (a JWT, an email), before known pieces could cut them apart.
-    out = _EMAIL_RE.sub(REDACTED, _JWT_RE.sub(REDACTED, out))
-    for secret in known:
-        if not secret or len(secret) < KNOWN_PIECE:
-            continue
-        for form in _encoded_forms(secret):
-            if form in out:
-                out = out.replace(form, REDACTED)
-        out = _redact_pieces(out, secret)
+    out = shaped = _EMAIL_RE.sub(REDACTED, _JWT_RE.sub(REDACTED, out))
+    out = _remove_known(out, known)
+    kept = out == shaped
     pieces: list[str] = []
     last = 0
     for match in _URL_IN_TEXT_RE.finditer(out):
@@ -214,17 +220,32 @@ def scrub_text(
     out = "".join(pieces)
     if len(out) > limit:
         out = out[:limit] + "..."
-    if out == text and not known and len(out) <= _CLEAN_TEXT_CHARS:
+    if out == text and shaped == text and kept and len(out) <= _CLEAN_TEXT_CHARS:
         if len(_CLEAN) >= _CLEAN_ENTRIES:
             _CLEAN.clear()
         _CLEAN[(out, limit)] = out
     return out
 
 
+def _remove_known(text: str, known: Iterable[str]) -> str:
+    """``text`` with each known secret (8+ characters), as it is or URL-encoded, and every run
+    of 8+ characters of one replaced."""
+    for secret in known:
+        if not secret or len(secret) < KNOWN_PIECE:
+            continue
+        for form in _encoded_forms(secret):
+            if form in text:
+                text = text.replace(form, REDACTED)
+        text = _redact_pieces(text, secret)
+    return text
+
+
 _CLEAN: dict[tuple[str, int], str] = {}
-"""Texts that ``scrub_text`` (no known secrets) returned unchanged, such as a ``grant_type``
-URN or a token URL: the same answer again without the scrubbing passes. Only texts that are
-emitted as they are go in, so the table holds nothing that redaction removes."""
+"""Texts that every pass of ``scrub_text`` left as they were (escapes, shapes, known secrets
+of that call, URLs, token-shaped runs, the length cut), such as a ``grant_type`` URN, a token
+URL or a server's usual error description: without known secrets the same answer again at
+once; with them, only the known secrets are looked for. Only texts that are emitted as they
+are go in, so the table holds nothing that redaction removes."""
 _CLEAN_ENTRIES = 512
 _CLEAN_TEXT_CHARS = 256
 

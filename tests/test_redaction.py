@@ -92,3 +92,46 @@ def test_texts_remembered_as_clean_are_only_those_emitted_unchanged():
         assert scrub_text(leaky) == f"user {REDACTED} sent {REDACTED}"
     assert (grant, redaction.MAX_TEXT_CHARS) in redaction._CLEAN
     assert not any(ASSERTION in text or "a.person" in text for text, _ in redaction._CLEAN)
+
+
+def _pieces_one_by_one(text: str, secret: str) -> str:
+    """Every run of 8+ characters of ``secret`` in ``text`` replaced, window by window."""
+    out, last, i = [], 0, 0
+    while i <= len(text) - redaction.KNOWN_PIECE:
+        if text[i:i + redaction.KNOWN_PIECE] not in secret:
+            i += 1
+            continue
+        end = i + redaction.KNOWN_PIECE
+        while end < len(text) and text[end - redaction.KNOWN_PIECE + 1:end + 1] in secret:
+            end += 1
+        out += [text[last:i], REDACTED]
+        last = i = end
+    return "".join(out) + text[last:]
+
+
+def test_piece_search_skipping_characters_the_secret_lacks_removes_the_same():
+    """Windows holding a character the secret lacks are skipped, and the same runs go."""
+    alphabet = "ab -_.é" + ASSERTION[:20]
+    for _ in range(3000):
+        secret = "".join(RND.choices(alphabet, k=RND.randint(8, 60)))
+        text = "".join(RND.choice([secret[RND.randint(0, 40):][:RND.randint(1, 12)],
+                                   RND.choice(alphabet)]) for _ in range(RND.randint(0, 12)))
+        assert redaction._redact_pieces(text, secret) == _pieces_one_by_one(text, secret), (text, secret)
+
+
+def test_texts_remembered_as_clean_scrub_as_before_with_known_secrets():
+    """A text remembered as clean is scrubbed with known secrets as if it were not remembered."""
+    texts = ["Invalid assertion", "Assertion expired", f"bad {CLIENT_ID[3:14]} here",
+             "see https://idp.example.org/doc?x=1", "mail a.person@example.org", "100%", "a%20b",
+             "long word " + "x" * 300, "Invalid assertion " + ASSERTION[50:70]]
+    knowns = [(), (ASSERTION,), (CLIENT_ID, ASSERTION), ("Invalid assertion",), ("short",),
+              ("assertion expired",), iter([CLIENT_ID])]
+    for limit in (redaction.MAX_TEXT_CHARS, 12):
+        for _ in range(2):
+            for text in texts:
+                for known in knowns:
+                    known = tuple(known) if not isinstance(known, tuple) else known
+                    got = scrub_text(text, iter(known), limit=limit)
+                    redaction._CLEAN.clear()
+                    assert got == scrub_text(text, known, limit=limit), (text, known)
+                    scrub_text(text, limit=limit)  # remembered again when clean
