@@ -91,18 +91,35 @@ def _plan_of(kind: str, environment: str) -> Plan:
     return Plan(kind, environment)
 
 
-def _base(request: httpx.Request, plan: Plan, options: Options, now: float) -> Record:
-    url = str(request.url)
+def _url_facts(url: str) -> tuple[str, str, str | None]:
+    """``(redacted URL, scheme, host name)`` of a request URL."""
+    if "?" in url or "@" in url or "#" in url:
+        return _url_facts_of(url)
+    return _plain_url_facts(url)  # a token URL: the same few, again and again
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_url_facts(url: str) -> tuple[str, str, str | None]:
+    """``_url_facts`` of a URL without query, user info or fragment, remembered."""
+    return _url_facts_of(url)
+
+
+def _url_facts_of(url: str) -> tuple[str, str, str | None]:
     parts = urlsplit(url)
+    return redact_url(url), parts.scheme, parts.hostname
+
+
+def _base(request: httpx.Request, plan: Plan, options: Options, now: float) -> Record:
+    redacted, scheme, host = _url_facts(str(request.url))
     return {
         "time": now,
         "endpoint.kind": plan.kind,
         "environment": plan.environment,
         "profile": options.profile.name,
         "http.method": request.method,
-        "url": redact_url(url),
-        "url.scheme": parts.scheme,
-        "server.address": parts.hostname,
+        "url": redacted,
+        "url.scheme": scheme,
+        "server.address": host,
     }
 
 

@@ -184,3 +184,19 @@ def test_span_attributes_set_in_one_call_are_those_set_in_two(limit):
     assert list(one.attributes.items()) == list(two.attributes.items())
     assert one.dropped_attributes == two.dropped_attributes
     assert ("server.port", 8443) in one.attributes.items()
+
+
+@pytest.mark.parametrize("url", [
+    "https://a.example.org/oauth/token", "https://A.Example.org:8443/oauth/token",
+    "http://[::1]:8080/token", "https://a.example.org/fhir/R4/Patient/123?name=x",
+    "https://user:pw@a.example.org/token", "https://a.example.org/token#frag",
+])
+def test_url_facts_remembered_are_those_read_afresh(url):
+    """Redacted URL, scheme and host of a request URL are the same read again."""
+    from urllib.parse import urlsplit
+
+    from hgobs.capture.record import _url_facts
+    from hgobs.redaction import redact_url
+
+    expected = (redact_url(url), urlsplit(url).scheme, urlsplit(url).hostname)
+    assert _url_facts(url) == _url_facts(url) == expected
