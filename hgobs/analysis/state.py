@@ -47,12 +47,17 @@ DEFAULT_SKIPPED_SAMPLE = 1000
 UNKNOWN = summary.UNKNOWN
 _MARGIN_S = 1e-6
 """Float seconds within which a time is compared in exact nanoseconds instead."""
-MAX_ABS_TIME_S = 9.2e9
-"""Times further from the epoch (seconds) than pandas timestamps reach count as no time."""
+MAX_ABS_TIME_S = 4.6e9
+"""Times this far from the epoch or further (seconds: before 1824-03-26T06:13:20Z or from
+2115-10-08T17:46:40Z) count as no time. Nearer, what the report works out from record times
+stays inside what pandas holds (about 9.22e9 s either way, in nanoseconds): any two times are
+less than a ``Timedelta`` apart (recovery), and the bucket of a time, up to
+``trends.MAX_BUCKET`` long, starts and ends at a timestamp. Both engines use this bound."""
 
 
 def has_time(t: Any) -> bool:
-    """True when ``t`` is a number of seconds a pandas timestamp can hold (not NaN)."""
+    """True when ``t`` is a number of seconds nearer the epoch than ``MAX_ABS_TIME_S`` (not
+    NaN, not a bool)."""
     return (isinstance(t, (int, float)) and not isinstance(t, bool)
             and -MAX_ABS_TIME_S < t < MAX_ABS_TIME_S)
 

@@ -11,8 +11,9 @@ drill-down sample (``hgobs.analysis.reduce.Sample``). The streaming report state
 (``hgobs.analysis.state``) keeps those reductions and calls the same ``*_of`` functions, so a
 report computes the same numbers whether its records were streamed or held in a frame.
 
-Time buckets are ``width`` long and aligned to multiples of ``width`` since the Unix epoch
-(``bucket`` = the bucket's start). A *failure* is a record whose ``category`` is not ``"ok"``.
+Time buckets are ``width`` long (at most ``MAX_BUCKET``) and aligned to multiples of ``width``
+since the Unix epoch (``bucket`` = the bucket's start). A *failure* is a record whose
+``category`` is not ``"ok"``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ DIMENSIONS: dict[str, str] = {
     "endpoint_kind": "endpoint.kind",
 }
 """Report name of each dimension -> the record field it groups by."""
+MAX_BUCKET = pd.Timedelta(days=366)
+"""The longest time bucket: a year (with ``hgobs.analysis.state.MAX_ABS_TIME_S``, the bucket of
+any record time starts and ends at a timestamp)."""
 COUNT_KEYS = ("bucket", "category", "environment", "service", "client", "endpoint_kind")
 CHANGE_COLUMNS = ("category", "status", "current", "previous", "earlier", "last_seen_before")
 
@@ -51,7 +55,9 @@ CHANGE_COLUMNS = ("category", "status", "current", "previous", "earlier", "last_
 class Window:
     """The current window ``[start, end)`` and the previous one ``[previous_start, start)``.
 
-    Both are ``end - start`` long; all three bounds are UTC timestamps.
+    Both are ``end - start`` long, except that the previous window never starts before the
+    first bucket a timestamp holds (no record can be earlier); all three bounds are UTC
+    timestamps.
     """
 
     start: pd.Timestamp
@@ -63,7 +69,8 @@ def bucket_width(bucket: str) -> pd.Timedelta:
     """The length of a time bucket given as a pandas offset alias (``15min``, ``1h``, ``1D``).
 
     Raises ``ConfigError`` (option ``bucket``) when the alias does not parse, is not a fixed
-    duration (months, weeks anchored on a weekday) or is not positive.
+    duration (months, weeks anchored on a weekday), is not positive or is longer than
+    ``MAX_BUCKET``.
     """
     if not isinstance(bucket, str) or not bucket.strip():
         raise ConfigError("bucket", "give a pandas offset alias such as 15min, 1h or 1D")
@@ -76,6 +83,8 @@ def bucket_width(bucket: str) -> pd.Timedelta:
                                         "alias (such as 15min, 1h or 1D)") from None
     if nanos <= 0:
         raise ConfigError("bucket", f"{bucket!r} is not a positive duration")
+    if nanos > MAX_BUCKET.value:
+        raise ConfigError("bucket", f"{bucket!r} is longer than {MAX_BUCKET.days} days")
     return pd.Timedelta(nanos, unit="ns")
 
 
@@ -99,8 +108,10 @@ def window_bounds(times: pd.Series, width: pd.Timedelta, since: pd.Timestamp | N
     Without ``since`` it starts at the bucket of the earliest record before ``until``; without
     ``until`` it ends where the bucket of the latest record at or after ``since`` ends. When a
     bound cannot be derived (no such record) the window is empty (``start == end``); None when
-    neither bound is given and there are no records. Raises ``ConfigError`` (option ``since``)
-    when ``since`` is not before ``until``.
+    neither bound is given and there are no records. The previous window is as long, but starts
+    no earlier than the first bucket a timestamp holds (see ``Window``): the bounds are worked
+    out in integer nanoseconds, so windows of centuries never overflow a ``Timedelta``. Raises
+    ``ConfigError`` (option ``since``) when ``since`` is not before ``until``.
     """
     if since is not None and until is not None and since >= until:
         raise ConfigError("since", "must be before until")
@@ -119,7 +130,11 @@ def window_bounds(times: pd.Series, width: pd.Timedelta, since: pd.Timestamp | N
     if start is None:
         return None
     end = upper if upper is not None else start
-    return Window(start=start, end=end, previous_start=start - (end - start))
+    w = int(width.value)
+    first = -(-int(pd.Timestamp.min.value) // w) * w  # the first bucket start a timestamp holds
+    previous = min(max(2 * int(start.value) - int(end.value), first), int(start.value))
+    return Window(start=start, end=end,
+                  previous_start=pd.Timestamp(previous, unit="ns", tz="UTC"))
 
 
 def in_window(df: pd.DataFrame, start: pd.Timestamp | None,

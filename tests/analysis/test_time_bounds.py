@@ -1,0 +1,110 @@
+"""Record times far from the epoch: both engines give the same report and neither crashes;
+a time at ``MAX_ABS_TIME_S`` or beyond counts as no time; what is worked out from the others
+(buckets, windows, recovery) stays inside what pandas holds."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from hgobs.analysis.state import MAX_ABS_TIME_S, ReportState, has_time
+from hgobs.analysis.trends import MAX_BUCKET, bucket_width
+from hgobs.cli import cli
+from hgobs.errors import ConfigError
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "attempts.jsonl"
+NS_LIMIT = 2**63 - 1
+"""The furthest a pandas timestamp or duration reaches, in nanoseconds."""
+
+
+def _reports(path: Path, *options: str) -> dict[str, dict]:
+    """The JSON report of ``hgobs analyze`` on ``path`` with each engine."""
+    docs = {}
+    for engine in ("streaming", "columnar"):
+        result = CliRunner().invoke(cli, ["analyze", "--format", "json", "--engine", engine,
+                                          *options, str(path)])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        doc.pop("generated_at")
+        docs[engine] = doc
+    return docs
+
+
+def _far_input(tmp_path: Path) -> tuple[Path, str]:
+    """The samples, then a failure and a success of one client at -4.5e9 s (1827), and a
+    failure at each of -9.19e9 s and +9.19e9 s (just inside the bound that was once there)."""
+    lines = [json.loads(line) for line in SAMPLES.read_text().splitlines()]
+    failed = next(r for r in lines if r["outcome"] == "failed"
+                  and r["endpoint.kind"] == "token_exchange")
+    ok = next(r for r in lines if r["outcome"] == "ok" and r["endpoint.kind"] == "token_exchange"
+              and r.get("client.fp") == failed.get("client.fp"))
+    far = [dict(failed, time=-4.5e9), dict(ok, time=-4.5e9 + 60.5),
+           dict(failed, time=-9.19e9 + 0.5), dict(failed, time=9.19e9 - 0.5)]
+    path = tmp_path / "far.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines + far))
+    return path, failed["client.fp"]
+
+
+@pytest.mark.parametrize("options", [(), ("--bucket", "366d"), ("--bucket", "1h"),
+                                     ("--until", "2200-01-01T00:00:00Z"),
+                                     ("--since", "1700-01-01T00:00:00Z")],
+                         ids=["default", "year-bucket", "hour-bucket", "until-2200",
+                              "since-1700"])
+def test_times_far_from_the_epoch_give_one_report_from_both_engines(tmp_path, options):
+    """Records of 1827 among those of 2025 and two at +-9.19e9 s: no crash, the same report
+    from both engines; the two at +-9.19e9 s are read and classified but in no window."""
+    path, _ = _far_input(tmp_path)
+    docs = _reports(path, *options)
+    assert docs["streaming"] == docs["columnar"]
+    totals = docs["streaming"]["totals"]
+    n = len(SAMPLES.read_text().splitlines()) + 4
+    assert (totals["read"], totals["classified"], totals["skipped"]) == (n, n, 0)
+    if not options:
+        assert totals["attempts"] == n - 2
+
+
+def test_the_previous_window_is_cut_where_timestamps_end(tmp_path):
+    """A window from 1827 to 2025 (198 years) has a previous window that would start in
+    1629: it starts at the first day a timestamp holds instead; the 1827 failure recovers
+    60.5 s later."""
+    path, client = _far_input(tmp_path)
+    doc = _reports(path)["streaming"]
+    assert doc["window"]["start"] == "1827-05-27T00:00:00Z"
+    assert doc["window"]["previous_start"] == "1677-09-22T00:00:00Z"
+    first = next(r for r in doc["recovery"] if r["client"] == client)
+    assert first["failed_at"] == "1827-05-27T16:00:00Z"
+    assert first["seconds"] == 60.5
+
+
+def test_since_and_until_centuries_apart_are_a_window():
+    """since 1678, until 2262: a window of 584 years, no overflow; the previous one cut."""
+    state = ReportState(since=datetime(1678, 1, 1, tzinfo=timezone.utc),
+                        until=datetime(2262, 1, 1, tzinfo=timezone.utc))
+    window = state.window()
+    assert window is not None
+    assert window.start == pd.Timestamp("1678-01-01", tz="UTC")
+    assert window.end == pd.Timestamp("2262-01-01", tz="UTC")
+    assert window.previous_start == pd.Timestamp("1677-09-22", tz="UTC")
+
+
+def test_a_bucket_is_at_most_a_year():
+    """366 days is a bucket; 367 days is a ConfigError on 'bucket'."""
+    assert bucket_width("366d") == MAX_BUCKET == pd.Timedelta(days=366)
+    with pytest.raises(ConfigError) as info:
+        bucket_width("367d")
+    assert info.value.option == "bucket"
+
+
+def test_the_time_bound_keeps_spans_and_buckets_inside_pandas():
+    """Two times inside the bound are less than a Timedelta apart, and the bucket of one
+    (up to a year long) starts and ends at a timestamp; the bound itself is no time."""
+    bound_ns = int(MAX_ABS_TIME_S * 1e9)
+    assert 2 * bound_ns < NS_LIMIT
+    assert bound_ns + MAX_BUCKET.value < NS_LIMIT
+    assert not has_time(MAX_ABS_TIME_S) and not has_time(-MAX_ABS_TIME_S)
+    assert has_time(MAX_ABS_TIME_S - 1) and has_time(-MAX_ABS_TIME_S + 1)
