@@ -9,6 +9,7 @@ rules themselves stay single-record. Every rule judges the record at its own rec
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -100,8 +101,17 @@ def to_seconds(value: Any) -> float | None:
 
 
 def _said(r: Record, pattern: str) -> bool:
-    text = " ".join(_s(r.get(k)) for k in (
-        "response.error_description", "response.message", "challenge.error_description"))
+    """True when the server's words (error description, message, challenge description)
+    match ``pattern``, case-insensitively."""
+    get = r.get
+    return _matches(f"{_s(get('response.error_description'))} {_s(get('response.message'))} "
+                    f"{_s(get('challenge.error_description'))}", pattern)
+
+
+@functools.lru_cache(maxsize=1024)
+def _matches(text: str, pattern: str) -> bool:
+    """``re.search(pattern, text, re.I)`` found something (remembered: a server says the same
+    few things, and each rule asks its own question of them)."""
     return re.search(pattern, text, re.I) is not None
 
 
@@ -477,13 +487,29 @@ RULES: dict[str, Rule] = {
 assert set(RULES) | {"unclassified"} == set(CATEGORIES), "every category needs a rule"
 
 
+_last_context: Context | None = None
+
+
+def _context(profile: Profile | None) -> Context:
+    """The rules' ``Context`` for ``profile`` (the default profile for None), made once for
+    the profile last used."""
+    global _last_context
+    last = _last_context
+    if last is not None and profile is not None and last.profile is profile:
+        return last
+    ctx = Context(profile or load_profile())
+    if profile is not None:
+        _last_context = ctx
+    return ctx
+
+
 def diagnose(record: Record, profile: Profile | None = None) -> Diagnosis:
     """Classify one record (already annotated by ``History`` when history is available).
 
     Returns ``ok`` for a success, else the applicable category that comes first in fix order,
     with the others in ``also``; ``unclassified`` with a ``group`` when no rule applies.
     """
-    ctx = Context(profile or load_profile())
+    ctx = _context(profile)
     if not is_failure(record):
         return Diagnosis(OK, CONFIRMED)
     hits: list[tuple[str, Verdict]] = []
