@@ -7,12 +7,15 @@ with the reason. Every non-blank line yields exactly one item, so totals reconci
 Lines are parsed by ``hgobs.readers.jsontext.fast_loads`` (msgspec: several times faster than
 the standard library on records of about 2 KB); a line it refuses is parsed again with
 ``json``, so what is accepted (``NaN``, integers over 64 bits) and the reasons given are exactly
-the standard library's.
+the standard library's. An escaped lone surrogate (``"\\ud800"`` without its pair) is no
+Unicode text: in a string value, or a string in a list, it is read as U+FFFD, as a UTF-8
+decoder reads bytes that are not text, so no later stage meets a string it cannot encode.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -23,16 +26,28 @@ from hgobs.schema import FIELD_NAMES, FIELDS, SCHEMA_ID
 MAX_LINE_BYTES = 1 << 20
 """Longest line read as a record (bytes); longer lines are skipped with a reason."""
 _KINDS = frozenset({"token_exchange", "api_call"})
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+"""What ``json.loads`` may read as a lone surrogate (or a pair, or an escaped backslash)."""
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _slow_parse(raw: bytes) -> Any:
-    """``raw`` parsed by the standard library; a reason string when it is not JSON text."""
+    """``raw`` parsed by the standard library, lone surrogates in the strings of an object's
+    values replaced (see module doc); a reason string when it is not JSON text."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return _Reason(f"not UTF-8 (byte {exc.start})")
     try:
-        return json.loads(text)
+        obj = json.loads(text)
+        if isinstance(obj, dict) and _SURROGATE_ESCAPE.search(raw):
+            for key, value in obj.items():
+                if isinstance(value, str):
+                    obj[key] = _LONE_SURROGATE.sub("\ufffd", value)
+                elif isinstance(value, list):
+                    obj[key] = [_LONE_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v
+                                for v in value]
+        return obj
     except ValueError as exc:
         return _Reason(f"not JSON ({type(exc).__name__} at column {getattr(exc, 'colno', '?')})")
     except RecursionError:

@@ -1,0 +1,59 @@
+"""hgobs JSON Lines reader: an escaped lone surrogate is read as U+FFFD, so a record holding
+one is analysed (by both engines alike) instead of crashing the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hgobs.cli import cli
+from hgobs.readers import jsonl
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "attempts.jsonl"
+LINES = [json.loads(line) for line in SAMPLES.read_text().splitlines()]
+FAILED = next(r for r in LINES if r["outcome"] == "failed")
+OK = next(r for r in LINES if r["outcome"] == "ok" and r["endpoint.kind"] == "token_exchange")
+
+
+def _line(record: dict) -> bytes:
+    """``record`` as the standard library writes it: non-ASCII text as ``\\uXXXX`` escapes."""
+    return json.dumps(record).encode()
+
+
+def test_lone_surrogates_in_strings_and_lists_are_read_as_replacement_characters():
+    """High and low lone surrogates, in a value and in a list item, become U+FFFD; a pair is
+    its character; a backslash written before ``ud800`` is that text."""
+    line = _line(dict(FAILED, **{"client.fp": "\ud800", "service.name": "a\udc00b\ud83d\ude00",
+                                 "evidence": ["x\udbff", "\\ud800"]}))
+    assert b'"\\ud800"' in line
+    item = jsonl.parse_line(line, "f:1")
+    assert item.reason is None and item.record is not None
+    assert item.record["client.fp"] == "\ufffd"
+    assert item.record["service.name"] == "a\ufffdb\U0001f600"
+    assert item.record["evidence"] == ["x\ufffd", "\\ud800"]
+    assert item.record["time"] == FAILED["time"]
+
+
+@pytest.mark.parametrize("field", ["client.fp", "service.name"])
+def test_a_lone_surrogate_gives_the_same_report_from_both_engines(tmp_path, field):
+    """A failure whose client or service is ``"\\ud800"`` among the samples: no crash, the
+    same JSON report from each engine, the value shown as U+FFFD."""
+    path = tmp_path / "surrogate.jsonl"
+    path.write_bytes(b"".join(_line(r) + b"\n" for r in [
+        *LINES, dict(FAILED, **{field: "\ud800"}), dict(OK, **{field: "\udfff"})]))
+    docs = []
+    for engine in ("streaming", "columnar"):
+        result = CliRunner().invoke(cli, ["analyze", "--format", "json", "--engine", engine,
+                                          str(path)])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        doc.pop("generated_at")
+        docs.append(doc)
+    assert docs[0] == docs[1]
+    dimension = "client" if field == "client.fp" else "service"
+    row = next(b for b in docs[0]["breakdown"][dimension] if b["value"] == "\ufffd")
+    assert (row["attempts"], row["ok"], row["failed"]) == (2, 1, 1)
+    assert docs[0]["totals"]["read"] == len(LINES) + 2
