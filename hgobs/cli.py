@@ -34,7 +34,6 @@ from hgobs.catalog import CATALOG, CATEGORIES
 from hgobs.errors import HgobsError
 from hgobs.profiles import Profile, load_profile, profile_from_token_urls
 from hgobs.readers import (
-    SNIFF_BYTES,
     Item,
     ReadContext,
     detect,
@@ -42,6 +41,7 @@ from hgobs.readers import (
     jsonl,
     open_input,
     read_paths,
+    sniffed_head,
 )
 from hgobs.redaction import Fingerprinter
 from hgobs.reports import FORMATS, render
@@ -122,7 +122,7 @@ def _jsonl_files(paths: tuple[str, ...], ignored: list[str]) -> list[str] | None
                 return None
             try:
                 with open_input(name) as stream:
-                    head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]
+                    head = sniffed_head(stream)
             except (OSError, EOFError):
                 return None
             if head.strip() and not jsonl.sniff(head, name):

@@ -133,3 +133,20 @@ def test_the_command_loads_no_http_or_web_stack_until_a_command_needs_it():
     result = CliRunner().invoke(cli, ["emulate", "--help"])
     assert result.exit_code == 0 and "Health Gorilla-like auth server" in result.output
     assert "emulate" in CliRunner().invoke(cli, ["--help"]).output
+
+
+def test_standard_input_without_a_buffer_of_its_own_is_read_like_the_file():
+    """``hgobs analyze -`` where standard input is a plain in-memory stream (as in a test
+    harness or an embedding application): the same report as the file gives."""
+    samples = Path(__file__).resolve().parents[1] / "samples" / "attempts.jsonl"
+    runner = CliRunner()
+    piped = runner.invoke(cli, ["analyze", "--format", "json", "-"],
+                          input=samples.read_bytes())
+    named = runner.invoke(cli, ["analyze", "--format", "json", str(samples)])
+    assert piped.exit_code == 0, piped.output
+    docs = [json.loads(r.stdout) for r in (piped, named)]
+    for doc in docs:
+        doc.pop("generated_at")
+        for row in doc.get("records", []):
+            row.pop("source")
+    assert docs[0] == docs[1] and docs[0]["read"] == len(samples.read_text().splitlines())

@@ -20,7 +20,7 @@ from hgobs.readers import curl, har, jaeger, jsonl, otlp, textlog, zipkin
 from hgobs.readers.base import Item, ReadContext
 
 __all__ = ["FOLDER_SUFFIXES", "READERS", "SNIFF_BYTES", "Item", "ReadContext", "detect",
-           "expand", "open_input", "read_paths"]
+           "expand", "open_input", "read_paths", "sniffed_head"]
 
 READERS: tuple[Any, ...] = (jsonl, otlp, har, jaeger, zipkin, curl, textlog)
 """Reader modules in the order their ``sniff`` is tried."""
@@ -58,8 +58,9 @@ def expand(paths: Iterable[str]) -> Iterator[tuple[str, bool]]:
 
 def open_input(name: str) -> IO[bytes]:
     """``name`` opened for binary reading (``-``: standard input), ``.gz`` decompressed."""
-    if name == "-":
-        return sys.stdin.buffer
+    if name == "-":  # buffered, so its head can be looked at (a test harness's may not be)
+        stdin = sys.stdin.buffer
+        return stdin if hasattr(stdin, "peek") else io.BufferedReader(stdin)  # type: ignore
     raw: IO[bytes] = open(name, "rb")
     head = raw.read(2)
     raw.seek(0)
@@ -124,6 +125,14 @@ def _past_blank(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
     return b"", stream
 
 
+def sniffed_head(stream: IO[bytes]) -> bytes:
+    """What format detection looks at: the first ``SNIFF_BYTES`` of ``stream`` (a buffered
+    binary stream) from its first line that is not blank; empty when every line is blank.
+    Reads the stream when its start is blank."""
+    head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
+    return head if head.strip() else _past_blank(stream)[0]
+
+
 def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> Iterator[Item]:
     """Items of one file (or ``-``), format detected from its first bytes.
 
@@ -160,7 +169,7 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> 
         except (OSError, EOFError) as exc:
             yield Item(f"{name}:?", reason=f"file ends early ({type(exc).__name__})")
     finally:
-        if stream is not sys.stdin.buffer:
+        if name != "-":  # standard input stays open
             stream.close()
 
 

@@ -325,3 +325,24 @@ def test_a_child_that_ends_without_a_word_leaves_the_reading_to_this_process(
     engine.finish()
     assert document(state.report(NOW)) == _streaming([path])
     assert f"the reader process of {path} ended early (exit 3)" in caplog.text
+
+
+def test_a_log_after_many_blank_lines_picks_the_engine_by_its_first_text(tmp_path):
+    """A folder holding JSON Lines and a HAR export that starts with more blank lines than
+    the sniffed head: ``--engine auto`` sees the HAR (so the streaming engine reads both, as
+    ``--engine streaming`` does), instead of taking the file for JSON Lines."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    _write(folder / "a.jsonl", 200, days=0.1)
+    har = Path(__file__).resolve().parents[2] / "examples" / "browser-export.har"
+    (folder / "b.har").write_bytes(b"\n" * 6000 + har.read_bytes())
+    runner = CliRunner()
+    docs = {}
+    for engine in ("auto", "streaming"):
+        result = runner.invoke(cli, ["analyze", "--format", "json", "--engine", engine,
+                                     str(folder)], env={"HGOBS_FINGERPRINT_KEY": "test-key"})
+        assert result.exit_code == 0, result.output
+        docs[engine] = json.loads(result.stdout)
+        docs[engine].pop("generated_at")
+    assert docs["auto"] == docs["streaming"]
+    assert docs["auto"]["read"] == 202  # the HAR's two auth attempts too
