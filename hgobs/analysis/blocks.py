@@ -179,7 +179,7 @@ def _parse(data: bytes, trust: bool, base: int | None = None) -> tuple[str, Any,
     ``data``. A pure function of its arguments, so it runs in a child process as well."""
     ends = _line_ends(data)
     lines = len(ends)
-    if _may_hold_long_line(data) or (b"\\u" in data and _SURROGATE_ESCAPE.search(data)):
+    if _may_hold_long_line(data) or (data.find(b"\\") >= 0 and _SURROGATE_ESCAPE.search(data)):
         # polars reads an escaped high lone surrogate as NUL: the exact reader decides
         return "slow", data, lines
     try:
