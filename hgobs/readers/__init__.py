@@ -57,10 +57,14 @@ def expand(paths: Iterable[str]) -> Iterator[tuple[str, bool]]:
 
 
 def open_input(name: str) -> IO[bytes]:
-    """``name`` opened for binary reading (``-``: standard input), ``.gz`` decompressed."""
+    """``name`` opened for binary reading (``-``: standard input), gzip decompressed (a
+    ``.gz`` file, or standard input that starts like one)."""
     if name == "-":  # buffered, so its head can be looked at (a test harness's may not be)
         stdin = sys.stdin.buffer
-        return stdin if hasattr(stdin, "peek") else io.BufferedReader(stdin)  # type: ignore
+        stream = stdin if hasattr(stdin, "peek") else io.BufferedReader(stdin)  # type: ignore
+        if stream.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]
+            return gzip.open(stream, "rb")  # type: ignore[return-value]
+        return stream
     raw: IO[bytes] = open(name, "rb")
     head = raw.read(2)
     raw.seek(0)

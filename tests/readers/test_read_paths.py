@@ -82,3 +82,39 @@ def test_records_after_a_few_blank_lines_are_json_lines(tmp_path):
     assert docs["streaming"] == docs["auto"]
     assert docs["streaming"]["totals"]["read"] == 20
     assert docs["streaming"]["totals"]["skipped"] == 0
+
+
+@pytest.mark.parametrize("first", [b"garbage line", b'rd","category":"ok"}',
+                                   b'{"resourceSpans": "not ours"}'],
+                         ids=["garbage", "cut-record", "other-json"])
+def test_a_damaged_first_line_costs_that_line_only(tmp_path, first):
+    """A JSON Lines log whose first line is damaged (garbage, the end of a record cut by
+    rotation or ``tail -c``): the log is still read, that line skipped with its reason, by
+    both engines, named or found in a folder."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    path = folder / "cut.jsonl"
+    path.write_bytes(first + b"\n" + _records(54))
+    for target in (path, folder):
+        docs = _reports(target)
+        assert docs["streaming"] == docs["auto"]
+        assert docs["auto"]["totals"]["read"] == 55
+        assert docs["auto"]["totals"]["classified"] == 54
+        assert docs["auto"]["totals"]["skipped"] == 1
+        assert docs["auto"]["skipped"][0]["source"] == f"{path}:1"
+
+
+def test_gzipped_standard_input_is_read_like_the_file(tmp_path):
+    """``gzip -c log | hgobs analyze -``: decompressed, the same report as the file."""
+    runner = CliRunner()
+    piped = runner.invoke(cli, ["analyze", "--format", "json", "-"],
+                          input=gzip.compress(SAMPLES.read_bytes()))
+    named = runner.invoke(cli, ["analyze", "--format", "json", str(SAMPLES)])
+    assert piped.exit_code == 0, piped.output
+    docs = [json.loads(r.stdout) for r in (piped, named)]
+    for doc in docs:
+        doc.pop("generated_at")
+        for row in doc.get("records", []):
+            row.pop("source")
+    assert docs[0] == docs[1]
+    assert docs[0]["totals"]["read"] == len(SAMPLES.read_bytes().splitlines())
