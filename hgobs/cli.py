@@ -44,7 +44,7 @@ from hgobs.readers import (
     sniffed_head,
 )
 from hgobs.redaction import Fingerprinter
-from hgobs.reports import FORMATS, render
+from hgobs.reports import FORMATS, counted, render
 
 
 def _profile(profile: str | None, token_urls: tuple[str, ...]) -> Profile:
@@ -166,7 +166,7 @@ def _run_columnar(files: list[str], state: ReportState, profile: str | None,
 
 def _say_ignored(ignored: list[str]) -> None:
     if ignored:
-        click.echo(f"hgobs: left out {len(ignored)} file(s) found in folders that are not "
+        click.echo(f"hgobs: left out {counted(len(ignored), 'file')} found in folders that are not "
                    f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
                    err=True)
 
@@ -484,8 +484,9 @@ def demo(out_dir: str) -> None:
     report_path = out / "report.html"
     write_output(str(report_path), render(build_report(result), "html"))
     categories = sorted({c.record.get("category", "") for c in result.classified} - {"ok"})
-    click.echo(f"hgobs demo: {len(results)} scenarios, {len(result.classified)} auth attempts "
-               f"recorded, {len(categories)} failure categories")
+    click.echo(f"hgobs demo: {counted(len(results), 'scenario')}, "
+               f"{counted(len(result.classified), 'auth attempt')} recorded, "
+               f"{counted(len(categories), 'failure category', 'failure categories')}")
     click.echo(f"  capture records: {attempts}")
     click.echo(f"  HTML report:     {report_path}")
     click.echo(f"  try: hgobs analyze {attempts}")

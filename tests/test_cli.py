@@ -150,3 +150,20 @@ def test_standard_input_without_a_buffer_of_its_own_is_read_like_the_file():
         for row in doc.get("records", []):
             row.pop("source")
     assert docs[0] == docs[1] and docs[0]["read"] == len(samples.read_text().splitlines())
+
+
+def test_counts_of_one_are_singular(tmp_path):
+    """One record read, one line skipped, one file left out: no '1 records', no '(s)'."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write(logs, [_record(1700000000.0), "{not json"])
+    (logs / "notes.txt").write_text("not a log\n")
+    result = CliRunner().invoke(cli, ["analyze", str(logs)])
+    assert result.exit_code == 0, result.output
+    assert "hgobs report: 2 records read, 1 classified (0 ok, 1 failed), 1 skipped" in result.stdout
+    assert "Skipped 1 input line:" in result.stdout
+    assert f"hgobs: left out 1 file found in folders that are not logs: {logs / 'notes.txt'}" \
+        in result.stderr
+    (logs / "attempts.jsonl").write_text(_record(1700000000.0) + "\n")
+    one = CliRunner().invoke(cli, ["analyze", str(logs / "attempts.jsonl")])
+    assert "hgobs report: 1 record read, 1 classified (0 ok, 1 failed), 0 skipped" in one.stdout

@@ -16,6 +16,12 @@ _MODULES = {"text": "text", "json": "json_report", "markdown": "markdown", "csv"
             "html": "html"}
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun``, as in ``1 record``, ``2 records``: ``plural`` (else ``noun`` and an
+    s) unless ``n`` is 1."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def render(report: Report, fmt: str) -> str:
     """The report in format ``fmt`` (one of ``FORMATS``) as text.
 
@@ -29,4 +35,4 @@ def render(report: Report, fmt: str) -> str:
     return output
 
 
-__all__ = ["FORMATS", "render"]
+__all__ = ["FORMATS", "counted", "render"]

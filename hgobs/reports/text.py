@@ -11,6 +11,7 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from hgobs.analysis.report import Report
+from hgobs.reports import counted
 
 MAX_SKIPPED_SHOWN = 20
 MAX_ROWS_SHOWN = 50
@@ -44,8 +45,8 @@ def summary_line(report: Report) -> str:
     """The totals in one sentence (records read, classified, in the window, ok/failed, skipped)."""
     t = report.totals
     window = "" if t["attempts"] == t["classified"] else f", {t['attempts']} in the window"
-    return (f"hgobs report: {t['read']} records read, {t['classified']} classified{window} "
-            f"({t['ok']} ok, {t['failed']} failed), {t['skipped']} skipped")
+    return (f"hgobs report: {counted(t['read'], 'record')} read, {t['classified']} classified"
+            f"{window} ({t['ok']} ok, {t['failed']} failed), {t['skipped']} skipped")
 
 
 def sample_lines(report: Report) -> list[str]:
@@ -145,7 +146,7 @@ def render(report: Report, *, width: int = 140) -> str:
     if not skipped.empty:
         console.print()
         total = max(int(report.totals["skipped"]), len(skipped))
-        console.print(f"Skipped {total} input line(s):")
+        console.print(f"Skipped {counted(total, 'input line')}:")
         for row in skipped.head(MAX_SKIPPED_SHOWN).itertuples(index=False):
             console.print(f"  {row.source}: {row.reason}")
         if total > MAX_SKIPPED_SHOWN:

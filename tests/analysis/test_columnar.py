@@ -212,7 +212,7 @@ def test_a_folder_with_a_file_that_is_no_log_is_read_by_the_columnar_engine(tmp_
         result = runner.invoke(cli, ["analyze", "--format", "json", "--engine", engine,
                                      str(folder)])
         assert result.exit_code == 0, result.output
-        assert "left out 1 file(s)" in result.stderr and "index.json" in result.stderr
+        assert "left out 1 file found" in result.stderr and "index.json" in result.stderr
         doc = json.loads(result.stdout)
         doc.pop("generated_at")
         out[engine] = doc

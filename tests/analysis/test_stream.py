@@ -126,7 +126,7 @@ def test_samples_are_bounded_and_said_to_be_samples():
     assert report.counts["count"].sum() == report.totals["attempts"] == len(recs)
     assert document(report)["samples"]["records"]["total"] == failed
     assert "Sample: " in render(report, "text") and "Sample: " in render(report, "markdown")
-    assert "Skipped 2 input line(s)" in render(report, "text")
+    assert "Skipped 2 input lines:" in render(report, "text")
 
 
 def test_state_does_not_grow_with_the_records():

@@ -184,7 +184,7 @@ def test_an_empty_input_renders_in_every_format(fmt):
     if fmt == "html":
         assert "Plotly.newPlot" not in out and "hgobs-report-data" in out
     if fmt == "text":
-        assert "1 records read, 0 classified (0 ok, 0 failed), 1 skipped" in out
+        assert "hgobs report: 1 record read, 0 classified (0 ok, 0 failed), 1 skipped" in out
 
 
 @pytest.mark.parametrize("zone", ["UTC", "America/New_York", None])
