@@ -306,7 +306,8 @@ def cli() -> None:
 @click.option("--recurring-min", "recurring_min", type=click.IntRange(min=1), default=2,
               show_default=True, help="Buckets a (client, category) must appear in to recur.")
 @click.option("--fail-on", metavar="CATEGORY[,CATEGORY]|any",
-              help="Exit 1 when any of these categories (or any failure) is present.")
+              help="Exit 1 when any of these categories (or any failure) is among the "
+                   "records the report counts: those inside --since/--until.")
 @click.option("--engine", type=click.Choice(["auto", "columnar", "streaming"]), default="auto",
               show_default=True,
               help="columnar: polars reads the files and only records that need a judgement "
@@ -339,7 +340,8 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
         for judged in _run(paths, profile, token_urls, client_id):
             state.add(judged)
     with gc_paused():  # the report's tables are many small objects, no cycles (see gc_paused)
-        text = render(state.report(), fmt)
+        report = state.report()
+        text = render(report, fmt)
     if output:
         write_output(output, text)
         click.echo(f"hgobs: {fmt} report written to {output}", err=True)
@@ -349,7 +351,8 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
         click.echo(f"hgobs: --fail-on: no readable record in the input ({state.skipped} "
                    "skipped); cannot vouch for it", err=True)
         sys.exit(2)
-    hits = fail_on_hit(fail_on, (c for c in state.categories if isinstance(c, str)))
+    # What the report counts: the failures inside --since/--until, whichever engine read them.
+    hits = fail_on_hit(fail_on, (c for c in report.categories["category"] if isinstance(c, str)))
     if hits:
         click.echo(f"hgobs: --fail-on matched: {', '.join(hits)}", err=True)
         sys.exit(1)

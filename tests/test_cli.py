@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from hgobs.catalog import CATALOG
@@ -167,3 +168,41 @@ def test_counts_of_one_are_singular(tmp_path):
     (logs / "attempts.jsonl").write_text(_record(1700000000.0) + "\n")
     one = CliRunner().invoke(cli, ["analyze", str(logs / "attempts.jsonl")])
     assert "hgobs report: 1 record read, 1 classified (0 ok, 1 failed), 0 skipped" in one.stdout
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "attempts.jsonl"
+ENGINES = ["auto", "streaming", "columnar"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fail_on_matches_only_failures_inside_the_report_window(tmp_path, engine):
+    """--fail-on looks at what the report counts: a failure before --since or at/after --until
+    is not a match (exit 0), one inside the window is (exit 1), with every engine."""
+    write(tmp_path, [_record(1700000000.0)])  # expired_assertion at 2023-11-14T22:13:20Z
+    runner = CliRunner()
+    base = ["analyze", str(tmp_path / "attempts.jsonl"), "--engine", engine]
+    later = runner.invoke(cli, [*base, "--fail-on", "expired_assertion",
+                                "--since", "2030-01-01T00:00:00Z"])
+    assert later.exit_code == 0, later.output
+    assert "1 classified, 0 in the window (0 ok, 0 failed)" in later.stdout
+    assert "--fail-on matched" not in later.stderr
+    earlier = runner.invoke(cli, [*base, "--fail-on", "any", "--until", "2023-11-14T22:13:20Z"])
+    assert earlier.exit_code == 0, earlier.output
+    inside = runner.invoke(cli, [*base, "--fail-on", "any", "--since", "2023-11-14T22:13:20Z",
+                                 "--until", "2023-11-14T22:13:21Z"])
+    assert inside.exit_code == 1
+    assert "hgobs: --fail-on matched: expired_assertion" in inside.stderr
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fail_on_with_a_window_after_the_samples_exits_0(engine):
+    """The samples hold environment_mismatch failures, all before 2030: a window from 2030
+    reports no failure and --fail-on environment_mismatch exits 0; without the window, 1."""
+    runner = CliRunner()
+    base = ["analyze", str(SAMPLES), "--engine", engine, "--fail-on", "environment_mismatch"]
+    windowed = runner.invoke(cli, [*base, "--since", "2030-01-01T00:00:00Z"])
+    assert windowed.exit_code == 0, windowed.output
+    assert "No failures found." in windowed.stdout
+    whole = runner.invoke(cli, base)
+    assert whole.exit_code == 1
+    assert "hgobs: --fail-on matched: environment_mismatch" in whole.stderr
