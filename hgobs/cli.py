@@ -29,7 +29,7 @@ from hgobs.analysis.classify import (
     judge_in_input_order,
 )
 from hgobs.analysis.report import build_report
-from hgobs.analysis.state import ReportState
+from hgobs.analysis.state import UNKNOWN, ReportState
 from hgobs.catalog import CATALOG, CATEGORIES
 from hgobs.errors import HgobsError
 from hgobs.profiles import Profile, load_profile, profile_from_token_urls
@@ -53,15 +53,36 @@ def _profile(profile: str | None, token_urls: tuple[str, ...]) -> Profile:
     return load_profile(profile or os.environ.get("HGOBS_PROFILE") or "healthgorilla")
 
 
-def _client_fp(client_id: str | None) -> str | None:
-    if not client_id:
-        return None
+def _fingerprint_of(client_id: str | None) -> str | None:
+    """The keyed fingerprint of ``client_id`` under ``HGOBS_FINGERPRINT_KEY`` (None without
+    either)."""
     key = os.environ.get("HGOBS_FINGERPRINT_KEY")
-    if not key:
-        click.echo("hgobs: --client-id needs HGOBS_FINGERPRINT_KEY (the key the records were "
-                   "made with) to compare fingerprints; ignoring it", err=True)
+    if not client_id or not key:
         return None
     return Fingerprinter(key.encode("utf-8"))(client_id)
+
+
+def _client_fp(client_id: str | None) -> str | None:
+    if client_id and not os.environ.get("HGOBS_FINGERPRINT_KEY"):
+        click.echo("hgobs: --client-id needs HGOBS_FINGERPRINT_KEY (the key the records were "
+                   "made with) to compare fingerprints; ignoring it", err=True)
+    return _fingerprint_of(client_id)
+
+
+def _say_client_mismatch(client_id: str | None, seen: Iterable[Any]) -> None:
+    """Warn when ``client_id`` is given and the records carry client fingerprints
+    (``client.fp``, ``seen``: for ``analyze`` those of the report window) of which none is that
+    of ``client_id``: the key or the client id is not the one the records were made with, so
+    judging iss/sub against it is unsound. The report is left as it is."""
+    fp = _fingerprint_of(client_id)
+    fps = {str(v) for v in seen if v is not None and v != UNKNOWN}
+    if fp is None or not fps or fp in fps:
+        return
+    click.echo(f"hgobs: warning: the fingerprint of --client-id under HGOBS_FINGERPRINT_KEY is "
+               f"none of the {counted(len(fps), 'client fingerprint')} (client.fp) of the "
+               "records: the key or the client id is not the one the records were made with, "
+               "so the iss/sub judgements against the client id (such as invalid_client_id) "
+               "may be wrong", err=True)
 
 
 def _context(profile: str | None, token_urls: tuple[str, ...], client_id: str | None
@@ -347,6 +368,7 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
         click.echo(f"hgobs: {fmt} report written to {output}", err=True)
     else:
         click.echo(text, nl=False)
+    _say_client_mismatch(client_id, report.breakdown["client"]["value"])
     if fail_on and state.classified == 0:
         click.echo(f"hgobs: --fail-on: no readable record in the input ({state.skipped} "
                    "skipped); cannot vouch for it", err=True)
@@ -370,6 +392,7 @@ def classify_command(paths: tuple[str, ...], profile: str | None, token_urls: tu
                      client_id: str | None) -> None:
     """Print one JSON object per record of PATHS, in input order; skipped lines go to stderr."""
     classified = skipped = 0
+    clients: set[Any] = set()
     for judged in _run(paths, profile, token_urls, client_id, input_order=True):
         if not isinstance(judged, Classified):
             skipped += 1
@@ -377,6 +400,7 @@ def classify_command(paths: tuple[str, ...], profile: str | None, token_urls: tu
             continue
         classified += 1
         r = judged.record
+        clients.add(r.get("client.fp"))
         click.echo(json.dumps({
             "source": judged.source,
             "time": _iso(r.get("time")),
@@ -387,6 +411,7 @@ def classify_command(paths: tuple[str, ...], profile: str | None, token_urls: tu
         }))
     click.echo(f"hgobs: {classified + skipped} read, {classified} classified, "
                f"{skipped} skipped", err=True)
+    _say_client_mismatch(client_id, clients)
 
 
 @cli.command()

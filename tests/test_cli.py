@@ -206,3 +206,50 @@ def test_fail_on_with_a_window_after_the_samples_exits_0(engine):
     whole = runner.invoke(cli, base)
     assert whole.exit_code == 1
     assert "hgobs: --fail-on matched: environment_mismatch" in whole.stderr
+
+
+def _invalid_client_id(stdout: str) -> int:
+    doc = json.loads(stdout)
+    return sum(c["count"] for c in doc["categories"] if c["category"] == "invalid_client_id")
+
+
+@pytest.mark.parametrize("engine", ["streaming", "columnar"])
+def test_client_id_whose_fingerprint_is_in_no_record_is_warned_about(engine):
+    """--client-id with a fingerprint key other than the records' (or another client id): one
+    warning on stderr that iss/sub judgements may be wrong; the report is as it was. With the
+    records' key and client id: no warning."""
+    from hgobs.emulator.scenarios.exchange import MAIN
+    from hgobs.emulator.scenarios.runner import FINGERPRINT_KEY
+
+    runner = CliRunner()
+    args = ["analyze", str(SAMPLES), "--engine", engine, "--format", "json",
+            "--client-id", MAIN.client_id]
+    wrong = runner.invoke(cli, args, env={"HGOBS_FINGERPRINT_KEY": "not-the-records-key"})
+    assert wrong.exit_code == 0, wrong.output
+    assert wrong.stderr.count("hgobs: warning:") == 1
+    assert ("hgobs: warning: the fingerprint of --client-id under HGOBS_FINGERPRINT_KEY is none "
+            "of the 3 client fingerprints (client.fp) of the records") in wrong.stderr
+    assert "may be wrong" in wrong.stderr
+    assert _invalid_client_id(wrong.stdout) == 13  # iss/sub judged against a foreign fingerprint
+    right = runner.invoke(cli, args, env={"HGOBS_FINGERPRINT_KEY": FINGERPRINT_KEY.decode()})
+    assert right.exit_code == 0, right.output
+    assert "warning" not in right.stderr
+    assert _invalid_client_id(right.stdout) == 2
+    other = runner.invoke(cli, [*args[:-1], "not-a-client-of-the-records"],
+                          env={"HGOBS_FINGERPRINT_KEY": FINGERPRINT_KEY.decode()})
+    assert other.stderr.count("hgobs: warning: the fingerprint of --client-id") == 1
+
+
+def test_classify_warns_too_when_the_client_fingerprint_is_in_no_record():
+    """classify --client-id with another key: the same warning after the counts line."""
+    from hgobs.emulator.scenarios.exchange import MAIN
+
+    result = CliRunner().invoke(cli, ["classify", str(SAMPLES), "--client-id", MAIN.client_id],
+                                env={"HGOBS_FINGERPRINT_KEY": "not-the-records-key"})
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-2:] == [
+        "hgobs: 54 read, 54 classified, 0 skipped",
+        "hgobs: warning: the fingerprint of --client-id under HGOBS_FINGERPRINT_KEY is none of "
+        "the 3 client fingerprints (client.fp) of the records: the key or the client id is not "
+        "the one the records were made with, so the iss/sub judgements against the client id "
+        "(such as invalid_client_id) may be wrong"]
