@@ -28,7 +28,7 @@ from hgobs.analysis.classify import (
     judge,
     judge_in_input_order,
 )
-from hgobs.analysis.report import build_report
+from hgobs.analysis.report import Report, build_report
 from hgobs.analysis.state import UNKNOWN, ReportState
 from hgobs.catalog import CATALOG, CATEGORIES
 from hgobs.errors import HgobsError
@@ -45,6 +45,9 @@ from hgobs.readers import (
 )
 from hgobs.redaction import Fingerprinter
 from hgobs.reports import FORMATS, counted, render
+
+MAX_SKIPPED_SAID = 5
+"""Skipped input lines named on stderr when the report goes to a file (the report lists more)."""
 
 
 def _profile(profile: str | None, token_urls: tuple[str, ...]) -> Profile:
@@ -83,6 +86,26 @@ def _say_client_mismatch(client_id: str | None, seen: Iterable[Any]) -> None:
                "records: the key or the client id is not the one the records were made with, "
                "so the iss/sub judgements against the client id (such as invalid_client_id) "
                "may be wrong", err=True)
+
+
+def _say_skipped(report: Report, fmt: str, output: str) -> None:
+    """Say on stderr how many input lines were skipped (the first few with their reason) and
+    where the report written to ``output`` lists them."""
+    total = int(report.totals["skipped"])
+    if not total:
+        return
+    listed = len(report.skipped)
+    if fmt == "csv":
+        where = "the CSV report does not list them; hgobs classify does"
+    elif listed < total:
+        where = f"{output} lists the first {listed} under skipped input"
+    else:
+        where = f"{output} lists them under skipped input"
+    click.echo(f"hgobs: {counted(total, 'input line')} skipped ({where})", err=True)
+    for row in report.skipped.head(MAX_SKIPPED_SAID).itertuples(index=False):
+        click.echo(f"  {row.source}: {row.reason}", err=True)
+    if total > MAX_SKIPPED_SAID:
+        click.echo(f"  ... and {total - MAX_SKIPPED_SAID} more", err=True)
 
 
 def _context(profile: str | None, token_urls: tuple[str, ...], client_id: str | None
@@ -366,6 +389,7 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
     if output:
         write_output(output, text)
         click.echo(f"hgobs: {fmt} report written to {output}", err=True)
+        _say_skipped(report, fmt, output)
     else:
         click.echo(text, nl=False)
     _say_client_mismatch(client_id, report.breakdown["client"]["value"])

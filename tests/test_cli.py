@@ -253,3 +253,37 @@ def test_classify_warns_too_when_the_client_fingerprint_is_in_no_record():
         "the 3 client fingerprints (client.fp) of the records: the key or the client id is not "
         "the one the records were made with, so the iss/sub judgements against the client id "
         "(such as invalid_client_id) may be wrong"]
+
+
+@pytest.mark.parametrize("engine", ["streaming", "columnar"])
+def test_output_file_run_says_how_many_lines_were_skipped_and_the_first(tmp_path, engine):
+    """With -o, stderr counts the skipped input lines, says the report lists them (the CSV
+    report does not) and names the first five with their reason; nothing when none was."""
+    path = write(tmp_path, [_record(1700000000.0), "{not json", "[1, 2]",
+                            *[f"junk {i}" for i in range(5)], _record(1700000060.0)])
+    runner = CliRunner()
+    html = tmp_path / "mixed.html"
+    result = runner.invoke(cli, ["analyze", str(path), "--engine", engine, "-o", str(html)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"hgobs: html report written to {html}",
+        f"hgobs: 7 input lines skipped ({html} lists them under skipped input)",
+        f"  {path}:2: not JSON (JSONDecodeError at column 2)",
+        f"  {path}:3: not a JSON object",
+        f"  {path}:4: not JSON (JSONDecodeError at column 1)",
+        f"  {path}:5: not JSON (JSONDecodeError at column 1)",
+        f"  {path}:6: not JSON (JSONDecodeError at column 1)",
+        "  ... and 2 more"]
+    assert f"{path}:8" in html.read_text()
+    csv = runner.invoke(cli, ["analyze", str(path), "--engine", engine, "-o",
+                              str(tmp_path / "mixed.csv")])
+    assert ("hgobs: 7 input lines skipped (the CSV report does not list them; hgobs classify "
+            "does)") in csv.stderr
+    one = write(tmp_path, [_record(1700000000.0), "{not json"])
+    single = runner.invoke(cli, ["analyze", str(one), "--engine", engine, "-o", str(html)])
+    assert single.stderr.splitlines()[1:] == [
+        f"hgobs: 1 input line skipped ({html} lists them under skipped input)",
+        f"  {one}:2: not JSON (JSONDecodeError at column 2)"]
+    clean = write(tmp_path, [_record(1700000000.0)])
+    quiet = runner.invoke(cli, ["analyze", str(clean), "--engine", engine, "-o", str(html)])
+    assert quiet.stderr.splitlines() == [f"hgobs: html report written to {html}"]
