@@ -139,19 +139,12 @@ def test_the_command_loads_no_http_or_web_stack_until_a_command_needs_it():
 def test_standard_input_without_a_buffer_of_its_own_is_read_like_the_file():
     """``hgobs analyze -`` where standard input is a plain in-memory stream (as in a test
     harness or an embedding application): the same report as the file gives."""
-    samples = Path(__file__).resolve().parents[1] / "samples" / "attempts.jsonl"
-    runner = CliRunner()
-    piped = runner.invoke(cli, ["analyze", "--format", "json", "-"],
-                          input=samples.read_bytes())
-    named = runner.invoke(cli, ["analyze", "--format", "json", str(samples)])
-    assert piped.exit_code == 0, piped.output
-    docs = [json.loads(r.stdout) for r in (piped, named)]
-    for doc in docs:
-        doc.pop("generated_at")
-        for row in doc.get("records", []):
-            row.pop("source")
-    assert docs[0] == docs[1] and docs[0]["read"] == len(samples.read_text().splitlines())
+    from tests.support.reports import analyze_json, without_sources
 
+    samples = Path(__file__).resolve().parents[1] / "samples" / "attempts.jsonl"
+    piped = without_sources(analyze_json("-", input=samples.read_bytes()))
+    assert piped == without_sources(analyze_json(samples))
+    assert piped["read"] == len(samples.read_text().splitlines())
 
 def test_counts_of_one_are_singular(tmp_path):
     """One record read, one line skipped, one file left out: no '1 records', no '(s)'."""

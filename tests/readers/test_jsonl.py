@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hgobs.cli import cli
 from hgobs.readers import jsonl
+from tests.support.reports import engine_reports
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "attempts.jsonl"
 LINES = [json.loads(line) for line in SAMPLES.read_text().splitlines()]
@@ -44,14 +43,7 @@ def test_a_lone_surrogate_gives_the_same_report_from_both_engines(tmp_path, fiel
     path = tmp_path / "surrogate.jsonl"
     path.write_bytes(b"".join(_line(r) + b"\n" for r in [
         *LINES, dict(FAILED, **{field: "\ud800"}), dict(OK, **{field: "\udfff"})]))
-    docs = []
-    for engine in ("streaming", "columnar"):
-        result = CliRunner().invoke(cli, ["analyze", "--format", "json", "--engine", engine,
-                                          str(path)])
-        assert result.exit_code == 0, result.output
-        doc = json.loads(result.stdout)
-        doc.pop("generated_at")
-        docs.append(doc)
+    docs = list(engine_reports(path).values())
     assert docs[0] == docs[1]
     dimension = "client" if field == "client.fp" else "service"
     row = next(b for b in docs[0]["breakdown"][dimension] if b["value"] == "\ufffd")
@@ -65,14 +57,7 @@ def test_high_lone_surrogates_alone_give_the_same_report_from_both_engines(tmp_p
     path = tmp_path / "high.jsonl"
     path.write_bytes(b"".join(_line(r) + b"\n" for r in [
         *LINES, *[dict(r, **{"service.name": "x\ud800"}) for r in LINES[:20]]]))
-    docs = []
-    for engine in ("streaming", "columnar"):
-        result = CliRunner().invoke(cli, ["analyze", "--format", "json", "--engine", engine,
-                                          str(path)])
-        assert result.exit_code == 0, result.output
-        doc = json.loads(result.stdout)
-        doc.pop("generated_at")
-        docs.append(doc)
+    docs = list(engine_reports(path).values())
     assert docs[0] == docs[1]
     services = {b["value"]: b["attempts"] for b in docs[1]["breakdown"]["service"]}
     assert services["x\ufffd"] == 20 and "x\x00" not in services

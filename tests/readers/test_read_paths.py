@@ -8,10 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hgobs.cli import cli
 from hgobs.readers import SNIFF_BYTES, ReadContext, read_paths
+from tests.support.reports import analyze_json, engine_reports, without_sources
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "attempts.jsonl"
 
@@ -22,15 +21,7 @@ def _records(n: int) -> bytes:
 
 def _reports(path: Path) -> dict[str, dict]:
     """The JSON report of ``hgobs analyze`` on ``path`` with each engine."""
-    docs = {}
-    for engine in ("streaming", "auto"):
-        result = CliRunner().invoke(cli, ["analyze", "--format", "json", "--engine", engine,
-                                          str(path)])
-        assert result.exit_code == 0, result.output
-        doc = json.loads(result.stdout)
-        doc.pop("generated_at")
-        docs[engine] = doc
-    return docs
+    return engine_reports(path, ("streaming", "auto"))
 
 
 BLANK = b"\n" * 3000 + b"  \t \r\n" * 500 + b" " * 2000 + b"\n"
@@ -106,15 +97,6 @@ def test_a_damaged_first_line_costs_that_line_only(tmp_path, first):
 
 def test_gzipped_standard_input_is_read_like_the_file(tmp_path):
     """``gzip -c log | hgobs analyze -``: decompressed, the same report as the file."""
-    runner = CliRunner()
-    piped = runner.invoke(cli, ["analyze", "--format", "json", "-"],
-                          input=gzip.compress(SAMPLES.read_bytes()))
-    named = runner.invoke(cli, ["analyze", "--format", "json", str(SAMPLES)])
-    assert piped.exit_code == 0, piped.output
-    docs = [json.loads(r.stdout) for r in (piped, named)]
-    for doc in docs:
-        doc.pop("generated_at")
-        for row in doc.get("records", []):
-            row.pop("source")
-    assert docs[0] == docs[1]
-    assert docs[0]["totals"]["read"] == len(SAMPLES.read_bytes().splitlines())
+    piped = without_sources(analyze_json("-", input=gzip.compress(SAMPLES.read_bytes())))
+    assert piped == without_sources(analyze_json(SAMPLES))
+    assert piped["totals"]["read"] == len(SAMPLES.read_bytes().splitlines())
