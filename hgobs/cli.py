@@ -442,7 +442,7 @@ def classify_command(paths: tuple[str, ...], profile: str | None, token_urls: tu
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 def categories(fmt: str) -> None:
-    """List the failure catalog: id, title, and the fix."""
+    """List the failure catalog: id, title, symptom, cause, fix, evidence and source."""
     if fmt == "json":
         click.echo(json.dumps([c.__dict__ for c in CATALOG], indent=2))
         return

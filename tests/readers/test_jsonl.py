@@ -61,3 +61,10 @@ def test_high_lone_surrogates_alone_give_the_same_report_from_both_engines(tmp_p
     assert docs[0] == docs[1]
     services = {b["value"]: b["attempts"] for b in docs[1]["breakdown"]["service"]}
     assert services["x\ufffd"] == 20 and "x\x00" not in services
+
+
+def test_a_line_that_is_no_hgobs_record_says_what_is_missing():
+    assert jsonl.parse_line(b'{"time": 1.0}', "f:1").reason == \
+        "not an hgobs record (no 'schema' field)"
+    assert jsonl.parse_line(b'{"schema": "other/2", "time": 1.0}', "f:2").reason == \
+        "not an hgobs record (schema 'other/2')"
