@@ -169,8 +169,9 @@ def _jsonl_files(paths: tuple[str, ...], ignored: list[str]) -> list[str] | None
                     head = sniffed_head(stream)
             except (OSError, EOFError):
                 return None
-            if head.strip() and not jsonl.sniff(head, name):
-                if named or detect(head, name) is not None:
+            reader = detect(head, name) if head.strip() else jsonl
+            if reader is not jsonl:
+                if named or reader is not None:
                     return None
                 ignored.append(name)
                 continue

@@ -74,11 +74,13 @@ def open_input(name: str) -> IO[bytes]:
 
 
 def detect(head: bytes, name: str) -> Any | None:
-    """The reader module for a file whose first bytes are ``head``, or None."""
+    """The reader module for a file whose first bytes are ``head``, or None. When no reader
+    knows it, a file with a later line naming the hgobs schema is JSON Lines whose first line
+    is damaged: that line is skipped with its reason, the rest read."""
     for reader in READERS:
         if reader.sniff(head, name):
             return reader
-    return None
+    return jsonl if jsonl.sniff_damaged(head) else None
 
 
 class _AfterBlank(io.RawIOBase):

@@ -113,10 +113,17 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
 
 
 def sniff(head: bytes, name: str = "") -> bool:
-    """True when the first bytes of a file look like hgobs JSON Lines: a line among them is
-    an object naming the schema. Not only the first: a log whose first line is damaged (cut
-    by rotation or ``tail -c``, or garbage) is still read, and that line skipped with its
-    reason."""
+    """True when the first bytes of a file look like hgobs JSON Lines: its first line that is
+    not blank is an object naming the schema."""
+    first = head.lstrip()
+    return first.startswith(b"{") and SCHEMA_ID.encode() in first.split(b"\n", 1)[0]
+
+
+def sniff_damaged(head: bytes) -> bool:
+    """True when a line of ``head`` other than the first is an object naming the schema: an
+    hgobs JSON Lines log whose first line is damaged (cut by rotation or ``tail -c``, or
+    garbage). Asked only when no reader knows the file (``hgobs.readers.detect``), so a log
+    of another format that merely quotes a record stays that format."""
     schema = SCHEMA_ID.encode()
     return any(line.lstrip().startswith(b"{") and schema in line
                for line in head.split(b"\n"))

@@ -76,7 +76,7 @@ def test_records_after_a_few_blank_lines_are_json_lines(tmp_path):
 
 
 @pytest.mark.parametrize("first", [b"garbage line", b'rd","category":"ok"}',
-                                   b'{"resourceSpans": "not ours"}'],
+                                   b'{"level": "info", "msg": "log rotated"}'],
                          ids=["garbage", "cut-record", "other-json"])
 def test_a_damaged_first_line_costs_that_line_only(tmp_path, first):
     """A JSON Lines log whose first line is damaged (garbage, the end of a record cut by
@@ -100,3 +100,18 @@ def test_gzipped_standard_input_is_read_like_the_file(tmp_path):
     piped = without_sources(analyze_json("-", input=gzip.compress(SAMPLES.read_bytes())))
     assert piped == without_sources(analyze_json(SAMPLES))
     assert piped["totals"]["read"] == len(SAMPLES.read_bytes().splitlines())
+
+
+@pytest.mark.parametrize("example", ["app.log", "otlp-traces.jsonl"])
+def test_a_log_of_another_format_that_quotes_a_record_keeps_its_format(tmp_path, example):
+    """A text log or OTLP export with a line that quotes an hgobs record (a collector tailing
+    the capture file, a debug print) is still read as its own format: its attempts count."""
+    source = Path(__file__).resolve().parents[2] / "examples" / example
+    quoted = SAMPLES.read_bytes().splitlines()[0]
+    lines = source.read_bytes().splitlines(keepends=True)
+    path = tmp_path / example
+    path.write_bytes(lines[0] + b'{"note": "quoted", "record": ' + json.dumps(
+        quoted.decode()).encode() + b"}\n" + b"".join(lines[1:]))
+    expected = analyze_json(source, env={"HGOBS_FINGERPRINT_KEY": "k" * 16})["totals"]
+    got = analyze_json(path, env={"HGOBS_FINGERPRINT_KEY": "k" * 16})["totals"]
+    assert got["attempts"] == expected["attempts"] > 0
