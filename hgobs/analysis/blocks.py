@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import mmap
 import os
 import shutil
 import subprocess
@@ -37,6 +36,9 @@ from hgobs.schema import FIELDS_BY_NAME, SCHEMA_ID
 
 log = logging.getLogger("hgobs")
 AHEAD = 2
+PROBE_BYTES = 1 << 20
+"""The end of a block read first to find its last line end, so the block itself is read once,
+exactly up to it."""
 """Blocks the child process parses ahead of the ones the analysis has taken."""
 SHARED_MEMORY = "/dev/shm"
 """Where the child's frames are handed over (a memory file system), when the machine has it."""
@@ -141,34 +143,46 @@ def _blocks(stream: Any, block_bytes: int) -> Iterator[bytes]:
 
 def _file_blocks(stream: Any, block_bytes: int) -> Iterator[tuple[bytes, int | None]]:
     """``_blocks`` of an open file, each with its offset in the file (None when the stream
-    is not a plain file); from a plain file each block is copied once out of a memory map
-    (instead of a read and a join), and the pages read are released at once so resident
-    memory stays about one block whatever the file's size."""
+    is not a plain file). A plain file is read a block at a time by positioned reads, each
+    block cut at its last line end, so resident memory stays about one block whatever the
+    file's size; a file cut short while it is read (a log rotated by copy and truncate) ends
+    where it was cut, as it would for the line-by-line reader."""
     try:
-        fileno = stream.fileno()
-        size = os.fstat(fileno).st_size if isinstance(stream, io.BufferedReader) else 0
-        mapped = mmap.mmap(fileno, 0, access=mmap.ACCESS_READ) if size else None
+        fd = stream.fileno()
+        plain = isinstance(stream, io.BufferedReader) and os.fstat(fd).st_size > 0
     except (OSError, ValueError, io.UnsupportedOperation):
-        mapped = None
-    if mapped is None:
+        plain = False
+    if not plain:
         for data in _blocks(stream, block_bytes):
             yield data, None
         return
-    grain = mmap.ALLOCATIONGRANULARITY
-    with mapped:
-        start = 0
-        while start < size:
-            stop = min(start + block_bytes, size)
-            cut = mapped.rfind(b"\n", start, stop) if stop < size else stop - 1
-            if cut < start:  # no line end within the block: a line longer than a block
-                found = mapped.find(b"\n", stop)
-                cut = size - 1 if found < 0 else found
-            data = mapped[start:cut + 1]
-            base = start - start % grain
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                mapped.madvise(mmap.MADV_DONTNEED, base, cut + 1 - base)
+    start = 0
+    probe = min(PROBE_BYTES, block_bytes)
+    while True:
+        end = start + block_bytes
+        tail = os.pread(fd, probe, end - probe)
+        line_end = tail.rfind(b"\n")
+        if len(tail) == probe and line_end >= 0:  # the usual block: read once, up to its cut
+            size = end - probe + line_end + 1 - start
+            data = os.pread(fd, size, start)
+            if len(data) == size:
+                yield data, start
+                start += size
+                continue
+        data = os.pread(fd, block_bytes, start)  # the last block, a long line, or a cut file
+        if not data:
+            return
+        at_end = len(data) < block_bytes
+        while not at_end and data.rfind(b"\n") < 0:  # a line longer than a block
+            more = os.pread(fd, block_bytes, start + len(data))
+            at_end = len(more) < block_bytes
+            data += more
+        if at_end:  # the rest of the file
             yield (data if data.endswith(b"\n") else data + b"\n"), start
-            start = cut + 1
+            return
+        cut = data.rfind(b"\n")
+        yield data[:cut + 1], start
+        start += cut + 1
 
 
 def _parse(data: bytes, trust: bool, base: int | None = None) -> tuple[str, Any, int]:

@@ -9,6 +9,7 @@ are all exercised.
 from __future__ import annotations
 
 import gzip
+import os
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -346,3 +347,47 @@ def test_a_log_after_many_blank_lines_picks_the_engine_by_its_first_text(tmp_pat
         docs[engine].pop("generated_at")
     assert docs["auto"] == docs["streaming"]
     assert docs["auto"]["read"] == 202  # the HAR's two auth attempts too
+
+
+@pytest.mark.parametrize("block", [7, 64, 1000, 1 << 20])
+def test_file_blocks_cut_a_file_at_line_ends_with_their_offsets(tmp_path, block):
+    """Blocks of a plain file: whole lines, in order, each with its offset; a line longer
+    than a block is one block; a last line without a line end gets one."""
+    from hgobs.analysis.blocks import _file_blocks
+
+    text = b"a\n" + b"x" * 300 + b"\n\nshort\n" + b"y" * 5 + b"\n" + b"last without end"
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(text)
+    with open(path, "rb") as stream:
+        blocks = list(_file_blocks(stream, block))
+    assert b"".join(data for data, _ in blocks) == text + b"\n"
+    assert all(data.endswith(b"\n") for data, _ in blocks)
+    assert [base for _, base in blocks] == [text.find(data[:-1] if i == len(blocks) - 1
+                                                       else data) for i, (data, _) in
+                                            enumerate(blocks)]
+
+
+def test_a_file_cut_short_while_it_is_read_ends_there(tmp_path, monkeypatch):
+    """A log truncated while the engine reads it (log rotation by copy and truncate): the
+    run ends where the file was cut, every line it read accounted for, no crash."""
+    import hgobs.analysis.blocks as blocks
+
+    path = _write(tmp_path / "live.jsonl", 1500, days=0.1)
+    size = path.stat().st_size
+    real_parse = blocks._parse
+    calls = []
+
+    def parse_then_truncate(data, trust, base=None):
+        calls.append(base)
+        if len(calls) == 1:
+            os.truncate(path, size // 2)
+        return real_parse(data, trust, base)
+
+    monkeypatch.setattr(blocks, "_parse", parse_then_truncate)
+    state = ReportState()
+    engine = ColumnarAnalyzer(state, PROFILE, block_bytes=100_000)
+    engine.feed_file(str(path))
+    engine.finish()
+    report = document(state.report(NOW))
+    assert 0 < report["read"] < 1500
+    assert report["totals"]["classified"] + report["totals"]["skipped"] == report["read"]
