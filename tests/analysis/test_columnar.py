@@ -9,8 +9,8 @@ are all exercised.
 from __future__ import annotations
 
 import gzip
-import os
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
