@@ -50,10 +50,12 @@ generated, sampled and damaged inputs), except in these documented cases:
 from __future__ import annotations
 
 import bisect
+import contextlib
 import io
 import logging
 import math
 import os
+from collections import OrderedDict
 from typing import Any
 
 import polars as pl
@@ -82,6 +84,9 @@ log = logging.getLogger("hgobs")
 DEFAULT_BLOCK_BYTES = 64 << 20
 """Bytes of input parsed by polars at a time (a block ends at a line end)."""
 PARALLEL_BYTES = 256 << 20
+MAX_OPEN_FILES = 64
+"""Plain files kept open to read lines again; one closed is opened again only if it is still
+the same file (device and inode)."""
 """Files at least this large (bytes, on disk) are parsed by a child process (``feed_file``)."""
 TRACE_ENTRIES = 1_000
 """Bound of the table of the last token exchange per trace (as ``History.trace_entries``)."""
@@ -105,6 +110,10 @@ _ASSERTION_SOURCES = ("assertion", "client_assertion")
 def _truthy(name: str) -> pl.Expr:
     """``bool(r.get(name))`` for a string column."""
     return pl.col(name).is_not_null() & (pl.col(name) != "")
+
+
+class _LineChanged(Exception):
+    """A line read again is no longer what was read (its file changed during the run)."""
 
 
 class ColumnarAnalyzer:
@@ -140,7 +149,10 @@ class ColumnarAnalyzer:
         self._envs = pl.DataFrame(schema={"iss": pl.String, "env": pl.String, "last": pl.Int64})
         self._traces = pl.DataFrame(schema={"trace": pl.String, "ord": pl.Int64})
         self._exchange_verdicts: dict[int, tuple[Any, Any, Any]] = {}
-        self._fds: dict[int, int] = {}
+        self._fds: OrderedDict[int, int] = OrderedDict()
+        """Open plain files (source number -> descriptor), opened when their reading starts
+        and kept, least recently used first, for reading a line again."""
+        self._identity: dict[int, tuple[int, int]] = {}
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -165,17 +177,42 @@ class ColumnarAnalyzer:
             size = 0
         blocks = _in_process if size < PARALLEL_BYTES else _parsed_in_child
         file_no = self._source(name)
+        with contextlib.suppress(OSError):  # kept open: a rename (rotation) moves no line
+            fd = os.open(name, os.O_RDONLY)
+            try:
+                stat = os.fstat(fd)
+            except OSError:
+                os.close(fd)
+                raise
+            self._identity[file_no] = (stat.st_dev, stat.st_ino)
+            self._keep_open(file_no, fd)
         line_no = 0
         for parsed in blocks(name, self.block_bytes, self.trust):
             line_no = self._accept(parsed, file_no, line_no)
 
-    def _read_line(self, file_no: int, offset: int, size: int) -> bytes:
+    def _read_line(self, file_no: int, offset: int, size: int) -> bytes | None:
         """``size`` bytes at ``offset`` of source ``file_no`` (a plain file), line end
-        dropped."""
-        fd = self._fds.get(file_no)
-        if fd is None:
-            fd = self._fds[file_no] = os.open(self.sources[file_no], os.O_RDONLY)
-        return os.pread(fd, size, offset).rstrip(b"\r")
+        dropped; None when the file is no longer the one read (replaced, or cut short)."""
+        fd = self._fds.pop(file_no, None)
+        if fd is None:  # closed to bound open files: open it again, if it is the same file
+            try:
+                fd = os.open(self.sources[file_no], os.O_RDONLY)
+            except OSError:
+                return None
+            stat = os.fstat(fd)
+            if (stat.st_dev, stat.st_ino) != self._identity.get(file_no):
+                os.close(fd)
+                return None
+        self._keep_open(file_no, fd)
+        data = os.pread(fd, size, offset)
+        return data.rstrip(b"\r") if len(data) == size else None
+
+    def _keep_open(self, file_no: int, fd: int) -> None:
+        """Keep ``fd`` as the most recently used; close the least recently used beyond
+        ``MAX_OPEN_FILES``."""
+        self._fds[file_no] = fd
+        while len(self._fds) > MAX_OPEN_FILES:
+            os.close(self._fds.popitem(last=False)[1])
 
     def _source(self, name: str) -> int:
         self.sources.append(name)
@@ -552,7 +589,13 @@ class ColumnarAnalyzer:
                     events.append((row[i_ord], True, _fill(row[i_client]), None, tm))
                 continue
             if not row[i_ok + 1]:  # not settled: judged here
-                record = self._unsettled(row, index, fields)
+                try:
+                    record = self._unsettled(row, index, fields)
+                except _LineChanged:
+                    state.add_skipped(Item(f"{sources[row[i_src]]}:{row[i_line]}", reason=(
+                        "line changed since it was read (file replaced or rewritten while "
+                        "analysed)")))
+                    continue
                 if record.get("endpoint.kind") == TOKEN_EXCHANGE and record.get("trace_id"):
                     verdicts[row[i_ord]] = (record.get("outcome"), record.get("category"),
                                             record.get("span_id"))
@@ -667,9 +710,9 @@ class ColumnarAnalyzer:
         raw = row[index["_raw"]]
         if raw is None:  # a line of a plain file, read again where it lies
             raw = self._read_line(row[index["_src"]], row[index["_off"]], row[index["_len"]])
-        record = jsonl.parse_line(raw, "").record
-        if record is None:  # cannot happen: the row was read from this very line
-            raise ValueError("a line read before is no longer a record")
+        record = None if raw is None else jsonl.parse_line(raw, "").record
+        if record is None:  # the file changed under us (rotated, rewritten, cut short)
+            raise _LineChanged
         judge = self.judge
         recorded = judge.take_recorded(record)
         self._add_facts(record, row, index, failed=None)

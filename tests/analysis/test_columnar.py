@@ -391,3 +391,45 @@ def test_a_file_cut_short_while_it_is_read_ends_there(tmp_path, monkeypatch):
     report = document(state.report(NOW))
     assert 0 < report["read"] < 1500
     assert report["totals"]["classified"] + report["totals"]["skipped"] == report["read"]
+
+
+def test_many_files_are_read_again_with_few_open_at_once(tmp_path, monkeypatch):
+    """With every record judged again (a profile given), lines are read again from files
+    kept open least recently used first, at most ``MAX_OPEN_FILES`` at once: the same
+    report as the streaming engine, however many files."""
+    import hgobs.analysis.columnar as columnar
+
+    monkeypatch.setattr(columnar, "MAX_OPEN_FILES", 2)
+    files = [_write(tmp_path / f"part{i}.jsonl", 120, days=0.1, seed=i) for i in range(7)]
+    state = ReportState()
+    engine = ColumnarAnalyzer(state, PROFILE, trust=False, block_bytes=20_000)
+    for path in files:
+        engine.feed_file(str(path))
+        assert len(engine._fds) <= 2
+    engine.finish()
+    assert document(state.report(NOW)) == _streaming(files, trust=False)
+
+
+def test_a_line_to_read_again_from_a_file_cut_since_is_skipped_with_a_reason(tmp_path,
+                                                                            monkeypatch):
+    """A file truncated after its lines were read, before they are read again in full: those
+    records are skipped with a reason (no crash), and every line read is accounted for."""
+    import hgobs.analysis.blocks as blocks
+
+    path = _write(tmp_path / "live.jsonl", 900, days=0.1)
+    real_parse = blocks._parse
+
+    def parse_then_truncate(data, trust, base=None):
+        parsed = real_parse(data, trust, base)
+        os.truncate(path, 0)  # after the first block is parsed, before it is judged
+        return parsed
+
+    monkeypatch.setattr(blocks, "_parse", parse_then_truncate)
+    state = ReportState()
+    engine = ColumnarAnalyzer(state, PROFILE, trust=False, block_bytes=10_000_000)
+    engine.feed_file(str(path))
+    engine.finish()
+    report = document(state.report(NOW))
+    assert report["read"] == 900 and report["totals"]["skipped"] == 900
+    assert report["skipped"][0]["reason"] == ("line changed since it was read (file replaced "
+                                              "or rewritten while analysed)")
