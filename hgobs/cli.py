@@ -162,7 +162,7 @@ def _jsonl_files(paths: tuple[str, ...], ignored: list[str]) -> list[str] | None
     files = []
     try:
         for name, named in expand(paths):
-            if name == "-":
+            if name == "-" or not os.path.isfile(name):  # a pipe is read once, as it comes
                 return None
             try:
                 with open_input(name) as stream:

@@ -281,9 +281,10 @@ def serve(argv: Sequence[str]) -> int:
     to standard output, ``fast|slow <TAB> lines <TAB> path``; then ``end``. Before parsing a
     block it waits, by reading one byte of standard input, until the analysis has taken the
     block ``AHEAD`` before it (end of input: the parent is gone, so it stops). A failure to
-    read the input is written as ``error <TAB> type <TAB> message`` for the parent to raise;
-    a failure to write into ``folder`` (a full memory file system) as ``stop``, and the parent
-    parses the rest itself. Returns the exit status."""
+    read the input (``OSError``, ``EOFError``) is written as ``error <TAB> type <TAB> message``
+    for the parent to raise; a failure to write into ``folder`` (a full memory file system) as
+    ``stop``, and the parent parses the rest itself, as it does when the child ends without a
+    word (interrupted, out of memory). Returns the exit status."""
     name, block_bytes, trust, folder = argv[0], int(argv[1]), argv[2] == "1", argv[3]
     out, acks = sys.stdout.buffer, sys.stdin.buffer
 
@@ -312,9 +313,11 @@ def serve(argv: Sequence[str]) -> int:
                 say(kind, lines, path)
     except BrokenPipeError:
         return 0
-    except BaseException as exc:  # reading failed: the parent raises it
+    except (OSError, EOFError) as exc:  # reading failed: the parent raises it
         with contextlib.suppress(OSError):
             say("error", type(exc).__name__, exc)
+        return 1
+    except BaseException:  # interrupted, out of memory...: the parent reads on by itself
         return 1
     with contextlib.suppress(OSError):
         say("end")
@@ -377,14 +380,20 @@ def _parsed_in_child(name: str, block_bytes: int, trust: bool) -> Iterator[tuple
                 child.stdin.write(b"\n")
                 child.stdin.flush()
             yield kind, payload, int(lines)
-    finally:
-        with contextlib.suppress(OSError):
-            child.stdin.close()
-        if child.poll() is None:
-            child.kill()
-        child.wait()
-        child.stdout.close()
-        shutil.rmtree(folder, ignore_errors=True)
+    finally:  # each step even when the one before is interrupted (a second Ctrl-C)
+        try:
+            with contextlib.suppress(OSError):
+                child.stdin.close()
+        finally:
+            try:
+                if child.poll() is None:
+                    child.kill()
+                child.wait()
+            finally:
+                try:
+                    child.stdout.close()
+                finally:
+                    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _may_hold_long_line(data: bytes) -> bool:

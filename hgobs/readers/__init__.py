@@ -46,8 +46,8 @@ def expand(paths: Iterable[str]) -> Iterator[tuple[str, bool]]:
             for child in sorted(path.rglob("*")):
                 if child.is_file() and child.name.endswith(FOLDER_SUFFIXES):
                     yield str(child), False
-        elif path.is_file():
-            yield spec, True
+        elif path.is_file() or (path.exists() and not glob.has_magic(spec)):
+            yield spec, True  # a file, or a pipe or device named as it is (/dev/stdin, <(...))
         else:
             matches = sorted(glob.glob(spec, recursive=True))
             if not matches:
@@ -66,9 +66,7 @@ def open_input(name: str) -> IO[bytes]:
             return gzip.open(stream, "rb")  # type: ignore[return-value]
         return stream
     raw: IO[bytes] = open(name, "rb")
-    head = raw.read(2)
-    raw.seek(0)
-    if head == b"\x1f\x8b":
+    if raw.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]  # (a pipe cannot seek)
         return gzip.open(raw, "rb")  # type: ignore[return-value]
     return raw
 

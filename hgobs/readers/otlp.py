@@ -359,8 +359,10 @@ def parse(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
 
 def _seekable_utf8(stream: IO[bytes]) -> tuple[IO[bytes], IO[bytes] | None]:
     """``stream`` itself when it can seek and is UTF-8, else a UTF-8 copy (returned twice)."""
+    under = getattr(stream, "fileobj", None)  # a gzip stream: can seek back only if this can
     try:
-        start = stream.tell() if stream.seekable() else None
+        seekable = stream.seekable() and (under is None or under.seekable())
+        start = stream.tell() if seekable else None
     except (OSError, ValueError):
         start = None
     head = stream.read(4)

@@ -433,3 +433,22 @@ def test_a_line_to_read_again_from_a_file_cut_since_is_skipped_with_a_reason(tmp
     assert report["read"] == 900 and report["totals"]["skipped"] == 900
     assert report["skipped"][0]["reason"] == ("line changed since it was read (file replaced "
                                               "or rewritten while analysed)")
+
+
+def test_a_child_interrupted_leaves_the_reading_to_this_process(tmp_path, monkeypatch):
+    """A reader process stopped by something other than a read error (here an interrupt
+    raised in it) says nothing: this process reads the file itself, no record lost."""
+    import hgobs.analysis.blocks as blocks
+    import hgobs.analysis.columnar as columnar
+
+    path = _write(tmp_path / "gen.jsonl", 600, days=0.1)
+    monkeypatch.setattr(blocks, "_CHILD", blocks._CHILD.replace(
+        "from hgobs.analysis.blocks import serve",
+        "import hgobs.analysis.blocks as b; from hgobs.analysis.blocks import serve; "
+        "b._parse = lambda *a: (_ for _ in ()).throw(KeyboardInterrupt())"))
+    monkeypatch.setattr(columnar, "PARALLEL_BYTES", 1)
+    state = ReportState()
+    engine = ColumnarAnalyzer(state, PROFILE, block_bytes=50_000)
+    engine.feed_file(str(path))
+    engine.finish()
+    assert document(state.report(NOW)) == _streaming([path])

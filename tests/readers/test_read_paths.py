@@ -115,3 +115,37 @@ def test_a_log_of_another_format_that_quotes_a_record_keeps_its_format(tmp_path,
     expected = analyze_json(source, env={"HGOBS_FINGERPRINT_KEY": "k" * 16})["totals"]
     got = analyze_json(path, env={"HGOBS_FINGERPRINT_KEY": "k" * 16})["totals"]
     assert got["attempts"] == expected["attempts"] > 0
+
+
+def test_gzipped_otlp_on_standard_input_is_read_like_the_file():
+    """A gzip stream over a pipe cannot seek back: the OTLP reader copies it instead of
+    losing every record."""
+    import os
+    import subprocess
+    import sys
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "otlp-traces.jsonl"
+    env = {"HGOBS_FINGERPRINT_KEY": "k" * 16}
+    done = subprocess.run([sys.executable, "-m", "hgobs.cli", "analyze", "--format", "json",
+                           "-"], input=gzip.compress(example.read_bytes()),
+                          capture_output=True, env={**os.environ, **env}, check=True)
+    piped = json.loads(done.stdout)
+    assert piped["totals"] == analyze_json(example, env=env)["totals"]
+    assert piped["totals"]["attempts"] == 4
+
+
+def test_a_pipe_named_as_a_path_is_read_once(tmp_path):
+    """A named pipe (as ``<(zcat log.gz)`` or ``/dev/stdin`` give) is read as it comes, not
+    globbed forever nor sniffed twice; gzip inside it is undone."""
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(gzip.compress(_records(54))))
+    writer.start()
+    try:
+        doc = analyze_json(fifo)
+    finally:
+        writer.join(timeout=10)
+    assert doc["totals"]["read"] == 54 and doc["totals"]["skipped"] == 0
