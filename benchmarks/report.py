@@ -104,7 +104,7 @@ def _stages(stages: dict[str, float]) -> list[str]:
     n = stages.get("records") or 0
     if not n:
         return ["_Stage breakdown not available._"]
-    names = {"read": "read the file into blocks (memory map)",
+    names = {"read": "read the file into blocks",
              "parse": "parse blocks (polars) and check them",
              "history": "history facts (joins with the carried tables)",
              "judge_reduce": "verdicts, group-bys, per-row pass (Python)",

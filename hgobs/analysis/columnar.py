@@ -7,7 +7,7 @@ stamp says which), and a success needs no rule at all. This engine lets polars d
 lifting and keeps Python for the records that need a judgement:
 
 1. **Read.** Each file is read in blocks of ``block_bytes`` cut at a line end (a plain file
-   memory-mapped a block at a time); polars parses a block's lines into the columns the
+   read a block at a time by positioned reads); polars parses a block's lines into the columns the
    analysis needs (``COLUMNS``, typed from ``hgobs.schema``). A block polars refuses, or one
    holding a line the JSON Lines reader would skip or read otherwise, is read line by line by
    that reader (``hgobs.readers.jsonl.parse_line``), so skip reasons and values are the
