@@ -17,7 +17,7 @@ from typing import Any
 
 import jwt
 
-from hgobs.capture import jsonload
+from hgobs import jsontext
 from hgobs.redaction import Fingerprinter, scrub_text
 
 MS_THRESHOLD = 1e11
@@ -130,8 +130,8 @@ def _plain_decode(raw: str) -> tuple[Any, Any] | None:
     if head_data is None or body_data is None or not _canonical(sig):
         return None
     try:
-        header = jsonload.loads(head_data)
-        claims = jsonload.loads(body_data)
+        header = jsontext.loads(head_data)
+        claims = jsontext.loads(body_data)
     except (ValueError, RecursionError):
         return None
     if not isinstance(header, dict) or not isinstance(claims, dict) \

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from hgobs.capture import jsonload
+from hgobs import jsontext
 from hgobs.capture.jwtpeek import looks_like_jwt
 from hgobs.redaction import redact_url, scrub_text
 from hgobs.rfc import FORM_TYPE
@@ -84,7 +84,7 @@ def _body_kind(ctype: str | None, body: bytes) -> tuple[str, Any]:
         return "multipart", None
     if stripped[:1] in (b"{", b"["):
         try:
-            obj = jsonload.loads(body)
+            obj = jsontext.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):
             obj = None
         if isinstance(obj, dict):
@@ -158,7 +158,7 @@ def response_body_facts(body: bytes, known: Iterable[str] = ()) -> tuple[dict[st
     if empty:
         return facts, None
     try:
-        obj = jsonload.loads(body, parse_constant=_no_constant)
+        obj = jsontext.loads(body, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return facts, None
     if not isinstance(obj, dict):

@@ -4,7 +4,7 @@ Yields ``Item`` objects in input order: a record with its source ``<file>:<line>
 with the reason. Every non-blank line yields exactly one item, so totals reconcile
 (lines read = records + skipped). Reasons never quote the line (it may hold secrets).
 
-Lines are parsed by ``hgobs.readers.jsontext.fast_loads`` (msgspec: several times faster than
+Lines are parsed by ``hgobs.jsontext.fast_loads`` (msgspec: several times faster than
 the standard library on records of about 2 KB); a line it refuses is parsed again with
 ``json``, so what is accepted (``NaN``, integers over 64 bits) and the reasons given are exactly
 the standard library's. An escaped lone surrogate (``"\\ud800"`` without its pair) is no
@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
+from hgobs.jsontext import REFUSED, fast_loads
 from hgobs.readers.base import Item, ReadContext
-from hgobs.readers.jsontext import REFUSED, fast_loads
 from hgobs.schema import FIELD_NAMES, FIELDS, SCHEMA_ID
 
 MAX_LINE_BYTES = 1 << 20

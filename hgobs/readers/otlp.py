@@ -39,8 +39,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any, NamedTuple
 
+from hgobs.jsontext import REFUSED, fast_loads
 from hgobs.readers.base import Item, ReadContext
-from hgobs.readers.jsontext import REFUSED, fast_loads
 from hgobs.readers.spans import (
     MARKER,
     Span,
@@ -121,6 +121,12 @@ def any_value(value: Any) -> Any:
             return convert(item)
         except (TypeError, ValueError, binascii.Error, RecursionError):
             return None
+    return _any_value_by_kind(value)
+
+
+def _any_value_by_kind(value: dict[str, Any]) -> Any:
+    """An ``AnyValue`` object read field by field in ``_VALUE_KINDS`` order: the first kind
+    present decides (``any_value`` without its one-field shortcut)."""
     for name, convert in _VALUE_KINDS:
         item = _get(value, name)
         if item is not None:

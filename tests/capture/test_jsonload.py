@@ -1,4 +1,4 @@
-"""``jsonload.loads`` gives what ``json.loads`` gives, value, types and errors, on odd inputs."""
+"""``jsontext.loads`` gives what ``json.loads`` gives, value, types and errors, on odd inputs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from hgobs.capture import jsonload
+from hgobs import jsontext
 
 ODD = [
     b'{"a": NaN}', b'{"a": Infinity, "b": -Infinity}', b"NaN",
@@ -91,7 +91,7 @@ def _mutated(rnd: random.Random, data: bytes) -> bytes:
 @pytest.mark.parametrize("data", ODD, ids=range(len(ODD)))
 def test_odd_inputs_decode_as_the_standard_library_decodes_them(data):
     """Each odd input gives the standard library's value (types included) or its error."""
-    assert _outcome(jsonload.loads, data) == _outcome(json.loads, data)
+    assert _outcome(jsontext.loads, data) == _outcome(json.loads, data)
 
 
 @pytest.mark.parametrize("data", [b'{"a": NaN, "b": [Infinity]}', b'{"a": 1}', b"Infinity", b"[1e400]"])
@@ -100,7 +100,7 @@ def test_parse_constant_is_honoured(data):
     def constant(name: str) -> None:
         return None
 
-    assert _outcome(lambda d: jsonload.loads(d, parse_constant=constant), data) == \
+    assert _outcome(lambda d: jsontext.loads(d, parse_constant=constant), data) == \
         _outcome(lambda d: json.loads(d, parse_constant=constant), data)
 
 
@@ -111,7 +111,7 @@ def test_nesting_follows_the_recursion_limit():
     sys.setrecursionlimit(100)
     try:
         expected = _outcome(json.loads, data)
-        assert _outcome(jsonload.loads, data) == expected == ("error", ["RecursionError"])
+        assert _outcome(jsontext.loads, data) == expected == ("error", ["RecursionError"])
     finally:
         sys.setrecursionlimit(limit)
 
@@ -125,6 +125,6 @@ def test_generated_and_damaged_documents_decode_as_the_standard_library_decodes_
         if rnd.random() < 0.5:
             data = _mutated(rnd, data)
         expected = _outcome(json.loads, data)
-        assert _outcome(jsonload.loads, data) == expected, data
+        assert _outcome(jsontext.loads, data) == expected, data
         decoded += expected[0] == "ok"
     assert decoded > 5_000

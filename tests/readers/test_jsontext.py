@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hgobs.readers.jsontext import REFUSED, fast_loads
+from hgobs.jsontext import REFUSED, fast_loads
 
 
 def _standard(data: bytes) -> Any:

@@ -380,20 +380,9 @@ def test_truncated_gzip_reads_what_was_decompressed(good):
 
 def _any_value_by_the_book(value):
     """``AnyValue`` read field by field in ``_VALUE_KINDS`` order (no shortcut)."""
-    import binascii
-
     from hgobs.readers import otlp
 
-    if not isinstance(value, dict):
-        return None
-    for name, convert in otlp._VALUE_KINDS:
-        item = otlp._get(value, name)
-        if item is not None:
-            try:
-                return convert(item)
-            except (TypeError, ValueError, binascii.Error, RecursionError):
-                return None
-    return None
+    return otlp._any_value_by_kind(value) if isinstance(value, dict) else None
 
 
 def test_attribute_values_read_by_the_shortcut_equal_the_field_by_field_reading():
