@@ -11,7 +11,9 @@ The generator goes through today's ``hgobs.diagnose.History`` (see ``benchmarks/
 which the analyzer redesign may change; so the bytes themselves are frozen in
 ``tests/data/golden/inputs.tar.gz`` (``pack``), and the golden test reads them from there
 (``unpack``), never from the generator. Regenerating the tarball is a change of input, to be
-explained like a change of golden.
+explained like a change of golden. So that the goldens can be checked whatever the analyzer
+becomes, ``pack`` and ``unpack`` need the standard library only; the generators (which import
+the analyzer, ``benchmarks`` and the fuzz tests) are imported only when inputs are made.
 """
 
 from __future__ import annotations
@@ -28,18 +30,14 @@ from typing import Any
 
 import orjson
 
-from benchmarks.generate import Spec, jsonl_line, records, write
-from tests.reliability.test_fuzz_bugs import CASES as FUZZ_BUGS
-from tests.reliability.test_fuzz_readers import NAMES as FUZZ_NAMES
-from tests.reliability.test_fuzz_readers import SEEDS as FUZZ_SEEDS
-from tests.reliability.test_fuzz_readers import TOKENS as FUZZ_TOKENS
-
 REPO = Path(__file__).resolve().parents[2]
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z, the generator's START
 
 
 def _generated(path: Path, n: int, **spec: Any) -> Path:
     """``n`` generated records (``benchmarks.generate.Spec``) as hgobs JSON Lines at ``path``."""
+    from benchmarks.generate import Spec, jsonl_line, records
+
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"".join(jsonl_line(r) for r in records(Spec(n, **spec))))
     return path
@@ -146,11 +144,15 @@ def _blank_lines_har(root: Path) -> None:
 
 def _otlp(root: Path) -> None:
     """Generated records as OTLP JSON export lines (``benchmarks.generate.write``)."""
+    from benchmarks.generate import Spec, write
+
     write(root / "traces.jsonl", Spec(300, days=0.2, seed=11), "otlp")
 
 
 def _fuzz_bugs(root: Path) -> None:
     """Each reader crash the fuzzers found, in its own file name."""
+    from tests.reliability.test_fuzz_bugs import CASES as FUZZ_BUGS
+
     for name, (file_name, data, _) in FUZZ_BUGS.items():
         (root / name).mkdir()
         (root / name / file_name).write_bytes(data)
@@ -160,10 +162,11 @@ MUTATION_SEEDS = (1, 2, 3)
 """Seeds of ``mutate``; every seed gives one mutated file of every fuzz seed format."""
 
 
-def mutate(data: bytes, seed: int) -> bytes:
+def mutate(data: bytes, seed: int, tokens: list[bytes]) -> bytes:
     """``data`` with two to four byte mutations drawn from ``random.Random(seed)``: a bit
-    flip, an insert of a troublesome token (the fuzzer's ``TOKENS``), a deletion, a duplicated
-    run, or a cut; seed 3 also turns line ends into CRLF and adds a BOM."""
+    flip, an insert of one of ``tokens`` (the fuzzer's troublesome tokens), a deletion, a
+    duplicated run, or a cut in the second half; seed 3 also turns line ends into CRLF and
+    adds a BOM."""
     rng = random.Random(seed)
     for _ in range(rng.randint(2, 4)):
         at = rng.randint(0, len(data))
@@ -172,7 +175,7 @@ def mutate(data: bytes, seed: int) -> bytes:
             i = min(at, len(data) - 1)
             data = data[:i] + bytes([data[i] ^ rng.randint(1, 255)]) + data[i + 1:]
         elif op == "token":
-            data = data[:at] + rng.choice(FUZZ_TOKENS) + data[at:]
+            data = data[:at] + rng.choice(tokens) + data[at:]
         elif op == "delete":
             data = data[:at] + data[at + rng.randint(1, 200):]
         elif op == "duplicate":
@@ -185,11 +188,15 @@ def mutate(data: bytes, seed: int) -> bytes:
 
 
 def _mutated(root: Path) -> None:
-    for fmt in sorted(FUZZ_SEEDS):
+    """Each fuzz seed format (``tests/reliability/test_fuzz_readers.py``), mutated by every
+    seed of ``MUTATION_SEEDS``, in ``<format>-<seed>/<the fuzzer's file name>``."""
+    from tests.reliability.test_fuzz_readers import NAMES, SEEDS, TOKENS
+
+    for fmt in sorted(SEEDS):
         for seed in MUTATION_SEEDS:
             folder = root / f"{fmt}-{seed}"
             folder.mkdir()
-            (folder / FUZZ_NAMES[fmt]).write_bytes(mutate(FUZZ_SEEDS[fmt], seed))
+            (folder / NAMES[fmt]).write_bytes(mutate(SEEDS[fmt], seed, TOKENS))
 
 
 MAKERS: dict[str, Callable[[Path], None]] = {
