@@ -38,11 +38,11 @@ from hgobs.config import ENV_VARS, Options, resolve_options
 from hgobs.diagnose import History, diagnose
 from hgobs.errors import HgobsError
 from hgobs.profiles import API_CALL
-from hgobs.schema import ATTRIBUTE_PREFIX, Record, scalar_attributes
+from hgobs.schema import Record
 from hgobs.sinks import otel as otel_sink
 from hgobs.sinks.jsonl import JsonlSink
+from hgobs.sinks.logging import log_record
 
-RECORD_LOG = logging.getLogger("hgobs")
 LOG = logging.getLogger("hgobs.internal")
 OPTION_NAMES = (*ENV_VARS, "clock", "max_body_bytes", "history_entries")
 REFUSED_STATUSES = frozenset({401, 403, 429})
@@ -191,16 +191,7 @@ class Recorder:
         guarded("metrics", self.metrics.record, record, duration_s)
         if self.jsonl is not None:
             guarded("jsonl", self.jsonl.write, record)
-        guarded("log", _log_record, record)
-
-
-def _log_record(record: Record) -> None:
-    if not RECORD_LOG.isEnabledFor(logging.INFO):
-        return
-    level = logging.WARNING if record.get("outcome") == "failed" else logging.INFO
-    extra = {ATTRIBUTE_PREFIX + k: v for k, v in scalar_attributes(record).items()}
-    RECORD_LOG.log(level, "hgobs auth attempt %s %s: %s", record.get("endpoint.kind"),
-                   record.get("environment"), record.get("category"), extra=extra)
+        guarded("log", log_record, record)
 
 
 class _Exchange:
