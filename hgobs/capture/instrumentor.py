@@ -199,8 +199,9 @@ class _Exchange:
 
     The span kind is CLIENT only when OpenTelemetry's httpx instrumentation is off; whether our
     span also carries the HTTP attributes is decided at the end, from whether an HTTP span was
-    really made inside it (a custom transport may not be wrapped). The span is ended on every
-    path, also when a step of hgobs fails.
+    really made inside it (a custom transport may not be wrapped), and its name then follows
+    that role (``otel_sink.finish_span``). The span is ended on every path, also when a step of
+    hgobs fails.
     """
 
     def __init__(self, recorder: Recorder, client: Any, request: httpx.Request, plan: Plan):
@@ -208,9 +209,10 @@ class _Exchange:
         self.request = request
         self.plan = plan
         self.now = recorder.options.clock()
+        client_span = not _otel_httpx_enabled(client)
         self.span = recorder.tracer.start_span(
-            otel_sink.span_name(plan.kind),
-            kind=otel_sink.span_kind(not _otel_httpx_enabled(client)))
+            otel_sink.span_name(plan.kind, request.method if client_span else None),
+            kind=otel_sink.span_kind(client_span))
         self.started = time.perf_counter()
         self._ended = False
 
@@ -289,8 +291,8 @@ def _record_api(recorder: Recorder, request: httpx.Request, plan: Plan,
     http_span = _http_span_context(response.request)
     parent = trace.set_span_in_context(trace.NonRecordingSpan(http_span)) if http_span else None
     span = recorder.tracer.start_span(
-        otel_sink.span_name(plan.kind), context=parent, start_time=start_ns,
-        kind=otel_sink.span_kind(http_span is None))
+        otel_sink.span_name(plan.kind, None if http_span else request.method), context=parent,
+        start_time=start_ns, kind=otel_sink.span_kind(http_span is None))
     recorder.complete(record, span, http_span is None, duration)
 
 
