@@ -188,7 +188,7 @@ class Recorder:
             otel_sink.finish_span(span, record, http_attributes=http_attributes)
         finally:
             span.end()
-        guarded("metrics", self.metrics.record, record, duration_s)
+        guarded("metrics", self.metrics.record, record, duration_s, span)
         if self.jsonl is not None:
             guarded("jsonl", self.jsonl.write, record)
         guarded("log", log_record, record)

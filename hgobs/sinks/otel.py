@@ -6,10 +6,11 @@ instrumentation is not active, our span is the HTTP client span: kind CLIENT, na
 semantic-convention attributes (``http.request.method``, ``url.full`` redacted,
 ``server.address``, ``server.port``, ``http.response.status_code``, ``error.type``). Otherwise
 it is an INTERNAL span named ``hgobs <endpoint kind>``. A failure sets the span status to ERROR
-with the category id as description, and ``error.type`` (see ``error_type``).
+with the category id as description, and ``error.type`` (see ``error_type``). The conventions
+followed are those of ``SCHEMA_URL``, set on the tracer and the meter.
 
 Metrics (OpenTelemetry metrics API; bounded attributes only - no client id, URL, fingerprint or
-free text):
+free text), recorded in the context of our span so that an exemplar filter links them to it:
 
 - ``hgobs.attempts`` counter, unit ``{attempt}``: ``hgobs.outcome``, ``hgobs.category``,
   ``hgobs.environment``, ``hgobs.endpoint.kind``, and ``error.type`` (the category id) on
@@ -33,6 +34,9 @@ from hgobs.catalog import CATEGORIES, OK
 from hgobs.schema import ATTRIBUTE_PREFIX, FIELDS, Record
 
 INSTRUMENTATION_NAME = "hgobs"
+SCHEMA_URL = "https://opentelemetry.io/schemas/1.27.0"
+"""The semantic conventions our attributes and span names follow: the stable HTTP client span
+attributes and name rule, and the ``error.type`` attribute (semconv 1.27.0)."""
 KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
                            "TRACE"})
 """The methods of RFC 9110 section 9 and PATCH (RFC 5789): the HTTP semconv's known methods;
@@ -170,7 +174,8 @@ class Metrics:
                  environments: Iterable[str] = ()) -> None:
         from hgobs import __version__
 
-        meter = metrics.get_meter(INSTRUMENTATION_NAME, __version__, meter_provider)
+        meter = metrics.get_meter(INSTRUMENTATION_NAME, __version__, meter_provider,
+                                  schema_url=SCHEMA_URL)
         self.attempts = meter.create_counter(
             "hgobs.attempts", unit="{attempt}",
             description="Auth attempts seen by hgobs (token exchanges and refused API calls).")
@@ -212,24 +217,30 @@ class Metrics:
                         attrs["error.type"] = category
                     self.attempts.add(0, attrs)
 
-    def record(self, record: Record, duration_s: float | None) -> None:
-        """Count one record; durations only for token exchanges."""
+    def record(self, record: Record, duration_s: float | None, span: Span | None = None) -> None:
+        """Count one record; durations only for token exchanges.
+
+        ``span``: our span for the record (ended or not); the measurements are made in its
+        context, so an exemplar (trace-based filter: a sampled span) carries its trace and span
+        ids, not those of whatever span is current."""
         get = record.get  # the METRIC_ATTRIBUTES, in their order
         attrs, base = self._attributes((str(get("outcome") or "unknown"),
                                         str(get("category") or "unknown"),
                                         str(get("environment") or "unknown"),
                                         str(get("endpoint.kind") or "unknown")))
-        self.attempts.add(1, attrs)
+        context = trace.set_span_in_context(span) if span is not None else None
+        self.attempts.add(1, attrs, context=context)
         if record.get("endpoint.kind") == "token_exchange":
             if duration_s is not None:
-                self.exchange_duration.record(duration_s, base)
+                self.exchange_duration.record(duration_s, base, context=context)
             expiry = record.get("assertion.seconds_to_expiry")
             if isinstance(expiry, (int, float)) and record.get("assertion.source") != "bearer":
-                self.assertion_expiry.record(max(0.0, float(expiry)), base)
+                self.assertion_expiry.record(max(0.0, float(expiry)), base, context=context)
 
 
 def get_tracer(tracer_provider: trace.TracerProvider | None = None) -> trace.Tracer:
     """The hgobs tracer from ``tracer_provider`` (None: the global one)."""
     from hgobs import __version__
 
-    return trace.get_tracer(INSTRUMENTATION_NAME, __version__, tracer_provider)
+    return trace.get_tracer(INSTRUMENTATION_NAME, __version__, tracer_provider,
+                            schema_url=SCHEMA_URL)

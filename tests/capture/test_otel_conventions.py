@@ -1,8 +1,9 @@
-"""OpenTelemetry conventions of our spans and metrics: names and ``error.type``.
+"""OpenTelemetry conventions of our spans and metrics: names, ``error.type``, schema URL, exemplars.
 
 Our span is named ``{method}`` when it is the HTTP CLIENT span (no HTTP span was made inside
 it) and ``hgobs <endpoint kind>`` otherwise; a failure sets ``error.type`` on it and on the
-``hgobs.attempts`` point.
+``hgobs.attempts`` point; the tracer and meter carry the semconv schema URL; metric exemplars
+point at our span, not at the application's or the HTTP span that is current.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import httpcore
 import httpx
 import pytest
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor, SyncOpenTelemetryTransport
+from opentelemetry.sdk.metrics import MeterProvider, TraceBasedExemplarFilter
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.trace import SpanKind
 
 import hgobs
+from hgobs.sinks.otel import SCHEMA_URL
 from tests.support.cases import make_jwt
 from tests.support.emitted import loop_profile
 from tests.support.loopback import Reply
@@ -169,3 +173,48 @@ def test_error_type_on_internal_span_is_the_category(server, telemetry, replies)
         assert ours.attributes["error.type"] == ours.attributes["hgobs.category"]
     else:
         assert "error.type" not in ours.attributes
+
+
+# -- schema URL and exemplars -----------------------------------------------------------------
+
+def test_tracer_and_meter_carry_the_schema_url(server, telemetry):
+    """Our spans' and metrics' instrumentation scope has the semconv schema URL."""
+    server.script.load([INVALID_GRANT])
+    with httpx.Client() as c:
+        instrument(c, server, telemetry)
+        c.post(f"{server.origin}/oauth/token", data=token_form(server.origin))
+    (span,) = telemetry.ours()
+    assert span.instrumentation_scope.schema_url == SCHEMA_URL
+    data = telemetry.reader.get_metrics_data()
+    scopes = [sm.scope for rm in data.resource_metrics for sm in rm.scope_metrics
+              if sm.scope.name == "hgobs"]
+    assert [s.schema_url for s in scopes] == [SCHEMA_URL]
+    assert SCHEMA_URL.startswith("https://opentelemetry.io/schemas/1.")
+
+
+def test_exemplars_point_at_our_span(server, telemetry):
+    """Under an application span and OTel httpx, every exemplar of a counted attempt and of the
+    duration histogram carries our span's trace id and span id."""
+    reader = InMemoryMetricReader()
+    meters = MeterProvider(metric_readers=[reader], exemplar_filter=TraceBasedExemplarFilter())
+    server.script.load([INVALID_GRANT, UNAUTHORIZED])
+    app = telemetry.tracer_provider.get_tracer("app")
+    with httpx.Client() as c:
+        HTTPXClientInstrumentor().instrument_client(c, tracer_provider=telemetry.tracer_provider)
+        instrument(c, server, telemetry, meters)
+        with app.start_as_current_span("app work"):
+            c.post(f"{server.origin}/oauth/token", data=token_form(server.origin))
+            c.get(f"{server.origin}/fhir/R4/Patient/1", headers={"Authorization": "Bearer a1"})
+    ours = {s.attributes["hgobs.endpoint.kind"]: s.context for s in telemetry.ours()}
+    metrics = {m.name: m for rm in reader.get_metrics_data().resource_metrics
+               for sm in rm.scope_metrics for m in sm.metrics}
+    counted = [p for p in metrics["hgobs.attempts"].data.data_points if p.value]
+    assert len(counted) == 2
+    for point in counted:
+        want = ours[point.attributes["hgobs.endpoint.kind"]]
+        assert [(e.trace_id, e.span_id) for e in point.exemplars] == [(want.trace_id,
+                                                                       want.span_id)]
+    (duration,) = metrics["hgobs.exchange.duration"].data.data_points
+    assert [(e.trace_id, e.span_id) for e in duration.exemplars] == [
+        (ours["token_exchange"].trace_id, ours["token_exchange"].span_id)]
+    meters.shutdown()
