@@ -19,6 +19,10 @@ import pytest
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor, SyncOpenTelemetryTransport
 from opentelemetry.sdk.metrics import MeterProvider, TraceBasedExemplarFilter
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanKind
 
 import hgobs
@@ -217,4 +221,31 @@ def test_exemplars_point_at_our_span(server, telemetry):
     (duration,) = metrics["hgobs.exchange.duration"].data.data_points
     assert [(e.trace_id, e.span_id) for e in duration.exemplars] == [
         (ours["token_exchange"].trace_id, ours["token_exchange"].span_id)]
+    meters.shutdown()
+
+
+def test_metrics_and_jsonl_record_what_the_sampler_drops(server, tmp_path):
+    """With a sampler that drops every span, each attempt is still counted and written as a
+    JSON Lines record: they are the unsampled record."""
+    tracer_provider = TracerProvider(sampler=ALWAYS_OFF)
+    exporter = InMemorySpanExporter()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    reader = InMemoryMetricReader()
+    meters = MeterProvider(metric_readers=[reader])
+    server.script.load([SUCCESS, INVALID_GRANT, UNAUTHORIZED])
+    with httpx.Client() as c:
+        hgobs.instrument_client(c, profile=loop_profile(server.origin),
+                                jsonl_path=tmp_path / "a.jsonl", tracer_provider=tracer_provider,
+                                meter_provider=meters)
+        c.post(f"{server.origin}/oauth/token", data=token_form(server.origin))
+        c.post(f"{server.origin}/oauth/token", data=token_form(server.origin))
+        c.get(f"{server.origin}/fhir/R4/Patient/1", headers={"Authorization": "Bearer a1"})
+        hgobs.uninstrument_client(c)
+    assert exporter.get_finished_spans() == ()
+    (attempts,) = [m for rm in reader.get_metrics_data().resource_metrics
+                   for sm in rm.scope_metrics for m in sm.metrics if m.name == "hgobs.attempts"]
+    assert sum(p.value for p in attempts.data.data_points) == 3
+    lines = (tmp_path / "a.jsonl").read_text().splitlines()
+    assert [json.loads(line)["outcome"] for line in lines] == ["ok", "failed", "failed"]
+    tracer_provider.shutdown()
     meters.shutdown()
