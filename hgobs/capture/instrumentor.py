@@ -38,11 +38,11 @@ from hgobs.config import ENV_VARS, Options, resolve_options
 from hgobs.diagnose import History, diagnose
 from hgobs.errors import HgobsError
 from hgobs.profiles import API_CALL
-from hgobs.schema import ATTRIBUTE_PREFIX, Record, scalar_attributes
+from hgobs.schema import Record
 from hgobs.sinks import otel as otel_sink
 from hgobs.sinks.jsonl import JsonlSink
+from hgobs.sinks.logging import log_record
 
-RECORD_LOG = logging.getLogger("hgobs")
 LOG = logging.getLogger("hgobs.internal")
 OPTION_NAMES = (*ENV_VARS, "clock", "max_body_bytes", "history_entries")
 REFUSED_STATUSES = frozenset({401, 403, 429})
@@ -188,19 +188,10 @@ class Recorder:
             otel_sink.finish_span(span, record, http_attributes=http_attributes)
         finally:
             span.end()
-        guarded("metrics", self.metrics.record, record, duration_s)
+        guarded("metrics", self.metrics.record, record, duration_s, span)
         if self.jsonl is not None:
             guarded("jsonl", self.jsonl.write, record)
-        guarded("log", _log_record, record)
-
-
-def _log_record(record: Record) -> None:
-    if not RECORD_LOG.isEnabledFor(logging.INFO):
-        return
-    level = logging.WARNING if record.get("outcome") == "failed" else logging.INFO
-    extra = {ATTRIBUTE_PREFIX + k: v for k, v in scalar_attributes(record).items()}
-    RECORD_LOG.log(level, "hgobs auth attempt %s %s: %s", record.get("endpoint.kind"),
-                   record.get("environment"), record.get("category"), extra=extra)
+        guarded("log", log_record, record)
 
 
 class _Exchange:
@@ -208,8 +199,9 @@ class _Exchange:
 
     The span kind is CLIENT only when OpenTelemetry's httpx instrumentation is off; whether our
     span also carries the HTTP attributes is decided at the end, from whether an HTTP span was
-    really made inside it (a custom transport may not be wrapped). The span is ended on every
-    path, also when a step of hgobs fails.
+    really made inside it (a custom transport may not be wrapped), and its name then follows
+    that role (``otel_sink.finish_span``). The span is ended on every path, also when a step of
+    hgobs fails.
     """
 
     def __init__(self, recorder: Recorder, client: Any, request: httpx.Request, plan: Plan):
@@ -217,9 +209,10 @@ class _Exchange:
         self.request = request
         self.plan = plan
         self.now = recorder.options.clock()
+        client_span = not _otel_httpx_enabled(client)
         self.span = recorder.tracer.start_span(
-            otel_sink.span_name(plan.kind),
-            kind=otel_sink.span_kind(not _otel_httpx_enabled(client)))
+            otel_sink.span_name(plan.kind, request.method if client_span else None),
+            kind=otel_sink.span_kind(client_span))
         self.started = time.perf_counter()
         self._ended = False
 
@@ -298,8 +291,8 @@ def _record_api(recorder: Recorder, request: httpx.Request, plan: Plan,
     http_span = _http_span_context(response.request)
     parent = trace.set_span_in_context(trace.NonRecordingSpan(http_span)) if http_span else None
     span = recorder.tracer.start_span(
-        otel_sink.span_name(plan.kind), context=parent, start_time=start_ns,
-        kind=otel_sink.span_kind(http_span is None))
+        otel_sink.span_name(plan.kind, None if http_span else request.method), context=parent,
+        start_time=start_ns, kind=otel_sink.span_kind(http_span is None))
     recorder.complete(record, span, http_span is None, duration)
 
 

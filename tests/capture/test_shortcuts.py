@@ -42,7 +42,8 @@ def test_metric_attribute_sets_are_made_as_before():
     """The cached metric attribute sets hold the record's values under ``hgobs.`` keys."""
     values = ("failed", "clock_skew", "sandbox", "token_exchange")
     attrs, base = Metrics._attributes(values)
-    assert attrs == {ATTRIBUTE_PREFIX + k: v for k, v in zip(METRIC_ATTRIBUTES, values, strict=True)}
+    assert attrs == {**{ATTRIBUTE_PREFIX + k: v for k, v in zip(METRIC_ATTRIBUTES, values, strict=True)},
+                     "error.type": "clock_skew"}
     assert base == {"hgobs.environment": "sandbox", "hgobs.outcome": "failed"}
 
 

@@ -97,7 +97,9 @@ def test_exchange_under_otel_httpx_is_internal_parent_of_http_spans(client, hops
                 follow_redirects=True)
     (ours,) = telemetry.ours()
     assert ours.kind is SpanKind.INTERNAL
-    assert semconv_keys(ours) == []
+    assert ours.name == "hgobs token_exchange"
+    assert semconv_keys(ours) == ["error.type"]  # the failure's class, no HTTP attribute
+    assert ours.attributes["error.type"] == ours.attributes["hgobs.category"]
     children = http_spans(telemetry)
     assert len(children) == hops + 1, "one HTTP span per hop, no duplicates"
     for child in children:
@@ -118,7 +120,9 @@ def test_refused_api_call_under_otel_httpx_is_child_of_its_http_span(client, ser
     (ours,) = telemetry.ours()
     (http,) = http_spans(telemetry)
     assert ours.kind is SpanKind.INTERNAL
-    assert semconv_keys(ours) == []
+    assert ours.name == "hgobs api_call"
+    assert semconv_keys(ours) == ["error.type"]
+    assert ours.attributes["error.type"] == ours.attributes["hgobs.category"]
     assert ours.parent is not None and ours.parent.span_id == http.context.span_id
     assert ours.context.trace_id == http.context.trace_id
 
@@ -182,7 +186,8 @@ def test_wrapping_transport_under_global_otel_gives_no_duplicate_http_span(serve
     (ours,) = telemetry.ours()
     assert len(http_spans(telemetry)) == 1
     assert ours.kind is SpanKind.INTERNAL
-    assert semconv_keys(ours) == []
+    assert ours.name == "hgobs token_exchange"
+    assert semconv_keys(ours) == ["error.type"]
 
 
 # -- hgobs alone ----------------------------------------------------------------------------
@@ -289,7 +294,8 @@ def test_spans_join_the_application_trace(client, server, telemetry):
         while chain.parent is not None and chain.parent.span_id in by_id:
             chain = by_id[chain.parent.span_id]
         assert chain.context.span_id == app_ctx.span_id
-    exchange = next(s for s in telemetry.ours() if s.name == "hgobs token_exchange")
+    exchange = next(s for s in telemetry.ours()
+                    if s.attributes["hgobs.endpoint.kind"] == "token_exchange")
     assert exchange.parent is not None and exchange.parent.span_id == app_ctx.span_id
 
 
@@ -330,8 +336,8 @@ def test_exchange_from_inside_an_auth_flow_is_recorded(server, telemetry):
 
         server.script.load([SUCCESS, UNAUTHORIZED])
         api_client.get(f"{server.origin}/fhir/R4/Patient/1", auth=FetchingAuth())
-    assert sorted(s.name for s in telemetry.ours()) == ["hgobs api_call",
-                                                        "hgobs token_exchange"]
+    assert sorted((s.attributes["hgobs.endpoint.kind"], s.name) for s in telemetry.ours()) \
+        == [("api_call", "GET"), ("token_exchange", "POST")]
 
 
 def test_exchange_yielded_by_an_auth_flow_is_recorded(server, telemetry):
@@ -351,8 +357,8 @@ def test_exchange_yielded_by_an_auth_flow_is_recorded(server, telemetry):
                                 tracer_provider=telemetry.tracer_provider)
         server.script.load([SUCCESS, UNAUTHORIZED])
         c.get(f"{server.origin}/fhir/R4/Patient/1", auth=RefreshingAuth())
-    assert sorted(s.name for s in telemetry.ours()) == ["hgobs api_call",
-                                                        "hgobs token_exchange"]
+    assert sorted((s.attributes["hgobs.endpoint.kind"], s.name) for s in telemetry.ours()) \
+        == [("api_call", "GET"), ("token_exchange", "POST")]
 
 
 # -- metrics ----------------------------------------------------------------------------------
@@ -362,7 +368,8 @@ def _metrics(telemetry: Any) -> dict[str, Any]:
 
 
 def test_attempts_counter_has_exactly_the_bounded_attribute_keys(client, server, telemetry):
-    """Every ``hgobs.attempts`` point has exactly outcome, category, environment, endpoint kind."""
+    """Every ``hgobs.attempts`` point has exactly outcome, category, environment, endpoint kind,
+    and on failures ``error.type``, the category id."""
     server.script.load([SUCCESS, INVALID_GRANT, UNAUTHORIZED])
     client.post(f"{server.origin}/oauth/token", data=token_form(server.origin))
     client.post(f"{server.origin}/oauth/token", data=token_form(server.origin))
@@ -372,8 +379,10 @@ def test_attempts_counter_has_exactly_the_bounded_attribute_keys(client, server,
     assert sum(p.value for p in points) == 3
     assert attempts.data.is_monotonic
     for p in points:
-        assert set(p.attributes) == {"hgobs.outcome", "hgobs.category", "hgobs.environment",
-                                     "hgobs.endpoint.kind"}
+        failed = p.attributes["hgobs.outcome"] == "failed"
+        assert set(p.attributes) == COUNTER_KEYS | ({"error.type"} if failed else set())
+        if failed:
+            assert p.attributes["error.type"] == p.attributes["hgobs.category"]
     assert {p.attributes["hgobs.endpoint.kind"] for p in points} == {"token_exchange",
                                                                      "api_call"}
     assert {p.attributes["hgobs.environment"] for p in points} == {"sandbox"}

@@ -91,6 +91,9 @@ def test_exporter_names_and_labels(live, prometheus):
                                                ("start", live.start), ("end", live.end)])
     for series in attempt_series:
         assert {k for k in series if k.startswith("hgobs_")} == ATTEMPT_LABELS
+        # error.type: the category id on failures, absent on successes (so no extra series)
+        assert series.get("error_type") == (series["hgobs_category"]
+                                            if series["hgobs_outcome"] == "failed" else None)
     for name in ("hgobs_exchange_duration_seconds_count", "hgobs_assertion_expiry_seconds_bucket"):
         for series in prometheus.api("series", [("match[]", name), ("start", live.start),
                                                 ("end", live.end)]):

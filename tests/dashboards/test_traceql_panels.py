@@ -66,8 +66,9 @@ def test_filter_finds_spans(live, panel, target):
         assert all(s["duration_ns"] > 1e9 for s in found)  # the scenarios run fast: none expected
         return
     assert found, target["query"]
-    for span in found:
-        assert span["name"] in ("hgobs token_exchange", "hgobs api_call")
+    for span in found:  # selected by hgobs.* attributes, whatever the span's name
+        assert span["attributes"]["hgobs.endpoint.kind"] in ("token_exchange", "api_call")
+        assert span["name"] in ("hgobs token_exchange", "hgobs api_call", "POST", "GET")
 
 
 @pytest.mark.parametrize("environment", [".*", "sandbox", "production"])

@@ -115,8 +115,14 @@ def _check_attempts(spans: list[dict[str, Any]]) -> None:
     by_category = {s["attributes"]["hgobs.category"]: s for s in spans}
     assert sorted(by_category) == ["expired_assertion", "missing_access_token", "ok"]
     ok, stale = by_category["ok"], by_category["expired_assertion"]
-    assert ok["name"] == stale["name"] == "hgobs token_exchange"
-    assert by_category["missing_access_token"]["name"] == "hgobs api_call"
+    refused = by_category["missing_access_token"]
+    assert ok["attributes"]["hgobs.endpoint.kind"] == "token_exchange"
+    assert stale["attributes"]["hgobs.endpoint.kind"] == "token_exchange"
+    assert refused["attributes"]["hgobs.endpoint.kind"] == "api_call"
+    for span in spans:  # the HTTP CLIENT span is named by its method; an INTERNAL one by its kind
+        kind = span["attributes"]["hgobs.endpoint.kind"]
+        assert span["name"] == (span["attributes"]["http.request.method"]
+                                if span["kind"] == SPAN_KIND_CLIENT else f"hgobs {kind}")
     for span in spans:
         attrs = span["attributes"]
         assert attrs["hgobs.environment"] == "sandbox"
@@ -165,7 +171,8 @@ def test_zero_code_otlp_sends_spans_and_metrics(tmp_path, receiver):
     })
     spans = _ours(receiver)
     _check_attempts(spans)
-    exchanges = {s["span_id"]: s for s in spans if s["name"] == "hgobs token_exchange"}
+    exchanges = {s["span_id"]: s for s in spans
+                 if s["attributes"]["hgobs.endpoint.kind"] == "token_exchange"}
     assert all(s["kind"] == SPAN_KIND_INTERNAL for s in exchanges.values())
     http_children = [s for s in receiver.spans()
                      if s["kind"] == SPAN_KIND_CLIENT and s["parent_span_id"] in exchanges]
@@ -180,8 +187,9 @@ def test_zero_code_otlp_sends_spans_and_metrics(tmp_path, receiver):
     assert counted == {("ok", "token_exchange"): 1, ("expired_assertion", "token_exchange"): 1,
                        ("missing_access_token", "api_call"): 1}
     for point in metrics["hgobs.attempts"]["points"]:
+        failed = point["attributes"]["hgobs.outcome"] == "failed"
         assert set(point["attributes"]) == {"hgobs.outcome", "hgobs.category", "hgobs.environment",
-                                            "hgobs.endpoint.kind"}
+                                            "hgobs.endpoint.kind", *(["error.type"] * failed)}
     durations = metrics["hgobs.exchange.duration"]["points"]
     assert sum(p["count"] for p in durations) == 2
     assert all(set(p["attributes"]) == {"hgobs.environment", "hgobs.outcome"} for p in durations)
