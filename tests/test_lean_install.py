@@ -102,14 +102,19 @@ def modules_of(names: set[str]) -> set[str]:
 
 BLOCKER = textwrap.dedent('''
     """Make every module outside the allowed set unimportable (test helper)."""
-    import json, os, sys
+    import json, os, sys, sysconfig
+    from importlib.machinery import PathFinder
     ALLOWED = frozenset(json.loads(open(os.environ["HGOBS_TEST_ALLOWED"]).read()))
     STDLIB = sys.stdlib_module_names | set(sys.builtin_module_names)
+    STDLIB_DIRS = [sysconfig.get_path("stdlib"), os.path.join(sysconfig.get_path("platstdlib"),
+                                                              "lib-dynload")]
 
     class Blocker:
         @staticmethod
         def find_spec(name, path=None, target=None):
-            if name in ALLOWED or name.split(".")[0] in STDLIB or name.split(".")[0] == "hgobs":
+            top = name.split(".")[0]
+            if name in ALLOWED or top in STDLIB or top == "hgobs" or (
+                    "." not in name and PathFinder.find_spec(name, STDLIB_DIRS) is not None):
                 return None
             raise ModuleNotFoundError(f"No module named {name!r} (not in this install)", name=name)
 
@@ -193,6 +198,24 @@ def test_other_commands_on_the_lean_install_name_their_extra(tmp_path, args, hin
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and hint in done.stderr, done.stderr
     assert done.stderr.startswith(f"hgobs: hgobs {args[0]} needs {hint} (")
+
+
+@pytest.mark.parametrize(("extras", "args", "code", "says"), [
+    (("emulator",), ["emulate", "--help"], 0, "Usage: hgobs emulate [OPTIONS]"),
+    (("emulator",), ["analyze", "samples/"], 2, "hgobs analyze needs pip install 'hgobs[analyze]' ("),
+    (("emulator",), ["demo"], 2, "hgobs demo needs pip install 'hgobs[analyze]' ("),
+    (("analyze",), ["categories"], 0, "expired_assertion\n"),
+    (("analyze",), ["check-assertion", "--help"], 0, "usage: hgobs check-assertion"),
+    (("analyze",), ["emulate"], 2, "hgobs emulate needs pip install 'hgobs[emulator]' ("),
+    (("analyze",), ["demo"], 2, "hgobs demo needs pip install 'hgobs[emulator]' ("),
+], ids=["emulate", "emulator-analyze", "emulator-demo", "analyze-categories",
+        "analyze-check-assertion-help", "analyze-emulate", "analyze-demo"])
+def test_one_extra_runs_its_commands_and_names_the_other(tmp_path, extras, args, code, says):
+    """With one extra installed its commands run (emulate without the analyzer too) and the
+    others name the extra they lack."""
+    done = lean_run(tmp_path, [str(HGOBS), *args], extras=extras)
+    assert done.returncode == code, done.stderr
+    assert says in (done.stdout if code == 0 else done.stderr)
 
 
 def test_lean_help_and_version(tmp_path):
