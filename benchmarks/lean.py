@@ -13,6 +13,7 @@ difference taken per round (paired). It writes the "## Lean install" section of 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -87,14 +88,15 @@ def _measure(venv: Path, env: Env, base: int) -> None:
 
 def _import_times(venvs: list[Path], envs: list[Env], runs: int) -> None:
     """Time ``import httpx`` in each of ``venvs`` (into ``envs``): a fresh interpreter per run,
-    the environments in turn each round, after two warm-up rounds (bytecode written, files
-    cached)."""
+    the environments in turn each round, the order rotating, after two warm-up rounds (bytecode
+    written, files cached)."""
     times: list[list[float]] = [[] for _ in venvs]
     cpu: list[list[float]] = [[] for _ in venvs]
     for n in range(runs + 2):
-        for i, venv in enumerate(venvs):
+        for k in range(len(venvs)):
+            i = (n + k) % len(venvs)
             wall, used, *loaded = subprocess.run(
-                [_python(venv), "-c", IMPORT_HTTPX], check=True, capture_output=True,
+                [_python(venvs[i]), "-c", IMPORT_HTTPX], check=True, capture_output=True,
                 text=True).stdout.split()
             if n >= 2:
                 times[i].append(float(wall))
@@ -163,9 +165,9 @@ def _paired(base: tuple[float, ...], other: tuple[float, ...]) -> list[float]:
     return [b - a for a, b in zip(base, other, strict=True)]
 
 
-def section(envs: list[Env], ran: bool, runs: int) -> str:
-    """The report section for ``envs`` (as ``run`` returns them) and whether check-assertion
-    ran in the lean environment."""
+def section(envs: list[Env], ran: bool, runs: int, load: str = "") -> str:
+    """The report section for ``envs`` (as ``run`` returns them), whether check-assertion ran
+    in the lean environment, and ``load`` (words on the machine's load, or empty)."""
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     baseline, lean, lean_httpx, full = envs
     rows = []
@@ -180,11 +182,13 @@ def section(envs: list[Env], ran: bool, runs: int) -> str:
     loaded = sorted(set(lean_httpx.loaded) - set(baseline.loaded))
     out = [
         HEADING, "",
-        f"Written by `python -m benchmarks.lean` (run {when}; Python {sys.version.split()[0]}). "
+        f"Written by `python -m benchmarks.lean` (run {when}; Python {sys.version.split()[0]}"
+        f"{'; ' + load if load else ''}). "
         "Fresh virtual environments built with pip from this repository; *site-packages* is "
         "what the installs added (the environment's own pip and setuptools not counted); "
         "`import httpx` is that statement alone in a fresh interpreter (wall and CPU time), the "
-        f"three environments taken in turn, {runs} rounds after two warm-up rounds, medians; "
+        f"three environments taken in turn (the order rotating), {runs} rounds after two warm-up "
+        "rounds, medians; "
         "*added* is the median of each round's difference from httpx alone (paired, so drift in "
         "the shared machine's load cancels); *also loaded* are the top-level modules outside "
         "the standard library that `import httpx` loaded there and not with httpx alone.", "",
@@ -250,9 +254,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=31, help="rounds of import timing")
     args = parser.parse_args(argv)
     started = time.time()
+    before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="hgobs-lean-") as work:
         envs, ran = run(args.runs, Path(work))
-    text = section(envs, ran, args.runs)
+    load = (f"load average {before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on "
+            f"{os.cpu_count()} cores")
+    text = section(envs, ran, args.runs, load)
     out = Path(args.out)
     report = out.read_text(encoding="utf-8") if out.exists() else "# Performance\n"
     out.write_text(replace_section(report, text), encoding="utf-8")
