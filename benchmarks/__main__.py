@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import analyze, capture, generate, report
+from benchmarks import analyze, capture, generate, lean, report
 
 FULL_SIZES = {"jsonl": (100_000, 1_000_000, 4_000_000), "otlp": (100_000, 1_000_000)}
 QUICK_SIZES = {"jsonl": (2_000,), "otlp": (2_000,)}
@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _write(path: Path, text: str) -> None:
-    """Write ``path`` through a temporary file and a rename (never half written)."""
+    """Write ``path`` through a temporary file and a rename (never half written), keeping the
+    section ``python -m benchmarks.lean`` wrote there."""
+    text = lean.carry_over(text, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")

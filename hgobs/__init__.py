@@ -3,6 +3,10 @@
 Capture (``HGAuthInstrumentor``, ``instrument_client``) records every OAuth 2.0 auth attempt
 made with httpx as a redacted OpenTelemetry span, metrics and a JSON Lines record; the analyzer
 (``hgobs analyze``) classifies failures with the catalog (``CATALOG``) and ``diagnose``.
+
+``pip install hgobs`` brings capture and pre-flight (``check_assertion``) only; the service
+brings httpx. ``hgobs.analysis``, ``hgobs.reports`` and ``hgobs.emulator`` need the extras
+``analyze`` and ``emulator`` (``hgobs.extras``) and raise ``MissingExtraError`` without them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import typing
 from hgobs.catalog import CATALOG, Category
 from hgobs.config import Options, resolve_options
 from hgobs.diagnose import Diagnosis, History, diagnose
-from hgobs.errors import ConfigError, HgobsError, InputError, ProfileError
+from hgobs.errors import ConfigError, HgobsError, InputError, MissingExtraError, ProfileError
 from hgobs.profiles import Environment, Profile, load_profile
 from hgobs.schema import FIELDS, SCHEMA_ID, Record
 
@@ -34,8 +38,8 @@ _LAZY = {"HGAuthInstrumentor": "hgobs.capture.instrumentor",
 
 
 def __getattr__(name: str) -> typing.Any:
-    """The capture and pre-flight API, imported when first used (they load httpx, PyJWT and
-    OpenTelemetry, which ``hgobs analyze`` does not need)."""
+    """The capture and pre-flight API, imported when first used (capture loads httpx, which
+    the service brings, and OpenTelemetry; pre-flight loads PyJWT alone)."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'hgobs' has no attribute {name!r}")
@@ -53,6 +57,7 @@ __all__ = [
     "HgobsError",
     "History",
     "InputError",
+    "MissingExtraError",
     "Options",
     "Profile",
     "ProfileError",

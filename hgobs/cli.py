@@ -1,6 +1,8 @@
 """The ``hgobs`` command: parse arguments, call the library, map errors to exit codes.
 
-Exit codes: 0 success; 2 usage or input errors (``HgobsError.exit_code``, missing files).
+Exit codes: 0 success; 2 usage or input errors (``HgobsError.exit_code``, missing files), or
+an extra that is not installed (``MissingExtraError``). Needs the ``analyze`` extra; the
+console script is ``hgobs.dispatch``, which runs ``check-assertion`` without click.
 """
 
 from __future__ import annotations
@@ -452,68 +454,18 @@ def categories(fmt: str) -> None:
                    f"  fix: {c.fix}\n  evidence: {c.evidence}\n  source: {c.source}\n")
 
 
-@cli.command("check-assertion")
-@click.argument("token", required=False, default="-")
-@click.option("--token-url", metavar="URL", help="The token URL the assertion is for.")
-@click.option("--env", "environment", metavar="NAME",
-              help="Take the token URL from this profile environment (sandbox, production).")
-@click.option("--profile", "profile", metavar="NAME|FILE", help="Provider profile.")
-@click.option("--client-id", metavar="ID", help="Your client id (iss and sub must equal it).")
-@click.option("--client-secret-env", metavar="VAR",
-              help="Name of an environment variable holding the client secret, to verify the "
-                   "HS256 signature.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-def check_assertion_command(token: str, token_url: str | None, environment: str | None,
-                            profile: str | None, client_id: str | None,
-                            client_secret_env: str | None, fmt: str) -> None:
-    """Check an assertion before sending it. TOKEN is the assertion, or '-' (the default) to
-    read it from stdin so it stays out of shell history. Exit 0: no error found; 1: the
-    exchange would fail; 2: usage error. The output never repeats the token."""
-    from hgobs.preflight import ERROR, check_assertion
+@cli.command("check-assertion", add_help_option=False,
+             context_settings={"ignore_unknown_options": True},
+             short_help="Check an assertion before sending it.")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def check_assertion_command(args: tuple[str, ...]) -> None:
+    """Check an assertion before sending it (options: hgobs check-assertion --help).
 
-    try:
-        prof = _profile(profile, ())
-    except HgobsError as exc:
-        raise click.UsageError(str(exc)) from None
-    if environment:
-        env = prof.environment(environment)
-        if env is None:
-            names = ", ".join(e.name for e in prof.environments)
-            raise click.UsageError(f"--env {environment!r} is not in the profile ({names})")
-        if token_url and token_url not in env.token_urls:
-            raise click.UsageError(f"--token-url is not a token URL of --env {environment}")
-        token_url = token_url or env.token_urls[0]
-    if not token_url:
-        raise click.UsageError("give --token-url URL or --env NAME")
-    assertion = sys.stdin.read() if token == "-" else token
-    if token == "-":
-        assertion = assertion.rstrip("\n")
-    if not assertion.strip():
-        raise click.UsageError("no assertion given (argument or stdin)")
-    if assertion.strip().lower().startswith("bearer "):
-        raise click.UsageError("give the assertion itself, without the 'Bearer ' prefix")
-    secret = None
-    if client_secret_env:
-        secret = os.environ.get(client_secret_env)
-        if secret is None:
-            raise click.UsageError(f"environment variable {client_secret_env} is not set")
-    findings = check_assertion(assertion, token_url=token_url, client_id=client_id,
-                               profile=prof, client_secret=secret)
-    if fmt == "json":
-        click.echo(json.dumps({"token_url": token_url,
-                               "findings": [f.as_dict() for f in findings]}, indent=2))
-    elif not findings:
-        skipped = [what for what, given in (("iss/sub against the client id (--client-id)",
-                                             client_id), ("the signature (--client-secret-env)",
-                                                          secret)) if not given]
-        click.echo(f"OK: no problem found for {token_url}"
-                   + (f"; not checked: {', '.join(skipped)}" if skipped else ""))
-    else:
-        for f in findings:
-            click.echo(f"{f.severity.upper()} {f.category}"
-                       + (f" ({f.claim})" if f.claim else "") + f": {f.detail}\n  fix: {f.fix}")
-    sys.exit(1 if any(f.severity == ERROR for f in findings) else 0)
+    The arguments go unparsed to ``hgobs.preflight_cli``, the one definition of its options,
+    which the console script also runs without click (the lean install)."""
+    from hgobs.preflight_cli import main as check_assertion_main
+
+    sys.exit(check_assertion_main(list(args)))
 
 
 @cli.command()
@@ -559,13 +511,14 @@ def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> None:
-    """Entry point of the ``hgobs`` console script."""
+def main(argv: list[str] | None = None) -> None:
+    """Run the click group with ``argv`` (default ``sys.argv[1:]``); the console script
+    (``hgobs.dispatch``) calls it once the command's extra is known to be installed."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
     try:
-        cli.main(prog_name="hgobs", standalone_mode=True)
-    except HgobsError as exc:  # pragma: no cover - commands convert these already
+        cli.main(args=argv, prog_name="hgobs", standalone_mode=True)
+    except HgobsError as exc:  # MissingExtraError (demo without the emulator); others converted
         click.echo(f"hgobs: {exc}", err=True)
         sys.exit(exc.exit_code)
 

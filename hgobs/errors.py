@@ -6,6 +6,8 @@
     +-- ConfigError          an option or environment variable has a value hgobs cannot use
     +-- ProfileError         a provider profile file is missing, unreadable or inconsistent
     +-- InputError           a record in an input file cannot be read (carries file and line)
+    +-- MissingExtraError    a part of hgobs needs an extra that is not installed (also an
+                             ImportError)
 
 The CLI maps these to exit codes in one place (``hgobs.cli``); the capture layer never lets any
 of them reach the host application.
@@ -47,3 +49,19 @@ class InputError(HgobsError):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+
+
+class MissingExtraError(HgobsError, ImportError):
+    """A part of hgobs needs libraries its install lacks: ``extras`` names the extras that bring
+    them (``pip install 'hgobs[analyze,emulator]'``), ``module`` the first missing import.
+
+    Also an ``ImportError``, so ``import hgobs.analysis`` without the ``analyze`` extra fails the
+    way a missing library does, with a message that says what to install.
+    """
+
+    def __init__(self, extras: tuple[str, ...], module: str, needed_by: str) -> None:
+        super().__init__(f"{needed_by} needs pip install 'hgobs[{','.join(extras)}]' "
+                         f"({module} is not installed)")
+        self.extras = extras
+        self.module = module
+        self.needed_by = needed_by

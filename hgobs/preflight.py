@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hgobs.capture import jwtpeek
-from hgobs.capture.record import profile_facts
+from hgobs.capture.claimfacts import profile_facts
 from hgobs.catalog import CATEGORIES, POSSIBLE
 from hgobs.diagnose import RULES, Context
 from hgobs.profiles import TOKEN_EXCHANGE, Profile, load_profile

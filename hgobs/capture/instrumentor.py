@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import time
 from collections.abc import Collection
 from typing import Any
@@ -37,6 +38,7 @@ from hgobs.capture.streams import AsyncTeeStream, TeeStream
 from hgobs.config import ENV_VARS, Options, resolve_options
 from hgobs.diagnose import History, diagnose
 from hgobs.errors import HgobsError
+from hgobs.package import _instruments
 from hgobs.profiles import API_CALL
 from hgobs.schema import Record
 from hgobs.sinks import otel as otel_sink
@@ -61,11 +63,11 @@ def _otel_httpx_enabled(client: Any) -> bool:
     """True when OpenTelemetry's httpx instrumentation is on, globally or for ``client``."""
     if getattr(client, "_is_instrumented_by_opentelemetry", False):
         return True
-    try:
-        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-    except ImportError:  # pragma: no cover - it is a dependency
-        return False
-    return bool(HTTPXClientInstrumentor().is_instrumented_by_opentelemetry)
+    # Optional (hgobs does not depend on it), and on only if already imported: looked up in
+    # sys.modules, since a failing import would search sys.path on every request (~17 us).
+    module = sys.modules.get("opentelemetry.instrumentation.httpx")
+    instrumentor = getattr(module, "HTTPXClientInstrumentor", None)
+    return instrumentor is not None and bool(instrumentor().is_instrumented_by_opentelemetry)
 
 
 _textmap: tuple[object, TraceContextTextMapPropagator | None] = (None, None)
@@ -414,8 +416,9 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     _recorder: Recorder | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        """The httpx versions this instrumentation supports."""
-        return ("httpx >= 0.23",)
+        """The httpx versions this instrumentation supports: ``hgobs.package._instruments``,
+        the ``instruments`` extra of ``pyproject.toml`` (OpenTelemetry's convention)."""
+        return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
         try:

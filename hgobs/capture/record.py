@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from hgobs.capture import jwtpeek, oauth
+from hgobs.capture.claimfacts import profile_facts
 from hgobs.config import Options
-from hgobs.profiles import TOKEN_EXCHANGE, Profile
+from hgobs.profiles import TOKEN_EXCHANGE
 from hgobs.redaction import KNOWN_PIECE, Fingerprinter, redact_url
 from hgobs.schema import Record
 
@@ -202,20 +203,6 @@ def scrub_keys(known: list[str]) -> tuple[str, ...]:
         seen.add(secret)
         out.append(secret)
     return tuple(out)
-
-
-def profile_facts(record: Record, profile: Profile) -> None:
-    """Add what the profile says about the record's ``aud`` and its limits, in place."""
-    aud = record.get("assertion.aud")
-    if isinstance(aud, str):
-        env = profile.token_url_environment(aud)
-        record["assertion.aud_exact"] = env is not None
-        record["assertion.aud_environment"] = env or profile.environment_of_host(aud)
-    elif isinstance(aud, list):
-        record["assertion.aud_exact"] = False
-    if record.get("assertion.source"):
-        record["limits.max_lifetime_s"] = profile.max_assertion_lifetime_s
-        record["limits.require_iat"] = profile.require_iat
 
 
 def _assertion_like(facts: Record, options: Options) -> bool:

@@ -7,10 +7,14 @@ documented in ``hgobs.emulator.rules`` (token endpoint) and ``hgobs.emulator.acc
 
 from __future__ import annotations
 
-from hgobs.emulator.app import create_app
-from hgobs.emulator.command import emulate
-from hgobs.emulator.config import ClientRegistration, EmulatorConfig
-from hgobs.emulator.server import RunningEmulator, serve
+from hgobs.extras import require
+
+require(("emulator",), "hgobs.emulator")  # MissingExtraError (an ImportError) without the extra
+
+from hgobs.emulator.app import create_app  # noqa: E402
+from hgobs.emulator.command import emulate  # noqa: E402
+from hgobs.emulator.config import ClientRegistration, EmulatorConfig  # noqa: E402
+from hgobs.emulator.server import RunningEmulator, serve  # noqa: E402
 
 __all__ = [
     "ClientRegistration",

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from hgobs.analysis.report import Report
-from hgobs.errors import ConfigError
+from hgobs.extras import require
+
+require(("analyze",), "hgobs.reports")  # MissingExtraError (an ImportError) without the extra
+
+from hgobs.analysis.report import Report  # noqa: E402
+from hgobs.errors import ConfigError  # noqa: E402
 
 FORMATS = ("text", "json", "markdown", "csv", "html")
 _MODULES = {"text": "text", "json": "json_report", "markdown": "markdown", "csv": "csv_report",

@@ -1,0 +1,71 @@
+"""The ``hgobs`` console script: pick the command's implementation by what is installed.
+
+``hgobs check-assertion`` runs from the lean install (``pip install hgobs``) through
+``hgobs.preflight_cli``, without importing click: click makes a service's own ``import httpx``
+load httpx's command line (click, then rich and pygments), about 18 ms and up for nothing.
+Every other command is the click group of ``hgobs.cli`` and needs its extra (``NEEDS``); when
+it is missing the command exits 2 with one line that says what to install.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from hgobs import __version__
+from hgobs.errors import MissingExtraError
+from hgobs.extras import absent, require
+
+NEEDS: dict[str, tuple[str, ...]] = {
+    "check-assertion": (),
+    "emulate": ("emulator",),
+    "demo": ("analyze", "emulator"),
+}
+"""The extras each command needs; a command not listed (``analyze``, ``classify``,
+``categories``, ``schema``, the group's own ``--help``) needs ``analyze``."""
+
+LEAN_HELP = f"""\
+usage: hgobs check-assertion [--env NAME | --token-url URL] [options] [TOKEN]
+
+hgobs {__version__}: auth observability for services that call the Health Gorilla API.
+This install has capture and pre-flight only; the other commands need an extra:
+  hgobs check-assertion                        (installed; hgobs check-assertion --help)
+  hgobs analyze, classify, categories, schema  pip install 'hgobs[analyze]'
+  hgobs emulate                                pip install 'hgobs[emulator]'
+  hgobs demo                                   pip install 'hgobs[analyze,emulator]'
+"""
+
+
+def _command(args: list[str]) -> str | None:
+    """The command named in ``args``: the first argument that is not an option."""
+    return next((a for a in args if not a.startswith("-")), None)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``hgobs`` with ``argv`` (default ``sys.argv[1:]``); always ends in ``SystemExit``.
+
+    Exit 2 with ``hgobs: <command> needs pip install 'hgobs[<extra>]' (...)`` on stderr when
+    the command's extra is not installed (``MissingExtraError``, raised here or by the command).
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    command = _command(args)
+    if command == "check-assertion" and args[0] == command:
+        from hgobs.preflight_cli import main as check_assertion_main
+
+        sys.exit(check_assertion_main(args[1:]))
+    try:
+        require(NEEDS.get(command or "", ("analyze",)), f"hgobs {command}" if command else "hgobs")
+    except MissingExtraError as exc:
+        if command is None and args in ([], ["--help"], ["-h"], ["--version"]):
+            sys.stdout.write(f"hgobs, version {__version__}\n" if args == ["--version"]
+                             else LEAN_HELP)
+            sys.exit(0 if args else 2)
+        sys.stderr.write(f"hgobs: {exc}\n")
+        sys.exit(2)
+    if command == "emulate" and absent("analyze") is not None:
+        # The group imports the analyzer; the emulator's own command does not need it.
+        from hgobs.emulator import emulate
+
+        emulate.main(args[args.index(command) + 1:], prog_name="hgobs emulate")
+    from hgobs.cli import main as cli_main
+
+    cli_main(args)

@@ -1,0 +1,94 @@
+"""The ``hgobs check-assertion`` command: its one argument parser, its output and exit codes.
+
+Plain ``argparse``, no click, so the command runs from the lean install (``pip install hgobs``:
+PyJWT and the light parts of hgobs; neither httpx nor click). The console script calls ``main``
+directly; the click group of ``hgobs.cli`` hands its arguments over unparsed, so the options are
+defined here only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from hgobs.errors import HgobsError
+from hgobs.preflight import ERROR, check_assertion
+from hgobs.profiles import load_profile
+
+SUMMARY = "Check an assertion before sending it."
+DESCRIPTION = (
+    f"{SUMMARY} TOKEN is the assertion, or '-' (the default) to read it from stdin so it stays "
+    "out of shell history. Exit 0: no error found; 1: the exchange would fail; 2: usage error. "
+    "The output never repeats the token.")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of ``hgobs check-assertion`` (its usage errors exit 2)."""
+    p = argparse.ArgumentParser(prog="hgobs check-assertion", description=DESCRIPTION)
+    p.add_argument("token", nargs="?", default="-", metavar="TOKEN",
+                   help="the assertion, or '-' to read it from stdin (default)")
+    p.add_argument("--token-url", metavar="URL", help="The token URL the assertion is for.")
+    p.add_argument("--env", dest="environment", metavar="NAME",
+                   help="Take the token URL from this profile environment (sandbox, production).")
+    p.add_argument("--profile", metavar="NAME|FILE",
+                   help="Provider profile: 'healthgorilla' (default, or $HGOBS_PROFILE) or a "
+                        "profile TOML file.")
+    p.add_argument("--client-id", metavar="ID", help="Your client id (iss and sub must equal it).")
+    p.add_argument("--client-secret-env", metavar="VAR",
+                   help="Name of an environment variable holding the client secret, to verify "
+                        "the HS256 signature.")
+    p.add_argument("--format", dest="fmt", choices=("text", "json"), default="text",
+                   help="Output format (default: text).")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``hgobs check-assertion`` with ``argv`` (default ``sys.argv[1:]``) and return the exit
+    code: 0 no error found, 1 the exchange would fail. Usage errors (a bad option, profile,
+    environment or missing assertion) raise ``SystemExit(2)`` after a message on stderr."""
+    p = parser()
+    args = p.parse_args(argv)
+    try:
+        prof = load_profile(args.profile or os.environ.get("HGOBS_PROFILE") or "healthgorilla")
+    except HgobsError as exc:
+        p.error(str(exc))
+    token_url = args.token_url
+    if args.environment:
+        env = prof.environment(args.environment)
+        if env is None:
+            names = ", ".join(e.name for e in prof.environments)
+            p.error(f"--env {args.environment!r} is not in the profile ({names})")
+        if token_url and token_url not in env.token_urls:
+            p.error(f"--token-url is not a token URL of --env {args.environment}")
+        token_url = token_url or env.token_urls[0]
+    if not token_url:
+        p.error("give --token-url URL or --env NAME")
+    assertion = sys.stdin.read().rstrip("\n") if args.token == "-" else args.token
+    if not assertion.strip():
+        p.error("no assertion given (argument or stdin)")
+    if assertion.strip().lower().startswith("bearer "):
+        p.error("give the assertion itself, without the 'Bearer ' prefix")
+    secret = None
+    if args.client_secret_env:
+        secret = os.environ.get(args.client_secret_env)
+        if secret is None:
+            p.error(f"environment variable {args.client_secret_env} is not set")
+    findings = check_assertion(assertion, token_url=token_url, client_id=args.client_id,
+                               profile=prof, client_secret=secret)
+    if args.fmt == "json":
+        print(json.dumps({"token_url": token_url,
+                          "findings": [f.as_dict() for f in findings]}, indent=2))
+    elif not findings:
+        skipped = [what for what, given in (("iss/sub against the client id (--client-id)",
+                                             args.client_id),
+                                            ("the signature (--client-secret-env)", secret))
+                   if not given]
+        print(f"OK: no problem found for {token_url}"
+              + (f"; not checked: {', '.join(skipped)}" if skipped else ""))
+    else:
+        for f in findings:
+            print(f"{f.severity.upper()} {f.category}" + (f" ({f.claim})" if f.claim else "")
+                  + f": {f.detail}\n  fix: {f.fix}")
+    return 1 if any(f.severity == ERROR for f in findings) else 0
