@@ -1,0 +1,44 @@
+"""Make a record's text encodable: a lone surrogate in any string becomes U+FFFD.
+
+Text from a server or an application can hold UTF-16 surrogates that pair with nothing: bytes
+decoded with ``surrogateescape`` (``\\udcff``), a JSON string escape ``"\\ud800"`` (RFC 8259
+section 8.2 allows it; ``json.loads`` keeps it). Such a string cannot be encoded as UTF-8, so
+the JSON Lines file, the OTLP exporter and logging handlers would each fail on the record. The
+instrumentor runs ``valid_text`` once on every record before any sink sees it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hgobs.schema import Record
+
+REPLACEMENT = "\ufffd"
+
+
+def _clean(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD (linear; no regex)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return "".join(REPLACEMENT if "\ud800" <= c <= "\udfff" else c for c in text)
+
+
+def _value(value: Any) -> Any:
+    if type(value) is str:
+        return value if value.isascii() else _clean(value)
+    if type(value) is list:
+        return [_value(v) for v in value]
+    return value
+
+
+def valid_text(record: Record) -> None:
+    """Replace, in place, every lone surrogate in ``record``'s string values (and strings in
+    list values) with U+FFFD. ASCII strings (nearly all) cost one ``isascii`` call."""
+    for key, value in record.items():
+        if type(value) is str:
+            if not value.isascii():
+                record[key] = _clean(value)
+        elif type(value) is list:
+            record[key] = _value(value)
