@@ -245,7 +245,7 @@ def test_successful_api_call_has_no_span_and_no_record(client, server, telemetry
     assert emitted.spans == []
     # only the zero-valued series every profile combination starts with; nothing counted
     points = [p for m in emitted.metrics for p in m.data.data_points]
-    assert points and {m.name for m in emitted.metrics} == {"hgobs.attempts"}
+    assert points and {m.name for m in emitted.metrics} == {"hgobs.attempts", "hgobs.records.dropped"}
     assert all(p.value == 0 for p in points)
     assert emitted.logs == []
     assert emitted.jsonl_text == ""
