@@ -25,9 +25,18 @@ def _clean(text: str) -> str:
         return "".join(REPLACEMENT if "\ud800" <= c <= "\udfff" else c for c in text)
 
 
+def _needs(value: Any) -> bool:
+    """True when ``value`` (a string, or a list of them) holds a non-ASCII string to check."""
+    if type(value) is str:
+        return not value.isascii()
+    if type(value) is list:
+        return any(_needs(v) for v in value)
+    return False
+
+
 def _value(value: Any) -> Any:
     if type(value) is str:
-        return value if value.isascii() else _clean(value)
+        return _clean(value)
     if type(value) is list:
         return [_value(v) for v in value]
     return value
@@ -35,10 +44,8 @@ def _value(value: Any) -> Any:
 
 def valid_text(record: Record) -> None:
     """Replace, in place, every lone surrogate in ``record``'s string values (and strings in
-    list values) with U+FFFD. ASCII strings (nearly all) cost one ``isascii`` call."""
+    list values) with U+FFFD. ASCII strings (nearly all) cost one ``isascii`` call, and a value
+    with nothing to replace is kept as the same object."""
     for key, value in record.items():
-        if type(value) is str:
-            if not value.isascii():
-                record[key] = _clean(value)
-        elif type(value) is list:
+        if (type(value) is str or type(value) is list) and _needs(value):
             record[key] = _value(value)
