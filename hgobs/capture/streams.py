@@ -5,6 +5,8 @@ ourselves would consume the stream (the known trap of reading inside a response 
 passes every chunk through unchanged, keeps at most ``limit`` bytes, and calls ``done(body)``
 once when the stream is closed (``body`` is None when the limit was passed or the stream was
 not read to its end). ``done`` also runs if the response is garbage-collected unclosed.
+``decode_bounded`` undoes the body's ``Content-Encoding`` for ``done`` without ever producing
+more than the limit.
 """
 
 from __future__ import annotations
