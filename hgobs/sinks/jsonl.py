@@ -39,6 +39,9 @@ QUEUE_BYTES = 8 * 1024 * 1024
 """The most bytes waiting for the writer; a record beyond is dropped and counted."""
 EXIT_WAIT_S = 2.0
 """How long interpreter exit waits for queued lines to be written."""
+IDLE_S = 5.0
+"""A writer thread with nothing to write for this long ends (the next record starts one), so an
+idle or forgotten sink holds no thread."""
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 """``O_NONBLOCK``: opening a FIFO fails at once (``ENXIO``) instead of waiting for a reader."""
 
@@ -151,8 +154,8 @@ class JsonlSink:
         cond = self._cond
         while True:
             with cond:
-                while not self._queue and not self._closing:
-                    cond.wait()
+                if not self._queue and not self._closing:
+                    cond.wait(IDLE_S)
                 if not self._queue:
                     self._thread = None
                     cond.notify_all()

@@ -285,3 +285,20 @@ def test_write_failure_is_counted_not_raised(tmp_path):
     sink.write(record(2))
     assert sink.flush(10)
     assert [r["n"] for r in lines(path)] == [2]
+
+
+def test_an_idle_sink_holds_no_thread(tmp_path, monkeypatch):
+    """The writer thread ends after ``IDLE_S`` without records; the next record starts one."""
+    monkeypatch.setattr(jsonl, "IDLE_S", 0.05)
+    path = tmp_path / "a.jsonl"
+    sink = jsonl.open_sink(path)
+    assert sink is not None
+    sink.write(record(1))
+    assert sink.flush(10)
+    deadline = time.monotonic() + 10
+    while sink._thread is not None:
+        assert time.monotonic() < deadline, "the idle writer thread did not end"
+        time.sleep(0.01)
+    sink.write(record(2))
+    assert sink.flush(10)
+    assert [r["n"] for r in lines(path)] == [1, 2]
