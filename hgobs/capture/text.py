@@ -46,6 +46,16 @@ def valid_text(record: Record) -> None:
     """Replace, in place, every lone surrogate in ``record``'s string values (and strings in
     list values) with U+FFFD. ASCII strings (nearly all) cost one ``isascii`` call, and a value
     with nothing to replace is kept as the same object."""
+    changed = None
     for key, value in record.items():
-        if (type(value) is str or type(value) is list) and _needs(value):
-            record[key] = _value(value)
+        kind = type(value)
+        if kind is str:
+            if value.isascii():
+                continue
+        elif kind is not list:
+            continue
+        if _needs(value):
+            changed = changed or {}
+            changed[key] = _value(value)
+    if changed:
+        record.update(changed)
