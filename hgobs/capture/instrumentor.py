@@ -358,12 +358,10 @@ class _Attempts:
         self.attempts = 0
         self.inside = False
 
-    def begin(self) -> None:
-        """An attempt starts: the first keeps the send time of ``send``, a retry takes its own."""
-        self.attempts += 1
-        if self.attempts > 1:
-            self.now, self.start_ns = self.recorder.now(), time.time_ns()
-            self.started = time.perf_counter()
+    def retry(self) -> None:
+        """A later attempt starts (the first keeps the send time of ``send``): take its own."""
+        self.now, self.start_ns = self.recorder.now(), time.time_ns()
+        self.started = time.perf_counter()
 
     def seen(self, request: httpx.Request, response: httpx.Response) -> None:
         """Record the refused ``response`` to ``request`` unless it was recorded already."""
@@ -371,22 +369,6 @@ class _Attempts:
             response.__dict__[RECORDED] = True
             _record_api(self.recorder, request, self.plan, self.now, self.start_ns,
                         self.started, response)
-
-
-def _attempt_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Attempts | None:
-    """The ``_Attempts`` of the request passed to ``_send_handling_redirects``, when an outer
-    ``send`` records it as an API call and no other wrapper of this step handles it now."""
-    try:
-        request = args[0] if args else kwargs.get("request")
-        state = request.__dict__.get(HANDLING)
-    except Exception:
-        return None
-    return state if type(state) is _Attempts and not state.inside else None
-
-
-def _api_response(state: _Attempts, request: httpx.Request, response: Any) -> None:
-    if response.status_code in REFUSED_STATUSES:
-        guarded("api_call", state.seen, request, response)
 
 
 def _api_error(state: _Attempts, request: httpx.Request, exc: BaseException) -> None:
@@ -400,7 +382,9 @@ def _sync_attempt(state: _Attempts, wrapped: Any, args: tuple[Any, ...],
     """One attempt (``_send_handling_redirects``) of an API call an outer ``send`` records."""
     request = args[0] if args else kwargs["request"]
     state.inside = True
-    guarded("attempt", state.begin)
+    state.attempts += 1
+    if state.attempts > 1:
+        guarded("attempt", state.retry)
     try:
         response = wrapped(*args, **kwargs)
     except Exception as exc:
@@ -408,7 +392,8 @@ def _sync_attempt(state: _Attempts, wrapped: Any, args: tuple[Any, ...],
         raise
     finally:
         state.inside = False
-    _api_response(state, request, response)
+    if response.status_code in REFUSED_STATUSES:
+        guarded("api_call", state.seen, request, response)
     return response
 
 
@@ -417,7 +402,9 @@ async def _async_attempt(state: _Attempts, wrapped: Any, args: tuple[Any, ...],
     """The async twin of ``_sync_attempt``."""
     request = args[0] if args else kwargs["request"]
     state.inside = True
-    guarded("attempt", state.begin)
+    state.attempts += 1
+    if state.attempts > 1:
+        guarded("attempt", state.retry)
     try:
         response = await wrapped(*args, **kwargs)
     except Exception as exc:
@@ -425,7 +412,8 @@ async def _async_attempt(state: _Attempts, wrapped: Any, args: tuple[Any, ...],
         raise
     finally:
         state.inside = False
-    _api_response(state, request, response)
+    if response.status_code in REFUSED_STATUSES:
+        guarded("api_call", state.seen, request, response)
     return response
 
 
@@ -433,8 +421,13 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
               args: tuple[Any, ...], kwargs: dict[str, Any], inner: bool = False) -> Any:
     """Run ``Client.send`` (``wrapped``; ``inner``: ``_send_handling_redirects``) and record
     it when it is an auth attempt."""
-    if inner and (state := _attempt_of(args, kwargs)) is not None:
-        return _sync_attempt(state, wrapped, args, kwargs)
+    if inner:  # an attempt of an API call an outer ``send`` records (see ``_Attempts``)
+        try:
+            state = (args[0] if args else kwargs["request"]).__dict__.get(HANDLING)
+        except Exception:
+            state = None
+        if type(state) is _Attempts and not state.inside:
+            return _sync_attempt(state, wrapped, args, kwargs)
     planned = guarded("plan", _plan, recorder, args, kwargs)
     if planned is None:
         return wrapped(*args, **kwargs)
@@ -449,7 +442,8 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
             except Exception as exc:
                 _api_error(state, request, exc)
                 raise
-            _api_response(state, request, response)
+            if response.status_code in REFUSED_STATUSES:
+                guarded("api_call", state.seen, request, response)
             return response
         setattr(request, HANDLING, True)
         exchange = guarded("start", _Exchange, recorder, client, request, plan)
@@ -472,8 +466,13 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
 async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
                      args: tuple[Any, ...], kwargs: dict[str, Any], inner: bool = False) -> Any:
     """The async twin of ``sync_send`` for ``AsyncClient.send``."""
-    if inner and (state := _attempt_of(args, kwargs)) is not None:
-        return await _async_attempt(state, wrapped, args, kwargs)
+    if inner:
+        try:
+            state = (args[0] if args else kwargs["request"]).__dict__.get(HANDLING)
+        except Exception:
+            state = None
+        if type(state) is _Attempts and not state.inside:
+            return await _async_attempt(state, wrapped, args, kwargs)
     planned = guarded("plan", _plan, recorder, args, kwargs)
     if planned is None:
         return await wrapped(*args, **kwargs)
@@ -488,7 +487,8 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
             except Exception as exc:
                 _api_error(state, request, exc)
                 raise
-            _api_response(state, request, response)
+            if response.status_code in REFUSED_STATUSES:
+                guarded("api_call", state.seen, request, response)
             return response
         setattr(request, HANDLING, True)
         exchange = guarded("start", _Exchange, recorder, client, request, plan)
