@@ -8,6 +8,7 @@ exception message could echo request data), and the caller gets ``default`` inst
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import traceback
 from collections.abc import Callable
@@ -37,6 +38,16 @@ def report(where: str, exc: BaseException) -> None:
                     where, type(exc).__qualname__, at)
     except Exception:
         pass
+
+
+def _after_fork_in_child() -> None:
+    """A child forked while another thread held ``_seen_lock`` gets a free one."""
+    global _seen_lock
+    _seen_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def guarded(where: str, func: Callable[..., T], *args: Any, default: T | None = None,

@@ -32,21 +32,21 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from hgobs.capture.guard import guarded
+from hgobs.capture.guard import guarded, report
 from hgobs.capture.record import Plan, RecordBuilder, plan_request
-from hgobs.capture.streams import AsyncTeeStream, TeeStream
-from hgobs.config import ENV_VARS, Options, resolve_options
+from hgobs.capture.streams import AsyncTeeStream, TeeStream, decode_bounded
+from hgobs.capture.text import valid_text
+from hgobs.config import Options, resolve_options
 from hgobs.diagnose import History, diagnose
 from hgobs.errors import HgobsError
 from hgobs.package import _instruments
 from hgobs.profiles import API_CALL
 from hgobs.schema import Record
+from hgobs.sinks import jsonl as jsonl_sink
 from hgobs.sinks import otel as otel_sink
-from hgobs.sinks.jsonl import JsonlSink
 from hgobs.sinks.logging import log_record
 
 LOG = logging.getLogger("hgobs.internal")
-OPTION_NAMES = (*ENV_VARS, "clock", "max_body_bytes", "history_entries")
 REFUSED_STATUSES = frozenset({401, 403, 429})
 WRAPPED = ("send", "_send_handling_redirects")
 """``send`` records the application's request; ``_send_handling_redirects`` (httpx's step per
@@ -56,7 +56,10 @@ HANDLING = "_hgobs_recording"
 """Attribute set on a request while hgobs records it: a nested ``send`` of the same request
 (per-client and global instrumentation together) passes through; other requests, even nested
 ones made from an ``httpx.Auth`` flow by another client, are recorded. (An attribute of the
-request itself: cheaper to set and test than membership of a weak set.)"""
+request itself: cheaper to set and test than membership of a weak set.) For an API call its
+value is an ``_Attempts``: each attempt of an ``httpx.Auth`` flow that yields the same request
+again (refresh on 401) is seen by ``_send_handling_redirects`` and a refused one recorded there,
+once, with the request's credential as it was sent."""
 
 
 def _otel_httpx_enabled(client: Any) -> bool:
@@ -159,12 +162,29 @@ class Recorder:
         self.options = options
         self.builder = RecordBuilder(options)
         self.history = History(max_entries=options.history_entries)
-        self.tracer = otel_sink.get_tracer(tracer_provider)
-        self.metrics = otel_sink.Metrics(meter_provider,
-                                         [e.name for e in options.profile.environments])
-        self.jsonl = JsonlSink(options.jsonl_path) if options.jsonl_path else None
+        # A tracer or meter provider that raises leaves hgobs without spans or metrics, never
+        # the application without its request.
+        tracer = guarded("tracer", otel_sink.get_tracer, tracer_provider)
+        self.tracer: trace.Tracer = tracer if tracer is not None else trace.NoOpTracer()
+        self.metrics: otel_sink.Metrics | None = guarded(
+            "meter", otel_sink.Metrics, meter_provider,
+            [e.name for e in options.profile.environments])
+        self.jsonl = jsonl_sink.open_sink(options.jsonl_path, self._dropped) \
+            if options.jsonl_path else None
         self._tracer_provider = tracer_provider
         self._service: str | None = None
+
+    def now(self) -> float:
+        """``options.clock()``; the system clock when that raises (the error is reported)."""
+        try:
+            return self.options.clock()
+        except Exception as exc:
+            report("clock", exc)
+            return time.time()
+
+    def _dropped(self) -> None:
+        if self.metrics is not None:
+            guarded("metrics", self.metrics.record_dropped)
 
     def service_name(self) -> str | None:
         """``service.name`` of the tracer provider's resource, looked up once."""
@@ -179,6 +199,7 @@ class Recorder:
                  duration_s: float | None) -> None:
         """Diagnose ``record``, put it on ``span`` (and end it), and send it to every sink."""
         try:
+            valid_text(record)
             record.update(_ids(span))
             if duration_s is not None:
                 record["duration_s"] = round(duration_s, 6)
@@ -190,7 +211,8 @@ class Recorder:
             otel_sink.finish_span(span, record, http_attributes=http_attributes)
         finally:
             span.end()
-        guarded("metrics", self.metrics.record, record, duration_s, span)
+        if self.metrics is not None:
+            guarded("metrics", self.metrics.record, record, duration_s, span)
         if self.jsonl is not None:
             guarded("jsonl", self.jsonl.write, record)
         guarded("log", log_record, record)
@@ -210,7 +232,7 @@ class _Exchange:
         self.recorder = recorder
         self.request = request
         self.plan = plan
-        self.now = recorder.options.clock()
+        self.now = recorder.now()
         client_span = not _otel_httpx_enabled(client)
         self.span = recorder.tracer.start_span(
             otel_sink.span_name(plan.kind, request.method if client_span else None),
@@ -219,8 +241,8 @@ class _Exchange:
         self._ended = False
 
     def _complete(self, record: Record, duration: float) -> None:
-        self._ended = True
         http_attributes = not _has_http_child(self.request, self.span)
+        self._ended = True
         self.recorder.complete(record, self.span, http_attributes, duration)
 
     def end(self) -> None:
@@ -233,7 +255,8 @@ class _Exchange:
         """Record the exchange that raised ``exc``; an exception carrying the response (an
         event hook's ``raise_for_status``) is recorded with that response."""
         try:
-            response = getattr(exc, "response", None)
+            # An application exception may raise from its attributes: then it has no response.
+            response = guarded("fail.response", getattr, exc, "response", None)
             if isinstance(response, httpx.Response):
                 self.respond(response, asynchronous=False, tee=False)
                 return
@@ -262,27 +285,17 @@ class _Exchange:
 
             def done(raw: bytes | None) -> None:
                 try:
-                    body = decoded(raw, headers, limit)
+                    body = decode_bounded(raw, headers, limit)
                     self.recorder.builder.add_body(record, body, known)
                     self._complete(record, duration)
                 finally:
-                    self.end()
+                    self.end()  # from the tee on, only ``done`` ends the span
 
             stream_type = AsyncTeeStream if asynchronous else TeeStream
             response.stream = stream_type(response.stream, limit, done)
-            self._ended = True  # from here on, ``done`` ends the span
         except BaseException:
             self.end()
             raise
-
-
-def decoded(raw: bytes | None, headers: httpx.Headers, limit: int) -> bytes | None:
-    """The body as the application reads it: ``raw`` bytes of a streamed response with their
-    ``Content-Encoding`` (gzip, deflate, br, zstd) undone by httpx; None when over ``limit``."""
-    if raw is None or "content-encoding" not in headers:
-        return raw
-    data = httpx.Response(200, headers=headers, stream=httpx.ByteStream(raw)).read()
-    return data if len(data) <= limit else None
 
 
 def _record_api(recorder: Recorder, request: httpx.Request, plan: Plan,
@@ -320,29 +333,114 @@ def _refused(exc: BaseException) -> httpx.Response | None:
     return None
 
 
+RECORDED = "_hgobs_recorded"
+"""Attribute set on a refused response once recorded, so the outer ``send`` (or another
+instrumentation of the same client) does not record it again."""
+
+
+class _Attempts:
+    """An API call being recorded (the value of ``HANDLING`` on its request): the send time of
+    the attempt in flight. Each attempt of an ``httpx.Auth`` flow passes ``_send_handling_redirects``
+    once; a refused one is recorded there, at once (the flow may change the request's
+    credential before it retries), and marked ``RECORDED``."""
+
+    __slots__ = ("attempts", "inside", "now", "plan", "recorder", "start_ns", "started")
+
+    def __init__(self, recorder: Recorder, plan: Plan) -> None:
+        self.recorder = recorder
+        self.plan = plan
+        self.now, self.start_ns, self.started = recorder.now(), time.time_ns(), time.perf_counter()
+        self.attempts = 0
+        self.inside = False
+
+    def retry(self) -> None:
+        """A later attempt starts (the first keeps the send time of ``send``): take its own."""
+        self.now, self.start_ns = self.recorder.now(), time.time_ns()
+        self.started = time.perf_counter()
+
+    def seen(self, request: httpx.Request, response: httpx.Response) -> None:
+        """Record the refused ``response`` to ``request`` unless it was recorded already."""
+        if RECORDED not in response.__dict__:
+            response.__dict__[RECORDED] = True
+            _record_api(self.recorder, request, self.plan, self.now, self.start_ns,
+                        self.started, response)
+
+
+def _api_error(state: _Attempts, request: httpx.Request, exc: BaseException) -> None:
+    refused = guarded("refused", _refused, exc)
+    if refused is not None:
+        guarded("api_call", state.seen, request, refused)
+
+
+def _sync_attempt(state: _Attempts, wrapped: Any, args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> Any:
+    """One attempt (``_send_handling_redirects``) of an API call an outer ``send`` records."""
+    request = args[0] if args else kwargs["request"]
+    state.inside = True
+    state.attempts += 1
+    if state.attempts > 1:
+        guarded("attempt", state.retry)
+    try:
+        response = wrapped(*args, **kwargs)
+    except Exception as exc:
+        _api_error(state, request, exc)
+        raise
+    finally:
+        state.inside = False
+    if response.status_code in REFUSED_STATUSES:
+        guarded("api_call", state.seen, request, response)
+    return response
+
+
+async def _async_attempt(state: _Attempts, wrapped: Any, args: tuple[Any, ...],
+                         kwargs: dict[str, Any]) -> Any:
+    """The async twin of ``_sync_attempt``."""
+    request = args[0] if args else kwargs["request"]
+    state.inside = True
+    state.attempts += 1
+    if state.attempts > 1:
+        guarded("attempt", state.retry)
+    try:
+        response = await wrapped(*args, **kwargs)
+    except Exception as exc:
+        _api_error(state, request, exc)
+        raise
+    finally:
+        state.inside = False
+    if response.status_code in REFUSED_STATUSES:
+        guarded("api_call", state.seen, request, response)
+    return response
+
+
 def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
-              args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Run ``Client.send`` (``wrapped``) and record it when it is an auth attempt."""
+              args: tuple[Any, ...], kwargs: dict[str, Any], inner: bool = False) -> Any:
+    """Run ``Client.send`` (``wrapped``; ``inner``: ``_send_handling_redirects``) and record
+    it when it is an auth attempt."""
+    if inner:  # an attempt of an API call an outer ``send`` records (see ``_Attempts``)
+        try:
+            state = (args[0] if args else kwargs["request"]).__dict__.get(HANDLING)
+        except Exception:
+            state = None
+        if type(state) is _Attempts and not state.inside:
+            return _sync_attempt(state, wrapped, args, kwargs)
     planned = guarded("plan", _plan, recorder, args, kwargs)
     if planned is None:
         return wrapped(*args, **kwargs)
     assert recorder is not None
     request, plan = planned
-    setattr(request, HANDLING, True)
     try:
         if plan.kind == API_CALL:
-            now, start_ns, started = recorder.options.clock(), time.time_ns(), time.perf_counter()
+            state = _Attempts(recorder, plan)
+            setattr(request, HANDLING, state)
             try:
                 response = wrapped(*args, **kwargs)
             except Exception as exc:
-                if (refused := _refused(exc)) is not None:
-                    guarded("api_call", _record_api, recorder, request, plan, now, start_ns,
-                            started, refused)
+                _api_error(state, request, exc)
                 raise
             if response.status_code in REFUSED_STATUSES:
-                guarded("api_call", _record_api, recorder, request, plan, now, start_ns,
-                        started, response)
+                guarded("api_call", state.seen, request, response)
             return response
+        setattr(request, HANDLING, True)
         exchange = guarded("start", _Exchange, recorder, client, request, plan)
         if exchange is None:
             return wrapped(*args, **kwargs)
@@ -361,28 +459,33 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
 
 
 async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
-                     args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+                     args: tuple[Any, ...], kwargs: dict[str, Any], inner: bool = False) -> Any:
     """The async twin of ``sync_send`` for ``AsyncClient.send``."""
+    if inner:
+        try:
+            state = (args[0] if args else kwargs["request"]).__dict__.get(HANDLING)
+        except Exception:
+            state = None
+        if type(state) is _Attempts and not state.inside:
+            return await _async_attempt(state, wrapped, args, kwargs)
     planned = guarded("plan", _plan, recorder, args, kwargs)
     if planned is None:
         return await wrapped(*args, **kwargs)
     assert recorder is not None
     request, plan = planned
-    setattr(request, HANDLING, True)
     try:
         if plan.kind == API_CALL:
-            now, start_ns, started = recorder.options.clock(), time.time_ns(), time.perf_counter()
+            state = _Attempts(recorder, plan)
+            setattr(request, HANDLING, state)
             try:
                 response = await wrapped(*args, **kwargs)
             except Exception as exc:
-                if (refused := _refused(exc)) is not None:
-                    guarded("api_call", _record_api, recorder, request, plan, now, start_ns,
-                            started, refused)
+                _api_error(state, request, exc)
                 raise
             if response.status_code in REFUSED_STATUSES:
-                guarded("api_call", _record_api, recorder, request, plan, now, start_ns,
-                        started, response)
+                guarded("api_call", state.seen, request, response)
             return response
+        setattr(request, HANDLING, True)
         exchange = guarded("start", _Exchange, recorder, client, request, plan)
         if exchange is None:
             return await wrapped(*args, **kwargs)
@@ -408,9 +511,14 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     ``hgobs.config.Options`` fields (``profile``, ``client_id``, ``jsonl_path``,
     ``fingerprint_key``, ``clock``, ``max_body_bytes``); the rest come from ``HGOBS_*`` env vars.
     Registered as entry point ``hgobs`` in group ``opentelemetry_instrumentor``, so
-    ``opentelemetry-instrument`` loads it. Raises ``ConfigError``/``ProfileError`` for a bad
-    keyword option; a bad ``HGOBS_*`` variable is logged on ``hgobs.internal`` and leaves hgobs
-    off, so it never stops the other instrumentations of an ``opentelemetry-instrument`` run.
+    ``opentelemetry-instrument`` loads it. Never raises into the application: a bad option
+    (keyword or ``HGOBS_*`` variable: ``ConfigError``/``ProfileError``), a tracer or meter
+    provider that raises, or any other failure is logged on ``hgobs.internal`` and leaves hgobs
+    off (``is_instrumented_by_opentelemetry`` stays False, so ``instrument`` may be called
+    again), so it never stops the application nor the other instrumentations of an
+    ``opentelemetry-instrument`` run. (The one exception is OpenTelemetry's own
+    ``DependencyConflictError`` when the caller passes ``raise_exception_on_conflict=True``,
+    as ``opentelemetry-instrument`` does to skip an instrumentation.)
     """
 
     _recorder: Recorder | None = None
@@ -420,38 +528,56 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         the ``instruments`` extra of ``pyproject.toml`` (OpenTelemetry's convention)."""
         return _instruments
 
+    def instrument(self, **kwargs: Any) -> Any:
+        """``BaseInstrumentor.instrument``, never raising into the application (see the class
+        docstring); hgobs stays off after a failure."""
+        try:
+            result = super().instrument(**kwargs)
+        except Exception as exc:
+            if kwargs.get("raise_exception_on_conflict") \
+                    and type(exc).__name__ == "DependencyConflictError":
+                raise
+            LOG.warning("hgobs: not instrumenting (%s)", type(exc).__qualname__)
+            result = None
+            guarded("uninstrument", self._uninstrument)
+        if self._recorder is None:
+            self._is_instrumented_by_opentelemetry = False
+        return result
+
     def _instrument(self, **kwargs: Any) -> None:
         try:
             options = resolve_options(**kwargs)
         except HgobsError as exc:
-            if any(kwargs.get(name) is not None for name in OPTION_NAMES):
-                raise  # a caller passed the bad option: tell the caller
-            # Settings from the environment only (e.g. under opentelemetry-instrument): a bad
-            # HGOBS_* value must not stop the other instrumentations; hgobs stays off.
+            # A bad option (in code, or a HGOBS_* value under opentelemetry-instrument) must
+            # stop neither the application nor the other instrumentations; hgobs stays off.
             LOG.warning("hgobs: not instrumenting, bad setting: %s", exc)
             return
         self._recorder = Recorder(options, kwargs.get("tracer_provider"),
                                   kwargs.get("meter_provider"))
         instrumentor = self
 
-        def sync_wrapper(wrapped: Any, instance: Any, args: Any, kw: Any) -> Any:
-            return sync_send(instrumentor._recorder, instance, wrapped, args, kw)
+        def wrappers(inner: bool) -> tuple[Any, Any]:
+            def sync_wrapper(wrapped: Any, instance: Any, args: Any, kw: Any) -> Any:
+                return sync_send(instrumentor._recorder, instance, wrapped, args, kw, inner)
 
-        async def async_wrapper(wrapped: Any, instance: Any, args: Any, kw: Any) -> Any:
-            return await async_send(instrumentor._recorder, instance, wrapped, args, kw)
+            async def async_wrapper(wrapped: Any, instance: Any, args: Any, kw: Any) -> Any:
+                return await async_send(instrumentor._recorder, instance, wrapped, args, kw,
+                                        inner)
+            return sync_wrapper, async_wrapper
 
         for name in WRAPPED:
             if hasattr(httpx.Client, name):
+                sync_wrapper, async_wrapper = wrappers(name != "send")
                 wrapt.wrap_function_wrapper(httpx.Client, name, sync_wrapper)
                 wrapt.wrap_function_wrapper(httpx.AsyncClient, name, async_wrapper)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for name in WRAPPED:
-            if hasattr(httpx.Client, name):
-                unwrap(httpx.Client, name)
-                unwrap(httpx.AsyncClient, name)
+            for cls in (httpx.Client, httpx.AsyncClient):
+                if hasattr(getattr(cls, name, None), "__wrapped__"):
+                    unwrap(cls, name)
         if self._recorder is not None and self._recorder.jsonl is not None:
-            self._recorder.jsonl.close()
+            guarded("jsonl.close", self._recorder.jsonl.close)
         self._recorder = None
 
 
@@ -459,28 +585,33 @@ def instrument_client(client: httpx.Client | httpx.AsyncClient, **kwargs: Any) -
     """Record the auth attempts of one ``httpx.Client`` or ``httpx.AsyncClient``.
 
     Takes the same keyword arguments as ``HGAuthInstrumentor.instrument``. Calling it twice on
-    one client is a no-op. Raises ``ConfigError``/``ProfileError`` for bad options.
+    one client is a no-op. Never raises: a bad option (``ConfigError``/``ProfileError``) or any
+    other failure is logged on ``hgobs.internal`` and leaves the client as it was.
     """
-    if getattr(client, "_hgobs_recorder", None) is not None:
-        return
-    recorder = Recorder(resolve_options(**kwargs), kwargs.get("tracer_provider"),
-                        kwargs.get("meter_provider"))
-    for name in WRAPPED:
-        original = getattr(client, name, None)
-        if original is None:
-            continue
-        setattr(client, name, _bound_wrapper(recorder, client, original))
-    client._hgobs_recorder = recorder  # type: ignore[union-attr]
+    try:
+        if getattr(client, "_hgobs_recorder", None) is not None:
+            return
+        recorder = Recorder(resolve_options(**kwargs), kwargs.get("tracer_provider"),
+                            kwargs.get("meter_provider"))
+        wrapped = {name: _bound_wrapper(recorder, client, original, name != "send")
+                   for name in WRAPPED if (original := getattr(client, name, None)) is not None}
+        for name, wrapper in wrapped.items():
+            setattr(client, name, wrapper)
+        client._hgobs_recorder = recorder  # type: ignore[union-attr]
+    except HgobsError as exc:
+        LOG.warning("hgobs: not instrumenting this client, bad setting: %s", exc)
+    except Exception as exc:
+        LOG.warning("hgobs: not instrumenting this client (%s)", type(exc).__qualname__)
 
 
-def _bound_wrapper(recorder: Recorder, client: Any, original: Any) -> Any:
+def _bound_wrapper(recorder: Recorder, client: Any, original: Any, inner: bool) -> Any:
     if isinstance(client, httpx.AsyncClient):
         async def async_bound(*args: Any, **kw: Any) -> Any:
-            return await async_send(recorder, client, original, args, kw)
+            return await async_send(recorder, client, original, args, kw, inner)
         return async_bound
 
     def bound(*args: Any, **kw: Any) -> Any:
-        return sync_send(recorder, client, original, args, kw)
+        return sync_send(recorder, client, original, args, kw, inner)
     return bound
 
 
@@ -494,4 +625,4 @@ def uninstrument_client(client: httpx.Client | httpx.AsyncClient) -> None:
             delattr(client, name)
     client._hgobs_recorder = None  # type: ignore[union-attr]
     if recorder.jsonl is not None:
-        recorder.jsonl.close()
+        guarded("jsonl.close", recorder.jsonl.close)

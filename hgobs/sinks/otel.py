@@ -17,7 +17,10 @@ free text), recorded in the context of our span so that an exemplar filter links
   failures;
 - ``hgobs.exchange.duration`` histogram, unit ``s``: token exchange duration;
 - ``hgobs.assertion.expiry`` histogram, unit ``s``: the assertion's seconds to expiry at send
-  (0 for an assertion already expired: histograms take no negative values).
+  (0 for an assertion already expired: histograms take no negative values);
+- ``hgobs.records.dropped`` counter, unit ``{record}``, no attributes: records the JSON Lines
+  sink could not write (its queue was full: a stalled or slow file system; or the write
+  failed: a full disk), started at 0.
 """
 
 from __future__ import annotations
@@ -187,6 +190,10 @@ class Metrics:
             "hgobs.assertion.expiry", unit="s",
             description="Seconds from send to the assertion's exp.",
             explicit_bucket_boundaries_advisory=list(EXPIRY_BUCKETS_S))
+        self.records_dropped = meter.create_counter(
+            "hgobs.records.dropped", unit="{record}",
+            description="Records the JSON Lines sink dropped (queue full or write failed).")
+        self.records_dropped.add(0)
         self._initialise(environments)
 
     @staticmethod
@@ -216,6 +223,10 @@ class Metrics:
                     if category != OK:
                         attrs["error.type"] = category
                     self.attempts.add(0, attrs)
+
+    def record_dropped(self) -> None:
+        """Count one record the JSON Lines sink dropped."""
+        self.records_dropped.add(1)
 
     def record(self, record: Record, duration_s: float | None, span: Span | None = None) -> None:
         """Count one record; durations only for token exchanges.

@@ -250,7 +250,7 @@ def test_successful_api_call_has_no_span_and_no_record(client, server, telemetry
     assert emitted.spans == []
     # only the zero-valued series every profile combination starts with; nothing counted
     points = [p for m in emitted.metrics for p in m.data.data_points]
-    assert points and {m.name for m in emitted.metrics} == {"hgobs.attempts"}
+    assert points and {m.name for m in emitted.metrics} == {"hgobs.attempts", "hgobs.records.dropped"}
     assert all(p.value == 0 for p in points)
     assert emitted.logs == []
     assert emitted.jsonl_text == ""
@@ -453,7 +453,7 @@ def test_attempt_counter_starts_at_zero_for_every_profile_series(client, server,
     """Before any attempt, hgobs.attempts has a 0 series per (category, environment, kind)."""
     from hgobs.catalog import CATEGORIES
 
-    points = [p for m in _metrics(telemetry).values() for p in m.data.data_points]
+    points = list(_metrics(telemetry)["hgobs.attempts"].data.data_points)
     keys = {(p.attributes["hgobs.category"], p.attributes["hgobs.endpoint.kind"]) for p in points}
     assert ("ok", "token_exchange") in keys
     assert {c for c, _ in keys} == {"ok", *CATEGORIES}

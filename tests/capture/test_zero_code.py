@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -120,10 +121,12 @@ def test_bad_hgobs_setting_leaves_other_instrumentations_running(tmp_path):
     assert not [s for s in spans if s["name"].startswith("hgobs")]
 
 
-def test_bad_keyword_option_raises_for_the_caller():
-    """A bad option passed in code is the caller's error: instrument() raises it."""
-    from hgobs import HGAuthInstrumentor, ProfileError
+def test_bad_keyword_option_is_logged_and_hgobs_stays_off(caplog):
+    """A bad option passed in code never raises into the application: one warning, hgobs off."""
+    from hgobs import HGAuthInstrumentor
 
-    with pytest.raises(ProfileError):
+    with caplog.at_level(logging.WARNING, logger="hgobs.internal"):
         HGAuthInstrumentor().instrument(profile="/nonexistent/profile.toml")
     assert not HGAuthInstrumentor().is_instrumented_by_opentelemetry
+    assert [r.getMessage() for r in caplog.records
+            if r.getMessage().startswith("hgobs: not instrumenting, bad setting")]

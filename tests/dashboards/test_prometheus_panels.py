@@ -28,9 +28,11 @@ METRICS = {  # metric family (OpenMetrics, as Prometheus negotiates it) -> (type
     "hgobs_attempts": ("counter", ""),
     "hgobs_exchange_duration_seconds": ("histogram", "seconds"),
     "hgobs_assertion_expiry_seconds": ("histogram", "seconds"),
+    "hgobs_records_dropped": ("counter", ""),
 }
 SERIES = {
     "hgobs_attempts_total",
+    "hgobs_records_dropped_total",
     "hgobs_exchange_duration_seconds_bucket",
     "hgobs_exchange_duration_seconds_sum",
     "hgobs_exchange_duration_seconds_count",

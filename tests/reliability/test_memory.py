@@ -132,6 +132,7 @@ def instrumented(tmp: Path, history: int | None) -> Iterator[httpx.Client]:
 
 
 def traced() -> int:
+    hgobs.sinks.jsonl.flush_all()  # lines waiting for the JSON Lines writer are not growth
     gc.collect()
     return tracemalloc.get_traced_memory()[0]
 

@@ -25,6 +25,7 @@ import trustme
 
 import hgobs
 from hgobs.capture import guard
+from hgobs.sinks.jsonl import flush_all
 from tests.reliability import tally
 from tests.support.cases import make_jwt
 from tests.support.emitted import loop_profile
@@ -257,6 +258,7 @@ def test_transport_retries_stay_below_hgobs(asynchronous, telemetry, tmp_path):
     tally.tried(PROMISE, "retried requests", 2)
     assert plain.exc_type is httpx.ConnectError
     assert hg == plain
+    flush_all()  # the JSON Lines sink writes on its own thread
     records = [json.loads(x) for x in jsonl.read_text().splitlines()]
     assert [r["error.type"] for r in records] == ["ConnectError"]
 
@@ -297,4 +299,5 @@ def test_application_retry_transport_sends_the_same_requests(telemetry, tmp_path
     assert outcomes[0].status == 400
     assert outcomes[1] == outcomes[0]
     assert received[1] == received[0] and len(received[0]) == 3
+    flush_all()
     assert [json.loads(x)["http.status"] for x in jsonl.read_text().splitlines()] == [400]

@@ -20,6 +20,7 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
 from hgobs.profiles import Profile, profile_from_mapping
+from hgobs.sinks.jsonl import flush_all
 
 STANDARD_LOG_ATTRIBUTES = frozenset(
     logging.LogRecord("x", logging.INFO, "x", 1, "x", None, None).__dict__
@@ -109,6 +110,8 @@ class Emitted:
                         for m in sm.metrics]
         self.logs = logs.records if logs is not None else []
         self._logs = logs
+        if jsonl is not None:
+            flush_all()  # the JSON Lines sink writes on its own thread
         self.jsonl_text = jsonl.read_text() if jsonl is not None and jsonl.exists() else ""
 
     def jsonl_records(self) -> list[dict[str, Any]]:

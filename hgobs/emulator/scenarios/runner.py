@@ -35,6 +35,7 @@ from hgobs.emulator.scenarios.kit import (
     emulator_config,
 )
 from hgobs.emulator.server import serve
+from hgobs.sinks.jsonl import flush_all
 
 ATTEMPTS_FILE = "attempts.jsonl"
 INDEX_FILE = "scenarios.json"
@@ -231,6 +232,7 @@ def run_all(
                     continue
                 ctx.start(BASE_TIME + index * SCENARIO_SPACING_S)
                 scenario.run(ctx)
+                flush_all()  # the JSON Lines sink writes on its own thread
                 lines = _lines(attempts)
                 results.append(ScenarioResult(
                     scenario.name, scenario.category, scenario.summary, done + 1,
