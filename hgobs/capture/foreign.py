@@ -20,7 +20,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from opentelemetry import trace
@@ -37,17 +37,32 @@ TARGET_KEY, PATH_KEY, QUERY_KEY = "http.target", "url.path", "url.query"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+class _Parts(NamedTuple):
+    """A URL's host, port and path as ``Profile.match`` reads an already parsed URL."""
+
+    raw_host: bytes
+    port: int | None
+    raw_path: bytes
+
+
 class UrlScope:
     """Which URLs get hgobs's redaction: those of ``profiles`` (token URLs, under API bases).
 
-    ``clean(url)`` is the redacted form of a URL in scope that needs it, else None. The first
-    test is a host lookup in a set built from the profiles (the authority of the URL, user info
-    dropped, lower-cased); ``Profile.match`` then decides; the rule itself is ``redact_url``.
+    ``redacted(url)`` is the redacted form of a URL in scope, ``clean(url)`` the same only when
+    it differs. The first test is a host lookup in a set built from the profiles (the authority
+    of the URL, user info dropped, lower-cased); ``Profile.match`` then decides, given the host,
+    port and path found by that test (no second parse); the rule itself is ``redact_url``.
+    Redacted forms are remembered (up to ``REMEMBERED`` of them; one API's URL templates, such
+    as ``.../Patient/{id}``, come back on every call), so a value already redacted, or seen
+    again at the span's end, costs one set lookup.
     """
+
+    REMEMBERED = 4096
 
     def __init__(self, profiles: Iterable[Profile] = ()) -> None:
         self.profiles: tuple[Profile, ...] = ()
         self._hosts: frozenset[str] = frozenset()
+        self._done: set[str] = set()
         for profile in profiles:
             self.add(profile)
 
@@ -64,29 +79,54 @@ class UrlScope:
 
     def covers(self, url: str) -> bool:
         """True when ``url`` is a token URL of a profile or under one of its API bases."""
-        start = url.find("://")
-        if start < 0:
+        start = url.find("://") + 3
+        if start < 3:
             return False
-        start += 3
-        end = len(url)
-        for sep in "/?#":
-            found = url.find(sep, start, end)
-            if found >= 0:
-                end = found
+        end = url.find("/", start)
+        if end < 0:
+            end = len(url)
         authority = url[start:end]
-        at = authority.rfind("@")
-        if at >= 0:
-            authority = authority[at + 1:]
-        if authority.lower() not in self._hosts:
+        if "?" in authority or "#" in authority:  # no path: the authority ends earlier
+            end = start + min(i for i in (authority.find("?"), authority.find("#")) if i >= 0)
+            authority = url[start:end]
+        if "@" in authority:
+            authority = authority.rpartition("@")[2]
+        authority = authority.lower()
+        if authority not in self._hosts:
             return False
-        return any(p.match(url)[0] is not None for p in self.profiles)
+        host, colon, port_text = authority.rpartition(":")
+        if not colon or not port_text.isdigit() or (":" in host and not host.endswith("]")):
+            host, port_text = authority, ""  # no port (or an IPv6 address without one)
+        port = int(port_text) if port_text else None
+        if port is not None and _DEFAULT_PORTS.get(url[:start - 3].lower()) == port:
+            port = None
+        path = url[end:]
+        if "?" in path or "#" in path:
+            path = path.partition("?")[0].partition("#")[0]
+        parts = _Parts(host.strip("[]").encode("ascii"), port, path.encode("utf-8"))
+        for profile in self.profiles:
+            if profile.match(parts)[0] is not None:
+                return True
+        return False
 
-    def clean(self, url: str) -> str | None:
-        """``redact_url(url)`` when ``url`` is in scope and that changes it, else None."""
+    def redacted(self, url: str) -> str | None:
+        """``redact_url(url)`` when ``url`` is in scope (``url`` itself when that removes
+        nothing), else None."""
+        if url in self._done:
+            return url
         if not self.covers(url):
             return None
         clean = redact_url(url)
-        return clean if clean != url else None
+        done = self._done
+        if len(done) >= self.REMEMBERED:
+            done.clear()
+        done.add(clean)
+        return clean
+
+    def clean(self, url: str) -> str | None:
+        """``redact_url(url)`` when ``url`` is in scope and that changes it, else None."""
+        clean = self.redacted(url)
+        return clean if clean is not None and clean != url else None
 
 
 def _authorities(url: str) -> set[str]:
@@ -132,11 +172,12 @@ def rewrites(scope: UrlScope, attributes: Mapping[str, Any]) -> dict[str, str]:
     matched = False
     for key in URL_KEYS:
         value = attributes.get(key)
-        if type(value) is str and scope.covers(value):
-            matched = True
-            clean = redact_url(value)
-            if clean != value:
-                out[key] = clean
+        if type(value) is str:
+            clean = scope.redacted(value)
+            if clean is not None:
+                matched = True
+                if clean != value:
+                    out[key] = clean
     if not matched:
         return out
     for key in (TARGET_KEY, PATH_KEY):
