@@ -170,10 +170,13 @@ def rewrites(scope: UrlScope, attributes: Mapping[str, Any]) -> dict[str, str]:
     ``url.path`` get the same path rule and ``url.query`` keeps the parameter names only."""
     out: dict[str, str] = {}
     matched = False
+    last: tuple[str, str | None] | None = None
     for key in URL_KEYS:
         value = attributes.get(key)
         if type(value) is str:
-            clean = scope.redacted(value)
+            # http/dup sets both keys to the same URL: redacted once
+            clean = last[1] if last is not None and last[0] == value else scope.redacted(value)
+            last = (value, clean)
             if clean is not None:
                 matched = True
                 if clean != value:
@@ -232,7 +235,7 @@ def _attach(profile: Profile, tracer_provider: Any, remember: bool) -> bool:
         return False
     provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
     if not isinstance(provider, TracerProvider):
-        if remember:
+        if remember and tracer_provider is None:  # the global proxy may become an SDK one
             with _lock:
                 if profile not in _pending:
                     _pending.append(profile)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import requests
+from opentelemetry import trace
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.requests import RequestsInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
@@ -175,8 +176,12 @@ def test_processor_is_added_once_per_provider_and_never_for_a_proxy(caplog):
              if isinstance(p, ForeignSpanRedactor)]
     assert len(added) == 1 and added[0].scope.profiles == (PROFILE, other)
     with caplog.at_level(logging.INFO, logger="hgobs.internal"):
-        assert not foreign.attach(PROFILE, ProxyTracerProvider())
-        assert not foreign.attach(PROFILE, ProxyTracerProvider())
+        assert not foreign.attach(PROFILE, ProxyTracerProvider())  # given: never waits
+        assert not foreign.pending()
+        assert isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
+        assert not foreign.attach(PROFILE)  # the global proxy: waits for an SDK provider
+        assert foreign.pending()
+        foreign.retry()  # still the proxy
     said = [r.getMessage() for r in caplog.records if "no OpenTelemetry SDK" in r.getMessage()]
     assert len(said) == 1 and foreign.pending()
     foreign.forget()
