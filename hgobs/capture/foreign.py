@@ -17,6 +17,7 @@ a query, user info or an id-like path segment (``redact_url`` changes it).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
@@ -62,6 +63,8 @@ class UrlScope:
     def __init__(self, profiles: Iterable[Profile] = ()) -> None:
         self.profiles: tuple[Profile, ...] = ()
         self._hosts: frozenset[str] = frozenset()
+        self._prefixes: tuple[str, ...] = ()
+        self._host_re: re.Pattern[str] | None = None
         self._done: set[str] = set()
         for profile in profiles:
             self.add(profile)
@@ -71,14 +74,30 @@ class UrlScope:
         if profile in self.profiles:
             return
         hosts = set(self._hosts)
+        prefixes = set(self._prefixes)
         for env in profile.environments:
             for url in (*env.token_urls, *env.api_bases):
                 hosts.update(_authorities(url))
+            for base in env.api_bases:
+                prefixes.update(_base_prefixes(base))
         self.profiles = (*self.profiles, profile)
         self._hosts = frozenset(hosts)
+        self._prefixes = tuple(sorted(prefixes))
+        names = sorted({h.rpartition(":")[0] if h.rpartition(":")[2].isdigit() else h
+                        for h in hosts}, key=len, reverse=True)
+        self._host_re = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE)
 
     def covers(self, url: str) -> bool:
-        """True when ``url`` is a token URL of a profile or under one of its API bases."""
+        """True when ``url`` is a token URL of a profile or under one of its API bases.
+
+        Two C-level tests first: a URL starting with an API base as the profile spells it (any
+        scheme, ``/`` after the base path) is in scope by ``Profile.match``'s own rule; a URL
+        with none of the profile's host names in it (any case) is not. Anything else is parsed
+        here and decided by ``Profile.match``."""
+        if url.startswith(self._prefixes):
+            return True
+        if self._host_re is None or self._host_re.search(url) is None:
+            return False
         start = url.find("://") + 3
         if start < 3:
             return False
@@ -127,6 +146,26 @@ class UrlScope:
         """``redact_url(url)`` when ``url`` is in scope and that changes it, else None."""
         clean = self.redacted(url)
         return clean if clean is not None and clean != url else None
+
+
+def _base_prefixes(base: str) -> set[str]:
+    """``http://host[:port]/path/`` and the ``https`` twin for an API base: a URL starting with
+    one is under the base by ``Profile.match`` (scheme ignored, host and port equal, path under
+    the base path); empty when the base cannot be parsed."""
+    try:
+        parts = urlsplit(base.strip())
+        host, port = (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return set()
+    if not host:
+        return set()
+    if ":" in host:
+        host = f"[{host}]"
+    path = parts.path.rstrip("/")
+    default = _DEFAULT_PORTS.get(parts.scheme.lower())
+    if port is None or port == default:
+        return {f"{scheme}://{host}{path}/" for scheme in _DEFAULT_PORTS}
+    return {f"{scheme}://{host}:{port}{path}/" for scheme in _DEFAULT_PORTS}
 
 
 def _authorities(url: str) -> set[str]:

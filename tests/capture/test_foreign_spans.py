@@ -267,3 +267,26 @@ def test_redacted_urls_are_left_as_they_are():
         once = scope.redacted(url)
         assert once is not None and scope.redacted(once) == once
         assert scope.clean(once) is None
+
+
+def test_scope_agrees_with_profile_match():
+    """UrlScope.covers (its prefix and host-name shortcuts included) says what Profile.match
+    says, for spellings of in-scope and out-of-scope URLs."""
+    profile = profile_from_mapping({"name": "p", "environments": {
+        "a": {"token_urls": ["https://idp.example.test/oauth/token"],
+              "api_bases": ["https://api.example.test/fhir", "http://127.0.0.1:8080/x/fhir/"]},
+        "b": {"token_urls": ["http://[::1]:9000/token"], "api_bases": ["https://root.example.test"]}}})
+    scope = UrlScope([profile])
+    hosts = ["api.example.test", "API.Example.TEST", "idp.example.test", "127.0.0.1:8080",
+             "127.0.0.1", "[::1]:9000", "root.example.test", "root.example.test:443",
+             "u:p@api.example.test", "api.example.test.evil.test", "evil.test"]
+    paths = ["", "/", "/fhir", "/fhir/", "/fhir/R4/Patient/1?x=1", "/fhirx/R4", "/x/fhir/R4",
+             "/oauth/token", "/oauth/token?a=b", "/token", "/token#f", "/other"]
+    checked = 0
+    for scheme in ("http", "https"):
+        for host in hosts:
+            for path in paths:
+                url = f"{scheme}://{host}{path}"
+                assert scope.covers(url) == (profile.match(url)[0] is not None), url
+                checked += 1
+    assert checked == 264
