@@ -10,8 +10,9 @@ ids replaced by ``{id}``, user info removed); ``attach`` adds the span processor
 it (``hgobs.capture.spanredactor``) to the SDK tracer provider once per provider, and the log
 filter (``hgobs.capture.logfilter``) to the ``httpx`` logger.
 
-Cost: for another host, a few string operations; a matched URL is rewritten only when it has
-a query, user info or an id-like path segment (``redact_url`` changes it).
+Cost: for another host, one prefix test and one search for the profile's host names; a
+matched URL is rewritten only when it has a query, user info or an id-like path segment
+(``redact_url`` changes it).
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ class UrlScope:
     """Which URLs get hgobs's redaction: those of ``profiles`` (token URLs, under API bases).
 
     ``redacted(url)`` is the redacted form of a URL in scope, ``clean(url)`` the same only when
-    it differs. The first test is a host lookup in a set built from the profiles (the authority
-    of the URL, user info dropped, lower-cased); ``Profile.match`` then decides, given the host,
-    port and path found by that test (no second parse); the rule itself is ``redact_url``.
+    it differs. ``covers`` decides scope (see there: two shortcuts, then ``Profile.match`` given
+    the host, port and path it found, without a second parse); the rule itself is
+    ``redact_url``.
     Redacted forms are remembered (up to ``REMEMBERED`` of them; one API's URL templates, such
     as ``.../Patient/{id}``, come back on every call), so a value already redacted, or seen
     again at the span's end, costs one set lookup.
