@@ -3,15 +3,17 @@
 A fast loopback server (a raw asyncio protocol in a child process on 127.0.0.1, answering fixed
 bytes on keep-alive connections) serves four scenarios:
 
-- ``api_ok``: an API call with a Bearer access value, answered 200;
+- ``api_ok``: an API call with a Bearer access value, answered 200 (a FHIR read of a different
+  resource id each time, as a real client makes: the id is redacted from every span's URL);
 - ``api_401``: the same call answered 401 with a ``WWW-Authenticate: Bearer`` challenge;
 - ``exchange_ok``: a token exchange (form POST with a signed assertion), answered 200 JSON;
 - ``exchange_fail``: the same exchange answered 400 ``invalid_grant``.
 
 Three ``httpx.Client`` objects in one process make the requests: one uninstrumented, one with
-OpenTelemetry's httpx instrumentation alone, one with that instrumentation and hgobs. Both
-instrumented clients use the same SDK tracer provider (batch span processor, exporter that
-drops) and meter provider (in-memory reader), as a service would. The configurations take
+OpenTelemetry's httpx instrumentation alone, one with that instrumentation and hgobs. Each
+instrumented client has its own SDK tracer provider (batch span processor, exporter that drops;
+hgobs's span redaction processor is on the second one, as in a service) and both share a meter
+provider (in-memory reader). The configurations take
 turns in rounds (the order rotating each round) so drift in the machine's speed falls on all
 of them; each round times ``requests`` requests of one scenario with ``time.process_time``
 (the client process's CPU time, every thread included; the server runs in another process).
@@ -23,6 +25,7 @@ alone (paired rounds, so the shared machine's drift cancels).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import statistics
 import subprocess
@@ -80,6 +83,8 @@ class _Server(asyncio.Protocol):
                 return
             self.buffer = self.buffer[end + 4 + length:]
             path = head.split(b" ", 2)[1]
+            if path.startswith(b"/fhir/R4/Patient/1"):
+                path = b"/fhir/R4/Patient/123"
             self.transport.write(RESPONSES.get(path, RESPONSES[b"/fhir/R4/Patient/401"]))  # type: ignore[attr-defined]
 
 
@@ -145,24 +150,29 @@ def clients(base: str) -> tuple[dict[str, httpx.Client], Callable[[], None]]:
     from hgobs import instrument_client
     from hgobs.profiles import profile_from_mapping
 
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(BatchSpanProcessor(_DropExporter()))  # type: ignore[arg-type]
+    # One tracer provider per instrumented configuration: hgobs adds its span redaction
+    # processor (docs/redaction.md) to the provider it records with, and OTel httpx alone must
+    # be measured without it.
+    providers = {name: TracerProvider() for name in ("otel", "otel+hgobs")}
+    for provider in providers.values():
+        provider.add_span_processor(BatchSpanProcessor(_DropExporter()))  # type: ignore[arg-type]
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     profile = profile_from_mapping({"name": "bench", "environments": {"sandbox": {
         "token_urls": [f"{base}/oauth/token", f"{base}/oauth/bad/token"],
         "api_bases": [f"{base}/fhir"]}}})
     made = {name: httpx.Client() for name in CONFIGS}
     for name in ("otel", "otel+hgobs"):
-        HTTPXClientInstrumentor.instrument_client(made[name], tracer_provider=tracer_provider,
+        HTTPXClientInstrumentor.instrument_client(made[name], tracer_provider=providers[name],
                                                   meter_provider=meter_provider)
     instrument_client(made["otel+hgobs"], client_id=CLIENT_ID, profile=profile,
-                      tracer_provider=tracer_provider, meter_provider=meter_provider,
+                      tracer_provider=providers["otel+hgobs"], meter_provider=meter_provider,
                       fingerprint_key="benchmark-fingerprint-key-0123456789")
 
     def close() -> None:
         for client in made.values():
             client.close()
-        tracer_provider.shutdown()
+        for provider in providers.values():
+            provider.shutdown()
         meter_provider.shutdown()
 
     return made, close
@@ -181,8 +191,11 @@ def _assertions(base: str, n: int = 256) -> list[str]:
 def request_maker(scenario: str, base: str) -> Callable[[httpx.Client, int], httpx.Response]:
     """A function ``(client, i) -> response`` making request ``i`` of ``scenario``."""
     bearer = {"authorization": "Bearer opaque-benchmark-value-0000000000000000"}
-    if scenario in ("api_ok", "api_401"):
-        url = f"{base}/fhir/R4/Patient/{'123' if scenario == 'api_ok' else '401'}"
+    if scenario == "api_ok":
+        ids = itertools.count(100_000)  # never the same URL twice in a run
+        return lambda client, i: client.get(f"{base}/fhir/R4/Patient/{next(ids)}", headers=bearer)
+    if scenario == "api_401":
+        url = f"{base}/fhir/R4/Patient/401"
         return lambda client, i: client.get(url, headers=bearer)
     url = f"{base}/oauth/token" if scenario == "exchange_ok" else f"{base}/oauth/bad/token"
     pool = _assertions(base)
@@ -243,3 +256,10 @@ def run(rounds: int = 15, requests: int = 200, warmup: int = 50) -> list[Scenari
         finally:
             close()
     return results
+
+
+if __name__ == "__main__":  # ``python -m benchmarks.capture [ROUNDS]``: this part alone
+    from benchmarks.report import _capture as capture_table
+
+    print("\n".join(capture_table(run(rounds=int(sys.argv[1]) if len(sys.argv) > 1 else 101,
+                                       requests=100, warmup=200))))

@@ -35,11 +35,15 @@ if typing.TYPE_CHECKING:
         instrument_client,
         uninstrument_client,
     )
+    from hgobs.capture.logfilter import HttpxLogRedactor
+    from hgobs.capture.spanredactor import ForeignSpanRedactor
     from hgobs.preflight import Finding, check_assertion
 
 _LAZY = {"HGAuthInstrumentor": "hgobs.capture.instrumentor",
          "instrument_client": "hgobs.capture.instrumentor",
          "uninstrument_client": "hgobs.capture.instrumentor",
+         "ForeignSpanRedactor": "hgobs.capture.spanredactor",
+         "HttpxLogRedactor": "hgobs.capture.logfilter",
          "Finding": "hgobs.preflight", "check_assertion": "hgobs.preflight"}
 
 
@@ -59,9 +63,11 @@ __all__ = [
     "Environment",
     "FIELDS",
     "Finding",
+    "ForeignSpanRedactor",
     "HGAuthInstrumentor",
     "HgobsError",
     "History",
+    "HttpxLogRedactor",
     "InputError",
     "MissingExtraError",
     "Options",

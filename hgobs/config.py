@@ -9,6 +9,7 @@ import; keyword arguments win over the environment.
 | ``HGOBS_CLIENT_ID`` | ``client_id`` | none |
 | ``HGOBS_JSONL_PATH`` | ``jsonl_path`` | none (no file) |
 | ``HGOBS_FINGERPRINT_KEY`` | ``fingerprint_key`` | a random key per process |
+| ``HGOBS_REDACT_SPANS`` | ``redact_spans`` | ``true`` (``false``/``0``/``no``/``off`` turns it off) |
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ ENV_VARS = {
     "client_id": "HGOBS_CLIENT_ID",
     "jsonl_path": "HGOBS_JSONL_PATH",
     "fingerprint_key": "HGOBS_FINGERPRINT_KEY",
+    "redact_spans": "HGOBS_REDACT_SPANS",
 }
+_FALSE, _TRUE = frozenset({"false", "0", "no", "off"}), frozenset({"true", "1", "yes", "on"})
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
@@ -44,6 +47,8 @@ class Options:
       request, at send (inject a fixed clock to replay a recorded case).
     - ``max_body_bytes``: the most of a token endpoint response hgobs reads (bytes).
     - ``history_entries``: bound of each history table (assertions, issued values).
+    - ``redact_spans``: apply hgobs's URL redaction to other instrumentations' spans and to
+      httpx's request log line for the profile's URLs (``docs/redaction.md``).
     """
 
     profile: Profile = field(default_factory=load_profile)
@@ -53,6 +58,7 @@ class Options:
     clock: Callable[[], float] = time.time
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     history_entries: int = 10_000
+    redact_spans: bool = True
 
 
 def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> Options:
@@ -84,6 +90,11 @@ def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> 
     max_body = int(kwargs.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES)
     if max_body <= 0:
         raise ConfigError("max_body_bytes", "must be positive")
+    redact = pick("redact_spans")
+    if isinstance(redact, str):
+        if redact.lower() not in _FALSE | _TRUE:
+            raise ConfigError("HGOBS_REDACT_SPANS", "must be true or false")
+        redact = redact.lower() in _TRUE
     return Options(
         profile=profile,
         client_id=pick("client_id"),
@@ -92,4 +103,5 @@ def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> 
         clock=clock,
         max_body_bytes=max_body,
         history_entries=int(kwargs.get("history_entries") or 10_000),
+        redact_spans=True if redact is None else bool(redact),
     )

@@ -32,6 +32,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from hgobs.capture import foreign
 from hgobs.capture.guard import guarded, report
 from hgobs.capture.record import Plan, RecordBuilder, plan_request
 from hgobs.capture.streams import AsyncTeeStream, TeeStream, decode_bounded
@@ -321,6 +322,8 @@ def _plan(recorder: Recorder | None, args: tuple[Any, ...], kwargs: dict[str, An
         return None
     if not is_instrumentation_enabled():
         return None
+    if foreign.pending():  # redaction of other spans waits for an SDK tracer provider
+        foreign.retry()
     plan = plan_request(request, recorder.options)
     return (request, plan) if plan is not None else None
 
@@ -554,6 +557,8 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return
         self._recorder = Recorder(options, kwargs.get("tracer_provider"),
                                   kwargs.get("meter_provider"))
+        if options.redact_spans:
+            guarded("attach", foreign.attach, options.profile, kwargs.get("tracer_provider"))
         instrumentor = self
 
         def wrappers(inner: bool) -> tuple[Any, Any]:
@@ -593,6 +598,9 @@ def instrument_client(client: httpx.Client | httpx.AsyncClient, **kwargs: Any) -
             return
         recorder = Recorder(resolve_options(**kwargs), kwargs.get("tracer_provider"),
                             kwargs.get("meter_provider"))
+        if recorder.options.redact_spans:
+            guarded("attach", foreign.attach, recorder.options.profile,
+                    kwargs.get("tracer_provider"))
         wrapped = {name: _bound_wrapper(recorder, client, original, name != "send")
                    for name in WRAPPED if (original := getattr(client, name, None)) is not None}
         for name, wrapper in wrapped.items():

@@ -1,0 +1,320 @@
+"""Which URLs hgobs redacts in other libraries' telemetry, and attaching that redaction.
+
+OpenTelemetry's httpx, requests, urllib3 and aiohttp-client instrumentations put the request
+URL on their CLIENT spans as ``url.full`` (stable HTTP semantic conventions) and/or ``http.url``
+(the older ones; both with ``OTEL_SEMCONV_STABILITY_OPT_IN=http/dup``), with FHIR search values
+and resource ids in it (``/Patient?family=...``, ``/Patient/123``); httpx's INFO log line has
+it too. For URLs under one of the profile's API bases or token URLs, ``UrlScope`` and
+``rewrites`` give hgobs's own redaction (``hgobs.redaction.redact_url``: query values dropped,
+ids replaced by ``{id}``, user info removed); ``attach`` adds the span processor that applies
+it (``hgobs.capture.spanredactor``) to the SDK tracer provider once per provider, and the log
+filter (``hgobs.capture.logfilter``) to the ``httpx`` logger.
+
+Cost: for another host, one prefix test and one search for the profile's host names; a
+matched URL is rewritten only when it has a query, user info or an id-like path segment
+(``redact_url`` changes it).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import weakref
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from opentelemetry import trace
+
+from hgobs.capture.guard import guarded
+from hgobs.profiles import Profile
+from hgobs.redaction import query_names, redact_url
+
+LOG = logging.getLogger("hgobs.internal")
+URL_KEYS = ("url.full", "http.url")
+"""Attributes holding a client request's full URL (OpenTelemetry HTTP semantic conventions,
+stable and older)."""
+TARGET_KEY, PATH_KEY, QUERY_KEY = "http.target", "url.path", "url.query"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class _Parts(NamedTuple):
+    """A URL's host, port and path as ``Profile.match`` reads an already parsed URL."""
+
+    raw_host: bytes
+    port: int | None
+    raw_path: bytes
+
+
+class UrlScope:
+    """Which URLs get hgobs's redaction: those of ``profiles`` (token URLs, under API bases).
+
+    ``redacted(url)`` is the redacted form of a URL in scope, ``clean(url)`` the same only when
+    it differs. ``covers`` decides scope (see there: two shortcuts, then ``Profile.match`` given
+    the host, port and path it found, without a second parse); the rule itself is
+    ``redact_url``.
+    Redacted forms are remembered (up to ``REMEMBERED`` of them; one API's URL templates, such
+    as ``.../Patient/{id}``, come back on every call), so a value already redacted, or seen
+    again at the span's end, costs one set lookup.
+    """
+
+    REMEMBERED = 4096
+
+    def __init__(self, profiles: Iterable[Profile] = ()) -> None:
+        self.profiles: tuple[Profile, ...] = ()
+        self._hosts: frozenset[str] = frozenset()
+        self._prefixes: tuple[str, ...] = ()
+        self._host_re: re.Pattern[str] | None = None
+        self._done: set[str] = set()
+        for profile in profiles:
+            self.add(profile)
+
+    def add(self, profile: Profile) -> None:
+        """Put ``profile``'s URLs in scope (no-op for a profile already in it)."""
+        if profile in self.profiles:
+            return
+        hosts = set(self._hosts)
+        prefixes = set(self._prefixes)
+        for env in profile.environments:
+            for url in (*env.token_urls, *env.api_bases):
+                hosts.update(_authorities(url))
+            for base in env.api_bases:
+                prefixes.update(_base_prefixes(base))
+        self.profiles = (*self.profiles, profile)
+        self._hosts = frozenset(hosts)
+        self._prefixes = tuple(sorted(prefixes))
+        names = sorted({h.rpartition(":")[0] if h.rpartition(":")[2].isdigit() else h
+                        for h in hosts}, key=len, reverse=True)
+        self._host_re = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE)
+
+    def covers(self, url: str) -> bool:
+        """True when ``url`` is a token URL of a profile or under one of its API bases.
+
+        Two C-level tests first: a URL starting with an API base as the profile spells it (any
+        scheme, ``/`` after the base path) is in scope by ``Profile.match``'s own rule; a URL
+        with none of the profile's host names in it (any case) is not. Anything else is parsed
+        here and decided by ``Profile.match``."""
+        if url.startswith(self._prefixes):
+            return True
+        if self._host_re is None or self._host_re.search(url) is None:
+            return False
+        start = url.find("://") + 3
+        if start < 3:
+            return False
+        end = url.find("/", start)
+        if end < 0:
+            end = len(url)
+        authority = url[start:end]
+        if "?" in authority or "#" in authority:  # no path: the authority ends earlier
+            end = start + min(i for i in (authority.find("?"), authority.find("#")) if i >= 0)
+            authority = url[start:end]
+        if "@" in authority:
+            authority = authority.rpartition("@")[2]
+        authority = authority.lower()
+        if authority not in self._hosts:
+            return False
+        host, colon, port_text = authority.rpartition(":")
+        if not colon or not port_text.isdigit() or (":" in host and not host.endswith("]")):
+            host, port_text = authority, ""  # no port (or an IPv6 address without one)
+        port = int(port_text) if port_text else None
+        if port is not None and _DEFAULT_PORTS.get(url[:start - 3].lower()) == port:
+            port = None
+        path = url[end:]
+        if "?" in path or "#" in path:
+            path = path.partition("?")[0].partition("#")[0]
+        parts = _Parts(host.strip("[]").encode("ascii"), port, path.encode("utf-8"))
+        for profile in self.profiles:
+            if profile.match(parts)[0] is not None:
+                return True
+        return False
+
+    def redacted(self, url: str) -> str | None:
+        """``redact_url(url)`` when ``url`` is in scope (``url`` itself when that removes
+        nothing), else None."""
+        if url in self._done:
+            return url
+        if not self.covers(url):
+            return None
+        clean = redact_url(url)
+        done = self._done
+        if len(done) >= self.REMEMBERED:
+            done.clear()
+        done.add(clean)
+        return clean
+
+    def clean(self, url: str) -> str | None:
+        """``redact_url(url)`` when ``url`` is in scope and that changes it, else None."""
+        clean = self.redacted(url)
+        return clean if clean is not None and clean != url else None
+
+
+def _base_prefixes(base: str) -> set[str]:
+    """``http://host[:port]/path/`` and the ``https`` twin for an API base: a URL starting with
+    one is under the base by ``Profile.match`` (scheme ignored, host and port equal, path under
+    the base path); empty when the base cannot be parsed."""
+    try:
+        parts = urlsplit(base.strip())
+        host, port = (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return set()
+    if not host:
+        return set()
+    if ":" in host:
+        host = f"[{host}]"
+    path = parts.path.rstrip("/")
+    default = _DEFAULT_PORTS.get(parts.scheme.lower())
+    if port is None or port == default:
+        return {f"{scheme}://{host}{path}/" for scheme in _DEFAULT_PORTS}
+    return {f"{scheme}://{host}:{port}{path}/" for scheme in _DEFAULT_PORTS}
+
+
+def _authorities(url: str) -> set[str]:
+    """The ``host[:port]`` forms a URL to ``url``'s host and port may carry (lower case)."""
+    try:
+        parts = urlsplit(url.strip())
+        host, port = (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return set()
+    if ":" in host:
+        host = f"[{host}]"
+    default = _DEFAULT_PORTS.get(parts.scheme.lower())
+    if port is None or port == default:
+        return {host, f"{host}:80", f"{host}:443"}
+    return {f"{host}:{port}"}
+
+
+def clean_name(scope: UrlScope, name: str) -> str | None:
+    """``name`` with each full URL in scope in it redacted, or None when none changes."""
+    words = name.split(" ")
+    changed = False
+    for i, word in enumerate(words):
+        if "://" in word:
+            clean = scope.clean(word)
+            if clean is not None:
+                words[i], changed = clean, True
+    return " ".join(words) if changed else None
+
+
+def clean_target(target: str) -> str:
+    """A path with optional query (``http.target``, ``url.path``) by ``redact_url``'s rules."""
+    base = "http://h"
+    return redact_url(base + (target if target.startswith("/") else "/" + target))[len(base):]
+
+
+def rewrites(scope: UrlScope, attributes: Mapping[str, Any]) -> dict[str, str]:
+    """The attribute values to replace on a span with ``attributes`` (empty: none).
+
+    A URL attribute (``url.full``, ``http.url``) in scope that ``redact_url`` changes is
+    replaced by its redacted form; once a URL attribute is in scope, ``http.target`` and
+    ``url.path`` get the same path rule and ``url.query`` keeps the parameter names only."""
+    out: dict[str, str] = {}
+    matched = False
+    last: tuple[str, str | None] | None = None
+    for key in URL_KEYS:
+        value = attributes.get(key)
+        if type(value) is str:
+            # http/dup sets both keys to the same URL: redacted once
+            clean = last[1] if last is not None and last[0] == value else scope.redacted(value)
+            last = (value, clean)
+            if clean is not None:
+                matched = True
+                if clean != value:
+                    out[key] = clean
+    if not matched:
+        return out
+    for key in (TARGET_KEY, PATH_KEY):
+        value = attributes.get(key)
+        if type(value) is str and value:
+            clean = clean_target(value)
+            if clean != value:
+                out[key] = clean
+    query = attributes.get(QUERY_KEY)
+    if type(query) is str and query:
+        out[QUERY_KEY] = "&".join(query_names(query))
+    return out
+
+
+_attached: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+"""The processor hgobs added to each SDK tracer provider."""
+_pending: list[Profile] = []
+_lock = threading.Lock()
+_said: set[str] = set()
+
+
+def _say_once(key: str, level: int, message: str) -> None:
+    if key not in _said:
+        _said.add(key)
+        LOG.log(level, message)
+
+
+def attach(profile: Profile, tracer_provider: Any = None) -> bool:
+    """Redact ``profile``'s URLs in other libraries' telemetry: add a ``ForeignSpanRedactor``
+    to ``tracer_provider`` (default: the global one), once per provider (a second profile joins
+    the same processor's scope), and a ``HttpxLogRedactor`` to the ``httpx`` logger.
+
+    Returns True when the span processor is attached. When the provider is not an SDK
+    ``TracerProvider`` yet (the global proxy before the application sets one) or the SDK is not
+    installed, says so once on ``hgobs.internal`` and returns False; ``retry`` attaches later.
+    Never raises."""
+    from hgobs.capture import logfilter
+
+    guarded("redact log", logfilter.attach, profile)
+    return bool(guarded("redact spans", _attach, profile, tracer_provider, True, default=False))
+
+
+def _attach(profile: Profile, tracer_provider: Any, remember: bool) -> bool:
+    try:
+        from opentelemetry.sdk.trace import TracerProvider
+
+        from hgobs.capture.spanredactor import ForeignSpanRedactor
+    except ImportError:
+        _say_once("no sdk", logging.WARNING,
+                  "hgobs: opentelemetry-sdk is not installed; other instrumentations' spans "
+                  "are not redacted by hgobs")
+        return False
+    provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        if remember and tracer_provider is None:  # the global proxy may become an SDK one
+            with _lock:
+                if profile not in _pending:
+                    _pending.append(profile)
+        _say_once("no provider", logging.WARNING,
+                  "hgobs: no OpenTelemetry SDK tracer provider yet; other instrumentations' "
+                  "spans for the profile's URLs are redacted once one is set")
+        return False
+    with _lock:
+        processor = _attached.get(provider)
+        if processor is None:
+            processor = ForeignSpanRedactor(UrlScope([profile]))
+            provider.add_span_processor(processor)
+            _attached[provider] = processor
+        else:
+            processor.scope.add(profile)
+    if "no provider" in _said and "attached" not in _said:
+        _say_once("attached", logging.INFO,
+                  "hgobs: redacting other instrumentations' spans for the profile's URLs")
+    return True
+
+
+def pending() -> bool:
+    """True while a profile waits for the global SDK tracer provider (one list test)."""
+    return bool(_pending)
+
+
+def retry() -> None:
+    """Attach the waiting profiles if the global provider is an SDK one now. Never raises."""
+    for profile in list(_pending):
+        if guarded("redact spans", _attach, profile, None, False, default=False):
+            with _lock:
+                if profile in _pending:
+                    _pending.remove(profile)
+
+
+def forget() -> None:
+    """Forget every attachment, waiting profile and message said (a new process's state, for
+    tests); processors already added stay on their providers (the SDK cannot remove one)."""
+    with _lock:
+        _attached.clear()
+        _pending.clear()
+    _said.clear()

@@ -1,0 +1,120 @@
+"""An SDK span processor that redacts other instrumentations' spans for the profile's URLs.
+
+``ForeignSpanRedactor`` applies ``hgobs.capture.foreign.rewrites`` (hgobs's own URL rules) to
+every span, whichever instrumentation made it and whichever was instrumented first:
+
+- ``_on_ending`` (called by ``Span.end()`` on every processor before any ``on_end``, while the
+  span can still be changed; opentelemetry-sdk 1.40 and later) rewrites the span once, with
+  every attribute it got (at start, from response hooks, from instrumentations that set the
+  URL late), before any processor's ``on_end``: every exporter gets the redacted span whatever
+  the processor order. Doing it once at the end, not also at start, halves the cost; only an
+  ``on_start`` of another processor, which exports nothing, sees the URL as given.
+- With an older SDK (no ``_on_ending``), ``on_start`` rewrites the attributes and name given at
+  start (OpenTelemetry's httpx, requests, urllib3 and aiohttp-client instrumentations give the
+  URL there) and ``on_end`` those set later, on the ended span, which processors registered
+  after hgobs's (and batch exporters, which export later) see.
+
+Imported only when the SDK is there (``hgobs.capture.foreign.attach``). Cost for a span without
+a URL attribute: two dict lookups and a substring test of its name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.sdk.trace import SpanProcessor
+
+from hgobs.capture.foreign import UrlScope, clean_name, rewrites
+from hgobs.capture.guard import guarded
+
+SDK_CALLS_ON_ENDING = hasattr(SpanProcessor, "_on_ending")
+"""True when the installed SDK calls ``SpanProcessor._on_ending`` (opentelemetry-sdk >= 1.40)."""
+
+
+class ForeignSpanRedactor(SpanProcessor):
+    """SDK span processor: hgobs's URL redaction on every span whose URL is in ``scope``.
+
+    Subclasses the SDK's ``SpanProcessor`` (the SDK calls its private ``_on_ending`` on every
+    processor). Never raises: a failure is reported once on ``hgobs.internal`` and the span is
+    left as it is. Attributes changed after the span ended are written into the span's
+    attribute store directly, since the SDK has made it read-only by then.
+    """
+
+    def __init__(self, scope: UrlScope) -> None:
+        self.scope = scope
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        """With an SDK that has no ``_on_ending``: rewrite the URL attributes and span name
+        given at start (with one, ``_on_ending`` does it all once, before any export)."""
+        if SDK_CALLS_ON_ENDING:
+            return
+        try:
+            attributes = _attributes(span)
+            name = span.name
+            if attributes.get("url.full") is None and attributes.get("http.url") is None \
+                    and "://" not in name:
+                return
+        except Exception:
+            return
+        guarded("redact span", self._start, span, attributes, name)
+
+    def _start(self, span: Any, attributes: Mapping[str, Any], name: str) -> None:
+        changes = rewrites(self.scope, attributes)
+        if changes:
+            span.set_attributes(changes)
+        if "://" in name:
+            clean = clean_name(self.scope, name)
+            if clean is not None:
+                span.update_name(clean)
+
+    def _on_ending(self, span: Any) -> None:
+        """Rewrite what was set after start, before any processor's ``on_end`` sees it."""
+        self._ending(span)
+
+    def on_end(self, span: Any) -> None:
+        """With an SDK that has no ``_on_ending``: the same rewrite on the ended span."""
+        if not SDK_CALLS_ON_ENDING:
+            self._ending(span)
+
+    def _ending(self, span: Any) -> None:
+        try:
+            store = getattr(span._attributes, "_dict", None)
+            name = span._name
+            if not isinstance(store, dict) or not isinstance(name, str):
+                return
+            if store.get("url.full") is None and store.get("http.url") is None \
+                    and "://" not in name:
+                return
+        except Exception:
+            return
+        guarded("redact span", self._end, span, store, name)
+
+    def _end(self, span: Any, store: dict[str, Any], name: str) -> None:
+        changes = rewrites(self.scope, store)
+        if changes:
+            lock = getattr(span._attributes, "_lock", None)
+            if lock is not None:
+                with lock:
+                    store.update(changes)
+            else:
+                store.update(changes)
+        if "://" in name:
+            clean = clean_name(self.scope, name)
+            if clean is not None:
+                span._name = clean
+
+    def shutdown(self) -> None:
+        """Nothing to release."""
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Nothing buffered."""
+        return True
+
+
+def _attributes(span: Any) -> Mapping[str, Any]:
+    """The span's attributes for reading: the SDK's own dict when it has one (a ``get`` of a
+    missing key through the attributes' ``Mapping`` interface raises and catches KeyError,
+    about 1 us each), else the public read-only view."""
+    store = getattr(getattr(span, "_attributes", None), "_dict", None)
+    return store if isinstance(store, dict) else span.attributes
