@@ -14,7 +14,6 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 import importlib
-import logging
 import typing
 
 from hgobs.catalog import CATALOG, Category
@@ -23,11 +22,6 @@ from hgobs.diagnose import Diagnosis, History, diagnose
 from hgobs.errors import ConfigError, HgobsError, InputError, MissingExtraError, ProfileError
 from hgobs.profiles import Environment, Profile, load_profile
 from hgobs.schema import FIELDS, SCHEMA_ID, Record
-
-# A library adds no handler but this one (Python's logging HOWTO, "Configuring Logging for a
-# Library"): an application that configured logging gets hgobs's records through its own
-# handlers; one that did not is not written to on stderr by Python's last-resort handler.
-logging.getLogger("hgobs").addHandler(logging.NullHandler())
 
 if typing.TYPE_CHECKING:
     from hgobs.capture.instrumentor import (

@@ -104,33 +104,3 @@ def test_nothing_is_logged_when_warning_is_disabled(server, telemetry, root_at):
     assert _ours(root_at) == []
     assert len(telemetry.ours()) == 3
 
-
-_SCRIPT = """
-import json, logging, sys
-import httpx, hgobs
-from tests.support.emitted import loop_profile
-if sys.argv[2] == "configured":
-    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(name)s %(levelname)s")
-with httpx.Client() as c:
-    hgobs.instrument_client(c, profile=loop_profile(sys.argv[1]))
-    c.post(sys.argv[1] + "/oauth/token", data={"grant_type": "client_credentials"})
-"""
-
-
-@pytest.mark.parametrize("setup", ["unconfigured", "configured"])
-def test_an_application_without_logging_set_up_gets_nothing_on_stderr(server, setup):
-    """With no logging configuration, a failed attempt writes nothing to stderr (hgobs adds a
-    NullHandler, so Python's last-resort handler stays silent); with basicConfig at WARNING the
-    application's handler gets the failure."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    server.script.load([INVALID_CLIENT])
-    repo = Path(__file__).resolve().parents[2]
-    run = subprocess.run([sys.executable, "-c", _SCRIPT, server.origin, setup], cwd=repo,
-                         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    assert run.stderr == ""
-    expected = "hgobs WARNING\n" if setup == "configured" else ""
-    assert run.stdout == expected
