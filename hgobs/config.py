@@ -10,6 +10,7 @@ import; keyword arguments win over the environment.
 | ``HGOBS_JSONL_PATH`` | ``jsonl_path`` | none (no file) |
 | ``HGOBS_FINGERPRINT_KEY`` | ``fingerprint_key`` | a random key per process |
 | ``HGOBS_REDACT_SPANS`` | ``redact_spans`` | ``true`` (``false``/``0``/``no``/``off`` turns it off) |
+| ``HGOBS_URL_TEMPLATE`` | ``url_template`` | ``false`` (``true``/``1``/``yes``/``on`` turns it on) |
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ ENV_VARS = {
     "jsonl_path": "HGOBS_JSONL_PATH",
     "fingerprint_key": "HGOBS_FINGERPRINT_KEY",
     "redact_spans": "HGOBS_REDACT_SPANS",
+    "url_template": "HGOBS_URL_TEMPLATE",
 }
 _FALSE, _TRUE = frozenset({"false", "0", "no", "off"}), frozenset({"true", "1", "yes", "on"})
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
@@ -49,6 +51,8 @@ class Options:
     - ``history_entries``: bound of each history table (assertions, issued values).
     - ``redact_spans``: apply hgobs's URL redaction to other instrumentations' spans and to
       httpx's request log line for the profile's URLs (``docs/redaction.md``).
+    - ``url_template``: set the opt-in ``url.template`` (the redacted path, ids as ``{id}``) on
+      hgobs's HTTP CLIENT spans and name them ``{method} {url.template}`` (HTTP semconv).
     """
 
     profile: Profile = field(default_factory=load_profile)
@@ -59,6 +63,7 @@ class Options:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     history_entries: int = 10_000
     redact_spans: bool = True
+    url_template: bool = False
 
 
 def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> Options:
@@ -90,11 +95,7 @@ def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> 
     max_body = int(kwargs.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES)
     if max_body <= 0:
         raise ConfigError("max_body_bytes", "must be positive")
-    redact = pick("redact_spans")
-    if isinstance(redact, str):
-        if redact.lower() not in _FALSE | _TRUE:
-            raise ConfigError("HGOBS_REDACT_SPANS", "must be true or false")
-        redact = redact.lower() in _TRUE
+    redact, template = _flag(pick, "redact_spans", True), _flag(pick, "url_template", False)
     return Options(
         profile=profile,
         client_id=pick("client_id"),
@@ -103,5 +104,20 @@ def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> 
         clock=clock,
         max_body_bytes=max_body,
         history_entries=int(kwargs.get("history_entries") or 10_000),
-        redact_spans=True if redact is None else bool(redact),
+        redact_spans=redact,
+        url_template=template,
     )
+
+
+def _flag(pick: Callable[[str], Any], name: str, default: bool) -> bool:
+    """A true/false option: a keyword's truth, or the variable's ``true``/``1``/``yes``/``on``
+    or ``false``/``0``/``no``/``off`` (any case); ``default`` when neither is given. Raises
+    ``ConfigError`` for another value of the variable."""
+    value = pick(name)
+    if value is None:
+        return default
+    if isinstance(value, str):
+        if value.lower() not in _FALSE | _TRUE:
+            raise ConfigError(ENV_VARS[name], "must be true or false")
+        return value.lower() in _TRUE
+    return bool(value)

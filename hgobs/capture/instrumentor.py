@@ -209,7 +209,8 @@ class Recorder:
                 record["service.name"] = service
             self.history.annotate(record)
             record.update(diagnose(record, self.options.profile).as_fields())
-            otel_sink.finish_span(span, record, http_attributes=http_attributes)
+            otel_sink.finish_span(span, record, http_attributes=http_attributes,
+                                  template=self.options.url_template)
         finally:
             span.end()
         if self.metrics is not None:

@@ -52,17 +52,26 @@ EXPIRY_BUCKETS_S = (0.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 86400.
 already expired is recorded as 0 and lands in the first bucket (<= 0)."""
 
 
-def span_name(kind: str, method: str | None = None) -> str:
+def span_name(kind: str, method: str | None = None, template: str | None = None) -> str:
     """The name of our span.
 
     Without ``method``, our INTERNAL span for an endpoint kind: ``hgobs token_exchange``,
     ``hgobs api_call``. With the request ``method``, our span as the HTTP CLIENT span:
-    ``{method}`` (``POST``), or ``HTTP`` for a method that is not known (HTTP semconv, span
-    name: ``{method}`` when no low-cardinality target is available; hgobs does not set the
-    opt-in ``url.template``)."""
+    ``{method}`` (``POST``), or ``HTTP`` for a method that is not known; with a ``template``
+    (the opt-in ``url.template``, when enabled) ``{method} {template}`` (HTTP semconv, "HTTP
+    client span name")."""
     if method is None:
         return f"hgobs {kind}"
-    return method if method in KNOWN_METHODS else "HTTP"
+    name = method if method in KNOWN_METHODS else "HTTP"
+    return f"{name} {template}" if template else name
+
+
+def url_template(url: str) -> str | None:
+    """The ``url.template`` of a redacted URL: its path, in which FHIR ids already read
+    ``{id}`` and ``{vid}`` (``/fhir/R4/Patient/{id}``); None without a path. Low-cardinality by
+    construction: ``hgobs.redaction.redact_url`` made it."""
+    path = urlsplit(url).path
+    return path or None
 
 
 def error_type(record: Record, *, http_attributes: bool) -> str | None:
@@ -141,21 +150,28 @@ def record_attributes(record: Record) -> dict[str, Any]:
     return out
 
 
-def finish_span(span: Span, record: Record, *, http_attributes: bool) -> None:
+def finish_span(span: Span, record: Record, *, http_attributes: bool,
+                template: bool = False) -> None:
     """Set the record on ``span``, its name and its status (ERROR + category id for a failure).
 
     ``http_attributes``: our span stands for the HTTP request (no HTTP span was made inside
     it); it then gets the HTTP attributes and the HTTP name (``span_name`` with the method),
     else the INTERNAL name (``span_name`` of the endpoint kind) and, for a failure,
     ``error.type`` (the category id). The name is set here because that role is only known at
-    the end; the kind, chosen at start, cannot change."""
+    the end; the kind, chosen at start, cannot change. ``template``: also set the opt-in
+    ``url.template`` on the HTTP span and name it ``{method} {url.template}`` (the HTTP
+    semconv populates opt-in attributes only when configured: ``HGOBS_URL_TEMPLATE``)."""
     if not span.is_recording():
         return
     attributes = record_attributes(record)
     if http_attributes:  # no key in common: as if set after the record's, in one call
-        attributes.update(semconv_attributes(record, str(record.get("url", ""))))
+        url = str(record.get("url", ""))
+        attributes.update(semconv_attributes(record, url))
+        path = url_template(url) if template else None
+        if path is not None:
+            attributes["url.template"] = path
         span.update_name(span_name(str(record.get("endpoint.kind")),
-                                   str(record.get("http.method"))))
+                                   str(record.get("http.method")), path))
     else:
         span.update_name(span_name(str(record.get("endpoint.kind"))))
         if record.get("outcome") == "failed":

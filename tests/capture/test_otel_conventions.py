@@ -78,6 +78,39 @@ def test_client_spans_are_named_by_their_method(server, telemetry):
     assert "url.template" not in api.attributes  # opt-in in the HTTP semconv: not set
 
 
+@pytest.mark.parametrize("how", ["keyword", "environment"])
+def test_url_template_when_enabled(server, telemetry, monkeypatch, how):
+    """With ``url_template`` (keyword or ``HGOBS_URL_TEMPLATE=true``) the CLIENT spans carry
+    the redacted path as ``url.template`` and are named ``{method} {url.template}``."""
+    server.script.load([SUCCESS, UNAUTHORIZED])
+    extra = {"url_template": True} if how == "keyword" else {}
+    if how == "environment":
+        monkeypatch.setenv("HGOBS_URL_TEMPLATE", "TRUE")
+    with httpx.Client() as c:
+        hgobs.instrument_client(c, profile=loop_profile(server.origin),
+                                tracer_provider=telemetry.tracer_provider,
+                                meter_provider=telemetry.meter_provider, **extra)
+        c.post(f"{server.origin}/oauth/token", data=token_form(server.origin))
+        c.get(f"{server.origin}/fhir/R4/Patient/pat-8842/_history/3?family=Smith",
+              headers={"Authorization": "Bearer a1"})
+    exchange, api = sorted(telemetry.ours(), key=lambda s: s.start_time)
+    assert (exchange.name, exchange.attributes["url.template"]) == ("POST /oauth/token",
+                                                                     "/oauth/token")
+    assert (api.name, api.attributes["url.template"]) == (
+        "GET /fhir/R4/Patient/{id}/_history/{vid}", "/fhir/R4/Patient/{id}/_history/{vid}")
+
+
+def test_url_template_setting_must_be_true_or_false(monkeypatch):
+    """A value of ``HGOBS_URL_TEMPLATE`` other than true/false words is a ConfigError naming it."""
+    from hgobs.config import resolve_options
+    from hgobs.errors import ConfigError
+
+    assert resolve_options({"HGOBS_URL_TEMPLATE": "off"}).url_template is False
+    assert resolve_options({}).url_template is False
+    with pytest.raises(ConfigError, match="HGOBS_URL_TEMPLATE"):
+        resolve_options({"HGOBS_URL_TEMPLATE": "sometimes"})
+
+
 def test_unknown_method_is_other_and_the_span_is_named_http(server, telemetry):
     """A method outside RFC 9110/5789: ``_OTHER`` plus the original, span name ``HTTP``."""
     server.script.load([UNAUTHORIZED])
