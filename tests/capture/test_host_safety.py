@@ -189,7 +189,7 @@ def test_done_raising_still_ends_the_span(server, telemetry, open_spans, monkeyp
     def boom(*args: Any) -> None:
         raise RuntimeError("decoder failure")
 
-    monkeypatch.setattr("hgobs.capture.instrumentor.decode_bounded", boom)
+    monkeypatch.setattr("hgobs.capture.recorder.decode_bounded", boom)
     before = guard.errors_swallowed
     with httpx.Client() as client:
         hgobs.instrument_client(client, **options(server, telemetry))

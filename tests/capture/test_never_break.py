@@ -689,7 +689,7 @@ class Fault:
 
 
 FAULTS = [
-    Fault("plan_request", "hgobs.capture.instrumentor.plan_request"),
+    Fault("plan_request", "hgobs.capture.send.plan_request"),
     Fault("span_name", "hgobs.sinks.otel.span_name"),
     Fault("RecordBuilder.exchange", "hgobs.capture.record.RecordBuilder.exchange",
           (EXCHANGE, STREAM, REFUSED)),
@@ -700,12 +700,12 @@ FAULTS = [
     Fault("RecordBuilder.transport_error", "hgobs.capture.record.RecordBuilder.transport_error",
           (REFUSED,)),
     Fault("jwtpeek.peek", "hgobs.capture.jwtpeek.peek", (EXCHANGE, STREAM, API_JWT, REFUSED)),
-    Fault("diagnose", "hgobs.capture.instrumentor.diagnose"),
+    Fault("diagnose", "hgobs.capture.recorder.diagnose"),
     Fault("finish_span", "hgobs.sinks.otel.finish_span"),
     Fault("Metrics.record", "hgobs.sinks.otel.Metrics.record"),
     Fault("JsonlSink.write", "hgobs.sinks.jsonl.JsonlSink.write"),
-    Fault("log_record", "hgobs.capture.instrumentor.log_record"),
-    Fault("Recorder.complete", "hgobs.capture.instrumentor.Recorder.complete"),
+    Fault("log_record", "hgobs.capture.recorder.log_record"),
+    Fault("Recorder.complete", "hgobs.capture.recorder.Recorder.complete"),
     Fault("stream copy", "hgobs.capture.streams._Collector.add", (STREAM,)),
 ]
 FAULT_CASES = [(f, k) for f in FAULTS for k in f.kinds]

@@ -10,7 +10,7 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from hgobs.capture import instrumentor
+from hgobs.capture import parentage
 from hgobs.capture.record import scrub_keys
 from hgobs.redaction import scrub_text
 from hgobs.schema import ATTRIBUTE_PREFIX, scalar_attributes
@@ -68,7 +68,7 @@ def test_http_span_context_matches_the_global_propagator(textmap, monkeypatch):
     request, injected = _request_with_context(CompositePropagator(
         [TraceContextTextMapPropagator(), W3CBaggagePropagator()]))
     expected = trace.get_current_span(propagate.extract(request.headers)).get_span_context()
-    got = instrumentor._http_span_context(request)
+    got = parentage.http_span_context(request)
     if expected.is_valid:
         assert got == expected and got.trace_id == injected.trace_id
         assert got.trace_state == expected.trace_state
@@ -129,10 +129,10 @@ def test_http_child_read_from_the_header_text_matches_the_extraction(tracestate)
         if tracestate is not None:
             headers["tracestate"] = tracestate
         request = httpx.Request("POST", "https://a.example.org/token", headers=headers)
-        assert instrumentor._has_http_child(request, span) == _child_by_extraction(request, own), \
+        assert parentage.has_http_child(request, span) == _child_by_extraction(request, own), \
             traceparent
-        assert instrumentor._has_http_child(request, invalid) is False
-    assert instrumentor._has_http_child(httpx.Request("GET", "https://a.example.org/"), span) is False
+        assert parentage.has_http_child(request, invalid) is False
+    assert parentage.has_http_child(httpx.Request("GET", "https://a.example.org/"), span) is False
 
 
 @pytest.mark.parametrize("headers", [

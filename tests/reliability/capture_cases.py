@@ -42,18 +42,18 @@ CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 JSON = ("content-type", "application/json")
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 FAULT_TARGETS = (
-    "hgobs.capture.instrumentor.plan_request",
+    "hgobs.capture.send.plan_request",
     "hgobs.capture.record.RecordBuilder.exchange",
     "hgobs.capture.record.RecordBuilder.add_body",
     "hgobs.capture.record.RecordBuilder.api_call",
     "hgobs.capture.jwtpeek.peek",
     "hgobs.capture.oauth.challenge_facts",
     "hgobs.capture.oauth.response_body_facts",
-    "hgobs.capture.instrumentor.diagnose",
+    "hgobs.capture.recorder.diagnose",
     "hgobs.sinks.otel.finish_span",
     "hgobs.sinks.otel.Metrics.record",
     "hgobs.sinks.jsonl.JsonlSink.write",
-    "hgobs.capture.instrumentor.log_record",
+    "hgobs.capture.recorder.log_record",
 )
 ECHO_ENCODINGS = ("plain", "quote", "quote_plus", "in-url-query", "in-url-path", "quoted")
 

@@ -1,0 +1,230 @@
+"""The wrapped ``send``: decide whether a request is an auth attempt and record it.
+
+A token exchange gets its span before the transport runs, current while it runs, so
+OpenTelemetry's httpx span (one per redirect hop) is its child. An API call costs one URL match
+and one status check when it succeeds: no span, no parsing. Only a refused one (401, 403, 429)
+is recorded, after the fact, with its span started at the send time. The application's own
+result or exception passes through untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import httpx
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+from hgobs.capture import foreign
+from hgobs.capture.guard import guarded
+from hgobs.capture.record import Plan, plan_request
+from hgobs.capture.recorder import Exchange, Recorder, record_api
+from hgobs.profiles import API_CALL
+
+LOG = logging.getLogger("hgobs.internal")
+REFUSED_STATUSES = frozenset({401, 403, 429})
+HANDLING = "_hgobs_recording"
+"""Attribute set on a request while hgobs records it: a nested ``send`` of the same request
+(per-client and global instrumentation together) passes through; other requests, even nested
+ones made from an ``httpx.Auth`` flow by another client, are recorded. (An attribute of the
+request itself: cheaper to set and test than membership of a weak set.) For an API call its
+value is an ``_Attempts``: each attempt of an ``httpx.Auth`` flow that yields the same request
+again (refresh on 401) is seen by ``_send_handling_redirects`` and a refused one recorded there,
+once, with the request's credential as it was sent."""
+
+
+def _plan(recorder: Recorder | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+          ) -> tuple[httpx.Request, Plan] | None:
+    if recorder is None:
+        return None
+    request = args[0] if args else kwargs.get("request")
+    # The inner step of a request the outer wrapper is recording: leave at once (every request).
+    if not isinstance(request, httpx.Request) or HANDLING in request.__dict__:
+        return None
+    if not is_instrumentation_enabled():
+        return None
+    if foreign.pending():  # redaction of other spans waits for an SDK tracer provider
+        foreign.retry()
+    plan = plan_request(request, recorder.options)
+    return (request, plan) if plan is not None else None
+
+
+def _refused(exc: BaseException) -> httpx.Response | None:
+    """The refused response an exception carries (an event hook's ``raise_for_status``)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, httpx.Response) and response.status_code in REFUSED_STATUSES:
+        return response
+    return None
+
+
+RECORDED = "_hgobs_recorded"
+"""Attribute set on a refused response once recorded, so the outer ``send`` (or another
+instrumentation of the same client) does not record it again."""
+
+
+class _Attempts:
+    """An API call being recorded (the value of ``HANDLING`` on its request): the send time of
+    the attempt in flight. Each attempt of an ``httpx.Auth`` flow passes ``_send_handling_redirects``
+    once; a refused one is recorded there, at once (the flow may change the request's
+    credential before it retries), and marked ``RECORDED``."""
+
+    __slots__ = ("attempts", "inside", "now", "plan", "recorder", "start_ns", "started")
+
+    def __init__(self, recorder: Recorder, plan: Plan) -> None:
+        self.recorder = recorder
+        self.plan = plan
+        self.now, self.start_ns, self.started = recorder.now(), time.time_ns(), time.perf_counter()
+        self.attempts = 0
+        self.inside = False
+
+    def retry(self) -> None:
+        """A later attempt starts (the first keeps the send time of ``send``): take its own."""
+        self.now, self.start_ns = self.recorder.now(), time.time_ns()
+        self.started = time.perf_counter()
+
+    def seen(self, request: httpx.Request, response: httpx.Response) -> None:
+        """Record the refused ``response`` to ``request`` unless it was recorded already."""
+        if RECORDED not in response.__dict__:
+            response.__dict__[RECORDED] = True
+            record_api(self.recorder, request, self.plan, self.now, self.start_ns,
+                        self.started, response)
+
+
+def _api_error(state: _Attempts, request: httpx.Request, exc: BaseException) -> None:
+    refused = guarded("refused", _refused, exc)
+    if refused is not None:
+        guarded("api_call", state.seen, request, refused)
+
+
+def _sync_attempt(state: _Attempts, wrapped: Any, args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> Any:
+    """One attempt (``_send_handling_redirects``) of an API call an outer ``send`` records."""
+    request = args[0] if args else kwargs["request"]
+    state.inside = True
+    state.attempts += 1
+    if state.attempts > 1:
+        guarded("attempt", state.retry)
+    try:
+        response = wrapped(*args, **kwargs)
+    except Exception as exc:
+        _api_error(state, request, exc)
+        raise
+    finally:
+        state.inside = False
+    if response.status_code in REFUSED_STATUSES:
+        guarded("api_call", state.seen, request, response)
+    return response
+
+
+async def _async_attempt(state: _Attempts, wrapped: Any, args: tuple[Any, ...],
+                         kwargs: dict[str, Any]) -> Any:
+    """The async twin of ``_sync_attempt``."""
+    request = args[0] if args else kwargs["request"]
+    state.inside = True
+    state.attempts += 1
+    if state.attempts > 1:
+        guarded("attempt", state.retry)
+    try:
+        response = await wrapped(*args, **kwargs)
+    except Exception as exc:
+        _api_error(state, request, exc)
+        raise
+    finally:
+        state.inside = False
+    if response.status_code in REFUSED_STATUSES:
+        guarded("api_call", state.seen, request, response)
+    return response
+
+
+def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
+              args: tuple[Any, ...], kwargs: dict[str, Any], inner: bool = False) -> Any:
+    """Run ``Client.send`` (``wrapped``; ``inner``: ``_send_handling_redirects``) and record
+    it when it is an auth attempt."""
+    if inner:  # an attempt of an API call an outer ``send`` records (see ``_Attempts``)
+        try:
+            state = (args[0] if args else kwargs["request"]).__dict__.get(HANDLING)
+        except Exception:
+            state = None
+        if type(state) is _Attempts and not state.inside:
+            return _sync_attempt(state, wrapped, args, kwargs)
+    planned = guarded("plan", _plan, recorder, args, kwargs)
+    if planned is None:
+        return wrapped(*args, **kwargs)
+    assert recorder is not None
+    request, plan = planned
+    try:
+        if plan.kind == API_CALL:
+            state = _Attempts(recorder, plan)
+            setattr(request, HANDLING, state)
+            try:
+                response = wrapped(*args, **kwargs)
+            except Exception as exc:
+                _api_error(state, request, exc)
+                raise
+            if response.status_code in REFUSED_STATUSES:
+                guarded("api_call", state.seen, request, response)
+            return response
+        setattr(request, HANDLING, True)
+        exchange = guarded("start", Exchange, recorder, client, request, plan)
+        if exchange is None:
+            return wrapped(*args, **kwargs)
+        token = otel_context.attach(trace.set_span_in_context(exchange.span))
+        try:
+            response = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            otel_context.detach(token)
+            guarded("fail", exchange.fail, exc)
+            raise
+        otel_context.detach(token)
+        guarded("respond", exchange.respond, response, False)
+        return response
+    finally:
+        request.__dict__.pop(HANDLING, None)
+
+
+async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
+                     args: tuple[Any, ...], kwargs: dict[str, Any], inner: bool = False) -> Any:
+    """The async twin of ``sync_send`` for ``AsyncClient.send``."""
+    if inner:
+        try:
+            state = (args[0] if args else kwargs["request"]).__dict__.get(HANDLING)
+        except Exception:
+            state = None
+        if type(state) is _Attempts and not state.inside:
+            return await _async_attempt(state, wrapped, args, kwargs)
+    planned = guarded("plan", _plan, recorder, args, kwargs)
+    if planned is None:
+        return await wrapped(*args, **kwargs)
+    assert recorder is not None
+    request, plan = planned
+    try:
+        if plan.kind == API_CALL:
+            state = _Attempts(recorder, plan)
+            setattr(request, HANDLING, state)
+            try:
+                response = await wrapped(*args, **kwargs)
+            except Exception as exc:
+                _api_error(state, request, exc)
+                raise
+            if response.status_code in REFUSED_STATUSES:
+                guarded("api_call", state.seen, request, response)
+            return response
+        setattr(request, HANDLING, True)
+        exchange = guarded("start", Exchange, recorder, client, request, plan)
+        if exchange is None:
+            return await wrapped(*args, **kwargs)
+        token = otel_context.attach(trace.set_span_in_context(exchange.span))
+        try:
+            response = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            otel_context.detach(token)
+            guarded("fail", exchange.fail, exc)
+            raise
+        otel_context.detach(token)
+        guarded("respond", exchange.respond, response, True)
+        return response
+    finally:
+        request.__dict__.pop(HANDLING, None)
