@@ -45,7 +45,7 @@ _URL_REST_RE = re.compile(r"[^\s\"'<>,;]+")
 # RFC 5322 atext symbols; domain labels of word characters and hyphens (IDNA U-labels), ending
 # in a top-level label of 2+ letters.
 _LOCAL_CHARS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]*")
-_DOMAIN_RE = re.compile(r"[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
+_AT_DOMAIN_RE = re.compile(r"@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
 # Path segments kept as they are: lower-case words, operations (`$everything`, `_history`),
 # and short version tags (`R4`, `v1`, `oauth2`, `STU3`). Capitalised words are kept only when
 # they are FHIR R4 resource types (HL7 FHIR R4, resourcelist); anything else may be an id.
@@ -197,22 +197,23 @@ def _local_start(text: str, rev: str, at: int, floor: int, chars: re.Pattern[str
 
 
 def _redact_emails(text: str) -> str:
-    """``text`` with every e-mail address (``_LOCAL_CHARS_RE`` ``@`` ``_DOMAIN_RE``) replaced,
-    found from each ``@``: linear in ``len(text)``."""
-    at = text.find("@")
-    if at < 0:
+    """``text`` with every e-mail address (``_LOCAL_CHARS_RE`` ``@`` domain) replaced: each
+    ``@`` followed by a domain (``_AT_DOMAIN_RE``, which starts only at an ``@`` and stops at
+    the next) is extended back over its local part; linear in ``len(text)``."""
+    if "@" not in text:
         return text
-    rev = text[::-1]
+    rev = ""
     out: list[str] = []
     last = 0
-    while at >= 0:
-        domain = _DOMAIN_RE.match(text, at + 1)
-        if domain is not None:
-            start = _local_start(text, rev, at, last, _LOCAL_CHARS_RE)
-            if start < at:
-                out += [text[last:start], REDACTED]
-                last = domain.end()
-        at = text.find("@", max(at + 1, last))
+    for domain in _AT_DOMAIN_RE.finditer(text):
+        at = domain.start()
+        if at < last:
+            continue
+        rev = rev or text[::-1]
+        start = _local_start(text, rev, at, last, _LOCAL_CHARS_RE)
+        if start < at:
+            out += [text[last:start], REDACTED]
+            last = domain.end()
     return "".join(out) + text[last:] if out else text
 
 

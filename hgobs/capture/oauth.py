@@ -41,6 +41,8 @@ _HEADER_ALIASES = re.compile(r"^(?:x-)?auth(?:o|e)?ri[sz]ation$|^authorisation$|
 MAX_FIELD = 256
 MAX_CHALLENGE_CHARS = 4096
 """Characters of a ``WWW-Authenticate`` value read (the rest is cut before it is parsed)."""
+MAX_CHALLENGE_ITEMS = 64
+"""Comma-separated items (schemes and parameters) of a ``WWW-Authenticate`` value read."""
 MAX_MULTIPART_BYTES = 65536
 """Largest ``multipart/form-data`` request body parsed (a larger one is recorded by kind only)."""
 SECRET_PARAMS = frozenset({
@@ -285,12 +287,14 @@ def challenges(value: str) -> list[tuple[str, dict[str, str] | str]]:
     unescaped; a repeated name keeps its first value), or ``(auth-scheme, token68)``.
 
     ``value`` is one header or several joined with ``", "`` (httpx); it is cut to
-    ``MAX_CHALLENGE_CHARS`` first. Parameters before any scheme go to a challenge with scheme
+    ``MAX_CHALLENGE_CHARS`` first, and items past ``MAX_CHALLENGE_ITEMS`` are not read. Parameters before any scheme go to a challenge with scheme
     ``""``. Linear in the characters read.
     """
     out: list[tuple[str, dict[str, str] | str]] = []
     params: dict[str, str] | None = None
-    for item in _CHALLENGE_ITEM_RE.finditer(value[:MAX_CHALLENGE_CHARS]):
+    for count, item in enumerate(_CHALLENGE_ITEM_RE.finditer(value[:MAX_CHALLENGE_CHARS])):
+        if count >= MAX_CHALLENGE_ITEMS:
+            break
         text = item.group(0).strip()
         if not text:
             continue
