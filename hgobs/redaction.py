@@ -363,10 +363,12 @@ def _redact_path(path: str) -> str:
 
 
 def query_names(query: str) -> list[str]:
-    """The distinct parameter names of a query string, scrubbed, in first-seen order."""
+    """The distinct parameter names of a query string, scrubbed, in first-seen order; the name
+    of a parameter with a blank value (``?VALUE`` or ``?VALUE=``: a value in the name position)
+    as ``[redacted]``."""
     names: list[str] = []
-    for name, _value in parse_qsl(query, keep_blank_values=True):
-        clean = scrub_text(name, limit=64) or ""
+    for name, value in parse_qsl(query[:8192], keep_blank_values=True):
+        clean = scrub_text(name, limit=64) or "" if value else REDACTED
         if clean not in names:
             names.append(clean)
     return names

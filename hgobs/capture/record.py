@@ -190,7 +190,8 @@ def _echoable_values(request: httpx.Request) -> list[str]:
     the parameters of its ``Content-Type``, and the client secret of a Basic ``Authorization``
     (RFC 6749 section 2.3.1)."""
     url = request.url
-    values = [v for _, v in url.params.multi_items() if v] if url.query else []
+    # A blank parameter's name may be a value in the name position (``?TOKEN``).
+    values = [v or k for k, v in url.params.multi_items() if v or k] if url.query else []
     headers = request.headers
     # Only plain headers, the usual: nothing to decode (their names are ASCII in any encoding).
     if any(key.lower() not in _PLAIN_RAW for key, _ in headers.raw):
