@@ -151,12 +151,12 @@ def capture_rows(rounds: int, requests: int, body_kib: tuple[int, ...] = BODY_KI
                 if where == "exchange":
                     url = f"{base}/oauth/bad/token" if shape == "plain" else \
                         f"{base}/adv/token/{shape}/{kib * 1024}"
-                    def make(c, i, url=url):  # noqa: E306
+                    def make(c, i, url=url):
                         return c.post(url, data={"grant_type": grant, "assertion": pool[i % 16]})
                 else:
                     url = f"{base}/fhir/R4/Patient/401" if shape == "plain" else \
                         f"{base}/fhir/adv/fhir/{shape}/{kib * 1024}"
-                    def make(c, i, url=url):  # noqa: E306
+                    def make(c, i, url=url):
                         return c.get(url, headers={"authorization": "Bearer opaque-benchmark-value-0"})
                 names = ("otel", "otel+hgobs")
                 for name in names:
@@ -231,7 +231,7 @@ def markdown(captured: list[tuple[str, str, int, float]], analyzed: list[tuple[s
     for shape in UNITS:
         got = {k: ms for s, k, ms in analyzed if s == shape}
         lines.append(f"| `{shape}` | " + " | ".join(f"{got[k]:,.1f}" for k in line_kib) + " |")
-    return "\n".join(lines + [""] + NOTES) + "\n"
+    return "\n".join([*lines, "", *NOTES]) + "\n"
 
 
 def write_section(path: Path, section: str) -> None:

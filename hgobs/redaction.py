@@ -28,22 +28,19 @@ REDACTED = "[redacted]"
 ID_PLACEHOLDER = "{id}"
 VERSION_PLACEHOLDER = "{vid}"
 
-# Every pattern below is linear in its input: a quantified run is tried only where a run of its
-# class starts (a look-behind for the class), so no start inside a run rescans the rest of it.
-# Three base64url segments, the first two starting like JSON objects ("eyJ" = '{"').
+# Each pattern is linear: a run of one class with nothing after it to fail; a JWT tried only
+# where a token run starts; URLs and e-mails found from their "://" and "@", the part before
+# read backwards (``_local_start``). JWT: three base64url segments, the first two starting
+# like JSON objects ("eyJ" = '{"').
 _JWT_RE = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_\-=+/]*)?")
 # Runs of token characters long enough to be a credential: 16+ base64url characters, or 24+
 # characters of standard base64 (with "/" and "+"), that mix letters and digits; any 40+ run.
 _TOKENISH_RE = re.compile(r"[A-Za-z0-9_\-+=~]{16,}")
 _B64_RUN_RE = re.compile(r"[A-Za-z0-9_\-+/=~]{24,}")
-# URLs and e-mail addresses are found from their ``://`` and ``@`` (``str.find``), the part
-# before read backwards over the reversed text, so each character is read a bounded number of
-# times (a run of ``a.a.a.`` without an ``@`` is not scanned once per start).
-_SCHEME_CHARS_RE = re.compile(r"[A-Za-z0-9+.\-]*")  # RFC 3986 section 3.1; symmetric: reads reversed
+_SCHEME_CHARS_RE = re.compile(r"[A-Za-z0-9+.\-]*")  # RFC 3986 section 3.1 (reads reversed too)
 _URL_REST_RE = re.compile(r"[^\s\"'<>,;]+")
-# Internationalised addresses (RFC 6531): local part of word characters (any script) and the
-# RFC 5322 atext symbols; domain labels of word characters and hyphens (IDNA U-labels), ending
-# in a top-level label of 2+ letters.
+# Internationalised addresses (RFC 6531): local part of word characters (any script) and RFC
+# 5322 atext; domain labels of word characters and hyphens, then a top label of 2+ letters.
 _LOCAL_CHARS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]*")
 _AT_DOMAIN_RE = re.compile(r"@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
 # Path segments kept as they are: lower-case words, operations (`$everything`, `_history`),
@@ -202,9 +199,8 @@ def _redact_emails(text: str) -> str:
     the next) is extended back over its local part; linear in ``len(text)``."""
     if "@" not in text:
         return text
-    rev = ""
+    rev, last = "", 0
     out: list[str] = []
-    last = 0
     for domain in _AT_DOMAIN_RE.finditer(text):
         at = domain.start()
         if at < last:
@@ -224,8 +220,7 @@ def _urls(text: str) -> list[tuple[int, int]]:
     sep = text.find("://")
     if sep < 0:
         return found
-    rev = text[::-1]
-    last = 0
+    rev, last = text[::-1], 0
     while sep >= 0:
         start = _local_start(text, rev, sep, last, _SCHEME_CHARS_RE)
         while start < sep and not text[start].isalpha():
@@ -242,21 +237,17 @@ def _scrub_authority(url: str) -> str:
     """A redacted URL with a token-shaped scheme or host (``scheme://TOKEN``) replaced too; its
     path and query names are already reduced by ``redact_url``."""
     path = url.find("/", url.find("://") + 3)
-    if path < 0:
-        return _scrub_plain(url)
-    return _scrub_plain(url[:path]) + url[path:]
+    return _scrub_plain(url) if path < 0 else _scrub_plain(url[:path]) + url[path:]
 
 
 def _cap(text: str, limit: int) -> tuple[str, bool]:
     """``text`` cut to ``limit + SCAN_MARGIN`` characters, back to the last separator in the
     last 256 (a token cut in two is not left as a short, unrecognisable piece); and whether it
     was cut."""
-    cap = limit + SCAN_MARGIN
-    if len(text) <= cap:
+    if len(text) <= (cap := limit + SCAN_MARGIN):
         return text, False
-    text = text[:cap]
-    cut = max(text.rfind(c, cap - 256) for c in " \t\n\"'<>,;&")
-    return (text[:cut] if cut > 0 else text), True
+    cut = max(text.rfind(c, cap - 256, cap) for c in " \t\n\"'<>,;&")
+    return text[:cut if cut > 0 else cap], True
 
 
 def scrub_text(

@@ -19,9 +19,9 @@ import functools
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from email import policy
 from email.parser import BytesParser
-from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -189,7 +189,7 @@ def request_facts(content_type: str | None, body: bytes) -> tuple[dict[str, Any]
             private.setdefault(name, value)
             other.append(name)
         else:
-            if len(value) >= KNOWN_PIECE or name in SECRET_PARAMS and len(value) >= MIN_SECRET:
+            if len(value) >= KNOWN_PIECE or (name in SECRET_PARAMS and len(value) >= MIN_SECRET):
                 secrets.append(value)
             clean = param_name(name)
             if clean != name and len(name) >= MIN_SECRET:
@@ -287,7 +287,8 @@ def challenges(value: str) -> list[tuple[str, dict[str, str] | str]]:
     unescaped; a repeated name keeps its first value), or ``(auth-scheme, token68)``.
 
     ``value`` is one header or several joined with ``", "`` (httpx); it is cut to
-    ``MAX_CHALLENGE_CHARS`` first, and items past ``MAX_CHALLENGE_ITEMS`` are not read. Parameters before any scheme go to a challenge with scheme
+    ``MAX_CHALLENGE_CHARS`` first, and items past ``MAX_CHALLENGE_ITEMS`` are not read.
+    Parameters before any scheme go to a challenge with scheme
     ``""``. Linear in the characters read.
     """
     out: list[tuple[str, dict[str, str] | str]] = []

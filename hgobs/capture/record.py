@@ -209,7 +209,8 @@ def client_auth_method(request: httpx.Request, form_names: list[str] | None) -> 
     """How a token request authenticates the client, as the RFC 7591 section 2
     ``token_endpoint_auth_method`` names it: ``client_secret_basic`` (RFC 6749 section 2.3.1,
     an ``Authorization: Basic`` header), ``private_key_jwt`` (a ``client_assertion``, RFC 7523
-    section 2.2; ``client_secret_jwt`` once its ``alg`` shows an HMAC), ``client_secret_post`` (``client_secret`` in the body), ``none`` (only a
+    section 2.2; ``client_secret_jwt`` once its ``alg`` shows an HMAC), ``client_secret_post``
+    (``client_secret`` in the body), ``none`` (only a
     ``client_id``), or None when the body was not read and no header says."""
     if oauth.basic_credentials(request.headers.get("authorization")) is not None:
         return "client_secret_basic"

@@ -18,7 +18,6 @@ import io
 from hgobs.analysis.report import Report
 from hgobs.reports.json_report import rows
 
-
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """First characters a spreadsheet reads as the start of a formula (OWASP, CSV Injection)."""
 

@@ -80,8 +80,8 @@ def test_parameter_names_outside_the_registry_are_recorded_only_when_plain(name,
 
 def test_a_short_secret_is_removed_whole_but_a_short_client_id_is_not_known():
     """6-7 character values of secret parameters are scrubbed; a 6-character client id is not."""
-    facts, private = oauth.request_facts(oauth.FORM_TYPE, b"grant_type=password&client_id=app-12"
-                                         b"&password=pw1234")
+    _, private = oauth.request_facts(oauth.FORM_TYPE, b"grant_type=password&client_id=app-12"
+                                     b"&password=pw1234")
     known = private["_secrets"].split("\x00")
     assert known == ["pw1234"]
     assert oauth.scrub_text("bad password pw1234 for app-12", known) == \
