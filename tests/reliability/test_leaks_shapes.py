@@ -20,13 +20,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hgobs.cli import cli
 from tests.reliability import leaks, shapes, tally
 from tests.reliability.capture_cases import JSON, JWT_BEARER, Case, Harness, Step, make_harness, run
+from tests.reliability.test_leaks_readers import report_strings
 from tests.support.loopback import Reply
 
 PROMISE = tally.SECRETS
@@ -222,11 +221,7 @@ def test_reports_of_every_case_hold_no_secret(tmp_path):
     assert len(SEEN) >= 7 * 5, "the cases above did not run"
     jsonl = tmp_path / "all.jsonl"
     jsonl.write_text("".join(text for text, _, _ in SEEN), encoding="utf-8")
-    outputs = []
-    for fmt in ("text", "json", "markdown", "csv", "html"):
-        result = CliRunner().invoke(cli, ["analyze", "--format", fmt, str(jsonl)])
-        assert result.exit_code == 0, result.output
-        outputs.append((f"report[{fmt}]", result.output))
+    outputs = report_strings([str(jsonl)])  # every format, and the CLI's output
     for size in (6, 8):
         secrets = [x for _, group, n in SEEN if n == size for x in group]
         found = leaks.find(outputs, secrets, size)
