@@ -152,7 +152,7 @@ def growth(tmp: Path, history: int | None, warmup: int, *windows: int,
     grew = []
     memo = importlib.import_module("hgobs.diagnose")._matches  # hgobs.diagnose is a function
     for i in range(memo.cache_info().maxsize or 0):  # full, whatever the tests before it said
-        memo(f"server text {i}", "x")
+        memo(f"assertion {i:06d} was refused", "x")  # as long as the texts below
     with instrumented(tmp, history) as client:
         tracemalloc.start()
         try:
