@@ -299,8 +299,8 @@ def scrub_text(
     if len(out) > limit or was_cut:
         out = out[:limit] + "..."
     if out == text and shaped == text and kept and len(out) <= _CLEAN_TEXT_CHARS:
-        if len(_CLEAN) >= _CLEAN_ENTRIES:
-            _CLEAN.clear()
+        if len(_CLEAN) >= _CLEAN_ENTRIES:  # the oldest goes: the table's size stays steady
+            del _CLEAN[next(iter(_CLEAN))]
         _CLEAN[(out, limit)] = out
     return out
 

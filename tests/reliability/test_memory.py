@@ -11,10 +11,11 @@ Memory is compared between two windows taken after the caches are full: traced m
 the second window may exceed that after the first by ``SLACK`` bytes at most (allocator and
 interpreter caches), whatever the number of requests. The caches: each history table (bound
 ``history_entries``), the last token exchange record of each trace (1,000 records) and the
-diagnosis' memo of server texts (1,024, filled first with texts of its own: a request in four
-says a new one). The fast run uses history tables of 100 entries, 1,600 requests to fill the
-caches and a window of 1,000; the slow run 100,000 requests with the default tables (10,000 entries), windows at 50,000
-and 100,000. A third window that keeps 256 bytes per recorded attempt shows the measure catches
+diagnosis' memo of server texts (1,024) and the scrubber's table of clean texts (512), both
+filled first with texts of their own (a request in four says a new one). The fast run uses
+history tables of 100 entries, 1,600 requests to fill the caches and a window of 1,000; the
+slow run 100,000 requests with the default tables (10,000 entries), windows at 50,000 and
+100,000. A third window that keeps 256 bytes per recorded attempt shows the measure catches
 a leak.
 """
 
@@ -40,6 +41,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 
 import hgobs
+from hgobs import redaction
 from tests.reliability import tally
 from tests.support.cases import make_jwt
 from tests.support.emitted import loop_profile
@@ -153,6 +155,8 @@ def growth(tmp: Path, history: int | None, warmup: int, *windows: int,
     memo = importlib.import_module("hgobs.diagnose")._matches  # hgobs.diagnose is a function
     for i in range(memo.cache_info().maxsize or 0):  # full, whatever the tests before it said
         memo(f"assertion {i:06d} was refused", "x")  # as long as the texts below
+    for i in range(redaction._CLEAN_ENTRIES):  # and the scrubber's table of clean texts
+        redaction.scrub_text(f"assertion {i:06d} was refused")
     with instrumented(tmp, history) as client:
         tracemalloc.start()
         try:
