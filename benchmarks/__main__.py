@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import analyze, capture, generate, lean, report
+from benchmarks import adversarial, analyze, capture, generate, lean, report
 
 FULL_SIZES = {"jsonl": (100_000, 1_000_000, 4_000_000), "otlp": (100_000, 1_000_000)}
 QUICK_SIZES = {"jsonl": (2_000,), "otlp": (2_000,)}
@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                            seconds=time.time() - started, stages=stages, notes=notes)
     out = Path(args.out)
     _write(out, text)
+    adversarial.run(out, quick=args.quick)
     _say(f"wrote {out}")
     return 0 if all(m.hgobs.status == 0 for m in measurements) else 1
 

@@ -20,18 +20,29 @@ from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
 FINGERPRINT_HEX_CHARS = 16
 MAX_TEXT_CHARS = 512
+SCAN_MARGIN = 1024
+"""Characters past ``limit`` that ``scrub_text`` reads at most: every text is cut to
+``limit + SCAN_MARGIN`` characters before any pattern runs (a 60 KB HTML error page costs no
+more than its first 1.5 KB), the margin leaving room for long shapes that scrubbing shortens."""
 REDACTED = "[redacted]"
 ID_PLACEHOLDER = "{id}"
 VERSION_PLACEHOLDER = "{vid}"
 
-# Three base64url segments, the first two starting like JSON objects ("eyJ" = '{"').
-_JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_\-=+/]*)?")
+# Each pattern is linear: a run of one class with nothing after it to fail; a JWT tried only
+# where a token run starts; URLs and e-mails found from their "://" and "@", the part before
+# read backwards (``_local_start``). JWT: three base64url segments, the first two starting
+# like JSON objects ("eyJ" = '{"').
+_JWT_RE = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_\-=+/]*)?")
 # Runs of token characters long enough to be a credential: 16+ base64url characters, or 24+
 # characters of standard base64 (with "/" and "+"), that mix letters and digits; any 40+ run.
 _TOKENISH_RE = re.compile(r"[A-Za-z0-9_\-+=~]{16,}")
 _B64_RUN_RE = re.compile(r"[A-Za-z0-9_\-+/=~]{24,}")
-_URL_IN_TEXT_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>,;]+")
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+_SCHEME_CHARS_RE = re.compile(r"[A-Za-z0-9+.\-]*")  # RFC 3986 section 3.1 (reads reversed too)
+_URL_REST_RE = re.compile(r"[^\s\"'<>,;]+")
+# Internationalised addresses (RFC 6531): local part of word characters (any script) and RFC
+# 5322 atext; domain labels of word characters and hyphens, then a top label of 2+ letters.
+_LOCAL_CHARS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]*")
+_AT_DOMAIN_RE = re.compile(r"@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
 # Path segments kept as they are: lower-case words, operations (`$everything`, `_history`),
 # and short version tags (`R4`, `v1`, `oauth2`, `STU3`). Capitalised words are kept only when
 # they are FHIR R4 resource types (HL7 FHIR R4, resourcelist); anything else may be an id.
@@ -99,6 +110,10 @@ def _is_secretish(run: str) -> bool:
 
 KNOWN_PIECE = 8
 """Shortest run of a known secret that is removed where a server echoes part of it."""
+MIN_SECRET = 6
+"""Shortest known secret removed; one shorter than ``KNOWN_PIECE`` is removed only whole
+(a client secret, password or token of the request: callers pass 6- and 7-character values
+only from such parameters, never a client id or scope)."""
 
 
 _URL_SAFE_RE = re.compile(r"[A-Za-z0-9_.~-]*")
@@ -170,34 +185,97 @@ def _scrub_plain(text: str) -> str:
     return _TOKENISH_RE.sub(lambda m: REDACTED if _is_secretish(m.group(0)) else m.group(0), out)
 
 
+def _local_start(text: str, rev: str, at: int, floor: int, chars: re.Pattern[str]) -> int:
+    """Where the run of ``chars`` that ends at ``text[at]`` starts (not before ``floor``),
+    read on ``rev`` (``text`` reversed) so the run is scanned once, from its end."""
+    n = len(text)
+    match = chars.match(rev, n - at, n - floor)
+    return at - (match.end() - match.start()) if match else at
+
+
+def _redact_emails(text: str) -> str:
+    """``text`` with every e-mail address (``_LOCAL_CHARS_RE`` ``@`` domain) replaced: each
+    ``@`` followed by a domain (``_AT_DOMAIN_RE``, which starts only at an ``@`` and stops at
+    the next) is extended back over its local part; linear in ``len(text)``."""
+    if "@" not in text:
+        return text
+    rev, last = "", 0
+    out: list[str] = []
+    for domain in _AT_DOMAIN_RE.finditer(text):
+        at = domain.start()
+        if at < last:
+            continue
+        rev = rev or text[::-1]
+        start = _local_start(text, rev, at, last, _LOCAL_CHARS_RE)
+        if start < at:
+            out += [text[last:start], REDACTED]
+            last = domain.end()
+    return "".join(out) + text[last:] if out else text
+
+
+def _urls(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each URL (``scheme://rest``, RFC 3986 scheme) in ``text``, found
+    from each ``://``: linear in ``len(text)``."""
+    found: list[tuple[int, int]] = []
+    sep = text.find("://")
+    if sep < 0:
+        return found
+    rev, last = text[::-1], 0
+    while sep >= 0:
+        start = _local_start(text, rev, sep, last, _SCHEME_CHARS_RE)
+        while start < sep and not text[start].isalpha():
+            start += 1  # a scheme starts with a letter (the run is ASCII)
+        rest = _URL_REST_RE.match(text, sep + 3)
+        if start < sep and rest is not None:
+            found.append((start, rest.end()))
+            last = rest.end()
+        sep = text.find("://", max(sep + 3, last))
+    return found
+
+
+def _scrub_authority(url: str) -> str:
+    """A redacted URL with a token-shaped scheme or host (``scheme://TOKEN``) replaced too; its
+    path and query names are already reduced by ``redact_url``."""
+    path = url.find("/", url.find("://") + 3)
+    return _scrub_plain(url) if path < 0 else _scrub_plain(url[:path]) + url[path:]
+
+
+def _cap(text: str, limit: int) -> tuple[str, bool]:
+    """``text`` cut to ``limit + SCAN_MARGIN`` characters, back to the last separator in the
+    last 256 (a token cut in two is not left as a short, unrecognisable piece); and whether it
+    was cut."""
+    if len(text) <= (cap := limit + SCAN_MARGIN):
+        return text, False
+    cut = max(text.rfind(c, cap - 256, cap) for c in " \t\n\"'<>,;&")
+    return text[:cut if cut > 0 else cap], True
+
+
 def scrub_text(
     text: str | None, known: Iterable[str] = (), limit: int = MAX_TEXT_CHARS
 ) -> str | None:
     """Return ``text`` with secrets replaced by ``[redacted]``, cut to ``limit`` characters.
 
-    Undoes percent-encoding first; replaces JWT-shaped substrings and email addresses; removes
-    each string in ``known`` (8+ characters; also URL-encoded) and any run of 8+ characters of
-    one of them; reduces URLs with ``redact_url``; elsewhere replaces token-shaped runs (16+
-    base64url or 24+ base64 characters mixing letters and digits, or any 40+ run).
+    Reads at most ``limit + SCAN_MARGIN`` characters (the rest is cut before any pattern runs;
+    ``...`` marks a cut). Undoes percent-encoding first; replaces JWT-shaped substrings and
+    e-mail addresses (internationalised too, RFC 6531); removes each string in ``known``
+    (``MIN_SECRET``+ characters; also URL-encoded) and any run of ``KNOWN_PIECE`` characters of
+    one of them (all of a shorter one); reduces URLs with ``redact_url`` (and a token-shaped
+    host or scheme); elsewhere replaces token-shaped runs (16+ base64url or 24+ base64
+    characters mixing letters and digits, or any 40+ run). Work is linear in the characters read.
     """
     if text is None:
         return None
-    out = str(text)
-    if not known:
+    out, was_cut = _cap(str(text), limit)
+    if not known and not was_cut:
         clean = _CLEAN.get((out, limit))
         if clean is not None:
             return clean
     if len(out) < _SHORT_WORD and _WORD_RE.fullmatch(out):
         # A short word (``HS256``, ``Bearer``, ``invalid_grant``) holds no escape, JWT, email,
         # URL or token-shaped run, and removing known pieces cannot make one.
-        for secret in known:
-            if len(out) >= KNOWN_PIECE and secret and len(secret) >= KNOWN_PIECE:
-                for form in _encoded_forms(secret):
-                    if form in out:
-                        out = out.replace(form, REDACTED)
-                out = _redact_pieces(out, secret)
-        return out[:limit] + "..." if len(out) > limit else out
-    if known and (out, limit) in _CLEAN:
+        out = _remove_known(out, known)
+        return out[:limit] + "..." if len(out) > limit or was_cut else out
+    if known and not was_cut and (out, limit) in _CLEAN:
         # Every pass but the known secrets' leaves it as it is (see ``_CLEAN``): only they can
         # change it, and when they do not, it is the answer.
         if not isinstance(known, (tuple, list)):
@@ -207,36 +285,37 @@ def scrub_text(
     if "%" in out:  # judge the text as it reads once percent-encoding is undone
         out = unquote(out)
     # Whole shapes first (a JWT, an email), before known pieces could cut them apart.
-    out = shaped = _EMAIL_RE.sub(REDACTED, _JWT_RE.sub(REDACTED, out))
+    out = shaped = _redact_emails(_JWT_RE.sub(REDACTED, out))
     out = _remove_known(out, known)
     kept = out == shaped
     pieces: list[str] = []
     last = 0
-    for match in _URL_IN_TEXT_RE.finditer(out):
-        pieces.append(_scrub_plain(out[last:match.start()]))
-        pieces.append(redact_url(match.group(0)))
-        last = match.end()
+    for start, end in _urls(out):
+        pieces.append(_scrub_plain(out[last:start]))
+        pieces.append(_scrub_authority(redact_url(out[start:end])))
+        last = end
     pieces.append(_scrub_plain(out[last:]))
     out = "".join(pieces)
-    if len(out) > limit:
+    if len(out) > limit or was_cut:
         out = out[:limit] + "..."
     if out == text and shaped == text and kept and len(out) <= _CLEAN_TEXT_CHARS:
-        if len(_CLEAN) >= _CLEAN_ENTRIES:
-            _CLEAN.clear()
+        if len(_CLEAN) >= _CLEAN_ENTRIES:  # the oldest goes: the table's size stays steady
+            del _CLEAN[next(iter(_CLEAN))]
         _CLEAN[(out, limit)] = out
     return out
 
 
 def _remove_known(text: str, known: Iterable[str]) -> str:
-    """``text`` with each known secret (8+ characters), as it is or URL-encoded, and every run
-    of 8+ characters of one replaced."""
+    """``text`` with each known secret (``MIN_SECRET``+ characters), as it is or URL-encoded,
+    and every run of ``KNOWN_PIECE``+ characters of one replaced."""
     for secret in known:
-        if not secret or len(secret) < KNOWN_PIECE:
+        if not secret or len(secret) < MIN_SECRET:
             continue
         for form in _encoded_forms(secret):
             if form in text:
                 text = text.replace(form, REDACTED)
-        text = _redact_pieces(text, secret)
+        if len(secret) >= KNOWN_PIECE:
+            text = _redact_pieces(text, secret)
     return text
 
 
@@ -275,10 +354,12 @@ def _redact_path(path: str) -> str:
 
 
 def query_names(query: str) -> list[str]:
-    """The distinct parameter names of a query string, scrubbed, in first-seen order."""
+    """The distinct parameter names of a query string, scrubbed, in first-seen order; the name
+    of a parameter with a blank value (``?VALUE`` or ``?VALUE=``: a value in the name position)
+    as ``[redacted]``."""
     names: list[str] = []
-    for name, _value in parse_qsl(query, keep_blank_values=True):
-        clean = scrub_text(name, limit=64) or ""
+    for name, value in parse_qsl(query[:8192], keep_blank_values=True):
+        clean = scrub_text(name, limit=64) or "" if value else REDACTED
         if clean not in names:
             names.append(clean)
     return names
@@ -309,7 +390,7 @@ def _redact_url(url: str) -> str:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return REDACTED
-    if _EMAIL_RE.search(host) or _JWT_RE.search(host):
+    if "@" in host or _JWT_RE.search(host):
         host = REDACTED
     text = f"{parts.scheme}://{host}{port}{_redact_path(parts.path)}"
     names = query_names(parts.query)

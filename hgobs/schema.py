@@ -61,6 +61,7 @@ FIELDS: tuple[Field, ...] = (
     _F("request.body_kind", "str", "What the body really is: `form`, `json`, `json_text` (JSON under a form header), `multipart`, `empty`, `other`."),
     _F("request.is_form", "bool", "True when the body is `application/x-www-form-urlencoded` data with a form header."),
     _F("request.body_bytes", "int", "Request body size in bytes."),
+    _F("request.client_method", "str", "How the client authenticated (RFC 7591 section 2 names): `client_secret_basic`, `client_secret_post`, `private_key_jwt`, `client_secret_jwt`, `none`."),
     _F("form.grant_type", "str", "`grant_type` parameter (RFC 6749 section 4.4, RFC 7523 section 2.1)."),
     _F("form.client_assertion_type", "str", "`client_assertion_type` parameter (RFC 7521 section 4.2)."),
     _F("form.scope", "str", "`scope` parameter, scrubbed."),

@@ -34,6 +34,7 @@ from hgobs.analysis.classify import Classified
 from hgobs.analysis.reduce import Episodes, Sample, credential_environment, time_ns
 from hgobs.catalog import CATEGORIES, OK
 from hgobs.readers.base import Item
+from hgobs.redaction import scrub_text
 from hgobs.schema import Record
 
 if TYPE_CHECKING:
@@ -332,7 +333,7 @@ class ReportState:
         """The ``Report`` of everything added so far (``now`` stamps ``generated_at``)."""
         from hgobs.analysis.report import REPORT_SCHEMA, Report
 
-        cube = self.cube()
+        cube = _scrubbed(self.cube(), "service.name")
         window = self.window()
         totals = {"read": self.read, "classified": self.classified, "skipped": self.skipped,
                   **summary.totals_of(cube)}
@@ -358,7 +359,21 @@ class ReportState:
             mismatch=self._mismatch_table(),
             recovery=trends.recovery_of(list(self.episodes.rows()), seconds=True),
             failure_rate=trends.failure_rate_of(cube, self.ok_kinds),
-            records=trends.drilldown_of(list(self.drill.items()), seconds=True),
+            records=_scrubbed(trends.drilldown_of(list(self.drill.items()), seconds=True),
+                              "service"),
             samples=MappingProxyType(self.samples()),
         )
 
+
+def _scrubbed(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``table`` with the free text of ``column`` (a service name, as a log or a span said it)
+    passed through ``scrub_text``, once per distinct value."""
+    if column not in table.columns or table.empty:
+        return table
+    clean = {v: scrub_text(v, limit=128) if isinstance(v, str) else v
+             for v in table[column].unique()}
+    if all(k is v or k == v for k, v in clean.items()):
+        return table
+    table = table.copy()
+    table[column] = table[column].map(clean)
+    return table

@@ -13,17 +13,21 @@ Every string that came from the wire passes ``scrub_text``; raw values never lea
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 import math
 import re
 from collections.abc import Iterable, Mapping
+from email import policy
+from email.parser import BytesParser
 from typing import Any
 from urllib.parse import unquote
 
 from hgobs import jsontext
 from hgobs.capture.jwtpeek import looks_like_jwt
-from hgobs.redaction import redact_url, scrub_text
+from hgobs.redaction import KNOWN_PIECE, MIN_SECRET, REDACTED, redact_url, scrub_text
 from hgobs.rfc import FORM_TYPE
 
 KEPT_PARAMS = ("grant_type", "client_assertion_type", "scope")
@@ -34,8 +38,39 @@ PLACEHOLDERS = re.compile(
     re.IGNORECASE,
 )
 _HEADER_ALIASES = re.compile(r"^(?:x-)?auth(?:o|e)?ri[sz]ation$|^authorisation$|^authorizaton$", re.I)
-_CHALLENGE_PARAM = re.compile(r'([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 MAX_FIELD = 256
+MAX_CHALLENGE_CHARS = 4096
+"""Characters of a ``WWW-Authenticate`` value read (the rest is cut before it is parsed)."""
+MAX_CHALLENGE_ITEMS = 64
+"""Comma-separated items (schemes and parameters) of a ``WWW-Authenticate`` value read."""
+MAX_MULTIPART_BYTES = 65536
+"""Largest ``multipart/form-data`` request body parsed (a larger one is recorded by kind only)."""
+SECRET_PARAMS = frozenset({
+    "client_secret", "password", "assertion", "client_assertion", "refresh_token", "code",
+    "code_verifier", "access_token", "token", "subject_token", "actor_token", "id_token_hint"})
+"""Parameters whose values are secrets however short: their 6- and 7-character values are
+scrubbed from server text too (any other value from 8 characters on, never a short client id
+or scope). RFC 6749 sections 2.3.1, 4.1.3, 4.3.2, 6; RFC 7521 section 4.2; RFC 8693 section 2.1."""
+REGISTERED_PARAMS = frozenset({
+    "grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type",
+    "assertion", "scope", "code", "redirect_uri", "code_verifier", "refresh_token", "username",
+    "password", "audience", "resource", "requested_token_type", "subject_token",
+    "subject_token_type", "actor_token", "actor_token_type", "state", "nonce", "device_code",
+    "token", "token_type_hint", "access_token", "response_type", "claims", "acr_values",
+    "auth_req_id", "dpop_jkt", "purpose", "launch", "aud"})
+"""Token request parameter names recorded as they are (IANA OAuth Parameters registry, plus
+SMART's ``launch`` and ``aud``). Any other name may be a value sent in the name position (a
+form built from a secret): it is recorded only when it reads as a plain parameter name."""
+_PLAIN_NAME_RE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+){1,5}|x-[a-z0-9-]{1,30}")
+"""A snake_case name of 2-6 parts (``x_request_id``), or an ``x-`` name: not a word alone."""
+_TOKEN68_RE = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_CHALLENGE_ITEM_RE = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|[^,"])+')
+"""One comma-separated element of a ``WWW-Authenticate`` value, quoted strings kept whole
+(linear: each branch starts on a different character, and nothing after it can fail)."""
+_AUTH_PARAM_RE = re.compile(
+    r'([!#$%&\'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"?|([^\s,"]*))')
+"""``auth-param = token BWS "=" BWS ( token / quoted-string )`` (RFC 9110 section 11.2)."""
+_QUOTED_PAIR_RE = re.compile(r"\\(.)")
 
 
 def media_type(content_type: str | None) -> str | None:
@@ -75,13 +110,36 @@ def _unquote_kept(text: str) -> str:
     return unquote(text)
 
 
-def _body_kind(ctype: str | None, body: bytes) -> tuple[str, Any]:
+def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str]] | None:
+    """The ``(name, value)`` of each text part of a ``multipart/form-data`` body (RFC 7578),
+    read by the standard library's ``email`` parser; None when the body is larger than
+    ``MAX_MULTIPART_BYTES`` or not multipart. A file part's value is its text, if UTF-8."""
+    if len(body) > MAX_MULTIPART_BYTES:
+        return None
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
+    try:
+        message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
+    except Exception:  # the parser's own errors are many; an unreadable body is just "multipart"
+        return None
+    if not message.is_multipart():
+        return None
+    pairs: list[tuple[str, str]] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            continue
+        pairs.append((name, payload.decode("utf-8", "replace")))
+    return pairs
+
+
+def _body_kind(ctype: str | None, body: bytes, content_type: str = "") -> tuple[str, Any]:
     """``(kind, parsed)`` of a request body; parsed is a list of pairs or a JSON object."""
     if not body:
         return "empty", None
     stripped = body.lstrip()
     if ctype and ctype.startswith("multipart/"):
-        return "multipart", None
+        return "multipart", parse_multipart(content_type, body)
     if stripped[:1] in (b"{", b"["):
         try:
             obj = jsontext.loads(body)
@@ -109,9 +167,9 @@ def request_facts(content_type: str | None, body: bytes) -> tuple[dict[str, Any]
     only) and ``_secrets`` to every other raw value, so scrubbers can remove echoes of them.
     """
     ctype = media_type(content_type)
-    kind, parsed = _body_kind(ctype, body)
+    kind, parsed = _body_kind(ctype, body, content_type or "")
     facts: dict[str, Any] = {
-        "request.content_type": ctype,
+        "request.content_type": scrub_text(ctype, limit=64),
         "request.body_kind": kind,
         "request.is_form": kind == "form" and ctype == FORM_TYPE,
         "request.body_bytes": len(body),
@@ -131,14 +189,46 @@ def request_facts(content_type: str | None, body: bytes) -> tuple[dict[str, Any]
             private.setdefault(name, value)
             other.append(name)
         else:
-            secrets.append(value)
-            clean = scrub_text(name, limit=64)
+            if len(value) >= KNOWN_PIECE or (name in SECRET_PARAMS and len(value) >= MIN_SECRET):
+                secrets.append(value)
+            clean = param_name(name)
+            if clean != name and len(name) >= MIN_SECRET:
+                secrets.append(name)  # a value in the name position: scrub its echoes too
             if clean and clean not in other:
                 other.append(clean)
     if other:
         facts["form.other_params"] = other[:30]
     private["_secrets"] = "\x00".join(v for v in secrets if v)
     return {k: v for k, v in facts.items() if v is not None}, private
+
+
+def param_name(name: str) -> str:
+    """A request parameter name as recorded: a registered one (``REGISTERED_PARAMS``) or a
+    plain snake_case or ``x-`` name as it is, scrubbed; any other (a word, a token, a phrase
+    that may be a secret put in the name position) as ``[redacted]``."""
+    if name in REGISTERED_PARAMS:
+        return name
+    if len(name) <= 40 and _PLAIN_NAME_RE.fullmatch(name):
+        return scrub_text(name, limit=64) or REDACTED
+    return REDACTED
+
+
+def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """``(client_id, client_secret)`` of an ``Authorization: Basic`` value (RFC 7617 section 2;
+    RFC 6749 section 2.3.1 form-encodes both before base64), or None when it is not one."""
+    if not authorization:
+        return None
+    scheme, _, credential = authorization.strip().partition(" ")
+    if scheme.lower() != "basic" or not credential.strip():
+        return None
+    try:
+        decoded = base64.b64decode(credential.strip()[:4096], validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    user, colon, password = decoded.partition(":")
+    if not colon:
+        return None
+    return unquote(user.replace("+", " ")), unquote(password.replace("+", " "))
 
 
 def _no_constant(name: str) -> None:
@@ -191,24 +281,64 @@ def response_body_facts(body: bytes, known: Iterable[str] = ()) -> tuple[dict[st
     return facts, issued
 
 
+def challenges(value: str) -> list[tuple[str, dict[str, str] | str]]:
+    """The challenges of a ``WWW-Authenticate`` value (RFC 9110 section 11.6.1), in order:
+    ``(auth-scheme, params)`` with params a dict of lower-cased names to values (quoted-string
+    unescaped; a repeated name keeps its first value), or ``(auth-scheme, token68)``.
+
+    ``value`` is one header or several joined with ``", "`` (httpx); it is cut to
+    ``MAX_CHALLENGE_CHARS`` first, and items past ``MAX_CHALLENGE_ITEMS`` are not read.
+    Parameters before any scheme go to a challenge with scheme
+    ``""``. Linear in the characters read.
+    """
+    out: list[tuple[str, dict[str, str] | str]] = []
+    params: dict[str, str] | None = None
+    for count, item in enumerate(_CHALLENGE_ITEM_RE.finditer(value[:MAX_CHALLENGE_CHARS])):
+        if count >= MAX_CHALLENGE_ITEMS:
+            break
+        text = item.group(0).strip()
+        if not text:
+            continue
+        param = _AUTH_PARAM_RE.match(text)
+        if param is None:  # "scheme", "scheme token68" or "scheme name=value"
+            scheme, _, rest = text.partition(" ")
+            rest = rest.strip()
+            if "=" in scheme or not scheme:
+                continue  # neither a scheme nor a parameter: skipped
+            if rest and _TOKEN68_RE.fullmatch(rest):  # "=" only at its end: never a param
+                out.append((scheme, rest))
+                params = None
+                continue
+            params = {}
+            out.append((scheme, params))
+            param = _AUTH_PARAM_RE.match(rest) if rest else None
+            if param is None:
+                continue
+        if params is None:
+            params = {}
+            out.append(("", params))
+        quoted = param.group(2)
+        raw = _QUOTED_PAIR_RE.sub(r"\1", quoted) if quoted is not None else param.group(3)
+        params.setdefault(param.group(1).lower(), raw)
+    return out
+
+
 def challenge_facts(value: str | None, known: Iterable[str] = ()) -> dict[str, Any]:
-    """The first challenge of a ``WWW-Authenticate`` value as ``challenge.*`` fields."""
+    """The ``challenge.*`` fields of a ``WWW-Authenticate`` value: of its Bearer challenge
+    (RFC 6750 section 3) when it has one, else of its first (``challenges`` parses it)."""
     if not value:
         return {}
-    text = value.strip()
-    scheme, _, rest = text.partition(" ")
-    facts: dict[str, Any] = {"challenge.scheme": scrub_text(scheme, limit=32)}
-    if "=" in scheme:  # no scheme word, only parameters
-        facts["challenge.scheme"] = None
-        rest = text
-    for match in _CHALLENGE_PARAM.finditer(rest):
-        name = match.group(1).lower()
-        raw = match.group(2) if match.group(2) is not None else match.group(3)
-        raw = raw.replace('\\"', '"')
-        if name in ("error", "scope", "realm"):
-            facts.setdefault(f"challenge.{name}", scrub_text(raw, known, limit=MAX_FIELD))
-        elif name == "error_description":
-            facts.setdefault("challenge.error_description", scrub_text(raw, known))
+    found = challenges(value)
+    if not found:
+        return {}
+    scheme, params = next((c for c in found if c[0].lower() == "bearer"), found[0])
+    facts: dict[str, Any] = {"challenge.scheme": scrub_text(scheme, limit=32) if scheme else None}
+    if isinstance(params, dict):
+        for name in ("error", "scope", "realm"):
+            if name in params:
+                facts[f"challenge.{name}"] = scrub_text(params[name], known, limit=MAX_FIELD)
+        if "error_description" in params:
+            facts["challenge.error_description"] = scrub_text(params["error_description"], known)
     return {k: v for k, v in facts.items() if v is not None}
 
 

@@ -18,7 +18,7 @@ from hgobs.capture import jwtpeek, oauth
 from hgobs.capture.claimfacts import profile_facts
 from hgobs.config import Options
 from hgobs.profiles import TOKEN_EXCHANGE
-from hgobs.redaction import KNOWN_PIECE, Fingerprinter, redact_url
+from hgobs.redaction import MIN_SECRET, Fingerprinter, redact_url, scrub_text
 from hgobs.schema import Record
 
 
@@ -138,6 +138,16 @@ def _response_headers(headers: httpx.Headers) -> dict[str, str]:
     return out
 
 
+def _scheme(location: str) -> str:
+    """The scheme of a ``Location`` value, scrubbed (``TOKEN:rest`` parses as a scheme), or
+    ``relative``."""
+    try:
+        scheme = urlsplit(location[:2048]).scheme
+    except ValueError:
+        return "relative"
+    return (scrub_text(scheme, limit=32) or "relative") if scheme else "relative"
+
+
 def _response_common(response: httpx.Response, now: float, known: tuple[str, ...]) -> Record:
     facts: Record = {"http.status": response.status_code}
     headers = _response_headers(response.headers)
@@ -147,21 +157,20 @@ def _response_common(response: httpx.Response, now: float, known: tuple[str, ...
         facts["clock.offset_s"] = round(now - server_date, 3)
     ctype = oauth.media_type(headers.get("content-type"))
     if ctype:
-        facts["response.content_type"] = ctype
+        facts["response.content_type"] = scrub_text(ctype, known, limit=64)
     facts.update(oauth.challenge_facts(headers.get("www-authenticate"), known))
     retry = _retry_after(headers.get("retry-after"), server_date)
     if retry is not None:
         facts["response.retry_after_s"] = retry
     if 300 <= response.status_code < 400:
         facts["redirect.status"] = response.status_code
-        facts["redirect.location_scheme"] = (
-            urlsplit(headers.get("location", "")).scheme or "relative")
+        facts["redirect.location_scheme"] = _scheme(headers.get("location", ""))
     if response.history:
         first = response.history[0]
         location = first.headers.get("location", "")
         facts["redirect.count"] = len(response.history)
         facts["redirect.status"] = first.status_code
-        facts["redirect.location_scheme"] = urlsplit(location).scheme or "relative"
+        facts["redirect.location_scheme"] = _scheme(location)
         final = response.request
         facts["redirect.final_method"] = final.method
         body = request_body(final)
@@ -176,26 +185,53 @@ _PLAIN_RAW = frozenset(name.encode() for name in _PLAIN_HEADERS)
 
 
 def _echoable_values(request: httpx.Request) -> list[str]:
-    """What the request carried that a server may echo and hgobs never records: the query
-    parameter values (an ``access_token`` in the query, RFC 6750 section 2.3) and the header
-    values other than plain protocol ones (a misspelled credentials header, an API key)."""
+    """What the request carried that a server may echo and hgobs never records:
+    the query parameter values (an ``access_token`` in the query, RFC 6750 section 2.3), the
+    header values other than plain protocol ones (a misspelled credentials header, an API key),
+    the parameters of its ``Content-Type``, and the client secret of a Basic ``Authorization``
+    (RFC 6749 section 2.3.1)."""
     url = request.url
-    values = [v for _, v in url.params.multi_items() if v] if url.query else []
+    # A blank parameter's name may be a value in the name position (``?TOKEN``).
+    values = [v or k for k, v in url.params.multi_items() if v or k] if url.query else []
     headers = request.headers
     # Only plain headers, the usual: nothing to decode (their names are ASCII in any encoding).
     if any(key.lower() not in _PLAIN_RAW for key, _ in headers.raw):
         values += [v for k, v in headers.items() if k.lower() not in _PLAIN_HEADERS and v]
+    ctype = headers.get("content-type", "")
+    if ";" in ctype:  # parameters of a plain header, a boundary or anything a client put there
+        values += [p.partition("=")[2].strip().strip('"') for p in ctype[:1024].split(";")[1:]]
+    basic = oauth.basic_credentials(headers.get("authorization"))
+    if basic is not None and len(basic[1]) >= MIN_SECRET:
+        values.append(basic[1])  # the client secret of client_secret_basic, a short one too
     return values
 
 
+def client_auth_method(request: httpx.Request, form_names: list[str] | None) -> str | None:
+    """How a token request authenticates the client, as the RFC 7591 section 2
+    ``token_endpoint_auth_method`` names it: ``client_secret_basic`` (RFC 6749 section 2.3.1,
+    an ``Authorization: Basic`` header), ``private_key_jwt`` (a ``client_assertion``, RFC 7523
+    section 2.2; ``client_secret_jwt`` once its ``alg`` shows an HMAC), ``client_secret_post``
+    (``client_secret`` in the body), ``none`` (only a
+    ``client_id``), or None when the body was not read and no header says."""
+    if oauth.basic_credentials(request.headers.get("authorization")) is not None:
+        return "client_secret_basic"
+    if form_names is None:
+        return None
+    for name, method in (("client_assertion", "private_key_jwt"),
+                         ("client_secret", "client_secret_post"), ("client_id", "none")):
+        if name in form_names:
+            return method
+    return None
+
+
 def scrub_keys(known: list[str]) -> tuple[str, ...]:
-    """The known secrets ``scrub_text`` acts on (``KNOWN_PIECE``+ characters), in the order
+    """The known secrets ``scrub_text`` acts on (``MIN_SECRET``+ characters), in the order
     given, a repeat dropped: scrubbing with it again could only match inside a ``[redacted]``
     an earlier pass left, so a repeat is kept when it holds a bracket or ``redacted``."""
     out: list[str] = []
     seen: set[str] = set()
     for secret in known:
-        if len(secret) < KNOWN_PIECE:
+        if len(secret) < MIN_SECRET:
             continue
         if secret in seen and "[" not in secret and "]" not in secret \
                 and "redacted" not in secret:
@@ -244,6 +280,8 @@ class RecordBuilder:
         if raw is not None:
             facts, private = oauth.request_facts(request.headers.get("content-type"), raw)
             record.update(facts)
+            record["request.client_method"] = client_auth_method(
+                request, facts.get("form.other_params", []))
             known.extend(s for s in private.pop("_secrets", "").split("\x00") if s)
             for source in oauth.ASSERTION_PARAMS:
                 if source in private:
@@ -252,12 +290,16 @@ class RecordBuilder:
                         private[source], source=source, now=now,
                         fingerprint=self.fingerprint, client_id=self.options.client_id,
                         known=known))
+                    if source == "client_assertion" and str(
+                            record.get("assertion.alg", "")).startswith("HS"):
+                        record["request.client_method"] = "client_secret_jwt"
                     break
         else:
             ctype = oauth.media_type(request.headers.get("content-type"))
-            record["request.content_type"] = ctype
+            record["request.content_type"] = scrub_text(ctype, limit=64)
             if ctype and ctype.startswith("multipart/"):
                 record["request.body_kind"] = "multipart"
+            record["request.client_method"] = client_auth_method(request, None)
         secrets = scrub_keys(known)
         if response is not None:
             record.update(_response_common(response, now, secrets))

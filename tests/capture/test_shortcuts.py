@@ -91,11 +91,12 @@ def test_http_dates_read_again_give_the_same_seconds():
 @pytest.mark.parametrize("url", ["https://a.example.org/token",
                                  "https://a.example.org/token?client_secret=s3cr3t-value&x="])
 def test_echoable_values_are_the_query_values_and_unusual_headers(url):
-    """Query values (when there is a query) and non-protocol header values are the echoables."""
+    """Query values (a blank one's name: a value in the name position) and non-protocol header
+    values are the echoables."""
     from hgobs.capture.record import _echoable_values
 
     request = httpx.Request("POST", url, headers={"X-Api-Key": "k-123456789", "Accept": "*/*"})
-    expected = [v for _, v in request.url.params.multi_items() if v] + ["k-123456789"]
+    expected = [v or k for k, v in request.url.params.multi_items()] + ["k-123456789"]
     assert _echoable_values(request) == expected
 
 

@@ -1,0 +1,80 @@
+"""Work on any server or log text is bounded and linear (issue 12, item 3).
+
+Each pattern of ``hgobs.redaction`` and the ``WWW-Authenticate`` tokenizer is timed on 32 KiB
+and 128 KiB of each adversarial shape (a run of one character class that made the old
+patterns rescan from every start): 4x the input may cost at most ~5x the CPU (best of three
+``time.process_time`` readings, so a busy machine does not fail it). The public entry points
+cut their input first, so 64 KiB costs them about what 4 KiB does. Figures:
+``benchmarks/adversarial.py``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from hgobs import redaction
+from hgobs.capture import jwtpeek, oauth
+from tests.reliability import tally
+
+PROMISE = tally.BAD_INPUT
+SHAPES = {"at": "@", "dot": ".", "dash": "-", "letters": "a", "base64": "Zm9vYmFy+/09",
+          "eyJ": "eyJ", "a.": "a.", "a@": "a@", "scheme": "a+", "quotes": '"\\',
+          "params": 'x=", y="\\"', "colons": "a:/"}
+
+
+def _text(unit: str, size: int) -> str:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+def _cpu(fn: Callable[[str], object], text: str) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        fn(text)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+PATTERNS: dict[str, Callable[[str], object]] = {
+    "jwt": lambda t: redaction._JWT_RE.sub("", t),
+    "tokenish": lambda t: redaction._TOKENISH_RE.sub("", t),
+    "b64_run": lambda t: redaction._B64_RUN_RE.sub("", t),
+    "emails": redaction._redact_emails,
+    "urls": redaction._urls,
+    "challenge_items": lambda t: list(oauth._CHALLENGE_ITEM_RE.finditer(t)),
+    "email_shape": jwtpeek._is_email,
+}
+
+
+@pytest.mark.parametrize("pattern", sorted(PATTERNS))
+def test_each_pattern_is_linear_on_every_adversarial_shape(pattern):
+    """Four times the characters of any shape cost at most about five times the CPU."""
+    fn = PATTERNS[pattern]
+    for shape, unit in SHAPES.items():
+        small, big = _cpu(fn, _text(unit, 32 << 10)), _cpu(fn, _text(unit, 128 << 10))
+        assert big <= 5 * small + 0.004, (shape, small, big)
+
+
+@pytest.mark.parametrize("entry", ["scrub_text", "challenge_facts"])
+def test_entry_points_cut_their_input_before_any_pattern(entry):
+    """64 KiB of any shape costs ``scrub_text`` and ``challenge_facts`` about what 4 KiB does:
+    the text is cut to a fixed length first."""
+    fn: Callable[[str], object] = (
+        (lambda t: redaction.scrub_text(t, ("Zq8vN3kR7wT1yP5s",))) if entry == "scrub_text"
+        else (lambda t: oauth.challenge_facts("Bearer " + t, ("Zq8vN3kR7wT1yP5s",))))
+    for shape, unit in SHAPES.items():
+        small, big = _cpu(fn, _text(unit, 4 << 10)), _cpu(fn, _text(unit, 64 << 10))
+        assert big <= 2 * small + 0.002, (shape, small, big)
+
+
+def test_a_cut_text_keeps_no_piece_of_a_token_it_cut_through():
+    """A token that the cut falls inside is removed whole, never left as a short piece."""
+    token = "Zq8vN3kR7wT1yP5sXc9m" * 3
+    for pad in range(0, 40, 7):
+        text = "x " * ((redaction.MAX_TEXT_CHARS + redaction.SCAN_MARGIN - pad) // 2) + token
+        out = redaction.scrub_text(text)
+        assert out is not None and out.endswith("...")
+        assert not any(token[i:i + 8] in out for i in range(len(token) - 7)), pad

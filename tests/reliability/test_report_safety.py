@@ -1,0 +1,69 @@
+"""Reports are safe to open and quote nothing they should not (issue 12, item 5: reports).
+
+CSV cells that a spreadsheet would run as a formula are neutralised (OWASP, CSV Injection);
+free text such as a service name passes the scrubber before any report table holds it; skip
+reasons never quote the input.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hgobs.cli import cli
+from hgobs.reports.csv_report import FORMULA_STARTS, cell
+from tests.reliability import tally
+
+PROMISE = tally.SECRETS
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "attempts.jsonl"
+TOKEN = "Zq8vN3kR7wT1yP5sXc9mB2nL"
+
+
+def _records(services: list[str]) -> str:
+    first = json.loads(SAMPLE.read_text(encoding="utf-8").splitlines()[0])
+    return "".join(json.dumps({**first, "time": first["time"] + i, "service.name": s}) + "\n"
+                   for i, s in enumerate(services))
+
+
+@pytest.mark.parametrize("value", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)",
+                                   "\tx", "\rx"])
+def test_formula_cells_are_prefixed(value):
+    """A cell starting with ``=``, ``+``, ``-``, ``@``, tab or CR gets a leading ``'``."""
+    assert cell(value) == "'" + value
+    assert cell("ok-value") == "ok-value" and cell(-3) == -3
+
+
+def test_csv_report_cells_never_start_a_formula(tmp_path):
+    """No cell of the CSV report of records with formula-like service names starts one."""
+    path = tmp_path / "a.jsonl"
+    path.write_text(_records(["=cmd|'/c calc'!A1", "+SUM(1)", "-x", "@y", "plain-svc"]))
+    result = CliRunner().invoke(cli, ["analyze", "--format", "csv", str(path)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    services = {row[3] for row in rows[1:]}
+    assert "plain-svc" in services and "'=cmd|'/c calc'!A1" in services
+    assert not any(c.startswith(FORMULA_STARTS) for row in rows for c in row)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "csv", "html"])
+def test_service_names_pass_the_scrubber_in_every_report(tmp_path, fmt):
+    """A service name holding a token or an e-mail address shows in no report format."""
+    path = tmp_path / "a.jsonl"
+    path.write_text(_records([f"svc-{TOKEN}", "billing jöhn.dœ@exämple.co.jp"]))
+    result = CliRunner().invoke(cli, ["analyze", "--format", fmt, str(path)])
+    assert result.exit_code == 0, result.output
+    assert TOKEN[:8] not in result.output and "exämple" not in result.output
+
+
+def test_skip_reasons_never_quote_the_input(tmp_path):
+    """A JSON Lines record of another schema is skipped without its schema value in the reason."""
+    path = tmp_path / "a.jsonl"
+    path.write_text(_records(["svc"]) + json.dumps({"schema": f"x/{TOKEN}", "time": 1}) + "\n")
+    result = CliRunner().invoke(cli, ["analyze", "--format", "json", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "another schema" in result.stdout and TOKEN[:8] not in result.output
