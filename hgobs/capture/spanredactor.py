@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 
 from hgobs.capture.foreign import UrlScope, clean_name, rewrites
 from hgobs.capture.guard import guarded
+from hgobs.sinks.otel import INSTRUMENTATION_NAME
 
 SDK_CALLS_ON_ENDING = hasattr(SpanProcessor, "_on_ending")
 """True when the installed SDK calls ``SpanProcessor._on_ending`` (opentelemetry-sdk >= 1.40)."""
@@ -44,12 +45,22 @@ class ForeignSpanRedactor(SpanProcessor):
     def __init__(self, scope: UrlScope) -> None:
         self.scope = scope
 
+    @staticmethod
+    def _ours(span: Any) -> bool:
+        """True for hgobs's own spans: redacted by construction, and not redacted twice (a
+        redacted query ``?family&birthdate`` reads as blank-valued names, whose redaction would
+        hide the parameter names hgobs keeps on purpose)."""
+        scope = getattr(span, "instrumentation_scope", None)
+        return scope is not None and scope.name == INSTRUMENTATION_NAME
+
     def on_start(self, span: Any, parent_context: Any = None) -> None:
         """With an SDK that has no ``_on_ending``: rewrite the URL attributes and span name
         given at start (with one, ``_on_ending`` does it all once, before any export)."""
         if SDK_CALLS_ON_ENDING:
             return
         try:
+            if self._ours(span):
+                return
             attributes = _attributes(span)
             name = span.name
             if attributes.get("url.full") is None and attributes.get("http.url") is None \
@@ -79,6 +90,8 @@ class ForeignSpanRedactor(SpanProcessor):
 
     def _ending(self, span: Any) -> None:
         try:
+            if self._ours(span):
+                return
             store = getattr(span._attributes, "_dict", None)
             name = span._name
             if not isinstance(store, dict) or not isinstance(name, str):
