@@ -7,7 +7,7 @@ Usage::
     python scripts/reliability.py --fast     # the CI profile (what pytest runs by default)
     python scripts/reliability.py --out docs/reliability.md
 
-Runs ``pytest tests/reliability`` and the earlier capture suites (``test_never_break``,
+Runs ``pytest tests/reliability`` and the capture and install suites in ``SUITES`` (``test_never_break``,
 ``test_canary``, ``test_attribute_keys``)
 (with ``-m ""`` and ``--hypothesis-profile slow`` unless ``--fast``) with
 ``HGOBS_RELIABILITY_OUT`` set, so ``tests/reliability/conftest.py`` records every test's outcome
@@ -31,14 +31,23 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 SUITES = ["tests/reliability", "tests/capture/test_never_break.py", "tests/capture/test_canary.py",
-          "tests/test_attribute_keys.py"]
+          "tests/test_attribute_keys.py", "tests/capture/test_host_safety.py",
+          "tests/capture/test_client_auth.py", "tests/capture/test_challenges.py",
+          "tests/capture/test_foreign_spans.py", "tests/export/test_foreign_redaction.py",
+          "tests/test_lean_install.py"]
 PROMISES = {
     "secrets": "1. No secret leaves the process",
     "never-break": "2. The host application never breaks",
     "bad-input": "3. Bad input never loses a record",
 }
 EARLIER_SUITES = {"tests.capture.test_canary": "secrets", "tests.test_attribute_keys": "secrets",
-                  "tests.capture.test_never_break": "never-break"}
+                  "tests.capture.test_never_break": "never-break",
+                  "tests.capture.test_host_safety": "never-break",
+                  "tests.capture.test_challenges": "never-break",
+                  "tests.test_lean_install": "never-break",
+                  "tests.capture.test_client_auth": "secrets",
+                  "tests.capture.test_foreign_spans": "secrets",
+                  "tests.export.test_foreign_redaction": "secrets"}
 FIXED_EARLIER = [
     ("never-break", "a response event hook raising (``raise_for_status``) lost the response's "
      "facts; now recorded with the response", "tests/capture/test_never_break.py"),
@@ -174,7 +183,7 @@ def render(results: dict[str, Any], elapsed: float, fast: bool, code: int) -> st
             lines += ["| what | count |", "|---|---:|"]
             lines += [f"| {what} | {n:,} |" for what, n in sorted(tallied.items())]
             if earlier:
-                lines.append(f"| cases of the earlier capture suite "
+                lines.append(f"| cases of the capture and install suites "
                              f"({', '.join(sorted(m for m, p in EARLIER_SUITES.items() if p == key))}) "
                              f"| {earlier:,} |")
             lines.append("")
