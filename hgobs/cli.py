@@ -33,6 +33,7 @@ from hgobs.analysis.classify import (
 from hgobs.analysis.report import Report, build_report
 from hgobs.analysis.state import UNKNOWN, ReportState
 from hgobs.catalog import CATALOG, CATEGORIES
+from hgobs.config import profile_setting
 from hgobs.errors import HgobsError
 from hgobs.profiles import Profile, load_profile, profile_from_token_urls
 from hgobs.readers import (
@@ -55,7 +56,7 @@ MAX_SKIPPED_SAID = 5
 def _profile(profile: str | None, token_urls: tuple[str, ...]) -> Profile:
     if token_urls:
         return profile_from_token_urls(token_urls)
-    return load_profile(profile or os.environ.get("HGOBS_PROFILE") or "healthgorilla")
+    return profile_setting(profile)
 
 
 def _fingerprint_of(client_id: str | None) -> str | None:

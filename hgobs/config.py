@@ -121,3 +121,11 @@ def _flag(pick: Callable[[str], Any], name: str, default: bool) -> bool:
             raise ConfigError(ENV_VARS[name], "must be true or false")
         return value.lower() in _TRUE
     return bool(value)
+
+
+def profile_setting(spec: str | None = None, environ: Mapping[str, str] | None = None) -> Profile:
+    """The provider profile a command uses: ``spec`` (a ``--profile`` value: a built-in name or
+    a TOML file), else ``HGOBS_PROFILE``, else Health Gorilla. ``environ`` defaults to
+    ``os.environ``. Raises ``ProfileError`` for a profile that cannot be loaded."""
+    env = os.environ if environ is None else environ
+    return load_profile(spec or env.get(ENV_VARS["profile"], "").strip() or "healthgorilla")

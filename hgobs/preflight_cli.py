@@ -13,9 +13,9 @@ import json
 import os
 import sys
 
+from hgobs.config import profile_setting
 from hgobs.errors import HgobsError
 from hgobs.preflight import ERROR, check_assertion
-from hgobs.profiles import load_profile
 
 SUMMARY = "Check an assertion before sending it."
 DESCRIPTION = (
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
     try:
-        prof = load_profile(args.profile or os.environ.get("HGOBS_PROFILE") or "healthgorilla")
+        prof = profile_setting(args.profile)
     except HgobsError as exc:
         p.error(str(exc))
     token_url = args.token_url

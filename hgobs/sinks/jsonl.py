@@ -175,8 +175,11 @@ class JsonlSink:
         try:
             fd = self._current_fd()
             written = os.write(fd, data)
-            while written < len(data):  # a short write (a full disk): finish the line
-                written += os.write(fd, data[written:])
+            if written < len(data):
+                # A short write (a full disk): writing the rest later could land between other
+                # processes' lines, so the cut line is ended here and the record counted lost.
+                os.write(fd, b"\n")
+                self._drop("short write")
         except OSError as exc:
             self._close_fd()
             self._drop(f"{exc.strerror or exc}")

@@ -163,6 +163,31 @@ def _unusable(tmp_path: Path) -> dict[str, Path]:
             "socket": sock_path, "device": Path("/dev/null")}
 
 
+def test_a_short_write_ends_the_cut_line_and_counts_the_record_lost(tmp_path, monkeypatch):
+    """A short ``os.write`` (a full disk) is not finished by a second write, which could land
+    between other processes' lines: the cut line is ended, the record counted as dropped, and
+    the next record is a whole line of its own."""
+    path = tmp_path / "a.jsonl"
+    sink = jsonl.open_sink(path)
+    assert sink is not None
+    real, cut = os.write, []
+
+    def short_once(fd: int, data: bytes) -> int:
+        if not cut and len(data) > 20:
+            cut.append(len(data))
+            return real(fd, data[:10])
+        return real(fd, data)
+
+    monkeypatch.setattr(jsonl.os, "write", short_once)
+    sink.write(record(1))
+    sink.write(record(2))
+    assert sink.flush(10)
+    lines = path.read_bytes().split(b"\n")
+    assert len(lines[0]) == 10 and lines[2] == b""
+    assert json.loads(lines[1]) == json.loads(jsonl.dumps(record(2)))
+    assert sink.dropped == 1
+
+
 def test_unusable_paths_are_reported_at_instrument_time_and_the_sink_stays_off(tmp_path):
     """A folder, a parent that cannot be made, a FIFO, a socket, a device: one warning naming
     the path each, no sink, the client still instrumented."""
@@ -173,7 +198,7 @@ def test_unusable_paths_are_reported_at_instrument_time_and_the_sink_stays_off(t
             recorder = client._hgobs_recorder  # type: ignore[attr-defined]
             assert recorder is not None and recorder.jsonl is None, what
             hgobs.uninstrument_client(client)
-        messages = [r.getMessage() for r in logs.records]
+        messages = [r.getMessage() for r in logs.records if "JSON Lines" in r.getMessage()]
         assert len(messages) == 1 and str(path) in messages[0], (what, messages)
 
 
