@@ -39,10 +39,6 @@ PLACEHOLDERS = re.compile(
 )
 _HEADER_ALIASES = re.compile(r"^(?:x-)?auth(?:o|e)?ri[sz]ation$|^authorisation$|^authorizaton$", re.I)
 MAX_FIELD = 256
-MAX_CHALLENGE_CHARS = 4096
-"""Characters of a ``WWW-Authenticate`` value read (the rest is cut before it is parsed)."""
-MAX_CHALLENGE_ITEMS = 64
-"""Comma-separated items (schemes and parameters) of a ``WWW-Authenticate`` value read."""
 MAX_MULTIPART_BYTES = 65536
 """Largest ``multipart/form-data`` request body parsed (a larger one is recorded by kind only)."""
 SECRET_PARAMS = frozenset({
@@ -63,14 +59,6 @@ SMART's ``launch`` and ``aud``). Any other name may be a value sent in the name 
 form built from a secret): it is recorded only when it reads as a plain parameter name."""
 _PLAIN_NAME_RE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+){1,5}|x-[a-z0-9-]{1,30}")
 """A snake_case name of 2-6 parts (``x_request_id``), or an ``x-`` name: not a word alone."""
-_TOKEN68_RE = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-_CHALLENGE_ITEM_RE = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|[^,"])+')
-"""One comma-separated element of a ``WWW-Authenticate`` value, quoted strings kept whole
-(linear: each branch starts on a different character, and nothing after it can fail)."""
-_AUTH_PARAM_RE = re.compile(
-    r'([!#$%&\'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"?|([^\s,"]*))')
-"""``auth-param = token BWS "=" BWS ( token / quoted-string )`` (RFC 9110 section 11.2)."""
-_QUOTED_PAIR_RE = re.compile(r"\\(.)")
 
 
 def media_type(content_type: str | None) -> str | None:
@@ -279,67 +267,6 @@ def response_body_facts(body: bytes, known: Iterable[str] = ()) -> tuple[dict[st
         if isinstance(obj.get("scope"), str):
             facts["issued.scope"] = scrub_text(obj["scope"], known, limit=MAX_FIELD)
     return facts, issued
-
-
-def challenges(value: str) -> list[tuple[str, dict[str, str] | str]]:
-    """The challenges of a ``WWW-Authenticate`` value (RFC 9110 section 11.6.1), in order:
-    ``(auth-scheme, params)`` with params a dict of lower-cased names to values (quoted-string
-    unescaped; a repeated name keeps its first value), or ``(auth-scheme, token68)``.
-
-    ``value`` is one header or several joined with ``", "`` (httpx); it is cut to
-    ``MAX_CHALLENGE_CHARS`` first, and items past ``MAX_CHALLENGE_ITEMS`` are not read.
-    Parameters before any scheme go to a challenge with scheme
-    ``""``. Linear in the characters read.
-    """
-    out: list[tuple[str, dict[str, str] | str]] = []
-    params: dict[str, str] | None = None
-    for count, item in enumerate(_CHALLENGE_ITEM_RE.finditer(value[:MAX_CHALLENGE_CHARS])):
-        if count >= MAX_CHALLENGE_ITEMS:
-            break
-        text = item.group(0).strip()
-        if not text:
-            continue
-        param = _AUTH_PARAM_RE.match(text)
-        if param is None:  # "scheme", "scheme token68" or "scheme name=value"
-            scheme, _, rest = text.partition(" ")
-            rest = rest.strip()
-            if "=" in scheme or not scheme:
-                continue  # neither a scheme nor a parameter: skipped
-            if rest and _TOKEN68_RE.fullmatch(rest):  # "=" only at its end: never a param
-                out.append((scheme, rest))
-                params = None
-                continue
-            params = {}
-            out.append((scheme, params))
-            param = _AUTH_PARAM_RE.match(rest) if rest else None
-            if param is None:
-                continue
-        if params is None:
-            params = {}
-            out.append(("", params))
-        quoted = param.group(2)
-        raw = _QUOTED_PAIR_RE.sub(r"\1", quoted) if quoted is not None else param.group(3)
-        params.setdefault(param.group(1).lower(), raw)
-    return out
-
-
-def challenge_facts(value: str | None, known: Iterable[str] = ()) -> dict[str, Any]:
-    """The ``challenge.*`` fields of a ``WWW-Authenticate`` value: of its Bearer challenge
-    (RFC 6750 section 3) when it has one, else of its first (``challenges`` parses it)."""
-    if not value:
-        return {}
-    found = challenges(value)
-    if not found:
-        return {}
-    scheme, params = next((c for c in found if c[0].lower() == "bearer"), found[0])
-    facts: dict[str, Any] = {"challenge.scheme": scrub_text(scheme, limit=32) if scheme else None}
-    if isinstance(params, dict):
-        for name in ("error", "scope", "realm"):
-            if name in params:
-                facts[f"challenge.{name}"] = scrub_text(params[name], known, limit=MAX_FIELD)
-        if "error_description" in params:
-            facts["challenge.error_description"] = scrub_text(params["error_description"], known)
-    return {k: v for k, v in facts.items() if v is not None}
 
 
 def presented_facts(headers: Mapping[str, str]) -> tuple[dict[str, Any], str | None]:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from hgobs.capture import jwtpeek, oauth
+from hgobs.capture import challenges, jwtpeek, oauth
 from hgobs.capture.claimfacts import profile_facts
 from hgobs.config import Options
 from hgobs.profiles import TOKEN_EXCHANGE
@@ -158,7 +158,7 @@ def _response_common(response: httpx.Response, now: float, known: tuple[str, ...
     ctype = oauth.media_type(headers.get("content-type"))
     if ctype:
         facts["response.content_type"] = scrub_text(ctype, known, limit=64)
-    facts.update(oauth.challenge_facts(headers.get("www-authenticate"), known))
+    facts.update(challenges.challenge_facts(headers.get("www-authenticate"), known))
     retry = _retry_after(headers.get("retry-after"), server_date)
     if retry is not None:
         facts["response.retry_after_s"] = retry

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from hgobs.capture.oauth import MAX_CHALLENGE_CHARS, challenge_facts, challenges
+from hgobs.capture.challenges import MAX_CHALLENGE_CHARS, challenge_facts, challenges
 from hgobs.capture.record import _response_headers
 
 

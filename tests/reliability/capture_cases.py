@@ -47,7 +47,7 @@ FAULT_TARGETS = (
     "hgobs.capture.record.RecordBuilder.add_body",
     "hgobs.capture.record.RecordBuilder.api_call",
     "hgobs.capture.jwtpeek.peek",
-    "hgobs.capture.oauth.challenge_facts",
+    "hgobs.capture.challenges.challenge_facts",
     "hgobs.capture.oauth.response_body_facts",
     "hgobs.capture.recorder.diagnose",
     "hgobs.sinks.otel.finish_span",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from hgobs import redaction
-from hgobs.capture import jwtpeek, oauth
+from hgobs.capture import challenges, jwtpeek
 from tests.reliability import tally
 
 PROMISE = tally.BAD_INPUT
@@ -44,7 +44,7 @@ PATTERNS: dict[str, Callable[[str], object]] = {
     "b64_run": lambda t: redaction._B64_RUN_RE.sub("", t),
     "emails": redaction._redact_emails,
     "urls": redaction._urls,
-    "challenge_items": lambda t: list(oauth._CHALLENGE_ITEM_RE.finditer(t)),
+    "challenge_items": lambda t: list(challenges._CHALLENGE_ITEM_RE.finditer(t)),
     "email_shape": jwtpeek._is_email,
 }
 
@@ -64,7 +64,7 @@ def test_entry_points_cut_their_input_before_any_pattern(entry):
     the text is cut to a fixed length first."""
     fn: Callable[[str], object] = (
         (lambda t: redaction.scrub_text(t, ("Zq8vN3kR7wT1yP5s",))) if entry == "scrub_text"
-        else (lambda t: oauth.challenge_facts("Bearer " + t, ("Zq8vN3kR7wT1yP5s",))))
+        else (lambda t: challenges.challenge_facts("Bearer " + t, ("Zq8vN3kR7wT1yP5s",))))
     for shape, unit in SHAPES.items():
         small, big = _cpu(fn, _text(unit, 4 << 10)), _cpu(fn, _text(unit, 64 << 10))
         assert big <= 2 * small + 0.002, (shape, small, big)
