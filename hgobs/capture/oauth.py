@@ -5,8 +5,9 @@
   ``client_assertion_type``, ``scope``, and the names of the other parameters;
 - the error response (RFC 6749 section 5.2, plus the ``{status, message}`` shape some clients see)
   and a success response (section 5.1);
-- the ``WWW-Authenticate`` challenge (RFC 6750 section 3; RFC 7235 section 4.1);
 - what the ``Authorization`` header of an API call held (RFC 6750 section 2.1).
+
+The ``WWW-Authenticate`` challenges are read in ``hgobs.capture.challenges``.
 
 Every string that came from the wire passes ``scrub_text``; raw values never leave.
 """
