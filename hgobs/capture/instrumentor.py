@@ -45,7 +45,8 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     ``HGAuthInstrumentor().instrument(**kwargs)`` wraps every ``httpx.Client`` and
     ``httpx.AsyncClient``. Keyword arguments: ``tracer_provider``, ``meter_provider`` and the
     ``hgobs.config.Options`` fields (``profile``, ``client_id``, ``jsonl_path``,
-    ``fingerprint_key``, ``clock``, ``max_body_bytes``); the rest come from ``HGOBS_*`` env vars.
+    ``fingerprint_key``, ``clock``, ``max_body_bytes``, ``history_entries``, ``redact_spans``,
+    ``url_template``); the rest come from ``HGOBS_*`` env vars (``hgobs.config``).
     Registered as entry point ``hgobs`` in group ``opentelemetry_instrumentor``, so
     ``opentelemetry-instrument`` loads it. Never raises into the application: a bad option
     (keyword or ``HGOBS_*`` variable: ``ConfigError``/``ProfileError``), a tracer or meter
