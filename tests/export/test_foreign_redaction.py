@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,13 +77,6 @@ APP = textwrap.dedent('''
     if provider is not None:
         provider.shutdown()
 ''')
-
-
-@pytest.fixture
-def receiver() -> Iterator[OtlpReceiver]:
-    r = OtlpReceiver()
-    yield r
-    r.stop()
 
 
 def _run(tmp_path: Path, receiver: OtlpReceiver, mode: str, **extra: str

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +63,6 @@ APP = textwrap.dedent('''
     if provider is not None:
         provider.shutdown()
 ''')
-
-
-@pytest.fixture
-def receiver() -> Iterator[OtlpReceiver]:
-    r = OtlpReceiver()
-    yield r
-    r.stop()
 
 
 def _run(cmd: list[str], tmp_path: Path, receiver: OtlpReceiver, extra_env: dict[str, str],
