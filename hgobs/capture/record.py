@@ -68,6 +68,32 @@ def request_body(request: httpx.Request) -> bytes | None:
     return content if isinstance(content, bytes) else None
 
 
+MAX_MULTIPART_RENDER = 64 * 1024
+"""Most bytes of a ``files=`` multipart body rendered to read its fields (in-memory parts)."""
+
+
+def token_request_body(request: httpx.Request) -> bytes | None:
+    """The body of a token request as bytes: ``request_body``, or a multipart body httpx
+    builds from ``files=``/``data=`` (RFC 7578) whose every part is in memory (``str`` or
+    ``bytes``: rendering it reads nothing the application still has to send, unlike a file
+    object), at most ``MAX_MULTIPART_RENDER`` bytes; else None."""
+    content = request_body(request)
+    if content is not None:
+        return content
+    fields = getattr(request.stream, "fields", None)
+    if not isinstance(fields, list) or type(request.stream).__name__ != "MultipartStream":
+        return None
+    size = 0
+    for part in fields:
+        value = getattr(part, "value", getattr(part, "file", None))
+        if not isinstance(value, (str, bytes)):
+            return None  # a file object: never read here
+        size += len(value)
+        if size > MAX_MULTIPART_RENDER:
+            return None
+    return b"".join(request.stream)  # type: ignore[arg-type]
+
+
 def plan_request(request: httpx.Request, options: Options) -> Plan | None:
     """Decide whether ``request`` is an auth attempt to record, cheaply.
 
@@ -275,7 +301,7 @@ class RecordBuilder:
         ``body`` is the response body if it was read (bounded), else None.
         """
         record = _base(request, plan, self.options, now)
-        raw = request_body(request)
+        raw = token_request_body(request)
         known: list[str] = _echoable_values(request)
         if raw is not None:
             facts, private = oauth.request_facts(request.headers.get("content-type"), raw)

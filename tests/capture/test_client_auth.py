@@ -86,3 +86,45 @@ def test_a_short_secret_is_removed_whole_but_a_short_client_id_is_not_known():
     assert known == ["pw1234"]
     assert oauth.scrub_text("bad password pw1234 for app-12", known) == \
         "bad password [redacted] for app-12"
+
+
+def test_multipart_built_by_httpx_from_files_is_read_and_its_echo_scrubbed(tmp_path):
+    """A token request sent with ``files=`` (httpx streams it: no ``_content``) is read from its
+    in-memory parts: the server's echo of the client secret is scrubbed from the record."""
+    import json as _json
+
+    from hgobs.capture.record import token_request_body
+    from hgobs.sinks.jsonl import flush_all
+    from tests.support.emitted import loop_profile
+    from tests.support.loopback import Reply
+    from tests.support.servers import LoopServer
+
+    secret = "Zq7/Sec+ret=Val&ue9x"
+    files = {"grant_type": (None, "client_credentials"), "client_id": (None, "cid"),
+             "client_secret": (None, secret)}
+    request = httpx.Request("POST", "https://idp.example.org/token", files=files)
+    assert secret.encode() in (token_request_body(request) or b"")
+    with open(__file__, "rb") as handle:
+        with_file = httpx.Request("POST", "https://idp.example.org/token",
+                                  files={"key": ("k.pem", handle)})
+        assert token_request_body(with_file) is None  # a file object is never read by hgobs
+        assert handle.tell() == 0
+
+    server = LoopServer()
+    try:
+        echo = _json.dumps({"error": "invalid_client",
+                            "error_description": f"bad client_secret {secret}"}).encode()
+        server.script.load([Reply(400, [("content-type", "application/json")], echo)])
+        path = tmp_path / "a.jsonl"
+        with httpx.Client() as client:
+            import hgobs
+            hgobs.instrument_client(client, profile=loop_profile(server.origin), jsonl_path=path)
+            client.post(f"{server.origin}/oauth/token", files=files)
+        flush_all()
+    finally:
+        server.stop()
+    (record,) = [_json.loads(line) for line in path.read_text().splitlines()]
+    assert record["form.grant_type"] == "client_credentials"
+    assert record["request.client_method"] == "client_secret_post"
+    assert "Sec+ret" not in path.read_text()
+    assert "[redacted]" in record["response.error_description"]
