@@ -233,6 +233,28 @@ def _urls(text: str) -> list[tuple[int, int]]:
     return found
 
 
+_PATH_REF_RE = re.compile(r"(?<![^\s\"'(=<,\[])/[^\s\"'<>,;)\]]*")
+"""A path-absolute reference in text (``/fhir/R4/Patient/123?family=Doe``): a ``/`` at the
+start or after a delimiter, then characters up to the next one (one run: linear)."""
+
+
+def _redact_paths(text: str) -> str:
+    """``text`` with each path reference of two or more segments, or with a query, reduced
+    as ``redact_url`` reduces a URL's path and query: ids become ``{id}``, query values go
+    (a server echoing ``realm="/fhir/R4/Patient?family=Doe"`` keeps ``?family``)."""
+    if "/" not in text:
+        return text
+
+    def reduce(match: re.Match[str]) -> str:
+        ref = match.group(0)
+        path, mark, query = ref.partition("?")
+        if not mark and path.count("/") < 2:
+            return ref
+        return _redact_path(path) + (mark + "&".join(query_names(query)) if query else mark)
+
+    return _PATH_REF_RE.sub(reduce, text)
+
+
 def _scrub_authority(url: str) -> str:
     """A redacted URL with a token-shaped scheme or host (``scheme://TOKEN``) replaced too; its
     path and query names are already reduced by ``redact_url``."""
@@ -260,7 +282,8 @@ def scrub_text(
     e-mail addresses (internationalised too, RFC 6531); removes each string in ``known``
     (``MIN_SECRET``+ characters; also URL-encoded) and any run of ``KNOWN_PIECE`` characters of
     one of them (all of a shorter one); reduces URLs with ``redact_url`` (and a token-shaped
-    host or scheme); elsewhere replaces token-shaped runs (16+ base64url or 24+ base64
+    host or scheme) and path references (``/fhir/R4/Patient/123?family=Doe``) the same way;
+    elsewhere replaces token-shaped runs (16+ base64url or 24+ base64
     characters mixing letters and digits, or any 40+ run). Work is linear in the characters read.
     """
     if text is None:
@@ -291,10 +314,10 @@ def scrub_text(
     pieces: list[str] = []
     last = 0
     for start, end in _urls(out):
-        pieces.append(_scrub_plain(out[last:start]))
+        pieces.append(_scrub_plain(_redact_paths(out[last:start])))
         pieces.append(_scrub_authority(redact_url(out[start:end])))
         last = end
-    pieces.append(_scrub_plain(out[last:]))
+    pieces.append(_scrub_plain(_redact_paths(out[last:])))
     out = "".join(pieces)
     if len(out) > limit or was_cut:
         out = out[:limit] + "..."

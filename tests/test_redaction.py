@@ -135,3 +135,16 @@ def test_texts_remembered_as_clean_scrub_as_before_with_known_secrets():
                     redaction._CLEAN.clear()
                     assert got == scrub_text(text, known, limit=limit), (text, known)
                     scrub_text(text, limit=limit)  # remembered again when clean
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('realm="/fhir/R4/Patient?family=Doe&given=Jo"', 'realm="/fhir/R4/Patient?family&given"'),
+    ("token for /fhir/R4/Patient/pat-8842 expired", "token for /fhir/R4/Patient/{id} expired"),
+    ("path=/Patient/123/_history/2,", "path=/Patient/{id}/_history/{vid},"),
+    ("see /oauth/token", "see /oauth/token"),
+    ("and/or read/write /a", "and/or read/write /a"),
+], ids=["query", "resource-id", "history", "plain-path", "not-a-path"])
+def test_path_references_in_server_text_lose_ids_and_query_values(text, expected):
+    """A path a server echoes (a WWW-Authenticate realm, an error description) is reduced as a
+    URL's path and query are: short search values (``Doe``) and resource ids never stay."""
+    assert scrub_text(text) == expected

@@ -22,7 +22,7 @@ from tests.reliability import tally
 PROMISE = tally.BAD_INPUT
 SHAPES = {"at": "@", "dot": ".", "dash": "-", "letters": "a", "base64": "Zm9vYmFy+/09",
           "eyJ": "eyJ", "a.": "a.", "a@": "a@", "scheme": "a+", "quotes": '"\\',
-          "params": 'x=", y="\\"', "colons": "a:/"}
+          "params": 'x=", y="\\"', "colons": "a:/", "paths": "/P1?a=b&"}
 
 
 def _text(unit: str, size: int) -> str:
@@ -44,6 +44,7 @@ PATTERNS: dict[str, Callable[[str], object]] = {
     "b64_run": lambda t: redaction._B64_RUN_RE.sub("", t),
     "emails": redaction._redact_emails,
     "urls": redaction._urls,
+    "path_refs": redaction._redact_paths,
     "challenge_items": lambda t: list(challenges._CHALLENGE_ITEM_RE.finditer(t)),
     "email_shape": jwtpeek._is_email,
 }
