@@ -27,6 +27,10 @@ from hgobs.sinks import otel as otel_sink
 from hgobs.sinks.logging import log_record
 
 
+MAX_CLOCK_S = 4.6e9
+"""A clock reading counts within this many seconds of the epoch (the analyzer's bound too)."""
+
+
 class Recorder:
     """One instrumentation's state: options, record builder, history, tracer, metrics, sinks."""
 
@@ -48,9 +52,15 @@ class Recorder:
         self._service: str | None = None
 
     def now(self) -> float:
-        """``options.clock()``; the system clock when that raises (the error is reported)."""
+        """``options.clock()`` as float epoch seconds; the system clock when that raises or
+        returns anything but a finite number within ``MAX_CLOCK_S`` of the epoch (``None``, a
+        string, NaN, ``10**400``): the error is reported once, the record kept."""
         try:
-            return self.options.clock()
+            now = self.options.clock()
+            if isinstance(now, bool) or not isinstance(now, (int, float)) \
+                    or not -MAX_CLOCK_S < now < MAX_CLOCK_S:  # NaN fails both comparisons
+                raise TypeError("clock() returned no finite epoch seconds")
+            return float(now)
         except Exception as exc:
             report("clock", exc)
             return time.time()

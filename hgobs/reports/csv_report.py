@@ -18,7 +18,7 @@ import io
 from hgobs.analysis.report import Report
 from hgobs.reports.json_report import rows
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 """First characters a spreadsheet reads as the start of a formula (OWASP, CSV Injection)."""
 
 

@@ -248,9 +248,9 @@ def open_sink(path: Path | str, on_drop: Callable[[], None] | None = None) -> Js
     path = Path(path)
     try:
         fd = open_regular(path)
-    except OSError as exc:
-        LOG.warning("hgobs: JSON Lines file %s cannot be used (%s); no JSON Lines records",
-                    path, exc.strerror or type(exc).__qualname__)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        LOG.warning("hgobs: JSON Lines file %r cannot be used (%s); no JSON Lines records",
+                    str(path), getattr(exc, "strerror", None) or type(exc).__qualname__)
         return None
     return JsonlSink(path, on_drop, fd=fd)
 

@@ -234,6 +234,21 @@ def test_raising_clock_tracer_and_meter_providers_never_reach_the_application(se
     assert all(abs(r["time"] - time.time()) < 60 for r in records)
 
 
+@pytest.mark.parametrize("reading", [None, "1764000000", float("nan"), float("inf"), 10**400,
+                                     True], ids=["none", "str", "nan", "inf", "huge", "bool"])
+def test_a_clock_that_returns_no_time_costs_no_record(server, tmp_path, reading):
+    """A clock returning something that is not finite epoch seconds: the record is kept, at
+    the system clock's time (before, it was lost to a TypeError or written with a null time)."""
+    jsonl = tmp_path / "a.jsonl"
+    with httpx.Client() as client:
+        hgobs.instrument_client(client, profile=profile(server.origin), fingerprint_key=FP_KEY,
+                                clock=lambda: reading, jsonl_path=jsonl)
+        client.post(f"{server.origin}/oauth/token", data=token_form(server.origin))
+        hgobs.uninstrument_client(client)
+    (record,) = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert abs(record["time"] - time.time()) < 60
+
+
 def test_bad_options_never_raise_from_instrument_client(server, caplog):
     """A bad keyword option leaves the client uninstrumented, with one warning."""
     with httpx.Client() as client, caplog.at_level(logging.WARNING, "hgobs.internal"):

@@ -202,6 +202,19 @@ def test_unusable_paths_are_reported_at_instrument_time_and_the_sink_stays_off(t
         assert len(messages) == 1 and str(path) in messages[0], (what, messages)
 
 
+def test_a_path_with_a_nul_is_reported_and_the_client_stays_instrumented(tmp_path):
+    """``jsonl_path`` holding a NUL (which ``open`` refuses with ValueError): one warning, the
+    sink off, the client still recorded (before, the whole client was left uninstrumented)."""
+    with collect_logs("hgobs.internal") as logs, httpx.Client() as client:
+        hgobs.instrument_client(client, profile=loop_profile("http://127.0.0.1:9"),
+                                jsonl_path=str(tmp_path / "a\x00b.jsonl"))
+        recorder = client._hgobs_recorder  # type: ignore[attr-defined]
+        assert recorder is not None and recorder.jsonl is None
+        hgobs.uninstrument_client(client)
+    messages = [r.getMessage() for r in logs.records if "JSON Lines" in r.getMessage()]
+    assert len(messages) == 1 and "ValueError" in messages[0]
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
 def test_permission_denied_is_reported(tmp_path):
     """A file the process may not write is reported, naming it."""
