@@ -26,7 +26,6 @@ from hgobs.sinks import jsonl as jsonl_sink
 from hgobs.sinks import otel as otel_sink
 from hgobs.sinks.logging import log_record
 
-
 MAX_CLOCK_S = 4.6e9
 """A clock reading counts within this many seconds of the epoch (the analyzer's bound too)."""
 
