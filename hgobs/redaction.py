@@ -153,10 +153,9 @@ def _redact_pieces(text: str, secret: str) -> str:
         return text
     n = len(text) - KNOWN_PIECE + 1
     direct = n * 8 <= len(secret) + 128 and n * len(secret) <= DIRECT_SEARCH_BUDGET
-    if direct:
-        windows: Container[str] = secret  # a window is a piece of it iff it is a substring
-    else:
-        windows = _windows(secret)
+    if not direct:
+        return _redact_windows(text, _windows(secret))
+    windows: Container[str] = secret  # a window is a piece of it iff it is a substring
     out: list[str] = []
     last = i = 0
     size = len(text)
@@ -173,6 +172,39 @@ def _redact_pieces(text: str, secret: str) -> str:
         out += [text[last:i], REDACTED]
         last = i = end
     return "".join(out) + text[last:] if out else text
+
+
+def _redact_windows(text: str, windows: Container[str]) -> str:
+    """``text`` with every run of ``KNOWN_PIECE``+ characters whose each ``KNOWN_PIECE``-long
+    window is in ``windows`` replaced: one pass, one set lookup per character."""
+    n = len(text) - KNOWN_PIECE + 1
+    out: list[str] = []
+    last = i = 0
+    size = len(text)
+    while i < n:
+        if text[i:i + KNOWN_PIECE] not in windows:
+            i += 1
+            continue
+        end = i + KNOWN_PIECE
+        while end < size and text[end - KNOWN_PIECE + 1:end + 1] in windows:
+            end += 1
+        out += [text[last:i], REDACTED]
+        last = i = end
+    return "".join(out) + text[last:] if out else text
+
+
+MANY_KNOWN = 2
+"""Known secrets of ``KNOWN_PIECE``+ characters searched one by one; with more (a request with
+many query or header values), all their windows are searched in one pass, so the work stays
+linear in the text plus the secrets, not their product."""
+
+
+@functools.lru_cache(maxsize=8)
+def _union_windows(secrets: tuple[str, ...]) -> frozenset[str]:
+    """Every ``KNOWN_PIECE``-long window of every form (``_encoded_forms``) of ``secrets``
+    (remembered for the few scrubs of one record, which share their known secrets)."""
+    return frozenset().union(*(_windows(form) for secret in secrets
+                               for form in _encoded_forms(secret) if len(form) >= KNOWN_PIECE))
 
 
 _WORD_RE = re.compile(r"[A-Za-z0-9_-]*")
@@ -331,14 +363,19 @@ def scrub_text(
 def _remove_known(text: str, known: Iterable[str]) -> str:
     """``text`` with each known secret (``MIN_SECRET``+ characters), as it is or URL-encoded,
     and every run of ``KNOWN_PIECE``+ characters of one replaced."""
-    for secret in known:
-        if not secret or len(secret) < MIN_SECRET:
-            continue
+    usable = [secret for secret in known if secret and len(secret) >= MIN_SECRET]
+    pieced = tuple(secret for secret in usable if len(secret) >= KNOWN_PIECE)
+    many = len(pieced) > MANY_KNOWN
+    for secret in usable:
+        if many and len(secret) >= KNOWN_PIECE:
+            continue  # its forms are runs of windows the one pass below replaces
         for form in _encoded_forms(secret):
             if form in text:
                 text = text.replace(form, REDACTED)
         if len(secret) >= KNOWN_PIECE:
             text = _redact_pieces(text, secret)
+    if many and len(text) >= KNOWN_PIECE:
+        text = _redact_windows(text, _union_windows(pieced))
     return text
 
 
