@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,7 @@ def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> 
     if isinstance(key, str):
         key = key.encode("utf-8")
     if key is not None and len(key) < 16:
-        raise ConfigError("HGOBS_FINGERPRINT_KEY", "must be at least 16 bytes")
+        raise ConfigError(_named("fingerprint_key", kwargs), "must be at least 16 bytes")
     jsonl = pick("jsonl_path")
     clock = kwargs.get("clock") or time.time
     if not callable(clock):
@@ -107,6 +107,42 @@ def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> 
         redact_spans=redact,
         url_template=template,
     )
+
+
+OTEL_KEYWORDS = frozenset({"tracer_provider", "meter_provider", "logger_provider",
+                           "event_logger_provider", "raise_exception_on_conflict", "skip_dep_check"})
+"""Keyword arguments OpenTelemetry's ``BaseInstrumentor.instrument`` passes to every
+instrumentation (``opentelemetry-instrument`` among them): not hgobs options, not unknown."""
+
+
+def unknown_keywords(kwargs: Mapping[str, Any]) -> list[str]:
+    """The names in ``kwargs`` that are neither ``Options`` fields nor OpenTelemetry's own
+    (``OTEL_KEYWORDS``), sorted: a misspelt option (``jsonl=``, ``clientid=``)."""
+    known = {f.name for f in fields(Options)} | OTEL_KEYWORDS
+    return sorted(name for name in kwargs if name not in known)
+
+
+def redaction_wanted(kwargs: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> bool:
+    """Whether other instrumentations' spans are to be redacted (``redact_spans``), read on its
+    own after another setting was bad: True unless it says false (a bad value of it reads as
+    True: redaction fails closed)."""
+    env = os.environ if environ is None else environ
+
+    def pick(name: str) -> Any:
+        if kwargs.get(name) is not None:
+            return kwargs[name]
+        return env.get(ENV_VARS[name], "").strip() or None
+
+    try:
+        return _flag(pick, "redact_spans", True)
+    except ConfigError:
+        return True
+
+
+def _named(name: str, kwargs: Mapping[str, Any]) -> str:
+    """Where option ``name`` came from, for an error message: ``name=`` for a keyword, else its
+    environment variable."""
+    return f"{name}=" if kwargs.get(name) is not None else ENV_VARS[name]
 
 
 def _flag(pick: Callable[[str], Any], name: str, default: bool) -> bool:

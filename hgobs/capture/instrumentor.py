@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from dataclasses import fields
 from typing import Any
 
 import httpx
@@ -28,9 +29,16 @@ from hgobs.capture import foreign
 from hgobs.capture.guard import guarded
 from hgobs.capture.recorder import Recorder
 from hgobs.capture.send import async_send, sync_send
-from hgobs.config import resolve_options
+from hgobs.config import (
+    Options,
+    profile_setting,
+    redaction_wanted,
+    resolve_options,
+    unknown_keywords,
+)
 from hgobs.errors import HgobsError
 from hgobs.package import _instruments
+from hgobs.profiles import Profile, load_profile
 
 LOG = logging.getLogger("hgobs.internal")
 WRAPPED = ("send", "_send_handling_redirects")
@@ -82,12 +90,15 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return result
 
     def _instrument(self, **kwargs: Any) -> None:
+        _say_unknown(kwargs)
         try:
             options = resolve_options(**kwargs)
         except HgobsError as exc:
             # A bad option (in code, or a HGOBS_* value under opentelemetry-instrument) must
-            # stop neither the application nor the other instrumentations; hgobs stays off.
+            # stop neither the application nor the other instrumentations; hgobs stays off,
+            # but other instrumentations' spans stay redacted.
             LOG.warning("hgobs: not instrumenting, bad setting: %s", exc)
+            guarded("attach", _redact_anyway, kwargs)
             return
         self._recorder = Recorder(options, kwargs.get("tracer_provider"),
                                   kwargs.get("meter_provider"))
@@ -130,6 +141,7 @@ def instrument_client(client: httpx.Client | httpx.AsyncClient, **kwargs: Any) -
     try:
         if getattr(client, "_hgobs_recorder", None) is not None:
             return
+        _say_unknown(kwargs)
         recorder = Recorder(resolve_options(**kwargs), kwargs.get("tracer_provider"),
                             kwargs.get("meter_provider"))
         if recorder.options.redact_spans:
@@ -168,3 +180,26 @@ def uninstrument_client(client: httpx.Client | httpx.AsyncClient) -> None:
     client._hgobs_recorder = None  # type: ignore[union-attr]
     if recorder.jsonl is not None:
         guarded("jsonl.close", recorder.jsonl.close)
+
+
+def _say_unknown(kwargs: dict[str, Any]) -> None:
+    """Warn on ``hgobs.internal`` of keyword arguments that are no option (a misspelt
+    ``jsonl=``): they are ignored, the others apply."""
+    unknown = unknown_keywords(kwargs)
+    if unknown:
+        LOG.warning("hgobs: ignoring unknown option(s) %s (options: %s)", ", ".join(unknown),
+                    ", ".join(f.name for f in fields(Options)))
+
+
+def _redact_anyway(kwargs: dict[str, Any]) -> None:
+    """After a bad setting left hgobs off: redact other instrumentations' spans all the same
+    (a typo in an unrelated option must not expose patient data), unless redaction itself was
+    turned off. The profile is the configured one when it loads, else Health Gorilla."""
+    if not redaction_wanted(kwargs):
+        return
+    spec = kwargs.get("profile")
+    try:
+        profile = spec if isinstance(spec, Profile) else profile_setting(spec)
+    except HgobsError:
+        profile = load_profile("healthgorilla")
+    foreign.attach(profile, kwargs.get("tracer_provider"))

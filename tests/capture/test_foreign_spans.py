@@ -290,3 +290,39 @@ def test_scope_agrees_with_profile_match():
                 assert scope.covers(url) == (profile.match(url)[0] is not None), url
                 checked += 1
     assert checked == 264
+
+
+@pytest.mark.parametrize("bad", [{"fingerprint_key": "short"}, {"profile": "/nonexistent.toml"},
+                                 {"redact_spans": "maybe"}], ids=["key", "profile", "switch"])
+def test_a_bad_setting_leaves_capture_off_but_other_spans_redacted(bad, caplog):
+    """A bad option turns hgobs's capture off, never the redaction of other instrumentations'
+    spans: a typo must not expose search values (Health Gorilla's URLs when the profile itself
+    is what failed to load)."""
+    import hgobs
+
+    provider, exporter = TracerProvider(), InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor = hgobs.HGAuthInstrumentor()
+    with caplog.at_level(logging.WARNING, "hgobs.internal"):
+        instrumentor.instrument(tracer_provider=provider, **bad)
+    try:
+        assert not instrumentor.is_instrumented_by_opentelemetry
+        assert any("bad setting" in r.getMessage() for r in caplog.records)
+        url = "https://api.healthgorilla.com/fhir/R4/Patient?family=Plantedname"
+        with provider.get_tracer("other").start_as_current_span(
+                "GET", kind=trace.SpanKind.CLIENT, attributes={"url.full": url}):
+            pass
+        (span,) = exporter.get_finished_spans()
+        assert span.attributes["url.full"] == "https://api.healthgorilla.com/fhir/R4/Patient?family"
+    finally:
+        instrumentor.uninstrument()
+
+
+def test_unknown_keyword_options_are_named_in_a_warning(caplog):
+    """A misspelt option (``jsonl=``) is named on ``hgobs.internal``; the others apply."""
+    with caplog.at_level(logging.WARNING, "hgobs.internal"), httpx.Client() as client:
+        instrument_client(client, profile=PROFILE, jsonl="x.jsonl", clientid="abc",
+                          tracer_provider=TracerProvider())
+        assert client._hgobs_recorder is not None  # type: ignore[attr-defined]
+    said = [r.getMessage() for r in caplog.records if "unknown option" in r.getMessage()]
+    assert len(said) == 1 and "clientid, jsonl" in said[0]
