@@ -47,7 +47,13 @@ def __getattr__(name: str) -> typing.Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'hgobs' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name != "httpx":
+            raise
+        # The service brings httpx; without it the capture API says what to install.
+        raise MissingExtraError(("instruments",), "httpx", f"hgobs.{name}") from None
 
 __all__ = [
     "CATALOG",

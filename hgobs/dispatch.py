@@ -22,6 +22,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
 }
 """The extras each command needs; a command not listed (``analyze``, ``classify``,
 ``categories``, ``schema``, the group's own ``--help``) needs ``analyze``."""
+COMMANDS = frozenset({*NEEDS, "analyze", "classify", "categories", "schema"})
+"""Every command of ``hgobs`` (``tests/test_lean_install.py`` checks it against the group)."""
 
 LEAN_HELP = f"""\
 usage: hgobs check-assertion [--env NAME | --token-url URL] [options] [TOKEN]
@@ -55,6 +57,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         require(NEEDS.get(command or "", ("analyze",)), f"hgobs {command}" if command else "hgobs")
     except MissingExtraError as exc:
+        if command is not None and command not in COMMANDS:
+            sys.stderr.write(f"hgobs: no such command {command!r} (commands: "
+                             f"{', '.join(sorted(COMMANDS))})\n")
+            sys.exit(2)
         if command is None and args in ([], ["--help"], ["-h"], ["--version"]):
             sys.stdout.write(f"hgobs, version {__version__}\n" if args == ["--version"]
                              else LEAN_HELP)

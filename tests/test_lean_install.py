@@ -370,3 +370,34 @@ def test_click_group_hands_check_assertion_to_the_one_parser():
     bad = CliRunner().invoke(cli, ["check-assertion", "--env", "staging"], input="x.y.z")
     assert bad.exit_code == 2
     assert "--env 'staging' is not in the profile (sandbox, production)" in bad.stderr
+
+
+def test_a_mistyped_command_on_the_lean_install_is_called_unknown(tmp_path):
+    """hgobs analyse (a typo) on the lean install says there is no such command, listing the
+    commands, instead of asking for the analyze extra."""
+    done = lean_run(tmp_path, [str(HGOBS), "analyse", "samples/"])
+    assert done.returncode == 2
+    assert done.stderr.startswith("hgobs: no such command 'analyse' (commands: analyze, ")
+
+
+def test_dispatch_knows_every_command_of_the_group():
+    """The lean dispatcher's list of commands is the click group's."""
+    import click
+
+    from hgobs.cli import cli
+    from hgobs.dispatch import COMMANDS
+
+    assert set(cli.list_commands(click.Context(cli))) == COMMANDS
+
+
+def test_capture_api_without_httpx_says_which_extra_to_install(tmp_path):
+    """``from hgobs import HGAuthInstrumentor`` on the lean install without httpx raises
+    MissingExtraError naming the instruments extra, not a bare ModuleNotFoundError."""
+    script = tmp_path / "capture_api.py"
+    script.write_text("import hgobs\n"
+                      "try:\n    hgobs.HGAuthInstrumentor\n"
+                      "except hgobs.MissingExtraError as exc:\n    print(exc)\n")
+    done = lean_run(tmp_path, [sys.executable, str(script)])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ("hgobs.HGAuthInstrumentor needs pip install 'hgobs[instruments]' "
+                           "(httpx is not installed)\n")
