@@ -322,7 +322,8 @@ def _redact_path(path: str) -> str:
             out.append(VERSION_PLACEHOLDER)
         elif after_type and seg[0] not in "_$":
             out.append(ID_PLACEHOLDER)
-        elif is_type or _KEEP_SEGMENT_RE.match(seg):
+        elif is_type or (seg.isalpha() and seg.isascii() and seg.islower() and len(seg) <= 40) \
+                or _KEEP_SEGMENT_RE.match(seg):  # a lower-case word: the pattern's first form
             out.append(raw)
         else:
             out.append(ID_PLACEHOLDER)
@@ -378,7 +379,7 @@ def _redact_url(url: str) -> str:
 
 
 def _assemble(scheme: str, host: str, port: int, path: str, query: str) -> str:
-    if "@" in host or _JWT_RE.search(host):
+    if "@" in host or ("eyJ" in host and _JWT_RE.search(host)):  # a JWT starts "eyJ"
         host = REDACTED
     text = f"{scheme}://{host}{f':{port}' if port else ''}{_redact_path(path)}"
     names = query_names(query) if query else None
