@@ -18,6 +18,8 @@ import secrets
 from collections.abc import Container, Iterable
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
+from hgobs.fhir import FHIR_RESOURCE_TYPES
+
 FINGERPRINT_HEX_CHARS = 16
 MAX_TEXT_CHARS = 512
 SCAN_MARGIN = 1024
@@ -45,33 +47,9 @@ _LOCAL_CHARS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]*")
 _AT_DOMAIN_RE = re.compile(r"@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
 # Path segments kept as they are: lower-case words, operations (`$everything`, `_history`),
 # and short version tags (`R4`, `v1`, `oauth2`, `STU3`). Capitalised words are kept only when
-# they are FHIR R4 resource types (HL7 FHIR R4, resourcelist); anything else may be an id.
+# they are FHIR R4 resource types (``hgobs.fhir``); anything else may be an id.
 _KEEP_SEGMENT_RE = re.compile(
     r"^(?:[a-z_$][a-z_$.\-]{0,39}|[A-Za-z]{1,6}\d{1,2}(?:\.\d{1,2})?|[_$][A-Za-z\-]{1,39})$"
-)
-FHIR_RESOURCE_TYPES = frozenset(
-    """Account ActivityDefinition AdverseEvent AllergyIntolerance Appointment AppointmentResponse
-    AuditEvent Basic Binary BiologicallyDerivedProduct BodyStructure Bundle CapabilityStatement
-    CarePlan CareTeam CatalogEntry ChargeItem ChargeItemDefinition Claim ClaimResponse
-    ClinicalImpression CodeSystem Communication CommunicationRequest CompartmentDefinition
-    Composition ConceptMap Condition Consent Contract Coverage CoverageEligibilityRequest
-    CoverageEligibilityResponse DetectedIssue Device DeviceDefinition DeviceMetric DeviceRequest
-    DeviceUseStatement DiagnosticReport DocumentManifest DocumentReference EffectEvidenceSynthesis
-    Encounter Endpoint EnrollmentRequest EnrollmentResponse EpisodeOfCare EventDefinition Evidence
-    EvidenceVariable ExampleScenario ExplanationOfBenefit FamilyMemberHistory Flag Goal
-    GraphDefinition Group GuidanceResponse HealthcareService ImagingStudy Immunization
-    ImmunizationEvaluation ImmunizationRecommendation ImplementationGuide InsurancePlan Invoice
-    Library Linkage List Location Measure MeasureReport Media Medication MedicationAdministration
-    MedicationDispense MedicationKnowledge MedicationRequest MedicationStatement MedicinalProduct
-    MessageDefinition MessageHeader MolecularSequence NamingSystem NutritionOrder Observation
-    ObservationDefinition OperationDefinition OperationOutcome Organization
-    OrganizationAffiliation Parameters Patient PaymentNotice PaymentReconciliation Person
-    PlanDefinition Practitioner PractitionerRole Procedure Provenance Questionnaire
-    QuestionnaireResponse RelatedPerson RequestGroup ResearchDefinition ResearchElementDefinition
-    ResearchStudy ResearchSubject RiskAssessment RiskEvidenceSynthesis Schedule SearchParameter
-    ServiceRequest Slot Specimen SpecimenDefinition StructureDefinition StructureMap Subscription
-    Substance SupplyDelivery SupplyRequest Task TerminologyCapabilities TestReport TestScript
-    ValueSet VerificationResult VisionPrescription""".split()
 )
 
 
@@ -390,26 +368,27 @@ _CLEAN_TEXT_CHARS = 256
 
 
 def _redact_path(path: str) -> str:
-    segments = path.split("/")
+    decode = "%" in path  # without an escape, each segment reads as it is written
     out: list[str] = []
-    after_type = False
-    after_history = False
-    for raw in segments:
-        seg = unquote(raw)
+    after_type = after_history = False
+    for raw in path.split("/"):
+        seg = unquote(raw) if decode else raw
         if seg == "":
             out.append("")
             after_type = after_history = False
             continue
-        if after_history and not seg.startswith(("_", "$")):
+        is_type = seg in FHIR_RESOURCE_TYPES
+        if after_history and seg[0] not in "_$":
             out.append(VERSION_PLACEHOLDER)
-        elif after_type and not seg.startswith(("_", "$")):
+        elif after_type and seg[0] not in "_$":
             out.append(ID_PLACEHOLDER)
-        elif seg in FHIR_RESOURCE_TYPES or _KEEP_SEGMENT_RE.match(seg):
+        elif is_type or (seg.isalpha() and seg.isascii() and seg.islower() and len(seg) <= 40) \
+                or _KEEP_SEGMENT_RE.match(seg):  # a lower-case word: the pattern's first form
             out.append(raw)
         else:
             out.append(ID_PLACEHOLDER)
         after_history = seg == "_history"
-        after_type = seg in FHIR_RESOURCE_TYPES and not after_type
+        after_type = is_type and not after_type
     return "/".join(out)
 
 
@@ -430,30 +409,38 @@ def redact_url(url: str) -> str:
 
     A path segment right after a FHIR resource type (``Patient/123``) or ``_history`` becomes
     ``{id}``/``{vid}``; any other segment that is not a plain word or short version tag
-    (``R4``, ``v1``, ``oauth2``) becomes ``{id}`` too. User info and fragments are dropped.
+    (``R4``, ``v1``, ``oauth2``) becomes ``{id}`` too. User info and fragments are dropped; a
+    URL ``urlsplit`` rejects is ``[redacted]``. The common shape (``_PLAIN_URL_RE``) is split
+    by one match, any other by ``urlsplit``, alike (tests/test_url_redaction_shortcut.py).
     """
-    if "?" in url or "@" in url or "#" in url:
+    plain = _PLAIN_URL_RE.fullmatch(url)
+    if plain is None or (plain[3] and int(plain[3]) > 65535):  # a port out of range too
         return _redact_url(url)
-    return _redact_plain_url(url)  # a token URL or an ``aud``: the same few, again and again
+    scheme, host, port, path = plain.groups()
+    return _assemble(scheme.lower(), host.lower(), int(port or 0), path or "", "")
 
 
-@functools.lru_cache(maxsize=256)
-def _redact_plain_url(url: str) -> str:
-    """``redact_url`` of a URL without query, user info or fragment, cached."""
-    return _redact_url(url)
+# A URL ``urlsplit`` splits the same way: scheme (RFC 3986), host of letters, digits, dots and
+# hyphens, port, and a path without ``%?#@[]``, spaces or controls (each part ends on a
+# character the next starts with: linear).
+_PLAIN_URL_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([A-Za-z0-9.\-]*)(?::([0-9]{1,5}))?"
+                           r"(/[A-Za-z0-9._~!$&'()*+,;=:/\-]*)?")
 
 
 def _redact_url(url: str) -> str:
+    """``redact_url`` of any URL, split by ``urlsplit``."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
+        port = parts.port or 0
     except ValueError:
         return REDACTED
-    if "@" in host or _JWT_RE.search(host):
+    return _assemble(parts.scheme, host, port, parts.path, parts.query)
+
+
+def _assemble(scheme: str, host: str, port: int, path: str, query: str) -> str:
+    if "@" in host or ("eyJ" in host and _JWT_RE.search(host)):  # a JWT starts "eyJ"
         host = REDACTED
-    text = f"{parts.scheme}://{host}{port}{_redact_path(parts.path)}"
-    names = query_names(parts.query)
-    if names:
-        text += "?" + "&".join(names)
-    return text
+    text = f"{scheme}://{host}{f':{port}' if port else ''}{_redact_path(path)}"
+    names = query_names(query) if query else None
+    return text + "?" + "&".join(names) if names else text

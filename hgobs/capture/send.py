@@ -19,7 +19,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from hgobs.capture import foreign
-from hgobs.capture.guard import guarded
+from hgobs.capture.guard import guarded, report
 from hgobs.capture.record import Plan, plan_request
 from hgobs.capture.recorder import Exchange, Recorder, record_api
 from hgobs.profiles import API_CALL
@@ -150,7 +150,11 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
             state = None
         if type(state) is _Attempts and not state.inside:
             return _sync_attempt(state, wrapped, args, kwargs)
-    planned = guarded("plan", _plan, recorder, args, kwargs)
+    try:  # as ``guarded("plan", ...)``, without its call on every request
+        planned = _plan(recorder, args, kwargs)
+    except Exception as exc:
+        report("plan", exc)
+        planned = None
     if planned is None:
         return wrapped(*args, **kwargs)
     assert recorder is not None
@@ -195,7 +199,11 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
             state = None
         if type(state) is _Attempts and not state.inside:
             return await _async_attempt(state, wrapped, args, kwargs)
-    planned = guarded("plan", _plan, recorder, args, kwargs)
+    try:  # as ``guarded("plan", ...)``, without its call on every request
+        planned = _plan(recorder, args, kwargs)
+    except Exception as exc:
+        report("plan", exc)
+        planned = None
     if planned is None:
         return await wrapped(*args, **kwargs)
     assert recorder is not None

@@ -26,7 +26,7 @@ from typing import Any
 from opentelemetry.sdk.trace import SpanProcessor
 
 from hgobs.capture.foreign import UrlScope, clean_name, rewrites
-from hgobs.capture.guard import guarded
+from hgobs.capture.guard import guarded, report
 from hgobs.sinks.otel import INSTRUMENTATION_NAME
 
 SDK_CALLS_ON_ENDING = hasattr(SpanProcessor, "_on_ending")
@@ -89,33 +89,34 @@ class ForeignSpanRedactor(SpanProcessor):
             self._ending(span)
 
     def _ending(self, span: Any) -> None:
+        # One try for the whole step (every span ends here: no ``guarded`` call and no helper
+        # frames on the way); a failure is reported as ``guarded`` reports it.
         try:
-            if self._ours(span):
-                return
-            store = getattr(span._attributes, "_dict", None)
+            scope = getattr(span, "instrumentation_scope", None)
+            if scope is not None and scope.name == INSTRUMENTATION_NAME:
+                return  # ours: see ``_ours``
+            attributes = span._attributes
+            store = getattr(attributes, "_dict", None)
             name = span._name
             if not isinstance(store, dict) or not isinstance(name, str):
                 return
             if store.get("url.full") is None and store.get("http.url") is None \
                     and "://" not in name:
                 return
-        except Exception:
-            return
-        guarded("redact span", self._end, span, store, name)
-
-    def _end(self, span: Any, store: dict[str, Any], name: str) -> None:
-        changes = rewrites(self.scope, store)
-        if changes:
-            lock = getattr(span._attributes, "_lock", None)
-            if lock is not None:
-                with lock:
+            changes = rewrites(self.scope, store)
+            if changes:
+                lock = getattr(attributes, "_lock", None)
+                if lock is not None:
+                    with lock:
+                        store.update(changes)
+                else:
                     store.update(changes)
-            else:
-                store.update(changes)
-        if "://" in name:
-            clean = clean_name(self.scope, name)
-            if clean is not None:
-                span._name = clean
+            if "://" in name:
+                clean = clean_name(self.scope, name)
+                if clean is not None:
+                    span._name = clean
+        except Exception as exc:
+            report("redact span", exc)
 
     def shutdown(self) -> None:
         """Nothing to release."""

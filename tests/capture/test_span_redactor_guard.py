@@ -1,0 +1,56 @@
+"""A failure inside the span redactor's ending step is swallowed, reported once, and harmless."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from hgobs.capture import guard, spanredactor
+from hgobs.capture.foreign import UrlScope
+from hgobs.capture.spanredactor import SDK_CALLS_ON_ENDING, ForeignSpanRedactor
+from hgobs.profiles import profile_from_mapping
+
+API = "https://api.example.test/fhir"
+PROFILE = profile_from_mapping({"name": "p", "environments": {"prod": {
+    "token_urls": ["https://auth.example.test/oauth/token"], "api_bases": [API]}}})
+
+
+def _fail(*args: object) -> dict[str, str]:
+    raise RuntimeError("planted")
+
+
+def test_a_failing_rewrite_leaves_the_span_as_it_was_and_is_reported_once(monkeypatch, caplog):
+    """The span still ends and reaches every exporter, unchanged; one warning names the step."""
+    if not SDK_CALLS_ON_ENDING:
+        pytest.skip("this SDK has no _on_ending")
+    monkeypatch.setattr(guard, "_seen", set())
+    monkeypatch.setattr(spanredactor, "rewrites", _fail)
+    provider = TracerProvider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(ForeignSpanRedactor(UrlScope([PROFILE])))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    before = guard.errors_swallowed
+    with caplog.at_level(logging.WARNING, logger="hgobs.internal"):
+        for n in (1, 2):
+            provider.get_tracer("other").start_span(
+                "GET", attributes={"url.full": f"{API}/R4/Patient/{n}"}).end()
+    assert [dict(s.attributes) for s in exporter.get_finished_spans()] == [
+        {"url.full": f"{API}/R4/Patient/1"}, {"url.full": f"{API}/R4/Patient/2"}]
+    assert guard.errors_swallowed == before + 2
+    warnings = [r.getMessage() for r in caplog.records if r.name == "hgobs.internal"]
+    assert len(warnings) == 1 and "redact span (RuntimeError" in warnings[0]
+
+
+def test_the_ending_step_redacts_an_api_read():
+    """Without a fault, the same span's URL loses its id (the step above does run)."""
+    provider = TracerProvider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(ForeignSpanRedactor(UrlScope([PROFILE])))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider.get_tracer("other").start_span("GET", attributes={"url.full": f"{API}/R4/Patient/1"}).end()
+    (span,) = exporter.get_finished_spans()
+    assert dict(span.attributes) == {"url.full": f"{API}/R4/Patient/{{id}}"}

@@ -1,0 +1,73 @@
+"""``redact_url``'s plain-URL shortcut gives what the general ``urlsplit`` way gives, on any URL."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hgobs.redaction import _PLAIN_URL_RE, _redact_url, redact_url
+from tests.support import url_oracle
+
+ODD = [
+    "http://127.0.0.1:8080/fhir/R4/Patient/100000", "HTTPS://API.Example.ORG/fhir/R4/Patient/9",
+    "https://a.example.org:0443/x/_history/2", "http://h:0/a", "http://h:00000/a",
+    "http://h:65535/a", "http://h:65536/a", "http://h:99999/a", "http://h:/a", "http://h:1:2/a",
+    "http://", "http:///p", "http:/p", "http:p", "a+b.c-d://x", "1http://h/a", "-x://h/a",
+    "http://h/a//b/;c=d/$everything", "http://h/a/_history/$x", "http://h/Patient/_history/_x",
+    "http://h/Patient/Patient/Patient", "http://h/Patient/$everything/1", "http://h/R4/v1/STU3",
+    "http://h/fhir\n", "http://h/ fhir", " http://h/a", "http://h/a\t/b", "http://h/%41/Patient",
+    "http://h/R4%2F/Patient/1", "http://eyJhbGciOi.eyJzdWIi.abc/x", "http://u:p@h/a",
+    "http://h/a?b=c#d", "http://h#x", "http://[::1]:8080/token", "http://[::1/token",
+    "http://h/Éclair/1", "http://h.é/a", "http://h/a/" + "x" * 41, "http://h/" + "a/" * 200,
+    "http://h/Observation/123/_history", "http://h/abc-def.ghi_jkl", "http://h/_search",
+    "http://h/a:b/c=d/e,f/g!h/i~j/k'l/m(n)/o*p/q+r/s&t", "ftp://h/Patient/1/", "//h/a", "",
+]
+
+
+@pytest.mark.parametrize("url", ODD)
+def test_odd_urls_redact_as_the_general_way_and_the_old_one(url):
+    """Each odd URL redacts the same by the shortcut, by ``urlsplit`` and as before."""
+    expected = url_oracle.redact_url(url)
+    assert redact_url(url) == _redact_url(url) == expected
+
+
+def test_the_shortcut_takes_the_common_shapes():
+    """An API call's and a token URL's shapes take the one-match split (the benchmark path)."""
+    for url in ("https://api.example.org/fhir/R4/Patient/123", "http://127.0.0.1:8080/oauth/token"):
+        assert _PLAIN_URL_RE.fullmatch(url) is not None
+    assert redact_url("https://API.example.org:443/fhir/R4/Patient/123/_history/7") == \
+        "https://api.example.org:443/fhir/R4/Patient/{id}/_history/{vid}"
+    for url in ("https://a.example.org/p?x=1", "https://u@a.example.org/p", "https://a/p%2F"):
+        assert _PLAIN_URL_RE.fullmatch(url) is None
+
+
+SEGMENTS = st.one_of(
+    st.sampled_from(["", "fhir", "R4", "v1", "Patient", "Observation", "_history", "$everything",
+                     "_search", "123", "abc-def", "x.y", "Abc", "a" * 40, "a" * 41, "S3.1", ";p",
+                     "%41", "%2F", "é", " ", ":", "@", "?", "#"]),
+    st.text(alphabet="abAZ09_$.-~!&'()*+,;=:%@?#[] \t\né/", max_size=12),
+)
+HOSTS = st.one_of(
+    st.sampled_from(["h", "api.example.org", "API.Example.ORG", "127.0.0.1", "", "eyJa.eyJb",
+                     "[::1]", "u:p@h", "h:0", "h:443", "h:0080", "h:65536", "h:", "h:x", "é.org"]),
+    st.text(alphabet="aZ09.-:@[]%", max_size=10),
+)
+
+
+@settings(max_examples=400)
+@given(scheme=st.sampled_from(["http", "HTTPS", "a+b.c-d", "1x", "", "h t"]), host=HOSTS,
+       path=st.lists(SEGMENTS, max_size=6),
+       tail=st.sampled_from(["", "?a=1&b", "#f", "?", "/"]))
+def test_generated_urls_redact_as_the_old_way(scheme, host, path, tail):
+    """Generated URLs of many shapes redact exactly as the general way and the old one."""
+    url = f"{scheme}://{host}" + "".join("/" + s for s in path) + tail
+    assert redact_url(url) == url_oracle.redact_url(url) == _redact_url(url)
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.characters(codec="utf-8", max_codepoint=0x2FF), max_size=40))
+def test_any_text_redacts_as_the_old_way(text):
+    """Any text, URL-like or not, redacts exactly as before."""
+    assert redact_url(text) == url_oracle.redact_url(text)
+    assert redact_url("http://h/" + text) == url_oracle.redact_url("http://h/" + text)
