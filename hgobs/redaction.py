@@ -45,11 +45,12 @@ _URL_REST_RE = re.compile(r"[^\s\"'<>,;]+")
 # 5322 atext; domain labels of word characters and hyphens, then a top label of 2+ letters.
 _LOCAL_CHARS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]*")
 _AT_DOMAIN_RE = re.compile(r"@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
-# Path segments kept as they are: lower-case words, operations (`$everything`, `_history`),
+# Path segments kept as they are: lower-case words (no dot: `jane.doe` may be a name),
+# `.well-known` (RFC 8615), operations (`$everything`, `_history`),
 # and short version tags (`R4`, `v1`, `oauth2`, `STU3`). Capitalised words are kept only when
 # they are FHIR R4 resource types (``hgobs.fhir``); anything else may be an id.
 _KEEP_SEGMENT_RE = re.compile(
-    r"^(?:[a-z_$][a-z_$.\-]{0,39}|[A-Za-z]{1,6}\d{1,2}(?:\.\d{1,2})?|[_$][A-Za-z\-]{1,39})$"
+    r"^(?:\.well-known|[a-z_$][a-z_$\-]{0,39}|[A-Za-z]{1,6}\d{1,2}(?:\.\d{1,2})?|[_$][A-Za-z\-]{1,39})$"
 )
 
 

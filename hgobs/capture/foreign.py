@@ -10,8 +10,8 @@ ids replaced by ``{id}``, user info removed); ``attach`` adds the span processor
 it (``hgobs.capture.spanredactor``) to the SDK tracer provider once per provider, and the log
 filter (``hgobs.capture.logfilter``) to the ``httpx`` logger.
 
-Cost: for another host, one prefix test and one search for the profile's host names; a
-matched URL is rewritten only when it has a query, user info or an id-like path segment
+Cost: for another host, one prefix test and one search for the profile's host names; a URL
+to a profile host is rewritten only when it has a query, user info or an id-like path segment
 (``redact_url`` changes it).
 """
 
@@ -22,7 +22,7 @@ import re
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import trace
@@ -39,34 +39,22 @@ TARGET_KEY, PATH_KEY, QUERY_KEY = "http.target", "url.path", "url.query"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class _Parts(NamedTuple):
-    """A URL's host, port and path as ``Profile.match`` reads an already parsed URL."""
-
-    raw_host: bytes
-    port: int | None
-    raw_path: bytes
-
-
 class UrlScope:
-    """Which URLs get hgobs's redaction: those of ``profiles`` (token URLs, under API bases).
+    """Which URLs get hgobs's redaction: every URL to a host of ``profiles`` (the hosts of their
+    token URLs and API bases), whatever its path, port or spelling.
 
-    ``redacted(url)`` is the redacted form of a URL in scope, ``clean(url)`` the same only when
-    it differs. ``covers`` decides scope (see there: two shortcuts, then ``Profile.match`` given
-    the host, port and path it found, without a second parse); the rule itself is
-    ``redact_url``.
-    Redacted forms are remembered (up to ``REMEMBERED`` of them; one API's URL templates, such
-    as ``.../Patient/{id}``, come back on every call), so a value already redacted, or seen
-    again at the span's end, costs one set lookup.
+    Scope is by host, not by ``Profile.match``'s path rule: a URL to the provider's host that
+    misses an API base (``//fhir/...``, ``/./fhir``, ``%66hir``, a trailing-dot host, an
+    unusual port) still reaches the API and may carry search values, and redacting it too
+    costs nothing. ``redacted(url)`` is the redacted form of a URL in scope, ``clean(url)``
+    the same only when it differs; the rule itself is ``redact_url``.
     """
-
-    REMEMBERED = 4096
 
     def __init__(self, profiles: Iterable[Profile] = ()) -> None:
         self.profiles: tuple[Profile, ...] = ()
         self._hosts: frozenset[str] = frozenset()
         self._prefixes: tuple[str, ...] = ()
         self._host_re: re.Pattern[str] | None = None
-        self._done: set[str] = set()
         for profile in profiles:
             self.add(profile)
 
@@ -78,75 +66,51 @@ class UrlScope:
         prefixes = set(self._prefixes)
         for env in profile.environments:
             for url in (*env.token_urls, *env.api_bases):
-                hosts.update(_authorities(url))
+                host = _host_of(url)
+                if host:
+                    hosts.add(host)
             for base in env.api_bases:
                 prefixes.update(_base_prefixes(base))
         self.profiles = (*self.profiles, profile)
         self._hosts = frozenset(hosts)
         self._prefixes = tuple(sorted(prefixes))
-        names = sorted({h.rpartition(":")[0] if h.rpartition(":")[2].isdigit() else h
-                        for h in hosts}, key=len, reverse=True)
-        self._host_re = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE)
+        names = sorted(hosts, key=len, reverse=True)
+        self._host_re = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE) \
+            if names else None
 
     def covers(self, url: str) -> bool:
-        """True when ``url`` is a token URL of a profile or under one of its API bases.
+        """True when ``url`` goes to a host of a profile.
 
-        Two C-level tests first: a URL starting with an API base as the profile spells it (any
-        scheme, ``/`` after the base path) is in scope by ``Profile.match``'s own rule; a URL
-        with none of the profile's host names in it (any case) is not. Anything else is parsed
-        here and decided by ``Profile.match``."""
+        Two C-level tests first: a URL starting with an API base as the profile spells it is in
+        scope; a URL with none of the profile's host names in it (any case) is not. Anything
+        else is split by ``urllib.parse.urlsplit``; one it cannot split is taken as in scope
+        (it names a profile host: redaction fails closed)."""
         if url.startswith(self._prefixes):
             return True
         if self._host_re is None or self._host_re.search(url) is None:
             return False
-        start = url.find("://") + 3
-        if start < 3:
-            return False
-        end = url.find("/", start)
-        if end < 0:
-            end = len(url)
-        authority = url[start:end]
-        if "?" in authority or "#" in authority:  # no path: the authority ends earlier
-            end = start + min(i for i in (authority.find("?"), authority.find("#")) if i >= 0)
-            authority = url[start:end]
-        if "@" in authority:
-            authority = authority.rpartition("@")[2]
-        authority = authority.lower()
-        if authority not in self._hosts:
-            return False
-        host, colon, port_text = authority.rpartition(":")
-        if not colon or not port_text.isdigit() or (":" in host and not host.endswith("]")):
-            host, port_text = authority, ""  # no port (or an IPv6 address without one)
-        port = int(port_text) if port_text else None
-        if port is not None and _DEFAULT_PORTS.get(url[:start - 3].lower()) == port:
-            port = None
-        path = url[end:]
-        if "?" in path or "#" in path:
-            path = path.partition("?")[0].partition("#")[0]
-        parts = _Parts(host.strip("[]").encode("ascii"), port, path.encode("utf-8"))
-        for profile in self.profiles:
-            if profile.match(parts)[0] is not None:
-                return True
-        return False
+        host = _host_of(url)
+        return host is None or host in self._hosts
 
     def redacted(self, url: str) -> str | None:
         """``redact_url(url)`` when ``url`` is in scope (``url`` itself when that removes
         nothing), else None."""
-        if url in self._done:
-            return url
-        if not self.covers(url):
-            return None
-        clean = redact_url(url)
-        done = self._done
-        if len(done) >= self.REMEMBERED:
-            done.clear()
-        done.add(clean)
-        return clean
+        return redact_url(url) if self.covers(url) else None
 
     def clean(self, url: str) -> str | None:
         """``redact_url(url)`` when ``url`` is in scope and that changes it, else None."""
         clean = self.redacted(url)
         return clean if clean is not None and clean != url else None
+
+
+def _host_of(url: str) -> str | None:
+    """``url``'s host name, lower case, without brackets or a trailing dot; ``""`` without one,
+    None when ``urlsplit`` refuses the URL."""
+    try:
+        host = urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        return None
+    return host.rstrip(".")
 
 
 def _base_prefixes(base: str) -> set[str]:
@@ -167,21 +131,6 @@ def _base_prefixes(base: str) -> set[str]:
     if port is None or port == default:
         return {f"{scheme}://{host}{path}/" for scheme in _DEFAULT_PORTS}
     return {f"{scheme}://{host}:{port}{path}/" for scheme in _DEFAULT_PORTS}
-
-
-def _authorities(url: str) -> set[str]:
-    """The ``host[:port]`` forms a URL to ``url``'s host and port may carry (lower case)."""
-    try:
-        parts = urlsplit(url.strip())
-        host, port = (parts.hostname or "").lower(), parts.port
-    except ValueError:
-        return set()
-    if ":" in host:
-        host = f"[{host}]"
-    default = _DEFAULT_PORTS.get(parts.scheme.lower())
-    if port is None or port == default:
-        return {host, f"{host}:80", f"{host}:443"}
-    return {f"{host}:{port}"}
 
 
 def clean_name(scope: UrlScope, name: str) -> str | None:
@@ -281,7 +230,8 @@ def _attach(profile: Profile, tracer_provider: Any, remember: bool) -> bool:
                     _pending.append(profile)
         _say_once("no provider", logging.WARNING,
                   "hgobs: no OpenTelemetry SDK tracer provider yet; other instrumentations' "
-                  "spans for the profile's URLs are redacted once one is set")
+                  "spans for the profile's URLs are redacted from hgobs's first recorded httpx "
+                  "request after one is set")
         return False
     with _lock:
         processor = _attached.get(provider)

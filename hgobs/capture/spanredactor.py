@@ -20,14 +20,22 @@ a URL attribute: two dict lookups and a substring test of its name.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace import Event, SpanProcessor
+from opentelemetry.trace import Status
 
-from hgobs.capture.foreign import UrlScope, clean_name, rewrites
+from hgobs.capture.foreign import URL_KEYS, UrlScope, clean_name, rewrites
 from hgobs.capture.guard import guarded, report
+from hgobs.redaction import REDACTED, scrub_text
 from hgobs.sinks.otel import INSTRUMENTATION_NAME
+
+IN_FLIGHT = 4096
+"""Spans (older SDKs only) whose start-time rewrite is remembered until they end."""
+MAX_EVENT_TEXT = 4096
+"""Characters of an exception message or stack trace kept, once scrubbed."""
 
 SDK_CALLS_ON_ENDING = hasattr(SpanProcessor, "_on_ending")
 """True when the installed SDK calls ``SpanProcessor._on_ending`` (opentelemetry-sdk >= 1.40)."""
@@ -44,6 +52,7 @@ class ForeignSpanRedactor(SpanProcessor):
 
     def __init__(self, scope: UrlScope) -> None:
         self.scope = scope
+        self._started: OrderedDict[int, dict[str, str]] = OrderedDict()
 
     @staticmethod
     def _ours(span: Any) -> bool:
@@ -74,6 +83,10 @@ class ForeignSpanRedactor(SpanProcessor):
         changes = rewrites(self.scope, attributes)
         if changes:
             span.set_attributes(changes)
+            started = self._started
+            started[span.get_span_context().span_id] = changes
+            if len(started) > IN_FLIGHT:
+                started.popitem(last=False)
         if "://" in name:
             clean = clean_name(self.scope, name)
             if clean is not None:
@@ -90,7 +103,9 @@ class ForeignSpanRedactor(SpanProcessor):
 
     def _ending(self, span: Any) -> None:
         # One try for the whole step (every span ends here: no ``guarded`` call and no helper
-        # frames on the way); a failure is reported as ``guarded`` reports it.
+        # frames on the way); a failure is reported as ``guarded`` reports it, and the span's
+        # URL attributes are then replaced whole (redaction fails closed).
+        store: dict[str, Any] | None = None
         try:
             scope = getattr(span, "instrumentation_scope", None)
             if scope is not None and scope.name == INSTRUMENTATION_NAME:
@@ -104,19 +119,23 @@ class ForeignSpanRedactor(SpanProcessor):
                     and "://" not in name:
                 return
             changes = rewrites(self.scope, store)
+            if self._started:  # an older SDK: what ``on_start`` wrote is not redacted twice
+                written = self._started.pop(span.get_span_context().span_id, None) or {}
+                changes = {k: v for k, v in changes.items() if store.get(k) != written.get(k)}
             if changes:
-                lock = getattr(attributes, "_lock", None)
-                if lock is not None:
-                    with lock:
-                        store.update(changes)
-                else:
-                    store.update(changes)
+                _write(attributes, store, changes)
+                _scrub_texts(span)
             if "://" in name:
                 clean = clean_name(self.scope, name)
                 if clean is not None:
                     span._name = clean
         except Exception as exc:
             report("redact span", exc)
+            if isinstance(store, dict):
+                try:
+                    store.update({key: REDACTED for key in URL_KEYS if key in store})
+                except Exception:
+                    pass
 
     def shutdown(self) -> None:
         """Nothing to release."""
@@ -132,3 +151,37 @@ def _attributes(span: Any) -> Mapping[str, Any]:
     about 1 us each), else the public read-only view."""
     store = getattr(getattr(span, "_attributes", None), "_dict", None)
     return store if isinstance(store, dict) else span.attributes
+
+
+def _write(attributes: Any, store: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    """Put ``changes`` into the ended span's attribute ``store`` (the SDK made the attributes
+    read-only at ``end``), under their lock when they have one."""
+    lock = getattr(attributes, "_lock", None)
+    if lock is not None:
+        with lock:
+            store.update(changes)
+    else:
+        store.update(changes)
+
+
+def _scrub_texts(span: Any) -> None:
+    """The span's status description and its events' text attributes (an ``exception``
+    event's message and stack trace quote the URL: ``Max retries exceeded with url:
+    /fhir/R4/Patient?family=...``) through ``scrub_text``, which reduces URLs and path
+    references as ``redact_url`` does; cut to ``MAX_EVENT_TEXT`` characters."""
+    status = getattr(span, "_status", None)
+    text = getattr(status, "description", None)
+    if isinstance(text, str) and text:
+        span._status = Status(status.status_code, scrub_text(text, limit=MAX_EVENT_TEXT))
+    events = getattr(span, "_events", None)
+    slots = getattr(events, "_dq", None)  # the SDK's BoundedList keeps its items in a deque
+    if slots is None:
+        slots = events if isinstance(events, list) else None
+    if slots is None:
+        return
+    for i, event in enumerate(list(slots)):
+        values = dict(event.attributes or {})
+        scrubbed = {k: scrub_text(v, limit=MAX_EVENT_TEXT) if isinstance(v, str) else v
+                    for k, v in values.items()}
+        if scrubbed != values:
+            slots[i] = Event(event.name, scrubbed, event.timestamp)

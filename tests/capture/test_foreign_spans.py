@@ -99,12 +99,11 @@ def test_attributes_set_after_start_are_redacted_before_any_exporter(spans):
 
 @pytest.mark.parametrize("url", [
     "https://elsewhere.example.test/fhir/R4/Patient?family=Keep",
-    "https://api.example.test/other/Patient/123?x=1",
     f"{API}/R4/Patient",
     TOKEN,
-], ids=["other-host", "same-host-outside-bases", "no-id-no-query", "plain-token-url"])
+], ids=["other-host", "no-id-no-query", "plain-token-url"])
 def test_urls_outside_scope_or_clean_are_left_alone(spans, url):
-    """Spans of other hosts or paths, and profile URLs with nothing to remove, are unchanged."""
+    """Spans of other hosts, and profile URLs with nothing to remove, are unchanged."""
     provider, exporter = spans
     provider.get_tracer("other").start_span(f"GET {url}", attributes={"url.full": url,
                                                                       "url.query": "q=1"}).end()
@@ -113,6 +112,26 @@ def test_urls_outside_scope_or_clean_are_left_alone(spans, url):
     assert span.name == f"GET {url}"
     assert span.attributes["url.query"] == ("q=1" if url not in (f"{API}/R4/Patient", TOKEN) else "q")
 
+
+@pytest.mark.parametrize("url", [
+    "https://api.example.test/other/Patient/123?family=Plantedname",
+    "https://api.example.test//fhir/R4/Patient?family=Plantedname",
+    "https://api.example.test./fhir/R4/Patient?family=Plantedname",
+    "https://api.example.test:0443/fhir/R4/Patient?family=Plantedname",
+    "https://api.example.test/./fhir/R4/Patient?family=Plantedname",
+    "https://api.example.test/%66hir/R4/Patient?family=Plantedname",
+    "https://u:pw@API.example.test:443/fhir/Patient/M\u00fcller?family=Plantedname",
+], ids=["outside-bases", "double-slash", "trailing-dot", "padded-port", "dot-segment",
+        "encoded-path", "non-ascii-userinfo"])
+def test_every_url_to_a_profile_host_is_redacted_whatever_its_spelling(spans, url):
+    """Scope is the profile's hosts: spellings that miss an API base but reach the API (found
+    by the adversarial review; a non-ASCII path used to raise inside the scope test and leave
+    the span as it was) lose their query values and credentials all the same."""
+    provider, exporter = spans
+    provider.get_tracer("other").start_span("GET", attributes={"url.full": url}).end()
+    (span,) = exporter.get_finished_spans()
+    assert "Plantedname" not in span.attributes["url.full"]
+    assert "pw@" not in span.attributes["url.full"]
 
 def test_scope_matches_scheme_port_and_case_variants():
     """The host test accepts the spellings Profile.match accepts (http, :443, upper case)."""
@@ -225,8 +244,9 @@ def test_httpx_log_line_is_redacted(caplog):
         client.close()
         server.stop()
     lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    # The profile's host outside its API bases is in scope too (scope is by host).
     assert lines == [f'HTTP Request: GET {base}/fhir/R4/Patient?family "HTTP/1.1 200 OK"',
-                     f'HTTP Request: GET {base}/elsewhere/Patient/a7Planted9id "HTTP/1.1 200 OK"',
+                     f'HTTP Request: GET {base}/elsewhere/Patient/{{id}} "HTTP/1.1 200 OK"',
                      f'HTTP Request: GET {base}/elsewhere/Patient/{{id}} "HTTP/1.1 200 OK"']
 
 
@@ -260,18 +280,19 @@ def test_without_on_ending_start_and_end_hooks_do_the_rewrite(monkeypatch):
     assert dict(done.attributes) == {"http.url": EXPECTED[SEARCH], "url.full": EXPECTED[READ]}
 
 
-def test_redacted_urls_are_left_as_they_are():
-    """Redacting a redacted URL changes nothing (a value seen at start and again at the end)."""
+def test_redacting_a_url_without_query_again_changes_nothing():
+    """Redacting a redacted URL without a query changes nothing (no memo needed: each span is
+    rewritten once; see test_older_sdk_does_not_redact_twice)."""
     scope = UrlScope([PROFILE])
-    for url in (SEARCH, READ, USERINFO, f"{API}/R4/Patient/7/_history/3?_format=json"):
+    for url in (READ, USERINFO.partition("?")[0], f"{API}/R4/Patient/7/_history/3"):
         once = scope.redacted(url)
         assert once is not None and scope.redacted(once) == once
         assert scope.clean(once) is None
 
 
-def test_scope_agrees_with_profile_match():
-    """UrlScope.covers (its prefix and host-name shortcuts included) says what Profile.match
-    says, for spellings of in-scope and out-of-scope URLs."""
+def test_scope_holds_everything_profile_match_holds():
+    """UrlScope.covers (its prefix and host-name shortcuts included) covers every URL that
+    Profile.match matches, and exactly the URLs to a profile host."""
     profile = profile_from_mapping({"name": "p", "environments": {
         "a": {"token_urls": ["https://idp.example.test/oauth/token"],
               "api_bases": ["https://api.example.test/fhir", "http://127.0.0.1:8080/x/fhir/"]},
@@ -287,7 +308,10 @@ def test_scope_agrees_with_profile_match():
         for host in hosts:
             for path in paths:
                 url = f"{scheme}://{host}{path}"
-                assert scope.covers(url) == (profile.match(url)[0] is not None), url
+                if profile.match(url)[0] is not None:
+                    assert scope.covers(url), url
+                ours = "evil" not in host
+                assert scope.covers(url) == ours, url
                 checked += 1
     assert checked == 264
 
@@ -326,3 +350,20 @@ def test_unknown_keyword_options_are_named_in_a_warning(caplog):
         assert client._hgobs_recorder is not None  # type: ignore[attr-defined]
     said = [r.getMessage() for r in caplog.records if "unknown option" in r.getMessage()]
     assert len(said) == 1 and "clientid, jsonl" in said[0]
+
+
+def test_exception_event_and_status_of_a_redacted_span_lose_the_query(spans):
+    """A failed request's exception event and status description quote the URL (requests'
+    'Max retries exceeded with url: /fhir/R4/Patient?family=...'): on a span whose URL was
+    redacted they are scrubbed too (found by the adversarial review)."""
+    provider, exporter = spans
+    span = provider.get_tracer("other").start_span(
+        "GET", attributes={"url.full": f"{SEARCH}"})
+    message = "Max retries exceeded with url: /fhir/R4/Patient?family=Plantedname (refused)"
+    span.record_exception(ConnectionError(message))
+    span.set_status(trace.Status(trace.StatusCode.ERROR, message))
+    span.end()
+    (done,) = exporter.get_finished_spans()
+    text = repr(done.status.description) + repr([dict(e.attributes) for e in done.events])
+    assert "Plantedname" not in text
+    assert "/fhir/R4/Patient?family" in done.status.description

@@ -1,4 +1,5 @@
-"""A failure inside the span redactor's ending step is swallowed, reported once, and harmless."""
+"""A failure inside the span redactor's ending step is swallowed, reported once, and fails
+closed: the span's URL attributes are replaced whole."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ def _fail(*args: object) -> dict[str, str]:
     raise RuntimeError("planted")
 
 
-def test_a_failing_rewrite_leaves_the_span_as_it_was_and_is_reported_once(monkeypatch, caplog):
-    """The span still ends and reaches every exporter, unchanged; one warning names the step."""
+def test_a_failing_rewrite_redacts_the_url_whole_and_is_reported_once(monkeypatch, caplog):
+    """The span still ends and reaches every exporter, its URL attribute ``[redacted]`` (never
+    the URL as given); one warning names the step."""
     if not SDK_CALLS_ON_ENDING:
         pytest.skip("this SDK has no _on_ending")
     monkeypatch.setattr(guard, "_seen", set())
@@ -39,7 +41,7 @@ def test_a_failing_rewrite_leaves_the_span_as_it_was_and_is_reported_once(monkey
             provider.get_tracer("other").start_span(
                 "GET", attributes={"url.full": f"{API}/R4/Patient/{n}"}).end()
     assert [dict(s.attributes) for s in exporter.get_finished_spans()] == [
-        {"url.full": f"{API}/R4/Patient/1"}, {"url.full": f"{API}/R4/Patient/2"}]
+        {"url.full": "[redacted]"}, {"url.full": "[redacted]"}]
     assert guard.errors_swallowed == before + 2
     warnings = [r.getMessage() for r in caplog.records if r.name == "hgobs.internal"]
     assert len(warnings) == 1 and "redact span (RuntimeError" in warnings[0]
