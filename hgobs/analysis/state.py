@@ -34,8 +34,8 @@ from hgobs.analysis.classify import Classified
 from hgobs.analysis.reduce import Episodes, Sample, credential_environment, time_ns
 from hgobs.catalog import CATEGORIES, OK
 from hgobs.readers.base import Item
-from hgobs.redaction import scrub_text
 from hgobs.schema import Record
+from hgobs.scrub import scrub_text
 
 if TYPE_CHECKING:
     from hgobs.analysis.report import Report

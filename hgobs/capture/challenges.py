@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hgobs.capture.oauth import MAX_FIELD
-from hgobs.redaction import scrub_text
+from hgobs.scrub import scrub_text
 
 MAX_CHALLENGE_CHARS = 4096
 """Characters of a ``WWW-Authenticate`` value read (the rest is cut before it is parsed)."""

@@ -18,7 +18,8 @@ from typing import Any
 import jwt
 
 from hgobs import jsontext
-from hgobs.redaction import Fingerprinter, scrub_text
+from hgobs.redaction import Fingerprinter
+from hgobs.scrub import scrub_text
 
 MS_THRESHOLD = 1e11
 """A time claim above this is milliseconds: 1e11 seconds is the year 5138, 1e11 ms is 1973."""

@@ -28,8 +28,9 @@ from urllib.parse import unquote
 
 from hgobs import jsontext
 from hgobs.capture.jwtpeek import looks_like_jwt
-from hgobs.redaction import KNOWN_PIECE, MIN_SECRET, REDACTED, redact_url, scrub_text
+from hgobs.redaction import REDACTED, redact_url
 from hgobs.rfc import FORM_TYPE
+from hgobs.scrub import KNOWN_PIECE, MIN_SECRET, scrub_text
 
 KEPT_PARAMS = ("grant_type", "client_assertion_type", "scope")
 ASSERTION_PARAMS = ("assertion", "client_assertion")

@@ -18,8 +18,9 @@ from hgobs.capture import challenges, jwtpeek, oauth
 from hgobs.capture.claimfacts import profile_facts
 from hgobs.config import Options
 from hgobs.profiles import TOKEN_EXCHANGE
-from hgobs.redaction import MIN_SECRET, Fingerprinter, redact_url, scrub_text
+from hgobs.redaction import Fingerprinter, redact_url
 from hgobs.schema import Record
+from hgobs.scrub import MIN_SECRET, scrub_text
 
 
 @dataclass(frozen=True)

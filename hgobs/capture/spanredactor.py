@@ -29,7 +29,8 @@ from opentelemetry.trace import Status
 
 from hgobs.capture.foreign import URL_KEYS, UrlScope, clean_name, rewrites
 from hgobs.capture.guard import guarded, report
-from hgobs.redaction import REDACTED, scrub_text
+from hgobs.redaction import REDACTED
+from hgobs.scrub import scrub_text
 from hgobs.sinks.otel import INSTRUMENTATION_NAME
 
 IN_FLIGHT = 4096

@@ -12,8 +12,8 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from hgobs.capture import parentage
 from hgobs.capture.record import scrub_keys
-from hgobs.redaction import scrub_text
 from hgobs.schema import ATTRIBUTE_PREFIX, scalar_attributes
+from hgobs.scrub import scrub_text
 from hgobs.sinks.otel import METRIC_ATTRIBUTES, Metrics, record_attributes
 
 SECRET = "Zq8vN3kR7wT1yP5s"

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import quote
 
 import pytest
 
-from hgobs import redaction
+from hgobs import redaction, scrub
 from hgobs.capture import challenges, jwtpeek
 from tests.reliability import tally
 
@@ -39,12 +40,12 @@ def _cpu(fn: Callable[[str], object], text: str) -> float:
 
 
 PATTERNS: dict[str, Callable[[str], object]] = {
-    "jwt": lambda t: redaction._JWT_RE.sub("", t),
-    "tokenish": lambda t: redaction._TOKENISH_RE.sub("", t),
-    "b64_run": lambda t: redaction._B64_RUN_RE.sub("", t),
-    "emails": redaction._redact_emails,
-    "urls": redaction._urls,
-    "path_refs": redaction._redact_paths,
+    "jwt": lambda t: redaction.JWT_RE.sub("", t),
+    "tokenish": lambda t: scrub._TOKENISH_RE.sub("", t),
+    "b64_run": lambda t: scrub._B64_RUN_RE.sub("", t),
+    "emails": scrub._redact_emails,
+    "urls": scrub._urls,
+    "path_refs": scrub._redact_paths,
     "challenge_items": lambda t: list(challenges._CHALLENGE_ITEM_RE.finditer(t)),
     "email_shape": jwtpeek._is_email,
 }
@@ -64,7 +65,7 @@ def test_entry_points_cut_their_input_before_any_pattern(entry):
     """64 KiB of any shape costs ``scrub_text`` and ``challenge_facts`` about what 4 KiB does:
     the text is cut to a fixed length first."""
     fn: Callable[[str], object] = (
-        (lambda t: redaction.scrub_text(t, ("Zq8vN3kR7wT1yP5s",))) if entry == "scrub_text"
+        (lambda t: scrub.scrub_text(t, ("Zq8vN3kR7wT1yP5s",))) if entry == "scrub_text"
         else (lambda t: challenges.challenge_facts("Bearer " + t, ("Zq8vN3kR7wT1yP5s",))))
     for shape, unit in SHAPES.items():
         small, big = _cpu(fn, _text(unit, 4 << 10)), _cpu(fn, _text(unit, 64 << 10))
@@ -75,8 +76,8 @@ def test_a_cut_text_keeps_no_piece_of_a_token_it_cut_through():
     """A token that the cut falls inside is removed whole, never left as a short piece."""
     token = "Zq8vN3kR7wT1yP5sXc9m" * 3
     for pad in range(0, 40, 7):
-        text = "x " * ((redaction.MAX_TEXT_CHARS + redaction.SCAN_MARGIN - pad) // 2) + token
-        out = redaction.scrub_text(text)
+        text = "x " * ((scrub.MAX_TEXT_CHARS + scrub.SCAN_MARGIN - pad) // 2) + token
+        out = scrub.scrub_text(text)
         assert out is not None and out.endswith("...")
         assert not any(token[i:i + 8] in out for i in range(len(token) - 7)), pad
 
@@ -95,7 +96,7 @@ def test_scrub_cost_is_not_multiplied_by_the_number_of_known_values():
 
     def run(secrets: tuple[str, ...]) -> None:
         for _ in range(10):
-            redaction.scrub_text(text, secrets)
+            scrub.scrub_text(text, secrets)
 
     assert _cpu(lambda _: run(known), "") <= 4 * _cpu(lambda _: run(known[:1]), "") + 0.004
 
@@ -112,7 +113,7 @@ def test_every_known_value_is_found_when_there_are_many():
                   for _ in range(50))
     for i, secret in enumerate(known):
         piece = secret[1:9]
-        assert piece not in (redaction.scrub_text(f"saw {piece} here", known) or ""), i
-        quoted = redaction.quote(secret, safe="")
-        out = redaction.scrub_text(f"echo {quoted}!", known) or ""
+        assert piece not in (scrub.scrub_text(f"saw {piece} here", known) or ""), i
+        quoted = quote(secret, safe="")
+        out = scrub.scrub_text(f"echo {quoted}!", known) or ""
         assert secret not in out and quoted[:8] not in out, i

@@ -42,7 +42,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 
 import hgobs
 import hgobs.sinks.jsonl
-from hgobs import redaction
+from hgobs import scrub
 from tests.reliability import tally
 from tests.support.cases import make_jwt
 from tests.support.emitted import loop_profile
@@ -157,8 +157,8 @@ def growth(tmp: Path, history: int | None, warmup: int, *windows: int,
     memo = importlib.import_module("hgobs.diagnose")._matches  # hgobs.diagnose is a function
     for i in range(memo.cache_info().maxsize or 0):  # full, whatever the tests before it said
         memo(f"assertion {i:06d} was refused", "x")  # as long as the texts below
-    for i in range(redaction._CLEAN_ENTRIES):  # and the scrubber's table of clean texts
-        redaction.scrub_text(f"assertion {i:06d} was refused")
+    for i in range(scrub._CLEAN_ENTRIES):  # and the scrubber's table of clean texts
+        scrub.scrub_text(f"assertion {i:06d} was refused")
     with instrumented(tmp, history) as client:
         tracemalloc.start()
         try:

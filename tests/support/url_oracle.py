@@ -10,10 +10,10 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from hgobs.redaction import (
-    _JWT_RE,
     _KEEP_SEGMENT_RE,
     FHIR_RESOURCE_TYPES,
     ID_PLACEHOLDER,
+    JWT_RE,
     REDACTED,
     VERSION_PLACEHOLDER,
     query_names,
@@ -52,7 +52,7 @@ def redact_url(url: str) -> str:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return REDACTED
-    if "@" in host or _JWT_RE.search(host):
+    if "@" in host or JWT_RE.search(host):
         host = REDACTED
     text = f"{parts.scheme}://{host}{port}{_redact_path(parts.path)}"
     names = query_names(parts.query)
