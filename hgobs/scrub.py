@@ -87,33 +87,22 @@ def _redact_pieces(text: str, secret: str) -> str:
     direct = n * 8 <= len(secret) + 128 and n * len(secret) <= DIRECT_SEARCH_BUDGET
     if not direct:
         return _redact_windows(text, _windows(secret))
-    windows: Container[str] = secret  # a window is a piece of it iff it is a substring
-    out: list[str] = []
-    last = i = 0
-    size = len(text)
-    while i < n:
-        if direct and text[i + KNOWN_PIECE - 1] not in secret:
-            i += KNOWN_PIECE  # no window holding that character (a space ...) is a piece
-            continue
-        if text[i:i + KNOWN_PIECE] not in windows:
-            i += 1
-            continue
-        end = i + KNOWN_PIECE
-        while end < size and text[end - KNOWN_PIECE + 1:end + 1] in windows:
-            end += 1
-        out += [text[last:i], REDACTED]
-        last = i = end
-    return "".join(out) + text[last:] if out else text
+    return _redact_windows(text, secret, secret)  # a window is a piece iff it is a substring
 
 
-def _redact_windows(text: str, windows: Container[str]) -> str:
+def _redact_windows(text: str, windows: Container[str], chars: str | None = None) -> str:
     """``text`` with every run of ``KNOWN_PIECE``+ characters whose each ``KNOWN_PIECE``-long
-    window is in ``windows`` replaced: one pass, one set lookup per character."""
+    window is in ``windows`` replaced: one pass, one lookup per character. ``chars``: every
+    character a window can hold (the secret itself, when ``windows`` is it), so a position
+    whose last character is not among them skips ``KNOWN_PIECE`` at once (a space ...)."""
     n = len(text) - KNOWN_PIECE + 1
     out: list[str] = []
     last = i = 0
     size = len(text)
     while i < n:
+        if chars is not None and text[i + KNOWN_PIECE - 1] not in chars:
+            i += KNOWN_PIECE  # no window holding that character is a piece
+            continue
         if text[i:i + KNOWN_PIECE] not in windows:
             i += 1
             continue
