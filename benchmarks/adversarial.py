@@ -22,11 +22,8 @@ import io
 import json
 import re
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks import capture
@@ -114,23 +111,6 @@ def serve(port: int) -> None:
     asyncio.run(main())
 
 
-@contextmanager
-def server() -> Iterator[str]:
-    """The server in a child process; yields its base URL."""
-    port = capture._free_port()
-    proc = subprocess.Popen([sys.executable, "-c",
-                             f"from benchmarks.adversarial import serve; serve({port})"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        assert proc.stdout is not None
-        if proc.stdout.readline().strip() != b"ready":
-            raise RuntimeError("the benchmark server did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait()
-
-
 def _cases(body_kib: tuple[int, ...], header_kib: tuple[int, ...]) -> list[tuple[str, str, int]]:
     out = [("exchange", "plain", 0), ("api", "plain", 0)]
     out += [("exchange", s, k) for s in UNITS for k in body_kib]
@@ -143,7 +123,7 @@ def capture_rows(rounds: int, requests: int, body_kib: tuple[int, ...] = BODY_KI
     """``(where, shape, KiB, added CPU us per request)`` for every case (see module doc)."""
     rows = []
     grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-    with server() as base:
+    with capture.server("benchmarks.adversarial") as base:
         made, close = capture.clients(base)
         pool = capture._assertions(base, 16)
         try:

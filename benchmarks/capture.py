@@ -100,18 +100,19 @@ def serve(port: int) -> None:
     asyncio.run(main())
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 @contextmanager
-def server() -> Iterator[str]:
-    """The loopback server in a child process; yields its base URL."""
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c",
-                             f"from benchmarks.capture import serve; serve({port})"],
+def server(module: str = "benchmarks.capture") -> Iterator[str]:
+    """The loopback server of ``module`` (its ``serve(port)``) in a child process; yields its
+    base URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", f"from {module} import serve; serve({port})"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert proc.stdout is not None
