@@ -17,7 +17,6 @@ shape (64 KiB, 256 KiB and 1 MiB) read by ``hgobs.readers.textlog``; CPU millise
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
 import json
 import re
@@ -83,32 +82,17 @@ def _reply(path: bytes) -> bytes:
 
 
 class _Server(capture._Server):
-    """``benchmarks.capture``'s keep-alive server, answering ``_reply`` of each path."""
+    """``benchmarks.capture``'s keep-alive server, answering ``_reply`` of each ``/adv/`` path."""
 
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
-            head = self.buffer[:end]
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            if len(self.buffer) < end + 4 + length:
-                return
-            self.buffer = self.buffer[end + 4 + length:]
-            path = head.split(b" ", 2)[1].split(b"?")[0]
-            self.transport.write(_reply(path) if b"/adv/" in path else capture.RESPONSES[path])  # type: ignore[attr-defined]
+    def reply(self, path: bytes) -> bytes:
+        """``_reply`` for an adversarial path, else the capture server's fixed bytes."""
+        path = path.split(b"?")[0]
+        return _reply(path) if b"/adv/" in path else capture.RESPONSES[path]
 
 
 def serve(port: int) -> None:
     """Run the server on 127.0.0.1:``port`` until killed (the child process)."""
-    async def main() -> None:
-        server = await asyncio.get_running_loop().create_server(_Server, "127.0.0.1", port)
-        print("ready", flush=True)
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(main())
+    capture.serve(port, _Server)
 
 
 def _cases(body_kib: tuple[int, ...], header_kib: tuple[int, ...]) -> list[tuple[str, str, int]]:

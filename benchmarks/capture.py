@@ -82,17 +82,21 @@ class _Server(asyncio.Protocol):
             if len(self.buffer) < end + 4 + length:
                 return
             self.buffer = self.buffer[end + 4 + length:]
-            path = head.split(b" ", 2)[1]
-            if path.startswith(b"/fhir/R4/Patient/1"):
-                path = b"/fhir/R4/Patient/123"
-            self.transport.write(RESPONSES.get(path, RESPONSES[b"/fhir/R4/Patient/401"]))  # type: ignore[attr-defined]
+            self.transport.write(self.reply(head.split(b" ", 2)[1]))  # type: ignore[attr-defined]
+
+    def reply(self, path: bytes) -> bytes:
+        """The response bytes for a request target."""
+        if path.startswith(b"/fhir/R4/Patient/1"):
+            path = b"/fhir/R4/Patient/123"
+        return RESPONSES.get(path, RESPONSES[b"/fhir/R4/Patient/401"])
 
 
-def serve(port: int) -> None:
-    """Run the loopback server on 127.0.0.1:``port`` until killed (the child process)."""
+def serve(port: int, protocol: type[asyncio.Protocol] | None = None) -> None:
+    """Run the loopback server (``protocol``, default ``_Server``) on 127.0.0.1:``port`` until
+    killed (the child process)."""
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(_Server, "127.0.0.1", port)
+        server = await loop.create_server(protocol or _Server, "127.0.0.1", port)
         print("ready", flush=True)
         async with server:
             await server.serve_forever()
