@@ -73,14 +73,7 @@ def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> 
     instrumentor also receives OpenTelemetry's own). Raises ``ConfigError`` for a bad value and
     ``ProfileError`` for a profile that cannot be loaded.
     """
-    env = os.environ if environ is None else environ
-
-    def pick(name: str) -> Any:
-        if kwargs.get(name) is not None:
-            return kwargs[name]
-        value = env.get(ENV_VARS[name], "").strip()
-        return value or None
-
+    pick = _picker(kwargs, environ)
     profile_spec = pick("profile") or "healthgorilla"
     profile = profile_spec if isinstance(profile_spec, Profile) else load_profile(profile_spec)
     key = pick("fingerprint_key")
@@ -122,10 +115,10 @@ def unknown_keywords(kwargs: Mapping[str, Any]) -> list[str]:
     return sorted(name for name in kwargs if name not in known)
 
 
-def redaction_wanted(kwargs: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> bool:
-    """Whether other instrumentations' spans are to be redacted (``redact_spans``), read on its
-    own after another setting was bad: True unless it says false (a bad value of it reads as
-    True: redaction fails closed)."""
+def _picker(kwargs: Mapping[str, Any], environ: Mapping[str, str] | None
+            ) -> Callable[[str], Any]:
+    """``pick(name)``: option ``name``'s keyword value when given, else its ``HGOBS_*``
+    variable stripped (``environ``, default ``os.environ``), else None."""
     env = os.environ if environ is None else environ
 
     def pick(name: str) -> Any:
@@ -133,8 +126,15 @@ def redaction_wanted(kwargs: Mapping[str, Any], environ: Mapping[str, str] | Non
             return kwargs[name]
         return env.get(ENV_VARS[name], "").strip() or None
 
+    return pick
+
+
+def redaction_wanted(kwargs: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> bool:
+    """Whether other instrumentations' spans are to be redacted (``redact_spans``), read on its
+    own after another setting was bad: True unless it says false (a bad value of it reads as
+    True: redaction fails closed)."""
     try:
-        return _flag(pick, "redact_spans", True)
+        return _flag(_picker(kwargs, environ), "redact_spans", True)
     except ConfigError:
         return True
 

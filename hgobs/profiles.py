@@ -38,8 +38,9 @@ BUILTIN = ("healthgorilla",)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _split(url: str) -> tuple[str, int | None, str]:
-    """Return ``(host, port or None when default, path without trailing slash)`` of ``url``."""
+def split_url(url: str) -> tuple[str, int | None, str]:
+    """Return ``(host, port or None when default, path without trailing slash)`` of ``url``:
+    the parts ``Profile.match`` compares; ``("", None, "")`` when ``urlsplit`` refuses it."""
     try:
         parts = urlsplit(url.strip())
         host = (parts.hostname or "").lower()
@@ -62,7 +63,7 @@ class Environment:
     @property
     def hosts(self) -> frozenset[str]:
         """Lower-case host names used by this environment's token URLs and API bases."""
-        return frozenset(_split(u)[0] for u in (*self.token_urls, *self.api_bases))
+        return frozenset(split_url(u)[0] for u in (*self.token_urls, *self.api_bases))
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,9 @@ class Profile:
             if not env.token_urls:
                 raise ProfileError(self.name, f"environment {env.name!r} has no token_urls")
             for url in env.token_urls:
-                self._token_index[_split(url)] = env.name
+                self._token_index[split_url(url)] = env.name
             for base in env.api_bases:
-                host, port, path = _split(base)
+                host, port, path = split_url(base)
                 self._api_index.setdefault((host, port), []).append((path, env.name))
 
     @property
@@ -122,7 +123,7 @@ class Profile:
             port = url.port
             path = url.raw_path.split(b"?", 1)[0].decode("ascii").rstrip("/")
         else:
-            host, port, path = _split(str(url))
+            host, port, path = split_url(str(url))
         env = self._token_index.get((host, port, path))
         if env is not None:
             return TOKEN_EXCHANGE, env
@@ -139,7 +140,7 @@ class Profile:
         When several environments share the host (one server with path prefixes), the one
         whose URL shares the longest path prefix with ``url`` wins; a tie gives None.
         """
-        host, port, path = _split(url)
+        host, port, path = split_url(url)
         scores: dict[str, int] = {}
         candidates = [(p, e) for (h, pt, p), e in self._token_index.items() if (h, pt) == (host, port)]
         candidates += self._api_index.get((host, port), [])

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from opentelemetry import trace
 
 from hgobs.capture.guard import guarded
-from hgobs.profiles import Profile
+from hgobs.profiles import Profile, split_url
 from hgobs.redaction import query_names, redact_url
 
 LOG = logging.getLogger("hgobs.internal")
@@ -36,7 +36,6 @@ URL_KEYS = ("url.full", "http.url")
 """Attributes holding a client request's full URL (OpenTelemetry HTTP semantic conventions,
 stable and older)."""
 TARGET_KEY, PATH_KEY, QUERY_KEY = "http.target", "url.path", "url.query"
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class UrlScope:
@@ -117,20 +116,13 @@ def _base_prefixes(base: str) -> set[str]:
     """``http://host[:port]/path/`` and the ``https`` twin for an API base: a URL starting with
     one is under the base by ``Profile.match`` (scheme ignored, host and port equal, path under
     the base path); empty when the base cannot be parsed."""
-    try:
-        parts = urlsplit(base.strip())
-        host, port = (parts.hostname or "").lower(), parts.port
-    except ValueError:
-        return set()
+    host, port, path = split_url(base)
     if not host:
         return set()
     if ":" in host:
         host = f"[{host}]"
-    path = parts.path.rstrip("/")
-    default = _DEFAULT_PORTS.get(parts.scheme.lower())
-    if port is None or port == default:
-        return {f"{scheme}://{host}{path}/" for scheme in _DEFAULT_PORTS}
-    return {f"{scheme}://{host}:{port}{path}/" for scheme in _DEFAULT_PORTS}
+    authority = host if port is None else f"{host}:{port}"
+    return {f"{scheme}://{authority}{path}/" for scheme in ("http", "https")}
 
 
 def clean_name(scope: UrlScope, name: str) -> str | None:
