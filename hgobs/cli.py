@@ -39,12 +39,7 @@ from hgobs.profiles import Profile, load_profile, profile_from_token_urls
 from hgobs.readers import (
     Item,
     ReadContext,
-    detect,
-    expand,
-    jsonl,
-    open_input,
     read_paths,
-    sniffed_head,
 )
 from hgobs.redaction import Fingerprinter
 from hgobs.reports import FORMATS, counted, render
@@ -155,61 +150,6 @@ def _run(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...
             from None
     except HgobsError as exc:
         raise UsageFailure(str(exc)) from None
-
-
-def _jsonl_files(paths: tuple[str, ...], ignored: list[str]) -> list[str] | None:
-    """Every input file when all are hgobs JSON Lines files (the columnar engine's input),
-    else None. Files found in folders that are in no known format are left out and named in
-    ``ignored``, as the streaming readers do. Raises ``click.UsageError`` for a path that
-    matches nothing."""
-    files = []
-    try:
-        for name, named in expand(paths):
-            if name == "-" or not os.path.isfile(name):  # a pipe is read once, as it comes
-                return None
-            try:
-                with open_input(name) as stream:
-                    head = sniffed_head(stream)
-            except (OSError, EOFError):
-                return None
-            reader = detect(head, name) if head.strip() else jsonl
-            if reader is not jsonl:
-                if named or reader is not None:
-                    return None
-                ignored.append(name)
-                continue
-            files.append(name)
-    except FileNotFoundError as exc:
-        raise click.UsageError(f"no such file or folder: {exc.args[0] if exc.args else exc}") \
-            from None
-    return files
-
-
-def _run_columnar(files: list[str], state: ReportState, profile: str | None,
-                  token_urls: tuple[str, ...], client_id: str | None) -> None:
-    """Reduce ``files`` (hgobs JSON Lines) into ``state`` with the columnar engine."""
-    from hgobs.analysis.columnar import ColumnarAnalyzer
-
-    try:
-        ctx = _context(profile, token_urls, client_id)
-    except HgobsError as exc:
-        raise UsageFailure(str(exc)) from None
-    engine = ColumnarAnalyzer(state, ctx.profile, _client_fp(client_id),
-                              trust=not (profile or token_urls or client_id))
-    with gc_paused():
-        for name in files:
-            try:
-                open_input(name).close()
-            except OSError as exc:
-                state.add_skipped(Item(f"{name}:0", reason=(
-                    f"cannot open file ({exc.strerror or type(exc).__name__})")))
-                continue
-            try:
-                engine.feed_file(name)
-            except (OSError, EOFError) as exc:
-                state.add_skipped(Item(f"{name}:?",
-                                       reason=f"file ends early ({type(exc).__name__})"))
-        engine.finish()
 
 
 def _say_ignored(ignored: list[str]) -> None:
@@ -358,10 +298,7 @@ def cli() -> None:
                    "records the report counts: those inside --since/--until.")
 @click.option("--engine", type=click.Choice(["auto", "columnar", "streaming"]), default="auto",
               show_default=True,
-              help="columnar: polars reads the files and only records that need a judgement "
-                   "are judged one by one (hgobs JSON Lines files only); streaming: every "
-                   "record one by one (any input); auto: columnar when every input is an "
-                   "hgobs JSON Lines file.")
+              help="Ignored: there is one engine.")
 def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
             client_id: str | None, fmt: str | None, output: str | None, bucket: str,
             since: datetime | None, until: datetime | None, recurring_min: int,
@@ -376,17 +313,8 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
                             recurring_min_buckets=recurring_min)
     except HgobsError as exc:
         raise click.UsageError(str(exc)) from None
-    ignored: list[str] = []
-    files = None if engine == "streaming" else _jsonl_files(paths, ignored)
-    if files is not None:
-        _run_columnar(files, state, profile, token_urls, client_id)
-        _say_ignored(ignored)
-    elif engine == "columnar":
-        raise click.UsageError("--engine columnar reads hgobs JSON Lines files only (not '-', "
-                               "not other formats); use --engine streaming or auto")
-    else:
-        for judged in _run(paths, profile, token_urls, client_id):
-            state.add(judged)
+    for judged in _run(paths, profile, token_urls, client_id):  # --engine: one engine now
+        state.add(judged)
     with gc_paused():  # the report's tables are many small objects, no cycles (see gc_paused)
         report = state.report()
         text = render(report, fmt)
