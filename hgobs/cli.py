@@ -28,7 +28,6 @@ from hgobs.analysis.classify import (
     classify,
     gc_paused,
     judge,
-    judge_in_input_order,
 )
 from hgobs.analysis.report import Report, build_report
 from hgobs.analysis.state import UNKNOWN, ReportState
@@ -132,13 +131,13 @@ def _progress(items: Iterable[Item]) -> Iterator[Item]:
 
 def _run(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
          client_id: str | None, *, input_order: bool = False) -> Iterator[Judged]:
-    """Judge the records of ``paths`` as they are read (streaming, bounded memory): in time
-    order within the reorder window, or in input order when ``input_order``."""
+    """Judge the records of ``paths`` as they are read (streaming, bounded memory), in the
+    order ``read_paths`` yields them (``input_order`` no longer changes it)."""
     try:
         ctx = _context(profile, token_urls, client_id)
         ignored: list[str] = []
         items = _progress(read_paths(paths, ctx, ignored))
-        stream = judge_in_input_order if input_order else judge
+        stream = judge
         with gc_paused():
             # A verdict made by capture under these rules is kept unless the run names its own
             # profile, token URLs or client id: then every record is judged under those.

@@ -1,5 +1,5 @@
-"""Streaming analysis: judge order, the reorder window, and a report from bounded state that
-equals the report of the whole input held in a frame."""
+"""Streaming analysis: judge order, and a report from bounded state that equals the report of
+the whole input held in a frame."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks.generate import Spec, records
 from hgobs.analysis import summary, trends
-from hgobs.analysis.classify import Classified, classify, judge, judge_in_input_order
+from hgobs.analysis.classify import Classified, classify, judge
 from hgobs.analysis.report import build_report
 from hgobs.analysis.state import ReportState
 from hgobs.profiles import load_profile
@@ -49,37 +49,31 @@ def test_streamed_report_equals_the_report_of_the_whole_input():
     assert _streamed_report(read_paths([str(SAMPLES)])) == whole
 
 
-def test_input_out_of_order_within_the_window_is_judged_as_if_sorted():
-    """Records up to 60 s out of order, window larger than the disorder: same categories."""
+def test_classify_judges_in_time_order_and_returns_input_order():
+    """Records up to 60 s out of order: classify judges them as the same records sorted by
+    time would be judged, and returns them in input order."""
     recs = _generated(3000, jitter_s=60.0)
     assert [r["time"] for r in recs] != sorted(r["time"] for r in recs)
-    sorted_whole = classify(_items(recs), PROFILE)
-    streamed = list(judge_in_input_order(_items(recs), PROFILE, reorder_window=200))
-    assert [c.record["category"] for c in streamed] == \
-        [c.record["category"] for c in sorted_whole.classified]
-    assert [c.source for c in streamed] == [c.source for c in sorted_whole.classified]
+    whole = classify(_items(recs), PROFILE)
+    ordered = sorted(_items(recs), key=lambda i: i.record["time"])
+    streamed = {j.source: j.record["category"] for j in judge(ordered, PROFILE)}
+    assert [c.source for c in whole.classified] == [f"in.jsonl:{i + 1}" for i in range(3000)]
+    assert [c.record["category"] for c in whole.classified] == \
+        [streamed[c.source] for c in whole.classified]
+    assert len(set(streamed.values())) > 3
 
 
-def test_judge_yields_time_order_and_input_order_on_request():
-    """judge: earliest first within the window; judge_in_input_order: skips in place."""
+def test_judge_yields_in_the_order_given_and_skips_in_place():
+    """judge keeps the order it is given (putting records in time order is the readers' job);
+    a skipped item comes out where it went in."""
     recs = [dict(r, time=t) for r, t in zip(_generated(5), (50.0, 10.0, 40.0, 20.0, 30.0),
                                              strict=True)]
     items = _items(recs)
     items.insert(2, Item("in.jsonl:x", reason="not JSON"))
-    timed = [j.record["time"] for j in judge(items, PROFILE) if isinstance(j, Classified)]
-    assert timed == [10.0, 20.0, 30.0, 40.0, 50.0]
-    ordered = list(judge_in_input_order([*_items(recs)[:2], items[2], *_items(recs)[2:]],
-                                        PROFILE, reorder_window=2))
-    assert [getattr(j, "reason", None) or j.record["time"] for j in ordered] == \
+    out = list(judge(items, PROFILE))
+    assert [getattr(j, "reason", None) or j.record["time"] for j in out] == \
         [50.0, 10.0, "not JSON", 40.0, 20.0, 30.0]
-
-
-def test_no_record_waits_for_more_than_the_window():
-    """A record far in the future is judged once `window` later records have arrived."""
-    recs = [dict(r, time=float(t)) for r, t in zip(_generated(6), (1e9 + 9, 1, 2, 3, 4, 5),
-                                                   strict=True)]
-    out = [j.record["time"] for j in judge(_items(recs), PROFILE, reorder_window=3)]
-    assert out.index(1e9 + 9) <= 3 and sorted(out) == sorted(r["time"] for r in recs)
+    assert all(isinstance(j, Classified) for j in out[:2])
 
 
 @pytest.mark.parametrize(("since", "until"), [
