@@ -32,8 +32,9 @@ def _report(path: Path, *options: str) -> dict:
 
 
 def _far_input(tmp_path: Path) -> tuple[Path, str]:
-    """The samples, then a failure and a success of one client at -4.5e9 s (1827), and a
-    failure at each of -9.19e9 s and +9.19e9 s (just inside the bound that was once there)."""
+    """The samples, a failure and a success of one client at -4.5e9 s (1827), and a failure
+    at each of -9.19e9 s and +9.19e9 s (just inside the bound that was once there), in time
+    order."""
     lines = [json.loads(line) for line in SAMPLES.read_text().splitlines()]
     failed = next(r for r in lines if r["outcome"] == "failed"
                   and r["endpoint.kind"] == "token_exchange")
@@ -42,7 +43,8 @@ def _far_input(tmp_path: Path) -> tuple[Path, str]:
     far = [dict(failed, time=-4.5e9), dict(ok, time=-4.5e9 + 60.5),
            dict(failed, time=-9.19e9 + 0.5), dict(failed, time=9.19e9 - 0.5)]
     path = tmp_path / "far.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in lines + far))
+    ordered = sorted(lines + far, key=lambda r: r["time"])  # the analyzer reads in time order
+    path.write_text("".join(json.dumps(r) + "\n" for r in ordered))
     return path, failed["client.fp"]
 
 
