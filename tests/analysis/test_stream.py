@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.generate import Spec, records
-from hgobs.analysis import summary, trends
+from hgobs.analysis import trends
 from hgobs.analysis.classify import Classified, classify, judge
 from hgobs.analysis.report import build_report
 from hgobs.analysis.state import ReportState
@@ -20,6 +20,7 @@ from hgobs.readers import read_paths
 from hgobs.readers.base import Item
 from hgobs.reports import render
 from hgobs.reports.json_report import document
+from tests.analysis import oracles
 from tests.analysis.records import DAY, T0
 from tests.reports.sample import sample_result
 
@@ -88,17 +89,17 @@ def test_report_tables_equal_the_frame_functions(since, until, bucket):
         return None if s is None else pd.Timestamp(s, unit="s", tz="UTC").to_pydatetime()
     result = sample_result()
     report = build_report(result, bucket=bucket, since=ts(since), until=ts(until), now=NOW)
-    everything = summary.detail_frame(result.classified)
+    everything = oracles.detail_frame(result.classified)
     width = trends.bucket_width(bucket)
     window = trends.window_bounds(everything["time"], width, report.since, report.until)
     assert report.window == window
-    current = trends.in_window(everything, window.start, window.end)
-    pd.testing.assert_frame_equal(report.changes, trends.changes(everything, window),
+    current = oracles.in_window(everything, window.start, window.end)
+    pd.testing.assert_frame_equal(report.changes, oracles.changes(everything, window),
                                   check_dtype=False)
-    pd.testing.assert_frame_equal(report.counts, trends.counts(current, width), check_dtype=False)
-    pd.testing.assert_frame_equal(report.recovery, trends.recovery(current), check_dtype=False)
-    pd.testing.assert_frame_equal(report.records, trends.drilldown(current), check_dtype=False)
-    pd.testing.assert_frame_equal(report.mismatch, trends.mismatch_directions(current),
+    pd.testing.assert_frame_equal(report.counts, oracles.counts(current, width), check_dtype=False)
+    pd.testing.assert_frame_equal(report.recovery, oracles.recovery(current), check_dtype=False)
+    pd.testing.assert_frame_equal(report.records, oracles.drilldown(current), check_dtype=False)
+    pd.testing.assert_frame_equal(report.mismatch, oracles.mismatch_directions(current),
                                   check_dtype=False)
 
 
