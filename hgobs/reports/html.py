@@ -33,7 +33,7 @@ from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 
 from hgobs import __version__
-from hgobs.analysis.report import Report
+from hgobs.analysis.tables import Report
 from hgobs.catalog import CATEGORIES, PRIORITY
 from hgobs.reports import json_report
 from hgobs.reports.text import notice_lines, rate, sample_lines, seconds, summary_line, ts, window_line

@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from hgobs.analysis.report import Report
+from hgobs.analysis.tables import Report
 
 # The report tables in document order: (document key, Report attribute).
 TABLES = (("categories", "categories"), ("timeline", "timeline"), ("counts", "counts"),

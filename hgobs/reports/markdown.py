@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from hgobs.analysis.report import Report
+from hgobs.analysis.tables import Report
 from hgobs.reports.text import notice_lines, rate, sample_lines, seconds, summary_line, ts, window_line
 
 

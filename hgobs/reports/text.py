@@ -10,7 +10,7 @@ import pandas as pd
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from hgobs.analysis.report import Report
+from hgobs.analysis.tables import Report
 from hgobs.reports import counted
 
 MAX_SKIPPED_SHOWN = 20

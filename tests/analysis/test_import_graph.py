@@ -134,17 +134,30 @@ def test_analysis_and_reports_are_in_no_cycle_even_through_functions(layer):
     assert [c for c in cycles(graph()) if any(m.startswith(layer) for m in c)] == []
 
 
-def test_the_analysis_imports_neither_capture_nor_httpx():
-    """Nothing under ``hgobs.analysis`` imports ``hgobs.capture`` or ``httpx``, directly or
-    through another package module."""
-    edges = graph()
-    starts = [m for m in edges if m.startswith("hgobs.analysis")]
-    seen, todo = set(starts), list(starts)
+def _reached(edges: dict[str, set[str]], layer: str) -> set[str]:
+    """Every package module the modules under ``layer`` import, directly or not."""
+    seen = {m for m in edges if m == layer or m.startswith(layer + ".")}
+    todo = list(seen)
     while todo:
         for w in edges[todo.pop()]:
             if w not in seen:
                 seen.add(w)
                 todo.append(w)
+    return seen
+
+
+def test_the_renderers_reach_the_report_data_not_the_judge_or_the_reducer():
+    """``hgobs.reports`` imports ``Report`` as data: not the reducer or the judge."""
+    reached = _reached(graph(), "hgobs.reports")
+    assert "hgobs.analysis.tables" in reached
+    assert not reached & {"hgobs.analysis.state", "hgobs.analysis.classify",
+                          "hgobs.analysis.report"}
+
+
+def test_the_analysis_imports_neither_capture_nor_httpx():
+    """Nothing under ``hgobs.analysis`` imports ``hgobs.capture`` or ``httpx``, directly or
+    through another package module."""
+    seen = _reached(graph(), "hgobs.analysis")
     files = _files()
     third_party = set()
     for m in seen:
