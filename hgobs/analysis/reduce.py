@@ -1,15 +1,15 @@
 """Streaming reducers: per-record updates whose state is bounded by distinct keys, not records.
 
-The report state (``hgobs.analysis.state``) and the DataFrame functions of
-``hgobs.analysis.trends`` share these, so a trend is computed by one piece of code whether the
-records stream in or sit in a frame:
+The report state (``hgobs.analysis.state``) is built of these (the test oracles over a frame
+of every record use them too, so a trend is computed by one piece of code):
 
 - ``time_ns``: a record time (float seconds) as the integer nanoseconds pandas makes of it;
 - ``credential_environment``: the credential side of an environment mismatch;
 - ``Episodes``: time to recovery per client (first failure -> next successful token exchange);
 - ``Sample``: the first and last ``keep`` items of each group, and how many there were.
 
-Each reducer expects its records in time order (input order for equal times).
+Each reducer expects its records in time order (input order for equal times); ``absorb``
+takes in a reducer fed the records that follow, so contiguous parts reduce apart and combine.
 """
 
 from __future__ import annotations
