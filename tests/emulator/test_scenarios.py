@@ -26,7 +26,7 @@ from hgobs.emulator.scenarios import (
     load_results,
     markdown_table,
     run_all,
-    table_in,
+    with_table,
 )
 from hgobs.emulator.scenarios.kit import REGISTRATIONS, WRONG_SECRET
 
@@ -74,9 +74,9 @@ def test_readme_coverage_marks_every_category_without_a_scenario_not_emulated() 
     """Each catalog row of the README names exactly the scenarios declaring that category, or
     says "not emulated" (with the ``NOT_EMULATED`` reason, when one is given)."""
     readme = (REPO / "README.md").read_text("utf-8")
+    table = readme[readme.index("<!-- catalog:begin"):readme.index("<!-- catalog:end -->")]
     rows = {line.split("|")[1].strip().strip("`"): line.split("|")[3].strip()
-            for line in table_in(readme, "<!-- catalog:begin", "<!-- catalog:end -->")
-            .splitlines() if line.startswith("| `")}
+            for line in table.splitlines() if line.startswith("| `")}
     assert list(rows) == list(CATEGORIES)
     for category, cell in rows.items():
         names = [name for name, produced in SCENARIOS.items() if produced == category]
@@ -151,4 +151,4 @@ def test_committed_samples_reproduce_times_and_trace_ids(
 def test_readme_table_is_current(committed: dict[str, ScenarioResult]) -> None:
     """The README's scenario table is the one rendered from the committed samples."""
     readme = (SAMPLES / "README.md").read_text("utf-8")
-    assert table_in(readme) == markdown_table(list(committed.values()))
+    assert with_table(readme, markdown_table(list(committed.values()))) == readme

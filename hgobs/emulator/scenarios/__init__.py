@@ -24,7 +24,6 @@ from hgobs.emulator.scenarios.runner import (
     load_results,
     markdown_table,
     run_all,
-    table_in,
     with_table,
 )
 
@@ -43,6 +42,5 @@ __all__ = [
     "load_results",
     "markdown_table",
     "run_all",
-    "table_in",
     "with_table",
 ]

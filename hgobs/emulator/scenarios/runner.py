@@ -296,17 +296,6 @@ def with_table(readme: str, table: str, begin: str = TABLE_BEGIN, end: str = TAB
     return readme[: start + len(begin)] + "\n" + table + readme[stop:]
 
 
-def table_in(readme: str, begin: str = TABLE_BEGIN, end: str = TABLE_END) -> str:
-    """The text between the ``begin`` and ``end`` markers (without the newline after ``begin``).
-
-    Raises ``ValueError`` when the markers are missing or out of order.
-    """
-    start, stop = readme.find(begin), readme.find(end)
-    if start < 0 or stop < start:
-        raise ValueError(f"the README needs {begin} ... {end}")
-    return readme[start + len(begin) + 1: stop]
-
-
 def markdown_table(results: Sequence[ScenarioResult]) -> str:
     """The README table: scenario, expected id, what hgobs recorded, lines, what it sends."""
     rows = [
