@@ -23,7 +23,8 @@ Usage::
 ``--check`` prints a unified diff per stale file, naming it, and exits 1 when any is stale;
 without it, stale files are rewritten and named. ``--root`` points at another copy of the
 repository (the default is the one holding this script). Exit 2 when a file lacks its markers
-or its ``category`` variable.
+or its ``category`` variable. Needs the package with its emulator extra (``pip install -e
+'.[test]'``); ``tests/test_catalog_outputs.py`` runs the check.
 """
 
 from __future__ import annotations
@@ -58,14 +59,14 @@ def emulator_coverage() -> dict[str, list[str]]:
 def catalog_table() -> str:
     """The README's catalog table (Markdown, one row per category in fix order)."""
     rows = ["| category | what fails | emulator scenarios |", "|---|---|---|"]
-    for category_id, names in emulator_coverage().items():
-        title = next(c.title for c in CATALOG if c.id == category_id)
-        if names:
-            emulated = ", ".join(f"`{name}`" for name in names)
+    coverage = emulator_coverage()
+    for category in CATALOG:
+        if coverage[category.id]:
+            emulated = ", ".join(f"`{name}`" for name in coverage[category.id])
         else:
-            reason = NOT_EMULATED.get(category_id)
+            reason = NOT_EMULATED.get(category.id)
             emulated = f"not emulated ({reason})" if reason else "not emulated"
-        rows.append(f"| `{category_id}` | {title} | {emulated} |")
+        rows.append(f"| `{category.id}` | {category.title} | {emulated} |")
     return "\n".join(rows) + "\n"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import shutil
@@ -94,3 +95,18 @@ def test_missing_markers_are_an_error(script, copy, capsys) -> None:
     readme.write_text(readme.read_text("utf-8").replace(script.CATALOG_END, ""), "utf-8")
     assert script.main(["--check", "--root", str(copy)]) == 2
     assert capsys.readouterr().err.startswith("README.md: the README needs")
+
+
+def test_a_new_category_needs_no_scenario(script, monkeypatch) -> None:
+    """A catalog entry that no scenario declares is listed as not emulated in the README table
+    and offered by the Tempo dashboard, with nothing else edited."""
+    new = dataclasses.replace(CATALOG[0], id="token_endpoint_unavailable",
+                              title="Token endpoint unavailable")
+    monkeypatch.setattr(script, "CATALOG", (*CATALOG[:-1], new, CATALOG[-1]))
+    rows = script.catalog_table().splitlines()
+    assert rows[-2] == "| `token_endpoint_unavailable` | Token endpoint unavailable | not emulated |"
+    assert rows[-1].startswith("| `unclassified` | Other failure | `unclassified_")
+    text = (REPO / "dashboards" / "hgobs-tempo.json").read_text("utf-8")
+    (variable,) = [v for v in json.loads(script.tempo_dashboard(text))["templating"]["list"]
+                   if v["name"] == "category"]
+    assert variable["query"].split(",")[-2:] == ["token_endpoint_unavailable", "unclassified"]
