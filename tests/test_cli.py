@@ -164,16 +164,14 @@ def test_counts_of_one_are_singular(tmp_path):
 
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "attempts.jsonl"
-ENGINES = ["auto", "streaming", "columnar"]
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_fail_on_matches_only_failures_inside_the_report_window(tmp_path, engine):
+def test_fail_on_matches_only_failures_inside_the_report_window(tmp_path):
     """--fail-on looks at what the report counts: a failure before --since or at/after --until
-    is not a match (exit 0), one inside the window is (exit 1), with every engine."""
+    is not a match (exit 0), one inside the window is (exit 1)."""
     write(tmp_path, [_record(1700000000.0)])  # expired_assertion at 2023-11-14T22:13:20Z
     runner = CliRunner()
-    base = ["analyze", str(tmp_path / "attempts.jsonl"), "--engine", engine]
+    base = ["analyze", str(tmp_path / "attempts.jsonl")]
     later = runner.invoke(cli, [*base, "--fail-on", "expired_assertion",
                                 "--since", "2030-01-01T00:00:00Z"])
     assert later.exit_code == 0, later.output
@@ -187,12 +185,11 @@ def test_fail_on_matches_only_failures_inside_the_report_window(tmp_path, engine
     assert "hgobs: --fail-on matched: expired_assertion" in inside.stderr
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_fail_on_with_a_window_after_the_samples_exits_0(engine):
+def test_fail_on_with_a_window_after_the_samples_exits_0():
     """The samples hold environment_mismatch failures, all before 2030: a window from 2030
     reports no failure and --fail-on environment_mismatch exits 0; without the window, 1."""
     runner = CliRunner()
-    base = ["analyze", str(SAMPLES), "--engine", engine, "--fail-on", "environment_mismatch"]
+    base = ["analyze", str(SAMPLES), "--fail-on", "environment_mismatch"]
     windowed = runner.invoke(cli, [*base, "--since", "2030-01-01T00:00:00Z"])
     assert windowed.exit_code == 0, windowed.output
     assert "No failures found." in windowed.stdout
@@ -206,8 +203,7 @@ def _invalid_client_id(stdout: str) -> int:
     return sum(c["count"] for c in doc["categories"] if c["category"] == "invalid_client_id")
 
 
-@pytest.mark.parametrize("engine", ["streaming", "columnar"])
-def test_client_id_whose_fingerprint_is_in_no_record_is_warned_about(engine):
+def test_client_id_whose_fingerprint_is_in_no_record_is_warned_about():
     """--client-id with a fingerprint key other than the records' (or another client id): one
     warning on stderr that iss/sub judgements may be wrong; the report is as it was. With the
     records' key and client id: no warning."""
@@ -215,7 +211,7 @@ def test_client_id_whose_fingerprint_is_in_no_record_is_warned_about(engine):
     from hgobs.emulator.scenarios.runner import FINGERPRINT_KEY
 
     runner = CliRunner()
-    args = ["analyze", str(SAMPLES), "--engine", engine, "--format", "json",
+    args = ["analyze", str(SAMPLES), "--format", "json",
             "--client-id", MAIN.client_id]
     wrong = runner.invoke(cli, args, env={"HGOBS_FINGERPRINT_KEY": "not-the-records-key"})
     assert wrong.exit_code == 0, wrong.output
@@ -248,15 +244,14 @@ def test_classify_warns_too_when_the_client_fingerprint_is_in_no_record():
         "(such as invalid_client_id) may be wrong"]
 
 
-@pytest.mark.parametrize("engine", ["streaming", "columnar"])
-def test_output_file_run_says_how_many_lines_were_skipped_and_the_first(tmp_path, engine):
+def test_output_file_run_says_how_many_lines_were_skipped_and_the_first(tmp_path):
     """With -o, stderr counts the skipped input lines, says the report lists them (the CSV
     report does not) and names the first five with their reason; nothing when none was."""
     path = write(tmp_path, [_record(1700000000.0), "{not json", "[1, 2]",
                             *[f"junk {i}" for i in range(5)], _record(1700000060.0)])
     runner = CliRunner()
     html = tmp_path / "mixed.html"
-    result = runner.invoke(cli, ["analyze", str(path), "--engine", engine, "-o", str(html)])
+    result = runner.invoke(cli, ["analyze", str(path), "-o", str(html)])
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
         f"hgobs: html report written to {html}",
@@ -268,15 +263,15 @@ def test_output_file_run_says_how_many_lines_were_skipped_and_the_first(tmp_path
         f"  {path}:6: not JSON (JSONDecodeError at column 1)",
         "  ... and 2 more"]
     assert f"{path}:8" in html.read_text()
-    csv = runner.invoke(cli, ["analyze", str(path), "--engine", engine, "-o",
+    csv = runner.invoke(cli, ["analyze", str(path), "-o",
                               str(tmp_path / "mixed.csv")])
     assert ("hgobs: 7 input lines skipped (the CSV report does not list them; hgobs classify "
             "does)") in csv.stderr
     one = write(tmp_path, [_record(1700000000.0), "{not json"])
-    single = runner.invoke(cli, ["analyze", str(one), "--engine", engine, "-o", str(html)])
+    single = runner.invoke(cli, ["analyze", str(one), "-o", str(html)])
     assert single.stderr.splitlines()[1:] == [
         f"hgobs: 1 input line skipped ({html} lists them under skipped input)",
         f"  {one}:2: not JSON (JSONDecodeError at column 2)"]
     clean = write(tmp_path, [_record(1700000000.0)])
-    quiet = runner.invoke(cli, ["analyze", str(clean), "--engine", engine, "-o", str(html)])
+    quiet = runner.invoke(cli, ["analyze", str(clean), "-o", str(html)])
     assert quiet.stderr.splitlines() == [f"hgobs: html report written to {html}"]
