@@ -143,8 +143,13 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
     Raises ``ConfigError`` (bad ``bucket``, ``since`` not before ``until``, ``recurring_min``
     below 1, a time that is not ISO 8601), ``ProfileError``, ``FileNotFoundError``.
     """
-    state = ReportState(bucket=bucket, since=_utc(since, "since"), until=_utc(until, "until"),
-                        recurring_min_buckets=recurring_min)
+    try:
+        state = ReportState(bucket=bucket, since=_utc(since, "since"),
+                            until=_utc(until, "until"), recurring_min_buckets=recurring_min)
+    except ConfigError as exc:  # named as the option is here (and on the command line)
+        if exc.option != "recurring_min_buckets":
+            raise
+        raise ConfigError("recurring_min", str(exc).split(": ", 1)[-1]) from None
     ctx = _context(profile, token_urls, client_id, fingerprint_key)
     client_fp = _client_fp(client_id, fingerprint_key)
     trust = _trusting(profile, token_urls, client_id, rejudge)

@@ -172,11 +172,11 @@ def profile_setting(spec: str | None = None, environ: Mapping[str, str] | None =
 def fingerprint_key_setting(key: str | bytes | None = None,
                             environ: Mapping[str, str] | None = None) -> bytes | None:
     """The fingerprint key (HMAC key, bytes) the analyzer compares ``client.fp`` values under:
-    ``key`` when given (a ``str`` is UTF-8 encoded), else ``HGOBS_FINGERPRINT_KEY`` stripped,
-    else None (no key: a client id cannot be compared with the records' fingerprints).
+    ``key`` when given (a ``str`` is UTF-8 encoded; empty: no key), else
+    ``HGOBS_FINGERPRINT_KEY`` stripped, else None (no key: a client id cannot be compared with the records' fingerprints).
     ``environ`` defaults to ``os.environ``. Unlike capture's ``fingerprint_key`` it takes a key
     of any length: it must be the one the records were made with, whatever that was."""
     value = _picker({"fingerprint_key": key}, environ)("fingerprint_key")
-    if value is None or value == b"":
+    if not value:
         return None
     return value.encode("utf-8") if isinstance(value, str) else bytes(value)

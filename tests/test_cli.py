@@ -275,3 +275,66 @@ def test_output_file_run_says_how_many_lines_were_skipped_and_the_first(tmp_path
     clean = write(tmp_path, [_record(1700000000.0)])
     quiet = runner.invoke(cli, ["analyze", str(clean), "-o", str(html)])
     assert quiet.stderr.splitlines() == [f"hgobs: html report written to {html}"]
+
+
+@pytest.mark.parametrize("engine", ["auto", "columnar", "streaming"])
+def test_engine_is_deprecated_and_ignored(tmp_path, engine):
+    """--engine is accepted for one release: one warning line on stderr, the same report as
+    without it, also where the columnar engine once refused ('-')."""
+    path = write(tmp_path, [_record(1700000000.0), "{not json"])
+    runner = CliRunner()
+    plain = runner.invoke(cli, ["analyze", "--format", "json", "-"], input=path.read_bytes())
+    given = runner.invoke(cli, ["analyze", "--format", "json", "--engine", engine, "-"],
+                          input=path.read_bytes())
+    assert given.exit_code == 0, given.output
+    assert given.stderr.splitlines() == [
+        "hgobs: warning: --engine is deprecated and ignored (there is one engine)",
+        *plain.stderr.splitlines()]
+    drop = ("generated_at",)
+    assert ({k: v for k, v in json.loads(given.stdout).items() if k not in drop}
+            == {k: v for k, v in json.loads(plain.stdout).items() if k not in drop})
+
+
+def test_analyze_to_standard_output_says_how_many_lines_were_skipped(tmp_path):
+    """Without -o: one stderr line counts the skipped lines and says where they are listed
+    (the CSV report does not list them); nothing when none was skipped."""
+    path = write(tmp_path, [_record(1700000000.0), "{not json", "[1, 2]"])
+    runner = CliRunner()
+    text = runner.invoke(cli, ["analyze", str(path)])
+    assert text.exit_code == 0, text.output
+    assert text.stderr.splitlines() == [
+        "hgobs: 2 input lines skipped (the report lists them under skipped input)"]
+    assert f"{path}:2: not JSON" in text.stdout
+    csv = runner.invoke(cli, ["analyze", "--format", "csv", str(path)])
+    assert csv.stderr.splitlines() == [
+        "hgobs: 2 input lines skipped (the CSV report does not list them; hgobs classify does)"]
+    clean = write(tmp_path, [_record(1700000000.0)])
+    assert runner.invoke(cli, ["analyze", str(clean)]).stderr == ""
+
+
+def test_classify_goes_on_past_times_out_of_range(tmp_path):
+    """A record at a time in milliseconds, 1e300 or NaN prints "time": null with its verdict;
+    classify never stops on one and ends with its totals line."""
+    times = ["1700000000000.0", "1e300", "NaN", "1700000000.0"]
+    lines = [_record(1700000000.0).replace("1700000000.0", t, 1) for t in times]
+    result = CliRunner().invoke(cli, ["classify", str(write(tmp_path, lines))])
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["time"] for o in out] == [None, None, None, "2023-11-14T22:13:20Z"]
+    assert all(o["category"] for o in out)
+    assert result.stderr.splitlines() == ["hgobs: 4 read, 4 classified, 0 skipped"]
+
+
+def test_rejudge_changes_a_verdict_stamped_with_these_rules(tmp_path):
+    """A record stamped by these rules with another verdict keeps it, unless --rejudge."""
+    from hgobs.diagnose import RULES_DIGEST
+
+    path = write(tmp_path, [_record(1700000000.0, category="rate_limited",
+                                    confidence="confirmed", **{"diagnosis.rules": RULES_DIGEST})])
+    runner = CliRunner()
+    kept = json.loads(runner.invoke(cli, ["classify", str(path)]).stdout)
+    again = json.loads(runner.invoke(cli, ["classify", "--rejudge", str(path)]).stdout)
+    assert (kept["category"], again["category"]) == ("rate_limited", "expired_assertion")
+    report = json.loads(runner.invoke(cli, ["analyze", "--rejudge", "--format", "json",
+                                            str(path)]).stdout)
+    assert [c["category"] for c in report["categories"]] == ["expired_assertion"]
