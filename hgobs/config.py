@@ -173,7 +173,8 @@ def fingerprint_key_setting(key: str | bytes | None = None,
                             environ: Mapping[str, str] | None = None) -> bytes | None:
     """The fingerprint key (HMAC key, bytes) the analyzer compares ``client.fp`` values under:
     ``key`` when given (a ``str`` is UTF-8 encoded; empty: no key), else
-    ``HGOBS_FINGERPRINT_KEY`` stripped, else None (no key: a client id cannot be compared with the records' fingerprints).
+    ``HGOBS_FINGERPRINT_KEY`` stripped, else None (no key: a client id cannot be compared with
+    the records' fingerprints).
     ``environ`` defaults to ``os.environ``. Unlike capture's ``fingerprint_key`` it takes a key
     of any length: it must be the one the records were made with, whatever that was."""
     value = _picker({"fingerprint_key": key}, environ)("fingerprint_key")
