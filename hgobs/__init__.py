@@ -27,7 +27,14 @@ from hgobs.profiles import Environment, Profile, load_profile
 from hgobs.schema import FIELDS, SCHEMA_ID, Record
 
 if typing.TYPE_CHECKING:
-    from hgobs.api import AnalysisWarning, Report, Skipped, Verdict, analyze, classify
+    from hgobs.api import (
+        AnalysisWarning,
+        ClassifiedRecord,
+        Report,
+        Skipped,
+        analyze,
+        classify,
+    )
     from hgobs.capture.instrumentor import (
         HGAuthInstrumentor,
         instrument_client,
@@ -44,7 +51,7 @@ _LAZY = {"HGAuthInstrumentor": "hgobs.capture.instrumentor",
          "HttpxLogRedactor": "hgobs.capture.logfilter",
          "Finding": "hgobs.preflight", "check_assertion": "hgobs.preflight",
          "AnalysisWarning": "hgobs.api", "Report": "hgobs.api", "Skipped": "hgobs.api",
-         "Verdict": "hgobs.api", "analyze": "hgobs.api", "classify": "hgobs.api"}
+         "ClassifiedRecord": "hgobs.api", "analyze": "hgobs.api", "classify": "hgobs.api"}
 
 
 def __getattr__(name: str) -> typing.Any:
@@ -70,6 +77,7 @@ __all__ = [
     "AnalysisWarning",
     "CATALOG",
     "Category",
+    "ClassifiedRecord",
     "ConfigError",
     "Diagnosis",
     "Environment",
@@ -89,7 +97,6 @@ __all__ = [
     "Report",
     "SCHEMA_ID",
     "Skipped",
-    "Verdict",
     "__version__",
     "analyze",
     "check_assertion",

@@ -73,7 +73,8 @@ class Report(report_data.Report):
     def render(self, fmt: str = "text") -> str:
         """The report as text in ``fmt``: ``text``, ``json``, ``markdown``, ``csv`` or
         ``html`` (``hgobs.reports.render``). Raises ``ConfigError`` for another format."""
-        return render(self, fmt)
+        with gc_paused():  # many small objects, no cycles (see gc_paused)
+            return render(self, fmt)
 
     def write(self, path: PathLike, fmt: str | None = None) -> str:
         """Write the report to ``path`` atomically (all of it or nothing, ``write_atomic``) in
@@ -86,7 +87,7 @@ class Report(report_data.Report):
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ClassifiedRecord:
     """One classified record, as ``hgobs classify`` prints it: ``source`` (``<file>:<line>``),
     ``time`` (ISO 8601 UTC, ``...Z``; None when the record's time is missing or not seconds
     within ``analysis.state.MAX_ABS_TIME_S`` of the epoch, such as NaN, milliseconds or 1e300),
@@ -165,8 +166,8 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
 def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | None = None,
              token_urls: Iterable[str] = (), client_id: str | None = None,
              fingerprint_key: str | bytes | None = None, rejudge: bool = False
-             ) -> Iterator[Verdict | Skipped]:
-    """The records of ``paths`` judged one by one, in input order: a ``Verdict`` for each
+             ) -> Iterator[ClassifiedRecord | Skipped]:
+    """The records of ``paths`` judged one by one, in input order: a ``ClassifiedRecord`` for each
     record, a ``Skipped`` for each input unit that is not one (totals reconcile). Options as
     for ``analyze``. Streams: history and the records waiting for their turn are bounded (see
     ``hgobs.analysis.classify``). A record whose time is out of range is still judged, its
@@ -177,7 +178,7 @@ def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | N
     client_fp = _client_fp(client_id, fingerprint_key)
     trust = _trusting(profile, token_urls, client_id, rejudge)
 
-    def verdicts() -> Iterator[Verdict | Skipped]:
+    def verdicts() -> Iterator[ClassifiedRecord | Skipped]:
         clients: set[Any] = set()
         for judged in _judged(paths, ctx, client_fp, trust, input_order=True):
             if not isinstance(judged, Classified):
@@ -185,7 +186,7 @@ def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | N
                 continue
             r = judged.record
             clients.add(r.get("client.fp"))
-            yield Verdict(judged.source, iso_time(r.get("time")), r.get("category"),
+            yield ClassifiedRecord(judged.source, iso_time(r.get("time")), r.get("category"),
                           r.get("confidence"), tuple(r.get("evidence") or ()),
                           tuple(r.get("also") or ()))
         _check_client(client_fp, clients)
@@ -333,6 +334,6 @@ def write_atomic(path: str, text: str) -> None:
         raise
 
 
-__all__ = ["AnalysisWarning", "ClientIdMismatchWarning", "FORMAT_SUFFIXES", "Report", "Skipped",
-           "Verdict", "analyze", "classify", "failing_categories", "format_for", "iso_time",
-           "parse_time", "write_atomic"]
+__all__ = ["FORMAT_SUFFIXES", "AnalysisWarning", "ClassifiedRecord", "ClientIdMismatchWarning",
+           "Report", "Skipped", "analyze", "classify", "failing_categories", "format_for",
+           "iso_time", "parse_time", "write_atomic"]

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 import hgobs
-from hgobs.api import AnalysisWarning, ClientIdMismatchWarning, Skipped, Verdict
+from hgobs.api import AnalysisWarning, ClassifiedRecord, ClientIdMismatchWarning, Skipped
 from hgobs.cli import cli
 from hgobs.errors import ConfigError, ProfileError
-from tests.test_cli import _record, write
+from tests.test_cli import record_line, write
 from tests.test_lean_install import lean_run
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "attempts.jsonl"
@@ -53,7 +53,7 @@ def test_write_picks_the_format_from_the_extension(tmp_path, suffix, starts):
 
 def test_options_mirror_the_cli(tmp_path):
     """since/until (ISO text or datetimes), bucket and client_id work as the CLI's options."""
-    path = write(tmp_path, [_record(1700000000.0), _record(1700003600.0)])
+    path = write(tmp_path, [record_line(1700000000.0), record_line(1700003600.0)])
     windowed = hgobs.analyze(path, since="2023-11-14T23:00:00Z", bucket="1h")
     assert windowed.totals["attempts"] == 1 and windowed.bucket_seconds == 3600.0
     same = hgobs.analyze(path, since=datetime(2023, 11, 14, 23), bucket="1h")
@@ -88,13 +88,13 @@ def test_a_bad_profile_or_path_is_said():
 
 
 def test_classify_yields_verdicts_and_skipped_items_in_input_order(tmp_path):
-    """One Verdict per record, one Skipped per unreadable line, in input order; a record
+    """One ClassifiedRecord per record, one Skipped per unreadable line, in input order; a record
     whose time is out of range (milliseconds, NaN) is still judged, its time None."""
-    path = write(tmp_path, [_record(1700000000.0), "{not json",
-                            _record(1700000000.0).replace("1700000000.0", "1700000000000.0", 1),
-                            _record(1700000001.0).replace("1700000001.0", "NaN", 1)])
+    path = write(tmp_path, [record_line(1700000000.0), "{not json",
+                            record_line(1700000000.0).replace("1700000000.0", "1700000000000.0", 1),
+                            record_line(1700000001.0).replace("1700000001.0", "NaN", 1)])
     got = list(hgobs.classify(path))
-    assert [type(v) for v in got] == [Verdict, Skipped, Verdict, Verdict]
+    assert [type(v) for v in got] == [ClassifiedRecord, Skipped, ClassifiedRecord, ClassifiedRecord]
     assert got[0].time == "2023-11-14T22:13:20Z" and got[0].category == "expired_assertion"
     assert got[0].as_dict() == {"source": f"{path}:1", "time": "2023-11-14T22:13:20Z",
                                 "category": "expired_assertion", "confidence": "confirmed",
@@ -108,7 +108,7 @@ def test_rejudge_judges_a_stamped_verdict_again(tmp_path):
     """A record stamped by these rules keeps its verdict; with rejudge it is judged again."""
     from hgobs.diagnose import RULES_DIGEST
 
-    stamped = _record(1700000000.0, category="rate_limited", confidence="confirmed",
+    stamped = record_line(1700000000.0, category="rate_limited", confidence="confirmed",
                       **{"diagnosis.rules": RULES_DIGEST})
     path = write(tmp_path, [stamped])
     assert [v.category for v in hgobs.classify(path)] == ["rate_limited"]
@@ -122,7 +122,7 @@ def test_notes_are_warnings(tmp_path):
     """A file in a folder that is not a log, and a client id whose fingerprint is in no record,
     are AnalysisWarnings; a client id without a key too; the report is made all the same."""
     (tmp_path / "notes.txt").write_text("not a log\n")
-    write(tmp_path, [_record(1700000000.0, **{"client.fp": "fp-of-someone-else"})])
+    write(tmp_path, [record_line(1700000000.0, **{"client.fp": "fp-of-someone-else"})])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = hgobs.analyze(tmp_path, client_id="my-client", fingerprint_key="a-key")

@@ -13,7 +13,9 @@ from hgobs.cli import cli
 from hgobs.schema import SCHEMA_ID
 
 
-def _record(time: float, **fields) -> str:
+def record_line(time: float, **fields) -> str:
+    """One hgobs JSON Lines record at ``time``: an expired assertion refused with invalid_grant
+    (``fields`` added or replacing)."""
     base = {"schema": SCHEMA_ID, "time": time, "endpoint.kind": "token_exchange",
             "environment": "sandbox", "http.method": "POST",
             "url": "https://sandbox.healthgorilla.com/oauth/token", "http.status": 400,
@@ -33,7 +35,7 @@ def write(tmp_path: Path, lines: list[str]) -> Path:
 
 def test_classify_prints_one_object_per_record_in_input_order(tmp_path):
     """classify prints source file:line, ISO time, category, confidence and evidence."""
-    path = write(tmp_path, [_record(1700000000.0), "", _record(1700000100.0, **{"http.status": 200, "response.error": None})])
+    path = write(tmp_path, [record_line(1700000000.0), "", record_line(1700000100.0, **{"http.status": 200, "response.error": None})])
     result = CliRunner().invoke(cli, ["classify", str(path)])
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in result.stdout.splitlines()]
@@ -47,8 +49,8 @@ def test_classify_prints_one_object_per_record_in_input_order(tmp_path):
 
 def test_bad_lines_are_reported_with_file_and_line_and_never_fatal(tmp_path):
     """Unreadable lines are skipped with their file:line and reason; totals reconcile."""
-    path = write(tmp_path, [_record(1700000000.0), "{not json", '{"schema": "other"}', "[1,2]",
-                            _record(1700000001.0)])
+    path = write(tmp_path, [record_line(1700000000.0), "{not json", '{"schema": "other"}', "[1,2]",
+                            record_line(1700000001.0)])
     result = CliRunner().invoke(cli, ["classify", str(path)])
     assert result.exit_code == 0
     assert f"{path}:2: skipped: not JSON" in result.stderr
@@ -59,8 +61,8 @@ def test_bad_lines_are_reported_with_file_and_line_and_never_fatal(tmp_path):
 
 def test_analyze_text_counts_categories_per_environment(tmp_path):
     """analyze prints the totals line and one row per (category, environment) with the fix."""
-    path = write(tmp_path, [_record(1700000000.0), _record(1700000060.0),
-                            _record(1700000120.0, environment="production"), "junk"])
+    path = write(tmp_path, [record_line(1700000000.0), record_line(1700000060.0),
+                            record_line(1700000120.0, environment="production"), "junk"])
     result = CliRunner().invoke(cli, ["analyze", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "4 records read, 3 classified (0 ok, 3 failed), 1 skipped" in result.stdout
@@ -72,7 +74,7 @@ def test_analyze_text_counts_categories_per_environment(tmp_path):
 
 def test_analyze_json_matches_counts(tmp_path):
     """analyze --format json gives counts, first/last seen and skipped lines."""
-    write(tmp_path, [_record(1700000000.0), _record(1700000060.0)])
+    write(tmp_path, [record_line(1700000000.0), record_line(1700000060.0)])
     result = CliRunner().invoke(cli, ["analyze", "--format", "json", str(tmp_path)])
     doc = json.loads(result.stdout)
     assert doc["read"] == 2 and doc["totals"]["failed"] == 2
@@ -99,7 +101,7 @@ def test_categories_lists_the_whole_catalog():
 
 def test_fail_on_sets_exit_code(tmp_path):
     """--fail-on exits 1 when a named category (or any failure) is present, else 0."""
-    write(tmp_path, [_record(1700000000.0)])
+    write(tmp_path, [record_line(1700000000.0)])
     runner = CliRunner()
     assert runner.invoke(cli, ["analyze", str(tmp_path), "--fail-on", "expired_assertion"]).exit_code == 1
     assert runner.invoke(cli, ["analyze", str(tmp_path), "--fail-on", "any"]).exit_code == 1
@@ -110,7 +112,7 @@ def test_fail_on_sets_exit_code(tmp_path):
 
 def test_output_file_is_written_whole(tmp_path):
     """-o writes the report to the file and leaves no temporary file behind."""
-    write(tmp_path, [_record(1700000000.0)])
+    write(tmp_path, [record_line(1700000000.0)])
     out = tmp_path / "out" / "report.json"
     out.parent.mkdir()
     result = CliRunner().invoke(cli, ["analyze", str(tmp_path / "attempts.jsonl"), "--format", "json", "-o", str(out)])
@@ -150,7 +152,7 @@ def test_counts_of_one_are_singular(tmp_path):
     """One record read, one line skipped, one file left out: no '1 records', no '(s)'."""
     logs = tmp_path / "logs"
     logs.mkdir()
-    write(logs, [_record(1700000000.0), "{not json"])
+    write(logs, [record_line(1700000000.0), "{not json"])
     (logs / "notes.txt").write_text("not a log\n")
     result = CliRunner().invoke(cli, ["analyze", str(logs)])
     assert result.exit_code == 0, result.output
@@ -158,7 +160,7 @@ def test_counts_of_one_are_singular(tmp_path):
     assert "Skipped 1 input line:" in result.stdout
     assert f"hgobs: left out 1 file found in folders that are not logs: {logs / 'notes.txt'}" \
         in result.stderr
-    (logs / "attempts.jsonl").write_text(_record(1700000000.0) + "\n")
+    (logs / "attempts.jsonl").write_text(record_line(1700000000.0) + "\n")
     one = CliRunner().invoke(cli, ["analyze", str(logs / "attempts.jsonl")])
     assert "hgobs report: 1 record read, 1 classified (0 ok, 1 failed), 0 skipped" in one.stdout
 
@@ -169,7 +171,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "attempts.jsonl"
 def test_fail_on_matches_only_failures_inside_the_report_window(tmp_path):
     """--fail-on looks at what the report counts: a failure before --since or at/after --until
     is not a match (exit 0), one inside the window is (exit 1)."""
-    write(tmp_path, [_record(1700000000.0)])  # expired_assertion at 2023-11-14T22:13:20Z
+    write(tmp_path, [record_line(1700000000.0)])  # expired_assertion at 2023-11-14T22:13:20Z
     runner = CliRunner()
     base = ["analyze", str(tmp_path / "attempts.jsonl")]
     later = runner.invoke(cli, [*base, "--fail-on", "expired_assertion",
@@ -247,8 +249,8 @@ def test_classify_warns_too_when_the_client_fingerprint_is_in_no_record():
 def test_output_file_run_says_how_many_lines_were_skipped_and_the_first(tmp_path):
     """With -o, stderr counts the skipped input lines, says the report lists them (the CSV
     report does not) and names the first five with their reason; nothing when none was."""
-    path = write(tmp_path, [_record(1700000000.0), "{not json", "[1, 2]",
-                            *[f"junk {i}" for i in range(5)], _record(1700000060.0)])
+    path = write(tmp_path, [record_line(1700000000.0), "{not json", "[1, 2]",
+                            *[f"junk {i}" for i in range(5)], record_line(1700000060.0)])
     runner = CliRunner()
     html = tmp_path / "mixed.html"
     result = runner.invoke(cli, ["analyze", str(path), "-o", str(html)])
@@ -267,12 +269,12 @@ def test_output_file_run_says_how_many_lines_were_skipped_and_the_first(tmp_path
                               str(tmp_path / "mixed.csv")])
     assert ("hgobs: 7 input lines skipped (the CSV report does not list them; hgobs classify "
             "does)") in csv.stderr
-    one = write(tmp_path, [_record(1700000000.0), "{not json"])
+    one = write(tmp_path, [record_line(1700000000.0), "{not json"])
     single = runner.invoke(cli, ["analyze", str(one), "-o", str(html)])
     assert single.stderr.splitlines()[1:] == [
         f"hgobs: 1 input line skipped ({html} lists them under skipped input)",
         f"  {one}:2: not JSON (JSONDecodeError at column 2)"]
-    clean = write(tmp_path, [_record(1700000000.0)])
+    clean = write(tmp_path, [record_line(1700000000.0)])
     quiet = runner.invoke(cli, ["analyze", str(clean), "-o", str(html)])
     assert quiet.stderr.splitlines() == [f"hgobs: html report written to {html}"]
 
@@ -281,7 +283,7 @@ def test_output_file_run_says_how_many_lines_were_skipped_and_the_first(tmp_path
 def test_engine_is_deprecated_and_ignored(tmp_path, engine):
     """--engine is accepted for one release: one warning line on stderr, the same report as
     without it, also where the columnar engine once refused ('-')."""
-    path = write(tmp_path, [_record(1700000000.0), "{not json"])
+    path = write(tmp_path, [record_line(1700000000.0), "{not json"])
     runner = CliRunner()
     plain = runner.invoke(cli, ["analyze", "--format", "json", "-"], input=path.read_bytes())
     given = runner.invoke(cli, ["analyze", "--format", "json", "--engine", engine, "-"],
@@ -298,7 +300,7 @@ def test_engine_is_deprecated_and_ignored(tmp_path, engine):
 def test_analyze_to_standard_output_says_how_many_lines_were_skipped(tmp_path):
     """Without -o: one stderr line counts the skipped lines and says where they are listed
     (the CSV report does not list them); nothing when none was skipped."""
-    path = write(tmp_path, [_record(1700000000.0), "{not json", "[1, 2]"])
+    path = write(tmp_path, [record_line(1700000000.0), "{not json", "[1, 2]"])
     runner = CliRunner()
     text = runner.invoke(cli, ["analyze", str(path)])
     assert text.exit_code == 0, text.output
@@ -308,7 +310,7 @@ def test_analyze_to_standard_output_says_how_many_lines_were_skipped(tmp_path):
     csv = runner.invoke(cli, ["analyze", "--format", "csv", str(path)])
     assert csv.stderr.splitlines() == [
         "hgobs: 2 input lines skipped (the CSV report does not list them; hgobs classify does)"]
-    clean = write(tmp_path, [_record(1700000000.0)])
+    clean = write(tmp_path, [record_line(1700000000.0)])
     assert runner.invoke(cli, ["analyze", str(clean)]).stderr == ""
 
 
@@ -316,7 +318,7 @@ def test_classify_goes_on_past_times_out_of_range(tmp_path):
     """A record at a time in milliseconds, 1e300 or NaN prints "time": null with its verdict;
     classify never stops on one and ends with its totals line."""
     times = ["1700000000000.0", "1e300", "NaN", "1700000000.0"]
-    lines = [_record(1700000000.0).replace("1700000000.0", t, 1) for t in times]
+    lines = [record_line(1700000000.0).replace("1700000000.0", t, 1) for t in times]
     result = CliRunner().invoke(cli, ["classify", str(write(tmp_path, lines))])
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in result.stdout.splitlines()]
@@ -329,7 +331,7 @@ def test_rejudge_changes_a_verdict_stamped_with_these_rules(tmp_path):
     """A record stamped by these rules with another verdict keeps it, unless --rejudge."""
     from hgobs.diagnose import RULES_DIGEST
 
-    path = write(tmp_path, [_record(1700000000.0, category="rate_limited",
+    path = write(tmp_path, [record_line(1700000000.0, category="rate_limited",
                                     confidence="confirmed", **{"diagnosis.rules": RULES_DIGEST})])
     runner = CliRunner()
     kept = json.loads(runner.invoke(cli, ["classify", str(path)]).stdout)
