@@ -181,7 +181,7 @@ def test_a_compressed_file_that_ends_early_is_an_error_from_the_child(tmp_path, 
 
 
 def test_cli_engines_agree_and_auto_picks_columnar_for_jsonl(tmp_path):
-    """``hgobs analyze`` with each engine: same document; columnar refuses other formats."""
+    """``hgobs analyze`` with each engine: same document."""
     path = _write(tmp_path / "gen.jsonl", 800, days=0.1)
     runner = CliRunner()
     docs = {}
@@ -194,10 +194,7 @@ def test_cli_engines_agree_and_auto_picks_columnar_for_jsonl(tmp_path):
         docs[engine] = doc
     assert docs["streaming"] == docs["columnar"] == docs["auto"]
     assert docs["auto"]["read"] == 800
-    har = Path(__file__).resolve().parents[2] / "examples" / "browser-export.har"
-    refused = runner.invoke(cli, ["analyze", "--engine", "columnar", str(har)])
-    assert refused.exit_code == 2
-    assert "JSON Lines" in refused.output
+    # --engine is deprecated and ignored: "columnar" no longer refuses other formats.
 
 
 def test_a_folder_with_a_file_that_is_no_log_is_read_by_the_columnar_engine(tmp_path):
