@@ -25,7 +25,8 @@ a client succeeded     is configured for changes with a deployment, and a week s
 
 Lookups check the horizon, so expiry is exact whatever the order entries are dropped in;
 expired entries are dropped as records arrive (a min-heap keyed by expiry for the tables whose
-horizon varies per entry, insertion order for the fixed ones), O(log n) per record. Records
+horizon varies per entry, insertion order for the fixed ones; at most once per
+``PURGE_EVERY_S`` of record time, and before a cap pushes anything out), O(log n) per record. Records
 arrive in time order within the reader's lateness bound. ``max_entries`` per table (and
 ``trace_entries`` for traces) caps memory as a safety net: when the cap pushes out an entry
 before its horizon, ``overflowed`` counts it, so a report can say its history facts may be
@@ -56,6 +57,9 @@ ISSUED_GRACE_S = 86_400.0
 """How long after its expiry an issued access value is still recognised (seconds)."""
 TRACE_HORIZON_S = 300.0
 """How long the last token exchange of a trace is remembered (seconds)."""
+PURGE_EVERY_S = 1.0
+"""Expired entries are dropped at most once per this many seconds of record time (and
+whenever a cap is reached), so memory holds at most that much expired history."""
 CLIENT_ENV_HORIZON_S = 7 * 86_400.0
 """How long after its last success an ``iss`` is remembered as working in an environment
 (seconds): one entry per client, so a week (a release cycle) costs little memory."""
@@ -74,15 +78,17 @@ class _Horizon:
         entry = self.entries.get(key)
         return entry[1] if entry is not None and entry[0] >= now else None
 
-    def put(self, key: str, expires_at: float, value: Any) -> int:
+    def put(self, key: str, expires_at: float, value: Any, now: float) -> int:
         """Store; returns how many live entries the cap pushed out."""
         old = self.entries.get(key)
         if old is None or old[0] != expires_at:
             heapq.heappush(self.heap, (expires_at, key))
         self.entries[key] = (expires_at, value)
         forced = 0
-        while len(self.entries) > self.cap:
-            forced += self._pop_earliest()
+        if len(self.entries) > self.cap:
+            self.expire(now)  # what expired goes first, uncounted
+            while len(self.entries) > self.cap:
+                forced += self._pop_earliest()
         return forced
 
     def expire(self, now: float) -> None:
@@ -121,9 +127,11 @@ class _Recent:
         entries[key] = (now, value)
         entries.move_to_end(key)
         forced = 0
-        while len(entries) > self.cap:
-            entries.popitem(last=False)
-            forced += 1
+        if len(entries) > self.cap:
+            self.expire(now)  # what expired goes first, uncounted
+            while len(entries) > self.cap:
+                entries.popitem(last=False)
+                forced += 1
         return forced
 
     def expire(self, now: float) -> None:
@@ -156,6 +164,7 @@ class History:
         self._issued = _Horizon(max_entries)
         self._client_envs = _Recent(CLIENT_ENV_HORIZON_S, max_entries)
         self._traces = _Recent(TRACE_HORIZON_S, trace_entries)
+        self._purge_at = -math.inf
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -171,8 +180,10 @@ class History:
         if isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now):
             return  # a record without a finite time neither learns nor teaches anything
         with self._lock:
-            for table in (self._assertions, self._issued, self._client_envs, self._traces):
-                table.expire(now)
+            if now >= self._purge_at:  # lookups check horizons: purging is for memory only
+                self._purge_at = now + PURGE_EVERY_S
+                for table in (self._assertions, self._issued, self._client_envs, self._traces):
+                    table.expire(now)
             self._assertion(r, now)
             self._presented(r, now)
             self._trace(r, now)
@@ -200,7 +211,7 @@ class History:
         expires_at = self._assertion_expiry(r, now)
         alive = {k: at for k, at, _ in found}
         for k in keys:
-            self.overflowed += table.put(k, max(expires_at, alive.get(k, expires_at)), first_seen)
+            self.overflowed += table.put(k, max(expires_at, alive.get(k, expires_at)), first_seen, now)
 
     def _presented(self, r: Record, now: float) -> None:
         fp = r.get("presented.fp")
@@ -242,6 +253,6 @@ class History:
         expires_in = r.get("issued.expires_in")
         ttl = to_seconds(expires_in) if expires_in is not None else None
         expires_at = now + (ttl if ttl is not None else DEFAULT_EXPIRES_IN_S) + ISSUED_GRACE_S
-        self.overflowed += self._issued.put(r["issued.fp"], expires_at, (now, expires_in, env))
+        self.overflowed += self._issued.put(r["issued.fp"], expires_at, (now, expires_in, env), now)
         if iss_fp and env:
             self.overflowed += self._client_envs.put(iss_fp, now, (ok_in or frozenset()) | {env})

@@ -157,3 +157,13 @@ def test_records_without_a_finite_time_neither_learn_nor_teach():
         history.annotate(r)
         assert "assertion.reused_after_s" not in r
     assert len(history) == 0
+
+
+def test_expired_entries_make_room_before_the_cap_counts_anything():
+    """Entries that expired between two purges leave first when a cap is reached: only live
+    entries pushed out count as ``overflowed``."""
+    history = History(max_entries=5, profile=PROFILE)
+    for i in range(20):  # each expires 0.05 s after it is sent, the next comes 0.1 s later
+        t = T0 + i / 10
+        history.annotate(exchange(t, f"a{i}", t + 0.05 - LEEWAY_S))
+    assert history.overflowed == 0 and len(history) <= 5
