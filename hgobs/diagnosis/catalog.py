@@ -2,9 +2,12 @@
 
 Ids are stable (they appear in spans, metrics, records and reports). ``CATALOG`` is ordered by
 what to fix first: when several categories apply to one attempt, the earliest one is reported
-and the others are listed as ``also``. Sources: the provider's authentication troubleshooting
-guide ("HG guide"), Health Gorilla API docs, RFC 6749 (OAuth 2.0), RFC 6750 (Bearer tokens),
-RFC 7521 (assertion framework) and RFC 7523 (JWT profile).
+and the others are listed as ``also``. Each entry names the predicate of
+``hgobs.diagnosis.rules`` that decides it (``Category.rule``); adding a category is one entry
+here, its rule there, and its test record in ``tests/data/rules.json``. Sources: the
+provider's authentication troubleshooting guide ("HG guide"), Health Gorilla API docs,
+RFC 6749 (OAuth 2.0), RFC 6750 (Bearer tokens), RFC 7521 (assertion framework) and RFC 7523
+(JWT profile).
 """
 
 from __future__ import annotations
