@@ -48,7 +48,7 @@ _DTYPES: dict[str, Any] = {"str": pl.String, "float": pl.Float64, "int": pl.Int6
 
 REPORT_FIELDS = ("time", "endpoint.kind", "environment", "service.name", "client.fp",
                  "outcome", "category", "confidence", "fix", "evidence", "also", "group",
-                 "diagnosis.rules", "assertion.aud_environment")
+                 "diagnosis.rules", "diagnosis.profile", "assertion.aud_environment")
 KEY_FIELDS = ("http.status", "assertion.source", "assertion.fp", "assertion.jti_fp",
               "assertion.iss_fp",
               "presented.fp", "issued.fp", "issued.expires_in", "trace_id", "span_id")

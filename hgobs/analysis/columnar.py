@@ -75,6 +75,7 @@ from hgobs.analysis.state import MAX_ABS_TIME_S, UNKNOWN, ReportState, _fill, ha
 from hgobs.analysis.trends import ENVIRONMENT_MISMATCH
 from hgobs.catalog import CATEGORIES, OK
 from hgobs.diagnose import RULES_DIGEST, is_failure
+from hgobs.diagnosis.stamp import profile_stamp
 from hgobs.profiles import API_CALL, TOKEN_EXCHANGE, Profile
 from hgobs.readers import jsonl
 from hgobs.readers.base import Item
@@ -513,7 +514,8 @@ class ColumnarAnalyzer:
                                                        <= _MARGIN_S)
         category = pl.col("category")
         if self.trust:
-            stamped = (pl.col("diagnosis.rules") == RULES_DIGEST).fill_null(False)
+            stamped = ((pl.col("diagnosis.rules") == RULES_DIGEST) & (
+                pl.col("diagnosis.profile") == profile_stamp(self.judge.profile))).fill_null(False)
             settled_ok = _settled_ok()
             settled_failed = stamped & category.is_in(_FAILURE_IDS).fill_null(False) \
                 & _failing() & pl.col("_trace_ord").is_null() & _facts_stand() \

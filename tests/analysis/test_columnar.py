@@ -24,6 +24,7 @@ from hgobs.analysis.columnar import ColumnarAnalyzer
 from hgobs.analysis.state import ReportState
 from hgobs.cli import cli
 from hgobs.diagnose import RULES_DIGEST
+from hgobs.diagnosis.stamp import profile_stamp
 from hgobs.profiles import load_profile
 from hgobs.readers import read_paths
 from hgobs.reports.json_report import document
@@ -130,14 +131,15 @@ def test_damaged_lines_are_skipped_with_the_readers_reasons(tmp_path):
 
 
 def test_stamped_verdicts_are_kept_and_stale_ones_judged_again(tmp_path):
-    """A record stamped by these rules keeps its verdict; one stamped by other rules, or read
+    """A record stamped by these rules and profile keeps its verdict; one stamped by other rules, or read
     with trust off, is judged again by the rules."""
     lines = SAMPLES.read_bytes().splitlines()
     failed = [orjson.loads(line) for line in lines if b'"outcome":"failed"' in line]
     target = next(r for r in failed if "assertion.reused_after_s" not in r
                   and "presented.after_failed_exchange" not in r)
     assert target["diagnosis.rules"] == RULES_DIGEST
-    kept = dict(target, category="rate_limited")  # a verdict the rules would not give here
+    kept = dict(target, category="rate_limited",  # a verdict the rules would not give here
+                **{"diagnosis.profile": profile_stamp(PROFILE)})  # judged under PROFILE
     stale = dict(kept, **{"diagnosis.rules": "0" * 16})
     for name, record, trust, expected in (
             ("kept", kept, True, "rate_limited"),
