@@ -9,110 +9,63 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import sys
-import tempfile
 import threading
+import warnings
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from hgobs import __version__
-from hgobs.analysis.classify import (
-    Classified,
-    Judged,
-    classify,
-    gc_paused,
-    judge,
-)
-from hgobs.analysis.report import Report, build_report
-from hgobs.analysis.state import UNKNOWN, ReportState
-from hgobs.catalog import CATALOG, CATEGORIES
-from hgobs.config import profile_setting
-from hgobs.errors import HgobsError
-from hgobs.profiles import Profile, load_profile, profile_from_token_urls
-from hgobs.readers import (
-    Item,
-    ReadContext,
-    read_paths,
-)
-from hgobs.redaction import Fingerprinter
-from hgobs.reports import FORMATS, counted, render
+from hgobs import __version__, api
+from hgobs.catalog import CATALOG
+from hgobs.errors import ConfigError, HgobsError
+from hgobs.readers import Item
+from hgobs.reports import FORMATS, counted
 
 MAX_SKIPPED_SAID = 5
 """Skipped input lines named on stderr when the report goes to a file (the report lists more)."""
 
 
-def _profile(profile: str | None, token_urls: tuple[str, ...]) -> Profile:
-    if token_urls:
-        return profile_from_token_urls(token_urls)
-    return profile_setting(profile)
-
-
-def _fingerprint_of(client_id: str | None) -> str | None:
-    """The keyed fingerprint of ``client_id`` under ``HGOBS_FINGERPRINT_KEY`` (None without
-    either)."""
-    key = os.environ.get("HGOBS_FINGERPRINT_KEY")
-    if not client_id or not key:
-        return None
-    return Fingerprinter(key.encode("utf-8"))(client_id)
-
-
-def _client_fp(client_id: str | None) -> str | None:
-    if client_id and not os.environ.get("HGOBS_FINGERPRINT_KEY"):
-        click.echo("hgobs: --client-id needs HGOBS_FINGERPRINT_KEY (the key the records were "
-                   "made with) to compare fingerprints; ignoring it", err=True)
-    return _fingerprint_of(client_id)
-
-
-def _say_client_mismatch(client_id: str | None, seen: Iterable[Any]) -> None:
-    """Warn when ``client_id`` is given and the records carry client fingerprints
-    (``client.fp``, ``seen``: for ``analyze`` those of the report window) of which none is that
-    of ``client_id``: the key or the client id is not the one the records were made with, so
-    judging iss/sub against it is unsound. The report is left as it is."""
-    fp = _fingerprint_of(client_id)
-    fps = {str(v) for v in seen if v is not None and v != UNKNOWN}
-    if fp is None or not fps or fp in fps:
-        return
-    click.echo(f"hgobs: warning: the fingerprint of --client-id under HGOBS_FINGERPRINT_KEY is "
-               f"none of the {counted(len(fps), 'client fingerprint')} (client.fp) of the "
-               "records: the key or the client id is not the one the records were made with, "
-               "so the iss/sub judgements against the client id (such as invalid_client_id) "
-               "may be wrong", err=True)
-
-
-def _say_skipped(report: Report, fmt: str, output: str) -> None:
-    """Say on stderr how many input lines were skipped (the first few with their reason) and
-    where the report written to ``output`` lists them."""
+def _say_skipped(report: api.Report, fmt: str, output: str | None) -> None:
+    """Say on stderr how many input lines were skipped and where their reasons are listed:
+    with ``output``, the first few with their reason too (one line without)."""
     total = int(report.totals["skipped"])
     if not total:
         return
     listed = len(report.skipped)
+    shown = output or "the report"
     if fmt == "csv":
         where = "the CSV report does not list them; hgobs classify does"
     elif listed < total:
-        where = f"{output} lists the first {listed} under skipped input"
+        where = f"{shown} lists the first {listed} under skipped input"
     else:
-        where = f"{output} lists them under skipped input"
+        where = f"{shown} lists them under skipped input"
     click.echo(f"hgobs: {counted(total, 'input line')} skipped ({where})", err=True)
+    if not output:
+        return
     for row in report.skipped.head(MAX_SKIPPED_SAID).itertuples(index=False):
         click.echo(f"  {row.source}: {row.reason}", err=True)
     if total > MAX_SKIPPED_SAID:
         click.echo(f"  ... and {total - MAX_SKIPPED_SAID} more", err=True)
 
 
-def _context(profile: str | None, token_urls: tuple[str, ...], client_id: str | None
-             ) -> ReadContext:
-    key = os.environ.get("HGOBS_FINGERPRINT_KEY")
-    return ReadContext(profile=_profile(profile, token_urls), client_id=client_id,
-                       fingerprint=Fingerprinter(key.encode("utf-8") if key else None))
+def _say(caught: Iterable[warnings.WarningMessage]) -> None:
+    """Each ``AnalysisWarning`` caught, one line on stderr (a client id mismatch as a
+    ``warning:``); other warnings as Python shows them."""
+    for w in caught:
+        if issubclass(w.category, api.ClientIdMismatchWarning):
+            click.echo(f"hgobs: warning: {w.message}", err=True)
+        elif issubclass(w.category, api.AnalysisWarning):
+            click.echo(f"hgobs: {w.message}", err=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
-def _progress(items: Iterable[Item]) -> Iterator[Item]:
+def _progress(items: Iterator[Item]) -> Iterator[Item]:
     """Pass ``items`` through, showing a running count on stderr when it is a terminal."""
     if not sys.stderr.isatty():
         yield from items
@@ -129,87 +82,25 @@ def _progress(items: Iterable[Item]) -> Iterator[Item]:
             yield item
 
 
-def _run(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
-         client_id: str | None, *, input_order: bool = False) -> Iterator[Judged]:
-    """Judge the records of ``paths`` as they are read (streaming, bounded memory), in the
-    order ``read_paths`` yields them (``input_order`` no longer changes it)."""
+@contextlib.contextmanager
+def _usage_errors() -> Iterator[None]:
+    """Map what the API raises to exit 2: a missing path and a bad option (``ConfigError``)
+    as usage errors, any other ``HgobsError`` (a profile) as ``UsageFailure``."""
     try:
-        ctx = _context(profile, token_urls, client_id)
-        ignored: list[str] = []
-        items = _progress(read_paths(paths, ctx, ignored))
-        stream = judge
-        with gc_paused():
-            # A verdict made by capture under these rules is kept unless the run names its own
-            # profile, token URLs or client id: then every record is judged under those.
-            yield from stream(items, ctx.profile, _client_fp(client_id),
-                              trust=not (profile or token_urls or client_id))
-        _say_ignored(ignored)
+        yield
     except FileNotFoundError as exc:
         raise click.UsageError(f"no such file or folder: {exc.args[0] if exc.args else exc}") \
             from None
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     except HgobsError as exc:
         raise UsageFailure(str(exc)) from None
 
 
-def _say_ignored(ignored: list[str]) -> None:
-    if ignored:
-        click.echo(f"hgobs: left out {counted(len(ignored), 'file')} found in folders that are not "
-                   f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
-                   err=True)
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so
-    an interrupted run never leaves a partial file."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                               dir=target.parent if str(target.parent) else ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def fail_on_hit(spec: str | None, categories: Iterable[str]) -> list[str]:
-    """The categories present that ``--fail-on`` names (``any``: every failure category)."""
-    if not spec:
-        return []
-    present = {c for c in categories if c and c != "ok"}
-    wanted = {c.strip() for c in spec.split(",") if c.strip()}
-    if "any" in wanted:
-        return sorted(present)
-    unknown = wanted - set(CATEGORIES)
-    if unknown:
-        raise click.UsageError(f"--fail-on: unknown category {', '.join(sorted(unknown))}")
-    return sorted(present & wanted)
-
-
-def _iso(epoch: Any) -> str | None:
-    if not isinstance(epoch, (int, float)):
-        return None
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-FORMAT_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json", ".md": "markdown",
-                   ".markdown": "markdown", ".csv": "csv", ".txt": "text"}
-
-
-def format_for(output: str | None) -> str:
-    """The report format an output file's extension implies (text when none or unknown)."""
-    return FORMAT_SUFFIXES.get(Path(output).suffix.lower(), "text") if output else "text"
-
-
 def write_output(path: str, text: str) -> None:
-    """``write_atomic``, with file-system errors turned into a clear usage error (exit 2)."""
+    """``api.write_atomic``, with file-system errors turned into a clear usage error (exit 2)."""
     try:
-        write_atomic(path, text)
+        api.write_atomic(path, text)
     except OSError as exc:
         raise UsageFailure(f"cannot write {path}: {exc.strerror or type(exc).__name__}") \
             from None
@@ -227,13 +118,9 @@ class IsoTime(click.ParamType):
     name = "time"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        text = str(value).strip()
         try:
-            return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z"))
-                                          else text)
-        except ValueError:
+            return api.parse_time(value)
+        except ConfigError:
             self.fail(f"{value!r} is not an ISO 8601 time (e.g. 2025-11-28T01:00:00Z)", param,
                       ctx)
 
@@ -246,6 +133,9 @@ _input_options = [
                  help="A provider known only by its token URL(s); repeatable."),
     click.option("--client-id", metavar="ID",
                  help="Your client id, to judge iss/sub (needs HGOBS_FINGERPRINT_KEY)."),
+    click.option("--rejudge", is_flag=True,
+                 help="Judge every record with the current rules, also those whose verdict "
+                      "capture stamped with them."),
 ]
 
 
@@ -295,78 +185,66 @@ def cli() -> None:
 @click.option("--fail-on", metavar="CATEGORY[,CATEGORY]|any",
               help="Exit 1 when any of these categories (or any failure) is among the "
                    "records the report counts: those inside --since/--until.")
-@click.option("--engine", type=click.Choice(["auto", "columnar", "streaming"]), default="auto",
-              show_default=True,
-              help="Ignored: there is one engine.")
+@click.option("--engine", type=click.Choice(["auto", "columnar", "streaming"]), default=None,
+              help="Deprecated and ignored: there is one engine (removed in the next release).")
 def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
-            client_id: str | None, fmt: str | None, output: str | None, bucket: str,
-            since: datetime | None, until: datetime | None, recurring_min: int,
-            fail_on: str | None, engine: str) -> None:
+            client_id: str | None, rejudge: bool, fmt: str | None, output: str | None,
+            bucket: str, since: datetime | None, until: datetime | None, recurring_min: int,
+            fail_on: str | None, engine: str | None) -> None:
     """Classify the auth attempts in PATHS (files, folders, globs, '-') and report failures,
     trends and fixes. Exit 0; 1 when --fail-on matched; 2 on usage errors, unreadable
     options, or (with --fail-on) input that held no readable record."""
-    fail_on_hit(fail_on, ())  # a bad --fail-on is a usage error before any reading
-    fmt = fmt or format_for(output)
-    try:
-        state = ReportState(bucket=bucket, since=_utc(since), until=_utc(until),
-                            recurring_min_buckets=recurring_min)
-    except HgobsError as exc:
-        raise click.UsageError(str(exc)) from None
-    for judged in _run(paths, profile, token_urls, client_id):  # --engine: one engine now
-        state.add(judged)
-    with gc_paused():  # the report's tables are many small objects, no cycles (see gc_paused)
-        report = state.report()
-        text = render(report, fmt)
+    if engine is not None:
+        click.echo("hgobs: warning: --engine is deprecated and ignored (there is one engine)",
+                   err=True)
+    fmt = fmt or api.format_for(output)
+    with _usage_errors(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", api.AnalysisWarning)
+        api.failing_categories(fail_on, ())  # a bad --fail-on fails before any reading
+        report = api.analyze(paths, profile=profile, token_urls=token_urls,
+                             client_id=client_id, since=since, until=until, bucket=bucket,
+                             recurring_min=recurring_min, rejudge=rejudge, progress=_progress)
+        text = report.render(fmt)
+    _say(w for w in caught if not issubclass(w.category, api.ClientIdMismatchWarning))
     if output:
         write_output(output, text)
         click.echo(f"hgobs: {fmt} report written to {output}", err=True)
-        _say_skipped(report, fmt, output)
     else:
         click.echo(text, nl=False)
-    _say_client_mismatch(client_id, report.breakdown["client"]["value"])
-    if fail_on and state.classified == 0:
-        click.echo(f"hgobs: --fail-on: no readable record in the input ({state.skipped} "
-                   "skipped); cannot vouch for it", err=True)
+    _say_skipped(report, fmt, output)
+    _say(w for w in caught if issubclass(w.category, api.ClientIdMismatchWarning))
+    if fail_on and report.totals["classified"] == 0:
+        click.echo(f"hgobs: --fail-on: no readable record in the input "
+                   f"({report.totals['skipped']} skipped); cannot vouch for it", err=True)
         sys.exit(2)
-    # What the report counts: the failures inside --since/--until, whichever engine read them.
-    hits = fail_on_hit(fail_on, (c for c in report.categories["category"] if isinstance(c, str)))
+    # What the report counts: the failures inside --since/--until.
+    hits = api.failing_categories(fail_on, report.categories["category"])
     if hits:
         click.echo(f"hgobs: --fail-on matched: {', '.join(hits)}", err=True)
         sys.exit(1)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
-
-
 @cli.command("classify")
 @input_options
 def classify_command(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
-                     client_id: str | None) -> None:
-    """Print one JSON object per record of PATHS, in input order; skipped lines go to stderr."""
+                     client_id: str | None, rejudge: bool) -> None:
+    """Print one JSON object per record of PATHS, in input order; skipped lines go to stderr.
+    A record whose time is missing or out of range (NaN, milliseconds) prints "time": null."""
     classified = skipped = 0
-    clients: set[Any] = set()
-    for judged in _run(paths, profile, token_urls, client_id, input_order=True):
-        if not isinstance(judged, Classified):
-            skipped += 1
-            click.echo(f"{judged.source}: skipped: {judged.reason}", err=True)
-            continue
-        classified += 1
-        r = judged.record
-        clients.add(r.get("client.fp"))
-        click.echo(json.dumps({
-            "source": judged.source,
-            "time": _iso(r.get("time")),
-            "category": r.get("category"),
-            "confidence": r.get("confidence"),
-            "evidence": r.get("evidence", []),
-            "also": r.get("also", []),
-        }))
+    with _usage_errors(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", api.AnalysisWarning)
+        for verdict in api.classify(paths, profile=profile, token_urls=token_urls,
+                                    client_id=client_id, rejudge=rejudge):
+            if isinstance(verdict, api.Skipped):
+                skipped += 1
+                click.echo(f"{verdict.source}: skipped: {verdict.reason}", err=True)
+            else:
+                classified += 1
+                click.echo(json.dumps(verdict.as_dict()))
+    _say(w for w in caught if not issubclass(w.category, api.ClientIdMismatchWarning))
     click.echo(f"hgobs: {classified + skipped} read, {classified} classified, "
                f"{skipped} skipped", err=True)
-    _say_client_mismatch(client_id, clients)
+    _say(w for w in caught if issubclass(w.category, api.ClientIdMismatchWarning))
 
 
 @cli.command()
@@ -413,12 +291,12 @@ def demo(out_dir: str) -> None:
         raise UsageFailure(f"cannot write to {out_dir}: {exc.strerror or type(exc).__name__}") \
             from None
     attempts = out / ATTEMPTS_FILE
-    result = classify(read_paths([str(attempts)]), load_profile())
+    report = api.analyze(attempts)
     report_path = out / "report.html"
-    write_output(str(report_path), render(build_report(result), "html"))
-    categories = sorted({c.record.get("category", "") for c in result.classified} - {"ok"})
+    write_output(str(report_path), report.render("html"))
+    categories = set(report.categories["category"])
     click.echo(f"hgobs demo: {counted(len(results), 'scenario')}, "
-               f"{counted(len(result.classified), 'auth attempt')} recorded, "
+               f"{counted(int(report.totals['classified']), 'auth attempt')} recorded, "
                f"{counted(len(categories), 'failure category', 'failure categories')}")
     click.echo(f"  capture records: {attempts}")
     click.echo(f"  HTML report:     {report_path}")

@@ -1,7 +1,9 @@
 """Options: a frozen dataclass, and the one place that reads ``HGOBS_*`` environment variables.
 
-Environment variables are read when ``resolve_options`` is called (at instrument time), never at
-import; keyword arguments win over the environment.
+Environment variables are read when ``resolve_options`` is called (at instrument time) or, for
+the analyzer (``hgobs.api``, the CLI), by ``profile_setting`` and ``fingerprint_key_setting``,
+never at import; keyword arguments win over the environment. No other module reads ``HGOBS_*``
+(``tests/test_config.py`` checks it).
 
 | variable | option | default |
 |---|---|---|
@@ -165,3 +167,17 @@ def profile_setting(spec: str | None = None, environ: Mapping[str, str] | None =
     ``os.environ``. Raises ``ProfileError`` for a profile that cannot be loaded."""
     env = os.environ if environ is None else environ
     return load_profile(spec or env.get(ENV_VARS["profile"], "").strip() or "healthgorilla")
+
+
+def fingerprint_key_setting(key: str | bytes | None = None,
+                            environ: Mapping[str, str] | None = None) -> bytes | None:
+    """The fingerprint key (HMAC key, bytes) the analyzer compares ``client.fp`` values under:
+    ``key`` when given (a ``str`` is UTF-8 encoded; empty: no key), else
+    ``HGOBS_FINGERPRINT_KEY`` stripped, else None (no key: a client id cannot be compared with
+    the records' fingerprints).
+    ``environ`` defaults to ``os.environ``. Unlike capture's ``fingerprint_key`` it takes a key
+    of any length: it must be the one the records were made with, whatever that was."""
+    value = _picker({"fingerprint_key": key}, environ)("fingerprint_key")
+    if not value:
+        return None
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.support.loopback import Pool
+from tests.support.servers import LoopPool
 
 # Hypothesis profiles. "ci" (the default) keeps property tests quick and reproducible; "slow"
 # (scripts/reliability.py) tries enough examples for the counts in docs/reliability.md.
@@ -29,9 +29,9 @@ settings.load_profile(os.environ.get("HGOBS_TEST_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
-def pool() -> Iterator[Pool]:
+def pool() -> Iterator[LoopPool]:
     """Loopback http and https servers sharing one reply script."""
-    p = Pool()
+    p = LoopPool()
     yield p
     p.stop()
 

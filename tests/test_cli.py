@@ -13,7 +13,9 @@ from hgobs.cli import cli
 from hgobs.schema import SCHEMA_ID
 
 
-def _record(time: float, **fields) -> str:
+def record_line(time: float, **fields) -> str:
+    """One hgobs JSON Lines record at ``time``: an expired assertion refused with invalid_grant
+    (``fields`` added or replacing)."""
     base = {"schema": SCHEMA_ID, "time": time, "endpoint.kind": "token_exchange",
             "environment": "sandbox", "http.method": "POST",
             "url": "https://sandbox.healthgorilla.com/oauth/token", "http.status": 400,
@@ -33,7 +35,7 @@ def write(tmp_path: Path, lines: list[str]) -> Path:
 
 def test_classify_prints_one_object_per_record_in_input_order(tmp_path):
     """classify prints source file:line, ISO time, category, confidence and evidence."""
-    path = write(tmp_path, [_record(1700000000.0), "", _record(1700000100.0, **{"http.status": 200, "response.error": None})])
+    path = write(tmp_path, [record_line(1700000000.0), "", record_line(1700000100.0, **{"http.status": 200, "response.error": None})])
     result = CliRunner().invoke(cli, ["classify", str(path)])
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in result.stdout.splitlines()]
@@ -47,8 +49,8 @@ def test_classify_prints_one_object_per_record_in_input_order(tmp_path):
 
 def test_bad_lines_are_reported_with_file_and_line_and_never_fatal(tmp_path):
     """Unreadable lines are skipped with their file:line and reason; totals reconcile."""
-    path = write(tmp_path, [_record(1700000000.0), "{not json", '{"schema": "other"}', "[1,2]",
-                            _record(1700000001.0)])
+    path = write(tmp_path, [record_line(1700000000.0), "{not json", '{"schema": "other"}', "[1,2]",
+                            record_line(1700000001.0)])
     result = CliRunner().invoke(cli, ["classify", str(path)])
     assert result.exit_code == 0
     assert f"{path}:2: skipped: not JSON" in result.stderr
@@ -59,8 +61,8 @@ def test_bad_lines_are_reported_with_file_and_line_and_never_fatal(tmp_path):
 
 def test_analyze_text_counts_categories_per_environment(tmp_path):
     """analyze prints the totals line and one row per (category, environment) with the fix."""
-    path = write(tmp_path, [_record(1700000000.0), _record(1700000060.0),
-                            _record(1700000120.0, environment="production"), "junk"])
+    path = write(tmp_path, [record_line(1700000000.0), record_line(1700000060.0),
+                            record_line(1700000120.0, environment="production"), "junk"])
     result = CliRunner().invoke(cli, ["analyze", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "4 records read, 3 classified (0 ok, 3 failed), 1 skipped" in result.stdout
@@ -72,7 +74,7 @@ def test_analyze_text_counts_categories_per_environment(tmp_path):
 
 def test_analyze_json_matches_counts(tmp_path):
     """analyze --format json gives counts, first/last seen and skipped lines."""
-    write(tmp_path, [_record(1700000000.0), _record(1700000060.0)])
+    write(tmp_path, [record_line(1700000000.0), record_line(1700000060.0)])
     result = CliRunner().invoke(cli, ["analyze", "--format", "json", str(tmp_path)])
     doc = json.loads(result.stdout)
     assert doc["read"] == 2 and doc["totals"]["failed"] == 2
@@ -99,7 +101,7 @@ def test_categories_lists_the_whole_catalog():
 
 def test_fail_on_sets_exit_code(tmp_path):
     """--fail-on exits 1 when a named category (or any failure) is present, else 0."""
-    write(tmp_path, [_record(1700000000.0)])
+    write(tmp_path, [record_line(1700000000.0)])
     runner = CliRunner()
     assert runner.invoke(cli, ["analyze", str(tmp_path), "--fail-on", "expired_assertion"]).exit_code == 1
     assert runner.invoke(cli, ["analyze", str(tmp_path), "--fail-on", "any"]).exit_code == 1
@@ -110,7 +112,7 @@ def test_fail_on_sets_exit_code(tmp_path):
 
 def test_output_file_is_written_whole(tmp_path):
     """-o writes the report to the file and leaves no temporary file behind."""
-    write(tmp_path, [_record(1700000000.0)])
+    write(tmp_path, [record_line(1700000000.0)])
     out = tmp_path / "out" / "report.json"
     out.parent.mkdir()
     result = CliRunner().invoke(cli, ["analyze", str(tmp_path / "attempts.jsonl"), "--format", "json", "-o", str(out)])
@@ -150,7 +152,7 @@ def test_counts_of_one_are_singular(tmp_path):
     """One record read, one line skipped, one file left out: no '1 records', no '(s)'."""
     logs = tmp_path / "logs"
     logs.mkdir()
-    write(logs, [_record(1700000000.0), "{not json"])
+    write(logs, [record_line(1700000000.0), "{not json"])
     (logs / "notes.txt").write_text("not a log\n")
     result = CliRunner().invoke(cli, ["analyze", str(logs)])
     assert result.exit_code == 0, result.output
@@ -158,22 +160,20 @@ def test_counts_of_one_are_singular(tmp_path):
     assert "Skipped 1 input line:" in result.stdout
     assert f"hgobs: left out 1 file found in folders that are not logs: {logs / 'notes.txt'}" \
         in result.stderr
-    (logs / "attempts.jsonl").write_text(_record(1700000000.0) + "\n")
+    (logs / "attempts.jsonl").write_text(record_line(1700000000.0) + "\n")
     one = CliRunner().invoke(cli, ["analyze", str(logs / "attempts.jsonl")])
     assert "hgobs report: 1 record read, 1 classified (0 ok, 1 failed), 0 skipped" in one.stdout
 
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "attempts.jsonl"
-ENGINES = ["auto", "streaming", "columnar"]
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_fail_on_matches_only_failures_inside_the_report_window(tmp_path, engine):
+def test_fail_on_matches_only_failures_inside_the_report_window(tmp_path):
     """--fail-on looks at what the report counts: a failure before --since or at/after --until
-    is not a match (exit 0), one inside the window is (exit 1), with every engine."""
-    write(tmp_path, [_record(1700000000.0)])  # expired_assertion at 2023-11-14T22:13:20Z
+    is not a match (exit 0), one inside the window is (exit 1)."""
+    write(tmp_path, [record_line(1700000000.0)])  # expired_assertion at 2023-11-14T22:13:20Z
     runner = CliRunner()
-    base = ["analyze", str(tmp_path / "attempts.jsonl"), "--engine", engine]
+    base = ["analyze", str(tmp_path / "attempts.jsonl")]
     later = runner.invoke(cli, [*base, "--fail-on", "expired_assertion",
                                 "--since", "2030-01-01T00:00:00Z"])
     assert later.exit_code == 0, later.output
@@ -187,12 +187,11 @@ def test_fail_on_matches_only_failures_inside_the_report_window(tmp_path, engine
     assert "hgobs: --fail-on matched: expired_assertion" in inside.stderr
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_fail_on_with_a_window_after_the_samples_exits_0(engine):
+def test_fail_on_with_a_window_after_the_samples_exits_0():
     """The samples hold environment_mismatch failures, all before 2030: a window from 2030
     reports no failure and --fail-on environment_mismatch exits 0; without the window, 1."""
     runner = CliRunner()
-    base = ["analyze", str(SAMPLES), "--engine", engine, "--fail-on", "environment_mismatch"]
+    base = ["analyze", str(SAMPLES), "--fail-on", "environment_mismatch"]
     windowed = runner.invoke(cli, [*base, "--since", "2030-01-01T00:00:00Z"])
     assert windowed.exit_code == 0, windowed.output
     assert "No failures found." in windowed.stdout
@@ -206,8 +205,7 @@ def _invalid_client_id(stdout: str) -> int:
     return sum(c["count"] for c in doc["categories"] if c["category"] == "invalid_client_id")
 
 
-@pytest.mark.parametrize("engine", ["streaming", "columnar"])
-def test_client_id_whose_fingerprint_is_in_no_record_is_warned_about(engine):
+def test_client_id_whose_fingerprint_is_in_no_record_is_warned_about():
     """--client-id with a fingerprint key other than the records' (or another client id): one
     warning on stderr that iss/sub judgements may be wrong; the report is as it was. With the
     records' key and client id: no warning."""
@@ -215,7 +213,7 @@ def test_client_id_whose_fingerprint_is_in_no_record_is_warned_about(engine):
     from hgobs.emulator.scenarios.runner import FINGERPRINT_KEY
 
     runner = CliRunner()
-    args = ["analyze", str(SAMPLES), "--engine", engine, "--format", "json",
+    args = ["analyze", str(SAMPLES), "--format", "json",
             "--client-id", MAIN.client_id]
     wrong = runner.invoke(cli, args, env={"HGOBS_FINGERPRINT_KEY": "not-the-records-key"})
     assert wrong.exit_code == 0, wrong.output
@@ -248,15 +246,14 @@ def test_classify_warns_too_when_the_client_fingerprint_is_in_no_record():
         "(such as invalid_client_id) may be wrong"]
 
 
-@pytest.mark.parametrize("engine", ["streaming", "columnar"])
-def test_output_file_run_says_how_many_lines_were_skipped_and_the_first(tmp_path, engine):
+def test_output_file_run_says_how_many_lines_were_skipped_and_the_first(tmp_path):
     """With -o, stderr counts the skipped input lines, says the report lists them (the CSV
     report does not) and names the first five with their reason; nothing when none was."""
-    path = write(tmp_path, [_record(1700000000.0), "{not json", "[1, 2]",
-                            *[f"junk {i}" for i in range(5)], _record(1700000060.0)])
+    path = write(tmp_path, [record_line(1700000000.0), "{not json", "[1, 2]",
+                            *[f"junk {i}" for i in range(5)], record_line(1700000060.0)])
     runner = CliRunner()
     html = tmp_path / "mixed.html"
-    result = runner.invoke(cli, ["analyze", str(path), "--engine", engine, "-o", str(html)])
+    result = runner.invoke(cli, ["analyze", str(path), "-o", str(html)])
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
         f"hgobs: html report written to {html}",
@@ -268,15 +265,78 @@ def test_output_file_run_says_how_many_lines_were_skipped_and_the_first(tmp_path
         f"  {path}:6: not JSON (JSONDecodeError at column 1)",
         "  ... and 2 more"]
     assert f"{path}:8" in html.read_text()
-    csv = runner.invoke(cli, ["analyze", str(path), "--engine", engine, "-o",
+    csv = runner.invoke(cli, ["analyze", str(path), "-o",
                               str(tmp_path / "mixed.csv")])
     assert ("hgobs: 7 input lines skipped (the CSV report does not list them; hgobs classify "
             "does)") in csv.stderr
-    one = write(tmp_path, [_record(1700000000.0), "{not json"])
-    single = runner.invoke(cli, ["analyze", str(one), "--engine", engine, "-o", str(html)])
+    one = write(tmp_path, [record_line(1700000000.0), "{not json"])
+    single = runner.invoke(cli, ["analyze", str(one), "-o", str(html)])
     assert single.stderr.splitlines()[1:] == [
         f"hgobs: 1 input line skipped ({html} lists them under skipped input)",
         f"  {one}:2: not JSON (JSONDecodeError at column 2)"]
-    clean = write(tmp_path, [_record(1700000000.0)])
-    quiet = runner.invoke(cli, ["analyze", str(clean), "--engine", engine, "-o", str(html)])
+    clean = write(tmp_path, [record_line(1700000000.0)])
+    quiet = runner.invoke(cli, ["analyze", str(clean), "-o", str(html)])
     assert quiet.stderr.splitlines() == [f"hgobs: html report written to {html}"]
+
+
+@pytest.mark.parametrize("engine", ["auto", "columnar", "streaming"])
+def test_engine_is_deprecated_and_ignored(tmp_path, engine):
+    """--engine is accepted for one release: one warning line on stderr, the same report as
+    without it, also where the columnar engine once refused ('-')."""
+    path = write(tmp_path, [record_line(1700000000.0), "{not json"])
+    runner = CliRunner()
+    plain = runner.invoke(cli, ["analyze", "--format", "json", "-"], input=path.read_bytes())
+    given = runner.invoke(cli, ["analyze", "--format", "json", "--engine", engine, "-"],
+                          input=path.read_bytes())
+    assert given.exit_code == 0, given.output
+    assert given.stderr.splitlines() == [
+        "hgobs: warning: --engine is deprecated and ignored (there is one engine)",
+        *plain.stderr.splitlines()]
+    drop = ("generated_at",)
+    assert ({k: v for k, v in json.loads(given.stdout).items() if k not in drop}
+            == {k: v for k, v in json.loads(plain.stdout).items() if k not in drop})
+
+
+def test_analyze_to_standard_output_says_how_many_lines_were_skipped(tmp_path):
+    """Without -o: one stderr line counts the skipped lines and says where they are listed
+    (the CSV report does not list them); nothing when none was skipped."""
+    path = write(tmp_path, [record_line(1700000000.0), "{not json", "[1, 2]"])
+    runner = CliRunner()
+    text = runner.invoke(cli, ["analyze", str(path)])
+    assert text.exit_code == 0, text.output
+    assert text.stderr.splitlines() == [
+        "hgobs: 2 input lines skipped (the report lists them under skipped input)"]
+    assert f"{path}:2: not JSON" in text.stdout
+    csv = runner.invoke(cli, ["analyze", "--format", "csv", str(path)])
+    assert csv.stderr.splitlines() == [
+        "hgobs: 2 input lines skipped (the CSV report does not list them; hgobs classify does)"]
+    clean = write(tmp_path, [record_line(1700000000.0)])
+    assert runner.invoke(cli, ["analyze", str(clean)]).stderr == ""
+
+
+def test_classify_goes_on_past_times_out_of_range(tmp_path):
+    """A record at a time in milliseconds, 1e300 or NaN prints "time": null with its verdict;
+    classify never stops on one and ends with its totals line."""
+    times = ["1700000000000.0", "1e300", "NaN", "1700000000.0"]
+    lines = [record_line(1700000000.0).replace("1700000000.0", t, 1) for t in times]
+    result = CliRunner().invoke(cli, ["classify", str(write(tmp_path, lines))])
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["time"] for o in out] == [None, None, None, "2023-11-14T22:13:20Z"]
+    assert all(o["category"] for o in out)
+    assert result.stderr.splitlines() == ["hgobs: 4 read, 4 classified, 0 skipped"]
+
+
+def test_rejudge_changes_a_verdict_stamped_with_these_rules(tmp_path):
+    """A record stamped by these rules with another verdict keeps it, unless --rejudge."""
+    from hgobs.diagnose import RULES_DIGEST
+
+    path = write(tmp_path, [record_line(1700000000.0, category="rate_limited",
+                                    confidence="confirmed", **{"diagnosis.rules": RULES_DIGEST})])
+    runner = CliRunner()
+    kept = json.loads(runner.invoke(cli, ["classify", str(path)]).stdout)
+    again = json.loads(runner.invoke(cli, ["classify", "--rejudge", str(path)]).stdout)
+    assert (kept["category"], again["category"]) == ("rate_limited", "expired_assertion")
+    report = json.loads(runner.invoke(cli, ["analyze", "--rejudge", "--format", "json",
+                                            str(path)]).stdout)
+    assert [c["category"] for c in report["categories"]] == ["expired_assertion"]

@@ -19,7 +19,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from hgobs.catalog import CATEGORIES, CONFIRMED, OK
-from hgobs.diagnose import RULES_DIGEST, Diagnosis, History, diagnose, is_failure
+from hgobs.diagnose import Diagnosis, History, diagnose, is_failure
+from hgobs.diagnosis.stamp import stamp_matches
 from hgobs.profiles import Profile
 from hgobs.readers.base import Item
 from hgobs.schema import Record
@@ -29,7 +30,7 @@ HISTORY_FIELDS = ("assertion.reused_after_s", "assertion.iss_ok_environment", "p
                   "presented.after_failed_exchange", "presented.exchange_span_id")
 """Fields ``History.annotate`` adds: facts about earlier records."""
 DIAGNOSIS_FIELDS = ("outcome", "category", "confidence", "fix", "evidence", "also", "group",
-                    "diagnosis.rules")
+                    "diagnosis.rules", "diagnosis.profile")
 RECOMPUTED_FIELDS = HISTORY_FIELDS + DIAGNOSIS_FIELDS
 """Fields a record may carry from capture that this run computes again."""
 
@@ -65,8 +66,8 @@ Judged = Classified | Item
 class _Judge:
     """Annotates and diagnoses one record at a time, in the order it is given them.
 
-    With ``trust``, a record stamped by these very rules (``diagnosis.rules`` equal to
-    ``hgobs.diagnose.RULES_DIGEST``) whose history facts, found again here, equal the ones it
+    With ``trust``, a record stamped by these very rules under this very profile
+    (``hgobs.diagnosis.stamp.stamp_matches``) whose history facts, found again here, equal the ones it
     carries keeps the diagnosis it carries: the rules are pure functions of the record, so
     judging it again would give the same verdict. Any other record is judged again.
     """
@@ -76,7 +77,7 @@ class _Judge:
         self.profile = profile
         self.client_fp = client_fp
         self.trust = trust and client_fp is None
-        self.history = History(max_entries=history_entries)
+        self.history = History(max_entries=history_entries, profile=profile)
 
     def __call__(self, record: Record) -> Record:
         """Judge ``record`` in place (see ``classify``) and return it."""
@@ -103,7 +104,7 @@ class _Judge:
 
     def trusted(self, record: Record, recorded: Record) -> bool:
         """True when ``record`` (history facts added) may keep its ``recorded`` diagnosis."""
-        if not self.trust or recorded.get("diagnosis.rules") != RULES_DIGEST:
+        if not self.trust or not stamp_matches(recorded, self.profile):
             return False
         category = recorded.get("category")
         if category != OK and category not in CATEGORIES:

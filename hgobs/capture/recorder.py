@@ -37,7 +37,7 @@ class Recorder:
                  meter_provider: Any = None) -> None:
         self.options = options
         self.builder = RecordBuilder(options)
-        self.history = History(max_entries=options.history_entries)
+        self.history = History(max_entries=options.history_entries, profile=options.profile)
         # A tracer or meter provider that raises leaves hgobs without spans or metrics, never
         # the application without its request.
         tracer = guarded("tracer", otel_sink.get_tracer, tracer_provider)

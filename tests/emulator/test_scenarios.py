@@ -1,8 +1,8 @@
 """The emulator scenarios, captured live: each is recorded as its catalog id; samples/ is current.
 
-A scenario marked in ``KNOWN_BUGS`` is one hgobs records otherwise than the catalog says it
-should; its test is ``xfail(strict=True)``, so fixing the bug turns it into a failure until the
-mark is removed and the samples are regenerated (``python scripts/make_samples.py``).
+When one is recorded otherwise, fix the diagnosis (or the scenario) and regenerate the samples
+(``python scripts/make_samples.py``). The README's coverage table says which categories no
+scenario produces (``python scripts/make_catalog_outputs.py`` makes it).
 """
 
 from __future__ import annotations
@@ -20,27 +20,19 @@ from hgobs.emulator.scenarios import (
     ALL,
     ATTEMPTS_FILE,
     INDEX_FILE,
+    NOT_EMULATED,
     SCENARIOS,
     ScenarioResult,
     load_results,
     markdown_table,
     run_all,
-    table_in,
+    with_table,
 )
 from hgobs.emulator.scenarios.kit import REGISTRATIONS, WRONG_SECRET
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "samples"
 SEED = 0
-KNOWN_BUGS: dict[str, str] = {}
-
-
-def _scenario_params() -> list[Any]:
-    params = []
-    for name in SCENARIOS:
-        marks = [pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[name])] if name in KNOWN_BUGS \
-            else []
-        params.append(pytest.param(name, marks=marks, id=name))
-    return params
 
 
 def _shape(records: Iterable[dict[str, Any]]) -> Counter[tuple[Any, Any, Any]]:
@@ -68,7 +60,7 @@ def committed() -> dict[str, ScenarioResult]:
 
 # --- the scenarios, live ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", _scenario_params())
+@pytest.mark.parametrize("name", list(SCENARIOS))
 def test_scenario_is_recorded_as_its_category(fresh: dict[str, ScenarioResult], name: str) -> None:
     """The scenario's last record carries its expected category; every record before it is ok."""
     result = fresh[name]
@@ -78,15 +70,22 @@ def test_scenario_is_recorded_as_its_category(fresh: dict[str, ScenarioResult], 
     assert setup == [OK] * len(setup)
 
 
-def test_every_category_but_silent_failure_has_a_scenario() -> None:
-    """Scenarios cover the whole catalog except silent_failure, which the emulator cannot make."""
-    covered = set(SCENARIOS.values())
-    assert covered == (set(CATEGORIES) | {OK}) - {"silent_failure"}
-
-
-def test_known_bugs_name_real_scenarios() -> None:
-    """Every xfail reason belongs to a scenario that exists."""
-    assert set(KNOWN_BUGS) <= set(SCENARIOS)
+def test_readme_coverage_marks_every_category_without_a_scenario_not_emulated() -> None:
+    """Each catalog row of the README names exactly the scenarios declaring that category, or
+    says "not emulated" (with the ``NOT_EMULATED`` reason, when one is given)."""
+    readme = (REPO / "README.md").read_text("utf-8")
+    table = readme[readme.index("<!-- catalog:begin"):readme.index("<!-- catalog:end -->")]
+    rows = {line.split("|")[1].strip().strip("`"): line.split("|")[3].strip()
+            for line in table.splitlines() if line.startswith("| `")}
+    assert list(rows) == list(CATEGORIES)
+    for category, cell in rows.items():
+        names = [name for name, produced in SCENARIOS.items() if produced == category]
+        if names:
+            assert cell == ", ".join(f"`{name}`" for name in names), category
+        else:
+            assert cell.startswith("not emulated"), category
+            assert NOT_EMULATED.get(category, "") in cell, category
+    assert OK in SCENARIOS.values()
 
 
 def test_run_all_writes_the_index_and_the_records(fresh_dir: Path) -> None:
@@ -152,4 +151,4 @@ def test_committed_samples_reproduce_times_and_trace_ids(
 def test_readme_table_is_current(committed: dict[str, ScenarioResult]) -> None:
     """The README's scenario table is the one rendered from the committed samples."""
     readme = (SAMPLES / "README.md").read_text("utf-8")
-    assert table_in(readme) == markdown_table(list(committed.values()))
+    assert with_table(readme, markdown_table(list(committed.values()))) == readme

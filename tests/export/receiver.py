@@ -1,9 +1,10 @@
 """A loopback OTLP/HTTP receiver: accepts protobuf exports on 127.0.0.1 and keeps them decoded.
 
-``OtlpReceiver`` answers ``POST /v1/traces``, ``/v1/metrics`` and ``/v1/logs`` with the empty
-protobuf response an OTLP/HTTP exporter expects, and stores every request body. ``spans()``
-and ``metrics()`` flatten what arrived into plain dicts (attribute values as Python values), so
-tests assert on them without knowing the protobuf classes.
+``OtlpReceiver`` (a ``LoopServer`` with its own handler) answers ``POST /v1/traces``,
+``/v1/metrics`` and ``/v1/logs`` with the empty protobuf response an OTLP/HTTP exporter
+expects, and stores every request body. ``spans()`` and ``metrics()`` flatten what arrived
+into plain dicts (attribute values as Python values), so tests assert on them without knowing
+the protobuf classes.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from tests.support.loopback import Received as Request
+from tests.support.loopback import Reply
+from tests.support.servers import LoopServer
 
 _SERVICES = {
     "/v1/traces": (trace_service_pb2.ExportTraceServiceRequest,
@@ -67,53 +71,37 @@ class OtlpReceiver:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        receiver = self
+        self._server = LoopServer(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                service = _SERVICES.get(self.path)
-                length = int(self.headers.get("content-length") or 0)
-                if service is None or length > MAX_BODY:
-                    self.send_error(404 if service is None else 413)
-                    return
-                body = self.rfile.read(length)
-                encoding = (self.headers.get("content-encoding") or "").lower()
-                if encoding == "gzip":
-                    body = gzip.decompress(body)
-                elif encoding == "deflate":
-                    body = zlib.decompress(body)
-                request_type, response_type = service
-                message = request_type()
-                message.ParseFromString(body)
-                with receiver._lock:
-                    receiver.received.append(Received(
-                        self.path, self.headers.get("content-type", ""), body, message))
-                reply = response_type().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="otlp-receiver")
-        self._thread.start()
+    def _answer(self, request: Request) -> Reply:
+        service = _SERVICES.get(request.target)
+        if request.method != "POST" or service is None:
+            return Reply(404, [])
+        if len(request.body) > MAX_BODY:
+            return Reply(413, [])
+        body = request.body
+        encoding = request.headers.get("content-encoding", "").lower()
+        if encoding == "gzip":
+            body = gzip.decompress(body)
+        elif encoding == "deflate":
+            body = zlib.decompress(body)
+        request_type, response_type = service
+        message = request_type()
+        message.ParseFromString(body)
+        with self._lock:
+            self.received.append(Received(
+                request.target, request.headers.get("content-type", ""), body, message))
+        return Reply(200, [("content-type", "application/x-protobuf")],
+                     response_type().SerializeToString())
 
     @property
     def endpoint(self) -> str:
         """``http://127.0.0.1:<port>`` (the exporter appends ``/v1/traces`` etc.)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.origin
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._server.stop()
 
     def requests(self, path: str) -> list[Received]:
         """The accepted exports sent to ``path`` (``/v1/traces`` ...), in arrival order."""

@@ -118,8 +118,9 @@ def _http_urls(receiver: OtlpReceiver) -> list[str]:
 
 VOLATILE = ("time", "duration_s", "trace_id", "span_id", "server.date", "clock.offset_s",
             "assertion.iat", "assertion.exp", "assertion.seconds_to_expiry", "presented.age_s",
-            "presented.exchange_span_id")
-"""Record fields that differ from run to run (times, ids, the emulator's port); fingerprints
+            "presented.exchange_span_id", "diagnosis.profile")
+"""Record fields that differ from run to run (times, ids, the emulator's port, which is in the
+profile whose digest ``diagnosis.profile`` carries); fingerprints
 are keyed per process, so they are compared as present or absent."""
 
 

@@ -53,7 +53,7 @@ class Interrupted:
         return self.handle.write(text[len(text) // 2:])
 
 
-cli.os.fdopen = lambda *a, **k: Interrupted(real_fdopen(*a, **k))
+os.fdopen = lambda *a, **k: Interrupted(real_fdopen(*a, **k))
 sys.argv = ["hgobs", *sys.argv[2:]]
 cli.main()
 """

@@ -154,7 +154,7 @@ def growth(tmp: Path, history: int | None, warmup: int, *windows: int,
         real(self, record)
 
     grew = []
-    memo = importlib.import_module("hgobs.diagnose")._matches  # hgobs.diagnose is a function
+    memo = importlib.import_module("hgobs.diagnosis.read").matches
     for i in range(memo.cache_info().maxsize or 0):  # full, whatever the tests before it said
         memo(f"assertion {i:06d} was refused", "x")  # as long as the texts below
     for i in range(scrub._CLEAN_ENTRIES):  # and the scrubber's table of clean texts

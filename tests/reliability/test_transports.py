@@ -1,6 +1,6 @@
 """HTTP/2, transport retries, application retries and huge bodies look the same with hgobs.
 
-HTTP/2 runs against a real loopback HTTP/2 server (hypercorn with TLS and ALPN ``h2``) with
+HTTP/2 runs against a real loopback HTTP/2 server (``H2Server``: TLS and ALPN ``h2``) with
 ``httpx.Client(http2=True)`` and ``AsyncClient(http2=True)``; the result the application sees
 (status, HTTP version, headers, body bytes, history) must equal the plain client's, and hgobs
 must record the attempt. ``httpx.HTTPTransport(retries=...)`` retries a refused connection
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-import trustme
 
 import hgobs
 from hgobs.capture import guard
@@ -29,9 +27,9 @@ from hgobs.sinks.jsonl import flush_all
 from tests.reliability import tally
 from tests.support.cases import make_jwt
 from tests.support.emitted import loop_profile
-from tests.support.loopback import Received, Reply, Script
+from tests.support.loopback import Reply
 from tests.support.sameness import Outcome
-from tests.support.servers import LoopServer, closed_port
+from tests.support.servers import H2Server, LoopServer, closed_port
 
 PROMISE = tally.NEVER_BREAK
 JSON = ("content-type", "application/json")
@@ -47,90 +45,9 @@ def form(origin: str, jti: str = "jti-0001") -> dict[str, str]:
          "exp": now + 300, "jti": jti})}
 
 
-class H2Server:
-    """hypercorn on 127.0.0.1 with TLS (ALPN h2, http/1.1), answering from a ``Script``."""
-
-    def __init__(self, tmp: Path) -> None:
-        from hypercorn.asyncio import serve
-        from hypercorn.config import Config
-
-        self.script = Script()
-        self.ca = trustme.CA()
-        cert = self.ca.issue_cert("127.0.0.1")
-        cert.private_key_pem.write_to_path(str(tmp / "key.pem"))
-        cert.cert_chain_pems[0].write_to_path(str(tmp / "cert.pem"))
-        self.port = closed_port()
-        config = Config()
-        config.bind = [f"127.0.0.1:{self.port}"]
-        config.certfile, config.keyfile = str(tmp / "cert.pem"), str(tmp / "key.pem")
-        config.loglevel = "WARNING"
-        config.accesslog = None
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            await serve(self._app, config, shutdown_trigger=self._stop.wait)
-
-        self.thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
-        self.thread.start()
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with httpx.Client(verify=self.tls(), http2=True) as c:
-                    self.script.load([Reply(204, [])])
-                    c.get(f"{self.origin}/ready")
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError("HTTP/2 server did not start")
-
-    async def _app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        query = scope["query_string"].decode()
-        target = scope["path"] + (f"?{query}" if query else "")
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        with self.script.lock:
-            self.script.received.append(Received(scope["method"], target, headers, body))
-            reply = self.script.replies.popleft() if self.script.replies else Reply(599, [])
-        await send({"type": "http.response.start", "status": reply.status,
-                    "headers": [(k.encode(), v.encode("latin-1")) for k, v in reply.headers]})
-        chunk = 1 << 16
-        for i in range(0, max(len(reply.body), 1), chunk):
-            await send({"type": "http.response.body", "body": reply.body[i:i + chunk],
-                        "more_body": i + chunk < len(reply.body)})
-
-    @property
-    def origin(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def tls(self) -> Any:
-        import ssl
-
-        ctx = ssl.create_default_context()
-        self.ca.configure_trust(ctx)
-        return ctx
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture(scope="module")
-def h2(tmp_path_factory) -> Iterator[H2Server]:
-    server = H2Server(tmp_path_factory.mktemp("h2"))
+def h2() -> Iterator[H2Server]:
+    server = H2Server()
     yield server
     server.stop()
 
@@ -189,11 +106,11 @@ def options(origin: str, telemetry: Any, jsonl: Path | None = None) -> dict[str,
 def test_http2_sync_result_is_identical(case, streamed, h2, telemetry):
     """Over HTTP/2, a sync client sees the same with hgobs, and hgobs records the attempt."""
     h2.script.load(list(H2_CASES[case]))
-    with httpx.Client(http2=True, verify=h2.tls()) as client:
+    with httpx.Client(http2=True, verify=h2.tls) as client:
         plain = call(client, h2.origin, case, streamed)
     h2.script.load(list(H2_CASES[case]))
     before = guard.errors_swallowed
-    with httpx.Client(http2=True, verify=h2.tls()) as client:
+    with httpx.Client(http2=True, verify=h2.tls) as client:
         hgobs.instrument_client(client, **options(h2.origin, telemetry))
         hg = call(client, h2.origin, case, streamed)
     tally.tried(PROMISE, "HTTP/2 requests", 2)
@@ -208,11 +125,11 @@ def test_http2_sync_result_is_identical(case, streamed, h2, telemetry):
 async def test_http2_async_result_is_identical(case, streamed, h2, telemetry):
     """Over HTTP/2, an async client sees the same with hgobs, and hgobs records the attempt."""
     h2.script.load(list(H2_CASES[case]))
-    async with httpx.AsyncClient(http2=True, verify=h2.tls()) as client:
+    async with httpx.AsyncClient(http2=True, verify=h2.tls) as client:
         plain = await acall(client, h2.origin, case, streamed)
     h2.script.load(list(H2_CASES[case]))
     before = guard.errors_swallowed
-    async with httpx.AsyncClient(http2=True, verify=h2.tls()) as client:
+    async with httpx.AsyncClient(http2=True, verify=h2.tls) as client:
         hgobs.instrument_client(client, **options(h2.origin, telemetry))
         hg = await acall(client, h2.origin, case, streamed)
     tally.tried(PROMISE, "HTTP/2 requests", 2)
@@ -225,7 +142,7 @@ async def test_http2_async_result_is_identical(case, streamed, h2, telemetry):
 def test_big_token_body_is_copied_at_most_64KiB(h2, telemetry):
     """A 16 MiB streamed token response reads whole while hgobs keeps no body facts of it."""
     h2.script.load(list(H2_CASES["token-200-16MiB"]))
-    with httpx.Client(http2=True, verify=h2.tls()) as client:
+    with httpx.Client(http2=True, verify=h2.tls) as client:
         hgobs.instrument_client(client, **options(h2.origin, telemetry))
         outcome = call(client, h2.origin, "token-200-16MiB", streamed=True)
     assert outcome.body is not None and len(outcome.body) > BIG

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 from hgobs.profiles import Profile, load_profile, profile_from_mapping
 
-from .loopback import Pool, Reply
+from .loopback import Reply
+from .servers import LoopPool
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "data" / "cases"
 TEST_SECRET = b"case-signing-secret-not-real"
@@ -45,7 +46,7 @@ def make_jwt(header: dict[str, Any], claims: dict[str, Any], secret: bytes = TES
 class OriginMap:
     """Maps a case's origins to loopback servers of the same scheme."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: LoopPool) -> None:
         self.pool = pool
         self.map: dict[tuple[str, str], str] = {}
         self._free = {"https": list(pool.https), "http": list(pool.http)}
@@ -87,7 +88,7 @@ def case_profile(case: dict[str, Any]) -> Profile:
     return load_profile(spec) if isinstance(spec, str) else profile_from_mapping(spec)
 
 
-def build_origin_map(case: dict[str, Any], pool: Pool) -> OriginMap:
+def build_origin_map(case: dict[str, Any], pool: LoopPool) -> OriginMap:
     """Assign loopback servers to every origin the case or its profile names."""
     omap = OriginMap(pool)
     for env in case_profile(case).environments:

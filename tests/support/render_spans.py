@@ -54,7 +54,7 @@ from hgobs.readers.base import Item, ReadContext
 from tests.capture.test_cases_replay import replay
 from tests.conftest import Telemetry
 from tests.support.cases import build_origin_map, mapped_profile, reply_for, request_kwargs
-from tests.support.loopback import Pool
+from tests.support.servers import LoopPool
 
 SERVICE = "case-replay"
 """``service.name`` of the resource the replays' tracer provider has."""
@@ -94,7 +94,7 @@ def _hgobs_logs() -> Iterator[InMemoryLogRecordExporter]:
 _REPLAYS: dict[tuple[str, bool, int], Replayed] = {}
 
 
-def replay_case(case: dict[str, Any], pool: Pool, otel_httpx: bool) -> Replayed:
+def replay_case(case: dict[str, Any], pool: LoopPool, otel_httpx: bool) -> Replayed:
     """Replay ``case`` with hgobs (and OpenTelemetry's httpx instrumentation if asked).
 
     Each case is replayed once per pool and mode; later calls return the same spans.
@@ -114,7 +114,7 @@ def replay_case(case: dict[str, Any], pool: Pool, otel_httpx: bool) -> Replayed:
     return done
 
 
-def replay_plain(case: dict[str, Any], pool: Pool, capture_headers: bool) -> Replayed:
+def replay_plain(case: dict[str, Any], pool: LoopPool, capture_headers: bool) -> Replayed:
     """Replay ``case`` with OpenTelemetry's httpx instrumentation only (no hgobs)."""
     omap = build_origin_map(case, pool)
     profile = mapped_profile(case, omap)

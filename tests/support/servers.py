@@ -1,13 +1,18 @@
-"""Fast loopback servers for capture tests, plus a stalling port and a closed port.
+"""Loopback test servers on 127.0.0.1: one family for HTTP/1.1 (uvicorn), one for HTTP/2 (hypercorn).
 
-``LoopServer`` is a uvicorn server on 127.0.0.1 (http, or https with a ``trustme`` CA) that
-answers each request with ``handler(received)`` or, without a handler, with the next reply of
-its own ``script`` (``tests.support.loopback.Script``). Its socket is made with ``IPPROTO_TCP``
-so asyncio sets ``TCP_NODELAY``: otherwise every response waits ~40 ms for the client's delayed
-ACK (Nagle), which makes tests of hundreds of requests slow. It can send a body in chunks.
-``LoopPool`` is a drop-in for ``tests.support.loopback.Pool`` built from them.
-``StallingPort`` accepts TCP connections and never answers (a read timeout); ``closed_port``
-is a 127.0.0.1 port nothing listens on (connection refused).
+OpenTelemetry's httpx instrumentation wraps only real transports, so tests talk to these
+servers over real sockets instead of mock transports. Both answer with the app of
+``tests.support.loopback`` (a ``handler``, or the next reply of their ``script``):
+
+- ``LoopServer``: HTTP/1.1, plain or (given a ``trustme`` CA) TLS. Its socket is made with
+  ``IPPROTO_TCP`` so asyncio sets ``TCP_NODELAY``: otherwise every response waits ~40 ms for the
+  client's delayed ACK (Nagle). ``LoopPool``: a few https and http ``LoopServer``s sharing one
+  script, and the CA the client must trust.
+- ``H2Server``: HTTP/2 over TLS (ALPN ``h2``, with ``http/1.1`` offered too), for
+  ``httpx.Client(http2=True)``; httpx speaks HTTP/2 only over TLS.
+
+Also ``StallingPort``, which accepts TCP connections and never answers (a read timeout), and
+``closed_port``, a 127.0.0.1 port nothing listens on (connection refused).
 """
 
 from __future__ import annotations
@@ -19,47 +24,39 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import trustme
 import uvicorn
 
-from .loopback import Received, Reply, Script
+from .loopback import Handler, Received, Reply, Script, asgi_app
 
-Handler = Callable[[Received], Reply]
+START_TIMEOUT_S = 10.0
+"""Seconds a server may take to start listening before the test fails."""
 
 
-def _app(handler: Handler, chunk_size: int | None):
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        query = scope["query_string"].decode()
-        target = scope["path"] + (f"?{query}" if query else "")
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        reply = handler(Received(scope["method"], target, headers, body))
-        hdrs = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
-        if not any(k == b"content-length" for k, _ in hdrs):
-            hdrs.append((b"content-length", str(len(reply.body)).encode()))
-        await send({"type": "http.response.start", "status": reply.status, "headers": hdrs})
-        size = chunk_size or max(len(reply.body), 1)
-        chunks = [reply.body[i:i + size] for i in range(0, len(reply.body), size)] or [b""]
-        for i, chunk in enumerate(chunks):
-            await send({"type": "http.response.body", "body": chunk,
-                        "more_body": i < len(chunks) - 1})
+def _write_cert(ca: trustme.CA, folder: str) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 issued by ``ca``, written to ``folder``: (key, cert) paths."""
+    cert = ca.issue_cert("127.0.0.1")
+    key_file, cert_file = Path(folder, "key.pem"), Path(folder, "cert.pem")
+    cert.private_key_pem.write_to_path(str(key_file))
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    return str(key_file), str(cert_file)
 
-    return app
+
+def _trusting(ca: trustme.CA | None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if ca is not None:
+        ca.configure_trust(ctx)
+    return ctx
 
 
 class LoopServer:
-    """A uvicorn server on 127.0.0.1 answering from ``handler`` or from its ``script``."""
+    """An HTTP/1.1 uvicorn server on 127.0.0.1 answering from ``handler`` or from its ``script``.
+
+    ``ca`` makes it https; ``chunk_size`` sends each body in pieces of that many bytes.
+    """
 
     def __init__(self, handler: Handler | None = None, *, ca: trustme.CA | None = None,
                  chunk_size: int | None = None) -> None:
@@ -72,30 +69,23 @@ class LoopServer:
         tls: dict[str, Any] = {}
         if ca is not None:
             self._dir = tempfile.TemporaryDirectory()
-            cert = ca.issue_cert("127.0.0.1")
-            key_file, cert_file = Path(self._dir.name, "key.pem"), Path(self._dir.name, "c.pem")
-            cert.private_key_pem.write_to_path(str(key_file))
-            cert.cert_chain_pems[0].write_to_path(str(cert_file))
-            tls = {"ssl_keyfile": str(key_file), "ssl_certfile": str(cert_file)}
-        config = uvicorn.Config(_app(handler or self._next_reply, chunk_size),
+            key_file, cert_file = _write_cert(ca, self._dir.name)
+            tls = {"ssl_keyfile": key_file, "ssl_certfile": cert_file}
+        config = uvicorn.Config(asgi_app(handler or self._next_reply, chunk_size),
                                 log_level="warning", lifespan="off", server_header=False,
                                 date_header=False, backlog=512, **tls)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=lambda: asyncio.run(self.server.serve(sockets=[sock])), daemon=True)
         self.thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + START_TIMEOUT_S
         while not self.server.started:
             if time.monotonic() > deadline:
                 raise RuntimeError("loopback server did not start")
             time.sleep(0.005)
 
     def _next_reply(self, received: Received) -> Reply:
-        with self.script.lock:
-            self.script.received.append(received)
-            if self.script.replies:
-                return self.script.replies.popleft()
-        return Reply(599, [], b"no reply scripted")
+        return self.script.answer(received)  # looked up per request: a pool swaps the script
 
     @property
     def origin(self) -> str:
@@ -104,10 +94,7 @@ class LoopServer:
     @functools.cached_property
     def tls(self) -> ssl.SSLContext:
         """A client TLS context trusting this server (built once: building one is slow)."""
-        ctx = ssl.create_default_context()
-        if self.ca is not None:
-            self.ca.configure_trust(ctx)
-        return ctx
+        return _trusting(self.ca)
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -115,11 +102,7 @@ class LoopServer:
 
 
 class LoopPool:
-    """Like ``tests.support.loopback.Pool`` (same attributes), made of ``LoopServer``s.
-
-    All servers share one ``script``; ``https`` servers trust ``ca``. Use it where a test sends
-    many requests through the shared-case helpers and the ~40 ms per response matters.
-    """
+    """``https`` TLS and ``http`` plain ``LoopServer``s sharing one ``script``; TLS ones trust ``ca``."""
 
     def __init__(self, https: int = 4, http: int = 2) -> None:
         self.ca = trustme.CA()
@@ -133,13 +116,70 @@ class LoopPool:
     def ssl_context(self) -> ssl.SSLContext:
         """A client TLS context trusting the pool's CA (one, reused)."""
         if self._tls is None:
-            self._tls = ssl.create_default_context()
-            self.ca.configure_trust(self._tls)
+            self._tls = _trusting(self.ca)
         return self._tls
 
     def stop(self) -> None:
         for server in (*self.https, *self.http):
             server.stop()
+
+
+class H2Server:
+    """An HTTP/2 hypercorn server on 127.0.0.1 over TLS (ALPN h2 and http/1.1), answering from
+    ``handler`` or from its ``script``; bodies go out in ``chunk_size`` pieces (64 KiB)."""
+
+    def __init__(self, handler: Handler | None = None, *, ca: trustme.CA | None = None,
+                 chunk_size: int | None = 1 << 16) -> None:
+        from hypercorn.asyncio import serve
+        from hypercorn.config import Config
+
+        self.script = Script()
+        self.ca = ca or trustme.CA()
+        self._dir = tempfile.TemporaryDirectory()
+        key_file, cert_file = _write_cert(self.ca, self._dir.name)
+        self.port = closed_port()
+        config = Config()
+        config.bind = [f"127.0.0.1:{self.port}"]
+        config.certfile, config.keyfile = cert_file, key_file
+        config.loglevel = "WARNING"
+        config.accesslog = None
+        app = asgi_app(handler or self._next_reply, chunk_size)
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            await serve(app, config, shutdown_trigger=self._stop.wait)  # type: ignore[arg-type]
+
+        self.thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline or not self.thread.is_alive():
+                    raise RuntimeError("HTTP/2 server did not start") from None
+                time.sleep(0.01)
+
+    def _next_reply(self, received: Received) -> Reply:
+        return self.script.answer(received)
+
+    @property
+    def origin(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @functools.cached_property
+    def tls(self) -> ssl.SSLContext:
+        """A client TLS context trusting this server (built once: building one is slow)."""
+        return _trusting(self.ca)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(timeout=5)
 
 
 class StallingPort:

@@ -1,0 +1,334 @@
+"""The analyzer's Python API: ``analyze`` log files into a ``Report``, ``classify`` them one by one.
+
+::
+
+    import hgobs
+
+    report = hgobs.analyze(["logs/"], since="2025-11-28T00:00:00Z", bucket="1h")
+    report.categories            # a pandas DataFrame: failures per category and environment
+    report.write("report.html")  # every format the CLI writes: text, json, markdown, csv, html
+    for verdict in hgobs.classify(["logs/hgobs.jsonl"]):
+        print(verdict.source, verdict.category)
+
+The options are those of ``hgobs analyze`` / ``hgobs classify``, with the same defaults and
+checks, as keyword arguments; ``hgobs.cli`` parses the command line and calls these functions
+(one code path). A bad option raises ``ConfigError`` or ``ProfileError`` before any input is
+read; a path that matches nothing raises ``FileNotFoundError``. What the CLI says on standard
+error as a note (files left out of a folder, a client id that cannot be checked) is an
+``AnalysisWarning`` here. Needs the ``analyze`` extra (``MissingExtraError`` without it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Union
+
+from hgobs.extras import require
+
+require(("analyze",), "hgobs.api")  # MissingExtraError (an ImportError) without the extra
+
+from hgobs.analysis import report as report_data  # noqa: E402
+from hgobs.analysis.classify import Classified, gc_paused, judge  # noqa: E402
+from hgobs.analysis.state import UNKNOWN, ReportState, has_time  # noqa: E402
+from hgobs.catalog import CATEGORIES  # noqa: E402
+from hgobs.config import fingerprint_key_setting, profile_setting  # noqa: E402
+from hgobs.errors import ConfigError  # noqa: E402
+from hgobs.profiles import Profile, profile_from_token_urls  # noqa: E402
+from hgobs.readers import Item, ReadContext, read_paths  # noqa: E402
+from hgobs.redaction import Fingerprinter  # noqa: E402
+from hgobs.reports import counted, render  # noqa: E402
+
+PathLike = Union[str, "os.PathLike[str]"]
+FORMAT_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json", ".md": "markdown",
+                   ".markdown": "markdown", ".csv": "csv", ".txt": "text"}
+"""Output file extension -> report format (``format_for``)."""
+
+
+class AnalysisWarning(UserWarning):
+    """Something about a run the caller should know that does not stop it: files in a folder
+    that are not logs (left out), a client id that cannot be compared with the records."""
+
+
+class ClientIdMismatchWarning(AnalysisWarning):
+    """The client id's fingerprint is none of the records' ``client.fp``: the key or the
+    client id is not the one the records were made with (iss/sub verdicts may be wrong)."""
+
+
+class Report(report_data.Report):
+    """The analyzer's ``hgobs.analysis.report.Report`` (its tables pandas DataFrames, times UTC,
+    durations seconds; fields documented there), plus ``render`` and ``write``."""
+
+    def render(self, fmt: str = "text") -> str:
+        """The report as text in ``fmt``: ``text``, ``json``, ``markdown``, ``csv`` or
+        ``html`` (``hgobs.reports.render``). Raises ``ConfigError`` for another format."""
+        with gc_paused():  # many small objects, no cycles (see gc_paused)
+            return render(self, fmt)
+
+    def write(self, path: PathLike, fmt: str | None = None) -> str:
+        """Write the report to ``path`` atomically (all of it or nothing, ``write_atomic``) in
+        ``fmt``, by default the format ``path``'s extension names (``format_for``); returns
+        the format written. Raises ``ConfigError`` for an unknown format, ``OSError`` when the
+        file cannot be written."""
+        fmt = fmt or format_for(os.fspath(path))
+        write_atomic(os.fspath(path), self.render(fmt))
+        return fmt
+
+
+@dataclass(frozen=True)
+class ClassifiedRecord:
+    """One classified record, as ``hgobs classify`` prints it: ``source`` (``<file>:<line>``),
+    ``time`` (ISO 8601 UTC, ``...Z``; None when the record's time is missing or not seconds
+    within ``analysis.state.MAX_ABS_TIME_S`` of the epoch, such as NaN, milliseconds or 1e300),
+    ``category`` (a catalog id or ``ok``), ``confidence``, ``evidence`` (facts, no secrets) and
+    ``also`` (other categories that matched)."""
+
+    source: str
+    time: str | None
+    category: str | None
+    confidence: str | None
+    evidence: tuple[Any, ...] = ()
+    also: tuple[Any, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The verdict as a JSON-ready dict, keys in the order above, sequences as lists."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+                for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input unit that is not a record: ``source`` (``<file>:<line>``) and ``reason`` (in
+    words that never quote the input)."""
+
+    source: str
+    reason: str
+
+
+def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | None = None,
+            token_urls: Iterable[str] = (), client_id: str | None = None,
+            fingerprint_key: str | bytes | None = None, since: datetime | str | None = None,
+            until: datetime | str | None = None, bucket: str = "1d", recurring_min: int = 2,
+            rejudge: bool = False, now: datetime | None = None,
+            progress: Callable[[Iterator[Item]], Iterator[Item]] | None = None) -> Report:
+    """Classify the auth attempts of ``paths`` (files, folders, globs, ``-`` for standard
+    input; any format the readers know) and reduce them to a ``Report``, streaming (memory
+    bounded by the report's keys, not by the input).
+
+    - ``profile``: a built-in profile name, a profile TOML file or a ``Profile`` (default:
+      ``HGOBS_PROFILE``, else ``healthgorilla``); ``token_urls``: a provider known only by
+      its token URLs (instead of ``profile``).
+    - ``client_id``: judge ``iss``/``sub`` against it, by its fingerprint under
+      ``fingerprint_key`` (default ``HGOBS_FINGERPRINT_KEY``: the key the records were made
+      with; without one the client id is ignored, with an ``AnalysisWarning``).
+    - ``since`` (inclusive), ``until`` (exclusive): a datetime or ISO 8601 text, naive = UTC.
+    - ``bucket``: a fixed pandas offset alias (``15min``, ``1h``, ``1d``); ``recurring_min``:
+      buckets a (client, category) must appear in to recur (at least 1).
+    - ``rejudge``: judge every record with the current rules, also those whose capture-time
+      verdict carries a stamp of these rules (``judge(trust=False)``). A run with ``profile``,
+      ``token_urls`` or ``client_id`` judges every record again too.
+    - ``now``: the report's ``generated_at`` (default: now); ``progress``: passes the items
+      read through (the CLI's progress bar).
+
+    Raises ``ConfigError`` (bad ``bucket``, ``since`` not before ``until``, ``recurring_min``
+    below 1, a time that is not ISO 8601), ``ProfileError``, ``FileNotFoundError``.
+    """
+    try:
+        state = ReportState(bucket=bucket, since=_utc(since, "since"),
+                            until=_utc(until, "until"), recurring_min_buckets=recurring_min)
+    except ConfigError as exc:  # named as the option is here (and on the command line)
+        if exc.option != "recurring_min_buckets":
+            raise
+        raise ConfigError("recurring_min", str(exc).split(": ", 1)[-1]) from None
+    ctx = _context(profile, token_urls, client_id, fingerprint_key)
+    client_fp = _client_fp(client_id, fingerprint_key)
+    trust = _trusting(profile, token_urls, client_id, rejudge)
+    for judged in _judged(paths, ctx, client_fp, trust, progress=progress):
+        state.add(judged)
+    with gc_paused():  # the report's tables are many small objects, no cycles (see gc_paused)
+        data = state.report(now)
+    report = Report(**{f.name: getattr(data, f.name) for f in fields(data)})
+    _check_client(client_fp, report.breakdown["client"]["value"])
+    return report
+
+
+def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | None = None,
+             token_urls: Iterable[str] = (), client_id: str | None = None,
+             fingerprint_key: str | bytes | None = None, rejudge: bool = False
+             ) -> Iterator[ClassifiedRecord | Skipped]:
+    """The records of ``paths`` judged one by one, in input order: a ``ClassifiedRecord`` for each
+    record, a ``Skipped`` for each input unit that is not one (totals reconcile). Options as
+    for ``analyze``. Streams: history and the records waiting for their turn are bounded (see
+    ``hgobs.analysis.classify``). A record whose time is out of range is still judged, its
+    ``time`` None: the run never stops on one. Option errors are raised at the call, before
+    the first item; ``FileNotFoundError`` when iteration reaches a path that matches nothing.
+    """
+    ctx = _context(profile, token_urls, client_id, fingerprint_key)
+    client_fp = _client_fp(client_id, fingerprint_key)
+    trust = _trusting(profile, token_urls, client_id, rejudge)
+
+    def verdicts() -> Iterator[ClassifiedRecord | Skipped]:
+        clients: set[Any] = set()
+        for judged in _judged(paths, ctx, client_fp, trust, input_order=True):
+            if not isinstance(judged, Classified):
+                yield Skipped(judged.source, str(judged.reason))
+                continue
+            r = judged.record
+            clients.add(r.get("client.fp"))
+            yield ClassifiedRecord(judged.source, iso_time(r.get("time")), r.get("category"),
+                          r.get("confidence"), tuple(r.get("evidence") or ()),
+                          tuple(r.get("also") or ()))
+        _check_client(client_fp, clients)
+
+    return verdicts()
+
+
+def _trusting(profile: str | Profile | None, token_urls: Iterable[str], client_id: str | None,
+              rejudge: bool) -> bool:
+    """Whether a verdict capture stamped under these rules may be kept (``judge``'s
+    ``trust``): not when the run names its own profile, token URLs or client id, nor with
+    ``rejudge``."""
+    return not (rejudge or profile is not None or _urls(token_urls) or client_id)
+
+
+def _urls(token_urls: Iterable[str]) -> tuple[str, ...]:
+    return (token_urls,) if isinstance(token_urls, str) else tuple(token_urls)
+
+
+def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: str | None,
+            trust: bool, *, input_order: bool = False,
+            progress: Callable[[Iterator[Item]], Iterator[Item]] | None = None
+            ) -> Iterator[Classified | Item]:
+    """The judged items of ``paths``, in the order ``read_paths`` yields them (time order
+    across files; ``input_order`` no longer changes it: the judge keeps the order given)."""
+    names = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
+    ignored: list[str] = []
+    items = read_paths(names, ctx, ignored)
+    stream = judge
+    with gc_paused():
+        yield from stream(progress(items) if progress else items, ctx.profile, client_fp,
+                          trust=trust)
+    if ignored:
+        warnings.warn(f"left out {counted(len(ignored), 'file')} found in folders that are not "
+                      f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
+                      AnalysisWarning, stacklevel=3)
+
+
+def _context(profile: str | Profile | None, token_urls: Iterable[str], client_id: str | None,
+             fingerprint_key: str | bytes | None) -> ReadContext:
+    """What the readers need: the profile, the client id and the fingerprinter (under the
+    analysis key, else a random one). Raises ``ProfileError``/``ConfigError``."""
+    urls = _urls(token_urls)
+    if urls:
+        prof = profile_from_token_urls(urls)
+    elif isinstance(profile, Profile):
+        prof = profile
+    else:
+        prof = profile_setting(profile)
+    key = fingerprint_key_setting(fingerprint_key)
+    if client_id and key is None:
+        warnings.warn("--client-id needs HGOBS_FINGERPRINT_KEY (the key the records were made "
+                      "with) to compare fingerprints; ignoring it", AnalysisWarning,
+                      stacklevel=3)
+    return ReadContext(profile=prof, client_id=client_id, fingerprint=Fingerprinter(key))
+
+
+def _client_fp(client_id: str | None, key: str | bytes | None) -> str | None:
+    """The keyed fingerprint of ``client_id`` under the analysis key (None without either)."""
+    secret = fingerprint_key_setting(key)
+    if not client_id or secret is None:
+        return None
+    return Fingerprinter(secret)(client_id)
+
+
+def _check_client(client_fp: str | None, seen: Iterable[Any]) -> None:
+    """Warn (``ClientIdMismatchWarning``) when a client id was given (``client_fp``, its
+    fingerprint) and the records carry client fingerprints (``seen``; for ``analyze`` those of
+    the report window) of which none is ``client_fp``. The verdicts are left as they are."""
+    fps = {str(v) for v in seen if v is not None and v != UNKNOWN}
+    if client_fp is None or not fps or client_fp in fps:
+        return
+    warnings.warn(f"the fingerprint of --client-id under HGOBS_FINGERPRINT_KEY is none of the "
+                  f"{counted(len(fps), 'client fingerprint')} (client.fp) of the records: the "
+                  "key or the client id is not the one the records were made with, so the "
+                  "iss/sub judgements against the client id (such as invalid_client_id) may be "
+                  "wrong", ClientIdMismatchWarning, stacklevel=3)
+
+
+def parse_time(value: datetime | str, option: str = "time") -> datetime:
+    """An ISO 8601 time (``2025-11-28T01:00:00Z``, ``+00:00``, fractions; a date alone) or a
+    datetime, as an aware datetime (naive: UTC). Raises ``ConfigError`` naming ``option``."""
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = str(value).strip()
+        try:
+            parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z"))
+                                            else text)
+        except ValueError:
+            raise ConfigError(option, f"{value!r} is not an ISO 8601 time (e.g. "
+                                      "2025-11-28T01:00:00Z)") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def _utc(value: datetime | str | None, option: str) -> datetime | None:
+    return None if value is None else parse_time(value, option)
+
+
+def iso_time(epoch: Any) -> str | None:
+    """``epoch`` (seconds) as ISO 8601 UTC (``...Z``), or None when it is not a time the
+    analysis holds (``analysis.state.has_time``: NaN, milliseconds, 1e300, text)."""
+    if not has_time(epoch):
+        return None
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def format_for(output: str | None) -> str:
+    """The report format an output file's extension implies (text when none or unknown)."""
+    return FORMAT_SUFFIXES.get(Path(output).suffix.lower(), "text") if output else "text"
+
+
+def failing_categories(spec: str | None, categories: Iterable[Any]) -> list[str]:
+    """The failure categories among ``categories`` that ``spec`` names (``--fail-on``: ids
+    separated by commas; ``any``: every failure category), sorted. Raises ``ConfigError``
+    (option ``--fail-on``) for an id not in the catalog."""
+    if not spec:
+        return []
+    present = {c for c in categories if isinstance(c, str) and c and c != "ok"}
+    wanted = {c.strip() for c in spec.split(",") if c.strip()}
+    if "any" in wanted:
+        return sorted(present)
+    unknown = wanted - set(CATEGORIES)
+    if unknown:
+        raise ConfigError("--fail-on", f"unknown category {', '.join(sorted(unknown))}")
+    return sorted(present & wanted)
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so
+    an interrupted run never leaves a partial file. Raises ``OSError``."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                               dir=target.parent if str(target.parent) else ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+__all__ = ["FORMAT_SUFFIXES", "AnalysisWarning", "ClassifiedRecord", "ClientIdMismatchWarning",
+           "Report", "Skipped", "analyze", "classify", "failing_categories", "format_for",
+           "iso_time", "parse_time", "write_atomic"]

@@ -1,0 +1,216 @@
+"""The failure catalog: every documented way auth to the provider fails, as data.
+
+Ids are stable (they appear in spans, metrics, records and reports). ``CATALOG`` is ordered by
+what to fix first: when several categories apply to one attempt, the earliest one is reported
+and the others are listed as ``also``. Each entry names the predicate of
+``hgobs.diagnosis.rules`` that decides it (``Category.rule``); adding a category is one entry
+here, its rule there, and its test record in ``tests/data/rules.json``. Sources: the
+provider's authentication troubleshooting guide ("HG guide"), Health Gorilla API docs,
+RFC 6749 (OAuth 2.0), RFC 6750 (Bearer tokens), RFC 7521 (assertion framework) and RFC 7523
+(JWT profile).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CONFIRMED = "confirmed"
+LIKELY = "likely"
+POSSIBLE = "possible"
+CONFIDENCES = (CONFIRMED, LIKELY, POSSIBLE)
+OK = "ok"
+
+
+@dataclass(frozen=True)
+class Category:
+    """One failure category: stable ``id``, what the user sees, why, the fix, and sources.
+
+    ``evidence`` says which facts decide it; ``history`` is True when a rule needs earlier
+    records (reuse, age of an access token, origin of a token); ``rule`` names the predicate
+    that decides it.
+    """
+
+    id: str
+    title: str
+    symptom: str
+    cause: str
+    fix: str
+    evidence: str
+    source: str
+    history: bool = False
+    rule: str = ""
+    """Name of the predicate in ``hgobs.diagnosis.rules`` that decides this category (empty
+    for ``unclassified``, which is what no rule decides)."""
+
+
+_C = Category
+CATALOG: tuple[Category, ...] = (
+    _C("redirect_dropped_body", "Token request lost its form in a redirect",
+       "The token endpoint says the grant type is unsupported or missing although the client sent one.",
+       "The request went to a URL that redirects (often http:// instead of https://, or a trailing slash); on 301/302 HTTP clients repeat the request as a GET without the body.",
+       "Call the exact https token URL so no redirect happens; do not let the client follow redirects for the token request.",
+       "The token request was redirected and the final request carried no form, or a GET reached the token endpoint.",
+       "RFC 9110 section 15.4.2; RFC 6749 section 3.2 (token endpoint requires POST)",
+       rule="redirect_dropped_body"),
+    _C("wrong_body_encoding", "Token request body is not form data",
+       "The token endpoint answers unsupported_grant_type or invalid_request to a request that looks complete.",
+       "The parameters were sent as JSON, as JSON text under a form header, or as multipart; the endpoint reads only application/x-www-form-urlencoded.",
+       "Send the parameters as application/x-www-form-urlencoded key=value pairs (in httpx: data=..., not json=...).",
+       "The request body is JSON, multipart or otherwise not form data.",
+       "RFC 6749 section 4.1.3 and appendix B; HG guide (Postman body encoding)",
+       rule="wrong_body_encoding"),
+    _C("grant_type_confusion", "Parameters of two OAuth flows mixed",
+       "The token endpoint rejects the request as unsupported_grant_type or invalid_request.",
+       "The grant_type is not one the provider supports, or parameters from the JWT-bearer grant and the client-credentials-with-client-assertion flow were combined.",
+       "Pick one pattern: grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer with assertion, or grant_type=client_credentials with client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer and client_assertion.",
+       "Unknown grant_type, assertion with client_credentials, client_assertion without client_assertion_type, or both kinds of assertion at once.",
+       "RFC 7523 sections 2.1 and 2.2; RFC 7521 section 4.2; HG guide (grant_type confusion)",
+       rule="grant_type_confusion"),
+    _C("malformed_assertion", "Assertion is not a well-formed JWT",
+       "The token endpoint fails, often with an empty body.",
+       "The assertion was cut short, picked up whitespace or line breaks, gained base64 padding, or is not a compact JWT at all (wrong segment count, broken base64url or JSON).",
+       "Generate the assertion again and pass the complete value unchanged: three base64url segments, no spaces, newlines or '=' padding.",
+       "The assertion does not decode: segment count, whitespace, padding, base64url or JSON defect.",
+       "RFC 7519 section 7.2; RFC 7515 section 7.1; HG guide (silent failure)",
+       rule="malformed_assertion"),
+    _C("timestamp_in_milliseconds", "Assertion times are in milliseconds",
+       "The token endpoint answers invalid_grant for an assertion that looks fresh.",
+       "iat, exp or nbf were written as milliseconds since the epoch (JavaScript Date.now()); JWT times are seconds.",
+       "Write iat, exp and nbf as whole seconds since the epoch (Math.floor(Date.now() / 1000)).",
+       "iat, exp or nbf is above 1e11, a millisecond epoch.",
+       "RFC 7519 section 2 (NumericDate); Health Gorilla API docs (assertion helper)",
+       rule="timestamp_in_milliseconds"),
+    _C("missing_claim", "Assertion lacks a required claim",
+       "The token endpoint answers invalid_grant.",
+       "A claim the provider requires (iss, sub, aud, exp, and iat where required) is not in the assertion.",
+       "Include iss, sub, aud, iat and exp in every assertion.",
+       "A required claim is absent.",
+       "RFC 7523 section 3; Health Gorilla API docs",
+       rule="missing_claim"),
+    _C("environment_mismatch", "Sandbox and production mixed",
+       "Authentication works in one environment and fails in the other.",
+       "The assertion's aud names one environment's token URL but was sent to the other environment, or an access token issued by one environment was used on the other's API.",
+       "Use one environment end to end: its token URL as both the request URL and aud, and its API host for the calls.",
+       "aud is another environment's token URL, or the presented access value was issued by the other environment.",
+       "HG guide (environment mismatch); RFC 7523 section 3 (aud)",
+       history=False, rule="environment_mismatch"),
+    _C("audience_mismatch", "aud is not the token URL",
+       "The token endpoint answers invalid_grant.",
+       "The aud claim must equal the token URL called, character for character; a trailing slash, http://, a bare host, a double slash, an array or another path fails.",
+       "Set aud to the exact token URL you POST to, as one string.",
+       "aud differs from the called token URL within the same environment.",
+       "RFC 7523 section 3 (aud); HG guide (invalid_grant row, environment mismatch)",
+       rule="audience_mismatch"),
+    _C("invalid_client_id", "iss or sub is not the client id",
+       "The token endpoint answers invalid_client or 'improper client id'.",
+       "iss and sub must both be the client id the provider assigned; an email address, a URL or another value in either fails.",
+       "Set both iss and sub to your client id; never an email address.",
+       "iss or sub differs from the configured client id, iss differs from sub, or either is email- or URL-shaped.",
+       "HG guide (invalid_client row, invalid client id example); RFC 7523 section 3",
+       rule="invalid_client_id"),
+    _C("assertion_lifetime_too_long", "Assertion lives too long",
+       "The token endpoint refuses an assertion whose exp is far ahead.",
+       "exp - iat exceeds the provider's limit; assertions are meant to live minutes.",
+       "Give the assertion a short lifetime (five minutes is common) and make it right before the exchange.",
+       "exp - iat is over the profile's limit, or the server says exp is too far ahead.",
+       "RFC 7523 section 3 (exp, 'limit the time window'); Health Gorilla API docs",
+       rule="assertion_lifetime_too_long"),
+    _C("expired_assertion", "Assertion expired before it was exchanged",
+       "The token exchange fails, often after a delay between making and sending the assertion.",
+       "exp was already in the past by the client's own clock when the request was sent.",
+       "Make a fresh assertion immediately before each token request; never keep one around.",
+       "exp <= the client clock at send.",
+       "HG guide (expired assertion); RFC 7523 section 3 (exp)",
+       rule="expired_assertion"),
+    _C("assertion_not_yet_valid", "Assertion dated in the future",
+       "The token endpoint refuses a freshly made assertion as not yet valid.",
+       "iat or nbf is later than the moment the request was sent, by the client's own clock: typically the lifetime was added to iat as well as to exp, or a time zone offset was applied to a Unix time.",
+       "Set iat (and nbf, if you use it) to the current time in whole seconds, and exp a few minutes later.",
+       "iat or nbf is after the client clock at send (beyond a small leeway).",
+       "RFC 7519 sections 4.1.5 and 4.1.6; RFC 7523 section 3",
+       rule="assertion_not_yet_valid"),
+    _C("clock_skew", "Client clock is off",
+       "Fresh assertions are refused as expired or not yet valid.",
+       "The client's clock differs from the server's: by the client's clock the assertion is valid, by the server's Date it is expired or issued in the future.",
+       "Synchronise the host clock with NTP; keep iat at the current time and a few minutes of lifetime.",
+       "Valid by the client clock, invalid by the server's Date header.",
+       "RFC 7519 section 4.1.4 (clock skew); RFC 7231 section 7.1.1.2 (Date)",
+       rule="clock_skew"),
+    _C("assertion_reuse", "Assertion used twice",
+       "A token exchange that worked once fails when repeated with the same assertion.",
+       "Assertions are single use; the same assertion (or the same iss + jti) was exchanged before.",
+       "Make a new assertion, with a new jti, for every token request.",
+       "The same assertion fingerprint, or iss + jti, was sent in an earlier exchange.",
+       "RFC 7523 section 3 (jti, replay); HG guide (expired assertion: cannot be reused)",
+       history=True, rule="assertion_reuse"),
+    _C("invalid_signature", "Assertion signature does not verify",
+       "The token endpoint says the signature is invalid.",
+       "The assertion was signed with the wrong secret or key, or with an algorithm the provider does not accept.",
+       "Sign with HS256 using the client secret exactly as issued (no trailing newline, not base64-decoded).",
+       "The server says the signature is invalid.",
+       "RFC 7515 section 5.2; Health Gorilla API docs (HS256 with the client secret)",
+       rule="invalid_signature"),
+    _C("invalid_scope", "Scope not allowed",
+       "The token endpoint answers invalid_scope.",
+       "The scope asked for is unknown or not granted to this client.",
+       "Ask only for scopes registered for your client (for example 'patient360 user/*.*').",
+       "error=invalid_scope.",
+       "RFC 6749 section 5.2",
+       rule="invalid_scope"),
+    _C("assertion_as_access_token", "Assertion sent as the access token",
+       "API calls answer 401 with WWW-Authenticate: Bearer error=\"invalid_token\".",
+       "The JWT assertion was put in the Authorization header instead of the access token the exchange returns.",
+       "Exchange the assertion at the token endpoint first, then send the returned access_token as 'Authorization: Bearer <access_token>'.",
+       "A refused API call presented a JWT shaped like an assertion (aud is a token URL, or iss = sub).",
+       "HG guide (invalid_token row, assertion as access token example); RFC 6750 section 3.1",
+       rule="assertion_as_access_token"),
+    _C("missing_access_token", "No usable access token sent",
+       "API calls answer 401.",
+       "The Authorization header is absent, misspelled, empty, holds a placeholder such as 'undefined' or 'null', or uses a scheme other than Bearer.",
+       "Store the access_token from the token response and send it as 'Authorization: Bearer <access_token>'.",
+       "The presented value is absent, misspelled, empty, a placeholder, or not Bearer.",
+       "RFC 6750 sections 2.1 and 3.1",
+       rule="missing_access_token"),
+    _C("access_token_expired", "Access token expired",
+       "API calls that worked start answering 401 invalid_token.",
+       "The access token outlived its expires_in.",
+       "Request a new access token before expires_in runs out (refresh a minute early) and retry once on 401.",
+       "The server says the token expired, or the token is older than its expires_in.",
+       "RFC 6749 section 5.1 (expires_in); RFC 6750 section 3.1",
+       history=True, rule="access_token_expired"),
+    _C("insufficient_scope", "Access token lacks the scope",
+       "API calls answer 403 or error=\"insufficient_scope\".",
+       "The access token was granted scopes that do not cover the resource requested.",
+       "Request the scope the resource needs in the token exchange (the challenge's scope names it).",
+       "403, or error=insufficient_scope.",
+       "RFC 6750 section 3.1",
+       rule="insufficient_scope"),
+    _C("rate_limited", "Throttled",
+       "API calls answer 429.",
+       "The client sent more requests than the provider allows in a window (production).",
+       "Back off and retry after Retry-After seconds; reuse access tokens instead of exchanging per call.",
+       "Status 429.",
+       "RFC 6585 section 4; Health Gorilla API docs",
+       rule="rate_limited"),
+    _C("silent_failure", "Token exchange refused with no explanation",
+       "The token endpoint answers an error status with an empty body.",
+       "The provider gives no body for some defects (a malformed or expired assertion, a wrong aud); none of the checks above found the cause.",
+       "Make a fresh assertion right before the request, check exp is ahead and aud equals the token URL, and copy the whole value.",
+       "Refused with an empty body and no other rule applies.",
+       "HG guide (silent failure)",
+       rule="silent_failure"),
+    _C("unclassified", "Other failure",
+       "An auth attempt failed in a way the catalog does not cover.",
+       "Not known; the status and error codes are kept so like failures group together.",
+       "Read the record's status, error and error_description; report a new category if it recurs.",
+       "Any other failure.",
+       "-"),
+)
+
+CATEGORIES: dict[str, Category] = {c.id: c for c in CATALOG}
+PRIORITY: dict[str, int] = {c.id: i for i, c in enumerate(CATALOG)}
+
+
+def get(category_id: str) -> Category:
+    """The category with this id; raises KeyError for an unknown id."""
+    return CATEGORIES[category_id]
