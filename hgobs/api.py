@@ -131,8 +131,11 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
     - ``bucket``: a fixed pandas offset alias (``15min``, ``1h``, ``1d``); ``recurring_min``:
       buckets a (client, category) must appear in to recur (at least 1).
     - ``rejudge``: judge every record with the current rules, also those whose capture-time
-      verdict carries a stamp of these rules (``judge(trust=False)``). A run with ``profile``,
-      ``token_urls`` or ``client_id`` judges every record again too.
+      verdict carries a stamp of these rules and this profile (``judge(trust=False)``). Without
+      it a record keeps its stamped verdict only when the stamp names these rules and the
+      profile in use (name and content digest), so ``profile`` or ``token_urls`` re-judge just
+      the records stamped under another profile; a run with ``client_id`` judges every record
+      again (it adds ``iss``/``sub`` facts the stamp did not see).
     - ``now``: the report's ``generated_at`` (default: now); ``progress``: passes the items
       read through (the CLI's progress bar).
 
@@ -148,7 +151,7 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
         raise ConfigError("recurring_min", str(exc).split(": ", 1)[-1]) from None
     ctx = _context(profile, token_urls, client_id, fingerprint_key)
     client_fp = _client_fp(client_id, fingerprint_key)
-    trust = _trusting(profile, token_urls, client_id, rejudge)
+    trust = _trusting(client_id, rejudge)
     for judged in _judged(paths, ctx, client_fp, trust, progress=progress):
         state.add(judged)
     with gc_paused():  # the report's tables are many small objects, no cycles (see gc_paused)
@@ -171,7 +174,7 @@ def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | N
     """
     ctx = _context(profile, token_urls, client_id, fingerprint_key)
     client_fp = _client_fp(client_id, fingerprint_key)
-    trust = _trusting(profile, token_urls, client_id, rejudge)
+    trust = _trusting(client_id, rejudge)
 
     def verdicts() -> Iterator[ClassifiedRecord | Skipped]:
         clients: set[Any] = set()
@@ -189,12 +192,12 @@ def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | N
     return verdicts()
 
 
-def _trusting(profile: str | Profile | None, token_urls: Iterable[str], client_id: str | None,
-              rejudge: bool) -> bool:
+def _trusting(client_id: str | None, rejudge: bool) -> bool:
     """Whether a verdict capture stamped under these rules may be kept (``judge``'s
-    ``trust``): not when the run names its own profile, token URLs or client id, nor with
-    ``rejudge``."""
-    return not (rejudge or profile is not None or _urls(token_urls) or client_id)
+    ``trust``): not with ``rejudge``, nor with a client id (the judge then adds facts the stamp
+    did not see). A profile or token URLs need no exception: the stamp names the profile it was
+    made under (``hgobs.diagnosis.stamp.stamp_matches``)."""
+    return not (rejudge or client_id)
 
 
 def _urls(token_urls: Iterable[str]) -> tuple[str, ...]:

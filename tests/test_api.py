@@ -105,14 +105,20 @@ def test_classify_yields_verdicts_and_skipped_items_in_input_order(tmp_path):
 
 
 def test_rejudge_judges_a_stamped_verdict_again(tmp_path):
-    """A record stamped by these rules keeps its verdict; with rejudge it is judged again."""
-    from hgobs.diagnose import RULES_DIGEST
+    """A record stamped by these rules under the profile in use keeps its verdict (also when
+    that profile is named); with rejudge, or under another profile, it is judged again."""
+    from hgobs.diagnosis.stamp import RULES_DIGEST, profile_stamp
+    from hgobs.profiles import load_profile
 
     stamped = record_line(1700000000.0, category="rate_limited", confidence="confirmed",
-                      **{"diagnosis.rules": RULES_DIGEST})
+                          **{"diagnosis.rules": RULES_DIGEST,
+                             "diagnosis.profile": profile_stamp(load_profile("healthgorilla"))})
     path = write(tmp_path, [stamped])
     assert [v.category for v in hgobs.classify(path)] == ["rate_limited"]
+    assert [v.category for v in hgobs.classify(path, profile="healthgorilla")] == ["rate_limited"]
     assert [v.category for v in hgobs.classify(path, rejudge=True)] == ["expired_assertion"]
+    other = hgobs.classify(path, token_urls=["https://auth.example.test/oauth/token"])
+    assert [v.category for v in other] == ["expired_assertion"]
     kept = hgobs.analyze(path).categories["category"].tolist()
     again = hgobs.analyze(path, rejudge=True).categories["category"].tolist()
     assert (kept, again) == (["rate_limited"], ["expired_assertion"])
