@@ -152,7 +152,8 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
     ctx = _context(profile, token_urls, client_id, fingerprint_key)
     client_fp = _client_fp(client_id, fingerprint_key)
     trust = _trusting(client_id, rejudge)
-    for judged in _judged(paths, ctx, client_fp, trust, progress=progress):
+    for judged in _judged(paths, ctx, client_fp, trust, progress=progress,
+                          on_notice=state.notice):
         state.add(judged)
     with gc_paused():  # the report's tables are many small objects, no cycles (see gc_paused)
         data = state.report(now)
@@ -206,8 +207,8 @@ def _urls(token_urls: Iterable[str]) -> tuple[str, ...]:
 
 def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: str | None,
             trust: bool, *, input_order: bool = False,
-            progress: Callable[[Iterator[Item]], Iterator[Item]] | None = None
-            ) -> Iterator[Classified | Item]:
+            progress: Callable[[Iterator[Item]], Iterator[Item]] | None = None,
+            on_notice: Callable[[str, int], None] | None = None) -> Iterator[Classified | Item]:
     """The judged items of ``paths``, in the order ``read_paths`` yields them (time order
     across files; ``input_order`` no longer changes it: the judge keeps the order given)."""
     names = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
@@ -216,7 +217,7 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
     stream = judge
     with gc_paused():
         yield from stream(progress(items) if progress else items, ctx.profile, client_fp,
-                          trust=trust)
+                          trust=trust, on_notice=on_notice)
     if ignored:
         warnings.warn(f"left out {counted(len(ignored), 'file')} found in folders that are not "
                       f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from hgobs.catalog import CATEGORIES, CONFIRMED, OK
@@ -155,8 +155,8 @@ def _time_key(record: Record) -> float:
 
 
 def judge(items: Iterable[Item], profile: Profile, client_fp: str | None = None, *,
-          history_entries: int = DEFAULT_HISTORY_ENTRIES, trust: bool = True
-          ) -> Iterator[Judged]:
+          history_entries: int = DEFAULT_HISTORY_ENTRIES, trust: bool = True,
+          on_notice: Callable[[str, int], None] | None = None) -> Iterator[Judged]:
     """Classify ``items`` as they stream in, in the order given; yields each as it is judged.
 
     Skipped items are yielded as they are; each record as a ``Classified`` whose record has
@@ -166,7 +166,9 @@ def judge(items: Iterable[Item], profile: Profile, client_fp: str | None = None,
     to judge ``iss``/``sub`` against (it matches ``assertion.iss_fp`` only under the same
     ``HGOBS_FINGERPRINT_KEY``). With ``trust`` (the default; never with ``client_fp``), a record
     stamped by these rules keeps its diagnosis when its history facts are found again unchanged
-    (see ``_Judge``).
+    (see ``_Judge``). When the items run out, ``on_notice`` (such as ``ReportState.notice``) is
+    called with ``("history_overflowed", n)`` if the memory cap pushed ``n`` history entries
+    out before their horizon (``History.overflowed``).
     """
     judge_one = _Judge(profile, client_fp, history_entries, trust)
     for item in items:
@@ -175,6 +177,8 @@ def judge(items: Iterable[Item], profile: Profile, client_fp: str | None = None,
             yield item
         else:
             yield Classified(item.source, judge_one(record))
+    if on_notice is not None and judge_one.history.overflowed:
+        on_notice("history_overflowed", judge_one.history.overflowed)
 
 
 def classify(items: Iterable[Item], profile: Profile, client_fp: str | None = None) -> Result:

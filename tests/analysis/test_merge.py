@@ -140,3 +140,18 @@ def test_notices_add_up_and_show_only_when_not_zero():
         text = render(report, fmt)
         assert "late_records: 3 read out of time order" in text, fmt
         assert "history_overflowed: 5 history entries dropped" in text, fmt
+
+
+def test_history_entries_pushed_out_by_the_cap_are_a_notice():
+    """A history of 3 entries per table on 400 records: the judge reports what the cap pushed
+    out before its horizon, and the report says so; the default cap reports nothing."""
+    recs = sorted(records(Spec(400, ok_share=0.5, clients=3, services=2, days=0.25, seed=11)),
+                  key=lambda r: r["time"])
+    for entries, expect in ((3, True), (200_000, False)):
+        state = ReportState()
+        items = [Item(f"gen.jsonl:{i + 1}", record=dict(r)) for i, r in enumerate(recs)]
+        for judged in judge(items, load_profile(), history_entries=entries,
+                            on_notice=state.notice):
+            state.add(judged)
+        notices = _doc(state).get("notices", {})
+        assert (notices.get("history_overflowed", 0) > 0) is expect, notices
