@@ -166,10 +166,10 @@ def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | N
              token_urls: Iterable[str] = (), client_id: str | None = None,
              fingerprint_key: str | bytes | None = None, rejudge: bool = False
              ) -> Iterator[ClassifiedRecord | Skipped]:
-    """The records of ``paths`` judged one by one, in input order: a ``ClassifiedRecord`` for each
-    record, a ``Skipped`` for each input unit that is not one (totals reconcile). Options as
-    for ``analyze``. Streams: history and the records waiting for their turn are bounded (see
-    ``hgobs.analysis.classify``). A record whose time is out of range is still judged, its
+    """The records of ``paths`` judged one by one, in the order ``read_paths`` yields them (time
+    order across files): a ``ClassifiedRecord`` for each record, a ``Skipped`` for each input
+    unit that is not one (totals reconcile). Options as for ``analyze``. Streams: history is
+    bounded (see ``hgobs.analysis.classify``). A record whose time is out of range is still judged, its
     ``time`` None: the run never stops on one. Option errors are raised at the call, before
     the first item; ``FileNotFoundError`` when iteration reaches a path that matches nothing.
     """
