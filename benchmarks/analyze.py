@@ -162,54 +162,38 @@ def measure(path: Path, fmt: str, records: int, with_pandas: bool = True) -> Mea
 
 STAGES = r"""
 import gc, json, sys, time
-from hgobs.analysis import blocks as B, columnar as C
+from hgobs.analysis.classify import Classified, judge
 from hgobs.analysis.state import ReportState
 from hgobs.profiles import load_profile
+from hgobs.readers import ReadContext, read_paths
 from hgobs.reports import render
 
 path = sys.argv[1]
 clock = time.process_time
-out = dict.fromkeys(["read", "parse", "history", "judge_reduce", "order"], 0.0)
+out = dict.fromkeys(["read", "judge", "reduce"], 0.0)
 
 
-def timed(name, fn):
-    def wrapper(*args):
+def timed(name, items):
+    items = iter(items)
+    while True:
         t = clock()
-        result = fn(*args)
+        try:
+            item = next(items)
+        except StopIteration:
+            out[name] += clock() - t
+            return
         out[name] += clock() - t
-        return result
-    return wrapper
+        yield item
 
 
 gc.disable()
 state = ReportState()
-engine = C.ColumnarAnalyzer(state, load_profile())
-for method in ("_reuse", "_issued_facts", "_env_facts", "_trace_facts"):
-    setattr(engine, method, timed("history", getattr(engine, method)))
-engine._reduce = timed("judge_reduce", engine._reduce)
-take = timed("order", engine._take)
-engine._take = take
-file_no, line_no = engine._source(path), 0
-with open(path, "rb") as stream:
-    blocks = B._file_blocks(stream, C.DEFAULT_BLOCK_BYTES)
-    while True:
-        t = clock()
-        try:
-            data, base = next(blocks)
-        except StopIteration:
-            break
-        out["read"] += clock() - t
-        t = clock()
-        parsed = B._parse(data, True, base)
-        out["parse"] += clock() - t
-        line_no = engine._accept(parsed, file_no, line_no)
-t = clock()
-held, engine._held = engine._held, None
-if held is not None and held.height:
-    engine._judge(held)
-out["order"] += clock() - t
-engine.finish()
-out["order"] -= out["history"] + out["judge_reduce"]
+judged = judge(timed("read", read_paths([path], ReadContext())), load_profile())
+for item in timed("judge", judged):
+    t = clock()
+    state.add(item)
+    out["reduce"] += clock() - t
+out["judge"] -= out["read"]
 t = clock(); report = state.report(); out["report"] = clock() - t
 t = clock(); render(report, "json"); out["render_json"] = clock() - t
 print(json.dumps({"records": state.read, **out}))
@@ -217,11 +201,11 @@ print(json.dumps({"records": state.read, **out}))
 
 
 def stages(path: Path) -> dict[str, float]:
-    """CPU seconds (every thread) of each stage of the columnar engine on ``path``, run in one
-    child process without the reader process, collector paused: ``read`` (file to blocks),
-    ``parse`` (polars and the block checks), ``history`` (the history joins), ``judge_reduce``
-    (verdicts, group-bys and the per-row pass), ``order`` (holding rows back, handing
-    blocks over), ``report`` (pandas tables) and ``render_json``; plus ``records``."""
+    """CPU seconds of each stage of the analyzer on ``path``, run in one child process,
+    collector paused: ``read`` (files to records, ``hgobs.readers.read_paths``), ``judge``
+    (history facts and verdicts, ``hgobs.analysis.classify.judge``), ``reduce``
+    (``ReportState.add``), ``report`` (pandas tables) and ``render_json``; plus ``records``.
+    The clock is read around every record, which adds its own cost to each stage."""
     import json
 
     run = timed([sys.executable, "-c", STAGES, str(path)])

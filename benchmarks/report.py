@@ -104,16 +104,13 @@ def _stages(stages: dict[str, float]) -> list[str]:
     n = stages.get("records") or 0
     if not n:
         return ["_Stage breakdown not available._"]
-    names = {"read": "read the file into blocks",
-             "parse": "parse blocks (polars) and check them",
-             "history": "history facts (joins with the carried tables)",
-             "judge_reduce": "verdicts, group-bys, per-row pass (Python)",
-             "order": "time order: rows held back, blocks handed over",
+    names = {"read": "read and parse the file (readers)",
+             "judge": "history facts and verdicts (judge)",
+             "reduce": "report state (ReportState.add)",
              "report": "report tables (pandas), once",
              "render_json": "render JSON, once"}
-    lines = [f"CPU time (all threads) per stage of the columnar engine on the {int(n):,}-record "
-             "JSON Lines input (one process, blocks parsed in it rather than in the reader "
-             "process, collector paused):", "",
+    lines = [f"CPU time per stage of the analyzer on the {int(n):,}-record JSON Lines input "
+             "(one process, collector paused, the clock read around every record):", "",
              "| stage | CPU s | us per record |", "|---|---:|---:|"]
     for key, label in names.items():
         if key in stages:

@@ -35,12 +35,7 @@ from hgobs.extras import require
 require(("analyze",), "hgobs.api")  # MissingExtraError (an ImportError) without the extra
 
 from hgobs.analysis import report as report_data  # noqa: E402
-from hgobs.analysis.classify import (  # noqa: E402
-    Classified,
-    gc_paused,
-    judge,
-    judge_in_input_order,
-)
+from hgobs.analysis.classify import Classified, gc_paused, judge  # noqa: E402
 from hgobs.analysis.state import UNKNOWN, ReportState, has_time  # noqa: E402
 from hgobs.catalog import CATEGORIES  # noqa: E402
 from hgobs.config import fingerprint_key_setting, profile_setting  # noqa: E402
@@ -157,7 +152,8 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
     ctx = _context(profile, token_urls, client_id, fingerprint_key)
     client_fp = _client_fp(client_id, fingerprint_key)
     trust = _trusting(client_id, rejudge)
-    for judged in _judged(paths, ctx, client_fp, trust, progress=progress):
+    for judged in _judged(paths, ctx, client_fp, trust, progress=progress,
+                          on_notice=state.notice):
         state.add(judged)
     with gc_paused():  # the report's tables are many small objects, no cycles (see gc_paused)
         data = state.report(now)
@@ -170,10 +166,10 @@ def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | N
              token_urls: Iterable[str] = (), client_id: str | None = None,
              fingerprint_key: str | bytes | None = None, rejudge: bool = False
              ) -> Iterator[ClassifiedRecord | Skipped]:
-    """The records of ``paths`` judged one by one, in input order: a ``ClassifiedRecord`` for each
-    record, a ``Skipped`` for each input unit that is not one (totals reconcile). Options as
-    for ``analyze``. Streams: history and the records waiting for their turn are bounded (see
-    ``hgobs.analysis.classify``). A record whose time is out of range is still judged, its
+    """The records of ``paths`` judged one by one, in the order ``read_paths`` yields them (time
+    order across files): a ``ClassifiedRecord`` for each record, a ``Skipped`` for each input
+    unit that is not one (totals reconcile). Options as for ``analyze``. Streams: history is
+    bounded (see ``hgobs.analysis.classify``). A record whose time is out of range is still judged, its
     ``time`` None: the run never stops on one. Option errors are raised at the call, before
     the first item; ``FileNotFoundError`` when iteration reaches a path that matches nothing.
     """
@@ -211,17 +207,17 @@ def _urls(token_urls: Iterable[str]) -> tuple[str, ...]:
 
 def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: str | None,
             trust: bool, *, input_order: bool = False,
-            progress: Callable[[Iterator[Item]], Iterator[Item]] | None = None
-            ) -> Iterator[Classified | Item]:
-    """The judged items of ``paths``: in time order within the judge's reorder window, or in
-    input order when ``input_order``."""
+            progress: Callable[[Iterator[Item]], Iterator[Item]] | None = None,
+            on_notice: Callable[[str, int], None] | None = None) -> Iterator[Classified | Item]:
+    """The judged items of ``paths``, in the order ``read_paths`` yields them (time order
+    across files; ``input_order`` no longer changes it: the judge keeps the order given)."""
     names = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
     ignored: list[str] = []
     items = read_paths(names, ctx, ignored)
-    stream = judge_in_input_order if input_order else judge
+    stream = judge
     with gc_paused():
         yield from stream(progress(items) if progress else items, ctx.profile, client_fp,
-                          trust=trust)
+                          trust=trust, on_notice=on_notice)
     if ignored:
         warnings.warn(f"left out {counted(len(ignored), 'file')} found in folders that are not "
                       f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",

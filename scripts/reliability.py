@@ -228,18 +228,7 @@ def render(results: dict[str, Any], elapsed: float, fast: bool, code: int) -> st
             lines.append(f"| `{module}::{name}` | {doc} | {test['outcome']} | "
                          f"{test['seconds']:.1f} |")
         lines.append("")
-    lines += ["## Found and not fixed yet", "",
-              "Each is a test of what must hold, marked `xfail(strict=True)` until hgobs is "
-              "fixed (then it fails as XPASS and the marker goes); the property tests and "
-              "fuzzers set aside the inputs that hit it (`tests/reliability/known_bugs.py`).", ""]
-    open_bugs = [(n, t) for n, t in sorted(tests.items()) if t["xfail_reason"]]
-    for node, test in open_bugs:
-        state = {"xfailed": "open", "xpassed": "FIXED: remove the xfail marker",
-                 "passed": "fixed"}.get(test["outcome"], test["outcome"])
-        lines.append(f"- `{node}` ({state}): {test['xfail_reason'].removeprefix('bug: ')}")
-    if not open_bugs:
-        lines.append("- none")
-    lines += ["", "## Found and fixed", "",
+    lines += ["## Found and fixed", "",
               "Found by this suite, fixed in hgobs, kept as regression tests (their outcome in "
               "this run after the colon):", ""]
     for promise, what, guard in FOUND_HERE:

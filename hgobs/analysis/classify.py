@@ -1,29 +1,22 @@
-"""Offline classification: items from the readers -> diagnosed records, streaming.
+"""Offline classification: items from the readers -> diagnosed records, one at a time.
 
 Records are judged with the same rules as capture (``hgobs.diagnose``), each at its own recorded
-time. Rules that need history (assertion reuse, access-token age and origin) must see the
-records in time order, so records pass through a bounded *reorder window*: ``judge`` holds the
-last ``reorder_window`` records and always judges the earliest of them (ties: input order), and
-no record waits for more than ``reorder_window`` later ones. Input that is never further out of
-time order than the window is therefore judged exactly as if it had been sorted whole; a record
-further out of order is judged without the history that comes after it in the window. Memory is
-bounded by the window and by ``History`` (``history_entries`` per table), whatever the input
-size.
+time, in the order they are given. Rules that need history (assertion reuse, access-token age
+and origin) must see the records in time order: putting them in that order is the readers' job
+(``hgobs.readers.read_paths`` merges its inputs by time), not the judge's, so a record given
+out of time order is judged without the history that comes after it. Memory is bounded by
+``History`` (``history_entries`` per table), whatever the input size.
 
-Totals reconcile: every item is either classified or skipped with its reason. ``classify``
-keeps the earlier materialising API (a ``Result`` in input order, every record sorted by time
-first); ``judge`` and ``judge_in_input_order`` stream.
+Totals reconcile: every item is either classified or skipped with its reason. ``judge`` streams;
+``classify`` materialises (a ``Result`` in input order, every record sorted by time first).
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import heapq
-from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from hgobs.catalog import CATEGORIES, CONFIRMED, OK
 from hgobs.diagnose import Diagnosis, History, diagnose, is_failure
@@ -41,8 +34,6 @@ DIAGNOSIS_FIELDS = ("outcome", "category", "confidence", "fix", "evidence", "als
 RECOMPUTED_FIELDS = HISTORY_FIELDS + DIAGNOSIS_FIELDS
 """Fields a record may carry from capture that this run computes again."""
 
-DEFAULT_REORDER_WINDOW = 10_000
-"""Records held to put the input in time order before judging (see module doc)."""
 DEFAULT_HISTORY_ENTRIES = 200_000
 """Entries of each ``History`` table (assertions, issued values, environments per ``iss``)."""
 
@@ -144,9 +135,9 @@ def gc_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector (reference counting still frees everything).
 
     Records are trees of dicts, lists and strings, never cycles, yet each one allocates enough
-    containers to trigger collections that scan the whole reorder window and history again
-    and again: about a fifth of the analyzer's time on a large input. Wrap a streaming run
-    in this; the collector is restored (and run once) on exit.
+    containers to trigger collections that scan the whole history again and again: about a
+    fifth of the analyzer's time on a large input. Wrap a streaming run in this; the collector
+    is restored (and run once) on exit.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -163,116 +154,55 @@ def _time_key(record: Record) -> float:
     return t if isinstance(t, (int, float)) and t == t else 0.0
 
 
-def _judge(items: Iterable[Item], profile: Profile, client_fp: str | None,
-           reorder_window: int | None, history_entries: int, trust: bool = True
-           ) -> Iterator[tuple[int, Judged]]:
-    """``judge``, each result paired with its item's input number (0-based)."""
-    if reorder_window is not None and reorder_window < 1:
-        raise ValueError("reorder_window must be at least 1")
-    judge_one = _Judge(profile, client_fp, history_entries, trust)
-    limit = reorder_window if reorder_window is not None else -1
-    heap: list[tuple[float, int, list[Any]]] = []
-    fifo: deque[list[Any]] = deque()  # pending entries in input order, for the age limit
-    pending = 0
-    push, pop = heapq.heappush, heapq.heappop
-    for number, item in enumerate(items):
-        record = item.record
-        if record is None:
-            yield number, item
-            continue
-        entry = [item.source, record, False, number]  # source, record, judged, input number
-        push(heap, (_time_key(record), number, entry))
-        pending += 1
-        if limit < 0:
-            continue
-        if limit < pending:
-            head = pop(heap)[2]
-            while head[2]:
-                head = pop(heap)[2]
-            head[2] = True
-            pending -= 1
-            yield head[3], Classified(head[0], judge_one(head[1]))
-        fifo.append(entry)
-        while fifo:
-            head = fifo[0]
-            if head[2]:
-                fifo.popleft()
-            elif head[3] <= number - limit:  # waited for ``limit`` later items: judge it now
-                fifo.popleft()
-                head[2] = True
-                pending -= 1
-                yield head[3], Classified(head[0], judge_one(head[1]))
-            else:
-                break
-    while heap:
-        head = pop(heap)[2]
-        if not head[2]:
-            head[2] = True
-            yield head[3], Classified(head[0], judge_one(head[1]))
-
-
 def judge(items: Iterable[Item], profile: Profile, client_fp: str | None = None, *,
-          reorder_window: int | None = DEFAULT_REORDER_WINDOW,
-          history_entries: int = DEFAULT_HISTORY_ENTRIES, trust: bool = True
-          ) -> Iterator[Judged]:
-    """Classify ``items`` as they stream in; yields each as soon as it is judged.
+          history_entries: int = DEFAULT_HISTORY_ENTRIES, trust: bool = True,
+          on_notice: Callable[[str, int], None] | None = None) -> Iterator[Judged]:
+    """Classify ``items`` as they stream in, in the order given; yields each as it is judged.
 
-    Skipped items are yielded at once; records are yielded in the order they are judged (time
-    order within the reorder window, see module doc), each a ``Classified`` whose record has
+    Skipped items are yielded as they are; each record as a ``Classified`` whose record has
     been annotated and diagnosed in place (readers hand over the dicts they yield). Records of
-    one run see each other's history. ``reorder_window`` (records; None: hold every record
-    until the end, exact time order but memory that grows with the input) and
-    ``history_entries`` bound memory. ``client_fp`` is the keyed fingerprint of the client id
+    one run see the history of the records given before them, so give them in time order.
+    ``history_entries`` bounds memory. ``client_fp`` is the keyed fingerprint of the client id
     to judge ``iss``/``sub`` against (it matches ``assertion.iss_fp`` only under the same
     ``HGOBS_FINGERPRINT_KEY``). With ``trust`` (the default; never with ``client_fp``), a record
     stamped by these rules keeps its diagnosis when its history facts are found again unchanged
-    (see ``_Judge``).
+    (see ``_Judge``). When the items run out, ``on_notice`` (such as ``ReportState.notice``) is
+    called with ``("history_overflowed", n)`` if the memory cap pushed ``n`` history entries
+    out before their horizon (``History.overflowed``).
     """
-    for _, judged in _judge(items, profile, client_fp, reorder_window, history_entries, trust):
-        yield judged
-
-
-def judge_in_input_order(items: Iterable[Item], profile: Profile, client_fp: str | None = None,
-                         *, reorder_window: int | None = DEFAULT_REORDER_WINDOW,
-                         history_entries: int = DEFAULT_HISTORY_ENTRIES, trust: bool = True
-          ) -> Iterator[Judged]:
-    """Like ``judge``, but yields records and skipped items in input order.
-
-    Each is held until every item before it has been yielded; since no record waits for more
-    than ``reorder_window`` later items, at most about that many are held.
-    """
-    held: dict[int, Judged] = {}
-    following = 0
-    for number, judged in _judge(items, profile, client_fp, reorder_window, history_entries, trust):
-        if number != following:
-            held[number] = judged
-            continue
-        yield judged
-        following += 1
-        while following in held:
-            yield held.pop(following)
-            following += 1
+    judge_one = _Judge(profile, client_fp, history_entries, trust)
+    for item in items:
+        record = item.record
+        if record is None:
+            yield item
+        else:
+            yield Classified(item.source, judge_one(record))
+    if on_notice is not None and judge_one.history.overflowed:
+        on_notice("history_overflowed", judge_one.history.overflowed)
 
 
 def classify(items: Iterable[Item], profile: Profile, client_fp: str | None = None) -> Result:
     """Diagnose every record of ``items`` and return them all, in input order.
 
     Materialises the input: every record is sorted by time (a stable sort, so equal times keep
-    input order) before any is judged, and history remembers them all. For inputs of any size
-    use ``judge`` (streaming, bounded memory).
+    input order; a record without a time counts as time 0) before any is judged, and history
+    remembers them all. For inputs of any size use ``judge`` (streaming, bounded memory) on
+    time-ordered items.
     """
     collected = [item if item.record is None else Item(item.source, dict(item.record))
                  for item in items]
-    records = sum(1 for item in collected if item.record is not None)
+    records = [item for item in collected if item.record is not None]
+    order = sorted(records, key=lambda item: _time_key(item.record))  # type: ignore[arg-type]
+    judged = {id(item): c for item, c in zip(order, judge(
+        order, profile, client_fp, history_entries=max(10_000, len(records))), strict=True)}
     result = Result()
-    for judged in judge_in_input_order(collected, profile, client_fp, reorder_window=None,
-                                       history_entries=max(10_000, records)):
-        if isinstance(judged, Classified):
-            result.classified.append(judged)
+    for item in collected:
+        if item.record is None:
+            result.skipped.append(item)
         else:
-            result.skipped.append(judged)
+            result.classified.append(judged[id(item)])  # type: ignore[arg-type]
     return result
 
 
-__all__ = ["DEFAULT_HISTORY_ENTRIES", "DEFAULT_REORDER_WINDOW", "Classified", "Judged", "Result",
-           "classify", "gc_paused", "judge", "judge_in_input_order"]
+__all__ = ["DEFAULT_HISTORY_ENTRIES", "Classified", "Judged", "Result", "classify", "gc_paused",
+           "judge"]

@@ -1,15 +1,15 @@
 """Streaming reducers: per-record updates whose state is bounded by distinct keys, not records.
 
-The report state (``hgobs.analysis.state``) and the DataFrame functions of
-``hgobs.analysis.trends`` share these, so a trend is computed by one piece of code whether the
-records stream in or sit in a frame:
+The report state (``hgobs.analysis.state``) is built of these (the test oracles over a frame
+of every record use them too, so a trend is computed by one piece of code):
 
 - ``time_ns``: a record time (float seconds) as the integer nanoseconds pandas makes of it;
 - ``credential_environment``: the credential side of an environment mismatch;
 - ``Episodes``: time to recovery per client (first failure -> next successful token exchange);
 - ``Sample``: the first and last ``keep`` items of each group, and how many there were.
 
-Each reducer expects its records in time order (input order for equal times).
+Each reducer expects its records in time order (input order for equal times); ``absorb``
+takes in a reducer fed the records that follow, so contiguous parts reduce apart and combine.
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ class Episodes:
     An episode opens at a client's failure and closes at that client's next successful token
     exchange; the failures in between belong to it. Per client the first ``keep`` and the last
     ``keep`` closed episodes are kept (all when ``keep`` is None), and the open one; ``total``
-    counts every episode. State: one open episode per client and at most ``2 * keep`` closed.
+    counts every episode. State: one open episode per client, at most ``2 * keep`` closed, and
+    the time of the client's first success before its first failure (what ``absorb`` needs to
+    close an episode left open by an earlier part of the input).
     """
 
     def __init__(self, keep: int | None = None) -> None:
@@ -67,6 +69,7 @@ class Episodes:
         self._first: dict[Hashable, list[tuple[Any, ...]]] = {}
         self._last: dict[Hashable, deque[tuple[Any, ...]]] = {}
         self._count: dict[Hashable, int] = {}
+        self._leading: dict[Hashable, float] = {}  # client -> first success before any failure
 
     def failure(self, client: Hashable, category: Any, at: float) -> None:
         """A failure of ``client`` at ``at`` (seconds): opens an episode or joins the open one."""
@@ -83,39 +86,66 @@ class Episodes:
         """A successful token exchange of ``client`` at ``at``: closes its open episode."""
         episode = self._open.pop(client, None)
         if episode is None:
+            if not self._count.get(client) and client not in self._leading:
+                self._leading[client] = at
             return
-        row = (client, episode[0], episode[1], at, episode[2], episode[3])
+        self._close(client, (client, episode[0], episode[1], at, episode[2], episode[3]))
+
+    def _close(self, client: Hashable, row: tuple[Any, ...]) -> None:
         first = self._first.setdefault(client, [])
         if self.keep is None or len(first) < self.keep:
             first.append(row)
         else:
             self._last.setdefault(client, deque(maxlen=self.keep)).append(row)
 
-    def state_of(self, client: Hashable) -> tuple[list[Any] | None, int]:
-        """``client``'s open episode (``[category, failed_at, failures, n]``, not a copy) or
-        None, and how many episodes it has had."""
-        return self._open.get(client), self._count.get(client, 0)
+    def absorb(self, later: Episodes) -> None:
+        """Take in the episodes of ``later``, fed the events that follow this one's (same
+        ``keep``): afterwards this holds what feeding both runs of events in turn would have.
 
-    def merge(self, client: Hashable, closed: list[tuple[Any, ...]], open_: list[Any] | None,
-              count: int) -> None:
-        """Apply what a run of ``client``'s events did, worked out elsewhere in order: the
-        episodes it ``closed`` (rows as ``rows`` gives them, in order), the episode left
-        ``open_`` (or None) and the client's episode ``count`` after them. ``total`` grows by
-        the episodes opened."""
-        self.total += count - self._count.get(client, 0)
-        self._count[client] = count
-        if open_ is None:
-            self._open.pop(client, None)
-        else:
-            self._open[client] = open_
-        if not closed:
-            return
-        first = self._first.setdefault(client, [])
-        for row in closed:
-            if self.keep is None or len(first) < self.keep:
-                first.append(row)
-            else:
-                self._last.setdefault(client, deque(maxlen=self.keep)).append(row)
+        Per client: an episode left open here closes at ``later``'s first success before any
+        failure, or else takes in ``later``'s first episode (its failures, its end); ``later``'s
+        episodes are numbered on from this one's. Raises ValueError for another ``keep``.
+        """
+        if later.keep != self.keep:
+            raise ValueError("episodes kept per client differ")
+        for client in {**later._count, **later._leading}:
+            count = self._count.get(client, 0)
+            if client not in self._leading and count == 0 and client in later._leading:
+                self._leading[client] = later._leading[client]
+            rows = later._rows_of(client)
+            opened = later._open.get(client)
+            later_count = later._count.get(client, 0)
+            shift = count
+            episode = self._open.get(client)
+            if episode is not None:
+                if client in later._leading:  # closed by a success before later's failures
+                    del self._open[client]
+                    self._close(client, (client, episode[0], episode[1],
+                                         later._leading[client], episode[2], episode[3]))
+                elif later_count:  # later's first episode is the rest of this open one
+                    shift -= 1
+                    self.total -= 1
+                    if opened is not None and opened[3] == 0:  # and it is still open
+                        episode[2] += opened[2]
+                        opened = None
+                    else:
+                        del self._open[client]
+                        if rows and rows[0][5] == 0:  # (not kept only when ``keep`` is 0)
+                            head = rows.pop(0)
+                            self._close(client, (client, episode[0], episode[1], head[3],
+                                                 episode[2] + head[4], episode[3]))
+            for row in rows:
+                self._close(client, (*row[:5], row[5] + shift))
+            if opened is not None:
+                self._open[client] = [opened[0], opened[1], opened[2], opened[3] + shift]
+            if later_count:
+                self._count[client] = shift + later_count
+            self.total += later_count
+
+    def _rows_of(self, client: Hashable) -> list[tuple[Any, ...]]:
+        """``client``'s kept closed episodes in order (a gap between the first and the last
+        ``keep`` when there were more)."""
+        return [*self._first.get(client, ()), *self._last.get(client, ())]
 
     @property
     def kept(self) -> int:
@@ -153,13 +183,20 @@ class Sample:
         else:
             self._last.setdefault(group, deque(maxlen=self.keep)).append(item)
 
-    def skip(self, group: Hashable) -> None:
-        """Count an item of ``group`` that ``add`` would keep only until ``keep`` later items
-        of the group arrive (the caller knows they will): counts stay exact, nothing is built."""
-        n = self.counts.get(group, 0)
-        if self.keep is None or n < self.keep:
-            raise ValueError("skip() is only for an item past the first 'keep' of its group")
-        self.counts[group] = n + 1  # the later items push it out of ``_last`` anyway
+    def absorb(self, later: Sample) -> None:
+        """Take in the items of ``later``, added after this one's (same ``keep``): afterwards
+        this holds what adding both in turn would have. Raises ValueError for another
+        ``keep``."""
+        if later.keep != self.keep:
+            raise ValueError("items kept per group differ")
+        for group, n in later.counts.items():
+            items = [*later._first.get(group, ()), *later._last.get(group, ())]
+            held = self.counts.get(group, 0)
+            # later's items past its first ``keep`` follow a gap only when later had more than
+            # ``2 * keep``: then they are the group's last ``keep`` whatever came before.
+            for item in items:
+                self.add(group, item)
+            self.counts[group] = held + n
 
     @property
     def total(self) -> int:

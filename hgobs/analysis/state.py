@@ -1,8 +1,8 @@
 """The report state: classified records reduced, one at a time, to what a report shows.
 
 ``ReportState.add`` takes each judged item (``hgobs.analysis.classify.judge`` yields them in
-time order) and updates state whose size depends on distinct keys, never on the number of
-records:
+the order the readers give, time order) and updates state whose size depends on distinct
+keys, never on the number of records:
 
 - the cube: count, first and last time per (bucket, category, environment, service, client,
   endpoint kind) of the records in the window (``since``/``until``);
@@ -12,12 +12,14 @@ records:
 - recovery episodes per client (``reduce.Episodes``), keeping the first and last
   ``sample_size`` closed episodes of each client and the open one;
 - a drill-down sample: the first and last ``sample_size`` failed records of each category;
-- the first ``skipped_sample`` skipped items; the categories and successful endpoint kinds
-  seen anywhere in the input.
+- the first ``skipped_sample`` skipped items; the successful endpoint kinds seen anywhere;
+- notice counters (``tables.NOTICES``) that other stages report through ``notice``.
 
-``report`` turns the state into a ``Report`` with the ``*_of`` functions of
-``hgobs.analysis.trends`` and ``hgobs.analysis.summary``; a table that was cut says so in
-``Report.samples``. Memory: about 200 bytes per cube cell, plus the samples.
+``merge`` combines the states of contiguous, time-ordered parts of an input into the state of
+the whole (associative), so parts can be reduced apart. ``report`` turns the state into a
+``tables.Report`` with the ``*_of`` functions of ``hgobs.analysis.trends`` and
+``hgobs.analysis.summary``; a table that was cut says so in ``Report.samples``. Memory: about
+200 bytes per cube cell, plus the samples.
 """
 
 from __future__ import annotations
@@ -25,20 +27,17 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-from hgobs.analysis import summary, trends
+from hgobs.analysis import summary, tables, trends
 from hgobs.analysis.classify import Classified
 from hgobs.analysis.reduce import Episodes, Sample, credential_environment, time_ns
+from hgobs.analysis.tables import REPORT_SCHEMA, Report
 from hgobs.catalog import CATEGORIES, OK
 from hgobs.readers.base import Item
 from hgobs.schema import Record
-from hgobs.scrub import scrub_text
-
-if TYPE_CHECKING:
-    from hgobs.analysis.report import Report
 
 DEFAULT_SAMPLE_SIZE = 100
 """Failed records kept per category at each end (the first and the last), and recovery
@@ -53,7 +52,7 @@ MAX_ABS_TIME_S = 4.6e9
 2115-10-08T17:46:40Z) count as no time. Nearer, what the report works out from record times
 stays inside what pandas holds (about 9.22e9 s either way, in nanoseconds): any two times are
 less than a ``Timedelta`` apart (recovery), and the bucket of a time, up to
-``trends.MAX_BUCKET`` long, starts and ends at a timestamp. Both engines use this bound."""
+``trends.MAX_BUCKET`` long, starts and ends at a timestamp."""
 
 
 def has_time(t: Any) -> bool:
@@ -81,6 +80,7 @@ class ReportState:
     offset alias), ``since`` (inclusive) and ``until`` (exclusive) as datetimes (naive ones
     are UTC), ``recurring_min_buckets``; plus ``sample_size`` and ``skipped_sample`` (None:
     keep everything). Raises ``ConfigError`` for a bad option, before any record is read.
+    Records are expected in time order (what the reducers of ``hgobs.analysis.reduce`` need).
     """
 
     def __init__(self, *, bucket: str = "1d", since: datetime | None = None,
@@ -94,10 +94,12 @@ class ReportState:
                              self.since, self.until)  # raises when since >= until
         trends.check_min_buckets(recurring_min_buckets)
         self.recurring_min_buckets = recurring_min_buckets
+        self.sample_size = sample_size
         self.read = self.classified = self.skipped = 0
-        self.categories: set[Any] = set()
-        """Every category met, in the window or not."""
         self.ok_kinds: set[Any] = set()
+        """Endpoint kinds with a success anywhere in the input."""
+        self.notices: dict[str, int] = {}
+        """Notice counters (``tables.NOTICES``), added to by ``notice``."""
         self.skipped_items: list[Item] = []
         self.skipped_sample = skipped_sample
         self._w_ns = int(self.width.value)
@@ -149,11 +151,8 @@ class ReportState:
         self._bucket = (first + _MARGIN_S, first + self._w_s - _MARGIN_S, start)
         return start
 
-    def add_record(self, source: str, r: Record, events: list[Any] | None = None) -> None:
-        """Take one classified record (``source`` is where it was read). With ``events``,
-        its recovery-episode event is appended there (``(True, client, None, t)`` for a
-        successful token exchange, ``(False, client, category, t)`` for a failure, both in the
-        window) instead of being applied to ``episodes``."""
+    def add_record(self, source: str, r: Record) -> None:
+        """Take one classified record (``source`` is where it was read)."""
         self.read += 1
         self.classified += 1
         category = r.get("category")
@@ -161,7 +160,6 @@ class ReportState:
         if kind is None:
             kind = UNKNOWN
         failed = category != OK
-        self.categories.add(category)
         if not failed:
             self.ok_kinds.add(kind)
         t = r.get("time")
@@ -176,75 +174,33 @@ class ReportState:
             env = UNKNOWN
         if client is None:
             client = UNKNOWN
-        self.merge_cell((self._bucket_ns(t), category, env, _fill(r.get("service.name")),
-                         client, kind), 1, t, t)
+        _add_cell(self._cube, (self._bucket_ns(t), category, env,
+                               _fill(r.get("service.name")), client, kind), 1, t, t)
+        if t < self._min_s:
+            self._min_s = t
+        if t > self._max_s:
+            self._max_s = t
         if failed:
-            self._failure(source, r, t, category, kind, env, client, events=events)
+            self._failure(source, r, t, category, kind, env, client)
         elif kind == "token_exchange":
-            if events is None:
-                self.episodes.success(client, t)
-            else:
-                events.append((True, client, None, t))
-
-    def add_success(self, client: Any, t: Any) -> None:
-        """A successful token exchange already counted (``merge_cell``/``add_cell``): close
-        ``client``'s recovery episode as ``add_record`` would."""
-        if has_time(t) and self._in_window(t):
-            self.episodes.success(UNKNOWN if client is None else client, t)
-
-    def add_cell(self, t: Any, category: Any, kind: Any, env: Any, service: Any,
-                 client: Any) -> None:
-        """Count one record of ``category`` and ``kind`` at ``t`` (seconds) into the cube,
-        exactly as ``add_record`` does (the caller counts ``read``, ``classified``, the
-        categories and kinds, and what a failure adds besides)."""
-        if not has_time(t) or not self._in_window(t):
-            return
-        self.merge_cell((self._bucket_ns(t), category, _fill(env), _fill(service),
-                         _fill(client), _fill(kind)), 1, t, t)
-
-    def merge_cell(self, key: tuple[Any, ...], count: int, first: float, last: float) -> None:
-        """Add ``count`` records of cube ``key`` (bucket ns, category, environment, service,
-        client, endpoint kind), seen first at ``first`` and last at ``last`` (seconds, in the
-        window)."""
-        cell = self._cube.get(key)
-        if cell is None:
-            self._cube[key] = [count, first, last]
-        else:
-            cell[0] += count
-            if first < cell[1]:
-                cell[1] = first
-            if last > cell[2]:
-                cell[2] = last
-        if first < self._min_s:
-            self._min_s = first
-        if last > self._max_s:
-            self._max_s = last
+            self.episodes.success(client, t)
 
     def _failure(self, source: str, r: Record, t: float, category: Any, kind: Any, env: Any,
-                 client: Any, sample: bool = True, events: list[Any] | None = None) -> None:
-        """A failure in the window, already in the cube: episodes (or its event appended to
-        ``events``), drill-down (``sample`` False: counted only, because ``keep`` later
-        failures of its category are known to follow), mismatch."""
-        if events is None:
-            self.episodes.failure(client, category, t)
-        else:
-            events.append((False, client, category, t))
-        keep = self.drill.keep
-        if not sample and keep is not None and self.drill.counts.get(category, 0) >= keep:
-            self.drill.skip(category)
-        else:
-            self.drill.add(category, (
-                source, t, category, r.get("confidence"), env, kind, client,
-                _fill(r.get("service.name")), [str(v) for v in (r.get("evidence") or [])],
-                [str(v) for v in (r.get("also") or [])], _fix(r, category)))
+                 client: Any) -> None:
+        """A failure in the window, already in the cube: episodes, drill-down, mismatch."""
+        self.episodes.failure(client, category, t)
+        self.drill.add(category, (
+            source, t, category, r.get("confidence"), env, kind, client,
+            _fill(r.get("service.name")), [str(v) for v in (r.get("evidence") or [])],
+            [str(v) for v in (r.get("also") or [])], _fix(r, category)))
         if category == trends.ENVIRONMENT_MISMATCH:
             credential = credential_environment(kind, env, r)
-            cell = self._mismatch.get((client, credential, env))
-            if cell is None:
-                self._mismatch[(client, credential, env)] = [1, t, t]
-            else:
-                cell[0] += 1
-                cell[1], cell[2] = min(cell[1], t), max(cell[2], t)
+            _add_cell(self._mismatch, (client, credential, env), 1, t, t)
+
+    def notice(self, name: str, count: int = 1) -> None:
+        """Add ``count`` to the notice counter ``name`` (see ``tables.NOTICES``); a report
+        shows the counters that are not zero."""
+        self.notices[name] = self.notices.get(name, 0) + count
 
     def _failed_before(self, category: Any, t: float) -> None:
         """A failure before ``since``: counted for the changes table."""
@@ -261,60 +217,13 @@ class ReportState:
 
     def cube(self) -> pd.DataFrame:
         """The cube of the records in the window (``summary.CUBE_COLUMNS``)."""
-        columns = list(summary.CUBE_COLUMNS)
-        if not self._cube:
-            return pd.DataFrame(columns=columns)
-        keys = list(self._cube)
-        cells = list(self._cube.values())
-        out = pd.DataFrame(keys, columns=columns[:6])
-        out["bucket"] = pd.to_datetime(out["bucket"].astype("int64"), unit="ns", utc=True)
-        out["count"] = pd.Series([c[0] for c in cells], dtype="int64")
-        out["first_seen"] = trends.utc_times([c[1] for c in cells], seconds=True)
-        out["last_seen"] = trends.utc_times([c[2] for c in cells], seconds=True)
-        return out
+        return tables.cube_table(self._cube)
 
     def window(self) -> trends.Window | None:
         """The current and previous windows, as ``trends.window_bounds`` gives them."""
         times = (trends.utc_times([self._min_s, self._max_s], seconds=True)
                  if self._cube else pd.Series([], dtype="datetime64[ns, UTC]"))
         return trends.window_bounds(times, self.width, self.since, self.until)
-
-    def _changes(self, cube: pd.DataFrame, window: trends.Window | None) -> pd.DataFrame:
-        if window is None:
-            return pd.DataFrame(columns=list(trends.CHANGE_COLUMNS))
-        failed = cube[cube["category"] != OK]
-        current = failed.groupby("category")["count"].sum().to_dict() if not failed.empty else {}
-        previous: dict[Any, int] = {}
-        earlier: dict[Any, int] = {}
-        # Bins count from 2 * since; the previous window starts at 2 * since - end, and end is
-        # a bucket boundary whenever the previous window is not empty.
-        has_previous = window.previous_start < window.start
-        first_previous_bin = (-int(window.end.value)) // self._w_ns
-        for (category, binned, slot), n in self._before.items():
-            if (slot == 1 and not binned) or (binned and has_previous
-                                              and slot >= first_previous_bin):
-                previous[category] = previous.get(category, 0) + n
-            else:
-                earlier[category] = earlier.get(category, 0) + n
-        names = sorted(set(current) | set(previous) | set(earlier), key=str)
-        table = pd.DataFrame({
-            "category": names,
-            "current": [current.get(c, 0) for c in names],
-            "previous": [previous.get(c, 0) for c in names],
-            "earlier": [earlier.get(c, 0) for c in names],
-            "last_seen_before": trends.utc_times(
-                [self._last_before.get(c, math.nan) for c in names], seconds=True)})
-        return trends.changes_of(table)
-
-    def _mismatch_table(self) -> pd.DataFrame:
-        rows = [(*key, n, first, last) for key, (n, first, last) in self._mismatch.items()]
-        table = pd.DataFrame(rows, columns=["client", "credential_environment",
-                                            "called_environment", "count", "first_seen",
-                                            "last_seen"])
-        if rows:
-            table["first_seen"] = trends.utc_times(table["first_seen"], seconds=True)
-            table["last_seen"] = trends.utc_times(table["last_seen"], seconds=True)
-        return trends.mismatch_of(table)
 
     def samples(self) -> dict[str, dict[str, int]]:
         """The tables that are samples of more rows: name -> ``kept``, ``total`` and
@@ -329,11 +238,62 @@ class ReportState:
                 out[name] = {"kept": kept, "total": total, "per_group": per}
         return out
 
+    def merge(self, later: ReportState) -> ReportState:
+        """A new state holding what this one and then ``later`` hold: the state of this
+        state's records followed by ``later``'s (neither is changed).
+
+        Exact when the two parts are contiguous and in time order (``later``'s records come
+        after this one's in the input): counts and cells add up, samples keep the first and
+        last of the whole, a recovery episode left open here goes on in ``later``. Merging is
+        associative, so any split of an input into such parts, reduced apart and merged in
+        order, gives the state (and the report) of the whole. Raises ValueError when the two
+        were made with different options.
+        """
+        out = self.empty()
+        out.absorb(self)
+        out.absorb(later)
+        return out
+
+    def empty(self) -> ReportState:
+        """A state with this one's options and nothing added."""
+        return ReportState(bucket=self.bucket, since=self.since, until=self.until,
+                           recurring_min_buckets=self.recurring_min_buckets,
+                           sample_size=self.sample_size, skipped_sample=self.skipped_sample)
+
+    def absorb(self, later: ReportState) -> None:
+        """Take in ``later``'s state, in place (see ``merge``); ``later`` is not changed."""
+        if self._options() != later._options():
+            raise ValueError("report states made with different options cannot be merged")
+        self.read += later.read
+        self.classified += later.classified
+        self.skipped += later.skipped
+        self.ok_kinds |= later.ok_kinds
+        for name, n in later.notices.items():
+            self.notice(name, n)
+        room = (len(later.skipped_items) if self.skipped_sample is None
+                else max(0, self.skipped_sample - len(self.skipped_items)))
+        self.skipped_items.extend(later.skipped_items[:room])
+        for key, (n, first, last) in later._cube.items():
+            _add_cell(self._cube, key, n, first, last)
+        for key, (n, first, last) in later._mismatch.items():
+            _add_cell(self._mismatch, key, n, first, last)
+        self._min_s = min(self._min_s, later._min_s)
+        self._max_s = max(self._max_s, later._max_s)
+        for key, n in later._before.items():
+            self._before[key] = self._before.get(key, 0) + n
+        for category, t in later._last_before.items():
+            if t > self._last_before.get(category, -math.inf):
+                self._last_before[category] = t
+        self.episodes.absorb(later.episodes)
+        self.drill.absorb(later.drill)
+
+    def _options(self) -> tuple[Any, ...]:
+        return (self.width, self.since, self.until, self.recurring_min_buckets,
+                self.sample_size, self.skipped_sample)
+
     def report(self, now: datetime | None = None) -> Report:
         """The ``Report`` of everything added so far (``now`` stamps ``generated_at``)."""
-        from hgobs.analysis.report import REPORT_SCHEMA, Report
-
-        cube = _scrubbed(self.cube(), "service.name")
+        cube = tables.scrubbed(self.cube(), "service.name")
         window = self.window()
         totals = {"read": self.read, "classified": self.classified, "skipped": self.skipped,
                   **summary.totals_of(cube)}
@@ -355,25 +315,28 @@ class ReportState:
             counts=trends.counts_of(cube),
             timeline=trends.timeline_of(cube),
             recurring=trends.recurring_of(cube, self.recurring_min_buckets),
-            changes=self._changes(cube, window),
-            mismatch=self._mismatch_table(),
+            changes=tables.changes_table(cube, window, self._w_ns, self._before,
+                                         self._last_before),
+            mismatch=tables.mismatch_table(self._mismatch),
             recovery=trends.recovery_of(list(self.episodes.rows()), seconds=True),
             failure_rate=trends.failure_rate_of(cube, self.ok_kinds),
-            records=_scrubbed(trends.drilldown_of(list(self.drill.items()), seconds=True),
-                              "service"),
+            records=tables.scrubbed(trends.drilldown_of(list(self.drill.items()), seconds=True),
+                                    "service"),
             samples=MappingProxyType(self.samples()),
+            notices=tables.notices_of(self.notices),
         )
 
 
-def _scrubbed(table: pd.DataFrame, column: str) -> pd.DataFrame:
-    """``table`` with the free text of ``column`` (a service name, as a log or a span said it)
-    passed through ``scrub_text``, once per distinct value."""
-    if column not in table.columns or table.empty:
-        return table
-    clean = {v: scrub_text(v, limit=128) if isinstance(v, str) else v
-             for v in table[column].unique()}
-    if all(k is v or k == v for k, v in clean.items()):
-        return table
-    table = table.copy()
-    table[column] = table[column].map(clean)
-    return table
+def _add_cell(cells: dict[tuple[Any, ...], list[Any]], key: tuple[Any, ...], count: int,
+              first: float, last: float) -> None:
+    """Add ``count`` records of ``key``, seen first at ``first`` and last at ``last``
+    (seconds), to ``cells`` (key -> ``[count, first, last]``)."""
+    cell = cells.get(key)
+    if cell is None:
+        cells[key] = [count, first, last]
+    else:
+        cell[0] += count
+        if first < cell[1]:
+            cell[1] = first
+        if last > cell[2]:
+            cell[2] = last

@@ -1,15 +1,11 @@
-"""Trend detection over classified records: pure functions, DataFrame in, DataFrame out.
+"""Trend tables of the reduced state: pure functions, reduced values in, DataFrame out.
 
-Every function takes the frame of ``hgobs.analysis.summary.detail_frame`` (one row per record;
-the columns each one reads are named in its docstring) and returns a new frame; nothing is
-modified in place. Times are UTC ``Timestamp`` values, durations are seconds (float).
-
-Each is the composition of a reduction and a ``*_of`` function of what it reduces to: the cube
-of ``hgobs.analysis.summary.cube`` (counts per bucket and dimension values), per-category
-change counts, mismatch counts, recovery episodes (``hgobs.analysis.reduce.Episodes``) or a
-drill-down sample (``hgobs.analysis.reduce.Sample``). The streaming report state
-(``hgobs.analysis.state``) keeps those reductions and calls the same ``*_of`` functions, so a
-report computes the same numbers whether its records were streamed or held in a frame.
+Each ``*_of`` function turns what ``hgobs.analysis.state.ReportState`` reduced records to into
+one report table: the cube (``hgobs.analysis.summary.CUBE_COLUMNS``, counts per bucket and
+dimension values), per-category change counts, mismatch counts, recovery episodes
+(``hgobs.analysis.reduce.Episodes``) or a drill-down sample (``hgobs.analysis.reduce.Sample``);
+nothing is modified in place. Times are UTC ``Timestamp`` values, durations are seconds
+(float). Also here: the bucket width, the window bounds and the UTC conversions they share.
 
 Time buckets are ``width`` long (at most ``MAX_BUCKET``) and aligned to multiples of ``width``
 since the Unix epoch (``bucket`` = the bucket's start). A *failure* is a record whose
@@ -28,8 +24,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-from hgobs.analysis.reduce import Episodes, Sample, credential_environment
-from hgobs.analysis.summary import CREDENTIAL_ENVIRONMENT_COLUMNS, DIMENSION_COLUMNS, cube
+from hgobs.analysis.summary import DIMENSION_COLUMNS
 from hgobs.catalog import OK, PRIORITY
 from hgobs.errors import ConfigError
 
@@ -137,17 +132,6 @@ def window_bounds(times: pd.Series, width: pd.Timedelta, since: pd.Timestamp | N
                   previous_start=pd.Timestamp(previous, unit="ns", tz="UTC"))
 
 
-def in_window(df: pd.DataFrame, start: pd.Timestamp | None,
-              end: pd.Timestamp | None) -> pd.DataFrame:
-    """Rows whose ``time`` is in ``[start, end)`` (a None bound is open; NaT is never in)."""
-    keep = df["time"].notna()
-    if start is not None:
-        keep &= df["time"] >= start
-    if end is not None:
-        keep &= df["time"] < end
-    return df[keep]
-
-
 def _failed(df: pd.DataFrame) -> pd.Series:
     return df["category"] != OK
 
@@ -164,11 +148,6 @@ def utc_times(values: Any, seconds: bool) -> pd.Series:
     return pd.to_datetime(pd.Series(values, dtype=object), utc=True)
 
 
-def counts(df: pd.DataFrame, width: pd.Timedelta) -> pd.DataFrame:
-    """Attempts per bucket and dimension (see ``counts_of``)."""
-    return counts_of(cube(df, width))
-
-
 def counts_of(cube: pd.DataFrame) -> pd.DataFrame:
     """Attempts per bucket and dimension, successes included (as category ``ok``).
 
@@ -182,11 +161,6 @@ def counts_of(cube: pd.DataFrame) -> pd.DataFrame:
     out = d.groupby(["bucket", *DIMENSION_COLUMNS], as_index=False, dropna=False)["count"].sum()
     out.columns = [*COUNT_KEYS, "count"]
     return out.sort_values(list(COUNT_KEYS)).reset_index(drop=True)
-
-
-def breakdown(df: pd.DataFrame, dimension: str) -> pd.DataFrame:
-    """Attempts per value of one dimension (see ``breakdown_of``)."""
-    return breakdown_of(cube(df, pd.Timedelta(days=1)), dimension)
 
 
 def breakdown_of(cube: pd.DataFrame, dimension: str) -> pd.DataFrame:
@@ -211,11 +185,6 @@ def breakdown_of(cube: pd.DataFrame, dimension: str) -> pd.DataFrame:
     return out[columns].reset_index(drop=True)
 
 
-def timeline(df: pd.DataFrame, width: pd.Timedelta) -> pd.DataFrame:
-    """Failures per bucket and category (see ``timeline_of``)."""
-    return timeline_of(cube(df, width))
-
-
 def timeline_of(cube: pd.DataFrame) -> pd.DataFrame:
     """Failures per bucket and category.
 
@@ -228,12 +197,6 @@ def timeline_of(cube: pd.DataFrame) -> pd.DataFrame:
     out = d.groupby(["bucket", "category"], as_index=False)["count"].sum()
     out["_order"] = _priority(out["category"])
     return out.sort_values(["bucket", "_order"]).drop(columns="_order").reset_index(drop=True)
-
-
-def recurring(df: pd.DataFrame, width: pd.Timedelta, min_buckets: int) -> pd.DataFrame:
-    """Failures that come back in ``min_buckets`` buckets or more (see ``recurring_of``)."""
-    check_min_buckets(min_buckets)
-    return recurring_of(cube(df, width), min_buckets)
 
 
 def check_min_buckets(min_buckets: int) -> None:
@@ -265,26 +228,8 @@ def recurring_of(cube: pd.DataFrame, min_buckets: int) -> pd.DataFrame:
     return out[columns].reset_index(drop=True)
 
 
-def changes(df: pd.DataFrame, window: Window) -> pd.DataFrame:
-    """Categories that are new, regressed or resolved in ``window`` against the one before it.
-
-    Reads ``time``, ``category`` of every record up to ``window.end`` (pass the whole input,
-    not only the window); see ``changes_of``.
-    """
-    d = df[_failed(df) & df["time"].notna() & (df["time"] < window.end)]
-    if d.empty:
-        return pd.DataFrame(columns=list(CHANGE_COLUMNS))
-    period = np.select([d["time"] >= window.start, d["time"] >= window.previous_start],
-                       list(PERIODS[:2]), PERIODS[2])
-    table = (pd.crosstab(d["category"], period).reindex(columns=list(PERIODS), fill_value=0))
-    last = d[d["time"] < window.start].groupby("category")["time"].max()
-    table = table.join(last.rename("last_seen_before"))
-    table.index.name = "category"
-    return changes_of(table.reset_index())
-
-
 PERIODS = ("current", "previous", "earlier")
-"""The periods of ``changes``: the window, the window before it, and everything earlier."""
+"""The periods of ``changes_of``: the window, the window before it, and everything earlier."""
 
 
 def changes_of(table: pd.DataFrame) -> pd.DataFrame:
@@ -314,28 +259,6 @@ def changes_of(table: pd.DataFrame) -> pd.DataFrame:
     return out[columns].reset_index(drop=True)
 
 
-def mismatch_directions(df: pd.DataFrame) -> pd.DataFrame:
-    """Environment mismatches per client and direction (see ``mismatch_of``).
-
-    Reads ``environment_mismatch`` records: the called environment is ``environment``; the
-    credential's is ``reduce.credential_environment`` of ``endpoint.kind``, ``environment``
-    and ``CREDENTIAL_ENVIRONMENT_COLUMNS`` (for token exchanges the token URL ``aud`` names,
-    or where the same ``iss`` worked before; for API calls who issued the access token).
-    """
-    d = df[df["category"] == ENVIRONMENT_MISMATCH]
-    sources = [c for c in CREDENTIAL_ENVIRONMENT_COLUMNS if c in d.columns]
-    credential = [
-        credential_environment(kind, called, dict(zip(sources, values, strict=True)))
-        for kind, called, *values in zip(d["endpoint.kind"], d["environment"],
-                                         *(d[c] for c in sources), strict=True)]
-    d = d.assign(credential_environment=credential, called_environment=d["environment"])
-    table = (d.groupby(["client.fp", "credential_environment", "called_environment"],
-                       as_index=False)
-             .agg(count=("time", "size"), first_seen=("time", "min"), last_seen=("time", "max"))
-             .rename(columns={"client.fp": "client"})) if not d.empty else d.iloc[0:0]
-    return mismatch_of(table)
-
-
 def mismatch_of(table: pd.DataFrame) -> pd.DataFrame:
     """Environment mismatches per client as ``<credential environment>-><called environment>``.
 
@@ -353,23 +276,6 @@ def mismatch_of(table: pd.DataFrame) -> pd.DataFrame:
                        + table["called_environment"])
     out = out.sort_values(["count", "client", "direction"], ascending=[False, True, True])
     return out[columns].reset_index(drop=True)
-
-
-def recovery(df: pd.DataFrame) -> pd.DataFrame:
-    """Time from a client's first failure to its next successful token exchange.
-
-    Reads ``time``, ``category``, ``endpoint.kind``, ``client.fp``; the records are taken in
-    time order (input order for equal times) through ``reduce.Episodes``; see ``recovery_of``.
-    """
-    d = df[df["time"].notna()].sort_values("time", kind="stable")
-    episodes = Episodes()
-    for at, category, kind, client in zip(d["time"], d["category"], d["endpoint.kind"],
-                                          d["client.fp"], strict=True):
-        if category != OK:
-            episodes.failure(client, category, at)
-        elif kind == "token_exchange":
-            episodes.success(client, at)
-    return recovery_of(list(episodes.rows()), seconds=False)
 
 
 RECOVERY_COLUMNS = ("client", "category", "failed_at", "recovered_at", "seconds", "failures",
@@ -398,12 +304,6 @@ def recovery_of(rows: list[tuple[Any, ...]], seconds: bool) -> pd.DataFrame:
     out["open"] = out["recovered_at"].isna()
     out = out.sort_values(["failed_at", "client", "_n"], kind="stable")
     return out[columns].reset_index(drop=True)
-
-
-def failure_rate(df: pd.DataFrame, width: pd.Timedelta,
-                 known_kinds: Collection[str] | None = None) -> pd.DataFrame:
-    """Failed share of the attempts per bucket and endpoint kind (see ``failure_rate_of``)."""
-    return failure_rate_of(cube(df, width), known_kinds)
 
 
 def failure_rate_of(cube: pd.DataFrame, known_kinds: Collection[str] | None = None
@@ -436,17 +336,6 @@ def failure_rate_of(cube: pd.DataFrame, known_kinds: Collection[str] | None = No
 
 DRILLDOWN_COLUMNS = ("source", "time", "category", "confidence", "environment", "endpoint_kind",
                      "client", "service", "evidence", "also", "fix")
-
-
-def drilldown(df: pd.DataFrame) -> pd.DataFrame:
-    """The failed records themselves (see ``drilldown_of``); all of them."""
-    d = df[_failed(df)].sort_values("time", kind="stable")
-    sample = Sample()
-    for row in zip(d["source"], d["time"], d["category"], d["confidence"], d["environment"],
-                   d["endpoint.kind"], d["client.fp"], d["service.name"], d["evidence"],
-                   d["also"], d["fix"], strict=True):
-        sample.add(row[2], row)
-    return drilldown_of(list(sample.items()), seconds=False)
 
 
 def drilldown_of(rows: list[tuple[Any, ...]], seconds: bool) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Reports: render a ``Report`` as text, JSON, Markdown, CSV or HTML; they compute nothing.
 
 ``render(report, fmt)`` is the one entry point; every format takes its numbers from the same
-``hgobs.analysis.report.Report``.
+``hgobs.analysis.tables.Report``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hgobs.extras import require
 
 require(("analyze",), "hgobs.reports")  # MissingExtraError (an ImportError) without the extra
 
-from hgobs.analysis.report import Report  # noqa: E402
+from hgobs.analysis.tables import Report  # noqa: E402
 from hgobs.errors import ConfigError  # noqa: E402
 
 FORMATS = ("text", "json", "markdown", "csv", "html")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 
-from hgobs.analysis.report import Report
+from hgobs.analysis.tables import Report
 from hgobs.reports.json_report import rows
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")

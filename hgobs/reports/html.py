@@ -33,10 +33,10 @@ from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 
 from hgobs import __version__
-from hgobs.analysis.report import Report
+from hgobs.analysis.tables import Report
 from hgobs.catalog import CATEGORIES, PRIORITY
 from hgobs.reports import json_report
-from hgobs.reports.text import rate, sample_lines, seconds, summary_line, ts, window_line
+from hgobs.reports.text import notice_lines, rate, sample_lines, seconds, summary_line, ts, window_line
 
 MAX_RECORDS_PER_CATEGORY = 200
 """Records listed per category in the drill-down; the embedded JSON report has all of them."""
@@ -383,7 +383,7 @@ def render(report: Report) -> str:
                    + table(report.skipped, ["source", "reason"],
                            lambda r: (code(r.source), escape(r.reason)), "") + "</section>")
     meta = " ".join([f"{summary_line(report)}. {window_line(report)}.", *sample_lines(report),
-                     f"Generated {ts(report.generated_at)}."])
+                     *notice_lines(report), f"Generated {ts(report.generated_at)}."])
     template = Template(resources.files("hgobs.reports").joinpath("templates/page.html")
                         .read_text(encoding="utf-8"))
     return template.substitute(

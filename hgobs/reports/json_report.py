@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from hgobs.analysis.report import Report
+from hgobs.analysis.tables import Report
 
 # The report tables in document order: (document key, Report attribute).
 TABLES = (("categories", "categories"), ("timeline", "timeline"), ("counts", "counts"),
@@ -119,6 +119,8 @@ def document(report: Report) -> dict[str, Any]:
         doc[key] = rows(getattr(report, attribute))
     if report.samples:
         doc["samples"] = {name: _plain(sample) for name, sample in report.samples.items()}
+    if report.notices:  # only when a counter is not zero
+        doc["notices"] = _plain(report.notices)
     return doc
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from hgobs.analysis.report import Report
-from hgobs.reports.text import rate, sample_lines, seconds, summary_line, ts, window_line
+from hgobs.analysis.tables import Report
+from hgobs.reports.text import notice_lines, rate, sample_lines, seconds, summary_line, ts, window_line
 
 
 def cell(value: Any) -> str:
@@ -36,7 +36,8 @@ def render(report: Report) -> str:
     """The report as Markdown: totals, categories with fixes, then one section per trend."""
     out = ["# hgobs auth failure report", "", summary_line(report) + ".", "",
            window_line(report) + ".", ""]
-    out += [line for sample in sample_lines(report) for line in (sample, "")]
+    out += [line for sample in [*sample_lines(report), *notice_lines(report)]
+            for line in (sample, "")]
     out += ["## Failures by category and environment", ""]
     out += table(report.categories,
                  ["category", "environment", "count", "first seen", "last seen", "fix"],

@@ -10,7 +10,7 @@ import pandas as pd
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from hgobs.analysis.report import Report
+from hgobs.analysis.tables import Report
 from hgobs.reports import counted
 
 MAX_SKIPPED_SHOWN = 20
@@ -59,6 +59,21 @@ def sample_lines(report: Report) -> list[str]:
             + " are listed." for name, s in report.samples.items() if name in what]
 
 
+NOTICE_TEXT = {
+    "late_records": "{n} read out of time order beyond the lateness bound (judged where they "
+                    "were read, so history facts about them may be missing)",
+    "history_overflowed": "{n} history entries dropped by the memory cap before their time "
+                          "horizon (a later record may miss a fact about an earlier one)",
+}
+"""The sentence of each notice counter of ``hgobs.analysis.tables.NOTICES``."""
+
+
+def notice_lines(report: Report) -> list[str]:
+    """One sentence per notice counter that is not zero (none when all are zero)."""
+    return [f"Notice: {name}: " + NOTICE_TEXT.get(name, "{n}").format(n=n) + "."
+            for name, n in report.notices.items()]
+
+
 def window_line(report: Report) -> str:
     """The window, the previous window and the bucket size in one line."""
     w = report.window
@@ -93,7 +108,7 @@ def render(report: Report, *, width: int = 140) -> str:
     console = Console(file=out, width=width, no_color=True, highlight=False, soft_wrap=False)
     console.print(summary_line(report))
     console.print(window_line(report))
-    for line in sample_lines(report):
+    for line in [*sample_lines(report), *notice_lines(report)]:
         console.print(line)
     cats = report.categories
     if cats.empty:

@@ -1,5 +1,5 @@
-"""Streaming analysis: judge order, the reorder window, and a report from bounded state that
-equals the report of the whole input held in a frame."""
+"""Streaming analysis: judge order, and a report from bounded state that equals the report of
+the whole input held in a frame."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from benchmarks.generate import Spec, records
-from hgobs.analysis import summary, trends
-from hgobs.analysis.classify import Classified, classify, judge, judge_in_input_order
+from hgobs.analysis import trends
+from hgobs.analysis.classify import Classified, classify, judge
 from hgobs.analysis.report import build_report
 from hgobs.analysis.state import ReportState
 from hgobs.profiles import load_profile
@@ -20,6 +20,7 @@ from hgobs.readers import read_paths
 from hgobs.readers.base import Item
 from hgobs.reports import render
 from hgobs.reports.json_report import document
+from tests.analysis import oracles
 from tests.analysis.records import DAY, T0
 from tests.reports.sample import sample_result
 
@@ -49,37 +50,31 @@ def test_streamed_report_equals_the_report_of_the_whole_input():
     assert _streamed_report(read_paths([str(SAMPLES)])) == whole
 
 
-def test_input_out_of_order_within_the_window_is_judged_as_if_sorted():
-    """Records up to 60 s out of order, window larger than the disorder: same categories."""
+def test_classify_judges_in_time_order_and_returns_input_order():
+    """Records up to 60 s out of order: classify judges them as the same records sorted by
+    time would be judged, and returns them in input order."""
     recs = _generated(3000, jitter_s=60.0)
     assert [r["time"] for r in recs] != sorted(r["time"] for r in recs)
-    sorted_whole = classify(_items(recs), PROFILE)
-    streamed = list(judge_in_input_order(_items(recs), PROFILE, reorder_window=200))
-    assert [c.record["category"] for c in streamed] == \
-        [c.record["category"] for c in sorted_whole.classified]
-    assert [c.source for c in streamed] == [c.source for c in sorted_whole.classified]
+    whole = classify(_items(recs), PROFILE)
+    ordered = sorted(_items(recs), key=lambda i: i.record["time"])
+    streamed = {j.source: j.record["category"] for j in judge(ordered, PROFILE)}
+    assert [c.source for c in whole.classified] == [f"in.jsonl:{i + 1}" for i in range(3000)]
+    assert [c.record["category"] for c in whole.classified] == \
+        [streamed[c.source] for c in whole.classified]
+    assert len(set(streamed.values())) > 3
 
 
-def test_judge_yields_time_order_and_input_order_on_request():
-    """judge: earliest first within the window; judge_in_input_order: skips in place."""
+def test_judge_yields_in_the_order_given_and_skips_in_place():
+    """judge keeps the order it is given (putting records in time order is the readers' job);
+    a skipped item comes out where it went in."""
     recs = [dict(r, time=t) for r, t in zip(_generated(5), (50.0, 10.0, 40.0, 20.0, 30.0),
                                              strict=True)]
     items = _items(recs)
     items.insert(2, Item("in.jsonl:x", reason="not JSON"))
-    timed = [j.record["time"] for j in judge(items, PROFILE) if isinstance(j, Classified)]
-    assert timed == [10.0, 20.0, 30.0, 40.0, 50.0]
-    ordered = list(judge_in_input_order([*_items(recs)[:2], items[2], *_items(recs)[2:]],
-                                        PROFILE, reorder_window=2))
-    assert [getattr(j, "reason", None) or j.record["time"] for j in ordered] == \
+    out = list(judge(items, PROFILE))
+    assert [getattr(j, "reason", None) or j.record["time"] for j in out] == \
         [50.0, 10.0, "not JSON", 40.0, 20.0, 30.0]
-
-
-def test_no_record_waits_for_more_than_the_window():
-    """A record far in the future is judged once `window` later records have arrived."""
-    recs = [dict(r, time=float(t)) for r, t in zip(_generated(6), (1e9 + 9, 1, 2, 3, 4, 5),
-                                                   strict=True)]
-    out = [j.record["time"] for j in judge(_items(recs), PROFILE, reorder_window=3)]
-    assert out.index(1e9 + 9) <= 3 and sorted(out) == sorted(r["time"] for r in recs)
+    assert all(isinstance(j, Classified) for j in out[:2])
 
 
 @pytest.mark.parametrize(("since", "until"), [
@@ -94,17 +89,17 @@ def test_report_tables_equal_the_frame_functions(since, until, bucket):
         return None if s is None else pd.Timestamp(s, unit="s", tz="UTC").to_pydatetime()
     result = sample_result()
     report = build_report(result, bucket=bucket, since=ts(since), until=ts(until), now=NOW)
-    everything = summary.detail_frame(result.classified)
+    everything = oracles.detail_frame(result.classified)
     width = trends.bucket_width(bucket)
     window = trends.window_bounds(everything["time"], width, report.since, report.until)
     assert report.window == window
-    current = trends.in_window(everything, window.start, window.end)
-    pd.testing.assert_frame_equal(report.changes, trends.changes(everything, window),
+    current = oracles.in_window(everything, window.start, window.end)
+    pd.testing.assert_frame_equal(report.changes, oracles.changes(everything, window),
                                   check_dtype=False)
-    pd.testing.assert_frame_equal(report.counts, trends.counts(current, width), check_dtype=False)
-    pd.testing.assert_frame_equal(report.recovery, trends.recovery(current), check_dtype=False)
-    pd.testing.assert_frame_equal(report.records, trends.drilldown(current), check_dtype=False)
-    pd.testing.assert_frame_equal(report.mismatch, trends.mismatch_directions(current),
+    pd.testing.assert_frame_equal(report.counts, oracles.counts(current, width), check_dtype=False)
+    pd.testing.assert_frame_equal(report.recovery, oracles.recovery(current), check_dtype=False)
+    pd.testing.assert_frame_equal(report.records, oracles.drilldown(current), check_dtype=False)
+    pd.testing.assert_frame_equal(report.mismatch, oracles.mismatch_directions(current),
                                   check_dtype=False)
 
 

@@ -1,4 +1,6 @@
-"""Trend functions over small hand-made frames; every expected value is worked out by hand."""
+"""The trend tables over small hand-made frames (through the frame oracles of
+``tests.analysis.oracles``, which end in the package's ``*_of`` functions); every expected
+value is worked out by hand."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 
 from hgobs.analysis import trends
 from hgobs.errors import ConfigError
+from tests.analysis import oracles
 from tests.analysis.records import CLIENT_A, CLIENT_B, CLIENT_C, DAY, HOUR, T0, frame, rec
 
 H1 = pd.Timedelta(hours=1)
@@ -50,7 +53,7 @@ def test_counts_include_successes_and_split_every_dimension():
     """Same bucket and dimensions add up; another client or kind is its own row; ok counts."""
     df = frame(rec(0), rec(60), rec(120, client=CLIENT_B), rec(180, "ok"),
                rec(HOUR + 1, "rate_limited", kind="api_call"))
-    out = trends.counts(df, H1)
+    out = oracles.counts(df, H1)
     assert list(out.columns) == ["bucket", "category", "environment", "service", "client",
                                  "endpoint_kind", "count"]
     got = {(r.bucket, r.category, r.client, r.endpoint_kind): r.count
@@ -64,7 +67,7 @@ def test_counts_include_successes_and_split_every_dimension():
 def test_breakdown_counts_attempts_ok_and_failed_per_value():
     """Two sandbox failures and one ok, one production failure: sorted by failures."""
     df = frame(rec(0), rec(1), rec(2, "ok"), rec(3, env="production"))
-    out = trends.breakdown(df, "environment")
+    out = oracles.breakdown(df, "environment")
     assert out.drop(columns="share").to_dict("records") == [
         {"value": "sandbox", "attempts": 3, "ok": 1, "failed": 2},
         {"value": "production", "attempts": 1, "ok": 0, "failed": 1}]
@@ -73,7 +76,7 @@ def test_breakdown_counts_attempts_ok_and_failed_per_value():
 
 def test_breakdown_share_is_unknown_without_failures():
     """Only successes: no share of failures to speak of."""
-    out = trends.breakdown(frame(rec(0, "ok")), "category")
+    out = oracles.breakdown(frame(rec(0, "ok")), "category")
     assert out.loc[0, "failed"] == 0 and math.isnan(out.loc[0, "share"])
 
 
@@ -81,7 +84,7 @@ def test_timeline_counts_failures_per_bucket_in_fix_order():
     """Successes are left out; within a bucket categories follow the catalog order."""
     df = frame(rec(0, "rate_limited", kind="api_call"), rec(10), rec(20), rec(30, "ok"),
                rec(DAY, "rate_limited", kind="api_call"))
-    out = trends.timeline(df, D1)
+    out = oracles.timeline(df, D1)
     assert [(r.bucket, r.category, r.count) for r in out.itertuples()] == [
         (at(0), "expired_assertion", 2), (at(0), "rate_limited", 1),
         (at(DAY), "rate_limited", 1)]
@@ -98,7 +101,7 @@ def _recurring_history():
 
 def test_recurring_with_two_buckets_lists_a_and_b():
     """N=2: A in 3 buckets (4 failures), B in 2; C's failures share one bucket."""
-    out = trends.recurring(_recurring_history(), D1, 2)
+    out = oracles.recurring(_recurring_history(), D1, 2)
     assert [(r.client, r.category, r.buckets, r.count) for r in out.itertuples()] == [
         (CLIENT_A, "expired_assertion", 3, 4), (CLIENT_B, "environment_mismatch", 2, 2)]
     assert out.loc[0, "first_seen"] == at(0) and out.loc[0, "last_seen"] == at(2 * DAY)
@@ -106,13 +109,13 @@ def test_recurring_with_two_buckets_lists_a_and_b():
 
 def test_recurring_with_three_buckets_lists_only_a():
     """N=3: only A's expired assertions came back in three buckets."""
-    out = trends.recurring(_recurring_history(), D1, 3)
+    out = oracles.recurring(_recurring_history(), D1, 3)
     assert [(r.client, r.buckets) for r in out.itertuples()] == [(CLIENT_A, 3)]
 
 
 def test_recurring_depends_on_bucket_size():
     """With 1h buckets C's two failures 10 s apart are still one bucket; A's day-1 pair too."""
-    out = trends.recurring(_recurring_history(), H1, 2)
+    out = oracles.recurring(_recurring_history(), H1, 2)
     assert [(r.client, r.buckets, r.count) for r in out.itertuples()] == [
         (CLIENT_A, 3, 4), (CLIENT_B, 2, 2)]
 
@@ -121,7 +124,7 @@ def test_recurring_depends_on_bucket_size():
 def test_recurring_rejects_a_bad_minimum(n):
     """recurring_min_buckets must be a whole number of at least 1."""
     with pytest.raises(ConfigError) as info:
-        trends.recurring(_recurring_history(), D1, n)
+        oracles.recurring(_recurring_history(), D1, n)
     assert info.value.option == "recurring_min_buckets"
 
 
@@ -143,7 +146,7 @@ def _history():
 def test_changes_tells_new_regressed_and_resolved_apart():
     """new: only now; regressed: now and long ago; resolved: previous window only."""
     window = trends.Window(start=at(10 * DAY), end=at(12 * DAY), previous_start=at(8 * DAY))
-    out = trends.changes(_history(), window)
+    out = oracles.changes(_history(), window)
     assert [(r.category, r.status, r.current, r.previous, r.earlier)
             for r in out.itertuples()] == [
         ("expired_assertion", "new", 2, 0, 0),
@@ -184,7 +187,7 @@ def test_mismatch_direction_goes_from_credential_to_called_environment():
         rec(20, "expired_assertion", env="production",
             **{"assertion.aud_environment": "sandbox"}),  # not a mismatch record
     )
-    out = trends.mismatch_directions(df)
+    out = oracles.mismatch_directions(df)
     assert [(r.client, r.direction, r.count) for r in out.itertuples()] == [
         (CLIENT_A, "sandbox->production", 2), (CLIENT_C, "unknown->production", 1),
         (CLIENT_B, "production->sandbox", 1)]  # by count, then client
@@ -198,7 +201,7 @@ def test_mismatch_direction_of_a_client_registered_in_another_environment():
     df = frame(rec(0, "environment_mismatch", env="production",
                    **{"assertion.aud_environment": "production",
                       "assertion.iss_ok_environment": "sandbox"}))
-    assert trends.mismatch_directions(df)["direction"].tolist() == ["sandbox->production"]
+    assert oracles.mismatch_directions(df)["direction"].tolist() == ["sandbox->production"]
 
 
 def test_recovery_runs_from_first_failure_to_next_successful_exchange():
@@ -207,7 +210,7 @@ def test_recovery_runs_from_first_failure_to_next_successful_exchange():
     df = frame(rec(0), rec(10, "clock_skew"), rec(30, "ok", client=CLIENT_B), rec(70, "ok"),
                rec(5, "invalid_signature", client=CLIENT_B), rec(8, "ok", client=CLIENT_B),
                rec(100, "rate_limited", kind="api_call"), rec(110, "ok", kind="api_call"))
-    out = trends.recovery(df)
+    out = oracles.recovery(df)
     rows = [(r.client, r.category, r.failed_at, r.failures, r.open) for r in out.itertuples()]
     assert rows == [(CLIENT_A, "expired_assertion", at(0), 2, False),
                     (CLIENT_B, "invalid_signature", at(5), 1, False),
@@ -221,7 +224,7 @@ def test_failure_rate_is_known_only_where_successes_exist():
     """Exchanges: 3 of 4 failed in hour 0, 1 of 1 in hour 1; API calls never succeeded."""
     df = frame(rec(0), rec(1), rec(2), rec(3, "ok"), rec(HOUR + 1),
                rec(4, "rate_limited", kind="api_call"))
-    out = trends.failure_rate(df, H1)
+    out = oracles.failure_rate(df, H1)
     got = {(r.bucket, r.endpoint_kind): (r.attempts, r.ok, r.failed, r.rate_known)
            for r in out.itertuples()}
     assert got == {(at(0), "api_call"): (1, 0, 1, False),
@@ -236,21 +239,21 @@ def test_failure_rate_is_known_only_where_successes_exist():
 
 def test_failure_rate_without_any_success_is_unknown_not_100_percent():
     """An input of failures alone says nothing about the rate."""
-    out = trends.failure_rate(frame(rec(0), rec(1)), H1)
+    out = oracles.failure_rate(frame(rec(0), rec(1)), H1)
     assert out["rate_known"].tolist() == [False] and math.isnan(out.loc[0, "rate"])
     assert out.loc[0, "failed"] == 2
 
 
 def test_failure_rate_uses_the_kinds_it_is_told_are_known():
     """Successes seen elsewhere in the input make a bucket of failures 100%."""
-    out = trends.failure_rate(frame(rec(0), rec(1)), H1, known_kinds={"token_exchange"})
+    out = oracles.failure_rate(frame(rec(0), rec(1)), H1, known_kinds={"token_exchange"})
     assert out.loc[0, "rate"] == 1.0 and bool(out.loc[0, "rate_known"])
 
 
 def test_drilldown_keeps_failures_with_their_evidence_in_fix_order():
     """ok records are left out; rows follow the catalog order, then time."""
     df = frame(rec(5, "rate_limited", kind="api_call"), rec(1, "ok"), rec(9), rec(3))
-    out = trends.drilldown(df)
+    out = oracles.drilldown(df)
     assert out["category"].tolist() == ["expired_assertion", "expired_assertion",
                                         "rate_limited"]
     assert out["source"].tolist() == ["in.jsonl:4", "in.jsonl:3", "in.jsonl:1"]
@@ -264,8 +267,8 @@ def test_every_function_accepts_an_empty_frame():
     """No records: empty tables with their documented columns, never an error."""
     df = frame()
     w = trends.Window(at(0), at(DAY), at(-DAY))
-    for out in (trends.counts(df, H1), trends.timeline(df, H1), trends.recurring(df, H1, 2),
-                trends.changes(df, w), trends.mismatch_directions(df), trends.recovery(df),
-                trends.failure_rate(df, H1), trends.drilldown(df),
-                trends.breakdown(df, "client")):
+    for out in (oracles.counts(df, H1), oracles.timeline(df, H1), oracles.recurring(df, H1, 2),
+                oracles.changes(df, w), oracles.mismatch_directions(df), oracles.recovery(df),
+                oracles.failure_rate(df, H1), oracles.drilldown(df),
+                oracles.breakdown(df, "client")):
         assert out.empty and len(out.columns) >= 3

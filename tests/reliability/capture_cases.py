@@ -32,7 +32,7 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 import hgobs
 from hgobs.capture import guard
-from tests.reliability import known_bugs, leaks, shapes
+from tests.reliability import leaks, shapes
 from tests.support.emitted import Emitted, collect_logs, loop_profile
 from tests.support.loopback import Reply
 from tests.support.servers import LoopServer
@@ -79,11 +79,7 @@ class Case:
 
 def echo(draw: Any, value: str, server_only: bool = False) -> str:
     """``value`` as a server might echo it in free text (``ECHO_ENCODINGS``)."""
-    encodings = ECHO_ENCODINGS
-    if not server_only and not known_bugs.is_open("truncated-echo"):
-        encodings += ("prefix",)
-    if server_only and known_bugs.is_open("percent-encoded-server-text"):
-        encodings = tuple(e for e in encodings if e not in ("quote", "quote_plus"))
+    encodings = ECHO_ENCODINGS if server_only else (*ECHO_ENCODINGS, "prefix")
     how = draw(st.sampled_from(encodings))
     if how == "prefix":
         return value[: draw(st.integers(8, max(8, len(value) - 1)))] + "..."

@@ -2,8 +2,7 @@
 
 When ``HGOBS_RELIABILITY_OUT`` names a file, the session writes there, as JSON: the hypothesis
 profile, the counts of ``tests.reliability.tally`` per promise, and one entry per test that ran
-(node id, module, the module's ``PROMISE``, outcome, seconds, the first docstring line, the xfail
-reason).
+(node id, module, the module's ``PROMISE``, outcome, seconds, the first docstring line).
 """
 
 from __future__ import annotations
@@ -34,14 +33,12 @@ class Recorder:
         for item in items:
             func = getattr(item, "function", None)
             doc = inspect.getdoc(func) if func is not None else None
-            marker = item.get_closest_marker("xfail")
             module = getattr(item, "module", None)
             _META[item.nodeid] = {
                 "module": module.__name__ if module is not None else "",
                 "promise": getattr(module, "PROMISE", "other"),
                 "doc": " ".join((doc or "").split("\n\n")[0].split()),
                 "slow": item.get_closest_marker("slow") is not None,
-                "xfail_reason": marker.kwargs.get("reason") if marker else None,
             }
 
     @pytest.hookimpl
@@ -52,10 +49,7 @@ class Recorder:
         entry = _RESULTS.setdefault(report.nodeid, {**meta, "outcome": "not run", "seconds": 0.0})
         entry["seconds"] += report.duration
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            if hasattr(report, "wasxfail"):
-                entry["outcome"] = "xfailed" if report.skipped else "xpassed"
-            else:
-                entry["outcome"] = report.outcome
+            entry["outcome"] = report.outcome
         elif report.when == "teardown" and report.failed:
             entry["outcome"] = "error"
 

@@ -24,12 +24,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, reject, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hgobs.cli import cli
 from hgobs.readers import ReadContext, detect, read_paths
-from tests.reliability import known_bugs, tally
+from tests.reliability import tally
 
 PROMISE = tally.BAD_INPUT
 REPO = Path(__file__).resolve().parents[2]
@@ -162,13 +162,8 @@ def units(data: bytes) -> int:
 def read_checked(path: Path, data: bytes) -> int:
     """Read ``path`` (holding ``data``, maybe gzipped) and check every item; the item count.
 
-    An input that crashes a reader the way an open bug does (``known_bugs``) is set aside."""
-    try:
-        items = list(read_paths([str(path)], ReadContext()))
-    except Exception as exc:
-        if known_bugs.known_crash(exc) is None:
-            raise
-        reject()
+    A reader that raises fails the test."""
+    items = list(read_paths([str(path)], ReadContext()))
     for item in items:
         assert item.source.startswith(str(path)), item
         assert (item.record is None) != (item.reason is None), item

@@ -1,8 +1,5 @@
-"""Leaks the secret properties found that hgobs does not prevent yet: one reproduction each.
-
-Each test is what must hold, marked ``xfail(strict=True)`` while the bug is open; the property
-tests leave these inputs out while ``tests.reliability.known_bugs`` lists them.
-"""
+"""Leaks the secret properties once found, fixed in hgobs: one reproduction each, kept as
+regression tests (the property tests generate these inputs too)."""
 
 from __future__ import annotations
 
