@@ -328,11 +328,15 @@ def test_classify_goes_on_past_times_out_of_range(tmp_path):
 
 
 def test_rejudge_changes_a_verdict_stamped_with_these_rules(tmp_path):
-    """A record stamped by these rules with another verdict keeps it, unless --rejudge."""
-    from hgobs.diagnose import RULES_DIGEST
+    """A record stamped by these rules (and this profile) with another verdict keeps it,
+    unless --rejudge."""
+    from hgobs.diagnosis.stamp import RULES_DIGEST, profile_stamp
+    from hgobs.profiles import load_profile
 
+    stamp = {"diagnosis.rules": RULES_DIGEST,
+             "diagnosis.profile": profile_stamp(load_profile("healthgorilla"))}
     path = write(tmp_path, [record_line(1700000000.0, category="rate_limited",
-                                    confidence="confirmed", **{"diagnosis.rules": RULES_DIGEST})])
+                                        confidence="confirmed", **stamp)])
     runner = CliRunner()
     kept = json.loads(runner.invoke(cli, ["classify", str(path)]).stdout)
     again = json.loads(runner.invoke(cli, ["classify", "--rejudge", str(path)]).stdout)
