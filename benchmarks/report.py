@@ -18,7 +18,7 @@ MEMORY_TARGET = 1.25
 """Peak memory on 4M records / peak memory on 1M records."""
 CAPTURE_TARGETS = {"api_ok": 1.02, "api_401": 1.5, "exchange_ok": 1.5, "exchange_fail": 1.5}
 """(OTel httpx + hgobs) / OTel httpx alone, client CPU time per request."""
-PACKAGES = ("hgobs", "polars", "pandas", "numpy", "orjson", "msgspec", "httpx",
+PACKAGES = ("hgobs", "pandas", "numpy", "orjson", "msgspec", "httpx",
             "opentelemetry-sdk", "opentelemetry-instrumentation-httpx")
 
 
