@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from hgobs.capture import challenges, jwtpeek, oauth
-from hgobs.capture.claimfacts import profile_facts
 from hgobs.config import Options
+from hgobs.facts import challenges, jwtpeek, oauth
+from hgobs.facts.claims import profile_facts
 from hgobs.profiles import TOKEN_EXCHANGE
 from hgobs.redaction import Fingerprinter, redact_url
 from hgobs.schema import Record

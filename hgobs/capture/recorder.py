@@ -18,9 +18,9 @@ from hgobs.capture.guard import guarded, report
 from hgobs.capture.parentage import has_http_child, http_span_context, otel_httpx_enabled, span_ids
 from hgobs.capture.record import Plan, RecordBuilder
 from hgobs.capture.streams import AsyncTeeStream, TeeStream, decode_bounded
-from hgobs.capture.text import valid_text
 from hgobs.config import Options
 from hgobs.diagnose import History, diagnose
+from hgobs.facts.text import valid_text
 from hgobs.schema import Record
 from hgobs.sinks import jsonl as jsonl_sink
 from hgobs.sinks import otel as otel_sink

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from hgobs.capture.challenges import MAX_CHALLENGE_CHARS, challenge_facts, challenges
 from hgobs.capture.record import _response_headers
+from hgobs.facts.challenges import MAX_CHALLENGE_CHARS, challenge_facts, challenges
 
 
 @pytest.mark.parametrize("value, expected", [

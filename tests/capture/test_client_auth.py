@@ -7,8 +7,8 @@ import base64
 import httpx
 import pytest
 
-from hgobs.capture import oauth
 from hgobs.capture.record import _echoable_values, client_auth_method
+from hgobs.facts import oauth
 
 SECRET = "Zq8vN3kR7wT1yP5s"
 

@@ -699,7 +699,7 @@ FAULTS = [
           (API_OPAQUE, API_JWT)),
     Fault("RecordBuilder.transport_error", "hgobs.capture.record.RecordBuilder.transport_error",
           (REFUSED,)),
-    Fault("jwtpeek.peek", "hgobs.capture.jwtpeek.peek", (EXCHANGE, STREAM, API_JWT, REFUSED)),
+    Fault("jwtpeek.peek", "hgobs.facts.jwtpeek.peek", (EXCHANGE, STREAM, API_JWT, REFUSED)),
     Fault("diagnose", "hgobs.capture.recorder.diagnose"),
     Fault("finish_span", "hgobs.sinks.otel.finish_span"),
     Fault("Metrics.record", "hgobs.sinks.otel.Metrics.record"),
