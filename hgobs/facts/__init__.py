@@ -1,7 +1,8 @@
-"""Facts: the pure readers of an HTTP exchange's parts, shared by capture and the raw readers.
+"""Facts: one plain HTTP exchange (no httpx) turned into the redacted auth attempt record.
 
-``oauth`` (token request and response bodies, credentials presented), ``jwtpeek`` (assertion
-claims, unverified), ``challenges`` (``WWW-Authenticate``), ``claims`` (what the profile says
-about them) and ``text`` (the record's text made encodable). Nothing here imports httpx or
-``hgobs.capture``.
+``exchange`` describes the exchange; ``record`` builds the record from it (with ``oauth``,
+``jwtpeek``, ``challenges``, ``claims`` reading its parts and ``text`` making the record's
+text encodable); ``attempt`` is the entry of the raw readers (HAR, ``curl -v``, text logs,
+spans). Capture adapts httpx to ``exchange`` in ``hgobs.capture.record``. Nothing here imports
+httpx or ``hgobs.capture``.
 """

@@ -32,8 +32,10 @@ from dataclasses import dataclass, field
 from typing import IO
 from urllib.parse import quote_plus, urlsplit
 
+from hgobs.facts.exchange import Exchange, header_map
+from hgobs.facts.record import http_date
 from hgobs.readers.base import Item, ReadContext
-from hgobs.readers.raw import Headers, RawExchange, build
+from hgobs.readers.raw import build
 from hgobs.readers.textlog import iter_lines, leading_time
 
 NAME = "curl-verbose"
@@ -183,11 +185,11 @@ class _Exchange:
     command: Command | None = None
     time: float | None = None
     tod: float | None = None
-    headers: Headers = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
     status: int | None = None
     status_time: float | None = None
     status_tod: float | None = None
-    response_headers: Headers = field(default_factory=list)
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
     in_body: bool = False
     late_body: bool = False
     closed: bool = False
@@ -343,8 +345,6 @@ def _complete_json(text: str) -> bool:
 def _times(exchanges: list[_Exchange]) -> list[tuple[float | None, bool]]:
     """``(time, is the client clock)`` per exchange: its timestamp, else its ``Date``, else the
     nearest (earlier first) exchange's."""
-    from hgobs.capture.record import http_date  # with the capture machinery, at first use
-
     own = [(ex.time, True) if ex.time is not None else
            (http_date(ex.header("date", True)), False) for ex in exchanges]
     known = [(i, t) for i, (t, _) in enumerate(own) if t is not None]
@@ -381,9 +381,10 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
             yield Item(source, reason="no time: no timestamp and no Date header in the transcript")
         else:
             body = ex.request_body()
-            exchange = RawExchange(
-                time=when, method=ex.method, url=url, request_headers=ex.headers,
-                request_body=body, status=ex.status, response_headers=ex.response_headers,
+            exchange = Exchange(
+                time=when, method=ex.method, url=url, request_headers=header_map(ex.headers),
+                request_body=body, status=ex.status,
+                response_headers=header_map(ex.response_headers),
                 response_body=ex.response_body() if ex.status else None,
                 duration_s=ex.duration(), error=None if ex.status else ex.error or "NoResponse",
                 client_clock=client_clock)

@@ -44,7 +44,7 @@ EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.
 FAULT_TARGETS = (
     "hgobs.capture.send.plan_request",
     "hgobs.capture.record.RecordBuilder.exchange",
-    "hgobs.capture.record.RecordBuilder.add_body",
+    "hgobs.facts.record.RecordBuilder.add_body",
     "hgobs.capture.record.RecordBuilder.api_call",
     "hgobs.facts.jwtpeek.peek",
     "hgobs.facts.challenges.challenge_facts",
