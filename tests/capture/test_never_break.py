@@ -704,7 +704,7 @@ FAULTS = [
     Fault("finish_span", "hgobs.sinks.otel.finish_span"),
     Fault("Metrics.record", "hgobs.sinks.otel.Metrics.record"),
     Fault("JsonlSink.write", "hgobs.sinks.jsonl.JsonlSink.write"),
-    Fault("log_record", "hgobs.capture.recorder.log_record"),
+    Fault("log_record", "hgobs.sinks.logging.log_record"),
     Fault("Recorder.complete", "hgobs.capture.recorder.Recorder.complete"),
     Fault("stream copy", "hgobs.capture.streams._Collector.add", (STREAM,)),
 ]

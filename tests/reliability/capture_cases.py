@@ -53,7 +53,7 @@ FAULT_TARGETS = (
     "hgobs.sinks.otel.finish_span",
     "hgobs.sinks.otel.Metrics.record",
     "hgobs.sinks.jsonl.JsonlSink.write",
-    "hgobs.capture.recorder.log_record",
+    "hgobs.sinks.logging.log_record",
 )
 ECHO_ENCODINGS = ("plain", "quote", "quote_plus", "in-url-query", "in-url-path", "quoted")
 
