@@ -180,7 +180,7 @@ def _echoable_values(url: str, headers: Headers) -> list[str]:
     # A blank parameter's name may be a value in the name position (``?TOKEN``).
     values = [v or k for k, v in parse_qsl(query, keep_blank_values=True) if v or k] \
         if query else []
-    if any(key not in _PLAIN_HEADERS for key in headers):  # the usual: plain ones alone
+    if not headers.keys() <= _PLAIN_HEADERS:  # the usual: only plain ones, nothing to decode
         values += [v for k, v in headers.items() if k not in _PLAIN_HEADERS and v]
     ctype = headers.get("content-type", "")
     if ";" in ctype:  # parameters of a plain header, a boundary or anything a client put there
