@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from hgobs.profiles import split_url
 
@@ -78,18 +78,23 @@ MAX_URL_CHARS = 65536
 
 def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a request URL, as an exception class name (``InvalidURL``), or
-    None. Refused: an ASCII control character, more than ``MAX_URL_CHARS`` characters, a URL
-    ``urllib.parse.urlsplit`` refuses or whose port is not a number up to 65535, and a host
-    that is neither ASCII nor IDNA-encodable (RFC 3986 section 3.2.2, RFC 5890)."""
+    None. Refused (as httpx refuses them): an ASCII control character, more than
+    ``MAX_URL_CHARS`` characters, a URL ``urllib.parse.urlsplit`` refuses, a port that is not
+    a number, and a host that is neither ASCII nor IDNA-encodable (RFC 3986 section 3.2.2,
+    RFC 5890). A port number out of range is accepted: no profile URL has it."""
     if len(url) > MAX_URL_CHARS or (not url.isprintable() and any(
             c.isascii() and not c.isprintable() for c in url)):
         return "InvalidURL"
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
         host = parts.hostname or ""
     except ValueError:
         return "InvalidURL"
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        if not parts.netloc.rpartition(":")[2].isdigit():
+            return "InvalidURL"
     if not host.isascii():
         try:
             host.encode("idna")
@@ -110,8 +115,15 @@ def text_problem(headers: Headers) -> str | None:
 def request_url(url: str) -> str:
     """``url`` (one ``url_problem`` accepts) as a client sends it: without a port that is its
     scheme's default (RFC 9110 section 4.2: ``https://h:443/`` is ``https://h/``; the default
-    ports are those ``hgobs.profiles.split_url`` drops)."""
+    ports are those ``hgobs.profiles.split_url`` drops), and with the path's dot segments
+    removed (RFC 3986 section 5.2.4, by ``urllib.parse.urljoin``)."""
     parts = urlsplit(url)
-    if parts.port is not None and split_url(url)[1] is None:
-        url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition(":")[0]))
-    return url
+    try:
+        default_port = parts.port is not None and split_url(url)[1] is None
+    except ValueError:  # a port out of range: left as it is
+        default_port = False
+    if default_port:
+        parts = parts._replace(netloc=parts.netloc.rpartition(":")[0])
+    if "/." in parts.path:
+        parts = parts._replace(path=urlsplit(urljoin(url, parts.path)).path)
+    return urlunsplit(parts) if default_port or "/." in url else url

@@ -81,14 +81,16 @@ def test_api_call_record_is_the_one_capture_makes():
 
 @pytest.mark.parametrize(("url", "reason"), [
     ("https://h\x01.test/oauth/token", "request cannot be parsed (InvalidURL)"),
-    ("https://sandbox.healthgorilla.com:99999/oauth/token", "request cannot be parsed (InvalidURL)"),
+    ("https://sandbox.healthgorilla.com:99999/oauth/token",
+     "not an auth attempt (no token URL or API base of the profile)"),
     ("https://sandbox.healthgorilla.com:4x3/oauth/token", "request cannot be parsed (InvalidURL)"),
     ("https://[::1/oauth/token", "request cannot be parsed (InvalidURL)"),
     ("https://\udcff\udcfe.test/x", "request cannot be parsed (InvalidURL)"),
     ("https://example.org/other", "not an auth attempt (no token URL or API base of the profile)"),
 ], ids=["control", "port-range", "port-text", "ipv6-open", "surrogate-host", "unrelated"])
 def test_requests_a_client_could_not_send_are_skipped(url, reason):
-    """URLs httpx refuses are skipped with the exception name, never raising."""
+    """URLs httpx refuses are skipped with the exception name, never raising; a port out of
+    range (httpx accepts it) matches no profile URL."""
     assert attempt(Exchange(NOW, "POST", url, {}), PROFILE, CID, FP) == reason
 
 
@@ -121,3 +123,13 @@ def test_default_port_is_dropped_and_headers_joined():
     assert request_url("https://h.test:8443/p") == "https://h.test:8443/p"
     assert url_problem("https://h.test:443/p") is None
     assert header_map([("A", "1"), ("b", "2"), ("a", "3")]) == {"a": "1, 3", "b": "2"}
+
+
+def test_dot_segments_are_removed_before_the_url_is_matched():
+    """``/oauth/./x/../token`` is the token URL, as the client sends it (RFC 3986 5.2.4)."""
+    assert request_url("https://h.test:443/./a/../token?q=1") == "https://h.test/token?q=1"
+    assert request_url("https://h.test/a/.hidden/x") == "https://h.test/a/.hidden/x"
+    exchange = Exchange(NOW, "POST", "https://sandbox.healthgorilla.com/oauth/x/../token", {},
+                        error="ConnectError")
+    record = attempt(exchange, PROFILE, CID, FP)
+    assert isinstance(record, dict) and record["url"] == TOKEN_URL
