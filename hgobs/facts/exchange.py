@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from hgobs.profiles import split_url
@@ -127,3 +128,23 @@ def request_url(url: str) -> str:
     if "/." in parts.path:
         parts = parts._replace(path=urlsplit(urljoin(url, parts.path)).path)
     return urlunsplit(parts) if default_port or "/." in url else url
+
+
+def http_date(value: str | None) -> float | None:
+    """An RFC 7231 HTTP date as epoch seconds, or None when absent or unparsable."""
+    global _last_date
+    if not value:
+        return None
+    last = _last_date
+    if last[0] == value:  # a server's Date changes once a second: often the last one seen
+        return last[1]
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    _last_date = (value, when)
+    return when
+
+
+_last_date: tuple[str, float] = ("", 0.0)
+"""The last Date header value ``http_date`` parsed, and its epoch seconds."""

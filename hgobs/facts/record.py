@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from hgobs.facts import challenges, jwtpeek, oauth
 from hgobs.facts.claims import profile_facts
-from hgobs.facts.exchange import Exchange, Headers
+from hgobs.facts.exchange import Exchange, Headers, http_date
 from hgobs.profiles import TOKEN_EXCHANGE, Profile
 from hgobs.redaction import Fingerprinter, redact_url
 from hgobs.schema import Record
@@ -30,26 +29,6 @@ class Plan:
 
     kind: str
     environment: str
-
-
-def http_date(value: str | None) -> float | None:
-    """An RFC 7231 HTTP date as epoch seconds, or None when absent or unparsable."""
-    global _last_date
-    if not value:
-        return None
-    last = _last_date
-    if last[0] == value:  # a server's Date changes once a second: often the last one seen
-        return last[1]
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    _last_date = (value, when)
-    return when
-
-
-_last_date: tuple[str, float] = ("", 0.0)
-"""The last Date header value ``http_date`` parsed, and its epoch seconds."""
 
 
 def _retry_after(value: str | None, server_date: float | None) -> float | None:

@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 from typing import IO
 from urllib.parse import urlsplit
 
-from hgobs.facts.exchange import Exchange, header_map
-from hgobs.facts.record import http_date
+from hgobs.facts.exchange import Exchange, header_map, http_date
 from hgobs.readers.base import Item, ReadContext
 from hgobs.readers.curlcmd import Command, parse_command
 from hgobs.readers.raw import build

@@ -80,7 +80,7 @@ def test_http_dates_read_again_give_the_same_seconds():
     """A repeated or alternating Date header is read as when parsed afresh."""
     from email.utils import parsedate_to_datetime
 
-    from hgobs.facts.record import http_date
+    from hgobs.facts.exchange import http_date
 
     dates = ["Thu, 01 Jan 2026 00:00:07 GMT", "Thu, 01 Jan 2026 00:00:08 GMT", "garbage"]
     for value in dates * 3:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hgobs.analysis.classify import classify
-from hgobs.facts.record import http_date
+from hgobs.facts.exchange import http_date
 from hgobs.profiles import TOKEN_EXCHANGE
 from hgobs.readers import curl, har, jsonl, textlog
 from hgobs.readers.base import Item, ReadContext
