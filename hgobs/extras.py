@@ -9,7 +9,7 @@ extra           brings
 ``instruments`` httpx, the library hgobs instruments (OpenTelemetry's convention: the service
                 brings it; ``HGAuthInstrumentor.instrumentation_dependencies`` names it)
 ``analyze``     ``hgobs analyze``/``classify``/``categories``/``schema``: click, rich,
-                pandas, plotly, orjson, httpx (raw exchanges: HAR, curl)
+                pandas, plotly, orjson
 ``emulator``    ``hgobs emulate`` and the emulator: click, starlette, uvicorn, httpx, the
                 OpenTelemetry SDK (``hgobs demo`` also needs ``analyze``)
 ``all``         all of the above
@@ -26,7 +26,7 @@ import importlib.util
 from hgobs.errors import MissingExtraError
 
 MODULES: dict[str, tuple[str, ...]] = {
-    "analyze": ("click", "rich", "pandas", "plotly", "orjson", "httpx"),
+    "analyze": ("click", "rich", "pandas", "plotly", "orjson"),
     "emulator": ("click", "starlette", "uvicorn", "httpx", "opentelemetry.sdk.trace"),
 }
 """Per extra, the modules whose presence says it is installed (imported by nothing here)."""

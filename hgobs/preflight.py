@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from hgobs.capture import jwtpeek
-from hgobs.capture.claimfacts import profile_facts
 from hgobs.catalog import CATEGORIES, POSSIBLE
 from hgobs.diagnose import RULES, Context
+from hgobs.facts import jwtpeek
+from hgobs.facts.claims import profile_facts
 from hgobs.profiles import TOKEN_EXCHANGE, Profile, load_profile
 from hgobs.redaction import Fingerprinter, redact_url
 

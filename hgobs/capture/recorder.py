@@ -18,13 +18,14 @@ from hgobs.capture.guard import guarded, report
 from hgobs.capture.parentage import has_http_child, http_span_context, otel_httpx_enabled, span_ids
 from hgobs.capture.record import Plan, RecordBuilder
 from hgobs.capture.streams import AsyncTeeStream, TeeStream, decode_bounded
-from hgobs.capture.text import valid_text
 from hgobs.config import Options
 from hgobs.diagnose import History, diagnose
+from hgobs.facts.text import valid_text
 from hgobs.schema import Record
+from hgobs.sinks import Sink
 from hgobs.sinks import jsonl as jsonl_sink
 from hgobs.sinks import otel as otel_sink
-from hgobs.sinks.logging import log_record
+from hgobs.sinks.logging import LogSink
 
 MAX_CLOCK_S = 4.6e9
 """A clock reading counts within this many seconds of the epoch (the analyzer's bound too)."""
@@ -47,6 +48,9 @@ class Recorder:
             [e.name for e in options.profile.environments])
         self.jsonl = jsonl_sink.open_sink(options.jsonl_path, self._dropped) \
             if options.jsonl_path else None
+        sinks: list[tuple[str, Sink]] = [("jsonl", self.jsonl)] if self.jsonl is not None else []
+        self.sinks: tuple[tuple[str, Sink], ...] = (*sinks, ("log", LogSink()))
+        """Each sink with the step name its failures are reported under, in write order."""
         self._tracer_provider = tracer_provider
         self._service: str | None = None
 
@@ -96,9 +100,8 @@ class Recorder:
             span.end()
         if self.metrics is not None:
             guarded("metrics", self.metrics.record, record, duration_s, span)
-        if self.jsonl is not None:
-            guarded("jsonl", self.jsonl.write, record)
-        guarded("log", log_record, record)
+        for step, sink in self.sinks:
+            guarded(step, sink.write, record)
 
 
 class Exchange:

@@ -26,14 +26,15 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import urlsplit
 
+from hgobs.facts.exchange import Exchange, header_map, http_date
 from hgobs.readers.base import Item, ReadContext
-from hgobs.readers.raw import Headers, RawExchange, build
+from hgobs.readers.curlcmd import Command, parse_command
+from hgobs.readers.raw import build
 from hgobs.readers.textlog import iter_lines, leading_time
 
 NAME = "curl-verbose"
@@ -61,106 +62,6 @@ _IGNORED_RE = re.compile(r"^[{}] \[\d+ bytes data\]\s*$|^\s*(?:% Total\s+% Recei
 _CURL_ERRORS = {28: "ReadTimeout", 52: "RemoteProtocolError", 55: "WriteError", 56: "ReadError",
                 92: "RemoteProtocolError"}
 """curl exit codes after the request was sent, as the httpx exception names capture records."""
-_DATA_OPTS = {"-d": "data", "--data": "data", "--data-ascii": "data", "--data-binary": "data",
-              "--data-raw": "raw", "--data-urlencode": "urlencode", "--json": "json"}
-_ARG_SHORT = frozenset("dHXFuoAebcmwExUTKrYyzCDQtP")
-_ARG_LONG = frozenset("""--url --header --request --form --form-string --user --output --user-agent
-    --referer --cookie --cookie-jar --max-time --connect-timeout --write-out --cacert --capath
-    --cert --key --cert-type --key-type --ciphers --proxy --proxy-user --retry --retry-delay
-    --resolve --connect-to --upload-file --config --limit-rate --range --interface --trace
-    --trace-ascii --stderr --oauth2-bearer --dump-header --max-redirs --aws-sigv4 --variable
-    --expand-url""".split()) | frozenset(_DATA_OPTS)
-
-
-@dataclass(frozen=True)
-class Command:
-    """What a pasted ``curl`` command line says: its URL, and the body it sends (b"" for none;
-    None when the body is in a file, which is never opened)."""
-
-    url: str | None
-    body: bytes | None
-
-
-def _options(args: list[str]) -> Iterator[tuple[str, str | None]]:
-    """``(option, value or None)`` for each curl argument; ``("", arg)`` for a positional one."""
-    i = 1
-    while i < len(args):
-        arg, nxt = args[i], (args[i + 1] if i + 1 < len(args) else "")
-        i += 1
-        if arg.startswith("--"):
-            opt, eq, inline = arg.partition("=")
-            if opt in _ARG_LONG:
-                yield opt, inline if eq else nxt
-                i += 0 if eq else 1
-            else:
-                yield arg, None
-        elif arg.startswith("-") and len(arg) > 1:
-            for j, ch in enumerate(arg[1:], start=1):
-                if ch in _ARG_SHORT:
-                    yield "-" + ch, arg[j + 1:] or nxt
-                    i += 0 if arg[j + 1:] else 1
-                    break
-                yield "-" + ch, None
-        else:
-            yield "", arg
-
-
-def _data_arg(kind: str, arg: str) -> str | None:
-    """One ``-d``-like argument as curl sends it; None when it names a file."""
-    if kind == "urlencode":
-        name, eq, content = arg.partition("=")
-        if "@" in (name if eq else arg):
-            return None
-        return f"{name}={quote_plus(content)}" if eq and name else quote_plus(content if eq else arg)
-    return None if kind == "data" and arg.startswith("@") else arg
-
-
-def _multipart(parts: list[str]) -> str | None:
-    """A multipart body for ``-F name=value`` parts; None when a part is a file."""
-    pairs = [p.partition("=")[::2] for p in parts]
-    if any(value.startswith(("@", "<")) for _, value in pairs):
-        return None
-    b = "------------------------hgobsformboundary"
-    return "".join(f'--{b}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n'
-                   for n, v in pairs) + f"--{b}--\r\n"
-
-
-def parse_command(text: str) -> Command | None:
-    """The URL and body of one ``curl`` command line (continuations already joined); None when
-    it cannot be split (unbalanced quotes)."""
-    try:
-        args = shlex.split(text)
-    except ValueError:
-        return None
-    data: list[str | None] = []
-    json_parts: list[str] = []
-    form: list[str] = []
-    urls: list[str] = []
-    get = False
-    for opt, value in _options(args):
-        get = get or opt in ("-G", "--get")
-        if value is None:
-            continue
-        if opt in ("", "--url"):
-            urls.append(value)
-        elif _DATA_OPTS.get(opt) == "json":
-            json_parts.append(value)
-        elif opt in _DATA_OPTS:
-            data.append(_data_arg(_DATA_OPTS[opt], value))
-        elif opt in ("-F", "--form", "--form-string"):
-            form.append(value)
-    url = next((u for u in urls if "://" in u), urls[0] if urls else None)
-    body: str | None = ""
-    if json_parts:
-        body = "".join(json_parts)
-    elif form:
-        body = _multipart(form)
-    elif data and not get:
-        body = None if None in data else "&".join(d for d in data if d is not None)
-    return Command(url if url is None or "://" in url else "http://" + url,
-                   None if body is None else body.encode("utf-8", "surrogateescape"))
-
-
 @dataclass
 class _Conn:
     """What curl's ``*`` notes said about the connection and the next request."""
@@ -183,11 +84,11 @@ class _Exchange:
     command: Command | None = None
     time: float | None = None
     tod: float | None = None
-    headers: Headers = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
     status: int | None = None
     status_time: float | None = None
     status_tod: float | None = None
-    response_headers: Headers = field(default_factory=list)
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
     in_body: bool = False
     late_body: bool = False
     closed: bool = False
@@ -343,8 +244,6 @@ def _complete_json(text: str) -> bool:
 def _times(exchanges: list[_Exchange]) -> list[tuple[float | None, bool]]:
     """``(time, is the client clock)`` per exchange: its timestamp, else its ``Date``, else the
     nearest (earlier first) exchange's."""
-    from hgobs.capture.record import http_date  # with the capture machinery, at first use
-
     own = [(ex.time, True) if ex.time is not None else
            (http_date(ex.header("date", True)), False) for ex in exchanges]
     known = [(i, t) for i, (t, _) in enumerate(own) if t is not None]
@@ -381,9 +280,10 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
             yield Item(source, reason="no time: no timestamp and no Date header in the transcript")
         else:
             body = ex.request_body()
-            exchange = RawExchange(
-                time=when, method=ex.method, url=url, request_headers=ex.headers,
-                request_body=body, status=ex.status, response_headers=ex.response_headers,
+            exchange = Exchange(
+                time=when, method=ex.method, url=url, request_headers=header_map(ex.headers),
+                request_body=body, status=ex.status,
+                response_headers=header_map(ex.response_headers),
                 response_body=ex.response_body() if ex.status else None,
                 duration_s=ex.duration(), error=None if ex.status else ex.error or "NoResponse",
                 client_clock=client_clock)

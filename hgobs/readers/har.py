@@ -16,7 +16,7 @@ Per entry (numbered from 1, source ``<file>#<n>``):
   ``content.encoding`` is ``base64``); no text with ``content.size`` 0 is an empty body;
   ``status`` 0 means no response, and ``_error`` (Chrome's ``net::ERR_...``) names the error.
 
-Entries that are not auth attempts are skipped with the reason ``raw.build`` gives, so a browser
+Entries that are not auth attempts are skipped with the reason ``hgobs.facts.attempt`` gives, so a browser
 HAR full of stylesheets is accounted for. A file that is not JSON, is cut short, or has no
 ``log.entries`` list yields one skip ``<file>#0``; so does a HAR with no entries. A malformed
 entry yields a skip for that entry only.
@@ -32,8 +32,9 @@ from collections.abc import Iterator
 from typing import IO, Any
 from urllib.parse import urlencode
 
+from hgobs.facts.exchange import Exchange, header_map
 from hgobs.readers.base import Item, ReadContext
-from hgobs.readers.raw import Headers, RawExchange, build
+from hgobs.readers.raw import build
 from hgobs.readers.spans import ends_early
 from hgobs.readers.textlog import parse_time, safe_error_name
 
@@ -57,10 +58,10 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8")
 
 
-def _headers(value: Any) -> Headers:
+def _headers(value: Any) -> list[tuple[str, str]]:
     if not isinstance(value, list):
         return []
-    out: Headers = []
+    out: list[tuple[str, str]] = []
     for h in value:
         if isinstance(h, dict) and isinstance(h.get("name"), str) and isinstance(h.get("value"), str):
             if h["name"] and not h["name"].startswith(":"):
@@ -102,7 +103,7 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def exchange(entry: Any) -> RawExchange:
+def exchange(entry: Any) -> Exchange:
     """The raw exchange of one HAR entry. Raises ``EntryError`` naming what is missing."""
     if not isinstance(entry, dict):
         raise EntryError("entry is not an object")
@@ -126,10 +127,11 @@ def exchange(entry: Any) -> RawExchange:
     receive = _number(timings.get("receive")) if isinstance(timings, dict) else None
     duration = None if total is None else max(0.0, total - (receive or 0.0)) / 1000.0
     error = response.get("_error")
-    return RawExchange(
+    return Exchange(
         time=when, method=request["method"], url=request["url"],
-        request_headers=_headers(request.get("headers")), request_body=_request_body(request),
-        status=status or None, response_headers=_headers(response.get("headers")),
+        request_headers=header_map(_headers(request.get("headers"))),
+        request_body=_request_body(request), status=status or None,
+        response_headers=header_map(_headers(response.get("headers"))),
         response_body=_response_body(response.get("content")) if status else None,
         duration_s=duration,
         error=safe_error_name(error if isinstance(error, str) else None) if not status else None)

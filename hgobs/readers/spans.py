@@ -7,9 +7,9 @@
   dropped), plus the resource's ``service.name`` when absent and the span's ``trace_id`` and
   ``span_id``; ``time`` falls back to the span's start when missing.
 - **plain HTTP client spans** (kind client, a method, a URL; stable or older HTTP semantic
-  conventions) become a ``RawExchange`` for ``hgobs.readers.raw``, with captured headers
+  conventions) become a plain ``hgobs.facts.exchange.Exchange``, with captured headers
   (``http.request.header.<name>``/``http.response.header.<name>``, ``-`` or ``_`` in names; the
-  ``[REDACTED]`` values of sanitized headers ignored) and no bodies (``raw.build`` then says
+  ``[REDACTED]`` values of sanitized headers ignored) and no bodies (``hgobs.facts.attempt`` then says
   nothing about them); ``presented.*`` is removed when no credential header was captured.
 - skipped: an HTTP client span of an hgobs attempt in the same input (a child of our token
   exchange span, the parent of our ``api_call`` span), so one attempt is one record; a span
@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hgobs.facts.exchange import Exchange, header_map
 from hgobs.readers import raw
 from hgobs.readers.base import Item, ReadContext
 from hgobs.schema import ATTRIBUTE_PREFIX, FIELDS_BY_NAME, Record
@@ -248,8 +249,8 @@ def span_url(attrs: Mapping[str, Any]) -> str | None:
     return f"{scheme}://{netloc}{target if target.startswith('/') else '/' + target}"
 
 
-def _headers(attrs: Mapping[str, Any], prefix: str) -> raw.Headers:
-    out: raw.Headers = []
+def _headers(attrs: Mapping[str, Any], prefix: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
     for key, value in attrs.items():
         if not key.startswith(prefix) or len(key) == len(prefix):
             continue
@@ -265,7 +266,7 @@ def _headers(attrs: Mapping[str, Any], prefix: str) -> raw.Headers:
     return out
 
 
-def http_exchange(span: Span) -> raw.RawExchange | str:
+def http_exchange(span: Span) -> Exchange | str:
     """The HTTP exchange a client span describes (no bodies), or why it is not one."""
     attrs = span.attributes
     method = _first(attrs, "http.request.method_original", "http.request.method", "http.method")
@@ -278,10 +279,10 @@ def http_exchange(span: Span) -> raw.RawExchange | str:
         return "HTTP client span without a start time"
     status = _int(_first(attrs, "http.response.status_code", "http.status_code"))
     error = attrs.get("error.type")
-    return raw.RawExchange(
+    return Exchange(
         time=span.start_s, method=method, url=url,
-        request_headers=_headers(attrs, REQUEST_HEADER),
-        status=status, response_headers=_headers(attrs, RESPONSE_HEADER),
+        request_headers=header_map(_headers(attrs, REQUEST_HEADER)),
+        status=status, response_headers=header_map(_headers(attrs, RESPONSE_HEADER)),
         duration_s=span.duration_s,
         error=error if isinstance(error, str) and status is None else None)
 
@@ -290,8 +291,8 @@ def _drop_unknown(record: Record) -> None:
     """Remove ``presented.*`` when no credential header was captured: a span shows only the
     headers its instrumentation was told to capture, so "absent" is not known.
 
-    (``RawExchange.credentials_known`` cannot say this: whether the credential header is among
-    the captured ones is only known once ``raw.build`` has looked, misspellings included.)
+    (``Exchange.credentials_known`` cannot say this: whether the credential header is among
+    the captured ones is only known once the record is built, misspellings included.)
     """
     if record.get("presented.kind") == "absent":
         for name in [k for k in record if k.startswith("presented.")]:

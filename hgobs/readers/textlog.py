@@ -13,7 +13,7 @@ shaped like an OAuth response (``error``, ``access_token``, or ``{status, messag
 the response body. A line with a URL and an exception name (``ReadTimeout``) but no status is
 an exchange without a response.
 
-Every non-blank line yields exactly one ``Item``: a record via ``hgobs.readers.raw.build``, or a
+Every non-blank line yields exactly one ``Item``: a record via ``hgobs.facts.attempt``, or a
 skip whose reason says what was missing (``no HTTP exchange found`` for ordinary log lines).
 Facts a log line cannot show are left out rather than guessed: the request body is unknown, and
 an API call whose line names no ``Authorization`` value has no ``presented.*`` facts.
@@ -31,9 +31,10 @@ from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from typing import IO
 
+from hgobs.facts.exchange import Exchange, header_map
 from hgobs.profiles import TOKEN_EXCHANGE
 from hgobs.readers.base import Item, ReadContext
-from hgobs.readers.raw import RawExchange, build
+from hgobs.readers.raw import build
 
 NAME = "text-log"
 MAX_LINE_BYTES = 1 << 20
@@ -164,7 +165,7 @@ def _pick_url(text: str, ctx: ReadContext) -> tuple[str | None, str | None]:
     return (keyed.group(1).upper() if keyed else None), url
 
 
-def extract(line: str, ctx: ReadContext, time: float | None) -> tuple[RawExchange, bool] | str:
+def extract(line: str, ctx: ReadContext, time: float | None) -> tuple[Exchange, bool] | str:
     """The exchange one log line shows, and whether it named a credential; or why it shows none.
 
     ``line`` has its leading timestamp removed; ``time`` is the line's time (epoch seconds).
@@ -194,11 +195,13 @@ def extract(line: str, ctx: ReadContext, time: float | None) -> tuple[RawExchang
     request_headers: list[tuple[str, str]] = []
     if (credential := _CREDENTIAL_RE.search(rest)) is not None:
         request_headers.append((credential.group(1), credential.group(2) or ""))
-    raw = RawExchange(
+    raw = Exchange(
         time=time, method=method or ("POST" if kind == TOKEN_EXCHANGE else "GET"), url=url,
-        request_headers=request_headers, status=status, response_headers=response_headers,
+        request_headers=header_map(request_headers), status=status,
+        response_headers=header_map(response_headers),
         response_body=body[0].encode("utf-8", "surrogateescape") if body else None,
-        error=safe_error_name(error.group(1)) if error else None)
+        error=safe_error_name(error.group(1)) if error else None,
+        credentials_known=credential is not None)
     return raw, credential is not None
 
 
@@ -222,9 +225,7 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
         if isinstance(found, str):
             yield Item(source, reason=found)
             continue
-        exchange, credentials_known = found
-        exchange.credentials_known = credentials_known
-        yield build(exchange, ctx, source)
+        yield build(found[0], ctx, source)
 
 
 def sniff(head: bytes, name: str = "") -> bool:

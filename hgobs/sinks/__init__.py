@@ -1,1 +1,33 @@
-"""Sinks: where an auth attempt record goes (OpenTelemetry spans and metrics, JSON Lines, logging)."""
+"""Sinks: where a finished auth attempt record goes, behind one ``Sink`` protocol.
+
+``jsonl.JsonlSink`` (a JSON Lines file) and ``logging.LogSink`` (one standard-library log record
+per attempt) are sinks. The OpenTelemetry span and metrics (``otel``) are not: they are fed the
+record together with the live span (attributes, events, exemplars) by the recorder.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from hgobs.schema import Record
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Takes finished, redacted records (``hgobs.schema`` fields, diagnosed).
+
+    ``write`` must not block on I/O (queue, or drop and count) and may raise only for a fault of
+    its own (the recorder runs it under ``hgobs.capture.guard.guarded``); ``flush`` waits up
+    to ``timeout`` seconds until everything written is delivered and says whether it is;
+    ``close`` flushes (same bound) and releases what the sink holds (a later ``write`` may open
+    it again).
+    """
+
+    def write(self, record: Record) -> None:
+        """Take one record."""
+
+    def flush(self, timeout: float = ...) -> bool:
+        """Deliver what was written, waiting at most ``timeout`` seconds; True when done."""
+
+    def close(self, timeout: float = ...) -> None:
+        """Flush, then release the sink's resources."""

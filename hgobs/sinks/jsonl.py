@@ -62,7 +62,7 @@ def dumps(record: Record) -> str:
 def encode_line(record: Record) -> bytes:
     """``dumps(record)`` and a newline as UTF-8. A lone surrogate (text decoded with
     ``surrogateescape``, a JSON ``"\\ud800"``) cannot be UTF-8: the instrumentor replaces them
-    before a record reaches a sink (``hgobs.capture.text``); here, as a last resort, each
+    before a record reaches a sink (``hgobs.facts.text``); here, as a last resort, each
     becomes ``?`` instead of failing the record."""
     line = dumps(record) + "\n"
     try:

@@ -36,3 +36,19 @@ def log_record(record: Record) -> None:
     extra = {ATTRIBUTE_PREFIX + k: v for k, v in scalar_attributes(record).items()}
     RECORD_LOG.log(level, MESSAGE, record.get("endpoint.kind"), record.get("environment"),
                    record.get("category"), extra=extra)
+
+
+class LogSink:
+    """The logging sink as a ``hgobs.sinks.Sink``: ``write`` is ``log_record``; the logging
+    module's handlers own delivery, so ``flush`` and ``close`` have nothing to wait for."""
+
+    def write(self, record: Record) -> None:
+        """``log_record(record)``."""
+        log_record(record)
+
+    def flush(self, timeout: float = 0.0) -> bool:
+        """Nothing queued here: True."""
+        return True
+
+    def close(self, timeout: float = 0.0) -> None:
+        """Nothing held here."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from hgobs.capture.challenges import MAX_CHALLENGE_CHARS, challenge_facts, challenges
-from hgobs.capture.record import _response_headers
+from hgobs.capture.record import response_headers
+from hgobs.facts.challenges import MAX_CHALLENGE_CHARS, challenge_facts, challenges
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -30,7 +30,7 @@ def test_challenges_are_split_per_rfc_9110(value, expected):
 
 def test_bearer_challenge_is_reported_first_whatever_its_place():
     """With Basic before Bearer (one header or two that httpx joins), the fields are Bearer's."""
-    joined = _response_headers(httpx.Headers([
+    joined = response_headers(httpx.Headers([
         ("www-authenticate", 'Basic realm="api", error="basic_error"'),
         ("www-authenticate", 'Bearer realm="fhir", error="invalid_token", '
                              'error_description="The access token expired"')]))["www-authenticate"]

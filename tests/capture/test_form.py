@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
-from hgobs.capture import oauth
+from hgobs.facts import oauth
 
 ODD = [
     "", "&", "&&", "=", "==", "a", "a=", "=b", "a=b=c", "a=1&&b=2", "a=1&", "&a=1", "a=1;b=2",

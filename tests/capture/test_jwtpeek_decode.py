@@ -10,7 +10,7 @@ import re
 import jwt
 import pytest
 
-from hgobs.capture import jwtpeek
+from hgobs.facts import jwtpeek
 from hgobs.redaction import Fingerprinter
 
 RND = random.Random(7523)

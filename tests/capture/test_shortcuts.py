@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from hgobs.capture import parentage
-from hgobs.capture.record import scrub_keys
+from hgobs.facts.record import scrub_keys
 from hgobs.schema import ATTRIBUTE_PREFIX, scalar_attributes
 from hgobs.scrub import scrub_text
 from hgobs.sinks.otel import METRIC_ATTRIBUTES, Metrics, record_attributes
@@ -80,7 +80,7 @@ def test_http_dates_read_again_give_the_same_seconds():
     """A repeated or alternating Date header is read as when parsed afresh."""
     from email.utils import parsedate_to_datetime
 
-    from hgobs.capture.record import http_date
+    from hgobs.facts.exchange import http_date
 
     dates = ["Thu, 01 Jan 2026 00:00:07 GMT", "Thu, 01 Jan 2026 00:00:08 GMT", "garbage"]
     for value in dates * 3:
@@ -93,11 +93,11 @@ def test_http_dates_read_again_give_the_same_seconds():
 def test_echoable_values_are_the_query_values_and_unusual_headers(url):
     """Query values (a blank one's name: a value in the name position) and non-protocol header
     values are the echoables."""
-    from hgobs.capture.record import _echoable_values
+    from hgobs.facts.record import _echoable_values
 
     request = httpx.Request("POST", url, headers={"X-Api-Key": "k-123456789", "Accept": "*/*"})
     expected = [v or k for k, v in request.url.params.multi_items()] + ["k-123456789"]
-    assert _echoable_values(request) == expected
+    assert _echoable_values(str(request.url), request.headers) == expected
 
 
 def _child_by_extraction(request: httpx.Request, own: trace.SpanContext) -> bool:
@@ -144,11 +144,11 @@ def test_http_child_read_from_the_header_text_matches_the_extraction(tracestate)
 ], ids=["plain", "repeated", "encodings", "empty"])
 def test_echoable_header_values_are_the_unusual_ones_as_items_gives_them(headers):
     """Header echoables equal the non-protocol values of ``headers.items()``."""
-    from hgobs.capture.record import _PLAIN_HEADERS, _echoable_values
+    from hgobs.facts.record import _PLAIN_HEADERS, _echoable_values
 
     request = httpx.Request("POST", "https://a.example.org/token", headers=headers)
     expected = [v for k, v in request.headers.items() if k.lower() not in _PLAIN_HEADERS and v]
-    assert _echoable_values(request) == expected
+    assert _echoable_values(str(request.url), request.headers) == expected
 
 
 @pytest.mark.parametrize("headers", [
@@ -159,10 +159,11 @@ def test_echoable_header_values_are_the_unusual_ones_as_items_gives_them(headers
 ], ids=["usual", "repeated", "encodings", "none"])
 def test_response_headers_read_in_one_pass_are_what_get_gives(headers):
     """Each header the record reads has the value ``headers.get`` gives, or is absent."""
-    from hgobs.capture.record import _RESPONSE_HEADERS, _response_headers
+    from hgobs.capture.record import response_headers
+    from hgobs.facts.record import RESPONSE_HEADERS
 
-    got = _response_headers(httpx.Headers(headers))
-    for name in _RESPONSE_HEADERS:
+    got = response_headers(httpx.Headers(headers))
+    for name in RESPONSE_HEADERS:
         assert got.get(name) == httpx.Headers(headers).get(name)
 
 
@@ -197,7 +198,7 @@ def test_url_facts_remembered_are_those_read_afresh(url):
     """Redacted URL, scheme and host of a request URL are the same read again."""
     from urllib.parse import urlsplit
 
-    from hgobs.capture.record import _url_facts
+    from hgobs.facts.record import _url_facts
     from hgobs.redaction import redact_url
 
     expected = (redact_url(url), urlsplit(url).scheme, urlsplit(url).hostname)

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from hgobs.analysis.classify import classify
-from hgobs.capture.record import http_date
+from hgobs.facts.exchange import http_date
 from hgobs.profiles import TOKEN_EXCHANGE
 from hgobs.readers import curl, har, jsonl, textlog
 from hgobs.readers.base import Item, ReadContext
-from hgobs.readers.curl import parse_command
+from hgobs.readers.curlcmd import parse_command
 from tests.support.cases import case_profile, load_cases
 from tests.support.render_curl import case_to_curl
 from tests.support.render_har import case_secrets, case_to_har, leaks

@@ -44,16 +44,16 @@ EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.
 FAULT_TARGETS = (
     "hgobs.capture.send.plan_request",
     "hgobs.capture.record.RecordBuilder.exchange",
-    "hgobs.capture.record.RecordBuilder.add_body",
+    "hgobs.facts.record.RecordBuilder.add_body",
     "hgobs.capture.record.RecordBuilder.api_call",
-    "hgobs.capture.jwtpeek.peek",
-    "hgobs.capture.challenges.challenge_facts",
-    "hgobs.capture.oauth.response_body_facts",
+    "hgobs.facts.jwtpeek.peek",
+    "hgobs.facts.challenges.challenge_facts",
+    "hgobs.facts.oauth.response_body_facts",
     "hgobs.capture.recorder.diagnose",
     "hgobs.sinks.otel.finish_span",
     "hgobs.sinks.otel.Metrics.record",
     "hgobs.sinks.jsonl.JsonlSink.write",
-    "hgobs.capture.recorder.log_record",
+    "hgobs.sinks.logging.log_record",
 )
 ECHO_ENCODINGS = ("plain", "quote", "quote_plus", "in-url-query", "in-url-path", "quoted")
 

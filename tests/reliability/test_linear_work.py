@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 
 from hgobs import redaction, scrub
-from hgobs.capture import challenges, jwtpeek
+from hgobs.facts import challenges, jwtpeek
 from tests.reliability import tally
 
 PROMISE = tally.BAD_INPUT

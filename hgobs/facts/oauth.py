@@ -7,7 +7,7 @@
   and a success response (section 5.1);
 - what the ``Authorization`` header of an API call held (RFC 6750 section 2.1).
 
-The ``WWW-Authenticate`` challenges are read in ``hgobs.capture.challenges``.
+The ``WWW-Authenticate`` challenges are read in ``hgobs.facts.challenges``.
 
 Every string that came from the wire passes ``scrub_text``; raw values never leave.
 """
@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from hgobs import jsontext
-from hgobs.capture.jwtpeek import looks_like_jwt
+from hgobs.facts.jwtpeek import looks_like_jwt
 from hgobs.redaction import REDACTED, redact_url
 from hgobs.rfc import FORM_TYPE
 from hgobs.scrub import KNOWN_PIECE, MIN_SECRET, scrub_text

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from hgobs.capture.oauth import MAX_FIELD
+from hgobs.facts.oauth import MAX_FIELD
 from hgobs.scrub import scrub_text
 
 MAX_CHALLENGE_CHARS = 4096

@@ -1,6 +1,6 @@
 """What the provider profile says about an assertion's claims: facts added to a record, no httpx.
 
-Shared by capture (``hgobs.capture.record``) and pre-flight (``hgobs.preflight``), which must
+Shared by the record builder (``hgobs.facts.record``) and pre-flight (``hgobs.preflight``), which must
 run where httpx is not installed (``hgobs check-assertion`` on the lean install).
 """
 
