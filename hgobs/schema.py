@@ -180,4 +180,26 @@ def markdown() -> str:
     ]
     for f in FIELDS:
         lines.append(f"| `{f.name}` | `{f.attribute}` | {f.type} | {f.doc} |")
+    lines += ["", *VERSION_POLICY]
     return "\n".join(lines) + "\n"
+
+
+VERSION_POLICY = (
+    "## Versions",
+    "",
+    f"`schema` names the record's version, `{SCHEMA_ID}`. Within one version fields are only",
+    "added: none is renamed, retyped or given another meaning, and readers ignore fields they do",
+    "not know, so an older analyzer reads a newer capture's records (without the new facts).",
+    "A change that would break this is a new version; the analyzer then reads every version it",
+    "has written, converting older records as it reads them, so records written by an earlier",
+    "capture keep giving the same report. A line with a version the analyzer does not know is",
+    "skipped with the reason `another schema` and counted with the other skipped lines.",
+    "",
+    "The verdict fields (`category`, `confidence`, `evidence`, `also`, `fix`) are not facts: an",
+    "analyzer keeps them only while `diagnosis.rules` and `diagnosis.profile` equal its own rules",
+    "and the profile in use, and the history facts found again are unchanged; otherwise (and",
+    "always with `--rejudge`) it judges the record again from its facts. Records written before",
+    "`diagnosis.profile` existed are judged again.",
+)
+"""The schema-version policy printed under the field table (issue 13: records written by an
+earlier capture keep giving the same report)."""
