@@ -9,6 +9,7 @@ hgobs runs under ``guard.guarded``; spans end on every path.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -49,8 +50,12 @@ class Recorder:
             if options.jsonl_path else None
         self._tracer_provider = tracer_provider
         self._service: str | None = None
+        # The default clock needs no checks: read it directly (once per recorded request).
+        self.now: Callable[[], float] = time.time if options.clock is time.time \
+            else self._checked_now
+        """``options.clock()`` as float epoch seconds (see ``_checked_now``)."""
 
-    def now(self) -> float:
+    def _checked_now(self) -> float:
         """``options.clock()`` as float epoch seconds; the system clock when that raises or
         returns anything but a finite number within ``MAX_CLOCK_S`` of the epoch (``None``, a
         string, NaN, ``10**400``): the error is reported once, the record kept."""
