@@ -85,6 +85,7 @@ class Recorder:
     def complete(self, record: Record, span: trace.Span, http_attributes: bool,
                  duration_s: float | None) -> None:
         """Diagnose ``record``, put it on ``span`` (and end it), and send it to every sink."""
+        fields = None
         try:
             valid_text(record)
             record.update(span_ids(span))
@@ -95,15 +96,15 @@ class Recorder:
                 record["service.name"] = service
             self.history.annotate(record)
             record.update(diagnose(record, self.options.profile).as_fields())
-            otel_sink.finish_span(span, record, http_attributes=http_attributes,
-                                  template=self.options.url_template)
+            fields = otel_sink.finish_span(span, record, http_attributes=http_attributes,
+                                           template=self.options.url_template)
         finally:
             span.end()
         if self.metrics is not None:
             guarded("metrics", self.metrics.record, record, duration_s, span)
         if self.jsonl is not None:
             guarded("jsonl", self.jsonl.write, record)
-        guarded("log", log_record, record)
+        guarded("log", log_record, record, fields)
 
 
 class Exchange:
