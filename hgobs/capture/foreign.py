@@ -55,6 +55,7 @@ class UrlScope:
         self._prefixes: tuple[str, ...] = ()
         self._host_re: re.Pattern[str] | None = None
         self._under = PrefixRedactor(())
+        self._token_urls: dict[str, str] = {}
         for profile in profiles:
             self.add(profile)
 
@@ -78,6 +79,10 @@ class UrlScope:
         names = sorted(hosts, key=len, reverse=True)
         self._host_re = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE) \
             if names else None
+        for env in profile.environments:  # as the profile writes them: what clients send
+            for url in env.token_urls:
+                if self.covers(url):
+                    self._token_urls[url] = redact_url(url)
 
     def covers(self, url: str) -> bool:
         """True when ``url`` goes to a host of a profile.
@@ -95,8 +100,13 @@ class UrlScope:
 
     def redacted(self, url: str) -> str | None:
         """``redact_url(url)`` when ``url`` is in scope (``url`` itself when that removes
-        nothing), else None. A plain URL under an API base is redacted by its path alone
-        (``hgobs.redaction.PrefixRedactor``: the same result, about half the work)."""
+        nothing), else None. A token URL of a profile as the profile writes it has its
+        redacted form made once, when the profile joins the scope; a plain URL under an API
+        base is redacted by its path alone (``hgobs.redaction.PrefixRedactor``: the same
+        result, about half the work)."""
+        clean = self._token_urls.get(url)
+        if clean is not None:
+            return clean
         clean = self._under.redact(url)
         if clean is not None:
             return clean
