@@ -93,22 +93,16 @@ def _api_error(state: _Attempts, request: httpx.Request, exc: BaseException) -> 
         guarded("api_call", state.seen, request, refused)
 
 
-def _handling(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
-    """``(request, value of HANDLING on it)``; ``(None, True)`` when there is no request to
-    read (then the call passes through)."""
-    try:
-        request = args[0] if args else kwargs.get("request")
-        return request, request.__dict__.get(HANDLING)
-    except Exception:
-        return None, True
-
-
 def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
               args: tuple[Any, ...], kwargs: dict[str, Any], inner: bool = False) -> Any:
     """Run ``Client.send`` (``wrapped``; ``inner``: ``_send_handling_redirects``) and record
     it when it is an auth attempt. A request hgobs records already passes through, except for
     an attempt of an API call's ``httpx.Auth`` flow (``_Attempts``)."""
-    request, state = _handling(args, kwargs)
+    try:  # the value of HANDLING on the request; without a request to read, pass through
+        request = args[0] if args else kwargs.get("request")
+        state = request.__dict__.get(HANDLING)
+    except Exception:
+        request, state = None, True
     if state is not None:
         if inner and type(state) is _Attempts and not state.inside:
             state.inside = True
@@ -167,7 +161,11 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
 async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
                      args: tuple[Any, ...], kwargs: dict[str, Any], inner: bool = False) -> Any:
     """The async twin of ``sync_send`` for ``AsyncClient.send``."""
-    request, state = _handling(args, kwargs)
+    try:  # the value of HANDLING on the request; without a request to read, pass through
+        request = args[0] if args else kwargs.get("request")
+        state = request.__dict__.get(HANDLING)
+    except Exception:
+        request, state = None, True
     if state is not None:
         if inner and type(state) is _Attempts and not state.inside:
             state.inside = True

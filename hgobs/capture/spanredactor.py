@@ -93,16 +93,13 @@ class ForeignSpanRedactor(SpanProcessor):
             if clean is not None:
                 span.update_name(clean)
 
-    def _on_ending(self, span: Any) -> None:
-        """Rewrite what was set after start, before any processor's ``on_end`` sees it."""
-        self._ending(span)
-
     def on_end(self, span: Any) -> None:
         """With an SDK that has no ``_on_ending``: the same rewrite on the ended span."""
         if not SDK_CALLS_ON_ENDING:
             self._ending(span)
 
     def _ending(self, span: Any) -> None:
+        """Rewrite what was set after start, before any processor's ``on_end`` sees it."""
         # One try for the whole step (every span ends here: no ``guarded`` call and no helper
         # frames on the way); a failure is reported as ``guarded`` reports it, and the span's
         # URL attributes are then replaced whole (redaction fails closed). A span without a URL
@@ -142,6 +139,9 @@ class ForeignSpanRedactor(SpanProcessor):
                     store.update({key: REDACTED for key in URL_KEYS if key in store})
                 except Exception:
                     pass
+
+    _on_ending = _ending
+    """Called by ``Span.end()`` (SDK >= 1.40): ``_ending`` itself, without a frame between."""
 
     def shutdown(self) -> None:
         """Nothing to release."""
