@@ -99,7 +99,7 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
     it when it is an auth attempt. A request hgobs records already passes through, except for
     an attempt of an API call's ``httpx.Auth`` flow (``_Attempts``)."""
     try:  # the value of HANDLING on the request; without a request to read, pass through
-        request = args[0] if args else kwargs.get("request")
+        request: Any = args[0] if args else kwargs.get("request")
         state = request.__dict__.get(HANDLING)
     except Exception:
         request, state = None, True
@@ -162,7 +162,7 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
                      args: tuple[Any, ...], kwargs: dict[str, Any], inner: bool = False) -> Any:
     """The async twin of ``sync_send`` for ``AsyncClient.send``."""
     try:  # the value of HANDLING on the request; without a request to read, pass through
-        request = args[0] if args else kwargs.get("request")
+        request: Any = args[0] if args else kwargs.get("request")
         state = request.__dict__.get(HANDLING)
     except Exception:
         request, state = None, True
