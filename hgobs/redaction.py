@@ -3,7 +3,8 @@
 - ``Fingerprinter``: keyed HMAC-SHA256 fingerprints, so equal values can be matched across
   records without storing them (never a bare hash, which a dictionary attack reverses).
 - ``redact_url``: scheme, host, port and path, with FHIR resource ids replaced, and only the
-  *names* of query parameters (FHIR search values carry names, ids and birth dates).
+  *names* of query parameters (FHIR search values carry names, ids and birth dates);
+  ``PrefixRedactor`` gives the same for URLs under an API base by their path alone.
 
 Free text (a server's error description, a challenge) is scrubbed by ``hgobs.scrub``.
 """
@@ -14,6 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from hgobs.fhir import FHIR_RESOURCE_TYPES
@@ -122,8 +124,9 @@ def redact_url(url: str) -> str:
 # A URL ``urlsplit`` splits the same way: scheme (RFC 3986), host of letters, digits, dots and
 # hyphens, port, and a path without ``%?#@[]``, spaces or controls (each part ends on a
 # character the next starts with: linear).
+_PLAIN_PATH = r"[A-Za-z0-9._~!$&'()*+,;=:/\-]*"
 _PLAIN_URL_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([A-Za-z0-9.\-]*)(?::([0-9]{1,5}))?"
-                           r"(/[A-Za-z0-9._~!$&'()*+,;=:/\-]*)?")
+                           r"(/" + _PLAIN_PATH + r")?")
 
 
 def _redact_url(url: str) -> str:
@@ -143,3 +146,39 @@ def _assemble(scheme: str, host: str, port: int, path: str, query: str) -> str:
     text = f"{scheme}://{host}{f':{port}' if port else ''}{redact_path(path)}"
     names = query_names(query) if query else None
     return text + "?" + "&".join(names) if names else text
+
+
+class PrefixRedactor:
+    """``redact_url`` of URLs under fixed prefixes (an API base's ``scheme://host[:port]/path/``)
+    by their path alone: ``prefix + redact_path(rest)``, without splitting the URL again.
+
+    A prefix is used only when ``redact_url`` leaves it as it is and reads the segment after it
+    afresh (``redact_url(prefix + "x") == prefix + "x"``: a plain scheme, lower-case host,
+    canonical port, every base segment kept, the base not ending in a resource type or
+    ``_history``), and a URL only when the rest after it is a plain path (no ``%?#@[]``, spaces
+    or controls). Then ``redact_url`` would split the URL by ``_PLAIN_URL_RE`` into that prefix's
+    scheme, host and port and a path whose base segments it keeps, so the result is the same
+    (tests/test_url_redaction_shortcut.py compares the two on generated URLs). One regular
+    expression match per URL: the prefixes as literals, then one character class (linear).
+    """
+
+    __slots__ = ("_re",)
+
+    def __init__(self, prefixes: Iterable[str]) -> None:
+        usable = sorted({p for p in prefixes if _keeps_prefix(p)}, key=len, reverse=True)
+        self._re = re.compile("(?:" + "|".join(re.escape(p) for p in usable) + ")(" + _PLAIN_PATH
+                              + ")") if usable else None
+
+    def redact(self, url: str) -> str | None:
+        """``redact_url(url)`` for a plain URL under a usable prefix, else None (not decided:
+        the caller takes ``redact_url``)."""
+        match = self._re.fullmatch(url) if self._re is not None else None
+        if match is None:
+            return None
+        return url[:match.start(1)] + redact_path(match[1])
+
+
+def _keeps_prefix(prefix: str) -> bool:
+    """True when ``PrefixRedactor`` may use ``prefix`` (see its docstring)."""
+    return prefix.endswith("/") and _PLAIN_URL_RE.fullmatch(prefix) is not None \
+        and redact_url(prefix + "x") == prefix + "x"

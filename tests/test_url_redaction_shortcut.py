@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hgobs.redaction import _PLAIN_URL_RE, _redact_url, redact_url
+from hgobs.redaction import _PLAIN_URL_RE, PrefixRedactor, _redact_url, redact_url
 from tests.support import url_oracle
 
 ODD = [
@@ -71,3 +71,62 @@ def test_any_text_redacts_as_the_old_way(text):
     """Any text, URL-like or not, redacts exactly as before."""
     assert redact_url(text) == url_oracle.redact_url(text)
     assert redact_url("http://h/" + text) == url_oracle.redact_url("http://h/" + text)
+
+
+BASES = ["http://127.0.0.1:8080/fhir", "https://api.example.org", "https://api.example.org/fhir/R4",
+         "https://API.Example.org:443/fhir", "http://h:0080/fhir", "https://h/fhir/Patient",
+         "https://h/a/_history", "https://h/ABC123/fhir", "http://[::1]:8080/fhir",
+         "https://eyJa.eyJb/fhir", "https://h/%66hir", "https://h/fhir/"]
+
+
+def _prefixes(base: str) -> list[str]:
+    from hgobs.capture.foreign import _base_prefixes
+
+    return sorted(_base_prefixes(base))
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_prefix_shortcut_gives_redact_url_under_every_base(base):
+    """Under each base (odd ones included) the path-only shortcut gives ``redact_url`` exactly,
+    or declines; the plain bases take it."""
+    prefixes = _prefixes(base) or [base.rstrip("/") + "/"]
+    under = PrefixRedactor(prefixes)
+    for prefix in prefixes:
+        for rest in ("", "R4/Patient/123", "Patient/1/_history/2", "x", "Patient", "_history/3",
+                     "a//b", "/Patient/9", "R4/Patient?family=x", "R4/%41", "u@h", "a#b", "é",
+                     "R4/Observation/$lastn", "a b"):
+            url = prefix + rest
+            clean = under.redact(url)
+            assert clean is None or clean == redact_url(url) == url_oracle.redact_url(url), url
+    if base in ("http://127.0.0.1:8080/fhir", "https://api.example.org"):
+        url = prefixes[0] + "R4/Patient/123"
+        assert under.redact(url) == prefixes[0] + "R4/Patient/{id}"
+
+
+@settings(max_examples=400)
+@given(base=st.sampled_from(BASES), scheme=st.sampled_from(["http", "https"]),
+       path=st.lists(SEGMENTS, max_size=6), tail=st.sampled_from(["", "?a=1&b", "#f", "?", "/"]))
+def test_prefix_shortcut_agrees_on_generated_urls(base, scheme, path, tail):
+    """Generated URLs under generated bases: the shortcut gives ``redact_url`` or declines."""
+    under = PrefixRedactor(_prefixes(base))
+    url = f"{scheme}://" + base.split("://", 1)[1].rstrip("/") + "".join("/" + s for s in path) \
+        + tail
+    clean = under.redact(url)
+    assert clean is None or clean == redact_url(url)
+
+
+def test_scope_takes_the_shortcut_for_a_plain_api_url():
+    """``UrlScope.redacted`` of a plain URL under an API base is the shortcut's result."""
+    from hgobs.capture.foreign import UrlScope
+    from hgobs.profiles import profile_from_mapping
+
+    profile = profile_from_mapping({"name": "t", "environments": {"sandbox": {
+        "token_urls": ["https://auth.example.org/oauth/token"],
+        "api_bases": ["https://api.example.org/fhir"]}}})
+    scope = UrlScope([profile])
+    url = "https://api.example.org/fhir/R4/Patient/123"
+    assert scope._under.redact(url) == scope.redacted(url) == \
+        "https://api.example.org/fhir/R4/Patient/{id}"
+    assert scope._under.redact("https://auth.example.org/oauth/token") is None
+    assert scope.redacted("https://auth.example.org/oauth/token?x=1") == \
+        "https://auth.example.org/oauth/token?x"

@@ -29,7 +29,7 @@ from opentelemetry import trace
 
 from hgobs.capture.guard import guarded
 from hgobs.profiles import Profile, split_url
-from hgobs.redaction import query_names, redact_url
+from hgobs.redaction import PrefixRedactor, query_names, redact_url
 
 LOG = logging.getLogger("hgobs.internal")
 URL_KEYS = ("url.full", "http.url")
@@ -54,6 +54,8 @@ class UrlScope:
         self._hosts: frozenset[str] = frozenset()
         self._prefixes: tuple[str, ...] = ()
         self._host_re: re.Pattern[str] | None = None
+        self._under = PrefixRedactor(())
+        self._token_urls: dict[str, str] = {}
         for profile in profiles:
             self.add(profile)
 
@@ -73,9 +75,14 @@ class UrlScope:
         self.profiles = (*self.profiles, profile)
         self._hosts = frozenset(hosts)
         self._prefixes = tuple(sorted(prefixes))
+        self._under = PrefixRedactor(prefixes)
         names = sorted(hosts, key=len, reverse=True)
         self._host_re = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE) \
             if names else None
+        for env in profile.environments:  # as the profile writes them: what clients send
+            for url in env.token_urls:
+                if self.covers(url):
+                    self._token_urls[url] = redact_url(url)
 
     def covers(self, url: str) -> bool:
         """True when ``url`` goes to a host of a profile.
@@ -93,7 +100,16 @@ class UrlScope:
 
     def redacted(self, url: str) -> str | None:
         """``redact_url(url)`` when ``url`` is in scope (``url`` itself when that removes
-        nothing), else None."""
+        nothing), else None. A token URL of a profile as the profile writes it has its
+        redacted form made once, when the profile joins the scope; a plain URL under an API
+        base is redacted by its path alone (``hgobs.redaction.PrefixRedactor``: the same
+        result, about half the work)."""
+        clean = self._token_urls.get(url)
+        if clean is not None:
+            return clean
+        clean = self._under.redact(url)
+        if clean is not None:
+            return clean
         return redact_url(url) if self.covers(url) else None
 
     def clean(self, url: str) -> str | None:

@@ -9,6 +9,7 @@ hgobs runs under ``guard.guarded``; spans end on every path.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -53,8 +54,12 @@ class Recorder:
         """Each sink with the step name its failures are reported under, in write order."""
         self._tracer_provider = tracer_provider
         self._service: str | None = None
+        # The default clock needs no checks: read it directly (once per recorded request).
+        self.now: Callable[[], float] = time.time if options.clock is time.time \
+            else self._checked_now
+        """``options.clock()`` as float epoch seconds (see ``_checked_now``)."""
 
-    def now(self) -> float:
+    def _checked_now(self) -> float:
         """``options.clock()`` as float epoch seconds; the system clock when that raises or
         returns anything but a finite number within ``MAX_CLOCK_S`` of the epoch (``None``, a
         string, NaN, ``10**400``): the error is reported once, the record kept."""
@@ -84,6 +89,7 @@ class Recorder:
     def complete(self, record: Record, span: trace.Span, http_attributes: bool,
                  duration_s: float | None) -> None:
         """Diagnose ``record``, put it on ``span`` (and end it), and send it to every sink."""
+        fields = None
         try:
             valid_text(record)
             record.update(span_ids(span))
@@ -94,14 +100,14 @@ class Recorder:
                 record["service.name"] = service
             self.history.annotate(record)
             record.update(diagnose(record, self.options.profile).as_fields())
-            otel_sink.finish_span(span, record, http_attributes=http_attributes,
-                                  template=self.options.url_template)
+            fields = otel_sink.finish_span(span, record, http_attributes=http_attributes,
+                                           template=self.options.url_template)
         finally:
             span.end()
         if self.metrics is not None:
             guarded("metrics", self.metrics.record, record, duration_s, span)
         for step, sink in self.sinks:
-            guarded(step, sink.write, record)
+            guarded(step, sink.write, record, fields)
 
 
 class Exchange:

@@ -36,20 +36,14 @@ again (refresh on 401) is seen by ``_send_handling_redirects`` and a refused one
 once, with the request's credential as it was sent."""
 
 
-def _plan(recorder: Recorder | None, args: tuple[Any, ...], kwargs: dict[str, Any]
-          ) -> tuple[httpx.Request, Plan] | None:
-    if recorder is None:
-        return None
-    request = args[0] if args else kwargs.get("request")
-    # The inner step of a request the outer wrapper is recording: leave at once (every request).
-    if not isinstance(request, httpx.Request) or HANDLING in request.__dict__:
-        return None
-    if not is_instrumentation_enabled():
+def _plan(recorder: Recorder, request: Any) -> Plan | None:
+    """The plan for ``request`` when hgobs records it (a request nobody records yet, with
+    instrumentation not suppressed), else None."""
+    if not isinstance(request, httpx.Request) or not is_instrumentation_enabled():
         return None
     if foreign.pending():  # redaction of other spans waits for an SDK tracer provider
         foreign.retry()
-    plan = plan_request(request, recorder.options)
-    return (request, plan) if plan is not None else None
+    return plan_request(request, recorder.options)
 
 
 def _refused(exc: BaseException) -> httpx.Response | None:
@@ -99,70 +93,45 @@ def _api_error(state: _Attempts, request: httpx.Request, exc: BaseException) -> 
         guarded("api_call", state.seen, request, refused)
 
 
-def _sync_attempt(state: _Attempts, wrapped: Any, args: tuple[Any, ...],
-                  kwargs: dict[str, Any]) -> Any:
-    """One attempt (``_send_handling_redirects``) of an API call an outer ``send`` records."""
-    request = args[0] if args else kwargs["request"]
-    state.inside = True
-    state.attempts += 1
-    if state.attempts > 1:
-        guarded("attempt", state.retry)
-    try:
-        response = wrapped(*args, **kwargs)
-    except Exception as exc:
-        _api_error(state, request, exc)
-        raise
-    finally:
-        state.inside = False
-    if response.status_code in REFUSED_STATUSES:
-        guarded("api_call", state.seen, request, response)
-    return response
-
-
-async def _async_attempt(state: _Attempts, wrapped: Any, args: tuple[Any, ...],
-                         kwargs: dict[str, Any]) -> Any:
-    """The async twin of ``_sync_attempt``."""
-    request = args[0] if args else kwargs["request"]
-    state.inside = True
-    state.attempts += 1
-    if state.attempts > 1:
-        guarded("attempt", state.retry)
-    try:
-        response = await wrapped(*args, **kwargs)
-    except Exception as exc:
-        _api_error(state, request, exc)
-        raise
-    finally:
-        state.inside = False
-    if response.status_code in REFUSED_STATUSES:
-        guarded("api_call", state.seen, request, response)
-    return response
-
-
 def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
               args: tuple[Any, ...], kwargs: dict[str, Any], inner: bool = False) -> Any:
     """Run ``Client.send`` (``wrapped``; ``inner``: ``_send_handling_redirects``) and record
-    it when it is an auth attempt."""
-    if inner:  # an attempt of an API call an outer ``send`` records (see ``_Attempts``)
-        try:
-            state = (args[0] if args else kwargs["request"]).__dict__.get(HANDLING)
-        except Exception:
-            state = None
-        if type(state) is _Attempts and not state.inside:
-            return _sync_attempt(state, wrapped, args, kwargs)
+    it when it is an auth attempt. A request hgobs records already passes through, except for
+    an attempt of an API call's ``httpx.Auth`` flow (``_Attempts``)."""
+    try:  # the value of HANDLING on the request; without a request to read, pass through
+        request: Any = args[0] if args else kwargs.get("request")
+        state = request.__dict__.get(HANDLING)
+    except Exception:
+        request, state = None, True
+    if state is not None:
+        if inner and type(state) is _Attempts and not state.inside:
+            state.inside = True
+            state.attempts += 1
+            if state.attempts > 1:
+                guarded("attempt", state.retry)
+            try:
+                response = wrapped(*args, **kwargs)
+            except Exception as exc:
+                _api_error(state, request, exc)
+                raise
+            finally:
+                state.inside = False
+            if response.status_code in REFUSED_STATUSES:
+                guarded("api_call", state.seen, request, response)
+            return response
+        return wrapped(*args, **kwargs)
+    if recorder is None:
+        return wrapped(*args, **kwargs)
     try:  # as ``guarded("plan", ...)``, without its call on every request
-        planned = _plan(recorder, args, kwargs)
+        plan = _plan(recorder, request)
     except Exception as exc:
         report("plan", exc)
-        planned = None
-    if planned is None:
+        plan = None
+    if plan is None:
         return wrapped(*args, **kwargs)
-    assert recorder is not None
-    request, plan = planned
     try:
         if plan.kind == API_CALL:
-            state = _Attempts(recorder, plan)
-            setattr(request, HANDLING, state)
+            state = request.__dict__[HANDLING] = _Attempts(recorder, plan)
             try:
                 response = wrapped(*args, **kwargs)
             except Exception as exc:
@@ -171,7 +140,7 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
             if response.status_code in REFUSED_STATUSES:
                 guarded("api_call", state.seen, request, response)
             return response
-        setattr(request, HANDLING, True)
+        request.__dict__[HANDLING] = True
         exchange = guarded("start", Exchange, recorder, client, request, plan)
         if exchange is None:
             return wrapped(*args, **kwargs)
@@ -192,26 +161,40 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
 async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
                      args: tuple[Any, ...], kwargs: dict[str, Any], inner: bool = False) -> Any:
     """The async twin of ``sync_send`` for ``AsyncClient.send``."""
-    if inner:
-        try:
-            state = (args[0] if args else kwargs["request"]).__dict__.get(HANDLING)
-        except Exception:
-            state = None
-        if type(state) is _Attempts and not state.inside:
-            return await _async_attempt(state, wrapped, args, kwargs)
+    try:  # the value of HANDLING on the request; without a request to read, pass through
+        request: Any = args[0] if args else kwargs.get("request")
+        state = request.__dict__.get(HANDLING)
+    except Exception:
+        request, state = None, True
+    if state is not None:
+        if inner and type(state) is _Attempts and not state.inside:
+            state.inside = True
+            state.attempts += 1
+            if state.attempts > 1:
+                guarded("attempt", state.retry)
+            try:
+                response = await wrapped(*args, **kwargs)
+            except Exception as exc:
+                _api_error(state, request, exc)
+                raise
+            finally:
+                state.inside = False
+            if response.status_code in REFUSED_STATUSES:
+                guarded("api_call", state.seen, request, response)
+            return response
+        return await wrapped(*args, **kwargs)
+    if recorder is None:
+        return await wrapped(*args, **kwargs)
     try:  # as ``guarded("plan", ...)``, without its call on every request
-        planned = _plan(recorder, args, kwargs)
+        plan = _plan(recorder, request)
     except Exception as exc:
         report("plan", exc)
-        planned = None
-    if planned is None:
+        plan = None
+    if plan is None:
         return await wrapped(*args, **kwargs)
-    assert recorder is not None
-    request, plan = planned
     try:
         if plan.kind == API_CALL:
-            state = _Attempts(recorder, plan)
-            setattr(request, HANDLING, state)
+            state = request.__dict__[HANDLING] = _Attempts(recorder, plan)
             try:
                 response = await wrapped(*args, **kwargs)
             except Exception as exc:
@@ -220,7 +203,7 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
             if response.status_code in REFUSED_STATUSES:
                 guarded("api_call", state.seen, request, response)
             return response
-        setattr(request, HANDLING, True)
+        request.__dict__[HANDLING] = True
         exchange = guarded("start", Exchange, recorder, client, request, plan)
         if exchange is None:
             return await wrapped(*args, **kwargs)

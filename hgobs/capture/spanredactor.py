@@ -93,39 +93,41 @@ class ForeignSpanRedactor(SpanProcessor):
             if clean is not None:
                 span.update_name(clean)
 
-    def _on_ending(self, span: Any) -> None:
-        """Rewrite what was set after start, before any processor's ``on_end`` sees it."""
-        self._ending(span)
-
     def on_end(self, span: Any) -> None:
         """With an SDK that has no ``_on_ending``: the same rewrite on the ended span."""
         if not SDK_CALLS_ON_ENDING:
             self._ending(span)
 
     def _ending(self, span: Any) -> None:
+        """Rewrite what was set after start, before any processor's ``on_end`` sees it."""
         # One try for the whole step (every span ends here: no ``guarded`` call and no helper
         # frames on the way); a failure is reported as ``guarded`` reports it, and the span's
-        # URL attributes are then replaced whole (redaction fails closed).
+        # URL attributes are then replaced whole (redaction fails closed). A span without a URL
+        # costs two dict lookups and a substring test; hgobs's own are told apart after that.
         store: dict[str, Any] | None = None
         try:
-            scope = getattr(span, "instrumentation_scope", None)
-            if scope is not None and scope.name == INSTRUMENTATION_NAME:
-                return  # ours: see ``_ours``
             attributes = span._attributes
             store = getattr(attributes, "_dict", None)
             name = span._name
             if not isinstance(store, dict) or not isinstance(name, str):
+                store = None
                 return
             if store.get("url.full") is None and store.get("http.url") is None \
                     and "://" not in name:
                 return
+            scope = getattr(span, "instrumentation_scope", None)
+            if scope is not None and scope.name == INSTRUMENTATION_NAME:
+                return  # ours: see ``_ours``
             changes = rewrites(self.scope, store)
             if self._started:  # an older SDK: what ``on_start`` wrote is not redacted twice
                 written = self._started.pop(span.get_span_context().span_id, None) or {}
                 changes = {k: v for k, v in changes.items() if store.get(k) != written.get(k)}
             if changes:
                 _write(attributes, store, changes)
-                _scrub_texts(span)
+                # An exception event or a status description may quote the URL.
+                if getattr(getattr(span, "_status", None), "description", None) \
+                        or getattr(span, "_events", None):
+                    _scrub_texts(span)
             if "://" in name:
                 clean = clean_name(self.scope, name)
                 if clean is not None:
@@ -137,6 +139,9 @@ class ForeignSpanRedactor(SpanProcessor):
                     store.update({key: REDACTED for key in URL_KEYS if key in store})
                 except Exception:
                     pass
+
+    _on_ending = _ending
+    """Called by ``Span.end()`` (SDK >= 1.40): ``_ending`` itself, without a frame between."""
 
     def shutdown(self) -> None:
         """Nothing to release."""

@@ -7,7 +7,8 @@ record together with the live span (attributes, events, exemplars) by the record
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
 
 from hgobs.schema import Record
 
@@ -23,8 +24,10 @@ class Sink(Protocol):
     it again).
     """
 
-    def write(self, record: Record) -> None:
-        """Take one record."""
+    def write(self, record: Record, attributes: Mapping[str, Any] | None = None) -> None:
+        """Take one record; ``attributes``, when given, are its scalar fields as span
+        attributes (``hgobs.<field>``), made once by the span sink for any sink that wants
+        them (the logging sink does)."""
 
     def flush(self, timeout: float = ...) -> bool:
         """Deliver what was written, waiting at most ``timeout`` seconds; True when done."""

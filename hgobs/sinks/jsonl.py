@@ -26,7 +26,7 @@ import stat
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +116,9 @@ class JsonlSink:
         self._thread: threading.Thread | None = None
         self._warned = False
 
-    def write(self, record: Record) -> None:
-        """Queue ``record`` as one line (dropped and counted when the queue is full)."""
+    def write(self, record: Record, attributes: Mapping[str, Any] | None = None) -> None:
+        """Queue ``record`` as one line (dropped and counted when the queue is full); the
+        line is the record itself, so ``attributes`` (see ``hgobs.sinks.Sink``) go unused."""
         data = encode_line(record)
         with self._cond:
             if len(self._queue) >= QUEUE_LINES or self._queued_bytes + len(data) > QUEUE_BYTES:

@@ -151,7 +151,7 @@ def record_attributes(record: Record) -> dict[str, Any]:
 
 
 def finish_span(span: Span, record: Record, *, http_attributes: bool,
-                template: bool = False) -> None:
+                template: bool = False) -> dict[str, Any] | None:
     """Set the record on ``span``, its name and its status (ERROR + category id for a failure).
 
     ``http_attributes``: our span stands for the HTTP request (no HTTP span was made inside
@@ -160,10 +160,14 @@ def finish_span(span: Span, record: Record, *, http_attributes: bool,
     ``error.type`` (the category id). The name is set here because that role is only known at
     the end; the kind, chosen at start, cannot change. ``template``: also set the opt-in
     ``url.template`` on the HTTP span and name it ``{method} {url.template}`` (the HTTP
-    semconv populates opt-in attributes only when configured: ``HGOBS_URL_TEMPLATE``)."""
+    semconv populates opt-in attributes only when configured: ``HGOBS_URL_TEMPLATE``).
+
+    Returns ``record_attributes(record)`` (for the logging sink: made once), or None when the
+    span is not recording (nothing is set then)."""
     if not span.is_recording():
-        return
-    attributes = record_attributes(record)
+        return None
+    fields = record_attributes(record)
+    attributes = dict(fields)
     if http_attributes:  # no key in common: as if set after the record's, in one call
         url = str(record.get("url", ""))
         attributes.update(semconv_attributes(record, url))
@@ -179,6 +183,7 @@ def finish_span(span: Span, record: Record, *, http_attributes: bool,
     span.set_attributes(attributes)
     if record.get("outcome") == "failed":
         span.set_status(Status(StatusCode.ERROR, str(record.get("category"))))
+    return fields
 
 
 def span_kind(http_attributes: bool) -> SpanKind:

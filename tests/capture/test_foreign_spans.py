@@ -367,3 +367,23 @@ def test_exception_event_and_status_of_a_redacted_span_lose_the_query(spans):
     text = repr(done.status.description) + repr([dict(e.attributes) for e in done.events])
     assert "Plantedname" not in text
     assert "/fhir/R4/Patient?family" in done.status.description
+
+
+def test_token_urls_as_written_redact_as_redact_url():
+    """A profile's token URLs as it writes them (the form made once per profile) redact as
+    ``redact_url`` redacts them; variants of them still take the general way."""
+    from hgobs.profiles import profile_from_mapping
+    from hgobs.redaction import redact_url
+
+    urls = ["https://auth.example.test/oauth/token", "http://127.0.0.1:8080/a/Patient/x/token",
+            "https://u:p@auth.example.test/oauth2/token", "https://auth.example.test/t?x=1"]
+    profile = profile_from_mapping({"name": "t", "environments": {"sandbox": {
+        "token_urls": urls, "api_bases": ["https://api.example.test/fhir"]}}})
+    scope = UrlScope([profile])
+    for url in urls:
+        assert scope.redacted(url) == redact_url(url), url
+    assert scope.redacted("https://u:p@auth.example.test/oauth2/token") == \
+        "https://auth.example.test/oauth2/token"
+    assert scope.redacted("https://AUTH.example.test/oauth/token?q=1") == \
+        "https://auth.example.test/oauth/token?q"
+    assert scope.redacted("https://other.example.test/oauth/token") is None

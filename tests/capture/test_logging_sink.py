@@ -104,3 +104,21 @@ def test_nothing_is_logged_when_warning_is_disabled(server, telemetry, root_at):
     assert _ours(root_at) == []
     assert len(telemetry.ours()) == 3
 
+
+
+@pytest.mark.parametrize("root_at", [logging.INFO], indirect=True, ids=["INFO"])
+def test_log_fields_are_the_span_record_fields(server, telemetry, root_at):
+    """Each log record carries exactly the ``hgobs.*`` record fields its span carries (made once
+    for both), and names the logging sink as its source, as ``Logger.log`` would."""
+    _attempts(server, telemetry)
+    records = _ours(root_at)
+    spans = telemetry.ours()
+    assert len(records) == len(spans) == 3
+    for record, span in zip(records, spans, strict=True):
+        extras = root_at.extras(record)
+        fields = {k: (list(v) if isinstance(v, tuple) else v)
+                  for k, v in span.attributes.items() if k.startswith("hgobs.")}
+        assert extras == fields
+        assert len(extras) > 10
+        assert (record.funcName, record.module) == ("log_record", "logging")
+        assert record.pathname.endswith("logging.py") and record.lineno > 0
