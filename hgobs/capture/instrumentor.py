@@ -126,8 +126,8 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             for cls in (httpx.Client, httpx.AsyncClient):
                 if hasattr(getattr(cls, name, None), "__wrapped__"):
                     unwrap(cls, name)
-        if self._recorder is not None and self._recorder.jsonl is not None:
-            guarded("jsonl.close", self._recorder.jsonl.close)
+        if self._recorder is not None:
+            self._recorder.close()
         self._recorder = None
 
 
@@ -178,8 +178,7 @@ def uninstrument_client(client: httpx.Client | httpx.AsyncClient) -> None:
         if name in vars(client):
             delattr(client, name)
     client._hgobs_recorder = None  # type: ignore[union-attr]
-    if recorder.jsonl is not None:
-        guarded("jsonl.close", recorder.jsonl.close)
+    recorder.close()
 
 
 def _say_unknown(kwargs: dict[str, Any]) -> None:

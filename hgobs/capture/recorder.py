@@ -110,6 +110,13 @@ class Recorder:
             guarded(step, sink.write, record, fields)
 
 
+    def close(self) -> None:
+        """Close every sink (each flushes first, within its own bound); a sink's failure is
+        reported under ``<step>.close`` and does not stop the others."""
+        for step, sink in self.sinks:
+            guarded(f"{step}.close", sink.close)
+
+
 class Exchange:
     """A token exchange in flight: our span, started before the transport runs.
 

@@ -40,3 +40,33 @@ def test_without_a_file_only_logging_is_a_sink():
     recorder = Recorder(Options())
     assert [step for step, _ in recorder.sinks] == ["log"]
     assert not isinstance(object(), Sink)
+
+
+class _Sink:
+    """A sink that notes what happened to it, and can fail to close."""
+
+    def __init__(self, events: list[str], name: str, fail: bool = False) -> None:
+        self.events, self.name, self.fail = events, name, fail
+
+    def write(self, record, attributes=None) -> None:
+        self.events.append(f"{self.name}.write:{sorted(attributes or {})}")
+
+    def flush(self, timeout: float = 0.0) -> bool:
+        return True
+
+    def close(self, timeout: float = 0.0) -> None:
+        self.events.append(f"{self.name}.close")
+        if self.fail:
+            raise OSError("disk gone")
+
+
+def test_close_closes_every_sink_even_after_one_fails(caplog):
+    """``Recorder.close`` closes each sink in order; one that raises is reported (once, on
+    ``hgobs.internal``) and the next is closed all the same."""
+    events: list[str] = []
+    recorder = Recorder(Options())
+    recorder.sinks = (("first", _Sink(events, "first", fail=True)), ("second", _Sink(events, "second")))
+    with caplog.at_level(logging.DEBUG, logger="hgobs.internal"):
+        recorder.close()
+    assert events == ["first.close", "second.close"]
+    assert any("first.close" in r.getMessage() for r in caplog.records if r.name == "hgobs.internal")
