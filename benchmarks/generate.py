@@ -9,7 +9,7 @@ rules have work to do. ``ok_share`` of the records (default 80%) are successes; 
 spread evenly over the failure samples, so over every category the samples show.
 
 The history facts are then found again, as the capturing process would have found them: each
-record, in write order, goes through ``hgobs.diagnose.History.annotate``, and a failure whose
+record, in write order, goes through ``hgobs.diagnosis.History.annotate``, and a failure whose
 facts changed (an API call now presents another exchange's value) is diagnosed again under the
 samples' profile, with the samples' rules stamp. So the generated log is one a single capturing
 process could have written, and its history facts agree with what the analyzer finds, except
@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from hgobs.analysis.classify import HISTORY_FIELDS
-from hgobs.diagnose import History, diagnose, is_failure
+from hgobs.diagnosis import History, diagnose, is_failure
 from hgobs.profiles import Profile
 from hgobs.schema import SCHEMA_ID
 

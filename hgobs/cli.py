@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from hgobs import __version__, api
-from hgobs.catalog import CATALOG
+from hgobs.diagnosis.catalog import CATALOG
 from hgobs.errors import ConfigError, HgobsError
 from hgobs.readers import Item
 from hgobs.reports import FORMATS, counted

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Write every list derived from the failure catalog, or check that each is current.
 
-The catalog (``hgobs.catalog.CATALOG``, in fix order) is the one place a category is declared;
+The catalog (``hgobs.diagnosis.catalog.CATALOG``, in fix order) is the one place a category is declared;
 the lists below are made from it, never edited by hand:
 
 - ``README.md``, between ``CATALOG_BEGIN`` and ``CATALOG_END``: one row per category (id,
@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hgobs.catalog import CATALOG
+from hgobs.diagnosis.catalog import CATALOG
 from hgobs.emulator.scenarios import ALL, NOT_EMULATED, with_table
 
 REPO = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from hgobs.catalog import CATALOG
+from hgobs.diagnosis.catalog import CATALOG
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hgobs.catalog import CATALOG
+from hgobs.diagnosis.catalog import CATALOG
 from hgobs.cli import cli
 from hgobs.schema import SCHEMA_ID
 

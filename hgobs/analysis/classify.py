@@ -1,6 +1,6 @@
 """Offline classification: items from the readers -> diagnosed records, one at a time.
 
-Records are judged with the same rules as capture (``hgobs.diagnose``), each at its own recorded
+Records are judged with the same rules as capture (``hgobs.diagnosis``), each at its own recorded
 time, in the order they are given. Rules that need history (assertion reuse, access-token age
 and origin) must see the records in time order: putting them in that order is the readers' job
 (``hgobs.readers.read_paths`` merges its inputs by time), not the judge's, so a record given
@@ -18,8 +18,8 @@ import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from hgobs.catalog import CATEGORIES, CONFIRMED, OK
-from hgobs.diagnose import Diagnosis, History, diagnose, is_failure
+from hgobs.diagnosis.catalog import CATEGORIES, CONFIRMED, OK
+from hgobs.diagnosis import Diagnosis, History, diagnose, is_failure
 from hgobs.diagnosis.stamp import stamp_matches
 from hgobs.profiles import Profile
 from hgobs.readers.base import Item

@@ -35,7 +35,7 @@ from hgobs.analysis import summary, tables, trends
 from hgobs.analysis.classify import Classified
 from hgobs.analysis.reduce import Episodes, Sample, credential_environment, time_ns
 from hgobs.analysis.tables import REPORT_SCHEMA, Report
-from hgobs.catalog import CATEGORIES, OK
+from hgobs.diagnosis.catalog import CATEGORIES, OK
 from hgobs.readers.base import Item
 from hgobs.schema import Record
 

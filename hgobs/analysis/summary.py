@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hgobs.catalog import CATEGORIES, OK, PRIORITY
+from hgobs.diagnosis.catalog import CATEGORIES, OK, PRIORITY
 
 UNKNOWN = "unknown"
 """The value that stands for a missing environment, client, service or endpoint kind."""

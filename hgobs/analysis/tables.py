@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from hgobs.analysis import summary, trends
-from hgobs.catalog import OK
+from hgobs.diagnosis.catalog import OK
 from hgobs.scrub import scrub_text
 
 REPORT_SCHEMA = "hgobs.report/1"

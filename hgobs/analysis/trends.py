@@ -25,7 +25,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from hgobs.analysis.summary import DIMENSION_COLUMNS
-from hgobs.catalog import OK, PRIORITY
+from hgobs.diagnosis.catalog import OK, PRIORITY
 from hgobs.errors import ConfigError
 
 EPOCH = pd.Timestamp(0, tz="UTC")

@@ -20,7 +20,7 @@ from hgobs.capture.parentage import has_http_child, http_span_context, otel_http
 from hgobs.capture.record import Plan, RecordBuilder
 from hgobs.capture.streams import AsyncTeeStream, TeeStream, decode_bounded
 from hgobs.config import Options
-from hgobs.diagnose import History, diagnose
+from hgobs.diagnosis import History, diagnose
 from hgobs.facts.text import valid_text
 from hgobs.schema import Record
 from hgobs.sinks import Sink

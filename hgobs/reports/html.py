@@ -34,7 +34,7 @@ from plotly.offline import get_plotlyjs
 
 from hgobs import __version__
 from hgobs.analysis.tables import Report
-from hgobs.catalog import CATEGORIES, PRIORITY
+from hgobs.diagnosis.catalog import CATEGORIES, PRIORITY
 from hgobs.reports import json_report
 from hgobs.reports.text import notice_lines, rate, sample_lines, seconds, summary_line, ts, window_line
 

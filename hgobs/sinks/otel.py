@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from opentelemetry import metrics, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from hgobs.catalog import CATEGORIES, OK
+from hgobs.diagnosis.catalog import CATEGORIES, OK
 from hgobs.schema import ATTRIBUTE_PREFIX, FIELDS, Record
 
 INSTRUMENTATION_NAME = "hgobs"

@@ -32,7 +32,7 @@ from hgobs.analysis.trends import (
     recurring_of,
     timeline_of,
 )
-from hgobs.catalog import CATEGORIES, OK, PRIORITY
+from hgobs.diagnosis.catalog import CATEGORIES, OK, PRIORITY
 from hgobs.schema import Record
 
 FRAME_COLUMNS = ("time", "category", "environment", "endpoint.kind", "outcome", "confidence",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hgobs.analysis.classify import Classified, Result
-from hgobs.catalog import CATEGORIES, OK
+from hgobs.diagnosis.catalog import CATEGORIES, OK
 from hgobs.readers.base import Item
 from tests.analysis.oracles import detail_frame
 

@@ -451,7 +451,7 @@ def test_no_span_is_left_current_after_a_request(client, server, telemetry):
 
 def test_attempt_counter_starts_at_zero_for_every_profile_series(client, server, telemetry):
     """Before any attempt, hgobs.attempts has a 0 series per (category, environment, kind)."""
-    from hgobs.catalog import CATEGORIES
+    from hgobs.diagnosis.catalog import CATEGORIES
 
     points = list(_metrics(telemetry)["hgobs.attempts"].data.data_points)
     keys = {(p.attributes["hgobs.category"], p.attributes["hgobs.endpoint.kind"]) for p in points}

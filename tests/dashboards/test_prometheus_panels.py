@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hgobs.catalog import CATEGORIES
+from hgobs.diagnosis.catalog import CATEGORIES
 from hgobs.sinks.otel import EXPIRY_BUCKETS_S
 from tests.dashboards.expected import Selection, as_result, expected, known
 from tests.dashboards.grafana import PROMETHEUS, interpolate, load, targets, variables

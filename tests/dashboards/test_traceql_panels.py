@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hgobs.catalog import CATEGORIES
+from hgobs.diagnosis.catalog import CATEGORIES
 from tests.dashboards.grafana import TEMPO, interpolate, load, panels, referenced, targets, variables
 from tests.dashboards.traceql import parse
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from hgobs.catalog import CATEGORIES, OK
+from hgobs.diagnosis.catalog import CATEGORIES, OK
 from hgobs.emulator.scenarios import (
     ALL,
     ATTEMPTS_FILE,

@@ -149,9 +149,9 @@ def growth(tmp: Path, history: int | None, warmup: int, *windows: int,
     kept: list[bytes] = []
     real = hgobs.sinks.jsonl.JsonlSink.write
 
-    def leaky(self: Any, record: Any) -> None:
+    def leaky(self: Any, record: Any, attributes: Any = None) -> None:
         kept.append(bytes(256))
-        real(self, record)
+        real(self, record, attributes)
 
     grew = []
     memo = importlib.import_module("hgobs.diagnosis.read").matches

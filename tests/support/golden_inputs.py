@@ -7,7 +7,7 @@ size); the damaged lines of ``tests/analysis/test_columnar.py``; the fuzzers' bu
 (``tests/reliability/test_fuzz_bugs.py``); and seeded byte mutations of each fuzz seed, in the
 spirit of ``tests/reliability/test_fuzz_readers.py`` but made by ``random.Random(seed)``.
 
-The generator goes through today's ``hgobs.diagnose.History`` (see ``benchmarks/generate.py``),
+The generator goes through today's ``hgobs.diagnosis.History`` (see ``benchmarks/generate.py``),
 which the analyzer redesign may change; so the bytes themselves are frozen in
 ``tests/data/golden/inputs.tar.gz`` (``pack``), and the golden test reads them from there
 (``unpack``), never from the generator. Regenerating the tarball is a change of input, to be
@@ -83,7 +83,7 @@ def _sample_records() -> list[dict[str, Any]]:
 def _verdicts(root: Path) -> None:
     """``test_stamped_verdicts_are_kept_and_stale_ones_judged_again``: a failure stamped with
     a verdict the rules would not give, by these rules (kept) and by others (judged again)."""
-    from hgobs.diagnose import RULES_DIGEST
+    from hgobs.diagnosis import RULES_DIGEST
 
     failed = [r for r in _sample_records() if r.get("outcome") == "failed"]
     target = next(r for r in failed if "assertion.reused_after_s" not in r

@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 from hgobs.capture.instrumentor import instrument_client, uninstrument_client
-from hgobs.catalog import CATEGORIES, OK
+from hgobs.diagnosis.catalog import CATEGORIES, OK
 from hgobs.emulator.scenarios import api, exchange
 from hgobs.emulator.scenarios.kit import (
     BASE_TIME,
