@@ -150,6 +150,7 @@ def _run(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...
             yield from stream(items, ctx.profile, _client_fp(client_id),
                               trust=not (profile or token_urls or client_id))
         _say_ignored(ignored)
+        _say_late(ctx)
     except FileNotFoundError as exc:
         raise click.UsageError(f"no such file or folder: {exc.args[0] if exc.args else exc}") \
             from None
@@ -217,6 +218,15 @@ def _say_ignored(ignored: list[str]) -> None:
         click.echo(f"hgobs: left out {counted(len(ignored), 'file')} found in folders that are not "
                    f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
                    err=True)
+
+
+def _say_late(ctx: ReadContext) -> None:
+    """One line per file that held records out of time order beyond the lateness bound."""
+    for name, late in sorted(ctx.late.items())[:5]:
+        click.echo(f"hgobs: {counted(late, 'record')} in {name} more than {ctx.lateness_s:g} s "
+                   "out of time order (read where they stand)", err=True)
+    if len(ctx.late) > 5:
+        click.echo(f"  ... and {counted(len(ctx.late) - 5, 'more file')}", err=True)
 
 
 def write_atomic(path: str, text: str) -> None:

@@ -2,8 +2,9 @@
 
 ``read_paths`` expands files, folders (recursively), globs and ``-`` (stdin), opens ``.gz``
 transparently, detects each file's format from its first bytes (after any blank lines it
-starts with, however many), and yields ``Item`` objects in input order. A file whose format
-is not recognised yields one skipped item naming it, so nothing read is silently dropped.
+starts with, however many), and yields ``Item`` objects in time order across all inputs
+(``hgobs.readers.merge``: ties by file, then line). A file whose format is not recognised
+yields one skipped item naming it, so nothing read is silently dropped.
 """
 
 from __future__ import annotations
@@ -11,24 +12,58 @@ from __future__ import annotations
 import glob
 import gzip
 import io
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from hgobs.readers import curl, har, jaeger, jsonl, otlp, textlog, zipkin
-from hgobs.readers.base import Item, ReadContext
+from hgobs.readers.base import Item, ReadContext, Reader
+from hgobs.readers.merge import merged
 
-__all__ = ["FOLDER_SUFFIXES", "READERS", "SNIFF_BYTES", "Item", "ReadContext", "detect",
-           "expand", "open_input", "read_paths", "sniffed_head"]
+__all__ = ["FOLDER_SUFFIXES", "READERS", "REGISTRY", "SNIFF_BYTES", "Item", "ReadContext",
+           "Reader", "detect", "expand", "open_input", "read_paths", "reader_named",
+           "sniffed_head", "taken_from_folder"]
 
-READERS: tuple[Any, ...] = (jsonl, otlp, har, jaeger, zipkin, curl, textlog)
-"""Reader modules in the order their ``sniff`` is tried."""
+REGISTRY: tuple[Reader, ...] = (jsonl, otlp, har, jaeger, zipkin, curl, textlog)
+"""Every reader, once, in the order their ``sniff`` is tried (the first that says yes reads
+the file): the strict JSON shapes first, the lenient text shapes last."""
+READERS = REGISTRY
+"""The former name of ``REGISTRY``."""
+
+
+def reader_named(name: str) -> Reader:
+    """The registered reader whose ``NAME`` is ``name``; ``KeyError`` when there is none."""
+    for reader in REGISTRY:
+        if reader.NAME == name:
+            return reader
+    raise KeyError(name)
 
 FOLDER_SUFFIXES = tuple(
     ext + gz for ext in (".jsonl", ".ndjson", ".json", ".har", ".log", ".txt") for gz in ("", ".gz"))
-"""Files taken from a folder; files named explicitly are sniffed whatever their name."""
+"""Files taken from a folder (in any letter case, and rotated: see ``taken_from_folder``);
+files named explicitly are sniffed whatever their name."""
+_ROTATED = re.compile(r"(?:\.gz|[.-]\d{1,10}|[.-]\d{4}-\d{2}-\d{2}(?:[T_.-]\d{2}(?:[:.-]?\d{2}){0,2})?)$",
+                      re.IGNORECASE)
+"""A rotation suffix: ``.gz``, ``.1``, ``-20251125``, ``.2025-11-25``, ``-2025-11-25T13``."""
 SNIFF_BYTES = 4096
+
+
+def taken_from_folder(file_name: str) -> bool:
+    """True when a file called ``file_name`` (no folder) is read when its folder is: its name,
+    less rotation suffixes (``.1``, ``.2.gz``, ``-20251125``, logrotate's and Python's
+    ``RotatingFileHandler``'s and ``TimedRotatingFileHandler``'s), ends with one of
+    ``FOLDER_SUFFIXES`` in any letter case. Its content then decides its format."""
+    name = file_name.lower()
+    for _ in range(4):
+        if name.endswith(FOLDER_SUFFIXES):
+            return True
+        stripped = _ROTATED.sub("", name)
+        if stripped == name:
+            return False
+        name = stripped
+    return name.endswith(FOLDER_SUFFIXES)
 
 
 def expand(paths: Iterable[str]) -> Iterator[tuple[str, bool]]:
@@ -44,7 +79,7 @@ def expand(paths: Iterable[str]) -> Iterator[tuple[str, bool]]:
         path = Path(spec)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and child.name.endswith(FOLDER_SUFFIXES):
+                if child.is_file() and taken_from_folder(child.name):
                     yield str(child), False
         elif path.is_file() or (path.exists() and not glob.has_magic(spec)):
             yield spec, True  # a file, or a pipe or device named as it is (/dev/stdin, <(...))
@@ -71,11 +106,11 @@ def open_input(name: str) -> IO[bytes]:
     return raw
 
 
-def detect(head: bytes, name: str) -> Any | None:
+def detect(head: bytes, name: str) -> Reader | None:
     """The reader module for a file whose first bytes are ``head``, or None. When no reader
     knows it, a file with a later line naming the hgobs schema is JSON Lines whose first line
     is damaged: that line is skipped with its reason, the rest read."""
-    for reader in READERS:
+    for reader in REGISTRY:
         if reader.sniff(head, name):
             return reader
     return jsonl if jsonl.sniff_damaged(head) else None
@@ -179,11 +214,13 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> 
 
 def read_paths(paths: Iterable[str], ctx: ReadContext | None = None,
                ignored: list[str] | None = None) -> Iterator[Item]:
-    """Items of every input, in order. Raises ``FileNotFoundError`` for a missing path.
+    """Items of every input, merged in time order (``hgobs.readers.merge``: within
+    ``ctx.lateness_s`` per file; records later than that are counted in ``ctx.late``). Raises
+    ``FileNotFoundError`` for a missing path, before any item is yielded.
 
     Files found in folders that are in no known format are appended to ``ignored`` (when given)
     rather than yielded as skipped items; files named explicitly always count.
     """
     context = ctx or ReadContext()
-    for name, named in expand(paths):
-        yield from read_file(name, context, None if named else ignored)
+    files = [(name, None if named else ignored) for name, named in expand(paths)]
+    yield from merged(files, context, lambda name, listed: read_file(name, context, listed))
