@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from hgobs.jsontext import REFUSED, fast_loads
 from hgobs.readers.base import Item, ReadContext
+from hgobs.readers.textlog import iter_lines
 from hgobs.schema import FIELD_NAMES, FIELDS, SCHEMA_ID
 
 MAX_LINE_BYTES = 1 << 20
@@ -104,12 +105,14 @@ NAME = "hgobs-jsonl"
 
 
 def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterator[Item]:
-    """Items of an open binary ``stream`` named ``name``; blank lines are not records."""
-    for lineno, raw in enumerate(stream, start=1):
-        line = raw.rstrip(b"\r\n")
-        if not line or line.isspace():
-            continue
-        yield parse_line(line, f"{name}:{lineno}")
+    """Items of an open binary ``stream`` named ``name``; blank lines are not records. Lines
+    end at LF bytes only (never at U+2028 or other characters a JSON string may hold); a line
+    longer than ``MAX_LINE_BYTES`` is skipped without being held whole."""
+    for lineno, line, too_long in iter_lines(stream, MAX_LINE_BYTES):
+        if too_long:
+            yield Item(f"{name}:{lineno}", reason=f"line longer than {MAX_LINE_BYTES} bytes")
+        elif line and not line.isspace():
+            yield parse_line(line, f"{name}:{lineno}")
 
 
 def sniff(head: bytes, name: str = "") -> bool:

@@ -13,6 +13,9 @@ in the same order as the same records in one time-sorted file.
   CLI says it on standard error).
 - An item without a time (a skip, or a record with no ``time``) keeps its place in its file:
   it follows the item read before it.
+- A record whose ``time`` is a number out of range (before 1970, from 2100 on: negative
+  seconds, milliseconds, 1e300, NaN, infinities) is a skip with ``TIME_OUT_OF_RANGE`` as its
+  reason, kept in its place like other skips: counted, never a stop.
 - A file's buffer holds at most ``ReadContext.max_buffered`` items; when full, its earliest
   item is released early, and any record later found to be earlier than it is late (counted
   as above, never a silent change of order). Buffer-full events are counted in
@@ -41,6 +44,11 @@ MAX_OPEN_AT_START = 32
 """Up to this many files are opened at once from the start; more are opened as the merge
 reaches them (after a first pass learns each file's first time)."""
 
+LAST_TIME = 4_102_444_800.0
+"""2100-01-01T00:00:00Z in epoch seconds: a record time is in range from 0 (1970) to before this."""
+TIME_OUT_OF_RANGE = "record time out of range (not seconds from 1970 to 2100)"
+"""The skip reason of a record whose ``time`` is a number out of range (negative,
+milliseconds, 1e300, not finite): it cannot be put in time order, nor bucketed."""
 LOGGER = logging.getLogger("hgobs.readers")
 LOGGER.addHandler(logging.NullHandler())  # a library's warnings go where the application says
 
@@ -50,57 +58,61 @@ Opener = Callable[[str, "list[str] | None"], Iterator[Item]]
 
 def item_time(item: Item) -> float | None:
     """The time ``item`` is ordered by: its record's ``time`` (epoch seconds) when that is a
-    finite number, else None (a skip, or a record without a usable time)."""
+    number in range (see ``LAST_TIME``), else None (a skip, or a record without a usable time).
+    ``ordered`` reads the same inline."""
     record = item.record
-    if record is None:
-        return None
-    when = record.get("time")
-    if when.__class__ is float or (when.__class__ is int):
-        return when if math.isfinite(when) else None  # type: ignore[arg-type]
+    when = None if record is None else record.get("time")
+    if when.__class__ is float or when.__class__ is int:
+        return when if 0 <= when < LAST_TIME else None  # type: ignore[operator,return-value]
     return None
 
 
-def ordered(items: Iterator[Item], name: str, ctx: ReadContext, file_index: int
-            ) -> Iterator[tuple[float, int, int, Item]]:
-    """``(key time, file_index, line, item)`` for each of one file's ``items``, in time order
-    within ``ctx.lateness_s`` (see module doc); ``line`` counts items from 1. Closing it closes
+def ordered(items: Iterator[Item], name: str, ctx: ReadContext
+            ) -> Iterator[tuple[float, int, Item]]:
+    """``(key time, line, item)`` for each of one file's ``items``, in time order within
+    ``ctx.lateness_s`` (see module doc); ``line`` counts items from 1. Closing it closes
     ``items`` (and so the file)."""
-    try:
-        yield from _ordered(items, name, ctx, file_index)
-    finally:
-        getattr(items, "close", lambda: None)()
-
-
-def _ordered(items: Iterator[Item], name: str, ctx: ReadContext, file_index: int
-             ) -> Iterator[tuple[float, int, int, Item]]:
     bound = ctx.lateness_s
     cap = max(1, ctx.max_buffered)
+    push, pop = heapq.heappush, heapq.heappop
     buffer: list[tuple[float, int, Item]] = []
     floor = -math.inf  # items earlier than this can no longer be put in order
     last = -math.inf   # key of the item read before (an untimed item follows it)
     late = full = 0
-    for seq, item in enumerate(items, start=1):
-        when = item_time(item)
-        key = last if when is None else when
-        last = key
-        if key < floor:
-            late += when is not None
-            yield key, file_index, seq, item
-            continue
-        heapq.heappush(buffer, (key, seq, item))
-        if when is not None and when - bound > floor:
-            floor = when - bound
-        while buffer and buffer[0][0] <= floor:
-            key, n, held = heapq.heappop(buffer)
-            yield key, file_index, n, held
-        if len(buffer) > cap:
-            key, n, held = heapq.heappop(buffer)
-            floor = key
-            full += 1
-            yield key, file_index, n, held
-    while buffer:
-        key, n, held = heapq.heappop(buffer)
-        yield key, file_index, n, held
+    try:
+        for seq, item in enumerate(items, start=1):
+            record = item.record
+            when = None if record is None else record.get("time")  # item_time, inline (hot)
+            if when.__class__ is not float and when.__class__ is not int:
+                when = None
+                key = last
+            elif not 0 <= when < LAST_TIME:
+                when, key = None, last
+                item = Item(item.source, reason=TIME_OUT_OF_RANGE)
+            else:
+                key = last = when
+            if key < floor:
+                late += when is not None
+                yield key, seq, item
+                continue
+            entry = (key, seq, item)
+            if when is not None and when - bound > floor:
+                floor = when - bound
+                if buffer and buffer[0][0] <= floor:
+                    push(buffer, entry)
+                    while buffer and buffer[0][0] <= floor:
+                        yield pop(buffer)
+                    continue
+            push(buffer, entry)
+            if len(buffer) > cap:
+                entry = pop(buffer)
+                floor = entry[0]
+                full += 1
+                yield entry
+        while buffer:
+            yield pop(buffer)
+    finally:
+        getattr(items, "close", lambda: None)()
     if late:
         ctx.late[name] = ctx.late.get(name, 0) + late
         LOGGER.warning("%s: %d record(s) more than %g s out of time order were read where they "
@@ -137,8 +149,8 @@ def merged(files: list[tuple[str, list[str] | None]], ctx: ReadContext, open_ite
     (``ignored``: where a file in no known format is listed instead of skipped, or None); the
     first pass lists nothing."""
     if len(files) == 1:
-        for *_, item in ordered(open_items(*files[0]), files[0][0], ctx, 0):
-            yield item
+        for entry in ordered(open_items(*files[0]), files[0][0], ctx):
+            yield entry[2]
         return
     lazy = len(files) > MAX_OPEN_AT_START
     pending: list[tuple[float, int]] = []
@@ -150,24 +162,24 @@ def merged(files: list[tuple[str, list[str] | None]], ctx: ReadContext, open_ite
                 start = first - ctx.lateness_s
         pending.append((start, index))
     heapq.heapify(pending)
-    active: list[tuple[float, int, int, Item, Iterator[tuple[float, int, int, Item]]]] = []
+    active: list[tuple[float, int, int, Item, Iterator[tuple[float, int, Item]]]] = []
     try:
         while active or pending:
             if pending and (not active or pending[0] < (active[0][0], active[0][1])):
                 _, index = heapq.heappop(pending)
                 name, ignored = files[index]
-                stream = ordered(open_items(name, ignored), name, ctx, index)
+                stream = ordered(open_items(name, ignored), name, ctx)
                 head = next(stream, None)
                 if head is not None:
-                    heapq.heappush(active, (*head, stream))
+                    heapq.heappush(active, (head[0], index, head[1], head[2], stream))
                 continue
-            item, stream = active[0][3:]
+            _, index, _, item, stream = active[0]
             yield item
             head = next(stream, None)
             if head is None:
                 heapq.heappop(active)
             else:
-                heapq.heapreplace(active, (*head, stream))
+                heapq.heapreplace(active, (head[0], index, head[1], head[2], stream))
     finally:
         for *_, stream in active:
             stream.close()  # type: ignore[attr-defined]

@@ -105,7 +105,8 @@ def test_several_files_and_gzip_share_one_history(tmp_path):
 
 def test_damaged_lines_are_skipped_with_the_readers_reasons(tmp_path):
     """Blank lines, CRLF, a truncated line, a non-object, a wrong schema, a wrong type, a line
-    with no time, NaN: the same skips (file and line) and the same values kept."""
+    with no time: the same skips (file and line) and the same values kept (a NaN time is a
+    skip for the readers since issue 13, not for this engine, which is being deleted)."""
     path = _write(tmp_path / "gen.jsonl", 400, days=0.05)
     lines = path.read_bytes().splitlines()
     lines[10] = lines[10][:-20]
@@ -117,7 +118,6 @@ def test_damaged_lines_are_skipped_with_the_readers_reasons(tmp_path):
     record = orjson.loads(lines[50])
     del record["time"]
     lines[50] = orjson.dumps(record)
-    lines[60] = lines[60].replace(b'"time":', b'"time":NaN,"x":', 1)
     lines[70] = lines[70] + b"\r"
     damaged = tmp_path / "damaged.jsonl"
     damaged.write_bytes(b"\n".join(lines[:100]) + b"\n\n   \n" + b"\n".join(lines[100:]) + b"\n")
