@@ -23,7 +23,9 @@ in the same order as the same records in one time-sorted file.
 - Open descriptors stay bounded whatever the number of files: when there are more than
   ``MAX_OPEN_AT_START`` files, a first pass reads each regular file up to its first timed
   record (then closes it), and a file is opened only when the merge reaches that time less the
-  bound, and closed at its end. Standard input and pipes are read once, from the start.
+  bound, and closed at its end: the files open at once are those whose records overlap in time
+  (a handful for rotated files; one per replica for per-replica logs). Standard input and pipes
+  are read once, from the start.
 
 Memory: the buffers of the open files, plus one small entry per input file name.
 """
