@@ -169,8 +169,8 @@ def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | N
     """The records of ``paths`` judged one by one, in the order ``read_paths`` yields them (time
     order across files): a ``ClassifiedRecord`` for each record, a ``Skipped`` for each input
     unit that is not one (totals reconcile). Options as for ``analyze``. Streams: history is
-    bounded (see ``hgobs.analysis.classify``). A record whose time is out of range is still judged, its
-    ``time`` None: the run never stops on one. Option errors are raised at the call, before
+    bounded (see ``hgobs.analysis.classify``). A record whose time is out of range is a ``Skipped``
+    (the readers' reason): the run never stops on one. Option errors are raised at the call, before
     the first item; ``FileNotFoundError`` when iteration reaches a path that matches nothing.
     """
     ctx = _context(profile, token_urls, client_id, fingerprint_key)
@@ -214,10 +214,17 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
     names = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
     ignored: list[str] = []
     items = read_paths(names, ctx, ignored)
-    stream = judge
     with gc_paused():
-        yield from stream(progress(items) if progress else items, ctx.profile, client_fp,
-                          trust=trust, on_notice=on_notice)
+        yield from judge(progress(items) if progress else items, ctx.profile, client_fp,
+                         trust=trust, on_notice=on_notice)
+    if ctx.late_records and on_notice is not None:
+        on_notice("late_records", ctx.late_records)
+    for name, late in sorted(ctx.late.items())[:5]:
+        warnings.warn(f"{counted(late, 'record')} in {name} more than {ctx.lateness_s:g} s out "
+                      "of time order (judged where they stand)", AnalysisWarning, stacklevel=3)
+    if len(ctx.late) > 5:
+        warnings.warn(f"... and {counted(len(ctx.late) - 5, 'more file')} with records out of "
+                      "time order", AnalysisWarning, stacklevel=3)
     if ignored:
         warnings.warn(f"left out {counted(len(ignored), 'file')} found in folders that are not "
                       f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",

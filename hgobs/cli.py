@@ -228,8 +228,8 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
 @input_options
 def classify_command(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
                      client_id: str | None, rejudge: bool) -> None:
-    """Print one JSON object per record of PATHS, in input order; skipped lines go to stderr.
-    A record whose time is missing or out of range (NaN, milliseconds) prints "time": null."""
+    """Print one JSON object per record of PATHS, in time order; skipped lines go to stderr.
+    A record whose time is out of range (NaN, milliseconds) is skipped, with its reason."""
     classified = skipped = 0
     with _usage_errors(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", api.AnalysisWarning)

@@ -89,19 +89,19 @@ def test_a_bad_profile_or_path_is_said():
 
 def test_classify_yields_verdicts_and_skipped_items_in_input_order(tmp_path):
     """One ClassifiedRecord per record, one Skipped per unreadable line, in input order; a record
-    whose time is out of range (milliseconds, NaN) is still judged, its time None."""
+    whose time is out of range (milliseconds, NaN) is a Skipped whose reason quotes nothing."""
     path = write(tmp_path, [record_line(1700000000.0), "{not json",
                             record_line(1700000000.0).replace("1700000000.0", "1700000000000.0", 1),
                             record_line(1700000001.0).replace("1700000001.0", "NaN", 1)])
     got = list(hgobs.classify(path))
-    assert [type(v) for v in got] == [ClassifiedRecord, Skipped, ClassifiedRecord, ClassifiedRecord]
+    assert [type(v) for v in got] == [ClassifiedRecord, Skipped, Skipped, Skipped]
     assert got[0].time == "2023-11-14T22:13:20Z" and got[0].category == "expired_assertion"
     assert got[0].as_dict() == {"source": f"{path}:1", "time": "2023-11-14T22:13:20Z",
                                 "category": "expired_assertion", "confidence": "confirmed",
                                 "evidence": ["assertion.seconds_to_expiry=-3300"], "also": []}
     assert got[1] == Skipped(f"{path}:2", "not JSON (JSONDecodeError at column 2)")
-    assert [got[2].time, got[3].time] == [None, None]
-    assert got[2].category is not None and got[3].category is not None
+    assert [got[2].reason, got[3].reason] == [
+        "record time out of range (not seconds from 1970 to 2100)"] * 2
 
 
 def test_rejudge_judges_a_stamped_verdict_again(tmp_path):

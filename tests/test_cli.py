@@ -315,16 +315,20 @@ def test_analyze_to_standard_output_says_how_many_lines_were_skipped(tmp_path):
 
 
 def test_classify_goes_on_past_times_out_of_range(tmp_path):
-    """A record at a time in milliseconds, 1e300 or NaN prints "time": null with its verdict;
-    classify never stops on one and ends with its totals line."""
+    """A record at a time in milliseconds, 1e300 or NaN is skipped with a reason naming its
+    line (it cannot be placed in time); classify never stops on one, judges the rest and ends
+    with its totals line."""
     times = ["1700000000000.0", "1e300", "NaN", "1700000000.0"]
     lines = [record_line(1700000000.0).replace("1700000000.0", t, 1) for t in times]
-    result = CliRunner().invoke(cli, ["classify", str(write(tmp_path, lines))])
+    path = write(tmp_path, lines)
+    result = CliRunner().invoke(cli, ["classify", str(path)])
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [o["time"] for o in out] == [None, None, None, "2023-11-14T22:13:20Z"]
-    assert all(o["category"] for o in out)
-    assert result.stderr.splitlines() == ["hgobs: 4 read, 4 classified, 0 skipped"]
+    assert [o["time"] for o in out] == ["2023-11-14T22:13:20Z"]
+    assert result.stderr.splitlines() == [
+        *[f"{path}:{n}: skipped: record time out of range (not seconds from 1970 to 2100)"
+          for n in (1, 2, 3)],
+        "hgobs: 4 read, 1 classified, 3 skipped"]
 
 
 def test_rejudge_changes_a_verdict_stamped_with_these_rules(tmp_path):

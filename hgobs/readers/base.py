@@ -1,7 +1,8 @@
-"""What every reader shares: the ``Item`` it yields and the ``ReadContext`` it reads with.
+"""What every reader shares: the ``Reader`` protocol, the ``Item`` it yields, the ``ReadContext``.
 
-A reader module has ``NAME``, ``sniff(head: bytes, name: str) -> bool`` (does a file whose first
-bytes are ``head`` look like this format) and ``read(stream, name, ctx) -> Iterator[Item]``.
+A reader module satisfies ``Reader``: ``NAME``, ``sniff(head: bytes, name: str) -> bool`` (does
+a file whose first bytes are ``head`` look like this format) and ``read(stream, name, ctx) ->
+Iterator[Item]``; ``hgobs.readers.REGISTRY`` lists them once, in the order they are sniffed.
 Every unit a reader reads (line, entry, span, transcript block) yields exactly one ``Item``: a
 record, or a skip with a reason, so totals reconcile. Reasons never quote the input (it may hold
 secrets). Readers of raw HTTP (HAR, ``curl -v``, text logs) build records with
@@ -10,7 +11,9 @@ secrets). Readers of raw HTTP (HAR, ``curl -v``, text logs) build records with
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import IO, Protocol
 
 from hgobs.profiles import Profile, load_profile
 from hgobs.redaction import Fingerprinter
@@ -30,11 +33,50 @@ class Item:
     reason: str | None = None
 
 
+DEFAULT_LATENESS_S = 300.0
+"""How far (seconds) a record may be out of time order in its file and still be read in order:
+concurrent writers of one log and clock adjustments leave records seconds apart, rarely more
+than a few minutes; a longer bound holds more records in memory (``hgobs.readers.merge``)."""
+DEFAULT_MAX_BUFFERED = 200_000
+"""Items one file's reorder buffer holds at most (memory cap; when hit, it is counted)."""
+
+
 @dataclass(frozen=True)
 class ReadContext:
-    """How to read: the provider ``profile``, the configured ``client_id`` and the
-    ``fingerprint`` function used for values that raw inputs hold in clear."""
+    """How to read: the provider ``profile``, the configured ``client_id``, the ``fingerprint``
+    function used for values that raw inputs hold in clear, and the time order's
+    ``lateness_s`` (seconds) and ``max_buffered`` (items per file), see
+    ``hgobs.readers.merge``.
+
+    What reading found is counted here, by file name: ``late`` (records read out of time order,
+    beyond the lateness bound) and ``reorder_full`` (times a file's reorder buffer was full).
+    """
 
     profile: Profile = field(default_factory=load_profile)
     client_id: str | None = None
     fingerprint: Fingerprinter = field(default_factory=Fingerprinter)
+    lateness_s: float = DEFAULT_LATENESS_S
+    max_buffered: int = DEFAULT_MAX_BUFFERED
+    late: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+    reorder_full: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def late_records(self) -> int:
+        """Records read out of time order beyond the lateness bound, over every file."""
+        return sum(self.late.values())
+
+
+class Reader(Protocol):
+    """What a reader module provides (each module in ``hgobs/readers/`` for one format)."""
+
+    NAME: str
+    """The format's name, as messages give it (``hgobs-jsonl``, ``otlp-json``, ...)."""
+
+    def sniff(self, head: bytes, name: str = "") -> bool:
+        """True when a file whose first bytes (from its first line that is not blank) are
+        ``head`` looks like this format; ``name`` is never decisive."""
+
+    def read(self, stream: IO[bytes], name: str, ctx: ReadContext | None = None
+             ) -> Iterator[Item]:
+        """One ``Item`` per unit of the binary ``stream`` (a file called ``name``), in input
+        order; never raises for bad input (a skip with a reason instead)."""

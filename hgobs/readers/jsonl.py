@@ -4,12 +4,18 @@ Yields ``Item`` objects in input order: a record with its source ``<file>:<line>
 with the reason. Every non-blank line yields exactly one item, so totals reconcile
 (lines read = records + skipped). Reasons never quote the line (it may hold secrets).
 
-Lines are parsed by ``hgobs.jsontext.fast_loads`` (msgspec: several times faster than
-the standard library on records of about 2 KB); a line it refuses is parsed again with
-``json``, so what is accepted (``NaN``, integers over 64 bits) and the reasons given are exactly
-the standard library's. An escaped lone surrogate (``"\\ud800"`` without its pair) is no
-Unicode text: in a string value, or a string in a list, it is read as U+FFFD, as a UTF-8
-decoder reads bytes that are not text, so no later stage meets a string it cannot encode.
+A line is first decoded by msgspec straight into a typed record (``_Typed``: every field of
+``hgobs.schema.FIELDS`` with its documented type, unknown keys ignored), which checks the types
+in C: ``parse_line`` takes about 5 us for a 2 KB record against 9 us for a parse followed by a
+check of each value in Python (200,000 generated records, measured in one run; a plain
+``msgspec.json.Decoder().decode`` takes 3 us). A line that decode refuses (a value of another
+type, a missing or odd ``time``, another schema, ``NaN``, an escaped lone surrogate, not JSON)
+takes the general path, which gives exactly the reasons and values it always gave: parsed by
+``hgobs.jsontext.fast_loads`` and, where that refuses, by ``json``, so what is accepted
+(``NaN``, integers over 64 bits) and the reasons given are exactly the standard library's.
+An escaped lone surrogate (``"\\ud800"`` without its pair) is no Unicode text: in a string
+value, or a string in a list, it is read as U+FFFD, as a UTF-8 decoder reads bytes that are
+not text, so no later stage meets a string it cannot encode.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, Union
+
+import msgspec
 
 from hgobs.jsontext import REFUSED, fast_loads
 from hgobs.readers.base import Item, ReadContext
+from hgobs.readers.textlog import iter_lines
 from hgobs.schema import FIELD_NAMES, FIELDS, SCHEMA_ID
 
 MAX_LINE_BYTES = 1 << 20
@@ -61,11 +70,29 @@ class _Reason(str):
 def parse_line(raw: bytes, source: str) -> Item:
     """One line of hgobs JSON Lines -> an ``Item`` (never raises).
 
-    The record is the parsed object itself less ``schema`` and any key that is not a record
-    field (no copy is made when there is none, the usual case).
+    The record holds the line's record fields (``schema`` and keys that are no record field
+    left out; a value of the wrong type dropped), as the typed decode or the general path (see
+    module doc) reads them: the same dict either way.
     """
     if len(raw) > MAX_LINE_BYTES:
         return Item(source, reason=f"line longer than {MAX_LINE_BYTES} bytes")
+    try:
+        typed = _decode_typed(raw)
+    except (msgspec.MsgspecError, RecursionError):
+        pass
+    else:
+        when, kind = typed.time, typed.kind
+        if typed.schema == SCHEMA_ID and (when.__class__ is float or when.__class__ is int) \
+                and kind in _KINDS:
+            record = _to_builtins(typed)
+            del record["schema"]
+            return Item(source, record=record)
+    return parse_line_checked(raw, source)
+
+
+def parse_line_checked(raw: bytes, source: str) -> Item:
+    """``parse_line``'s general path (see module doc): the line parsed whole, then each value
+    checked in Python. Never raises."""
     obj: Any = fast_loads(raw)
     if obj is REFUSED:
         obj = _slow_parse(raw)
@@ -98,18 +125,32 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
     "bool": (bool,), "list[str]": (list,), "str|list[str]": (str, list)}
 _TYPES: dict[str, tuple[type, ...]] = {f.name: _PY_TYPES[f.type] for f in FIELDS}
 """The Python types a record field may hold, from its documented type in ``hgobs.schema``."""
+_ATTRIBUTES = {"time": "time", "endpoint.kind": "kind"}
+"""Struct attribute names of the fields ``parse_line`` looks at (the others: ``f<index>``)."""
+_Typed: Any = msgspec.defstruct(
+    "_Typed",
+    [("schema", Union[str, None, msgspec.UnsetType], msgspec.UNSET)]  # noqa: UP007
+    + [(_ATTRIBUTES.get(f.name, f"f{i}"), Union[(*_TYPES[f.name], None, msgspec.UnsetType)],
+        msgspec.field(default=msgspec.UNSET, name=f.name)) for i, f in enumerate(FIELDS)],
+    omit_defaults=True, gc=False)
+"""A record as the typed decode reads it: each field of ``_TYPES`` (None allowed, UNSET when
+absent, so ``msgspec.to_builtins`` gives back exactly the fields the line holds)."""
+_decode_typed = msgspec.json.Decoder(_Typed).decode
+_to_builtins = msgspec.to_builtins
 
 
 NAME = "hgobs-jsonl"
 
 
 def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterator[Item]:
-    """Items of an open binary ``stream`` named ``name``; blank lines are not records."""
-    for lineno, raw in enumerate(stream, start=1):
-        line = raw.rstrip(b"\r\n")
-        if not line or line.isspace():
-            continue
-        yield parse_line(line, f"{name}:{lineno}")
+    """Items of an open binary ``stream`` named ``name``; blank lines are not records. Lines
+    end at LF bytes only (never at U+2028 or other characters a JSON string may hold); a line
+    longer than ``MAX_LINE_BYTES`` is skipped without being held whole."""
+    for lineno, line, too_long in iter_lines(stream, MAX_LINE_BYTES):
+        if too_long:
+            yield Item(f"{name}:{lineno}", reason=f"line longer than {MAX_LINE_BYTES} bytes")
+        elif line and not line.isspace():
+            yield parse_line(line, f"{name}:{lineno}")
 
 
 def sniff(head: bytes, name: str = "") -> bool:

@@ -15,8 +15,9 @@ Accepted, line by line:
 - one object pretty-printed over several lines: a line holding only ``{`` opens it and a line
   holding only ``}`` at its start closes it (as ``json.dumps(indent=...)`` writes it).
 
-Spans and log records become records through ``hgobs.readers.spans`` (log records of the
-``hgobs`` logger carry the same ``hgobs.*`` attributes as our spans).
+Attribute values are read by ``hgobs.readers.otlp_values``; spans and log records become records
+through ``hgobs.readers.spans`` (log records of the ``hgobs`` logger carry the same ``hgobs.*``
+attributes as our spans).
 
 Items, in input order, one per span and per log record: source ``<file>:<line>`` when the line
 holds one, ``<file>:<line>#<k>`` (k from 1, spans then log records, in order) when it holds
@@ -32,7 +33,6 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
-import functools
 import json
 import re
 import tempfile
@@ -41,6 +41,7 @@ from typing import IO, Any, NamedTuple
 
 from hgobs.jsontext import REFUSED, fast_loads
 from hgobs.readers.base import Item, ReadContext
+from hgobs.readers.otlp_values import attributes, get_field, list_field
 from hgobs.readers.spans import (
     MARKER,
     Span,
@@ -74,27 +75,6 @@ Unit = Span | LogUnit | str
 """What one span or log record entry of a line is: decoded, or the reason it is not."""
 
 
-@functools.lru_cache(maxsize=64)
-def _snake(camel: str) -> str:
-    return re.sub(r"([A-Z])", r"_\1", camel).lower()
-
-
-def _get(obj: dict[str, Any], camel: str) -> Any:
-    """Field ``camel`` of a protobuf JSON object, or its snake_case twin."""
-    return obj[camel] if camel in obj else obj.get(_snake(camel))
-
-
-def _list(obj: Any, *names: str) -> list[Any]:
-    """The first of the array fields ``names`` present in ``obj`` ([] when none is an array)."""
-    if not isinstance(obj, dict):
-        return []
-    for name in names:
-        value = _get(obj, name)
-        if value is not None:
-            return value if isinstance(value, list) else []
-    return []
-
-
 def _id(value: Any, size: int) -> str | None:
     """A trace (16 bytes) or span (8 ``size``) id: hex, or base64 (protobuf JSON)."""
     if not isinstance(value, str) or not value:
@@ -108,108 +88,10 @@ def _id(value: Any, size: int) -> str | None:
     return hex_id(raw.hex(), 2 * size) if len(raw) == size else None
 
 
-def any_value(value: Any) -> Any:
-    """An OTLP ``AnyValue`` as a Python value (None when empty or malformed)."""
-    if not isinstance(value, dict):
-        return None
-    if len(value) == 1:  # the usual shape: one kind, e.g. {"stringValue": "..."}
-        [(name, item)] = value.items()
-        convert = _CONVERTERS.get(name)
-        if convert is None or item is None:
-            return None
-        try:
-            return convert(item)
-        except (TypeError, ValueError, binascii.Error, RecursionError):
-            return None
-    return _any_value_by_kind(value)
-
-
-def _any_value_by_kind(value: dict[str, Any]) -> Any:
-    """An ``AnyValue`` object read field by field in ``_VALUE_KINDS`` order: the first kind
-    present decides (``any_value`` without its one-field shortcut)."""
-    for name, convert in _VALUE_KINDS:
-        item = _get(value, name)
-        if item is not None:
-            try:
-                return convert(item)
-            except (TypeError, ValueError, binascii.Error, RecursionError):
-                return None
-    return None
-
-
-def attributes(kvs: Any) -> dict[str, Any]:
-    """OTLP ``[{"key", "value": AnyValue}]`` as a mapping."""
-    out: dict[str, Any] = {}
-    converters = _CONVERTERS
-    for kv in kvs if isinstance(kvs, list) else ():
-        if not isinstance(kv, dict):
-            continue
-        key, value = kv.get("key"), kv.get("value")
-        if not isinstance(key, str):
-            continue
-        if value.__class__ is dict and len(value) == 1:  # ``any_value``'s usual case, inline
-            [(name, item)] = value.items()
-            convert = converters.get(name)
-            if item.__class__ is str and name == "stringValue":
-                out[key] = item
-                continue
-            if convert is not None and item is not None:
-                try:
-                    out[key] = convert(item)
-                    continue
-                except (TypeError, ValueError, binascii.Error, RecursionError):
-                    pass
-            out[key] = None
-        else:
-            out[key] = any_value(value)
-    return out
-
-
-def _string(v: Any) -> str:
-    if not isinstance(v, str):
-        raise TypeError(type(v).__name__)
-    return v
-
-
-def _bool(v: Any) -> bool:
-    if isinstance(v, bool):
-        return v
-    if v in ("true", "false"):
-        return bool(v == "true")
-    raise TypeError(type(v).__name__)
-
-
-def _int64(v: Any) -> int:
-    """An int64 (a string in protobuf JSON, a number in some writers)."""
-    if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
-        raise TypeError(type(v).__name__)
-    return int(v)
-
-
-def _double(v: Any) -> float:
-    """A double: a number, or ``"NaN"``/``"Infinity"``/``"-Infinity"`` in protobuf JSON."""
-    if isinstance(v, bool):
-        raise TypeError("bool")
-    return float(v)
-
-
-_VALUE_KINDS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
-    ("stringValue", _string),
-    ("boolValue", _bool),
-    ("intValue", _int64),
-    ("doubleValue", _double),
-    ("arrayValue", lambda v: [any_value(x) for x in _list(v, "values")]),
-    ("kvlistValue", lambda v: attributes(_list(v, "values"))),
-    ("bytesValue", lambda v: base64.b64decode(_string(v))),
-)
-_CONVERTERS = {**{_snake(name): convert for name, convert in _VALUE_KINDS}, **dict(_VALUE_KINDS)}
-"""The converter of each ``AnyValue`` field, by its camelCase and snake_case names."""
-
-
 def _nanos(entry: dict[str, Any], *names: str) -> float | None:
     """The first non-zero of the ns-since-epoch fields ``names``, in seconds."""
     for name in names:
-        value = seconds(_get(entry, name), 1_000_000_000)
+        value = seconds(get_field(entry, name), 1_000_000_000)
         if value:
             return value
     return None
@@ -218,23 +100,23 @@ def _nanos(entry: dict[str, Any], *names: str) -> float | None:
 def _span(entry: Any, service: str | None) -> Span | str:
     if not isinstance(entry, dict):
         return "span entry is not a JSON object"
-    trace_id, span_id = _id(_get(entry, "traceId"), 16), _id(_get(entry, "spanId"), 8)
+    trace_id, span_id = _id(get_field(entry, "traceId"), 16), _id(get_field(entry, "spanId"), 8)
     if trace_id is None or span_id is None:
         return "span without a valid traceId and spanId"
-    kind = _get(entry, "kind")
+    kind = get_field(entry, "kind")
     if isinstance(kind, str):
         kind = kind.removeprefix("SPAN_KIND_").lower()
     start, end = _nanos(entry, "startTimeUnixNano"), _nanos(entry, "endTimeUnixNano")
-    return Span(trace_id, span_id, _id(_get(entry, "parentSpanId"), 8),
+    return Span(trace_id, span_id, _id(get_field(entry, "parentSpanId"), 8),
                 kind=_KINDS.get(kind, "") if isinstance(kind, int) else (kind or ""),
                 start_s=start, duration_s=end - start if start and end and end >= start else None,
-                attributes=attributes(_get(entry, "attributes")), service=service)
+                attributes=attributes(get_field(entry, "attributes")), service=service)
 
 
 def _log(entry: Any, service: str | None) -> LogUnit | str:
     if not isinstance(entry, dict):
         return "log record entry is not a JSON object"
-    return LogUnit(attributes(_get(entry, "attributes")), service,
+    return LogUnit(attributes(get_field(entry, "attributes")), service,
                    _nanos(entry, "timeUnixNano", "observedTimeUnixNano"))
 
 
@@ -248,7 +130,7 @@ def _marked_span(entry: Any, service: str | None) -> Span | None:
     needs no more, and most attributes of most spans are then never converted."""
     if not isinstance(entry, dict):
         return None
-    kvs = _get(entry, "attributes")
+    kvs = get_field(entry, "attributes")
     marked = [kv for kv in kvs if isinstance(kv, dict) and kv.get("key") == MARKER] \
         if isinstance(kvs, list) else []
     if not marked:
@@ -264,7 +146,7 @@ def units(obj: dict[str, Any], spans: Callable[[Any, str | None], Any] = _span) 
     found = False
     for name, scope_names, entry_name, decode in _SHAPES:
         decode = spans if decode is _span else decode
-        resources = _get(obj, name)
+        resources = get_field(obj, name)
         if resources is None:
             continue
         found = True
@@ -272,17 +154,17 @@ def units(obj: dict[str, Any], spans: Callable[[Any, str | None], Any] = _span) 
             if not isinstance(resource, dict):
                 out.append(f"{name} entry is not a JSON object")
                 continue
-            described = _get(resource, "resource")
-            service = attributes(_get(described, "attributes") if isinstance(described, dict)
+            described = get_field(resource, "resource")
+            service = attributes(get_field(described, "attributes") if isinstance(described, dict)
                                  else None).get("service.name")
             service = service if isinstance(service, str) else None
-            for scope in _list(resource, *scope_names):
+            for scope in list_field(resource, *scope_names):
                 if not isinstance(scope, dict):
                     out.append("scope entry is not a JSON object")
                     continue
-                out.extend(decode(entry, service) for entry in _list(scope, entry_name))
+                out.extend(decode(entry, service) for entry in list_field(scope, entry_name))
     if not found:
-        return ["OTLP metrics, not spans or log records" if _get(obj, "resourceMetrics")
+        return ["OTLP metrics, not spans or log records" if get_field(obj, "resourceMetrics")
                 is not None else "not OTLP JSON (no resourceSpans or resourceLogs)"]
     return out or ["no spans or log records"]
 

@@ -380,9 +380,9 @@ def test_truncated_gzip_reads_what_was_decompressed(good):
 
 def _any_value_by_the_book(value):
     """``AnyValue`` read field by field in ``_VALUE_KINDS`` order (no shortcut)."""
-    from hgobs.readers import otlp
+    from hgobs.readers import otlp_values
 
-    return otlp._any_value_by_kind(value) if isinstance(value, dict) else None
+    return otlp_values.any_value_by_kind(value) if isinstance(value, dict) else None
 
 
 def test_attribute_values_read_by_the_shortcut_equal_the_field_by_field_reading():
@@ -391,7 +391,7 @@ def test_attribute_values_read_by_the_shortcut_equal_the_field_by_field_reading(
     same as going through every kind in order."""
     import random
 
-    from hgobs.readers.otlp import any_value, attributes
+    from hgobs.readers.otlp_values import any_value, attributes
 
     rng = random.Random(4)
     names = ["stringValue", "string_value", "boolValue", "bool_value", "intValue", "int_value",

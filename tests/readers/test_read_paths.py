@@ -10,18 +10,13 @@ from pathlib import Path
 import pytest
 
 from hgobs.readers import SNIFF_BYTES, ReadContext, read_paths
-from tests.support.reports import analyze_json, engine_reports, without_sources
+from tests.support.reports import analyze_json, without_sources
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "attempts.jsonl"
 
 
 def _records(n: int) -> bytes:
     return b"".join(SAMPLES.read_bytes().splitlines(keepends=True)[:n])
-
-
-def _reports(path: Path) -> dict[str, dict]:
-    """The JSON report of ``hgobs analyze`` on ``path`` with each engine."""
-    return engine_reports(path, ("streaming", "auto"))
 
 
 BLANK = b"\n" * 3000 + b"  \t \r\n" * 500 + b" " * 2000 + b"\n"
@@ -44,14 +39,12 @@ def test_records_after_more_blank_lines_than_the_sniffed_head_are_read(tmp_path,
         r.get("assertion.fp") for r in expected]
 
 
-def test_the_streaming_engine_reads_them_as_the_columnar_engine_does(tmp_path):
-    """Both engines: the same report of the 20 records after the blank lines."""
+def test_the_report_counts_the_records_after_the_blank_lines(tmp_path):
+    """``hgobs analyze``: the 20 records after the blank lines, none skipped."""
     path = tmp_path / "blank.jsonl"
     path.write_bytes(BLANK + _records(20))
-    docs = _reports(path)
-    assert docs["streaming"] == docs["auto"]
-    assert docs["streaming"]["totals"]["read"] == 20
-    assert docs["streaming"]["totals"]["skipped"] == 0
+    totals = analyze_json(path)["totals"]
+    assert (totals["read"], totals["skipped"]) == (20, 0)
 
 
 def test_a_file_of_blank_lines_alone_holds_no_record(tmp_path):
@@ -69,10 +62,8 @@ def test_records_after_a_few_blank_lines_are_json_lines(tmp_path):
     items = list(read_paths([str(path)], ReadContext()))
     assert [i.reason for i in items] == [None] * 20
     assert items[0].source == f"{path}:3"
-    docs = _reports(path)
-    assert docs["streaming"] == docs["auto"]
-    assert docs["streaming"]["totals"]["read"] == 20
-    assert docs["streaming"]["totals"]["skipped"] == 0
+    totals = analyze_json(path)["totals"]
+    assert (totals["read"], totals["skipped"]) == (20, 0)
 
 
 @pytest.mark.parametrize("first", [b"garbage line", b'rd","category":"ok"}',
@@ -80,19 +71,17 @@ def test_records_after_a_few_blank_lines_are_json_lines(tmp_path):
                          ids=["garbage", "cut-record", "other-json"])
 def test_a_damaged_first_line_costs_that_line_only(tmp_path, first):
     """A JSON Lines log whose first line is damaged (garbage, the end of a record cut by
-    rotation or ``tail -c``): the log is still read, that line skipped with its reason, by
-    both engines, named or found in a folder."""
+    rotation or ``tail -c``): the log is still read, that line skipped with its reason, named
+    or found in a folder."""
     folder = tmp_path / "logs"
     folder.mkdir()
     path = folder / "cut.jsonl"
     path.write_bytes(first + b"\n" + _records(54))
     for target in (path, folder):
-        docs = _reports(target)
-        assert docs["streaming"] == docs["auto"]
-        assert docs["auto"]["totals"]["read"] == 55
-        assert docs["auto"]["totals"]["classified"] == 54
-        assert docs["auto"]["totals"]["skipped"] == 1
-        assert docs["auto"]["skipped"][0]["source"] == f"{path}:1"
+        doc = analyze_json(target)
+        assert (doc["totals"]["read"], doc["totals"]["classified"], doc["totals"]["skipped"]) \
+            == (55, 54, 1)
+        assert doc["skipped"][0]["source"] == f"{path}:1"
 
 
 def test_gzipped_standard_input_is_read_like_the_file(tmp_path):

@@ -169,7 +169,7 @@ def read_checked(path: Path, data: bytes) -> int:
         assert (item.record is None) != (item.reason is None), item
         assert item.record is None or isinstance(item.record, dict)
         assert item.reason is None or item.reason.strip()
-    if data.strip():
+    if data.removeprefix(b"\xef\xbb\xbf").strip():  # a byte order mark alone is no content
         assert items, "a file with content yielded nothing"
         reader = detect(data[:4096], path.name)
         if reader is not None and reader.NAME in ("hgobs-jsonl", "text-log"):

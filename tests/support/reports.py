@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,6 @@ def analyze_json(*args: str | Path, input: bytes | None = None,
     doc: dict[str, Any] = json.loads(result.stdout)
     doc.pop("generated_at")
     return doc
-
-
-def engine_reports(path: str | Path, engines: Sequence[str] = ("streaming", "columnar"),
-                   env: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
-    """The report of ``path`` by each of ``engines``, by engine name."""
-    return {engine: analyze_json("--engine", engine, path, env=env) for engine in engines}
 
 
 def without_sources(doc: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,204 @@
+"""Opening log files as readers want them: gzip found by its magic bytes, text as UTF-8 lines.
+
+What real log folders hold, made plain before any reader looks (all by content, never by
+name), in bounded memory whatever the file's size or its lines' length:
+
+- gzip (``1f 8b``), whatever the file is called (``.gz``, ``.GZ``, ``hgobs.jsonl.2``);
+- a byte order mark: UTF-8's is dropped; UTF-16 (LE or BE) with its BOM is read as UTF-8
+  (an undecodable unit reads as U+FFFD); UTF-32 and BOM-less UTF-16 JSON are left to the JSON
+  readers, which detect them as RFC 8259 section 8.1 says;
+- CR-only line ends (classic Mac OS, some Windows tools): when the first ``SNIFF_BYTES`` hold a
+  CR and no LF, every CR is read as LF, so each line keeps its number;
+- blank lines before the first line that holds text, however many (``past_blank``);
+- a head of lines no reader knows (a banner, a stack trace) before the first line one does:
+  detection looks at each line start of the first ``BANNER_BYTES`` (at most ``BANNER_LINES``
+  lines) for one (``past_banner``).
+
+Line splitting everywhere is on LF bytes only (CR LF ends a line too): never ``str.splitlines``,
+which also splits on U+2028, U+0085 and other characters a JSON string may hold.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import sys
+from collections.abc import Callable
+from typing import IO, Any
+
+__all__ = ["BANNER_BYTES", "BANNER_LINES", "SNIFF_BYTES", "open_input", "past_banner",
+           "past_blank", "sniffed_head"]
+
+SNIFF_BYTES = 4096
+"""Bytes of a file's start (from its first line that is not blank) each reader's ``sniff`` sees."""
+BANNER_BYTES = 64 << 10
+"""How far into a file (bytes) detection looks for the first line a reader knows."""
+BANNER_LINES = 2000
+"""How many lines of a file's head detection tries as the first line a reader knows."""
+_GZIP_MAGIC = b"\x1f\x8b"
+_UTF16_BOMS = ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+_CHUNK = 1 << 16
+
+
+class _Plain(io.RawIOBase):
+    """``stream`` read with ``skip`` leading bytes dropped, decoded by ``decoder`` (then encoded
+    as UTF-8) when given, and each CR read as LF when ``cr_only``."""
+
+    def __init__(self, stream: IO[bytes], skip: int, decoder: codecs.IncrementalDecoder | None,
+                 cr_only: bool) -> None:
+        self._stream = stream
+        self._read = getattr(stream, "read1", stream.read)
+        self._skip = skip
+        self._decoder = decoder
+        self._cr_only = cr_only
+        self._pending = memoryview(b"")
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> None:
+        while not self._pending and not self._eof:
+            chunk = self._read(_CHUNK)
+            self._eof = not chunk
+            if self._skip:
+                dropped = min(self._skip, len(chunk))
+                chunk, self._skip = chunk[dropped:], self._skip - dropped
+            if self._decoder is not None:
+                chunk = self._decoder.decode(chunk, final=self._eof).encode("utf-8")
+            if self._cr_only:
+                chunk = chunk.replace(b"\r", b"\n")
+            self._pending = memoryview(chunk)
+
+    def readinto(self, buffer: Any) -> int:
+        self._fill()
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stream.close()
+        super().close()
+
+
+def _plain(stream: IO[bytes]) -> IO[bytes]:
+    """``stream`` (buffered, with ``peek``) as UTF-8 with LF line ends (see module doc); itself
+    when it already is."""
+    head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
+    skip, decoder, text = 0, None, head
+    if head.startswith(_UTF32_BOMS):
+        return stream
+    for bom, encoding in _UTF16_BOMS:
+        if head.startswith(bom):
+            skip, decoder = len(bom), codecs.getincrementaldecoder(encoding)("replace")
+            text = head[len(bom):len(head) & ~1].decode(encoding, "replace").encode("utf-8")
+            break
+    else:
+        if head.startswith(codecs.BOM_UTF8):
+            skip, text = len(codecs.BOM_UTF8), head[len(codecs.BOM_UTF8):]
+    cr_only = b"\r" in text and b"\n" not in text
+    if not (skip or cr_only):
+        return stream
+    return io.BufferedReader(_Plain(stream, skip, decoder, cr_only), _CHUNK)
+
+
+def open_input(name: str) -> IO[bytes]:
+    """``name`` opened for binary reading (``-``: standard input), gzip decompressed when it
+    starts like gzip, as UTF-8 with LF line ends (see module doc). Raises ``OSError`` when the
+    file cannot be opened."""
+    if name == "-":  # buffered, so its head can be looked at (a test harness's may not be)
+        stdin = sys.stdin.buffer
+        stream: IO[bytes] = stdin if hasattr(stdin, "peek") else io.BufferedReader(stdin)  # type: ignore
+    else:
+        stream = open(name, "rb")
+    try:
+        if stream.peek(2)[:2] == _GZIP_MAGIC:  # type: ignore[attr-defined]  # (a pipe cannot seek)
+            stream = gzip.open(stream, "rb")  # type: ignore[assignment]
+        return _plain(stream)
+    except BaseException:
+        if name != "-":
+            stream.close()
+        raise
+
+
+class _Prefixed(io.RawIOBase):
+    """What is left of ``stream`` after its head was read: ``lines`` line breaks (one per line
+    break read and not handed on, so line numbers hold), then ``rest``, then the rest of
+    ``stream``."""
+
+    def __init__(self, lines: int, rest: bytes, stream: IO[bytes]) -> None:
+        self._lines = lines
+        self._rest = memoryview(rest)
+        self._read = getattr(stream, "read1", stream.read)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._lines:
+            n = min(len(buffer), self._lines)
+            buffer[:n] = b"\n" * n
+            self._lines -= n
+            return n
+        if self._rest:
+            n = min(len(buffer), len(self._rest))
+            buffer[:n] = self._rest[:n]
+            self._rest = self._rest[n:]
+            return n
+        data = self._read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def past_blank(stream: IO[bytes]) -> tuple[bytes, IO[bytes]]:
+    """The first ``SNIFF_BYTES`` of ``stream`` from its first line that is not blank (empty
+    when there is none), and a stream that reads as ``stream`` would have, except that the
+    blank lines before that line are empty lines. Memory is bounded whatever their length."""
+    read = getattr(stream, "read1", stream.read)
+    lines = 0
+    while chunk := read(_CHUNK):
+        text_at = len(chunk) - len(chunk.lstrip())
+        if text_at == len(chunk):
+            lines += chunk.count(b"\n")
+            continue
+        start = chunk.rfind(b"\n", 0, text_at) + 1
+        lines += chunk.count(b"\n", 0, start)
+        rest = chunk[start:]
+        while len(rest) < SNIFF_BYTES and (more := read(SNIFF_BYTES - len(rest))):
+            rest += more
+        return rest[:SNIFF_BYTES], io.BufferedReader(_Prefixed(lines, rest, stream))
+    return b"", stream
+
+
+def sniffed_head(stream: IO[bytes]) -> bytes:
+    """What format detection looks at: the first ``SNIFF_BYTES`` of ``stream`` (a buffered
+    binary stream) from its first line that is not blank; empty when every line is blank.
+    Reads the stream when its start is blank."""
+    head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
+    return head if head.strip() else past_blank(stream)[0]
+
+
+def past_banner(stream: IO[bytes], sniff: Callable[[bytes], Any]
+                ) -> tuple[Any, list[int], IO[bytes]] | None:
+    """For a file no reader knows from its start: ``(what sniff found, numbers of the non-blank
+    lines before it, a stream from the line it found)``, trying each line start in the first
+    ``BANNER_BYTES`` (at most ``BANNER_LINES`` lines; ``sniff(head)`` gives a reader or None).
+    The stream reads those earlier lines as empty lines, so line numbers hold. None when no
+    line start is known (``stream`` has then been read from)."""
+    head = stream.read(BANNER_BYTES)
+    pos, banner = 0, []
+    for number in range(1, BANNER_LINES + 1):
+        end = head.find(b"\n", pos)
+        if end < 0:
+            return None
+        if head[pos:end].strip():
+            banner.append(number)
+        pos = end + 1
+        candidate = head[pos:pos + SNIFF_BYTES]
+        if candidate.strip() and (found := sniff(candidate)) is not None:
+            return found, banner, io.BufferedReader(_Prefixed(number, head[pos:], stream))
+    return None

@@ -1,0 +1,39 @@
+"""One registry of readers: each format once, each module a ``Reader``, detection by content."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+
+from hgobs.readers import REGISTRY, detect, reader_named
+from hgobs.readers.base import Reader
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_every_reader_is_registered_once_under_its_own_name():
+    """Seven formats, seven distinct names, each module found again by its name."""
+    names = [reader.NAME for reader in REGISTRY]
+    assert names == ["hgobs-jsonl", "otlp-json", "har", "jaeger-json", "zipkin-json",
+                     "curl-verbose", "text-log"]
+    assert all(reader_named(name) is reader for name, reader in zip(names, REGISTRY, strict=True))
+    with pytest.raises(KeyError):
+        reader_named("csv")
+
+
+@pytest.mark.parametrize("reader", REGISTRY, ids=lambda r: r.NAME)
+def test_each_registered_module_has_the_reader_protocol(reader: Reader):
+    """``sniff(head, name)`` and ``read(stream, name, ctx)``, both documented."""
+    assert list(inspect.signature(reader.sniff).parameters)[:2] == ["head", "name"]
+    assert list(inspect.signature(reader.read).parameters)[:3] == ["stream", "name", "ctx"]
+    assert reader.sniff.__doc__ and reader.read.__doc__
+
+
+@pytest.mark.parametrize("name", ["attempts.txt", "hgobs.jsonl.1", "trace", "x.har.GZ"])
+def test_the_name_of_a_file_never_decides_its_format(name):
+    """The same first bytes are read by the same reader whatever the file is called."""
+    head = b'{"schema":"hgobs.attempt/1","time":1.0,"endpoint.kind":"api_call"}\n'
+    assert detect(head, name) is reader_named("hgobs-jsonl")
+    assert detect(b'{"resourceSpans":[]}\n', name) is reader_named("otlp-json")
