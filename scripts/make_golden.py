@@ -1,6 +1,6 @@
 """Write the golden reports of today's analyzer (``tests/data/golden/``), or check them.
 
-The goldens freeze what ``hgobs analyze --format json`` (by each engine) and ``hgobs classify``
+The goldens freeze what ``hgobs analyze --format json`` and ``hgobs classify``
 say about a fixed set of inputs, so a redesign of the analyzer can show that it changes
 nothing it did not mean to change. The cases, the runs and the normalisation are in
 ``tests/support/golden.py``; the inputs in ``tests/support/golden_inputs.py``.

@@ -1,7 +1,7 @@
-"""Golden reports: today's analyzer, by each engine, says exactly what the stored goldens say.
+"""Golden reports: today's analyzer says exactly what the stored goldens say.
 
 The goldens (``tests/data/golden/``, written by ``scripts/make_golden.py``) freeze the JSON
-report of ``hgobs analyze`` by the streaming and the default engine, and the per-record verdicts
+report of ``hgobs analyze`` (one engine since issue 13) and the per-record verdicts
 of ``hgobs classify``, on frozen inputs. A difference is either a regression or a change that
 was meant: then the goldens are made again and the commit says what changed and why.
 """

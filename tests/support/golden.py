@@ -1,9 +1,10 @@
 """Golden reports: the cases, how each is run, and the one normalisation of what is not behaviour.
 
 A case is one command of today's analyzer (``hgobs analyze --format json`` or ``hgobs
-classify``) on inputs from the frozen tarball (``tests.support.golden_inputs``), run by one
-engine: ``streaming`` (``--engine streaming``), ``default`` (no ``--engine``: ``auto``, the
-columnar engine for hgobs JSON Lines files) or ``classify``. Its golden, ``<case>.<engine>.json``
+classify``) on inputs from the frozen tarball (``tests.support.golden_inputs``), run as
+``analyze`` or ``classify`` (the "engine" of a golden: since issue 13 there is one analyzer
+engine; the goldens of the former ``streaming`` and ``default`` engines became the one
+``analyze`` golden of each case). Its golden, ``<case>.<engine>.json``
 (gzipped as ``.json.gz`` when large) in ``tests/data/golden/``, holds the command, the exit
 code, the standard error lines and the report (or, for ``classify``, the printed records),
 each passed through ``normalise``. ``scripts/make_golden.py`` writes them;
@@ -42,8 +43,8 @@ ENV: dict[str, str | None] = {
     "HGOBS_FINGERPRINT_KEY": "golden-reports-fixed-fingerprint-key",
     "HGOBS_PROFILE": None, "HGOBS_CLIENT_ID": None, "HGOBS_JSONL_PATH": None,
 }
-ENGINES = {"streaming": ["--engine", "streaming"], "default": []}
-"""``analyze`` options of each engine; ``classify`` has one engine, the streaming one."""
+ENGINES = {"analyze": []}
+"""``analyze`` options of each way a case is run besides ``classify``."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Case:
 
     name: str
     args: tuple[str, ...]
-    engines: tuple[str, ...] = ("streaming", "default")
+    engines: tuple[str, ...] = ("analyze",)
     stdin: str | None = None
 
     def ids(self) -> Iterator[tuple[str, str]]:
@@ -63,8 +64,7 @@ class Case:
             yield self.name, engine
 
 
-BOTH = ("streaming", "default")
-ONE = ("streaming",)
+ONE = ("analyze",)
 SINCE_06 = ("--since", "2026-01-01T06:00:00Z")
 WINDOW = ("--since", "2026-01-01T03:00:00Z", "--until", "2026-01-01T09:00:00Z",
           "--bucket", "15min")
@@ -79,7 +79,7 @@ def frozen(folder: str) -> list[str]:
 
 def _cases() -> list[Case]:
     cases = [
-        Case("samples", ("@samples",), (*BOTH, "classify")),
+        Case("samples", ("@samples",), (*ONE, "classify")),
         Case("samples-fail-on-any", ("--fail-on", "any", "@samples/attempts.jsonl")),
         Case("samples-token-url", ("--token-url", "http://127.0.0.1:8741/sandbox/oauth/token",
                                    "--token-url", "http://127.0.0.1:8741/oauth/token",
@@ -96,11 +96,11 @@ def _cases() -> list[Case]:
         Case("generated-client-id", ("--client-id", "golden-client", "@generated/gen.jsonl")),
         Case("late", ("@late/late.jsonl",)),
         Case("multi", ("@multi/a.jsonl", "@multi/b.jsonl.gz", "@multi/c.jsonl")),
-        Case("damaged", ("@damaged/damaged.jsonl",), (*BOTH, "classify")),
+        Case("damaged", ("@damaged/damaged.jsonl",), (*ONE, "classify")),
         Case("verdicts-kept", ("@verdicts/kept.jsonl",)),
         Case("verdicts-stale", ("@verdicts/stale.jsonl",)),
         Case("verdicts-untrusted", ("--profile", "healthgorilla", "@verdicts/kept.jsonl")),
-        Case("odd-times", ("@odd-times/times.jsonl",), (*BOTH, "classify")),
+        Case("odd-times", ("@odd-times/times.jsonl",), (*ONE, "classify")),
         Case("trace-table", ("@trace-table/trace.jsonl",)),
         Case("many-files-judged-again", ("--profile", "healthgorilla", "@many-files")),
         Case("folder-with-other-files", ("@folder-with-other-files",)),
@@ -116,9 +116,7 @@ def _cases() -> list[Case]:
     for folder, prefix in (("fuzz-bugs", "fuzz-bug"), ("mutated", "mutated")):
         for name in frozen(folder):  # <case>/<file>
             case, file_name = name.split("/")
-            engines = BOTH if file_name.endswith(".jsonl") and "otlp" not in case else ONE
-            cases.append(Case(f"{prefix}-{case}", (f"@{folder}/{name}",),
-                              (*engines, "classify")))
+            cases.append(Case(f"{prefix}-{case}", (f"@{folder}/{name}",), (*ONE, "classify")))
     return cases
 
 
