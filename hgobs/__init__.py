@@ -19,9 +19,9 @@ __version__ = "0.1.0"
 import importlib
 import typing
 
-from hgobs.diagnosis.catalog import CATALOG, Category
 from hgobs.config import Options, resolve_options
 from hgobs.diagnosis import Diagnosis, History, diagnose
+from hgobs.diagnosis.catalog import CATALOG, Category
 from hgobs.errors import ConfigError, HgobsError, InputError, MissingExtraError, ProfileError
 from hgobs.profiles import Environment, Profile, load_profile
 from hgobs.schema import FIELDS, SCHEMA_ID, Record

@@ -37,8 +37,8 @@ require(("analyze",), "hgobs.api")  # MissingExtraError (an ImportError) without
 from hgobs.analysis import report as report_data  # noqa: E402
 from hgobs.analysis.classify import Classified, gc_paused, judge  # noqa: E402
 from hgobs.analysis.state import UNKNOWN, ReportState, has_time  # noqa: E402
-from hgobs.diagnosis.catalog import CATEGORIES  # noqa: E402
 from hgobs.config import fingerprint_key_setting, profile_setting  # noqa: E402
+from hgobs.diagnosis.catalog import CATEGORIES  # noqa: E402
 from hgobs.errors import ConfigError  # noqa: E402
 from hgobs.profiles import Profile, profile_from_token_urls  # noqa: E402
 from hgobs.readers import Item, ReadContext, read_paths  # noqa: E402

@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from hgobs.diagnosis.catalog import CATEGORIES, POSSIBLE
 from hgobs.diagnosis import RULES, Context
+from hgobs.diagnosis.catalog import CATEGORIES, POSSIBLE
 from hgobs.facts import jwtpeek
 from hgobs.facts.claims import profile_facts
 from hgobs.profiles import TOKEN_EXCHANGE, Profile, load_profile

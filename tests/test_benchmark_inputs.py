@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from benchmarks import generate
 from hgobs.analysis.classify import HISTORY_FIELDS, _Judge
-from hgobs.diagnosis.catalog import OK
 from hgobs.diagnosis import RULES_DIGEST, diagnose, is_failure
+from hgobs.diagnosis.catalog import OK
 
 
 def test_generated_records_carry_the_history_facts_and_verdicts_found_again():

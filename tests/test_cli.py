@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hgobs.diagnosis.catalog import CATALOG
 from hgobs.cli import cli
+from hgobs.diagnosis.catalog import CATALOG
 from hgobs.schema import SCHEMA_ID
 
 

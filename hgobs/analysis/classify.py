@@ -18,8 +18,8 @@ import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from hgobs.diagnosis.catalog import CATEGORIES, CONFIRMED, OK
 from hgobs.diagnosis import Diagnosis, History, diagnose, is_failure
+from hgobs.diagnosis.catalog import CATEGORIES, CONFIRMED, OK
 from hgobs.diagnosis.stamp import stamp_matches
 from hgobs.profiles import Profile
 from hgobs.readers.base import Item

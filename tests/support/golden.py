@@ -115,7 +115,7 @@ def _cases() -> list[Case]:
         cases.append(Case(f"columnar-{name.split('.')[0]}", (*options, f"@columnar/{name}")))
     for folder, prefix in (("fuzz-bugs", "fuzz-bug"), ("mutated", "mutated")):
         for name in frozen(folder):  # <case>/<file>
-            case, file_name = name.split("/")
+            case = name.split("/")[0]
             cases.append(Case(f"{prefix}-{case}", (f"@{folder}/{name}",), (*ONE, "classify")))
     return cases
 
