@@ -157,18 +157,22 @@ def test_the_api_without_the_analyze_extra_names_it(tmp_path):
 
 
 def test_the_readme_example_runs(tmp_path):
-    """The README's Python API example runs as written (in a folder holding samples/) and
-    writes the HTML report it names."""
+    """The README's Python API example runs as written (in a folder holding samples/, here with
+    one more file whose second line is damaged) and writes the HTML report it names."""
     import re
+    import shutil
     import subprocess
 
     root = Path(__file__).resolve().parents[1]
     section = (root / "README.md").read_text().split("## Python API", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
-    (tmp_path / "samples").symlink_to(root / "samples")
+    shutil.copytree(root / "samples", tmp_path / "samples")
+    first = (root / "samples" / "attempts.jsonl").read_text().splitlines()[0]
+    (tmp_path / "samples" / "more.jsonl").write_text(first + "\n{cut\n")
     done = subprocess.run([sys.executable, "-W", "ignore::hgobs.api.AnalysisWarning", "-c", code],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "32"
     assert "samples/attempts.jsonl:1 2025-11-24T16:00:00Z ok" in done.stdout
+    assert "samples/more.jsonl:2 skipped: not JSON" in done.stdout
     assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
