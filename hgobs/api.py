@@ -84,8 +84,8 @@ class Report(report_data.Report):
 @dataclass(frozen=True)
 class ClassifiedRecord:
     """One classified record, as ``hgobs classify`` prints it: ``source`` (``<file>:<line>``),
-    ``time`` (ISO 8601 UTC, ``...Z``; None when the record's time is missing or not seconds
-    within ``analysis.state.MAX_ABS_TIME_S`` of the epoch, such as NaN, milliseconds or 1e300),
+    ``time`` (ISO 8601 UTC, ``...Z``; None when the record has no time; the readers skip
+    a record whose time is out of range, ``hgobs.schema.time_in_range``),
     ``category`` (a catalog id or ``ok``), ``confidence``, ``evidence`` (facts, no secrets) and
     ``also`` (other categories that matched)."""
 
@@ -294,7 +294,7 @@ def _utc(value: datetime | str | None, option: str) -> datetime | None:
 
 def iso_time(epoch: Any) -> str | None:
     """``epoch`` (seconds) as ISO 8601 UTC (``...Z``), or None when it is not a time the
-    analysis holds (``analysis.state.has_time``: NaN, milliseconds, 1e300, text)."""
+    analysis holds (``hgobs.schema.time_in_range``: not NaN, milliseconds, 1e300, text)."""
     if not has_time(epoch):
         return None
     return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")

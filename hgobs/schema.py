@@ -19,6 +19,18 @@ SCHEMA_ID = "hgobs.attempt/1"
 ATTRIBUTE_PREFIX = "hgobs."
 
 Record = dict[str, Any]
+
+TIME_END_S = 4_102_444_800.0
+"""2100-01-01T00:00:00Z in epoch seconds. A record ``time`` is in range from 0 (1970) to before
+this: capture writes no other clock reading, the readers skip a record with another one (it
+cannot be put in time order), and every time the report works out stays well inside what
+pandas holds (nanoseconds up to 2262), buckets of up to a year included."""
+
+
+def time_in_range(t: Any) -> bool:
+    """True when ``t`` is an ``int`` or ``float`` (not a bool) of epoch seconds from 0 to before
+    ``TIME_END_S`` (NaN and infinities are not)."""
+    return (t.__class__ is float or t.__class__ is int) and 0 <= t < TIME_END_S
 """An auth attempt record: field name -> value (str, int, float, bool, list[str] or None)."""
 
 

@@ -37,7 +37,7 @@ from hgobs.analysis.reduce import Episodes, Sample, credential_environment, time
 from hgobs.analysis.tables import REPORT_SCHEMA, Report
 from hgobs.diagnosis.catalog import CATEGORIES, OK
 from hgobs.readers.base import Item
-from hgobs.schema import Record
+from hgobs.schema import Record, time_in_range
 
 DEFAULT_SAMPLE_SIZE = 100
 """Failed records kept per category at each end (the first and the last), and recovery
@@ -47,19 +47,13 @@ DEFAULT_SKIPPED_SAMPLE = 1000
 UNKNOWN = summary.UNKNOWN
 _MARGIN_S = 1e-6
 """Float seconds within which a time is compared in exact nanoseconds instead."""
-MAX_ABS_TIME_S = 4.6e9
-"""Times this far from the epoch or further (seconds: before 1824-03-26T06:13:20Z or from
-2115-10-08T17:46:40Z) count as no time. Nearer, what the report works out from record times
-stays inside what pandas holds (about 9.22e9 s either way, in nanoseconds): any two times are
-less than a ``Timedelta`` apart (recovery), and the bucket of a time, up to
-``trends.MAX_BUCKET`` long, starts and ends at a timestamp."""
-
-
 def has_time(t: Any) -> bool:
-    """True when ``t`` is a number of seconds nearer the epoch than ``MAX_ABS_TIME_S`` (not
-    NaN, not a bool)."""
-    return (isinstance(t, (int, float)) and not isinstance(t, bool)
-            and -MAX_ABS_TIME_S < t < MAX_ABS_TIME_S)
+    """True when ``t`` is a record time in range (``hgobs.schema.time_in_range``: epoch seconds
+    from 1970 to before 2100; within it, any two times are less than a pandas ``Timedelta``
+    apart and the bucket of a time, up to ``trends.MAX_BUCKET`` long, starts and ends at a
+    timestamp). The readers skip records with another time, so this holds for every record
+    a report is made of; it guards the state's own inputs."""
+    return time_in_range(t)
 
 
 def _fill(value: Any) -> Any:

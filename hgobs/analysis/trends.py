@@ -40,8 +40,8 @@ DIMENSIONS: dict[str, str] = {
 }
 """Report name of each dimension -> the record field it groups by."""
 MAX_BUCKET = pd.Timedelta(days=366)
-"""The longest time bucket: a year (with ``hgobs.analysis.state.MAX_ABS_TIME_S``, the bucket of
-any record time starts and ends at a timestamp)."""
+"""The longest time bucket: a year (with ``hgobs.schema.TIME_END_S``, the bucket of any record time
+starts and ends at a timestamp)."""
 COUNT_KEYS = ("bucket", "category", "environment", "service", "client", "endpoint_kind")
 CHANGE_COLUMNS = ("category", "status", "current", "previous", "earlier", "last_seen_before")
 

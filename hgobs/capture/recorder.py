@@ -22,14 +22,11 @@ from hgobs.capture.streams import AsyncTeeStream, TeeStream, decode_bounded
 from hgobs.config import Options
 from hgobs.diagnosis import History, diagnose
 from hgobs.facts.text import valid_text
-from hgobs.schema import Record
+from hgobs.schema import Record, time_in_range
 from hgobs.sinks import Sink
 from hgobs.sinks import jsonl as jsonl_sink
 from hgobs.sinks import otel as otel_sink
 from hgobs.sinks.logging import LogSink
-
-MAX_CLOCK_S = 4.6e9
-"""A clock reading counts within this many seconds of the epoch (the analyzer's bound too)."""
 
 
 class Recorder:
@@ -61,14 +58,15 @@ class Recorder:
 
     def _checked_now(self) -> float:
         """``options.clock()`` as float epoch seconds; the system clock when that raises or
-        returns anything but a finite number within ``MAX_CLOCK_S`` of the epoch (``None``, a
-        string, NaN, ``10**400``): the error is reported once, the record kept."""
+        returns anything but a number that is a record time in range (``None``, a string, NaN,
+        ``10**400``, milliseconds: ``hgobs.schema.time_in_range``, the analyzer's bound too):
+        the error is reported once, the record kept."""
         try:
             now = self.options.clock()
             if isinstance(now, bool) or not isinstance(now, (int, float)) \
-                    or not -MAX_CLOCK_S < now < MAX_CLOCK_S:  # NaN fails both comparisons
-                raise TypeError("clock() returned no finite epoch seconds")
-            return float(now)
+                    or not time_in_range(now := float(now)):
+                raise TypeError("clock() returned no epoch seconds from 1970 to 2100")
+            return now
         except Exception as exc:
             report("clock", exc)
             return time.time()

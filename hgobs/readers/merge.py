@@ -39,6 +39,7 @@ import os
 from collections.abc import Callable, Iterator
 
 from hgobs.readers.base import Item, ReadContext
+from hgobs.schema import TIME_END_S, time_in_range
 
 __all__ = ["MAX_OPEN_AT_START", "first_time", "item_time", "merged", "ordered"]
 
@@ -46,8 +47,9 @@ MAX_OPEN_AT_START = 32
 """Up to this many files are opened at once from the start; more are opened as the merge
 reaches them (after a first pass learns each file's first time)."""
 
-LAST_TIME = 4_102_444_800.0
-"""2100-01-01T00:00:00Z in epoch seconds: a record time is in range from 0 (1970) to before this."""
+LAST_TIME = TIME_END_S
+"""A record time is in range from 0 (1970) to before this (``hgobs.schema.time_in_range``; the
+loop of ``ordered`` tests the same inline)."""
 TIME_OUT_OF_RANGE = "record time out of range (not seconds from 1970 to 2100)"
 """The skip reason of a record whose ``time`` is a number out of range (negative,
 milliseconds, 1e300, not finite): it cannot be put in time order, nor bucketed."""
@@ -64,9 +66,7 @@ def item_time(item: Item) -> float | None:
     ``ordered`` reads the same inline."""
     record = item.record
     when = None if record is None else record.get("time")
-    if when.__class__ is float or when.__class__ is int:
-        return when if 0 <= when < LAST_TIME else None  # type: ignore[operator,return-value]
-    return None
+    return when if time_in_range(when) else None
 
 
 def ordered(items: Iterator[Item], name: str, ctx: ReadContext
