@@ -179,7 +179,7 @@ def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | N
 
     def verdicts() -> Iterator[ClassifiedRecord | Skipped]:
         clients: set[Any] = set()
-        for judged in _judged(paths, ctx, client_fp, trust, input_order=True):
+        for judged in _judged(paths, ctx, client_fp, trust, on_notice=_warn_notice):
             if not isinstance(judged, Classified):
                 yield Skipped(judged.source, str(judged.reason))
                 continue
@@ -191,6 +191,15 @@ def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | N
         _check_client(client_fp, clients)
 
     return verdicts()
+
+
+def _warn_notice(name: str, count: int) -> None:
+    """What ``classify`` does with a notice the report would carry: the history cap's as an
+    ``AnalysisWarning`` (late records are warned about per file already)."""
+    if name == "history_overflowed":
+        warnings.warn(f"{counted(count, 'history entry', 'history entries')} dropped by the "
+                      "memory cap before their horizon: a verdict that needs history (reuse, "
+                      "token age) may be missed", AnalysisWarning, stacklevel=2)
 
 
 def _trusting(client_id: str | None, rejudge: bool) -> bool:
@@ -206,11 +215,12 @@ def _urls(token_urls: Iterable[str]) -> tuple[str, ...]:
 
 
 def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: str | None,
-            trust: bool, *, input_order: bool = False,
+            trust: bool, *,
             progress: Callable[[Iterator[Item]], Iterator[Item]] | None = None,
             on_notice: Callable[[str, int], None] | None = None) -> Iterator[Classified | Item]:
     """The judged items of ``paths``, in the order ``read_paths`` yields them (time order
-    across files; ``input_order`` no longer changes it: the judge keeps the order given)."""
+    across files). Warns (``AnalysisWarning``) of files left out, records out of time order
+    and full reorder buffers; ``on_notice`` gets the counts the report carries."""
     names = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
     ignored: list[str] = []
     items = read_paths(names, ctx, ignored)
@@ -222,6 +232,11 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
     for name, late in sorted(ctx.late.items())[:5]:
         warnings.warn(f"{counted(late, 'record')} in {name} more than {ctx.lateness_s:g} s out "
                       "of time order (judged where they stand)", AnalysisWarning, stacklevel=3)
+    if ctx.reorder_full:
+        warnings.warn(f"the reorder buffer of {counted(len(ctx.reorder_full), 'file')} filled "
+                      f"({ctx.max_buffered} records): the earliest were judged then, and later "
+                      "records before them count as out of time order", AnalysisWarning,
+                      stacklevel=3)
     if len(ctx.late) > 5:
         warnings.warn(f"... and {counted(len(ctx.late) - 5, 'more file')} with records out of "
                       "time order", AnalysisWarning, stacklevel=3)

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from opentelemetry import trace
 
-from hgobs.capture.guard import guarded, report
+from hgobs.capture.guard import LOG, guarded, report
 from hgobs.capture.parentage import has_http_child, http_span_context, otel_httpx_enabled, span_ids
 from hgobs.capture.record import Plan, RecordBuilder
 from hgobs.capture.streams import AsyncTeeStream, TeeStream, decode_bounded
@@ -37,6 +37,7 @@ class Recorder:
         self.options = options
         self.builder = RecordBuilder(options)
         self.history = History(max_entries=options.history_entries, profile=options.profile)
+        self._overflow_said = False
         # A tracer or meter provider that raises leaves hgobs without spans or metrics, never
         # the application without its request.
         tracer = guarded("tracer", otel_sink.get_tracer, tracer_provider)
@@ -97,6 +98,11 @@ class Recorder:
             if service:
                 record["service.name"] = service
             self.history.annotate(record)
+            if self.history.overflowed and not self._overflow_said:
+                self._overflow_said = True
+                LOG.warning("hgobs: the history table is full (history_entries=%d): entries are "
+                            "dropped before their horizon, so a reused assertion or a token's "
+                            "age may go unseen; raise history_entries", self.history.max_entries)
             record.update(diagnose(record, self.options.profile).as_fields())
             fields = otel_sink.finish_span(span, record, http_attributes=http_attributes,
                                            template=self.options.url_template)

@@ -193,3 +193,24 @@ def test_hundred_thousand_requests_leave_no_growth(tmp_path):
     """100,000 requests with the default history bound: the last 50,000 add at most SLACK."""
     (grew,) = growth(tmp_path, None, 50_000, 50_000)
     assert grew < SLACK, f"{grew} bytes more after the second 50,000 requests"
+
+
+def test_a_full_history_table_is_said_once(tmp_path):
+    """A history bound far below what the traffic keeps alive (2 entries; each exchange's
+    assertion lives 5 minutes): one WARNING on ``hgobs.internal`` naming the option, however
+    many entries are dropped."""
+    internal = logging.getLogger("hgobs.internal")
+    kept: list[logging.LogRecord] = []
+    catch = logging.Handler(logging.WARNING)
+    catch.emit = kept.append  # type: ignore[method-assign]
+    internal.addHandler(catch)
+    try:
+        with instrumented(tmp_path, 2) as client:
+            for n in range(1, 41):
+                one(client, n)
+    finally:
+        internal.removeHandler(catch)
+    said = [r.getMessage() for r in kept if "history table is full" in r.getMessage()]
+    assert said == ["hgobs: the history table is full (history_entries=2): entries are dropped "
+                    "before their horizon, so a reused assertion or a token's age may go "
+                    "unseen; raise history_entries"]
