@@ -80,7 +80,7 @@ BASES = ["http://127.0.0.1:8080/fhir", "https://api.example.org", "https://api.e
 
 
 def _prefixes(base: str) -> list[str]:
-    from hgobs.capture.foreign import _base_prefixes
+    from hgobs.capture.urlscope import _base_prefixes
 
     return sorted(_base_prefixes(base))
 
@@ -117,7 +117,7 @@ def test_prefix_shortcut_agrees_on_generated_urls(base, scheme, path, tail):
 
 def test_scope_takes_the_shortcut_for_a_plain_api_url():
     """``UrlScope.redacted`` of a plain URL under an API base is the shortcut's result."""
-    from hgobs.capture.foreign import UrlScope
+    from hgobs.capture.urlscope import UrlScope
     from hgobs.profiles import profile_from_mapping
 
     profile = profile_from_mapping({"name": "t", "environments": {"sandbox": {

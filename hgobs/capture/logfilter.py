@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hgobs.capture.foreign import UrlScope
 from hgobs.capture.guard import guarded
+from hgobs.capture.urlscope import UrlScope
 from hgobs.profiles import Profile
 from hgobs.redaction import redact_url
 

@@ -1,6 +1,6 @@
 """An SDK span processor that redacts other instrumentations' spans for the profile's URLs.
 
-``ForeignSpanRedactor`` applies ``hgobs.capture.foreign.rewrites`` (hgobs's own URL rules) to
+``ForeignSpanRedactor`` applies ``hgobs.capture.urlscope.rewrites`` (hgobs's own URL rules) to
 every span, whichever instrumentation made it and whichever was instrumented first:
 
 - ``_on_ending`` (called by ``Span.end()`` on every processor before any ``on_end``, while the
@@ -27,8 +27,8 @@ from typing import Any
 from opentelemetry.sdk.trace import Event, SpanProcessor
 from opentelemetry.trace import Status
 
-from hgobs.capture.foreign import URL_KEYS, UrlScope, clean_name, rewrites
 from hgobs.capture.guard import guarded, report
+from hgobs.capture.urlscope import URL_KEYS, UrlScope, clean_name, rewrites
 from hgobs.redaction import REDACTED
 from hgobs.scrub import scrub_text
 from hgobs.sinks.otel import INSTRUMENTATION_NAME

@@ -18,8 +18,8 @@ from opentelemetry.trace import ProxyTracerProvider
 
 from hgobs import HttpxLogRedactor, instrument_client, resolve_options
 from hgobs.capture import foreign
-from hgobs.capture.foreign import UrlScope, rewrites
 from hgobs.capture.spanredactor import SDK_CALLS_ON_ENDING, ForeignSpanRedactor
+from hgobs.capture.urlscope import UrlScope, rewrites
 from hgobs.errors import ConfigError
 from hgobs.profiles import profile_from_mapping
 from tests.support.loopback import Reply

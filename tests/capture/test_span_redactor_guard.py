@@ -11,8 +11,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from hgobs.capture import guard, spanredactor
-from hgobs.capture.foreign import UrlScope
 from hgobs.capture.spanredactor import SDK_CALLS_ON_ENDING, ForeignSpanRedactor
+from hgobs.capture.urlscope import UrlScope
 from hgobs.profiles import profile_from_mapping
 
 API = "https://api.example.test/fhir"

@@ -1,0 +1,182 @@
+"""The URL scope of a profile, and the rewrite of other instrumentations' URL attributes in it.
+
+For URLs under one of the profile's API bases or token URLs, ``UrlScope`` and ``rewrites``
+give hgobs's own redaction (``hgobs.redaction.redact_url``: query values dropped, ids replaced
+by ``{id}``, user info removed) of the URL attributes OpenTelemetry's HTTP instrumentations
+set (``url.full``, the older ``http.url``). ``hgobs.capture.foreign`` attaches what applies it:
+the span processor (``hgobs.capture.spanredactor``) and the httpx log filter
+(``hgobs.capture.logfilter``).
+
+Cost: for another host, one prefix test and one search for the profile's host names; a URL
+to a profile host is rewritten only when it has a query, user info or an id-like path segment
+(``redact_url`` changes it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from hgobs.profiles import Profile, split_url
+from hgobs.redaction import PrefixRedactor, query_names, redact_url
+
+URL_KEYS = ("url.full", "http.url")
+"""Attributes holding a client request's full URL (OpenTelemetry HTTP semantic conventions,
+stable and older)."""
+TARGET_KEY, PATH_KEY, QUERY_KEY = "http.target", "url.path", "url.query"
+
+
+class UrlScope:
+    """Which URLs get hgobs's redaction: every URL to a host of ``profiles`` (the hosts of their
+    token URLs and API bases), whatever its path, port or spelling.
+
+    Scope is by host, not by ``Profile.match``'s path rule: a URL to the provider's host that
+    misses an API base (``//fhir/...``, ``/./fhir``, ``%66hir``, a trailing-dot host, an
+    unusual port) still reaches the API and may carry search values, and redacting it too
+    costs nothing. ``redacted(url)`` is the redacted form of a URL in scope, ``clean(url)``
+    the same only when it differs; the rule itself is ``redact_url``.
+    """
+
+    def __init__(self, profiles: Iterable[Profile] = ()) -> None:
+        self.profiles: tuple[Profile, ...] = ()
+        self._hosts: frozenset[str] = frozenset()
+        self._prefixes: tuple[str, ...] = ()
+        self._host_re: re.Pattern[str] | None = None
+        self._under = PrefixRedactor(())
+        self._token_urls: dict[str, str] = {}
+        for profile in profiles:
+            self.add(profile)
+
+    def add(self, profile: Profile) -> None:
+        """Put ``profile``'s URLs in scope (no-op for a profile already in it)."""
+        if profile in self.profiles:
+            return
+        hosts = set(self._hosts)
+        prefixes = set(self._prefixes)
+        for env in profile.environments:
+            for url in (*env.token_urls, *env.api_bases):
+                host = _host_of(url)
+                if host:
+                    hosts.add(host)
+            for base in env.api_bases:
+                prefixes.update(_base_prefixes(base))
+        self.profiles = (*self.profiles, profile)
+        self._hosts = frozenset(hosts)
+        self._prefixes = tuple(sorted(prefixes))
+        self._under = PrefixRedactor(prefixes)
+        names = sorted(hosts, key=len, reverse=True)
+        self._host_re = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE) \
+            if names else None
+        for env in profile.environments:  # as the profile writes them: what clients send
+            for url in env.token_urls:
+                if self.covers(url):
+                    self._token_urls[url] = redact_url(url)
+
+    def covers(self, url: str) -> bool:
+        """True when ``url`` goes to a host of a profile.
+
+        Two C-level tests first: a URL starting with an API base as the profile spells it is in
+        scope; a URL with none of the profile's host names in it (any case) is not. Anything
+        else is split by ``urllib.parse.urlsplit``; one it cannot split is taken as in scope
+        (it names a profile host: redaction fails closed)."""
+        if url.startswith(self._prefixes):
+            return True
+        if self._host_re is None or self._host_re.search(url) is None:
+            return False
+        host = _host_of(url)
+        return host is None or host in self._hosts
+
+    def redacted(self, url: str) -> str | None:
+        """``redact_url(url)`` when ``url`` is in scope (``url`` itself when that removes
+        nothing), else None. A token URL of a profile as the profile writes it has its
+        redacted form made once, when the profile joins the scope; a plain URL under an API
+        base is redacted by its path alone (``hgobs.redaction.PrefixRedactor``: the same
+        result, about half the work)."""
+        clean = self._token_urls.get(url)
+        if clean is not None:
+            return clean
+        clean = self._under.redact(url)
+        if clean is not None:
+            return clean
+        return redact_url(url) if self.covers(url) else None
+
+    def clean(self, url: str) -> str | None:
+        """``redact_url(url)`` when ``url`` is in scope and that changes it, else None."""
+        clean = self.redacted(url)
+        return clean if clean is not None and clean != url else None
+
+
+def _host_of(url: str) -> str | None:
+    """``url``'s host name, lower case, without brackets or a trailing dot; ``""`` without one,
+    None when ``urlsplit`` refuses the URL."""
+    try:
+        host = urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        return None
+    return host.rstrip(".")
+
+
+def _base_prefixes(base: str) -> set[str]:
+    """``http://host[:port]/path/`` and the ``https`` twin for an API base: a URL starting with
+    one is under the base by ``Profile.match`` (scheme ignored, host and port equal, path under
+    the base path); empty when the base cannot be parsed."""
+    host, port, path = split_url(base)
+    if not host:
+        return set()
+    if ":" in host:
+        host = f"[{host}]"
+    authority = host if port is None else f"{host}:{port}"
+    return {f"{scheme}://{authority}{path}/" for scheme in ("http", "https")}
+
+
+def clean_name(scope: UrlScope, name: str) -> str | None:
+    """``name`` with each full URL in scope in it redacted, or None when none changes."""
+    words = name.split(" ")
+    changed = False
+    for i, word in enumerate(words):
+        if "://" in word:
+            clean = scope.clean(word)
+            if clean is not None:
+                words[i], changed = clean, True
+    return " ".join(words) if changed else None
+
+
+def clean_target(target: str) -> str:
+    """A path with optional query (``http.target``, ``url.path``) by ``redact_url``'s rules."""
+    base = "http://h"
+    return redact_url(base + (target if target.startswith("/") else "/" + target))[len(base):]
+
+
+def rewrites(scope: UrlScope, attributes: Mapping[str, Any]) -> dict[str, str]:
+    """The attribute values to replace on a span with ``attributes`` (empty: none).
+
+    A URL attribute (``url.full``, ``http.url``) in scope that ``redact_url`` changes is
+    replaced by its redacted form; once a URL attribute is in scope, ``http.target`` and
+    ``url.path`` get the same path rule and ``url.query`` keeps the parameter names only."""
+    out: dict[str, str] = {}
+    matched = False
+    last: tuple[str, str | None] | None = None
+    for key in URL_KEYS:
+        value = attributes.get(key)
+        if type(value) is str:
+            # http/dup sets both keys to the same URL: redacted once
+            clean = last[1] if last is not None and last[0] == value else scope.redacted(value)
+            last = (value, clean)
+            if clean is not None:
+                matched = True
+                if clean != value:
+                    out[key] = clean
+    if not matched:
+        return out
+    for key in (TARGET_KEY, PATH_KEY):
+        value = attributes.get(key)
+        if type(value) is str and value:
+            clean = clean_target(value)
+            if clean != value:
+                out[key] = clean
+    query = attributes.get(QUERY_KEY)
+    if type(query) is str and query:
+        out[QUERY_KEY] = "&".join(query_names(query))
+    return out
