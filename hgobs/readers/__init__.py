@@ -19,23 +19,13 @@ from hgobs.readers.base import Item, ReadContext, Reader
 from hgobs.readers.files import SNIFF_BYTES, open_input, past_banner, past_blank, sniffed_head
 from hgobs.readers.merge import merged
 
-__all__ = ["FOLDER_SUFFIXES", "READERS", "REGISTRY", "SNIFF_BYTES", "Item", "ReadContext",
-           "Reader", "detect", "expand", "open_input", "read_paths", "reader_named",
+__all__ = ["FOLDER_SUFFIXES", "REGISTRY", "SNIFF_BYTES", "Item", "ReadContext",
+           "Reader", "detect", "expand", "open_input", "read_paths",
            "sniffed_head", "taken_from_folder"]
 
 REGISTRY: tuple[Reader, ...] = (jsonl, otlp, har, jaeger, zipkin, curl, textlog)
 """Every reader, once, in the order their ``sniff`` is tried (the first that says yes reads
 the file): the strict JSON shapes first, the lenient text shapes last."""
-READERS = REGISTRY
-"""The former name of ``REGISTRY``."""
-
-
-def reader_named(name: str) -> Reader:
-    """The registered reader whose ``NAME`` is ``name``; ``KeyError`` when there is none."""
-    for reader in REGISTRY:
-        if reader.NAME == name:
-            return reader
-    raise KeyError(name)
 
 FOLDER_SUFFIXES = tuple(
     ext + gz for ext in (".jsonl", ".ndjson", ".json", ".har", ".log", ".txt") for gz in ("", ".gz"))

@@ -7,20 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from hgobs.readers import REGISTRY, detect, reader_named
+from hgobs.readers import REGISTRY, detect
 from hgobs.readers.base import Reader
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_every_reader_is_registered_once_under_its_own_name():
-    """Seven formats, seven distinct names, each module found again by its name."""
+    """Seven formats, seven distinct names, each a different module."""
     names = [reader.NAME for reader in REGISTRY]
     assert names == ["hgobs-jsonl", "otlp-json", "har", "jaeger-json", "zipkin-json",
                      "curl-verbose", "text-log"]
-    assert all(reader_named(name) is reader for name, reader in zip(names, REGISTRY, strict=True))
-    with pytest.raises(KeyError):
-        reader_named("csv")
+    assert len({id(reader) for reader in REGISTRY}) == 7
 
 
 @pytest.mark.parametrize("reader", REGISTRY, ids=lambda r: r.NAME)
@@ -35,5 +33,11 @@ def test_each_registered_module_has_the_reader_protocol(reader: Reader):
 def test_the_name_of_a_file_never_decides_its_format(name):
     """The same first bytes are read by the same reader whatever the file is called."""
     head = b'{"schema":"hgobs.attempt/1","time":1.0,"endpoint.kind":"api_call"}\n'
-    assert detect(head, name) is reader_named("hgobs-jsonl")
-    assert detect(b'{"resourceSpans":[]}\n', name) is reader_named("otlp-json")
+    assert detect(head, name) is _named("hgobs-jsonl")
+    assert detect(b'{"resourceSpans":[]}\n', name) is _named("otlp-json")
+
+
+def _named(name: str):
+    """The registered reader whose ``NAME`` is ``name``; ``KeyError`` when there is none."""
+    readers = {reader.NAME: reader for reader in REGISTRY}
+    return readers[name]

@@ -3,7 +3,7 @@
 ``write_inputs(root)`` writes every input folder the golden cases read (``tests.support.golden``
 names the cases): snapshots of ``samples/``, ``examples/`` and ``tests/data/columnar/``; the
 generated logs of the engine tests (``benchmarks.generate`` with fixed seeds, at a smaller
-size); the damaged lines of ``tests/analysis/test_columnar.py``; the fuzzers' bug reproductions
+size); the damaged lines of the former ``tests/analysis/test_columnar.py``; the fuzzers' bug reproductions
 (``tests/reliability/test_fuzz_bugs.py``); and seeded byte mutations of each fuzz seed, in the
 spirit of ``tests/reliability/test_fuzz_readers.py`` but made by ``random.Random(seed)``.
 
