@@ -227,6 +227,10 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
     with gc_paused():
         yield from judge(progress(items) if progress else items, ctx.profile, client_fp,
                          trust=trust, on_notice=on_notice)
+    if ctx.repeated:
+        warnings.warn(f"read once: {counted(len(ctx.repeated), 'input')} naming a file already "
+                      f"read ({', '.join(ctx.repeated[:3])}{' ...' if len(ctx.repeated) > 3 else ''})",
+                      AnalysisWarning, stacklevel=3)
     if ctx.late_records and on_notice is not None:
         on_notice("late_records", ctx.late_records)
     for name, late in sorted(ctx.late.items())[:5]:

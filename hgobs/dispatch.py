@@ -9,7 +9,9 @@ it is missing the command exits 2 with one line that says what to install.
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import Any
 
 from hgobs import __version__
 from hgobs.errors import MissingExtraError
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     if command == "check-assertion" and args[0] == command:
         from hgobs.preflight_cli import main as check_assertion_main
 
-        sys.exit(check_assertion_main(args[1:]))
+        sys.exit(_closed_pipe_quiet(check_assertion_main, args[1:]))
     try:
         require(NEEDS.get(command or "", ("analyze",)), f"hgobs {command}" if command else "hgobs")
     except MissingExtraError as exc:
@@ -75,3 +77,17 @@ def main(argv: list[str] | None = None) -> None:
     from hgobs.cli import main as cli_main
 
     cli_main(args)
+
+
+def _closed_pipe_quiet(run: Any, args: list[str]) -> int:
+    """``run(args)``'s exit status; when standard output is a pipe closed early (``| head``),
+    1 and no traceback, as the Python documentation's note on SIGPIPE recommends (standard
+    output is pointed at ``os.devnull`` so the interpreter's final flush cannot fail again)."""
+    try:
+        status = int(run(args) or 0)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

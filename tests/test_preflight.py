@@ -154,3 +154,19 @@ def test_cli_refuses_bearer_prefix_and_conflicting_urls():
     bearer = run(["--env", "sandbox"], stdin="Bearer " + fresh)
     assert bearer.exit_code == 2 and "Bearer" in bearer.output
     assert run(["--env", "production", "--token-url", SANDBOX], stdin=fresh).exit_code == 2
+
+
+def test_a_pipe_closed_early_ends_check_assertion_quietly():
+    """``hgobs check-assertion ... | head -1`` where ``head`` has gone: exit 1, no traceback
+    (standard output's reader closed before anything is written)."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from hgobs.dispatch import main; main()",
+         "check-assertion", "--env", "sandbox"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # the reader is gone before the first line
+    _, err = child.communicate(token().encode() + b"\n", timeout=60)
+    assert child.returncode == 1
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err

@@ -10,7 +10,9 @@ yields one skipped item naming it, so nothing read is silently dropped.
 from __future__ import annotations
 
 import glob
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -153,8 +155,24 @@ def read_paths(paths: Iterable[str], ctx: ReadContext | None = None,
     ``FileNotFoundError`` for a missing path, before any item is yielded.
 
     Files found in folders that are in no known format are appended to ``ignored`` (when given)
-    rather than yielded as skipped items; files named explicitly always count.
+    rather than yielded as skipped items; files named explicitly always count. A file reached
+    twice (named twice, or named and found in a folder, by any path: the same device and
+    inode) is read once, and the later path listed in ``ctx.repeated``: its records would
+    otherwise count twice and look like reused assertions.
     """
     context = ctx or ReadContext()
-    files = [(name, None if named else ignored) for name, named in expand(paths)]
+    files, seen = [], set()
+    for name, named in expand(paths):
+        try:
+            info = os.stat(name) if name != "-" else None
+        except OSError:  # unreadable: read_file says why
+            info = None
+        key = (info.st_dev, info.st_ino) if info is not None and stat.S_ISREG(info.st_mode) \
+            else None
+        if key is not None and key in seen:
+            context.repeated.append(name)
+            continue
+        if key is not None:
+            seen.add(key)
+        files.append((name, None if named else ignored))
     yield from merged(files, context, lambda name, listed: read_file(name, context, listed))

@@ -49,7 +49,8 @@ class ReadContext:
     ``hgobs.readers.merge``.
 
     What reading found is counted here, by file name: ``late`` (records read out of time order,
-    beyond the lateness bound) and ``reorder_full`` (times a file's reorder buffer was full).
+    beyond the lateness bound) and ``reorder_full`` (times a file's reorder buffer was full);
+    ``repeated`` lists inputs that name a file already read (read once).
     """
 
     profile: Profile = field(default_factory=load_profile)
@@ -59,6 +60,7 @@ class ReadContext:
     max_buffered: int = DEFAULT_MAX_BUFFERED
     late: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     reorder_full: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+    repeated: list[str] = field(default_factory=list, compare=False, hash=False)
 
     @property
     def late_records(self) -> int:

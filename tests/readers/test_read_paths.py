@@ -138,3 +138,20 @@ def test_a_pipe_named_as_a_path_is_read_once(tmp_path):
     finally:
         writer.join(timeout=10)
     assert doc["totals"]["read"] == 54 and doc["totals"]["skipped"] == 0
+
+
+def test_a_file_reached_twice_is_read_once(tmp_path):
+    """A folder and a file in it, the same file twice, and a symbolic link to it: each file's
+    records once (so no copy looks like a reused assertion), the later paths listed."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    path = folder / "a.jsonl"
+    path.write_bytes(_records(10))
+    (tmp_path / "link.jsonl").symlink_to(path)
+    ctx = ReadContext()
+    items = list(read_paths([str(folder), str(path), str(path), str(tmp_path / "link.jsonl")], ctx))
+    assert len(items) == 10
+    assert ctx.repeated == [str(path), str(path), str(tmp_path / "link.jsonl")]
+    twice = analyze_json(folder, path)
+    assert twice["totals"]["read"] == 10
+    assert twice == analyze_json(folder)
