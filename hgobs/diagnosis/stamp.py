@@ -1,7 +1,7 @@
 """The stamp on a verdict: which rules and which profile made it, and whether it still holds.
 
 Capture writes two fields with every diagnosis (``hgobs.schema``): ``diagnosis.rules``, a
-digest of the source of everything a verdict depends on (``RULES_SOURCES``), and
+digest of the source of everything a verdict depends on (``RULES_MODULES``), and
 ``diagnosis.profile``, ``"<profile name>:<digest of its content>"``. The analyzer keeps a
 recorded verdict only when both equal its own (``stamp_matches``) and the history facts it
 finds again are the ones the record carries; editing a rule, the protocol constants or a
@@ -16,34 +16,57 @@ profile that cannot be known now, so they never match and are judged again.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import marshal
+import pkgutil
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from hgobs.profiles import Profile
 
-_PACKAGE = Path(__file__).resolve().parent
-RULES_SOURCES: tuple[Path, ...] = (
-    *sorted(_PACKAGE.glob("*.py")),
-    _PACKAGE.parent / "rfc.py",
-    _PACKAGE.parent / "profiles.py",
-)
-"""Every source a verdict depends on: each module of ``hgobs.diagnosis`` (sorted by name), the
-protocol constants (``hgobs.rfc``) and the profile code the rules consult (``hgobs.profiles``)."""
+_PACKAGE = __name__.rpartition(".")[0]
 
 
-def _digest(paths: tuple[Path, ...]) -> str:
-    """16 hex digits of SHA-256 over each file's name and bytes, in the order given."""
+def _file_name(module: str) -> str:
+    """The file name a module's source has (``__init__.py`` for the package)."""
+    return "__init__.py" if module == _PACKAGE else module.rpartition(".")[2] + ".py"
+
+
+def _source(module: str) -> bytes:
+    """The module's source as UTF-8 bytes, through its loader (so a zip import works too); for
+    an install without sources, its code object marshalled (a stamp then differs from a
+    source install's, which only costs judging its records again)."""
+    loader: Any = importlib.util.find_spec(module).loader  # type: ignore[union-attr]
+    text = loader.get_source(module)
+    return text.encode("utf-8") if text is not None else marshal.dumps(loader.get_code(module))
+
+
+def _digest(modules: tuple[str, ...]) -> str:
+    """16 hex digits of SHA-256 over each module's file name and source, in the order given;
+    ``"unknown"`` when a source cannot be had (importing hgobs never fails over its stamp:
+    records stamped so are judged again)."""
     h = hashlib.sha256()
-    for path in paths:
-        h.update(path.name.encode("utf-8") + b"\0")
-        h.update(path.read_bytes())
+    try:
+        for module in modules:
+            h.update(_file_name(module).encode("utf-8") + b"\0")
+            h.update(_source(module))
+    except Exception:
+        return "unknown"
     return h.hexdigest()[:16]
 
 
-RULES_DIGEST = _digest(RULES_SOURCES)
+RULES_MODULES: tuple[str, ...] = (
+    *sorted([_PACKAGE, *(f"{_PACKAGE}.{m.name}" for m in pkgutil.iter_modules(
+        importlib.import_module(_PACKAGE).__path__))], key=_file_name),
+    "hgobs.rfc",
+    "hgobs.profiles",
+)
+"""Every module a verdict depends on: each module of ``hgobs.diagnosis`` (sorted by file
+name), the protocol constants (``hgobs.rfc``) and the profile code the rules consult
+(``hgobs.profiles``)."""
+RULES_DIGEST = _digest(RULES_MODULES)
 """Stamp of the rules that made a diagnosis (record field ``diagnosis.rules``): any change to a
-file of ``RULES_SOURCES`` gives another stamp."""
+module of ``RULES_MODULES`` gives another stamp."""
 
 
 _last: tuple[Profile, str] | None = None
@@ -67,6 +90,6 @@ def stamp_matches(recorded: Mapping[str, Any], profile: Profile) -> bool:
     """True when ``recorded`` (a record's fields) was judged by these rules under ``profile``:
     its ``diagnosis.rules`` equals ``RULES_DIGEST`` and its ``diagnosis.profile`` equals
     ``profile_stamp(profile)``. A record without ``diagnosis.profile`` never matches (see the
-    module doc)."""
-    return recorded.get("diagnosis.rules") == RULES_DIGEST \
+    module doc), nor does any when this install's rules digest is ``"unknown"``."""
+    return RULES_DIGEST != "unknown" and recorded.get("diagnosis.rules") == RULES_DIGEST \
         and recorded.get("diagnosis.profile") == profile_stamp(profile)
