@@ -18,7 +18,15 @@ from pathlib import Path
 
 from hgobs.readers import curl, har, jaeger, jsonl, otlp, textlog, zipkin
 from hgobs.readers.base import Item, ReadContext, Reader
-from hgobs.readers.files import SNIFF_BYTES, open_input, past_banner, past_blank, sniffed_head
+from hgobs.readers.files import (
+    READ_ERRORS,
+    SNIFF_BYTES,
+    open_input,
+    past_banner,
+    past_blank,
+    read_error,
+    sniffed_head,
+)
 from hgobs.readers.merge import merged
 
 __all__ = ["FOLDER_SUFFIXES", "REGISTRY", "SNIFF_BYTES", "Item", "ReadContext",
@@ -111,8 +119,8 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> 
     """
     try:
         stream = open_input(name)
-    except OSError as exc:
-        yield Item(f"{name}:0", reason=f"cannot open file ({exc.strerror or type(exc).__name__})")
+    except READ_ERRORS as exc:
+        yield Item(f"{name}:0", reason=f"cannot open file ({read_error(exc)})")
         return
     try:
         source = stream
@@ -126,8 +134,8 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> 
                 found = past_banner(source, _sniffed)
                 if found is not None:
                     reader, banner, source = found
-        except (OSError, EOFError) as exc:
-            yield Item(f"{name}:0", reason=f"cannot read file ({type(exc).__name__})")
+        except READ_ERRORS as exc:
+            yield Item(f"{name}:0", reason=f"cannot read file ({read_error(exc)})")
             return
         if not head:
             return
@@ -141,8 +149,8 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> 
             yield Item(f"{name}:{number}", reason=BANNER)
         try:
             yield from reader.read(source, name, ctx)
-        except (OSError, EOFError) as exc:
-            yield Item(f"{name}:?", reason=f"file ends early ({type(exc).__name__})")
+        except READ_ERRORS as exc:
+            yield Item(f"{name}:?", reason=f"file ends early ({read_error(exc)})")
     finally:
         if name != "-":  # standard input stays open
             stream.close()

@@ -24,6 +24,7 @@ import codecs
 import gzip
 import io
 import sys
+import zlib
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -106,10 +107,23 @@ def _plain(stream: IO[bytes]) -> IO[bytes]:
     return io.BufferedReader(_Plain(stream, skip, decoder, cr_only), _CHUNK)
 
 
+READ_ERRORS = (OSError, EOFError, zlib.error)
+"""What reading a file may raise besides a reader's own verdicts: the system's errors, a
+``.gz`` cut short, and damaged deflate data (``zlib.error`` is neither of the others)."""
+
+
+def read_error(exc: BaseException) -> str:
+    """A skip reason's words for one of ``READ_ERRORS``: the system's message, ``damaged gzip
+    data`` for ``zlib.error``, else the exception's name (never the input)."""
+    if isinstance(exc, zlib.error):
+        return "damaged gzip data"
+    return getattr(exc, "strerror", None) or type(exc).__name__
+
+
 def open_input(name: str) -> IO[bytes]:
     """``name`` opened for binary reading (``-``: standard input), gzip decompressed when it
     starts like gzip, as UTF-8 with LF line ends (see module doc). Raises ``OSError`` when the
-    file cannot be opened."""
+    file cannot be opened, or one of ``READ_ERRORS`` when its first bytes cannot be read."""
     if name == "-":  # buffered, so its head can be looked at (a test harness's may not be)
         stdin = sys.stdin.buffer
         stream: IO[bytes] = stdin if hasattr(stdin, "peek") else io.BufferedReader(stdin)  # type: ignore

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from typing import IO, Any, NamedTuple
 
 from hgobs.readers.base import Item, ReadContext
+from hgobs.readers.files import READ_ERRORS
 from hgobs.readers.spans import (
     Span,
     decode,
@@ -116,7 +117,7 @@ def _read_bytes(stream: IO[bytes], limit: int) -> tuple[bytes, str | None]:
         while size < limit and (chunk := read(min(1 << 20, limit - size))):
             chunks.append(chunk)
             size += len(chunk)
-    except (OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         return b"".join(chunks), type(exc).__name__
     return b"".join(chunks), None
 

@@ -41,6 +41,7 @@ from typing import IO, Any, NamedTuple
 
 from hgobs.jsontext import REFUSED, fast_loads
 from hgobs.readers.base import Item, ReadContext
+from hgobs.readers.files import READ_ERRORS
 from hgobs.readers.otlp_values import attributes, get_field, list_field
 from hgobs.readers.spans import (
     MARKER,
@@ -186,7 +187,7 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | str]]:
                 yield lineno, f"line longer than {MAX_LINE_BYTES} bytes"
             else:
                 yield lineno, line
-    except (OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         yield lineno + 1, f"file ends early ({type(exc).__name__}): the rest is not read"
 
 
@@ -269,7 +270,7 @@ def _seekable_utf8(stream: IO[bytes]) -> tuple[IO[bytes], IO[bytes] | None]:
         while chunk:
             spool.write(chunk if decoder is None else decoder.decode(chunk).encode("utf-8"))
             chunk = stream.read(1 << 20)
-    except (OSError, EOFError):
+    except READ_ERRORS:
         pass  # what was copied is read; its last line shows the cut
     if decoder is not None:
         spool.write(decoder.decode(b"", final=True).encode("utf-8"))

@@ -172,3 +172,24 @@ def test_totals_reconcile_on_a_messy_log(tmp_path):
     totals = doc["totals"]
     assert totals["read"] == non_blank == totals["classified"] + totals["skipped"]
     assert (totals["classified"], totals["skipped"]) == (3, 6)
+
+
+def test_a_rotated_gzip_with_damaged_data_is_one_skip_naming_it(tmp_path):
+    """Deflate data damaged in the middle of ``hgobs.jsonl.2.gz`` (``zlib.error``, neither an
+    ``OSError`` nor an ``EOFError``): the records before the damage are read, the file gets a
+    skip naming it, and the plain file beside it is read whole."""
+    import gzip
+
+    from hgobs.readers import ReadContext, read_paths
+
+    body = SAMPLES.read_bytes()
+    (tmp_path / "hgobs.jsonl").write_bytes(body)
+    blob = gzip.compress(body)
+    bad = tmp_path / "hgobs.jsonl.2.gz"
+    bad.write_bytes(blob[:200] + bytes(b ^ 0xFF for b in blob[200:260]) + blob[260:])
+    items = list(read_paths([str(tmp_path)], ReadContext()))
+    records = [i for i in items if i.record is not None]
+    skipped = [i for i in items if i.record is None]
+    assert len(records) >= len(body.splitlines())
+    assert [i.reason for i in skipped if i.source.startswith(str(bad))] in (
+        ["cannot open file (damaged gzip data)"], ["file ends early (damaged gzip data)"])
