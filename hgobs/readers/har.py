@@ -79,7 +79,7 @@ def _request_body(request: dict[str, Any]) -> bytes | None:
     params = post.get("params")
     if isinstance(params, list):
         pairs = [(str(p.get("name", "")), str(p.get("value", ""))) for p in params if isinstance(p, dict)]
-        return urlencode(pairs).encode()
+        return urlencode(pairs, errors="surrogatepass").encode()  # a lone surrogate, as text
     return None
 
 

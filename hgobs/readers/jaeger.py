@@ -190,7 +190,8 @@ def _tags(tags: Any) -> dict[str, Any]:
 
 def _parent(span: dict[str, Any], trace_id: str) -> str | None:
     """The span id of the ``CHILD_OF`` (else first) reference in the same trace, if any."""
-    refs = [r for r in span.get("references") or () if isinstance(r, dict)]
+    references = span.get("references")
+    refs = [r for r in references if isinstance(r, dict)] if isinstance(references, list) else []
     for ref in sorted(refs, key=lambda r: r.get("refType") != "CHILD_OF"):
         parent = hex_id(ref.get("spanID"), 16)
         if parent and hex_id(ref.get("traceID") or span.get("traceID"), 32) == trace_id:

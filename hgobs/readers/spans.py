@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hgobs.facts.exchange import Exchange, header_map
+from hgobs.facts.text import valid_text
 from hgobs.readers import raw
 from hgobs.readers.base import Item, ReadContext
 from hgobs.schema import ATTRIBUTE_PREFIX, FIELDS_BY_NAME, Record
@@ -143,7 +144,7 @@ def _json_strings(text: str) -> list[str] | None:
     """The list of a JSON array of strings (how exporters write array tags), else None."""
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return None
     return value if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
 
@@ -193,7 +194,9 @@ _ATTRIBUTE_FIELDS = {ATTRIBUTE_PREFIX + f.name: (f.name, f.type == "str", _CONVE
 
 
 def attempt_record(attributes: Mapping[str, Any]) -> Record:
-    """The record carried by ``hgobs.<field>`` attributes, each typed by ``coerce``."""
+    """The record carried by ``hgobs.<field>`` attributes, each typed by ``coerce``, lone
+    surrogates in its text replaced by U+FFFD (``hgobs.facts.text.valid_text``, as capture
+    and the JSON Lines reader do)."""
     record: Record = {}
     fields = _ATTRIBUTE_FIELDS
     for key, value in attributes.items():
@@ -207,6 +210,7 @@ def attempt_record(attributes: Mapping[str, Any]) -> Record:
         typed = convert(value)
         if typed is not None:
             record[name] = typed
+    valid_text(record)  # a lone surrogate (JSON allows one) would break every report format
     return record
 
 
