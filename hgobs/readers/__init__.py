@@ -62,11 +62,24 @@ def taken_from_folder(file_name: str) -> bool:
     return name.endswith(FOLDER_SUFFIXES)
 
 
-def expand(paths: Iterable[str]) -> Iterator[tuple[str, bool]]:
+def _log_like(file_name: str) -> bool:
+    """True when ``file_name`` holds one of the log suffixes anywhere (``x.jsonl~``)."""
+    name = file_name.lower()
+    return any(suffix in name for suffix in _LOG_STEMS)
+
+
+_LOG_STEMS = (".jsonl", ".ndjson", ".json", ".har", ".log")
+
+
+def expand(paths: Iterable[str], left_out: list[str] | None = None
+           ) -> Iterator[tuple[str, bool]]:
     """Each input path as ``(file, named)``: folders walked (sorted), globs expanded, ``-`` kept.
 
-    ``named`` is False for files found by walking a folder. Raises ``FileNotFoundError``
-    naming a path that matches nothing.
+    ``named`` is False for files found by walking a folder; a file in a folder whose name is no
+    log's (``taken_from_folder``) is not read, and is appended to ``left_out`` (when given) if
+    its name holds a log's suffix (``hgobs.jsonl.bak``, ``app.log.xz``: a log hgobs would
+    otherwise leave out without a word; a ``README.md`` is not listed).
+    Raises ``FileNotFoundError`` naming a path that matches nothing.
     """
     for spec in paths:
         if spec == "-":
@@ -75,8 +88,12 @@ def expand(paths: Iterable[str]) -> Iterator[tuple[str, bool]]:
         path = Path(spec)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and taken_from_folder(child.name):
+                if not child.is_file():
+                    continue
+                if taken_from_folder(child.name):
                     yield str(child), False
+                elif left_out is not None and _log_like(child.name):
+                    left_out.append(str(child))
         elif path.is_file() or (path.exists() and not glob.has_magic(spec)):
             yield spec, True  # a file, or a pipe or device named as it is (/dev/stdin, <(...))
         else:
@@ -162,15 +179,16 @@ def read_paths(paths: Iterable[str], ctx: ReadContext | None = None,
     ``ctx.lateness_s`` per file; records later than that are counted in ``ctx.late``). Raises
     ``FileNotFoundError`` for a missing path, before any item is yielded.
 
-    Files found in folders that are in no known format are appended to ``ignored`` (when given)
-    rather than yielded as skipped items; files named explicitly always count. A file reached
+    Files found in folders that are in no known format, or whose names are no log's, are
+    appended to ``ignored`` (when given) rather than yielded as skipped items; files named
+    explicitly always count. A file reached
     twice (named twice, or named and found in a folder, by any path: the same device and
     inode) is read once, and the later path listed in ``ctx.repeated``: its records would
     otherwise count twice and look like reused assertions.
     """
     context = ctx or ReadContext()
     files, seen = [], set()
-    for name, named in expand(paths):
+    for name, named in expand(paths, ignored):
         try:
             info = os.stat(name) if name != "-" else None
         except OSError:  # unreadable: read_file says why

@@ -157,7 +157,7 @@ def test_a_rotated_folder_is_read_whole_by_content(tmp_path):
     assert len(items) == 18 and all(i.reason is None for i in items)
     times = [i.record["time"] for i in items]  # type: ignore[index]
     assert times == sorted(times) == [T0 + s + i for s in range(0, 60, 10) for i in range(3)]
-    assert ignored == []
+    assert ignored == []  # a README is no log: not even listed
 
 
 def test_totals_reconcile_on_a_messy_log(tmp_path):

@@ -155,3 +155,19 @@ def test_a_file_reached_twice_is_read_once(tmp_path):
     twice = analyze_json(folder, path)
     assert twice["totals"]["read"] == 10
     assert twice == analyze_json(folder)
+
+
+def test_files_a_folder_walk_leaves_out_by_name_are_listed(tmp_path):
+    """``hgobs.jsonl.bak`` and ``app.log.xz`` in a log folder are not read, and are named in
+    the list of files left out (the analyzer's warning), as a file of unknown content is; a
+    ``README.md`` is not read and not listed."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "hgobs.jsonl").write_bytes(_records(5))
+    (folder / "hgobs.jsonl.bak").write_bytes(_records(5))
+    (folder / "app.log.xz").write_bytes(b"\xfd7zXZ\x00")
+    (folder / "README.md").write_text("# logs\n")
+    ignored: list[str] = []
+    items = list(read_paths([str(folder)], ReadContext(), ignored))
+    assert len(items) == 5
+    assert sorted(ignored) == [str(folder / "app.log.xz"), str(folder / "hgobs.jsonl.bak")]
