@@ -81,6 +81,8 @@ def banner(running: RunningEmulator, profile_path: Path | None, secret_generated
         f"Health Gorilla emulator listening on {running.base_url}",
         f"  sandbox token URL:    {running.token_url('sandbox')}",
         f"  production token URL: {running.token_url('production')}",
+        f"  sandbox FHIR base:    {running.fhir_base('sandbox')}",
+        f"  production FHIR base: {running.fhir_base('production')}",
         f"  client id:            {client.client_id}",
         f"  scopes:               {' '.join(client.scopes)}",
     ]

@@ -764,5 +764,6 @@ def test_write_profile_and_banner(emulator: RunningEmulator, tmp_path: Path) -> 
     hidden = banner(emulator, None, secret_generated=False)
     assert secret not in hidden and emulator.client.client_id in hidden
     assert "[environments.sandbox]" in hidden
+    assert f"sandbox FHIR base:    {emulator.base_url}/sandbox/fhir/R4" in hidden.splitlines()[3]
     with pytest.raises(click.FileError):
         write_profile(tmp_path / "missing-dir" / "x.toml", emulator)
