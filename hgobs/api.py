@@ -234,8 +234,9 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
     if ctx.late_records and on_notice is not None:
         on_notice("late_records", ctx.late_records)
     for name, late in sorted(ctx.late.items())[:5]:
-        warnings.warn(f"{counted(late, 'record')} in {name} more than {ctx.lateness_s:g} s out "
-                      "of time order (judged where they stand)", AnalysisWarning, stacklevel=3)
+        warnings.warn(f"{counted(late, 'record')} in {name} came more than {ctx.lateness_s:g} s "
+                      "behind a later time read before them (judged where they stand)",
+                      AnalysisWarning, stacklevel=3)
     if ctx.reorder_full:
         warnings.warn(f"the reorder buffer of {counted(len(ctx.reorder_full), 'file')} filled "
                       f"({ctx.max_buffered} records): the earliest were judged then, and later "

@@ -187,4 +187,4 @@ def test_hgobs_analyze_says_which_file_held_records_out_of_order(tmp_path):
     result = CliRunner().invoke(cli, ["analyze", "--format", "json", str(path)])
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
-        f"hgobs: 1 record in {path} more than 300 s out of time order (judged where they stand)"]
+        f"hgobs: 1 record in {path} came more than 300 s behind a later time read before them (judged where they stand)"]
