@@ -27,7 +27,7 @@ from hgobs.readers.files import (
     read_error,
     sniffed_head,
 )
-from hgobs.readers.merge import merged
+from hgobs.readers.merge import item_time, merged
 
 __all__ = ["FOLDER_SUFFIXES", "REGISTRY", "SNIFF_BYTES", "Item", "ReadContext",
            "Reader", "detect", "expand", "open_input", "read_paths",
@@ -69,6 +69,18 @@ def _log_like(file_name: str) -> bool:
 
 
 _LOG_STEMS = (".jsonl", ".ndjson", ".json", ".har", ".log")
+
+
+def _in_time_order(items: Iterable[Item]) -> list[Item]:
+    """A whole document's items sorted by time (stable; an item without a time keeps the time
+    of the item before it, so it stays beside it)."""
+    keyed, last = [], float("-inf")
+    for item in items:
+        when = item_time(item)
+        last = last if when is None else when
+        keyed.append((last, item))
+    keyed.sort(key=lambda pair: pair[0])
+    return [item for _, item in keyed]
 
 
 def expand(paths: Iterable[str], left_out: list[str] | None = None
@@ -165,7 +177,9 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> 
         for number in banner:
             yield Item(f"{name}:{number}", reason=BANNER)
         try:
-            yield from reader.read(source, name, ctx)
+            items = reader.read(source, name, ctx)
+            yield from (_in_time_order(items) if getattr(reader, "WHOLE_DOCUMENT", False)
+                        else items)
         except READ_ERRORS as exc:
             yield Item(f"{name}:?", reason=f"file ends early ({read_error(exc)})")
     finally:

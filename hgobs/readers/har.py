@@ -39,6 +39,9 @@ from hgobs.readers.spans import ends_early
 from hgobs.readers.textlog import parse_time, safe_error_name
 
 NAME = "har"
+WHOLE_DOCUMENT = True
+"""The whole (size-bounded) document is read before any item is yielded, so the items are put in
+time order before the merge (exports are often newest first; ``hgobs.readers.read_file``)."""
 MAX_HAR_BYTES = 256 << 20
 """Largest HAR file read (bytes); a larger one yields one skip ``<file>#0``."""
 

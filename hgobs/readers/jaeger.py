@@ -37,6 +37,9 @@ from hgobs.readers.spans import (
 )
 
 NAME = "jaeger-json"
+WHOLE_DOCUMENT = True
+"""The whole (size-bounded) document is read before any item is yielded, so the items are put in
+time order before the merge (exports are often newest first; ``hgobs.readers.read_file``)."""
 MAX_DOCUMENT_BYTES = 128 << 20
 """Most bytes of a document file read (128 MiB); the rest is reported as not read."""
 CUT_SPAN = "span cut off where the JSON breaks"

@@ -26,6 +26,9 @@ from hgobs.readers.jaeger import CUT_SPAN, CutDict, read_documents
 from hgobs.readers.spans import Span, head_text, hex_id, map_units, seconds
 
 NAME = "zipkin-json"
+WHOLE_DOCUMENT = True
+"""The whole (size-bounded) document is read before any item is yielded, so the items are put in
+time order before the merge (exports are often newest first; ``hgobs.readers.read_file``)."""
 _SNIFF = re.compile(r'\s*\[\s*\[?\s*\{\s*"(?:traceId|id|parentId|name|kind)"\s*:')
 
 

@@ -67,3 +67,22 @@ def test_a_deeply_nested_array_tag_is_no_list_of_strings(tmp_path):
     path = tmp_path / "zipkin.json"
     path.write_text(json.dumps(spans))
     assert _analyze(path).totals["read"] == len(spans)
+
+
+def test_a_trace_document_newest_first_is_judged_in_time_order(tmp_path):
+    """Zipkin spans exported newest first, an hour apart: read oldest first (history is built
+    in time order), and no record counts as late."""
+    spans = json.loads((EXAMPLES / "zipkin-spans.json").read_text())
+    for i, span in enumerate(spans):
+        when = 1764000000.0 + (len(spans) - i) * 3600
+        span["tags"]["hgobs.time"] = str(when)
+        span["timestamp"] = int(when * 1e6)
+    path = tmp_path / "zipkin.json"
+    path.write_text(json.dumps(spans))
+    from hgobs.readers import ReadContext, read_paths
+
+    ctx = ReadContext()
+    times = [i.record["time"] for i in read_paths([str(path)], ctx) if i.record is not None]
+    assert times == sorted(times) and len(times) >= 2 and ctx.late_records == 0
+    report = json.loads(_analyze(path).render("json"))
+    assert not (report.get("notices") or {}).get("late_records")
