@@ -34,7 +34,7 @@ from hgobs.extras import require
 
 require(("analyze",), "hgobs.api")  # MissingExtraError (an ImportError) without the extra
 
-from hgobs.analysis import report as report_data  # noqa: E402
+from hgobs.analysis import tables  # noqa: E402
 from hgobs.analysis.classify import Classified, gc_paused, judge  # noqa: E402
 from hgobs.analysis.state import UNKNOWN, ReportState, has_time  # noqa: E402
 from hgobs.config import fingerprint_key_setting, profile_setting  # noqa: E402
@@ -61,8 +61,8 @@ class ClientIdMismatchWarning(AnalysisWarning):
     client id is not the one the records were made with (iss/sub verdicts may be wrong)."""
 
 
-class Report(report_data.Report):
-    """The analyzer's ``hgobs.analysis.report.Report`` (its tables pandas DataFrames, times UTC,
+class Report(tables.Report):
+    """The analyzer's ``hgobs.analysis.tables.Report`` (its tables pandas DataFrames, times UTC,
     durations seconds; fields documented there), plus ``render`` and ``write``."""
 
     def render(self, fmt: str = "text") -> str:

@@ -10,9 +10,9 @@ import jwt
 import pytest
 
 import hgobs
-from hgobs.analysis.classify import classify
 from hgobs.emulator import ClientRegistration, EmulatorConfig, serve
 from hgobs.readers import read_paths
+from tests.support.whole import classify
 
 CLIENT = ClientRegistration("5e6f7a8b9c0d1e2f3a4b", "trace-history-secret-0123456789abcdef")
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

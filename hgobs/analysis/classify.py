@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hgobs.diagnosis import Diagnosis, History, diagnose, is_failure
 from hgobs.diagnosis.catalog import CATEGORIES, CONFIRMED, OK
@@ -44,19 +44,6 @@ class Classified:
 
     source: str
     record: Record
-
-
-@dataclass
-class Result:
-    """The outcome of a run: classified records and skipped items, both in input order."""
-
-    classified: list[Classified] = field(default_factory=list)
-    skipped: list[Item] = field(default_factory=list)
-
-    @property
-    def read(self) -> int:
-        """Items read (= classified + skipped)."""
-        return len(self.classified) + len(self.skipped)
 
 
 Judged = Classified | Item
@@ -148,12 +135,6 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _time_key(record: Record) -> float:
-    """The time a record is ordered by: its ``time``, or 0.0 when it has none (as before)."""
-    t = record.get("time", 0.0)
-    return t if isinstance(t, (int, float)) and t == t else 0.0
-
-
 def judge(items: Iterable[Item], profile: Profile, client_fp: str | None = None, *,
           history_entries: int = DEFAULT_HISTORY_ENTRIES, trust: bool = True,
           on_notice: Callable[[str, int], None] | None = None) -> Iterator[Judged]:
@@ -181,28 +162,4 @@ def judge(items: Iterable[Item], profile: Profile, client_fp: str | None = None,
         on_notice("history_overflowed", judge_one.history.overflowed)
 
 
-def classify(items: Iterable[Item], profile: Profile, client_fp: str | None = None) -> Result:
-    """Diagnose every record of ``items`` and return them all, in input order.
-
-    Materialises the input: every record is sorted by time (a stable sort, so equal times keep
-    input order; a record without a time counts as time 0) before any is judged, and history
-    remembers them all. For inputs of any size use ``judge`` (streaming, bounded memory) on
-    time-ordered items.
-    """
-    collected = [item if item.record is None else Item(item.source, dict(item.record))
-                 for item in items]
-    records = [item for item in collected if item.record is not None]
-    order = sorted(records, key=lambda item: _time_key(item.record))  # type: ignore[arg-type]
-    judged = {id(item): c for item, c in zip(order, judge(
-        order, profile, client_fp, history_entries=max(10_000, len(records))), strict=True)}
-    result = Result()
-    for item in collected:
-        if item.record is None:
-            result.skipped.append(item)
-        else:
-            result.classified.append(judged[id(item)])  # type: ignore[arg-type]
-    return result
-
-
-__all__ = ["DEFAULT_HISTORY_ENTRIES", "Classified", "Judged", "Result", "classify", "gc_paused",
-           "judge"]
+__all__ = ["DEFAULT_HISTORY_ENTRIES", "Classified", "Judged", "gc_paused", "judge"]

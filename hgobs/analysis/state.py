@@ -70,7 +70,7 @@ def _fix(record: Record, category: Any) -> str:
 class ReportState:
     """Streaming reduction of classified records to a report (see module doc).
 
-    Options are those of ``hgobs.analysis.report.build_report``: ``bucket`` (a fixed pandas
+    Options: ``bucket`` (a fixed pandas
     offset alias), ``since`` (inclusive) and ``until`` (exclusive) as datetimes (naive ones
     are UTC), ``recurring_min_buckets``; plus ``sample_size`` and ``skipped_sample`` (None:
     keep everything). Raises ``ConfigError`` for a bad option, before any record is read.

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hgobs.analysis.classify import Classified, Result
+from hgobs.analysis.classify import Classified
 from hgobs.diagnosis.catalog import CATEGORIES, OK
 from hgobs.readers.base import Item
 from tests.analysis.oracles import detail_frame
+from tests.support.whole import Result
 
 T0 = 1_709_510_400.0  # 2024-03-04T00:00:00Z, a bucket start for 15min, 1h and 1D
 HOUR = 3600.0

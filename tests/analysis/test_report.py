@@ -8,9 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from hgobs.analysis.report import REPORT_SCHEMA, Report, build_report
+from hgobs.analysis.tables import REPORT_SCHEMA, Report
 from hgobs.errors import ConfigError
 from tests.analysis.records import CLIENT_B, DAY, HOUR, T0, rec, result
+from tests.support.whole import build_report
 
 NOW = datetime(2024, 3, 10, tzinfo=timezone.utc)
 DAY1 = datetime(2024, 3, 5)  # naive: taken as UTC (T0 + 1 day)

@@ -12,17 +12,16 @@ import pytest
 
 from benchmarks.generate import Spec, records
 from hgobs.analysis import trends
-from hgobs.analysis.classify import Classified, classify, judge
-from hgobs.analysis.report import build_report
+from hgobs.analysis.classify import Classified, judge
 from hgobs.analysis.state import ReportState
 from hgobs.profiles import load_profile
-from hgobs.readers import read_paths
 from hgobs.readers.base import Item
 from hgobs.reports import render
 from hgobs.reports.json_report import document
 from tests.analysis import oracles
 from tests.analysis.records import DAY, T0
 from tests.reports.sample import sample_result
+from tests.support.whole import build_report
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "attempts.jsonl"
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -42,26 +41,6 @@ def _streamed_report(items, **options) -> dict:
     for judged in judge(items, PROFILE):
         state.add(judged)
     return document(state.report(NOW))
-
-
-def test_streamed_report_equals_the_report_of_the_whole_input():
-    """The sample captures, streamed through judge and ReportState, give build_report's JSON."""
-    whole = document(build_report(classify(read_paths([str(SAMPLES)]), PROFILE), now=NOW))
-    assert _streamed_report(read_paths([str(SAMPLES)])) == whole
-
-
-def test_classify_judges_in_time_order_and_returns_input_order():
-    """Records up to 60 s out of order: classify judges them as the same records sorted by
-    time would be judged, and returns them in input order."""
-    recs = _generated(3000, jitter_s=60.0)
-    assert [r["time"] for r in recs] != sorted(r["time"] for r in recs)
-    whole = classify(_items(recs), PROFILE)
-    ordered = sorted(_items(recs), key=lambda i: i.record["time"])
-    streamed = {j.source: j.record["category"] for j in judge(ordered, PROFILE)}
-    assert [c.source for c in whole.classified] == [f"in.jsonl:{i + 1}" for i in range(3000)]
-    assert [c.record["category"] for c in whole.classified] == \
-        [streamed[c.source] for c in whole.classified]
-    assert len(set(streamed.values())) > 3
 
 
 def test_judge_yields_in_the_order_given_and_skips_in_place():

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from hgobs.analysis.classify import classify
 from hgobs.facts.exchange import http_date
 from hgobs.profiles import TOKEN_EXCHANGE
 from hgobs.readers import curl, har, jsonl, textlog
@@ -18,6 +17,7 @@ from hgobs.readers.curlcmd import parse_command
 from tests.support.cases import case_profile, load_cases
 from tests.support.render_curl import case_to_curl
 from tests.support.render_har import case_secrets, case_to_har, leaks
+from tests.support.whole import classify
 
 CASES = load_cases()
 BY_ID = {c["id"]: c for c in CASES}

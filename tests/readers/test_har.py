@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from hgobs.analysis.classify import classify
 from hgobs.readers import har, jsonl
 from hgobs.readers.base import Item, ReadContext
 from hgobs.schema import SCHEMA_ID
 from tests.support.cases import case_profile, load_cases
 from tests.support.render_curl import case_to_curl
 from tests.support.render_har import case_secrets, case_to_har, case_to_har_dict, leaks
+from tests.support.whole import classify
 
 CASES = load_cases()
 BY_ID = {c["id"]: c for c in CASES}

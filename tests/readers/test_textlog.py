@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from hgobs.analysis.classify import classify
 from hgobs.readers import curl, har, jsonl, textlog
 from hgobs.readers.base import Item, ReadContext
 from hgobs.readers.textlog import parse_time
@@ -23,6 +22,7 @@ from tests.support.render_har import (
     leaks,
     plain_exchanges,
 )
+from tests.support.whole import classify
 
 CASES = load_cases()
 BY_ID = {c["id"]: c for c in CASES}

@@ -25,8 +25,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from plotly.offline import get_plotlyjs
 
-from hgobs.analysis.classify import classify
-from hgobs.analysis.report import build_report
 from hgobs.cli import cli
 from hgobs.profiles import load_profile
 from hgobs.readers import curl, har, read_paths, textlog, zipkin
@@ -47,6 +45,7 @@ from tests.reliability.capture_cases import (
 )
 from tests.support.render_curl import exchange_to_curl
 from tests.support.render_har import PlainExchange, har_entry, iso_time
+from tests.support.whole import build_report, classify
 
 PROMISE = tally.SECRETS
 ORIGIN = "https://sandbox.healthgorilla.com"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from hgobs.analysis.classify import Result
-from hgobs.analysis.report import Report, build_report
+from hgobs.analysis.tables import Report
 from tests.analysis.records import CLIENT_B, CLIENT_C, DAY, HOUR, rec, result
+from tests.support.whole import Result, build_report
 
 NOW = datetime(2024, 3, 8, 12, tzinfo=timezone.utc)
 SECRET = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJl"

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from hgobs.analysis.report import build_report
 from hgobs.errors import ConfigError
 from hgobs.reports import FORMATS, render
 from hgobs.reports.json_report import document, iso
@@ -18,6 +17,7 @@ from tests.analysis.records import result
 from tests.reports.dom import parse
 from tests.reports.html_checks import assert_numbers_match, embedded_document
 from tests.reports.sample import NOW, SECRET, sample_report
+from tests.support.whole import build_report
 
 
 @pytest.fixture(scope="module")

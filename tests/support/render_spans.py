@@ -48,13 +48,13 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
-from hgobs.analysis.classify import classify
 from hgobs.profiles import Profile
 from hgobs.readers.base import Item, ReadContext
 from tests.capture.test_cases_replay import replay
 from tests.conftest import Telemetry
 from tests.support.cases import build_origin_map, mapped_profile, reply_for, request_kwargs
 from tests.support.servers import LoopPool
+from tests.support.whole import classify
 
 SERVICE = "case-replay"
 """``service.name`` of the resource the replays' tracer provider has."""
