@@ -111,7 +111,7 @@ def parse_lean(raw: bytes, source: str) -> Item:
                     and kind in _KINDS:
                 record = _to_builtins(lean)
                 del record["schema"]
-                return Item(source, record=record, full=lambda: parse_full(raw))
+                return Item(source, record, None, lambda: parse_full(raw))  # positional: faster
     return parse_line(raw, source)
 
 
