@@ -22,7 +22,7 @@ analysis reads it (``_Lean``: the ``ANALYSIS_FIELDS``, same types, other keys sk
 ``Item.full`` decodes the whole record when a judgement needs it (``parse_full``). A line that
 is not ASCII, or that the lean decode refuses, is read whole as above: the lean decode skips
 other keys without checking that their strings are UTF-8, and every line is read as a record
-or skipped exactly as without ``lean`` (``tests/readers/test_jsonl.py``).
+or skipped exactly as without ``lean`` (``tests/readers/test_lean.py``).
 """
 
 from __future__ import annotations
