@@ -228,6 +228,9 @@ def run_all(inputs: tuple[tuple[str, int, bool], ...], work: Path, keep: bool
             generate.write(path, generate.Spec(n), fmt)
         say(f"analyzing {path.name} ({path.stat().st_size / 1e6:,.0f} MB)")
         measurements.append(measure(path, fmt, n, profile, rejudge))
+        for name, run in (*measurements[-1].runs.items(), ("plain", measurements[-1].plain)):
+            say(f"{path.name} {name}: CPU {run.cpu_s:.2f} s, wall {run.wall_s:.2f} s, "
+                f"peak {run.peak_mib:.1f} MiB, exit {run.status}")
         if i == 0:
             say(f"stage breakdown on {path.name}")
             stage_figures = stages(path, profile)

@@ -77,7 +77,7 @@ def _analyzer(measurements: list[Measurement]) -> list[str]:
 def _verdict(figure: float, target: float) -> str:
     if figure <= target:
         return "**holds**"
-    return f"**missed** by {figure / target:.2f} times ({figure - target:+.2f})"
+    return f"**missed** by {figure - target:.3g}x ({(figure / target - 1) * 100:.1f}% over)"
 
 
 def _analyzer_targets(measurements: list[Measurement]) -> list[str]:
@@ -97,7 +97,7 @@ def _analyzer_targets(measurements: list[Measurement]) -> list[str]:
         growth = large.runs["default"].peak_mib / small.runs["default"].peak_mib
         lines.append(f"| peak memory {large.records:,} <= {MEMORY_TARGET}x of {small.records:,} "
                      f"| {small.runs['default'].peak_mib:,.0f} -> "
-                     f"{large.runs['default'].peak_mib:,.0f} MiB ({growth:.2f}x) "
+                     f"{large.runs['default'].peak_mib:,.0f} MiB ({growth:.3f}x) "
                      f"| {_verdict(growth, MEMORY_TARGET)} |")
     for m in good:
         if m.fmt == "otlp":
