@@ -64,23 +64,34 @@ def test_a_lean_line_decodes_only_the_analysis_fields():
     assert len(item.record) < len(item.full()) == len(FAILED) - 1  # no "schema"
 
 
-@pytest.mark.parametrize(("stamped", "trust"), [(True, True), (False, True), (True, False)],
-                         ids=["stamps-kept", "another-profile", "rejudge"])
-def test_records_judged_lean_get_the_verdicts_they_get_judged_whole(tmp_path, stamped, trust):
+@pytest.mark.parametrize(("stamped", "trust", "client"),
+                         [(True, True, False), (False, True, False), (True, False, False),
+                          (True, True, True)],
+                         ids=["stamps-kept", "another-profile", "rejudge", "client-id"])
+def test_records_judged_lean_get_the_verdicts_they_get_judged_whole(tmp_path, stamped, trust,
+                                                                   client):
     """3,000 generated records and the samples, judged lean and whole, under the profile they
-    were stamped under or another, trusting stamps or not: each record's analysis fields are
-    equal after judging (failures judged again are judged on the whole record)."""
+    were stamped under or another, trusting stamps or not, with a client id or not: each
+    record's analysis fields are equal after judging (failures judged again are judged on the
+    whole record, with the ``iss``/``sub`` facts the client id adds)."""
     path = tmp_path / "in.jsonl"
     write(path, Spec(3000, seed=7), "jsonl")
     paths = [str(path), str(SAMPLES)]
     profile = emulator_profile(f"http://127.0.0.1:{SAMPLES_PORT}") if stamped else load_profile()
-    whole = list(judge(read_paths(paths, ReadContext(profile=profile)), profile, trust=trust))
+    client_fp = FAILED["assertion.iss_fp"] if client else None
+    whole = list(judge(read_paths(paths, ReadContext(profile=profile)), profile, client_fp,
+                       trust=trust))
     lean = list(judge(read_paths(paths, ReadContext(profile=profile, lean=True)), profile,
-                      trust=trust))
+                      client_fp, trust=trust))
     assert len(lean) == len(whole) == 3000 + len(LINES)
-    categories = set()
+    categories, is_client = set(), set()
     for a, b in zip(lean, whole, strict=True):
         assert a.source == b.source
-        assert a.record == {k: v for k, v in b.record.items() if k in ANALYSIS_FIELDS}
+        kept = {k: v for k, v in b.record.items() if k in ANALYSIS_FIELDS}
+        if client:  # the facts the judge adds to every record that has the claim
+            kept.update({k: v for k, v in b.record.items() if k.endswith("_is_client")})
+        assert a.record == kept
         categories.add(a.record["category"])
+        is_client.add(a.record.get("assertion.iss_is_client"))
     assert len(categories) > 10
+    assert is_client == ({True, False, None} if client else {None})
