@@ -1,10 +1,11 @@
 """``python -m benchmarks [--quick] [--out FILE] [--workdir DIR]``: run every benchmark, write
 the Markdown report (default ``docs/performance.md``).
 
-The full run generates inputs of 100,000, 1,000,000 and 4,000,000 records of hgobs JSON Lines
-and 100,000 and 1,000,000 of OTLP JSON (several GB in ``--workdir``, default a temporary
-folder, removed afterwards unless ``--keep``), times the analyzer beside its baselines, then
-measures capture overhead. ``--quick`` runs the same code on 2,000 records and a few requests
+The full run generates inputs of 1,000,000 and 4,000,000 records of hgobs JSON Lines and
+100,000 of OTLP JSON (``benchmarks.analyze.FULL``; about 9 GB in ``--workdir``, default a
+temporary folder, removed afterwards unless ``--keep``; inputs found there are reused), times
+the analyzer beside a plain decode (``benchmarks.analyze``; ``python -m benchmarks.analyze``
+runs that part alone), then measures capture overhead. ``--quick`` runs the same code on 2,000 records and a few requests
 (seconds; it checks the benchmark works, its numbers mean nothing).
 """
 
@@ -19,10 +20,6 @@ from pathlib import Path
 
 from benchmarks import adversarial, analyze, capture, generate, lean, report
 
-FULL_SIZES = {"jsonl": (100_000, 1_000_000, 4_000_000), "otlp": (100_000, 1_000_000)}
-QUICK_SIZES = {"jsonl": (2_000,), "otlp": (2_000,)}
-SUFFIX = {"jsonl": ".jsonl", "otlp": ".otlp.json"}
-
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and write the report; returns the exit code."""
@@ -34,34 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", help="folder for generated inputs (default: temporary)")
     parser.add_argument("--keep", action="store_true", help="keep the generated inputs")
     args = parser.parse_args(argv)
-    sizes = QUICK_SIZES if args.quick else FULL_SIZES
     work = Path(args.workdir or tempfile.mkdtemp(prefix="hgobs-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     started = time.time()
     measurements: list[analyze.Measurement] = []
+    stages: dict[str, float] = {}
+    load = (0.0, 0.0)
     try:
-        for fmt, counts in sizes.items():
-            for n in counts:
-                path = work / f"{n}{SUFFIX[fmt]}"
-                if not path.exists():
-                    _say(f"generating {n} records of {fmt}")
-                    generate.write(path, generate.Spec(n), fmt)
-                _say(f"analyzing {path.name} ({path.stat().st_size / 1e6:.0f} MB)")
-                measurements.append(analyze.measure(path, fmt, n))
-                _write(Path(args.out), report.markdown(  # partial, in case the run is cut short
-                    measurements, [], quick=args.quick, seconds=time.time() - started,
-                    notes=["_Partial: the run has not finished._"]))
-                if not args.keep and not args.workdir:
-                    path.unlink()
-        first = next((w for w in (work / f"{n}{SUFFIX['jsonl']}" for n in sizes["jsonl"][:1])), None)
-        stages: dict[str, float] = {}
-        if first is not None:
-            if not first.exists():
-                generate.write(first, generate.Spec(sizes["jsonl"][0]), "jsonl")
-            _say(f"stage breakdown on {first.name}")
-            stages = analyze.stages(first)
-            if not args.keep and not args.workdir:
-                first.unlink()
+        measurements, stages, load = analyze.run_all(
+            analyze.QUICK if args.quick else analyze.FULL, work,
+            keep=args.keep or bool(args.workdir))
         _say("measuring capture overhead")
         rounds, requests = (2, 20) if args.quick else (101, 100)
         captured = capture.run(rounds=rounds, requests=requests, warmup=10 if args.quick else 200)
@@ -71,12 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     notes_file = generate.ROOT / "benchmarks" / "NOTES.md"
     notes = notes_file.read_text(encoding="utf-8").splitlines() if notes_file.exists() else []
     text = report.markdown(measurements, captured, quick=args.quick,
-                           seconds=time.time() - started, stages=stages, notes=notes)
+                           seconds=time.time() - started, stages=stages, notes=notes, load=load)
     out = Path(args.out)
     _write(out, text)
     adversarial.run(out, quick=args.quick)
     _say(f"wrote {out}")
-    return 0 if all(m.hgobs.status == 0 for m in measurements) else 1
+    return 0 if all(m.ok for m in measurements) else 1
 
 
 def _write(path: Path, text: str) -> None:

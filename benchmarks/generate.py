@@ -81,7 +81,7 @@ def records(spec: Spec) -> Iterator[dict[str, Any]]:
     services = [f"svc-{i}" for i in range(spec.services)]
     service_of = {c: services[i % len(services)] for i, c in enumerate(clients)}
     issued: dict[str, str] = {}
-    history, profile = History(), _samples_profile()
+    history, profile = History(), samples_profile()
     step = spec.days * 86_400.0 / max(1, spec.records)
     bits = rng.getrandbits
     for i in range(spec.records):
@@ -115,7 +115,7 @@ def records(spec: Spec) -> Iterator[dict[str, Any]]:
         yield record
 
 
-def _samples_profile() -> Profile:
+def samples_profile() -> Profile:
     """The profile ``scripts/make_samples.py`` records under: its emulator's, on its port."""
     from hgobs.emulator.server import emulator_profile
 

@@ -254,7 +254,7 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
 def _context(profile: str | Profile | None, token_urls: Iterable[str], client_id: str | None,
              fingerprint_key: str | bytes | None) -> ReadContext:
     """What the readers need: the profile, the client id and the fingerprinter (under the
-    analysis key, else a random one). Raises ``ProfileError``/``ConfigError``."""
+    analysis key, else a random one); lean items (``ReadContext.lean``). Raises ``ProfileError``/``ConfigError``."""
     urls = _urls(token_urls)
     if urls:
         prof = profile_from_token_urls(urls)
@@ -267,7 +267,8 @@ def _context(profile: str | Profile | None, token_urls: Iterable[str], client_id
         warnings.warn("--client-id needs HGOBS_FINGERPRINT_KEY (the key the records were made "
                       "with) to compare fingerprints; ignoring it", AnalysisWarning,
                       stacklevel=3)
-    return ReadContext(profile=prof, client_id=client_id, fingerprint=Fingerprinter(key))
+    return ReadContext(profile=prof, client_id=client_id, fingerprint=Fingerprinter(key),
+                       lean=True)  # the report and the verdicts read the analysis's fields
 
 
 def _client_fp(client_id: str | None, key: str | bytes | None) -> str | None:

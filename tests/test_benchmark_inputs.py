@@ -13,7 +13,7 @@ def test_generated_records_carry_the_history_facts_and_verdicts_found_again():
     facts are the ones ``History`` finds again, so the analyzer keeps its stamped verdict;
     and each stamped failure is what the rules say under the samples' profile."""
     spec = generate.Spec(records=3000, jitter_s=0.0, seed=11)
-    profile = generate._samples_profile()  # the profile the records are stamped under
+    profile = generate.samples_profile()  # the profile the records are stamped under
     judge = _Judge(profile, None, history_entries=200_000)
     with_facts = failures = 0
     for record in generate.records(spec):

@@ -66,11 +66,13 @@ class _Judge:
         self.trust = trust and client_fp is None
         self.history = History(max_entries=history_entries, profile=profile)
 
-    def __call__(self, record: Record) -> Record:
-        """Judge ``record`` in place (see ``classify``) and return it."""
+    def __call__(self, record: Record, full: Callable[[], Record] | None = None) -> Record:
+        """Judge ``record`` in place (see ``classify``) and return it. ``full`` is the lean
+        item's (``hgobs.readers.base.Item``): ``record`` then holds the analysis's fields only,
+        and ``full()`` is called for the whole record when a failure is judged again."""
         recorded = self.take_recorded(record)
         self.history.annotate(record)
-        return self.decide(record, recorded)
+        return self.decide(record, recorded, full)
 
     def take_recorded(self, record: Record) -> Record:
         """Remove the fields this run computes again from ``record`` (returned, those present),
@@ -96,20 +98,36 @@ class _Judge:
         category = recorded.get("category")
         if category != OK and category not in CATEGORIES:
             return False
-        get = record.get
-        return all(get(name) == recorded.get(name) for name in HISTORY_FIELDS)
+        get, was = record.get, recorded.get
+        for name in HISTORY_FIELDS:  # a loop, not all(...): no generator per record
+            if get(name) != was(name):
+                return False
+        return True
 
-    def decide(self, record: Record, recorded: Record) -> Record:
-        """Diagnose ``record`` (history facts already added) in place and return it."""
+    def decide(self, record: Record, recorded: Record,
+               full: Callable[[], Record] | None = None) -> Record:
+        """Diagnose ``record`` (history facts already added) in place and return it; a lean
+        ``record``'s failure is diagnosed on the whole record (``full``, see ``__call__``)."""
         if self.trusted(record, recorded):
             for name in DIAGNOSIS_FIELDS:
                 if name in recorded:
                     record[name] = recorded[name]
         elif is_failure(record):
-            record.update(diagnose(record, self.profile).as_fields())
+            record.update(diagnose(record if full is None else _whole(record, full),
+                                   self.profile).as_fields())
         else:  # what ``diagnose`` returns for every attempt that did not fail
             record.update(_OK_FIELDS)
         return record
+
+
+def _whole(lean: Record, full: Callable[[], Record]) -> Record:
+    """The whole record of a ``lean`` one judged so far: what ``full()`` reads, without the
+    fields this run computes again, with ``lean``'s (the same values, and those computed)."""
+    whole = full()
+    for name in RECOMPUTED_FIELDS:
+        whole.pop(name, None)
+    whole.update(lean)
+    return whole
 
 
 _OK_FIELDS = Diagnosis(OK, CONFIRMED).as_fields()
@@ -141,7 +159,8 @@ def judge(items: Iterable[Item], profile: Profile, client_fp: str | None = None,
     """Classify ``items`` as they stream in, in the order given; yields each as it is judged.
 
     Skipped items are yielded as they are; each record as a ``Classified`` whose record has
-    been annotated and diagnosed in place (readers hand over the dicts they yield). Records of
+    been annotated and diagnosed in place (readers hand over the dicts they yield; of a lean
+    item, ``hgobs.readers.base.Item.full``, the record holds the ``ANALYSIS_FIELDS`` only). Records of
     one run see the history of the records given before them, so give them in time order.
     ``history_entries`` bounds memory. ``client_fp`` is the keyed fingerprint of the client id
     to judge ``iss``/``sub`` against (it matches ``assertion.iss_fp`` only under the same
@@ -157,7 +176,7 @@ def judge(items: Iterable[Item], profile: Profile, client_fp: str | None = None,
         if record is None:
             yield item
         else:
-            yield Classified(item.source, judge_one(record))
+            yield Classified(item.source, judge_one(record, item.full))
     if on_notice is not None and judge_one.history.overflowed:
         on_notice("history_overflowed", judge_one.history.overflowed)
 

@@ -11,7 +11,7 @@ secrets). Readers of raw HTTP (HAR, ``curl -v``, text logs) build records with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Protocol
 
@@ -25,12 +25,32 @@ class Item:
     """One input unit: ``record`` (None when skipped), its ``source`` and a skip ``reason``.
 
     ``source`` is ``<file>:<line>`` for line formats and ``<file>#<entry>`` for entries of a
-    document (HAR entries, spans of a trace file).
+    document (HAR entries, spans of a trace file). ``full`` is set only on a lean item (asked
+    for with ``ReadContext.lean``): then ``record`` holds just the ``ANALYSIS_FIELDS`` the line
+    has, and ``full()`` decodes the whole record again (a new dict at each call, the same
+    dict the reader yields without ``lean``).
     """
 
     source: str
     record: Record | None = None
     reason: str | None = None
+    full: Callable[[], Record] | None = None
+
+
+ANALYSIS_FIELDS = (
+    "time", "endpoint.kind", "environment", "service.name", "client.fp", "http.status",
+    "trace_id", "span_id", "assertion.source", "assertion.fp", "assertion.jti_fp",
+    "assertion.iss_fp", "assertion.sub_fp", "assertion.exp", "assertion.aud_environment",
+    "presented.fp", "issued.fp", "issued.expires_in",
+    "assertion.reused_after_s", "assertion.iss_ok_environment", "presented.age_s",
+    "presented.issued_expires_in", "presented.issued_environment",
+    "presented.after_failed_exchange", "presented.exchange_span_id",
+    "outcome", "category", "confidence", "fix", "evidence", "also", "group",
+    "diagnosis.rules", "diagnosis.profile")
+"""The record fields the analysis reads of a record it does not judge again: the history
+facts ``hgobs.diagnosis.History`` reads and adds, the verdict and stamp a record carries, the
+report's keys (``hgobs.analysis.state``) and the drill-down's columns. A lean item holds only
+these (``Item.full`` gives the rest, for a record whose failure is judged again)."""
 
 
 DEFAULT_LATENESS_S = 300.0
@@ -46,7 +66,8 @@ class ReadContext:
     """How to read: the provider ``profile``, the configured ``client_id``, the ``fingerprint``
     function used for values that raw inputs hold in clear, and the time order's
     ``lateness_s`` (seconds) and ``max_buffered`` (items per file), see
-    ``hgobs.readers.merge``.
+    ``hgobs.readers.merge``. With ``lean``, a reader that can decode only the
+    ``ANALYSIS_FIELDS`` of a record (the JSON Lines reader) yields lean items (see ``Item``).
 
     What reading found is counted here, by file name: ``late`` (records read out of time order,
     beyond the lateness bound) and ``reorder_full`` (times a file's reorder buffer was full);
@@ -58,6 +79,7 @@ class ReadContext:
     fingerprint: Fingerprinter = field(default_factory=Fingerprinter)
     lateness_s: float = DEFAULT_LATENESS_S
     max_buffered: int = DEFAULT_MAX_BUFFERED
+    lean: bool = False
     late: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     reorder_full: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     repeated: list[str] = field(default_factory=list, compare=False, hash=False)

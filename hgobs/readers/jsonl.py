@@ -16,6 +16,13 @@ takes the general path, which gives exactly the reasons and values it always gav
 An escaped lone surrogate (``"\\ud800"`` without its pair) is no Unicode text: in a string
 value, or a string in a list, it is read as U+FFFD, as a UTF-8 decoder reads bytes that are
 not text, so no later stage meets a string it cannot encode.
+
+Asked for lean items (``ReadContext.lean``), an ASCII line is decoded only as far as the
+analysis reads it (``_Lean``: the ``ANALYSIS_FIELDS``, same types, other keys skipped), and
+``Item.full`` decodes the whole record when a judgement needs it (``parse_full``). A line that
+is not ASCII, or that the lean decode refuses, is read whole as above: the lean decode skips
+other keys without checking that their strings are UTF-8, and every line is read as a record
+or skipped exactly as without ``lean`` (``tests/readers/test_lean.py``).
 """
 
 from __future__ import annotations
@@ -28,9 +35,9 @@ from typing import IO, Any, Union
 import msgspec
 
 from hgobs.jsontext import REFUSED, fast_loads
-from hgobs.readers.base import Item, ReadContext
+from hgobs.readers.base import ANALYSIS_FIELDS, Item, ReadContext
 from hgobs.readers.textlog import iter_lines
-from hgobs.schema import FIELD_NAMES, FIELDS, SCHEMA_ID
+from hgobs.schema import FIELD_NAMES, FIELDS, SCHEMA_ID, Record
 
 MAX_LINE_BYTES = 1 << 20
 """Longest line read as a record (bytes); longer lines are skipped with a reason."""
@@ -90,6 +97,31 @@ def parse_line(raw: bytes, source: str) -> Item:
     return parse_line_checked(raw, source)
 
 
+def parse_lean(raw: bytes, source: str) -> Item:
+    """One line of hgobs JSON Lines -> a lean ``Item`` (see module doc), or ``parse_line``'s
+    item when the line is not ASCII or the lean decode refuses it. Never raises."""
+    if raw.isascii() and len(raw) <= MAX_LINE_BYTES:
+        try:
+            lean = _decode_lean(raw)
+        except (msgspec.MsgspecError, RecursionError):
+            pass
+        else:
+            when, kind = lean.time, lean.kind
+            if lean.schema == SCHEMA_ID and (when.__class__ is float or when.__class__ is int) \
+                    and kind in _KINDS:
+                record = _to_builtins(lean)
+                del record["schema"]
+                return Item(source, record, None, lambda: parse_full(raw))  # positional: faster
+    return parse_line(raw, source)
+
+
+def parse_full(raw: bytes) -> Record:
+    """The whole record of a line ``parse_lean`` read lean: the record ``parse_line`` gives
+    (``{}`` in the case, never met, that it gives none)."""
+    record = parse_line(raw, "").record
+    return {} if record is None else record
+
+
 def parse_line_checked(raw: bytes, source: str) -> Item:
     """``parse_line``'s general path (see module doc): the line parsed whole, then each value
     checked in Python. Never raises."""
@@ -136,6 +168,14 @@ _Typed: Any = msgspec.defstruct(
 """A record as the typed decode reads it: each field of ``_TYPES`` (None allowed, UNSET when
 absent, so ``msgspec.to_builtins`` gives back exactly the fields the line holds)."""
 _decode_typed = msgspec.json.Decoder(_Typed).decode
+_Lean: Any = msgspec.defstruct(
+    "_Lean",
+    [("schema", Union[str, None, msgspec.UnsetType], msgspec.UNSET)]  # noqa: UP007
+    + [(_ATTRIBUTES.get(name, f"f{i}"), Union[(*_TYPES[name], None, msgspec.UnsetType)],
+        msgspec.field(default=msgspec.UNSET, name=name)) for i, name in enumerate(ANALYSIS_FIELDS)],
+    omit_defaults=True, gc=False)
+"""A record as the lean decode reads it: ``_Typed`` cut to the ``ANALYSIS_FIELDS``."""
+_decode_lean = msgspec.json.Decoder(_Lean).decode
 _to_builtins = msgspec.to_builtins
 
 
@@ -145,12 +185,14 @@ NAME = "hgobs-jsonl"
 def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterator[Item]:
     """Items of an open binary ``stream`` named ``name``; blank lines are not records. Lines
     end at LF bytes only (never at U+2028 or other characters a JSON string may hold); a line
-    longer than ``MAX_LINE_BYTES`` is skipped without being held whole."""
+    longer than ``MAX_LINE_BYTES`` is skipped without being held whole. With ``ctx.lean``,
+    records are read lean (see module doc)."""
+    parse = parse_lean if ctx is not None and ctx.lean else parse_line
     for lineno, line, too_long in iter_lines(stream, MAX_LINE_BYTES):
         if too_long:
             yield Item(f"{name}:{lineno}", reason=f"line longer than {MAX_LINE_BYTES} bytes")
         elif line and not line.isspace():
-            yield parse_line(line, f"{name}:{lineno}")
+            yield parse(line, f"{name}:{lineno}")
 
 
 def sniff(head: bytes, name: str = "") -> bool:

@@ -45,7 +45,8 @@ def classify(items: Iterable[Item], profile: Profile, client_fp: str | None = No
     remembers them all. For inputs of any size use ``judge`` (streaming, bounded memory) on
     time-ordered items.
     """
-    collected = [item if item.record is None else Item(item.source, dict(item.record))
+    collected = [item if item.record is None else Item(item.source, dict(item.record),
+                                                        full=item.full)
                  for item in items]
     records = [item for item in collected if item.record is not None]
     order = sorted(records, key=lambda item: _time_key(item.record))  # type: ignore[arg-type]
