@@ -5,8 +5,9 @@ The full run generates inputs of 1,000,000 and 4,000,000 records of hgobs JSON L
 100,000 of OTLP JSON (``benchmarks.analyze.FULL``; about 9 GB in ``--workdir``, default a
 temporary folder, removed afterwards unless ``--keep``; inputs found there are reused), times
 the analyzer beside a plain decode (``benchmarks.analyze``; ``python -m benchmarks.analyze``
-runs that part alone), then measures capture overhead. ``--quick`` runs the same code on 2,000 records and a few requests
-(seconds; it checks the benchmark works, its numbers mean nothing).
+runs that part alone), then measures capture overhead. ``--quick`` runs the same code on
+2,000 records and a few requests (seconds; it checks the benchmark works, its numbers mean
+nothing).
 """
 
 from __future__ import annotations
