@@ -254,7 +254,8 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
 def _context(profile: str | Profile | None, token_urls: Iterable[str], client_id: str | None,
              fingerprint_key: str | bytes | None) -> ReadContext:
     """What the readers need: the profile, the client id and the fingerprinter (under the
-    analysis key, else a random one); lean items (``ReadContext.lean``). Raises ``ProfileError``/``ConfigError``."""
+    analysis key, else a random one); lean items (``ReadContext.lean``). Raises
+    ``ProfileError``/``ConfigError``."""
     urls = _urls(token_urls)
     if urls:
         prof = profile_from_token_urls(urls)
