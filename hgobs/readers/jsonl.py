@@ -146,7 +146,8 @@ def parse_line_checked(raw: bytes, source: str) -> Item:
     if not isinstance(kind, str) or kind not in _KINDS:
         return Item(source, reason="record has no valid 'endpoint.kind'")
     wrong = [k for k, v in obj.items() if v is not None and (
-        not isinstance(v, _TYPES[k]) or (v.__class__ is bool and bool not in _TYPES[k]))]
+        not isinstance(v, _TYPES[k]) or (v.__class__ is bool and bool not in _TYPES[k])
+        or (v.__class__ is list and not all(i.__class__ is str for i in v)))]
     for name in wrong:  # a hand-edited or damaged value: dropped, never met by later stages
         del obj[name]
     return Item(source, record=obj)
@@ -156,13 +157,17 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,), "int": (int,), "float": (int, float), "number": (int, float),
     "bool": (bool,), "list[str]": (list,), "str|list[str]": (str, list)}
 _TYPES: dict[str, tuple[type, ...]] = {f.name: _PY_TYPES[f.type] for f in FIELDS}
-"""The Python types a record field may hold, from its documented type in ``hgobs.schema``."""
+"""The Python types a record field may hold, from its documented type in ``hgobs.schema`` (a
+list's items must be ``str``: ``parse_line_checked`` checks them, the structs' types say so)."""
+_STRUCT_TYPES: dict[str, tuple[Any, ...]] = {
+    name: tuple(list[str] if t is list else t for t in types) for name, types in _TYPES.items()}
+"""``_TYPES`` as the structs declare them (``list[str]``: msgspec checks each item)."""
 _ATTRIBUTES = {"time": "time", "endpoint.kind": "kind"}
 """Struct attribute names of the fields ``parse_line`` looks at (the others: ``f<index>``)."""
 _Typed: Any = msgspec.defstruct(
     "_Typed",
     [("schema", Union[str, None, msgspec.UnsetType], msgspec.UNSET)]  # noqa: UP007
-    + [(_ATTRIBUTES.get(f.name, f"f{i}"), Union[(*_TYPES[f.name], None, msgspec.UnsetType)],
+    + [(_ATTRIBUTES.get(f.name, f"f{i}"), Union[(*_STRUCT_TYPES[f.name], None, msgspec.UnsetType)],
         msgspec.field(default=msgspec.UNSET, name=f.name)) for i, f in enumerate(FIELDS)],
     omit_defaults=True, gc=False)
 """A record as the typed decode reads it: each field of ``_TYPES`` (None allowed, UNSET when
@@ -171,7 +176,7 @@ _decode_typed = msgspec.json.Decoder(_Typed).decode
 _Lean: Any = msgspec.defstruct(
     "_Lean",
     [("schema", Union[str, None, msgspec.UnsetType], msgspec.UNSET)]  # noqa: UP007
-    + [(_ATTRIBUTES.get(name, f"f{i}"), Union[(*_TYPES[name], None, msgspec.UnsetType)],
+    + [(_ATTRIBUTES.get(name, f"f{i}"), Union[(*_STRUCT_TYPES[name], None, msgspec.UnsetType)],
         msgspec.field(default=msgspec.UNSET, name=name)) for i, name in enumerate(ANALYSIS_FIELDS)],
     omit_defaults=True, gc=False)
 """A record as the lean decode reads it: ``_Typed`` cut to the ``ANALYSIS_FIELDS``."""

@@ -64,3 +64,20 @@ def test_a_line_that_is_no_hgobs_record_says_what_is_missing():
         "not an hgobs record (no 'schema' field)"
     assert jsonl.parse_line(b'{"schema": "other/2", "time": 1.0}', "f:2").reason == \
         "not an hgobs record (another schema)"
+
+
+@pytest.mark.parametrize("field,value", [("form.other_params", [{}]), ("form.other_params", [["a"]]),
+                                         ("assertion.ms_claims", [1]),
+                                         ("assertion.missing_claims", [None])])
+def test_a_list_field_with_items_that_are_no_text_is_dropped_not_a_crash(tmp_path, field, value):
+    """A record whose list-of-text field holds a dict, a list, a number or null: the field is
+    dropped (as any value of the wrong type is), by the typed, lean and checked decodes alike,
+    and the rules never meet it (they raised TypeError)."""
+    failed = dict(FAILED, **{field: value})
+    line = _line(failed)
+    for parse in (jsonl.parse_line, jsonl.parse_lean, jsonl.parse_line_checked):
+        item = parse(line, "f:1")
+        assert item.record is not None and field not in item.record, parse.__name__
+    path = tmp_path / "damaged.jsonl"
+    path.write_bytes(b"".join(_line(r) + b"\n" for r in [*LINES, failed]))
+    assert analyze_json(path)["totals"]["classified"] == len(LINES) + 1
