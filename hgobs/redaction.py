@@ -110,9 +110,10 @@ def redact_url(url: str) -> str:
 
     A path segment right after a FHIR resource type (``Patient/123``) or ``_history`` becomes
     ``{id}``/``{vid}``; any other segment that is not a plain word or short version tag
-    (``R4``, ``v1``, ``oauth2``) becomes ``{id}`` too. User info and fragments are dropped; a
-    URL ``urlsplit`` rejects is ``[redacted]``. The common shape (``_PLAIN_URL_RE``) is split
-    by one match, any other by ``urlsplit``, alike (tests/test_url_redaction_shortcut.py).
+    (``R4``, ``v1``, ``oauth2``) becomes ``{id}`` too. User info and fragments are dropped; an
+    IPv6 host keeps its brackets; a URL ``urlsplit`` rejects is ``[redacted]``. The common
+    shape (``_PLAIN_URL_RE``) is split by one match, any other by ``urlsplit``, alike
+    (tests/test_url_redaction_shortcut.py).
     """
     plain = _PLAIN_URL_RE.fullmatch(url)
     if plain is None or (plain[3] and int(plain[3]) > 65535):  # a port out of range too
@@ -143,6 +144,8 @@ def _redact_url(url: str) -> str:
 def _assemble(scheme: str, host: str, port: int, path: str, query: str) -> str:
     if "@" in host or ("eyJ" in host and JWT_RE.search(host)):  # a JWT starts "eyJ"
         host = REDACTED
+    elif ":" in host:  # an IPv6 address keeps its brackets (RFC 3986 section 3.2.2)
+        host = f"[{host}]"
     text = f"{scheme}://{host}{f':{port}' if port else ''}{redact_path(path)}"
     names = query_names(query) if query else None
     return text + "?" + "&".join(names) if names else text

@@ -8,7 +8,7 @@ import string
 import pytest
 
 from hgobs import redaction, scrub
-from hgobs.redaction import REDACTED
+from hgobs.redaction import REDACTED, redact_url
 from hgobs.scrub import scrub_text
 
 RND = random.Random(20260101)
@@ -149,3 +149,15 @@ def test_path_references_in_server_text_lose_ids_and_query_values(text, expected
     """A path a server echoes (a WWW-Authenticate realm, an error description) is reduced as a
     URL's path and query are: short search values (``Doe``) and resource ids never stay."""
     assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize("url,expected,port", [
+    ("http://[::1]:8080/fhir/R4/Patient/123?family=X", "http://[::1]:8080/fhir/R4/Patient/{id}?family", 8080),
+    ("https://[2001:db8::1]/oauth/token", "https://[2001:db8::1]/oauth/token", None)])
+def test_a_redacted_ipv6_url_keeps_its_brackets_and_parses_back(url, expected, port):
+    """The host of an IPv6 URL keeps its brackets (RFC 3986 section 3.2.2), so the redacted URL
+    parses back with its port."""
+    from urllib.parse import urlsplit
+
+    assert redact_url(url) == expected
+    assert urlsplit(redact_url(url)).port == port

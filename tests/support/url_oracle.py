@@ -54,6 +54,8 @@ def redact_url(url: str) -> str:
         return REDACTED
     if "@" in host or JWT_RE.search(host):
         host = REDACTED
+    elif ":" in host:  # brackets kept since a review found them dropped (the URL then unparseable)
+        host = f"[{host}]"
     text = f"{parts.scheme}://{host}{port}{_redact_path(parts.path)}"
     names = query_names(parts.query)
     if names:
