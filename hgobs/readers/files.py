@@ -7,8 +7,9 @@ name), in bounded memory whatever the file's size or its lines' length:
 - a byte order mark: UTF-8's is dropped; UTF-16 (LE or BE) with its BOM is read as UTF-8
   (an undecodable unit reads as U+FFFD); UTF-32 and BOM-less UTF-16 JSON are left to the JSON
   readers, which detect them as RFC 8259 section 8.1 says;
-- CR-only line ends (classic Mac OS, some Windows tools): when the first ``SNIFF_BYTES`` hold a
-  CR and no LF, every CR is read as LF, so each line keeps its number;
+- CR-only line ends (classic Mac OS, some Windows tools): when the first line break is a CR
+  without an LF (in the first ``SNIFF_BYTES``, or later when the first line is longer), every
+  CR is read as LF, so each line keeps its number;
 - blank lines before the first line that holds text, however many (``past_blank``);
 - a head of lines no reader knows (a banner, a stack trace) before the first line one does:
   detection looks at each line start of the first ``BANNER_BYTES`` (at most ``BANNER_LINES``
@@ -45,10 +46,11 @@ _CHUNK = 1 << 16
 
 class _Plain(io.RawIOBase):
     """``stream`` read with ``skip`` leading bytes dropped, decoded by ``decoder`` (then encoded
-    as UTF-8) when given, and each CR read as LF when ``cr_only``."""
+    as UTF-8) when given, and each CR read as LF when ``cr_only`` (None: decided by the first
+    line break read, a CR not followed by LF meaning yes)."""
 
     def __init__(self, stream: IO[bytes], skip: int, decoder: codecs.IncrementalDecoder | None,
-                 cr_only: bool) -> None:
+                 cr_only: bool | None) -> None:
         self._stream = stream
         self._read = getattr(stream, "read1", stream.read)
         self._skip = skip
@@ -69,9 +71,25 @@ class _Plain(io.RawIOBase):
                 chunk, self._skip = chunk[dropped:], self._skip - dropped
             if self._decoder is not None:
                 chunk = self._decoder.decode(chunk, final=self._eof).encode("utf-8")
+            if self._cr_only is None:
+                chunk = self._decide(chunk)
             if self._cr_only:
                 chunk = chunk.replace(b"\r", b"\n")
             self._pending = memoryview(chunk)
+
+    def _decide(self, chunk: bytes) -> bytes:
+        """Set ``_cr_only`` from the first line break of ``chunk`` (reading one byte more when
+        a CR ends it); ``chunk`` (and that byte) returned."""
+        cr, lf = chunk.find(b"\r"), chunk.find(b"\n")
+        if cr == len(chunk) - 1 and not self._eof and (lf < 0 or lf > cr):
+            more = self._read(1)
+            self._eof = not more
+            chunk += more
+        if lf >= 0 and (cr < 0 or lf == cr + 1 or lf < cr):
+            self._cr_only = False
+        elif cr >= 0 and (cr + 1 < len(chunk) or self._eof):
+            self._cr_only = True
+        return chunk
 
     def readinto(self, buffer: Any) -> int:
         self._fill()
@@ -101,8 +119,10 @@ def _plain(stream: IO[bytes]) -> IO[bytes]:
     else:
         if head.startswith(codecs.BOM_UTF8):
             skip, text = len(codecs.BOM_UTF8), head[len(codecs.BOM_UTF8):]
-    cr_only = b"\r" in text and b"\n" not in text
-    if not (skip or cr_only):
+    cr_only: bool | None = b"\r" in text and b"\n" not in text
+    if not cr_only and len(head) >= SNIFF_BYTES and b"\r" not in text and b"\n" not in text:
+        cr_only = None  # a first line longer than the head: its end decides
+    if not (skip or cr_only is not False):
         return stream
     return io.BufferedReader(_Plain(stream, skip, decoder, cr_only), _CHUNK)
 
@@ -151,6 +171,20 @@ class _Prefixed(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def _decide(self, chunk: bytes) -> bytes:
+        """Set ``_cr_only`` from the first line break of ``chunk`` (reading one byte more when
+        a CR ends it); ``chunk`` (and that byte) returned."""
+        cr, lf = chunk.find(b"\r"), chunk.find(b"\n")
+        if cr == len(chunk) - 1 and not self._eof and (lf < 0 or lf > cr):
+            more = self._read(1)
+            self._eof = not more
+            chunk += more
+        if lf >= 0 and (cr < 0 or lf == cr + 1 or lf < cr):
+            self._cr_only = False
+        elif cr >= 0 and (cr + 1 < len(chunk) or self._eof):
+            self._cr_only = True
+        return chunk
 
     def readinto(self, buffer: Any) -> int:
         if self._lines:

@@ -193,3 +193,16 @@ def test_a_rotated_gzip_with_damaged_data_is_one_skip_naming_it(tmp_path):
     assert len(records) >= len(body.splitlines())
     assert [i.reason for i in skipped if i.source.startswith(str(bad))] in (
         ["cannot open file (damaged gzip data)"], ["file ends early (damaged gzip data)"])
+
+
+@pytest.mark.parametrize("ending", [b"\r", b"\n", b"\r\n"], ids=["cr", "lf", "crlf"])
+def test_a_first_line_longer_than_the_head_is_ended_by_whatever_ends_it(tmp_path, ending):
+    """A first record of 7 KB (longer than the sniffed head, so no line break in it), then the
+    rest: each line read as one record, for CR-only, LF and CR LF files alike."""
+    lines = SAMPLES.read_bytes().split(b"\n")[:20]
+    first = json.loads(lines[0])
+    first["error.description"] = "x" * 7000
+    path = tmp_path / "long-first.jsonl"
+    path.write_bytes(ending.join([json.dumps(first).encode(), *lines[1:]]) + ending)
+    items = list(read_paths([str(path)], ReadContext()))
+    assert [i.reason for i in items] == [None] * 20
