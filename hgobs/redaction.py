@@ -39,6 +39,13 @@ _KEEP_SEGMENT_RE = re.compile(
 )
 
 
+def is_fingerprint(value: object) -> bool:
+    """True when ``value`` has a fingerprint's shape: ``FINGERPRINT_HEX_CHARS`` lower-case hex
+    digits (what ``Fingerprinter`` gives)."""
+    return (isinstance(value, str) and len(value) == FINGERPRINT_HEX_CHARS
+            and all(c in "0123456789abcdef" for c in value))
+
+
 class Fingerprinter:
     """Keyed fingerprints: ``HMAC-SHA256(key, value)`` as the first 16 hex characters (64 bits).
 

@@ -287,7 +287,7 @@ class ReportState:
 
     def report(self, now: datetime | None = None) -> Report:
         """The ``Report`` of everything added so far (``now`` stamps ``generated_at``)."""
-        cube = tables.scrubbed(self.cube(), "service.name")
+        cube = tables.scrubbed(tables.scrubbed(self.cube(), "service.name"), "client.fp")
         window = self.window()
         totals = {"read": self.read, "classified": self.classified, "skipped": self.skipped,
                   **summary.totals_of(cube)}
@@ -311,11 +311,12 @@ class ReportState:
             recurring=trends.recurring_of(cube, self.recurring_min_buckets),
             changes=tables.changes_table(cube, window, self._w_ns, self._before,
                                          self._last_before),
-            mismatch=tables.mismatch_table(self._mismatch),
-            recovery=trends.recovery_of(list(self.episodes.rows()), seconds=True),
+            mismatch=tables.scrubbed(tables.mismatch_table(self._mismatch), "client"),
+            recovery=tables.scrubbed(trends.recovery_of(list(self.episodes.rows()), seconds=True),
+                                     "client"),
             failure_rate=trends.failure_rate_of(cube, self.ok_kinds),
-            records=tables.scrubbed(trends.drilldown_of(list(self.drill.items()), seconds=True),
-                                    "service"),
+            records=tables.scrubbed(tables.scrubbed(
+                trends.drilldown_of(list(self.drill.items()), seconds=True), "service"), "client"),
             samples=MappingProxyType(self.samples()),
             notices=tables.notices_of(self.notices),
         )

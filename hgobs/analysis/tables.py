@@ -18,6 +18,7 @@ import pandas as pd
 
 from hgobs.analysis import summary, trends
 from hgobs.diagnosis.catalog import OK
+from hgobs.redaction import is_fingerprint
 from hgobs.scrub import scrub_text
 
 REPORT_SCHEMA = "hgobs.report/1"
@@ -142,11 +143,14 @@ def mismatch_table(cells: Mapping[tuple[Any, ...], list[Any]]) -> pd.DataFrame:
 
 
 def scrubbed(table: pd.DataFrame, column: str) -> pd.DataFrame:
-    """``table`` with the free text of ``column`` (a service name, as a log or a span said it)
-    passed through ``scrub_text``, once per distinct value."""
+    """``table`` with the free text of ``column`` (a service name, as a log or a span said it;
+    a client, which is a fingerprint when hgobs wrote the record but may be anything in a
+    record from elsewhere) passed through ``scrub_text``, once per distinct value; a value
+    with a fingerprint's shape is kept as it is (``hgobs.redaction.is_fingerprint``: the
+    scrubber would take its hex for a token)."""
     if column not in table.columns or table.empty:
         return table
-    clean = {v: scrub_text(v, limit=128) if isinstance(v, str) else v
+    clean = {v: scrub_text(v, limit=128) if isinstance(v, str) and not is_fingerprint(v) else v
              for v in table[column].unique()}
     if all(k is v or k == v for k, v in clean.items()):
         return table

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -210,3 +211,28 @@ def test_time_columns_are_written_as_iso_writes_each_time(zone):
     assert written[:4] == ["2026-01-01T00:00:00Z", None, "1970-01-01T00:00:00Z",
                            "1970-01-01T00:00:00Z"]
     assert written[4] == "1960-05-05T01:02:03.000001Z"
+
+
+def test_a_client_that_is_no_fingerprint_is_scrubbed_in_every_format(tmp_path):
+    """A JSON Lines record not written by hgobs whose ``client.fp`` holds an e-mail address and
+    a FHIR search: no format shows either; a real fingerprint is shown as it is."""
+    import json
+
+    from tests.support.reports import analyze_json
+
+    lines = (Path(__file__).resolve().parents[2] / "samples" / "attempts.jsonl").read_text()
+    records = [json.loads(line) for line in lines.splitlines()]
+    kept = next(r["client.fp"] for r in records if r.get("client.fp"))
+    records[0]["client.fp"] = "jane.doe@example.org https://h/fhir/Patient?family=Smithson"
+    path = tmp_path / "foreign.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    doc = analyze_json(path)
+    text = json.dumps(doc)
+    assert "jane.doe@example.org" not in text and "Smithson" not in text
+    assert kept in text
+    from click.testing import CliRunner
+
+    from hgobs.cli import cli
+    for fmt in ("text", "markdown", "csv", "html"):
+        out = CliRunner().invoke(cli, ["analyze", "--format", fmt, str(path)]).stdout
+        assert "jane.doe@example.org" not in out and "Smithson" not in out, fmt
