@@ -172,20 +172,6 @@ class _Prefixed(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def _decide(self, chunk: bytes) -> bytes:
-        """Set ``_cr_only`` from the first line break of ``chunk`` (reading one byte more when
-        a CR ends it); ``chunk`` (and that byte) returned."""
-        cr, lf = chunk.find(b"\r"), chunk.find(b"\n")
-        if cr == len(chunk) - 1 and not self._eof and (lf < 0 or lf > cr):
-            more = self._read(1)
-            self._eof = not more
-            chunk += more
-        if lf >= 0 and (cr < 0 or lf == cr + 1 or lf < cr):
-            self._cr_only = False
-        elif cr >= 0 and (cr + 1 < len(chunk) or self._eof):
-            self._cr_only = True
-        return chunk
-
     def readinto(self, buffer: Any) -> int:
         if self._lines:
             n = min(len(buffer), self._lines)
