@@ -45,6 +45,13 @@ class Category:
 
 _C = Category
 CATALOG: tuple[Category, ...] = (
+    _C("network_failure", "No HTTP answer: the network failed",
+       "The request raised before any HTTP status arrived: a name that does not resolve, a connection refused or reset, a TLS handshake that fails, or a timeout.",
+       "The provider never judged the request: DNS, a firewall or proxy, the TLS trust store (or TLS inspection), or the network path stopped it first.",
+       "Act on the exception named: check the host name resolves, the port is reachable through any proxy, the certificate chain is trusted by this process, and the timeout suits the network; retry with backoff. Fix nothing in the assertion for this.",
+       "The record carries error.type (the exception class) and no http.status.",
+       "RFC 9110 section 15 (a status is the server's answer; none arrived); httpx TransportError classes",
+       rule="network_failure"),
     _C("redirect_dropped_body", "Token request lost its form in a redirect",
        "The token endpoint says the grant type is unsupported or missing although the client sent one.",
        "The request went to a URL that redirects (often http:// instead of https://, or a trailing slash); on 301/302 HTTP clients repeat the request as a GET without the body.",

@@ -305,6 +305,15 @@ def invalid_scope(r: Record, ctx: Context) -> Verdict | None:
     return None
 
 
+def network_failure(r: Record, ctx: Context) -> Verdict | None:
+    """No HTTP status, an exception instead (connect, DNS, TLS, timeout): no answer came
+    (RFC 9110 section 15)."""
+    name = r.get("error.type")
+    if isinstance(name, str) and name and r.get("http.status") is None:
+        return CONFIRMED, [f"error.type={name}"]
+    return None
+
+
 def silent_failure(r: Record, ctx: Context) -> Verdict | None:
     """A refused exchange with an empty body (HG guide, silent failure)."""
     status = r.get("http.status")
