@@ -79,18 +79,33 @@ class _Attempts:
         self.now, self.start_ns = self.recorder.now(), time.time_ns()
         self.started = time.perf_counter()
 
+    def begin(self) -> None:
+        """An attempt of the call enters ``_send_handling_redirects``; a later one takes its own
+        send time (``retry``)."""
+        self.inside = True
+        self.attempts += 1
+        if self.attempts > 1:
+            guarded("attempt", self.retry)
+
+    def answered(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """``response``, recorded first when it is a refusal (``seen``)."""
+        if response.status_code in REFUSED_STATUSES:
+            guarded("api_call", self.seen, request, response)
+        return response
+
+    def failed(self, request: httpx.Request, exc: BaseException) -> None:
+        """The attempt raised: record the refused response the exception carries, if any (an
+        event hook's ``raise_for_status``)."""
+        refused = guarded("refused", _refused, exc)
+        if refused is not None:
+            guarded("api_call", self.seen, request, refused)
+
     def seen(self, request: httpx.Request, response: httpx.Response) -> None:
         """Record the refused ``response`` to ``request`` unless it was recorded already."""
         if RECORDED not in response.__dict__:
             response.__dict__[RECORDED] = True
             record_api(self.recorder, request, self.plan, self.now, self.start_ns,
                         self.started, response)
-
-
-def _api_error(state: _Attempts, request: httpx.Request, exc: BaseException) -> None:
-    refused = guarded("refused", _refused, exc)
-    if refused is not None:
-        guarded("api_call", state.seen, request, refused)
 
 
 def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
@@ -105,20 +120,15 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
         request, state = None, True
     if state is not None:
         if inner and type(state) is _Attempts and not state.inside:
-            state.inside = True
-            state.attempts += 1
-            if state.attempts > 1:
-                guarded("attempt", state.retry)
+            state.begin()
             try:
                 response = wrapped(*args, **kwargs)
             except Exception as exc:
-                _api_error(state, request, exc)
+                state.failed(request, exc)
                 raise
             finally:
                 state.inside = False
-            if response.status_code in REFUSED_STATUSES:
-                guarded("api_call", state.seen, request, response)
-            return response
+            return state.answered(request, response)
         return wrapped(*args, **kwargs)
     if recorder is None:
         return wrapped(*args, **kwargs)
@@ -135,11 +145,9 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
             try:
                 response = wrapped(*args, **kwargs)
             except Exception as exc:
-                _api_error(state, request, exc)
+                state.failed(request, exc)
                 raise
-            if response.status_code in REFUSED_STATUSES:
-                guarded("api_call", state.seen, request, response)
-            return response
+            return state.answered(request, response)
         request.__dict__[HANDLING] = True
         exchange = guarded("start", Exchange, recorder, client, request, plan)
         if exchange is None:
@@ -168,20 +176,15 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
         request, state = None, True
     if state is not None:
         if inner and type(state) is _Attempts and not state.inside:
-            state.inside = True
-            state.attempts += 1
-            if state.attempts > 1:
-                guarded("attempt", state.retry)
+            state.begin()
             try:
                 response = await wrapped(*args, **kwargs)
             except Exception as exc:
-                _api_error(state, request, exc)
+                state.failed(request, exc)
                 raise
             finally:
                 state.inside = False
-            if response.status_code in REFUSED_STATUSES:
-                guarded("api_call", state.seen, request, response)
-            return response
+            return state.answered(request, response)
         return await wrapped(*args, **kwargs)
     if recorder is None:
         return await wrapped(*args, **kwargs)
@@ -198,11 +201,9 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
             try:
                 response = await wrapped(*args, **kwargs)
             except Exception as exc:
-                _api_error(state, request, exc)
+                state.failed(request, exc)
                 raise
-            if response.status_code in REFUSED_STATUSES:
-                guarded("api_call", state.seen, request, response)
-            return response
+            return state.answered(request, response)
         request.__dict__[HANDLING] = True
         exchange = guarded("start", Exchange, recorder, client, request, plan)
         if exchange is None:
