@@ -83,35 +83,36 @@ def parse_line(raw: bytes, source: str) -> Item:
     """
     if len(raw) > MAX_LINE_BYTES:
         return Item(source, reason=f"line longer than {MAX_LINE_BYTES} bytes")
-    try:
-        typed = _decode_typed(raw)
-    except (msgspec.MsgspecError, RecursionError):
-        pass
-    else:
-        when, kind = typed.time, typed.kind
-        if typed.schema == SCHEMA_ID and (when.__class__ is float or when.__class__ is int) \
-                and kind in _KINDS:
-            record = _to_builtins(typed)
-            del record["schema"]
-            return Item(source, record=record)
+    record = _struct_record(_decode_typed, raw)
+    if record is not None:
+        return Item(source, record=record)
     return parse_line_checked(raw, source)
+
+
+def _struct_record(decode: Any, raw: bytes) -> Record | None:
+    """The record ``decode`` (one of the struct decoders) reads from ``raw`` when it takes the
+    line and finds an hgobs record (schema, numeric ``time``, known ``endpoint.kind``); else
+    None, for the general path to say why."""
+    try:
+        struct = decode(raw)
+    except (msgspec.MsgspecError, RecursionError):
+        return None
+    when = struct.time
+    if struct.schema != SCHEMA_ID or not (when.__class__ is float or when.__class__ is int) \
+            or struct.kind not in _KINDS:
+        return None
+    record: Record = _to_builtins(struct)
+    del record["schema"]
+    return record
 
 
 def parse_lean(raw: bytes, source: str) -> Item:
     """One line of hgobs JSON Lines -> a lean ``Item`` (see module doc), or ``parse_line``'s
     item when the line is not ASCII or the lean decode refuses it. Never raises."""
     if raw.isascii() and len(raw) <= MAX_LINE_BYTES:
-        try:
-            lean = _decode_lean(raw)
-        except (msgspec.MsgspecError, RecursionError):
-            pass
-        else:
-            when, kind = lean.time, lean.kind
-            if lean.schema == SCHEMA_ID and (when.__class__ is float or when.__class__ is int) \
-                    and kind in _KINDS:
-                record = _to_builtins(lean)
-                del record["schema"]
-                return Item(source, record, None, lambda: parse_full(raw))  # positional: faster
+        record = _struct_record(_decode_lean, raw)
+        if record is not None:
+            return Item(source, record, None, lambda: parse_full(raw))  # positional: faster
     return parse_line(raw, source)
 
 
