@@ -37,8 +37,9 @@ REGISTRY: tuple[Reader, ...] = (jsonl, otlp, har, jaeger, zipkin, curl, textlog)
 """Every reader, once, in the order their ``sniff`` is tried (the first that says yes reads
 the file): the strict JSON shapes first, the lenient text shapes last."""
 
-FOLDER_SUFFIXES = tuple(
-    ext + gz for ext in (".jsonl", ".ndjson", ".json", ".har", ".log", ".txt") for gz in ("", ".gz"))
+LOG_EXTENSIONS = (".jsonl", ".ndjson", ".json", ".har", ".log", ".txt")
+"""The extensions of files a folder walk reads (``FOLDER_SUFFIXES``)."""
+FOLDER_SUFFIXES = tuple(ext + gz for ext in LOG_EXTENSIONS for gz in ("", ".gz"))
 """Files taken from a folder (in any letter case, and rotated: see ``taken_from_folder``);
 files named explicitly are sniffed whatever their name."""
 _ROTATED = re.compile(r"(?:\.gz|[.-]\d{1,10}|[.-]\d{4}-\d{2}-\d{2}(?:[T_.-]\d{2}(?:[:.-]?\d{2}){0,2})?)$",
@@ -63,12 +64,10 @@ def taken_from_folder(file_name: str) -> bool:
 
 
 def _log_like(file_name: str) -> bool:
-    """True when ``file_name`` holds one of the log suffixes anywhere (``x.jsonl~``)."""
+    """True when ``file_name`` holds one of ``LOG_EXTENSIONS`` anywhere (``x.jsonl~``), ``.txt``
+    aside (a folder's notes are no left-out log)."""
     name = file_name.lower()
-    return any(suffix in name for suffix in _LOG_STEMS)
-
-
-_LOG_STEMS = (".jsonl", ".ndjson", ".json", ".har", ".log")
+    return any(ext in name for ext in LOG_EXTENSIONS if ext != ".txt")
 
 
 def _in_time_order(items: Iterable[Item]) -> list[Item]:
@@ -178,8 +177,7 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> 
             yield Item(f"{name}:{number}", reason=BANNER)
         try:
             items = reader.read(source, name, ctx)
-            yield from (_in_time_order(items) if getattr(reader, "WHOLE_DOCUMENT", False)
-                        else items)
+            yield from _in_time_order(items) if reader.WHOLE_DOCUMENT else items
         except READ_ERRORS as exc:
             yield Item(f"{name}:?", reason=f"file ends early ({read_error(exc)})")
     finally:

@@ -95,6 +95,10 @@ class Reader(Protocol):
 
     NAME: str
     """The format's name, as messages give it (``hgobs-jsonl``, ``otlp-json``, ...)."""
+    WHOLE_DOCUMENT: bool
+    """True when the whole (size-bounded) document is read before any item is yielded: its
+    items are then put in time order before the merge (``hgobs.readers.read_file``); False for
+    a stream of lines, nearly in time order already."""
 
     def sniff(self, head: bytes, name: str = "") -> bool:
         """True when a file whose first bytes (from its first line that is not blank) are

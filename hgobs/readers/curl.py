@@ -38,6 +38,8 @@ from hgobs.readers.raw import build
 from hgobs.readers.textlog import iter_lines, leading_time
 
 NAME = "curl-verbose"
+WHOLE_DOCUMENT = False
+"""Read line by line, in file order (see ``hgobs.readers.base.Reader``)."""
 MAX_BODY_BYTES = 64 << 10
 """Most response body characters kept per exchange (the token endpoint's answers are small)."""
 MAX_LINE_BYTES = 1 << 20

@@ -186,6 +186,8 @@ _to_builtins = msgspec.to_builtins
 
 
 NAME = "hgobs-jsonl"
+WHOLE_DOCUMENT = False
+"""Read line by line, in file order (see ``hgobs.readers.base.Reader``)."""
 
 
 def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterator[Item]:

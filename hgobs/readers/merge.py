@@ -47,9 +47,6 @@ MAX_OPEN_AT_START = 32
 """Up to this many files are opened at once from the start; more are opened as the merge
 reaches them (after a first pass learns each file's first time)."""
 
-LAST_TIME = TIME_END_S
-"""A record time is in range from 0 (1970) to before this (``hgobs.schema.time_in_range``; the
-loop of ``ordered`` tests the same inline)."""
 TIME_OUT_OF_RANGE = "record time out of range (not seconds from 1970 to 2100)"
 """The skip reason of a record whose ``time`` is a number out of range (negative,
 milliseconds, 1e300, not finite): it cannot be put in time order, nor bucketed."""
@@ -62,8 +59,8 @@ Opener = Callable[[str, "list[str] | None"], Iterator[Item]]
 
 def item_time(item: Item) -> float | None:
     """The time ``item`` is ordered by: its record's ``time`` (epoch seconds) when that is a
-    number in range (see ``LAST_TIME``), else None (a skip, or a record without a usable time).
-    ``ordered`` reads the same inline."""
+    number in range (``hgobs.schema.time_in_range``), else None (a skip, or a record without a
+    usable time). ``ordered`` reads the same inline."""
     record = item.record
     when = None if record is None else record.get("time")
     return when if time_in_range(when) else None
@@ -88,7 +85,7 @@ def ordered(items: Iterator[Item], name: str, ctx: ReadContext
             if when.__class__ is not float and when.__class__ is not int:
                 when = None
                 key = last
-            elif not 0 <= when < LAST_TIME:
+            elif not 0 <= when < TIME_END_S:
                 when, key = None, last
                 item = Item(item.source, reason=TIME_OUT_OF_RANGE)
             else:

@@ -54,6 +54,8 @@ from hgobs.readers.spans import (
 )
 
 NAME = "otlp-json"
+WHOLE_DOCUMENT = False
+"""Read line by line, in file order (see ``hgobs.readers.base.Reader``)."""
 MAX_LINE_BYTES = 64 << 20
 """Longest line (or pretty-printed object) read, in bytes; longer ones are skipped."""
 SPOOL_MEMORY_BYTES = 16 << 20

@@ -37,6 +37,8 @@ from hgobs.readers.base import Item, ReadContext
 from hgobs.readers.raw import build
 
 NAME = "text-log"
+WHOLE_DOCUMENT = False
+"""Read line by line, in file order (see ``hgobs.readers.base.Reader``)."""
 MAX_LINE_BYTES = 1 << 20
 """Longest line read (bytes); a longer line is skipped with a reason (and never held whole)."""
 MAX_JSON_TRIES = 20
