@@ -24,7 +24,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
 }
 """The extras each command needs; a command not listed (``analyze``, ``classify``,
 ``categories``, ``schema``, the group's own ``--help``) needs ``analyze``."""
-COMMANDS = frozenset({*NEEDS, "analyze", "classify", "categories", "schema"})
+COMMANDS = frozenset({*NEEDS, "analyze", "classify", "categories", "profiles", "schema"})
 """Every command of ``hgobs`` (``tests/test_lean_install.py`` checks it against the group)."""
 
 LEAN_HELP = f"""\
