@@ -270,6 +270,13 @@ def assertion_lifetime_too_long(r: Record, ctx: Context) -> Verdict | None:
     if lifetime is not None and limit is not None and lifetime > limit:
         return (CONFIRMED if said or error(r) in ("invalid_grant", "invalid_client") else LIKELY), [
             f"assertion.lifetime_s={lifetime:g}", f"limit={limit:g}"]
+    exp, now = to_seconds(r.get("assertion.exp")), r.get("time")
+    if lifetime is None and limit is not None and exp is not None and isinstance(now, (int, float)) \
+            and exp - now > limit + ctx.profile.leeway_s:
+        # No iat: the limit counts from the moment it is sent (SMART Backend Services: exp "no
+        # more than five minutes in the future").
+        return (CONFIRMED if said or error(r) in ("invalid_grant", "invalid_client") else LIKELY), [
+            f"exp is {exp - now:g} s after the client clock (no iat)", f"limit={limit:g}"]
     if said:
         return CONFIRMED, ["server says exp is too far ahead"]
     return None

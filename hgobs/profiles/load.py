@@ -2,8 +2,8 @@
 
 The built-in profiles are ``hgobs/data/<name>.toml``. A profile may start from another
 (``extends = "epic"``, a built-in name or a TOML path relative to the file): its tables are
-merged key by key, its environments by name, its ``errors`` appended to the other's and its
-``fixes`` merged by category. Format: ``docs/profiles.md``.
+merged key by key, its ``errors`` appended to the other's and its ``fixes`` merged by category;
+its environments, when it declares any, replace the other's. Format: ``docs/profiles.md``.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-BUILTIN = ("healthgorilla", "smart", "epic", "oracle", "salesforce", "google", "okta", "entra",
-           "keycloak", "auth0", "generic")
-"""Built-in profile names, in the order ``--profile auto`` tries their URL patterns
-(``generic``, which matches any ``.../token`` URL, last)."""
+BUILTIN = ("healthgorilla", "epic", "oracle", "salesforce", "google", "okta", "entra", "keycloak",
+           "auth0", "smart", "generic")
+"""Built-in profile names, in the order ``--profile auto`` tries their URL patterns: the
+providers first, then ``smart`` (the HL7 specification, for SMART servers not named here),
+then ``generic``, which matches any ``.../token`` URL."""
 DEFAULT = "healthgorilla"
 _MAX_EXTENDS = 4
 
@@ -56,14 +57,14 @@ def _file_data(path: Path, source: str) -> dict[str, Any]:
 
 
 def _merge(base: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
-    """``child`` laid over ``base``: tables key by key, environments by name, errors appended."""
+    """``child`` laid over ``base``: tables key by key, errors appended; the child's
+    environments replace the base's when it declares any (a provider's hosts are its own),
+    else it keeps the base's (a copy of a built-in that adds ``custom_domains``)."""
     out = dict(base)
     for key, value in child.items():
         if key == "extends":
             continue
         if key in ("limits", "claims", "header", "audience", "fixes") and isinstance(value, Mapping):
-            out[key] = {**dict(base.get(key, {}) or {}), **dict(value)}
-        elif key == "environments" and isinstance(value, Mapping):
             out[key] = {**dict(base.get(key, {}) or {}), **dict(value)}
         elif key == "errors" and isinstance(value, list):
             out[key] = [*list(base.get(key, []) or []), *value]

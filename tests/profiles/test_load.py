@@ -55,11 +55,19 @@ def test_extends_merges_tables_environments_and_errors(tmp_path: Path) -> None:
     prof = load_profile(child)
     assert prof.name == "child"
     assert (prof.max_assertion_lifetime_s, prof.leeway_s) == (300.0, 0.0)
-    assert [e.name for e in prof.environments] == ["prod", "test"]
+    assert [e.name for e in prof.environments] == ["test"]  # its own hosts replace the base's
     assert [(e.text, e.error, e.status) for e in prof.errors] == [
         ("bad key", "", None), ("", "invalid_client", 401)]
     assert prof.custom_domains == ("auth.mine.example",)
     assert prof.fixes["invalid_signature"].link == "https://idp.example.test/doc"
+
+
+def test_a_copy_without_environments_keeps_the_bases(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.toml"
+    mine.write_text('name = "my-epic"\nextends = "epic"\ncustom_domains = ["fhir.hospital.example"]\n')
+    prof = load_profile(mine)
+    assert [e.name for e in prof.environments] == [e.name for e in load_profile("epic").environments]
+    assert prof.match("https://fhir.hospital.example/Proxy/oauth2/token")[0] == "token_exchange"
 
 
 def test_a_profile_extending_generic_does_not_become_generic() -> None:
