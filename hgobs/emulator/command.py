@@ -10,10 +10,12 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 
 from hgobs.emulator.config import DEFAULT_SCOPES, ClientRegistration, EmulatorConfig
+from hgobs.emulator.keys import EmulatorKeys
 from hgobs.emulator.server import RunningEmulator, loopback_address, serve
 from hgobs.errors import ConfigError
 
@@ -35,12 +37,14 @@ def client_from_options(
     secret_env: str | None,
     scopes: tuple[str, ...],
     environ: Mapping[str, str] | None = None,
+    jwks: Mapping[str, Any] | None = None,
 ) -> tuple[ClientRegistration, bool]:
     """The client to register, and whether its secret was generated here.
 
     ``client_id`` None: a generated id. ``secret_env`` names the environment variable holding
     the secret (``click.UsageError`` when unset or empty); None: a generated throwaway secret.
     Each ``scopes`` item may hold several space-separated scopes; none given: the defaults.
+    ``jwks`` is the public JWK Set to register for the client too (None: none).
     """
     environ = os.environ if environ is None else environ
     generated = ClientRegistration.generate()
@@ -55,6 +59,7 @@ def client_from_options(
             client_id=client_id if client_id is not None else generated.client_id,
             client_secret=secret,
             scopes=wanted,
+            jwks=jwks,
         )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
@@ -83,6 +88,7 @@ def banner(running: RunningEmulator, profile_path: Path | None, secret_generated
         f"  production token URL: {running.token_url('production')}",
         f"  sandbox FHIR base:    {running.fhir_base('sandbox')}",
         f"  production FHIR base: {running.fhir_base('production')}",
+        f"  JWKS URL:             {running.jwks_url()}",
         f"  client id:            {client.client_id}",
         f"  scopes:               {' '.join(client.scopes)}",
     ]
@@ -136,8 +142,10 @@ def emulate(
 ) -> None:
     """Run a local Health Gorilla-like auth server (sandbox and production) until Ctrl-C."""
     address = check_host(host)
-    client, generated = client_from_options(client_id, client_secret_env, scopes)
-    config = EmulatorConfig(clients=(client,))
+    keys = EmulatorKeys.generate()
+    client, generated = client_from_options(client_id, client_secret_env, scopes,
+                                            jwks=keys.public_jwks())
+    config = EmulatorConfig(clients=(client,), keys=keys)
     try:
         with serve(config, host=address, port=port) as running:
             if profile_out is not None:
