@@ -213,7 +213,13 @@ def load_jwks(source: str | Path | bytes | Mapping[str, Any] | Jwks) -> Jwks:
     return parse_jwks(data, name)
 
 
+_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
 def _b64(segment: str) -> bytes | None:
+    """One unpadded base64url segment decoded, or None when it holds another character."""
+    if not set(segment) <= _B64URL:
+        return None
     try:
         return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError):
