@@ -75,6 +75,24 @@ def write_profile(path: Path, running: RunningEmulator) -> Path:
     return path
 
 
+def write_keys(directory: Path, keys: EmulatorKeys) -> list[Path]:
+    """Write each of the emulator's private keys as ``{kid}.pem`` (PKCS#8, mode 0600) in
+    ``directory`` (created if needed) and return the paths; ``click.FileError`` on failure.
+    They are generated for this run and only the emulator trusts them."""
+    written = []
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for kid in keys.keys:
+            path = directory / f"{kid}.pem"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(keys.private_pem(kid))
+            written.append(path)
+    except OSError as exc:
+        raise click.FileError(str(directory), hint=exc.strerror or str(exc)) from None
+    return written
+
+
 def banner(running: RunningEmulator, profile_path: Path | None, secret_generated: bool) -> str:
     """What ``hgobs emulate`` prints once listening.
 
@@ -127,6 +145,13 @@ def banner(running: RunningEmulator, profile_path: Path | None, secret_generated
     help="Scope to register (repeatable; default: patient360 user/*.*).",
 )
 @click.option(
+    "--keys-out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the private keys behind the JWKS URL ({kid}.pem) to this folder, to sign "
+    "RS384/ES384 assertions (generated for this run).",
+)
+@click.option(
     "--profile-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -138,6 +163,7 @@ def emulate(
     client_id: str | None,
     client_secret_env: str | None,
     scopes: tuple[str, ...],
+    keys_out: Path | None,
     profile_out: Path | None,
 ) -> None:
     """Run a local Health Gorilla-like auth server (sandbox and production) until Ctrl-C."""
@@ -150,6 +176,10 @@ def emulate(
         with serve(config, host=address, port=port) as running:
             if profile_out is not None:
                 write_profile(profile_out, running)
+            if keys_out is not None:
+                for path in write_keys(keys_out, keys):
+                    click.echo(f"private key written to {path} (kid {path.stem}, "
+                               f"{keys.alg(path.stem)})")
             click.echo(banner(running, profile_out, generated))
             try:
                 while True:

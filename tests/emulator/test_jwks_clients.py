@@ -352,3 +352,23 @@ def test_rules_given_set_the_config_lifetime_and_leeway() -> None:
         .max_assertion_lifetime_s is None
     default = EmulatorConfig(clients=(BACKEND,), max_assertion_lifetime_s=120, leeway_s=3)
     assert default.rules == TokenRules.healthgorilla(120, 3)
+
+
+def test_write_keys_gives_pems_that_sign_for_the_served_jwks(tmp_path) -> None:
+    """hgobs emulate --keys-out: each private key as {kid}.pem, readable by the owner only, and
+    an assertion signed with it verifies against the emulator's JWKS."""
+    import stat
+
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from hgobs.emulator.command import write_keys
+    from hgobs.jwks import VERIFIED, check_compact
+
+    keys = EmulatorKeys.generate()
+    paths = write_keys(tmp_path / "keys", keys)
+    assert [p.name for p in paths] == [f"{RSA_KID}.pem", f"{EC_KID}.pem"]
+    for path in paths:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        token = jwt.encode({"a": 1}, load_pem_private_key(path.read_bytes(), None),
+                           algorithm=keys.alg(path.stem), headers={"kid": path.stem})
+        assert check_compact(token, keys.jwks()).outcome == VERIFIED
