@@ -126,9 +126,9 @@ _INTERIM_FIXES = {
 
 def _fix(cat_id: str, prof: Profile) -> str:
     """The fix for ``cat_id``: the profile's own, else the catalog's, else an interim text."""
-    own = getattr(prof, "fixes", {}).get(cat_id)
+    own = prof.fixes.get(cat_id)
     if own is not None:
-        return f"{own.fix} ({own.link})" if getattr(own, "link", "") else str(own.fix)
+        return f"{own.fix} ({own.link})" if own.link else own.fix
     known = CATEGORIES.get(cat_id)
     return known.fix if known is not None else _INTERIM_FIXES[cat_id]
 
@@ -144,12 +144,12 @@ def key_findings(assertion: str, jwks: Jwks, prof: Profile) -> list[Finding]:
     """
     from hgobs import jwks as jwkslib
 
-    accepted = tuple(getattr(prof, "algorithms", ()))
+    accepted = prof.algorithms
     check = jwkslib.check_compact(assertion, jwks, accepted)
     if check is None or check.outcome == jwkslib.VERIFIED:
         return []
     if check.outcome == jwkslib.NO_KID:
-        required = "kid" in tuple(getattr(prof, "header_required", ()))
+        required = "kid" in prof.header_required
         severity = ERROR if required or not check.verified else WARNING
         extra = "; the profile requires a kid" if required else \
             "; a server that picks the key by kid cannot choose one" if check.verified else ""

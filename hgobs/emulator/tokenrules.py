@@ -180,7 +180,7 @@ class TokenRules:
         """
         if errors is None:
             answers: dict[str, ErrorAnswer] = {}
-            for entry in getattr(profile, "errors", ()):
+            for entry in profile.errors:
                 if entry.error and entry.category not in answers:
                     answers[entry.category] = ErrorAnswer(entry.status or 400, entry.error,
                                                           entry.text)
