@@ -233,8 +233,8 @@ def emulate(
     profile_spec: str,
     profile_out: Path | None,
 ) -> None:
-    """Run a local auth server until Ctrl-C: Health Gorilla-like (sandbox and production) by
-    default, or answering like the provider of --profile."""
+    """Run a local Health Gorilla-like auth server (sandbox and production) until Ctrl-C.
+    With --profile, it answers like that provider instead."""
     address = check_host(host)
     profile = None
     if profile_spec != DEFAULT:
