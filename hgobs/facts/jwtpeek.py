@@ -28,6 +28,13 @@ MAX_NUMERIC = 2**53
 TIME_CLAIMS = ("iat", "exp", "nbf")
 REGISTERED = frozenset({"iss", "sub", "aud", "iat", "exp", "nbf", "jti"})
 CHECKED_CLAIMS = ("iss", "sub", "aud", "exp", "iat")
+JOSE_HEADER_PARAMS = frozenset({
+    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "b64",
+    "zip", "enc", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c", "ppt", "url", "nonce"})
+"""JOSE header parameter names recorded as they are (RFC 7515 section 4.1, RFC 7516 section
+4.1, RFC 7518 section 4, RFC 7797, RFC 8225, RFC 8555 section 6.4: the IANA JSON Web
+Signature and Encryption Header Parameters registry). Any other name is scrubbed first."""
+MAX_HEADER_FIELDS = 20
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*$")
 _SPACE_RE = re.compile(r"\s")
 _URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -177,6 +184,15 @@ def _strings(value: Any, depth: int = 0) -> list[str]:
     return []
 
 
+def header_fields(header: dict[str, Any]) -> list[str]:
+    """The parameter names of a decoded JOSE header, sorted (values never): registered names
+    (``JOSE_HEADER_PARAMS``) as they are, any other scrubbed (``scrub_text``; dropped when
+    nothing is left), ``MAX_HEADER_FIELDS`` at most. RFC 7515 section 4.1."""
+    names = {k if k in JOSE_HEADER_PARAMS else scrub_text(str(k)[:64], limit=64)
+             for k in list(header)[:64]}
+    return sorted(n for n in names if n)[:MAX_HEADER_FIELDS]
+
+
 def _seconds(value: float | int | None) -> float | None:
     if value is None:
         return None
@@ -231,6 +247,7 @@ def peek(
     for name in ("alg", "kid", "typ"):
         if isinstance(header.get(name), str):
             facts[f"assertion.{name}"] = scrub_text(header[name], limit=64)
+    facts["assertion.header_fields"] = header_fields(header)
     aud = claims.get("aud")
     if isinstance(aud, str):
         facts["assertion.aud"] = scrub_text(aud, limit=256)
