@@ -90,7 +90,7 @@ FIELDS: tuple[Field, ...] = (
     _F("assertion.alg", "str", "JOSE header `alg`."),
     _F("assertion.kid", "str", "JOSE header `kid`, scrubbed."),
     _F("assertion.typ", "str", "JOSE header `typ`."),
-    _F("assertion.header_fields", "list[str]", "Names (only) of the JOSE header parameters, sorted (`alg`, `kid`, `typ`, `x5t`, `x5t#S256` ...); a name outside the IANA registry is scrubbed."),
+    _F("assertion.header_fields", "list[str]", "Names (only) of the JOSE header parameters, sorted (`alg`, `kid`, `typ`, `x5t`, `x5t#S256` ...); any name outside the IANA registry is recorded as `[redacted]`."),
     _F("assertion.aud", "str|list[str]", "`aud` claim as sent (a string or an array), scrubbed."),
     _F("assertion.iat", "number", "`iat` claim as sent (seconds, or milliseconds when wrong)."),
     _F("assertion.exp", "number", "`exp` claim as sent."),

@@ -18,7 +18,7 @@ from typing import Any
 import jwt
 
 from hgobs import jsontext
-from hgobs.redaction import Fingerprinter
+from hgobs.redaction import REDACTED, Fingerprinter
 from hgobs.scrub import scrub_text
 
 MS_THRESHOLD = 1e11
@@ -33,7 +33,8 @@ JOSE_HEADER_PARAMS = frozenset({
     "zip", "enc", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c", "ppt", "url", "nonce"})
 """JOSE header parameter names recorded as they are (RFC 7515 section 4.1, RFC 7516 section
 4.1, RFC 7518 section 4, RFC 7797, RFC 8225, RFC 8555 section 6.4: the IANA JSON Web
-Signature and Encryption Header Parameters registry). Any other name is scrubbed first."""
+Signature and Encryption Header Parameters registry). Any other name is recorded as
+``[redacted]``."""
 MAX_HEADER_FIELDS = 20
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*$")
 _SPACE_RE = re.compile(r"\s")
@@ -185,12 +186,11 @@ def _strings(value: Any, depth: int = 0) -> list[str]:
 
 
 def header_fields(header: dict[str, Any]) -> list[str]:
-    """The parameter names of a decoded JOSE header, sorted (values never): registered names
-    (``JOSE_HEADER_PARAMS``) as they are, any other scrubbed (``scrub_text``; dropped when
-    nothing is left), ``MAX_HEADER_FIELDS`` at most. RFC 7515 section 4.1."""
-    names = {k if k in JOSE_HEADER_PARAMS else scrub_text(str(k)[:64], limit=64)
-             for k in list(header)[:64]}
-    return sorted(n for n in names if n)[:MAX_HEADER_FIELDS]
+    """The parameter names of a decoded JOSE header, sorted (values never): the registered
+    ones (``JOSE_HEADER_PARAMS``) as they are, and ``[redacted]`` once for any others (a name
+    can be a value put in the name position). RFC 7515 section 4.1."""
+    names = {k if k in JOSE_HEADER_PARAMS else REDACTED for k in list(header)[:64]}
+    return sorted(names)[:MAX_HEADER_FIELDS]
 
 
 def _seconds(value: float | int | None) -> float | None:
