@@ -110,6 +110,7 @@ FIELDS: tuple[Field, ...] = (
     _F("assertion.missing_claims", "list[str]", "Which of iss, sub, aud, exp, iat are absent."),
     _F("assertion.aud_environment", "str", "Environment whose token URL `aud` equals exactly (else whose host it names), by the capture-time profile."),
     _F("assertion.aud_exact", "bool", "`aud` is one string equal to a token URL of the profile."),
+    _F("assertion.aud_differs_in", "list[str]", "Names (only) of the profile's URL placeholders (`tenant`, `realm` ...) whose value in `aud` differs from the token URL called, compared before redaction; `[]` when they agree; absent when nothing is comparable."),
     _F("limits.max_lifetime_s", "float", "The profile's longest accepted `exp - iat` at capture, seconds."),
     _F("limits.require_iat", "bool", "The profile requires `iat`."),
     _F("assertion.iss_ok_environment", "str", "Another environment where an exchange with the same `iss` succeeded before; history rule."),

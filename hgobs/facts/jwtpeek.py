@@ -207,14 +207,16 @@ def peek(
     fingerprint: Fingerprinter,
     client_id: str | None = None,
     known: list[str] | None = None,
+    auds: list[str] | None = None,
 ) -> dict[str, Any]:
     """Redacted facts about the JWT ``raw``, as ``assertion.*`` record fields.
 
     ``source`` is ``assertion``, ``client_assertion`` or ``bearer``; ``now`` is the client
     clock at send (epoch seconds); ``client_id`` the configured client id, if any. The string
     values of the claims are appended to ``known`` (when given), so that a server echoing one
-    of them can be scrubbed. Never raises for any input string: a token that does not decode
-    yields ``assertion.defect``.
+    of them can be scrubbed; the raw ``aud`` strings to ``auds`` (when given: they are compared
+    with the URL called before redaction, never kept). Never raises for any input string: a
+    token that does not decode yields ``assertion.defect``.
     """
     facts: dict[str, Any] = {
         "assertion.source": source,
@@ -249,6 +251,8 @@ def peek(
             facts[f"assertion.{name}"] = scrub_text(header[name], limit=64)
     facts["assertion.header_fields"] = header_fields(header)
     aud = claims.get("aud")
+    if auds is not None:
+        auds.extend(a for a in (aud if isinstance(aud, list) else [aud])[:10] if isinstance(a, str))
     if isinstance(aud, str):
         facts["assertion.aud"] = scrub_text(aud, limit=256)
     elif isinstance(aud, list):

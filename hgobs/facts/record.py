@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from hgobs.facts import challenges, jwtpeek, oauth, request
-from hgobs.facts.claims import profile_facts
+from hgobs.facts.claims import aud_differs_in, profile_facts
 from hgobs.facts.exchange import Exchange, Headers, http_date
 from hgobs.profiles import TOKEN_EXCHANGE, Profile
 from hgobs.redaction import Fingerprinter, redact_url
@@ -265,10 +265,14 @@ class RecordBuilder:
             for source in oauth.ASSERTION_PARAMS:
                 if source in private:
                     known.append(private[source])
+                    auds: list[str] = []
                     record.update(jwtpeek.peek(
                         private[source], source=source, now=now,
                         fingerprint=self.fingerprint, client_id=self.client_id,
-                        known=known))
+                        known=known, auds=auds))
+                    if auds:
+                        record["assertion.aud_differs_in"] = aud_differs_in(
+                            self.profile, exchange.url, auds)
                     if source == "client_assertion" and str(
                             record.get("assertion.alg", "")).startswith("HS"):
                         record["request.client_method"] = "client_secret_jwt"
