@@ -104,7 +104,9 @@ def secret_instead_of_assertion(r: Record, ctx: Context) -> Verdict | None:
 
 def client_not_authorized(r: Record, ctx: Context) -> Verdict | None:
     """The server knew the client and refused it the grant: ``unauthorized_client``
-    (RFC 6749 section 5.2), or a text the profile maps to this category."""
+    (RFC 6749 section 5.2), or a text the profile maps to this category. Late in fix order: a
+    provider text naming a precise cause (Entra answers ``unauthorized_client`` for an
+    application not found in the tenant) comes first."""
     if not is_exchange(r):
         return None
     if error(r) == "unauthorized_client":

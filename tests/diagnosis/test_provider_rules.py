@@ -274,3 +274,18 @@ def test_a_cross_origin_redirect_that_dropped_the_header_is_confirmed():
                                              "presented.on_final_request=false"]
     record["presented.on_final_request"] = True
     assert pr.authorization_not_received(record, ctx("epic")) is None
+
+
+def test_a_provider_text_naming_another_cause_comes_before_the_bare_unauthorized_client():
+    """Entra-like: unauthorized_client with a text the profile maps to wrong_tenant gives
+    wrong_tenant first, client_not_authorized after it (late in fix order)."""
+    profile = dict(TENANTED, errors=[*TENANTED["errors"], {
+        "text": "was not found in the directory", "category": "wrong_tenant",
+        "source": "https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes"}])
+    record = signed(ENTRA_TOKEN.format("fabrikam.onmicrosoft.com"), alg="RS256",
+                    fields=("alg", "typ", "x5t"), **{
+                        "response.error": "unauthorized_client",
+                        "response.error_description": "AADSTS700016: Application with identifier "
+                                                      "'x' was not found in the directory 'y'."})
+    verdict = diagnose(record, load_profile(profile))
+    assert (verdict.category, verdict.also) == ("wrong_tenant", ("client_not_authorized",))
