@@ -65,9 +65,21 @@ PROVIDER_ANSWERS: Mapping[str, Mapping[str, ErrorAnswer]] = {
     # https://hl7.org/fhir/smart-app-launch/backend-services.html).
     "epic": {"secret_instead_of_assertion": ErrorAnswer(400, "invalid_client")},
     "smart": {"secret_instead_of_assertion": ErrorAnswer(401, "invalid_client")},
+    # Google answers a key it does not know (deleted, disabled, another account's) as a bad
+    # signature (https://developers.google.com/identity/protocols/oauth2/service-account;
+    # https://github.com/google-github-actions/setup-gcloud/issues/76).
+    "google": {"signing_key_not_found": ErrorAnswer(400, "invalid_grant",
+                                                    "Invalid JWT Signature.")},
 }
 """Answers a profile's ``[[errors]]`` cannot express (an ``error_uri``, a code the profile
 lists without its error member), by provider name, with their sources."""
+
+BARE_INVALID_CLIENT: frozenset[str] = frozenset({"smart", "epic", "oracle", "auth0"})
+"""Providers whose ``invalid_client`` refusals carry no description, whatever the cause (the
+reason goes to the provider's logs): the SMART specification asks for ``invalid_client``
+alone (https://hl7.org/fhir/smart-app-launch/backend-services.html), and Epic, Oracle Health
+and Auth0 answers reported in their documentation and forums have none (``tests/data/cases``).
+A profile entry naming an error code is a response text and is still sent."""
 
 _ALIASES = {"assertion_not_yet_valid": "clock_skew"}
 """A category the emulator decides, and the profile category whose text answers it when the
@@ -193,7 +205,9 @@ def provider_answers(profile: Profile, texts: Mapping[str, str] | None = None
     ``assertion_not_yet_valid`` also ``clock_skew``'s), its text (in the case of ``texts``)
     as ``error_description``, its code (else ``GENERIC_ERRORS``' code for the category) and
     status; else ``GENERIC_ERRORS``' answer. An ``invalid_client`` answer without a stated
-    status gets ``INVALID_CLIENT_STATUS`` of the provider (400 when not listed).
+    status gets ``INVALID_CLIENT_STATUS`` of the provider (400 when not listed), and no
+    description for a provider of ``BARE_INVALID_CLIENT`` unless an entry with that code
+    documents one.
     """
     texts = texts or {}
     invalid_client_status = INVALID_CLIENT_STATUS.get(profile.name, 400)
@@ -215,6 +229,11 @@ def provider_answers(profile: Profile, texts: Mapping[str, str] | None = None
                                             fallback.description)
         else:
             answers[category] = fallback
+    if profile.name in BARE_INVALID_CLIENT:
+        for category, answer in answers.items():
+            documented = any(e.error == "invalid_client" for e in by_category.get(category, ()))
+            if answer.error == "invalid_client" and not documented:
+                answers[category] = ErrorAnswer(answer.status, "invalid_client")
     answers.update(PROVIDER_ANSWERS.get(profile.name, {}))
     return answers
 
