@@ -9,8 +9,9 @@ is one (as before providers were listed), else the ``generic`` profile (RFC 7523
 no client id, since no provider's limits or client id can be said to apply to it.
 
 Cost for a request to a host no provider names (the common case in a service): one decode of
-the host and one set lookup, plus one set lookup per host label when some provider has URL
-patterns; a provider pattern that matches any host (``generic``'s) adds a path match.
+the host and one set lookup, plus one dict lookup per host label when some provider has URL
+patterns; a provider pattern that matches any host (``generic``'s) adds its ``resolve``. Only
+the providers whose pattern hosts fit the request's host are tried.
 """
 
 from __future__ import annotations
@@ -54,22 +55,23 @@ class _NoUrls:
 _NO_URLS: Any = _NoUrls()
 
 
-def _host_port(url: Any) -> tuple[str, int | None]:
-    """``(lower-case host, port or None for the default)`` of an ``httpx.URL`` (its parsed
-    parts, as ``Profile.resolve`` reads them) or a string URL (``split_url``)."""
+def _host(url: Any) -> str:
+    """The lower-case host of an ``httpx.URL`` (its parsed host, as ``Profile.resolve`` reads
+    it) or a string URL (``split_url``)."""
     raw_host = getattr(url, "raw_host", None)
-    if isinstance(raw_host, bytes):
-        return raw_host.decode("ascii").lower(), url.port
-    host, port, _ = split_url(str(url))
-    return host, port
+    if type(raw_host) is bytes:
+        return raw_host.decode("ascii").lower()
+    return split_url(str(url))[0]
 
 
-def _path(url: Any) -> str:
-    """The path of ``url`` without query and trailing slash, as ``Profile.resolve`` reads it."""
+def _port_path(url: Any) -> tuple[int | None, str]:
+    """``(port or None for the default, path without query and trailing slash)`` of ``url``,
+    as ``Profile.resolve`` reads them."""
     raw_path = getattr(url, "raw_path", None)
-    if isinstance(raw_path, bytes):
-        return raw_path.split(b"?", 1)[0].decode("ascii").rstrip("/")
-    return split_url(str(url))[2]
+    if type(raw_path) is bytes:
+        return url.port, raw_path.split(b"?", 1)[0].decode("ascii").rstrip("/")
+    _, port, path = split_url(str(url))
+    return port, path
 
 
 class Routes:
@@ -88,33 +90,32 @@ class Routes:
         self._tokens: dict[tuple[str, int | None, str], tuple[int, str]] = {}
         self._bases: dict[tuple[str, int | None], list[tuple[str, int, str]]] = {}
         self._hosts: set[str] = set()
-        self._suffixes: set[str] = set()
-        self._any_host = False
-        patterned: list[int] = []
+        self._owners: dict[str, tuple[int, ...]] = {}
+        """Literal host suffix of a pattern (or a custom domain) -> providers having it."""
+        self._wide: tuple[int, ...] = ()
+        """Providers with a pattern whose host is all placeholder: tried for every host."""
         last = len(providers) if len(providers) == 1 else self.fallback
         for index, provider in enumerate(providers[:last]):
-            if self._add(index, provider.profile):
-                patterned.append(index)
-        self._patterned = tuple(patterned)
+            self._add(index, provider.profile)
 
     @classmethod
     def of(cls, options: Options) -> Routes:
         """The routes of ``options.providers``."""
         return cls(options.providers)
 
-    def _add(self, index: int, profile: Profile) -> bool:
-        """Index ``profile``'s exact URLs; note its pattern hosts. True when it has patterns."""
-        patterned = False
+    def _add(self, index: int, profile: Profile) -> None:
+        """Index ``profile``'s exact URLs, and its pattern hosts and custom domains."""
+        owned: set[str] = set()
+        wide = False
         for env in profile.environments:
             for kind, urls in ((TOKEN_EXCHANGE, env.token_urls), (API_CALL, env.api_bases)):
                 for url in urls:
                     if is_pattern(url):
-                        patterned = True
                         suffix = UrlPattern.parse(url, profile.name).host_suffix
                         if suffix:
-                            self._suffixes.add(suffix)
+                            owned.add(suffix)
                         else:
-                            self._any_host = True
+                            wide = True
                         continue
                     host, port, path = split_url(url)
                     self._hosts.add(host)
@@ -122,39 +123,48 @@ class Routes:
                         self._tokens.setdefault((host, port, path), (index, env.name))
                     else:
                         self._bases.setdefault((host, port), []).append((path, index, env.name))
-        if patterned:
-            self._hosts.update(d.lower() for d in profile.custom_domains)
-        return patterned
+        if owned or wide:  # custom domains count with patterns only (Profile.resolve)
+            owned.update(d.lower().rstrip(".") for d in profile.custom_domains)
+        for suffix in owned:
+            self._owners[suffix] = (*self._owners.get(suffix, ()), index)
+        if wide:
+            self._wide = (*self._wide, index)
 
-    def _near(self, host: str) -> bool:
-        """True when some provider's URL pattern may match ``host``: a host of its custom
-        domains, a host ending in one of its patterns' literal host suffixes, or any host
-        (a pattern whose host is all placeholder)."""
-        if self._any_host:
-            return True
-        suffixes = self._suffixes
-        if not suffixes:
-            return False
-        labels = host.split(".")
-        return any(".".join(labels[i:]) in suffixes for i in range(len(labels)))
+    def _near(self, host: str) -> tuple[int, ...]:
+        """The providers, in order, whose URL patterns may match ``host``: those with a
+        pattern host suffix (or custom domain) that ``host`` is or ends in, and those with a
+        pattern matching any host. One set lookup per host label."""
+        owners = self._owners
+        if not owners:
+            return self._wide
+        found: tuple[int, ...] = ()
+        while host:  # the host, then the host without its first label, and so on
+            got = owners.get(host)
+            if got is not None:
+                found += got
+            host = host.partition(".")[2]
+        if not found:
+            return self._wide
+        return tuple(sorted({*found, *self._wide}))
 
     def route(self, url: Any) -> tuple[str, str, int] | None:
         """``(endpoint kind, environment, provider index)`` of the provider whose token URL
         or API base ``url`` (a string or an ``httpx.URL``) is, else None: exact URLs of all
         providers first, then each provider's patterns in order."""
-        host, port = _host_port(url)
+        host = _host(url)
         exact = host in self._hosts
-        if not exact and not self._near(host):
+        near = self._near(host)
+        if not exact and not near:
             return None
         if exact:
-            path = _path(url)
+            port, path = _port_path(url)
             found = self._tokens.get((host, port, path))
             if found is not None:
                 return TOKEN_EXCHANGE, found[1], found[0]
             for base_path, index, env in self._bases.get((host, port), ()):
                 if path == base_path or path.startswith(base_path + "/"):
                     return API_CALL, env, index
-        for index in self._patterned:
+        for index in near:
             resolved = self.providers[index].profile.resolve(url)
             if resolved is not None:
                 return resolved[0], resolved[1], index

@@ -121,10 +121,14 @@ class UrlScope:
     def _under_suffix(self, host: str) -> bool:
         """True when ``host`` lies under a pattern's literal host suffix (``a.epichosted.com``
         under ``epichosted.com``: at least one label more); one set lookup per label."""
-        if not self._suffixes:
-            return False
-        labels = host.split(".")
-        return any(".".join(labels[i:]) in self._suffixes for i in range(1, len(labels)))
+        suffixes = self._suffixes
+        while suffixes:  # the host without its first label, then without its second ...
+            host = host.partition(".")[2]
+            if not host:
+                return False
+            if host in suffixes:
+                return True
+        return False
 
     def redacted(self, url: str) -> str | None:
         """``redact_url(url)`` when ``url`` is in scope (``url`` itself when that removes
