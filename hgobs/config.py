@@ -166,12 +166,12 @@ def _providers(kwargs: Mapping[str, Any], pick: Callable[[str], Any]) -> tuple[P
 
 
 def _entries(given: Any) -> list[Any]:
-    """The entries of a ``providers=`` value: a string in ``HGOBS_PROVIDERS`` syntax is parsed
-    later (``parse_providers``); one ``Provider`` or one pair is a list of one."""
-    if isinstance(given, (Provider, str)):
-        return [given]
-    if isinstance(given, tuple) and len(given) == 2 and isinstance(given[1], str) \
-            and not isinstance(given[0], (tuple, Provider)):
+    """The entries of a ``providers=`` value: a list (or other iterable) of entries; a string
+    in ``HGOBS_PROVIDERS`` syntax is the providers it lists; one ``Provider`` is a list of
+    one."""
+    if isinstance(given, str):
+        return list(parse_providers(given, "providers="))
+    if isinstance(given, Provider):
         return [given]
     try:
         return list(given)
@@ -217,8 +217,13 @@ def parse_providers(text: str, source: str = ENV_VARS["providers"]) -> tuple[Pro
                               "PROFILE=CLIENT_ID, entries separated by commas)")
         try:
             out.append(Provider(load_profile(spec), client_id or None))
-        except ProfileError as exc:
-            raise ConfigError(source, f"entry {number}: {exc}") from None
+        except (ProfileError, ValueError, OSError) as exc:  # ValueError: a NUL in a path
+            # A value that is no built-in name nor an existing file may be a misplaced client
+            # id or secret: the entry's number says which, the value is not repeated.
+            said = str(exc) if isinstance(exc, ProfileError) and (
+                spec in BUILTIN or Path(spec).is_file()) else \
+                f"names no built-in profile ({', '.join(BUILTIN)}) and no profile file"
+            raise ConfigError(source, f"entry {number}: {said}") from None
     return tuple(out)
 
 

@@ -18,8 +18,7 @@ from opentelemetry.trace import SpanKind
 import hgobs
 from hgobs.capture.routes import Routes
 from hgobs.capture.urlscope import UrlScope, rewrites
-from hgobs.config import Provider, parse_providers, resolve_options
-from hgobs.errors import ConfigError, ProfileError
+from hgobs.config import Provider
 from hgobs.profiles import API_CALL, TOKEN_EXCHANGE, load_profile, profile_from_mapping
 from hgobs.redaction import Fingerprinter, redact_url
 from tests.support.cases import make_jwt
@@ -240,64 +239,6 @@ def test_routes_give_what_profile_match_gives_for_one_provider():
         assert (found[:2] if found else (None, None)) == hg.match(url)
 
 
-# -- HGOBS_PROVIDERS and providers= ----------------------------------------------------------
-
-def test_providers_variable_is_parsed():
-    """Names and paths with or without client ids, spaces ignored; the first is ``profile``."""
-    options = resolve_options({"HGOBS_PROVIDERS": "healthgorilla=abc-1, generic"})
-    assert [(p.profile.name, p.client_id) for p in options.providers] == \
-        [("healthgorilla", "abc-1"), ("generic", None)]
-    assert options.profile.name == "healthgorilla" and options.client_id == "abc-1"
-    assert parse_providers("healthgorilla=a=b")[0].client_id == "a=b"
-
-
-@pytest.mark.parametrize("value, says", [
-    ("", None), ("healthgorilla=a,,generic=b", "entry 2 of 3 is empty"),
-    ("=s3cr3t-client", "entry 1 of 1 names no profile"),
-    ("nosuchprofile=s3cr3t-client", "entry 1: profile nosuchprofile"),
-    ("healthgorilla=s3cr3t-client,healthgorilla=other", "'healthgorilla' is given twice"),
-])
-def test_bad_providers_variable_is_a_config_error_naming_it(value, says):
-    """A bad list is a ConfigError naming HGOBS_PROVIDERS, never echoing a client id; an empty
-    variable is as if unset."""
-    if says is None:
-        assert resolve_options({"HGOBS_PROVIDERS": value}).profile.name == "healthgorilla"
-        return
-    with pytest.raises(ConfigError) as caught:
-        resolve_options({"HGOBS_PROVIDERS": value})
-    assert caught.value.option == "HGOBS_PROVIDERS"
-    assert says in str(caught.value) and "s3cr3t" not in str(caught.value)
-
-
-def test_providers_and_profile_are_not_mixed():
-    """providers= with profile=/client_id=, or HGOBS_PROVIDERS with HGOBS_PROFILE or
-    HGOBS_CLIENT_ID, is a ConfigError; keywords win over variables."""
-    with pytest.raises(ConfigError, match="providers="):
-        resolve_options({}, providers=[("generic", "x")], client_id="y")
-    with pytest.raises(ConfigError, match="HGOBS_PROVIDERS"):
-        resolve_options({"HGOBS_PROVIDERS": "generic=x", "HGOBS_CLIENT_ID": "y"})
-    env = {"HGOBS_PROVIDERS": "generic=x"}
-    assert resolve_options(env, client_id="kw").providers == \
-        (Provider(load_profile("healthgorilla"), "kw"),)
-    assert resolve_options(env, providers="healthgorilla=z").providers == \
-        (Provider(load_profile("healthgorilla"), "z"),)
-
-
-def test_providers_keyword_shapes():
-    """Pairs, Provider values, a Profile alone, one pair alone; bad shapes are errors."""
-    hg = load_profile("healthgorilla")
-    options = resolve_options({}, providers=[("healthgorilla", "a"), Provider("generic", "b")])
-    assert [(p.profile.name, p.client_id) for p in options.providers] == \
-        [("healthgorilla", "a"), ("generic", "b")]
-    assert resolve_options({}, providers=("healthgorilla", "a")).providers == (Provider(hg, "a"),)
-    assert resolve_options({}, providers=[hg]).providers == (Provider(hg, None),)
-    for bad in ([], [("healthgorilla", 5)], [42], 7):
-        with pytest.raises(ConfigError):
-            resolve_options({}, providers=bad)
-    with pytest.raises(ProfileError):
-        Provider("nosuchprofile", "x")
-
-
 # -- other instrumentations' spans -----------------------------------------------------------
 
 def test_other_spans_are_redacted_for_both_providers_over_loopback(servers, telemetry):
@@ -351,3 +292,4 @@ def test_scope_covers_pattern_hosts_custom_domains_and_host_wide_patterns(url, w
     scope = UrlScope([epic_like, entra_like, wide])
     changes = rewrites(scope, {"url.full": url})
     assert changes.get("url.full") == want
+
