@@ -133,7 +133,7 @@ class Routes:
     def _near(self, host: str) -> tuple[int, ...]:
         """The providers, in order, whose URL patterns may match ``host``: those with a
         pattern host suffix (or custom domain) that ``host`` is or ends in, and those with a
-        pattern matching any host. One set lookup per host label."""
+        pattern matching any host. One dict lookup per host label."""
         owners = self._owners
         if not owners:
             return self._wide
