@@ -263,3 +263,15 @@ def test_emulate_command_pieces_for_a_profile(tmp_path: Any) -> None:
     assert "signing keys (kid, alg): emulator-rs256 RS256" in text
     assert f"aud accepted: {running.base_url}/global/{tenant}/oauth2/v2.0/token" in text
     assert "from-the-environment-0123" not in text
+
+
+def test_emulate_refuses_an_unknown_profile_before_listening() -> None:
+    """hgobs emulate --profile with a name that is neither built in nor a file exits 2 and
+    names the option."""
+    from click.testing import CliRunner
+
+    from hgobs.cli import cli
+
+    result = CliRunner().invoke(cli, ["emulate", "--port", "0", "--profile", "no-such-provider"])
+    assert result.exit_code == 2
+    assert "--profile" in result.output
