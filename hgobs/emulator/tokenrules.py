@@ -196,7 +196,9 @@ class TokenRules:
         URL, so the profile's host-bound forms do not apply; the default is the token URL
         called. ``errors`` overrides the answers; by default the first ``[[errors]]`` entry of
         each category that names an error code gives its answer (status 400 when it names
-        none), so the emulator refuses in the provider's documented words.
+        none), so the emulator refuses in the provider's documented words. The rules read
+        ``typ`` as the profile means it (``typ_optional``), judge client secrets
+        (``judge_secrets``) and take the profile's ``claim_sub``.
         """
         if errors is None:
             answers: dict[str, ErrorAnswer] = {}
