@@ -40,7 +40,7 @@ from hgobs.analysis.state import UNKNOWN, ReportState, has_time  # noqa: E402
 from hgobs.config import fingerprint_key_setting, profile_setting  # noqa: E402
 from hgobs.diagnosis.catalog import CATEGORIES  # noqa: E402
 from hgobs.errors import ConfigError  # noqa: E402
-from hgobs.profiles import Profile, profile_from_token_urls  # noqa: E402
+from hgobs.profiles import Profile, ProfileSet, profile_from_token_urls  # noqa: E402
 from hgobs.readers import Item, ReadContext, read_paths  # noqa: E402
 from hgobs.redaction import Fingerprinter  # noqa: E402
 from hgobs.reports import counted, render  # noqa: E402
@@ -225,7 +225,7 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
     ignored: list[str] = []
     items = read_paths(names, ctx, ignored)
     with gc_paused():
-        yield from judge(progress(items) if progress else items, ctx.profile, client_fp,
+        yield from judge(progress(items) if progress else items, ctx.profiles, client_fp,
                          trust=trust, on_notice=on_notice)
     if ctx.repeated:
         warnings.warn(f"read once: {counted(len(ctx.repeated), 'input')} naming a file already "
@@ -257,12 +257,13 @@ def _context(profile: str | Profile | None, token_urls: Iterable[str], client_id
     analysis key, else a random one); lean items (``ReadContext.lean``). Raises
     ``ProfileError``/``ConfigError``."""
     urls = _urls(token_urls)
+    prof: Profile | ProfileSet
     if urls:
         prof = profile_from_token_urls(urls)
-    elif isinstance(profile, Profile):
+    elif isinstance(profile, (Profile, ProfileSet)):
         prof = profile
     else:
-        prof = profile_setting(profile)
+        prof = profile_setting(profile, auto=True)
     key = fingerprint_key_setting(fingerprint_key)
     if client_id and key is None:
         warnings.warn("--client-id needs HGOBS_FINGERPRINT_KEY (the key the records were made "

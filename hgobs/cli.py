@@ -22,7 +22,8 @@ import click
 
 from hgobs import __version__, api
 from hgobs.diagnosis.catalog import CATALOG
-from hgobs.errors import ConfigError, HgobsError
+from hgobs.errors import ConfigError, HgobsError, ProfileError
+from hgobs.profiles import Profile, available_builtins, load_profile
 from hgobs.readers import Item
 from hgobs.reports import FORMATS, counted
 
@@ -128,7 +129,9 @@ class IsoTime(click.ParamType):
 _input_options = [
     click.argument("paths", nargs=-1, required=True),
     click.option("--profile", "profile", metavar="NAME|FILE",
-                 help="Provider profile: 'healthgorilla' (default) or a profile TOML file."),
+                 help="Provider profile: 'auto' (default: each record's own, else the "
+                      "built-in one its URL matches, else 'generic'), a built-in name (see "
+                      "'hgobs profiles') or a profile TOML file."),
     click.option("--token-url", "token_urls", multiple=True, metavar="URL",
                  help="A provider known only by its token URL(s); repeatable."),
     click.option("--client-id", metavar="ID",
@@ -164,7 +167,7 @@ class _LazyCli(click.Group):
 @click.group(cls=_LazyCli)
 @click.version_option(__version__, prog_name="hgobs")
 def cli() -> None:
-    """Auth observability for services that call the Health Gorilla API."""
+    """Auth observability for services that call Health Gorilla and other RFC 7523 providers."""
 
 
 @cli.command()
@@ -250,14 +253,47 @@ def classify_command(paths: tuple[str, ...], profile: str | None, token_urls: tu
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-def categories(fmt: str) -> None:
+@click.option("--profile", "profile", metavar="NAME|FILE", default=None,
+              help="Also give each fix in this provider's own terms, where it has one.")
+def categories(fmt: str, profile: str | None) -> None:
     """List the failure catalog: id, title, symptom, cause, fix, evidence and source."""
+    own = _load_profile(profile).fixes if profile else {}
+    rows = [{**c.__dict__, **({"provider_fix": own[c.id].fix, "provider_link": own[c.id].link}
+                              if c.id in own else {})} for c in CATALOG]
     if fmt == "json":
-        click.echo(json.dumps([c.__dict__ for c in CATALOG], indent=2))
+        click.echo(json.dumps(rows, indent=2))
         return
-    for c in CATALOG:
-        click.echo(f"{c.id}\n  {c.title}\n  symptom: {c.symptom}\n  cause: {c.cause}\n"
-                   f"  fix: {c.fix}\n  evidence: {c.evidence}\n  source: {c.source}\n")
+    for c in rows:
+        extra = (f"  {profile} fix: {c['provider_fix']} {c['provider_link']}".rstrip() + "\n"
+                 if "provider_fix" in c else "")
+        click.echo(f"{c['id']}\n  {c['title']}\n  symptom: {c['symptom']}\n  cause: {c['cause']}\n"
+                   f"  fix: {c['fix']}\n{extra}  evidence: {c['evidence']}\n"
+                   f"  source: {c['source']}\n")
+
+
+def _load_profile(spec: str) -> Profile:
+    """One profile by name or file, a ``ProfileError`` as a usage error (exit code 2)."""
+    try:
+        return load_profile(spec)
+    except ProfileError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@cli.command()
+@click.argument("action", type=click.Choice(["list", "show"]), default="list")
+@click.argument("name", required=False, metavar="[NAME|FILE]")
+def profiles(action: str, name: str | None) -> None:
+    """List the built-in provider profiles, or show one (a name or a TOML file) as hgobs reads
+    it: 'hgobs profiles show epic'. Format: docs/profiles.md."""
+    if action == "show":
+        if not name:
+            raise click.UsageError("name a profile: hgobs profiles show NAME|FILE")
+        click.echo(_load_profile(name).to_toml(), nl=False)
+        return
+    for builtin in available_builtins():
+        prof = load_profile(builtin)
+        urls = ", ".join(u for e in prof.environments for u in e.token_urls[:1])
+        click.echo(f"{builtin:14} {prof.title}\n{'':14} {urls}")
 
 
 @cli.command("check-assertion", add_help_option=False,

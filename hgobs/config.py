@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
-from hgobs.errors import ConfigError
-from hgobs.profiles import Profile, load_profile
+from hgobs.errors import ConfigError, ProfileError
+from hgobs.profiles import AUTO, BUILTIN, DEFAULT, Profile, ProfileSet, load_profile
 
 ENV_VARS = {
     "profile": "HGOBS_PROFILE",
@@ -161,12 +161,33 @@ def _flag(pick: Callable[[str], Any], name: str, default: bool) -> bool:
     return bool(value)
 
 
-def profile_setting(spec: str | None = None, environ: Mapping[str, str] | None = None) -> Profile:
-    """The provider profile a command uses: ``spec`` (a ``--profile`` value: a built-in name or
-    a TOML file), else ``HGOBS_PROFILE``, else Health Gorilla. ``environ`` defaults to
-    ``os.environ``. Raises ``ProfileError`` for a profile that cannot be loaded."""
+@overload
+def profile_setting(spec: str | None = ..., environ: Mapping[str, str] | None = ...) -> Profile:
+    ...
+
+
+@overload
+def profile_setting(spec: str | None = ..., environ: Mapping[str, str] | None = ..., *,
+                    auto: bool) -> Profile | ProfileSet:
+    ...
+
+
+def profile_setting(spec: str | None = None, environ: Mapping[str, str] | None = None, *,
+                    auto: bool = False) -> Profile | ProfileSet:
+    """The provider profile a command uses: ``spec`` (a ``--profile`` value: ``auto``, a
+    built-in name or a TOML file), else ``HGOBS_PROFILE``, else Health Gorilla; with
+    ``auto`` (the analyzer), else ``auto``: every built-in profile as a ``ProfileSet``,
+    picked per record (``docs/profiles.md``). ``environ`` defaults to ``os.environ``. Raises
+    ``ProfileError`` for a profile that cannot be loaded, and for ``auto`` where one profile
+    is needed."""
     env = os.environ if environ is None else environ
-    return load_profile(spec or env.get(ENV_VARS["profile"], "").strip() or "healthgorilla")
+    name = spec or env.get(ENV_VARS["profile"], "").strip() or (AUTO if auto else DEFAULT)
+    if name == AUTO:
+        if not auto:
+            raise ProfileError(AUTO, "picks a profile per record in the analyzer; name one "
+                               f"profile here ({', '.join(BUILTIN)} or a TOML file)")
+        return ProfileSet.auto()
+    return load_profile(name)
 
 
 def fingerprint_key_setting(key: str | bytes | None = None,

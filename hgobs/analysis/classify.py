@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from hgobs.diagnosis import Diagnosis, History, diagnose, is_failure
 from hgobs.diagnosis.catalog import CATEGORIES, CONFIRMED, OK
 from hgobs.diagnosis.stamp import stamp_matches
-from hgobs.profiles import Profile
+from hgobs.profiles import Profile, ProfileSet
 from hgobs.readers.base import Item
 from hgobs.schema import Record
 
@@ -59,12 +59,12 @@ class _Judge:
     judging it again would give the same verdict. Any other record is judged again.
     """
 
-    def __init__(self, profile: Profile, client_fp: str | None, history_entries: int,
-                 trust: bool = True) -> None:
-        self.profile = profile
+    def __init__(self, profile: Profile | ProfileSet, client_fp: str | None,
+                 history_entries: int, trust: bool = True) -> None:
+        self.profiles = ProfileSet.of(profile)
         self.client_fp = client_fp
         self.trust = trust and client_fp is None
-        self.history = History(max_entries=history_entries, profile=profile)
+        self.history = History(max_entries=history_entries, profile=self.profiles.first)
 
     def __call__(self, record: Record, full: Callable[[], Record] | None = None) -> Record:
         """Judge ``record`` in place (see ``classify``) and return it. ``full`` is the lean
@@ -93,7 +93,7 @@ class _Judge:
 
     def trusted(self, record: Record, recorded: Record) -> bool:
         """True when ``record`` (history facts added) may keep its ``recorded`` diagnosis."""
-        if not self.trust or not stamp_matches(recorded, self.profile):
+        if not self.trust or not stamp_matches(recorded, self.profiles.for_record(record)):
             return False
         category = recorded.get("category")
         if category != OK and category not in CATEGORIES:
@@ -113,8 +113,8 @@ class _Judge:
                 if name in recorded:
                     record[name] = recorded[name]
         elif is_failure(record):
-            record.update(diagnose(record if full is None else _whole(record, full),
-                                   self.profile).as_fields())
+            whole = record if full is None else _whole(record, full)
+            record.update(diagnose(whole, self.profiles.for_record(whole)).as_fields())
         else:  # what ``diagnose`` returns for every attempt that did not fail
             record.update(_OK_FIELDS)
         return record
@@ -153,10 +153,13 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def judge(items: Iterable[Item], profile: Profile, client_fp: str | None = None, *,
+def judge(items: Iterable[Item], profile: Profile | ProfileSet, client_fp: str | None = None, *,
           history_entries: int = DEFAULT_HISTORY_ENTRIES, trust: bool = True,
           on_notice: Callable[[str, int], None] | None = None) -> Iterator[Judged]:
     """Classify ``items`` as they stream in, in the order given; yields each as it is judged.
+
+    ``profile`` is one profile, which judges every record, or a ``ProfileSet`` (``--profile
+    auto``), which picks one per record (``ProfileSet.for_record``).
 
     Skipped items are yielded as they are; each record as a ``Classified`` whose record has
     been annotated and diagnosed in place (readers hand over the dicts they yield; of a lean

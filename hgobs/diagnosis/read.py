@@ -6,12 +6,11 @@ none raises on a missing or mistyped field.
 
 from __future__ import annotations
 
-import functools
-import re
 from typing import Any
 
 from hgobs.diagnosis.catalog import CONFIRMED, LIKELY
 from hgobs.profiles import API_CALL, TOKEN_EXCHANGE
+from hgobs.profiles.model import server_words
 
 Record = dict[str, Any]
 REFUSED_API_STATUSES = frozenset({401, 403, 429})
@@ -30,19 +29,33 @@ def to_seconds(value: Any) -> float | None:
     return value / 1000.0 if value > 1e11 else float(value)
 
 
-def server_said(r: Record, pattern: str) -> bool:
-    """True when the server's words (error description, message, challenge description)
-    match ``pattern``, case-insensitively."""
+def server_said(r: Record, words: tuple[str, ...]) -> bool:
+    """True when the server's words (error description, message, challenge description),
+    lower-cased, hold one of ``words`` (lower-case literals; linear, no regular expression)."""
     get = r.get
-    return matches(f"{text(get('response.error_description'))} {text(get('response.message'))} "
-                   f"{text(get('challenge.error_description'))}", pattern)
+    said = server_words(get("response.error_description"), get("response.message"),
+                        get("challenge.error_description"))
+    return bool(said) and any(w in said for w in words)
 
 
-@functools.lru_cache(maxsize=1024)
-def matches(words: str, pattern: str) -> bool:
-    """``re.search(pattern, words, re.I)`` found something (remembered: a server says the same
-    few things, and each rule asks its own question of them; 1,024 texts at most)."""
-    return re.search(pattern, words, re.I) is not None
+def server_said_word(r: Record, word: str) -> bool:
+    """True when the server's words hold ``word`` (lower case) as a whole word: not preceded or
+    followed by a letter, digit or underscore."""
+    get = r.get
+    said = server_words(get("response.error_description"), get("response.message"),
+                        get("challenge.error_description"))
+    start = said.find(word)
+    while start >= 0:
+        end = start + len(word)
+        if (start == 0 or not _is_word_char(said[start - 1])) and \
+                (end == len(said) or not _is_word_char(said[end])):
+            return True
+        start = said.find(word, start + 1)
+    return False
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def error(r: Record) -> str:

@@ -22,15 +22,22 @@ from hgobs.diagnosis.read import (
     is_exchange,
     refused_like,
     server_said,
+    server_said_word,
     text,
     to_seconds,
 )
 from hgobs.profiles import Profile
+from hgobs.profiles.model import server_words
 from hgobs.rfc import CLIENT_CREDENTIALS, JWT_BEARER_CLIENT_ASSERTION, JWT_BEARER_GRANT
 
 Record = dict[str, Any]
 LEEWAY_S = 30.0
-"""Clock leeway in seconds when judging iat/nbf against a clock (RFC 7519 section 4.1.4)."""
+"""Default clock leeway in seconds when judging iat/nbf against a clock (RFC 7519 section
+4.1.4); a profile states its own (``Profile.leeway_s``)."""
+LIFETIME_WORDS = ("too far", "lifetime")
+"""Words a server uses for an ``exp`` too far ahead (with "exp... future", ``_exp_then_future``)."""
+NOT_YET_VALID_WORDS = ("not yet valid", "future", "issued in")
+"""Words a server uses for an assertion that is not yet valid (with the words iat and nbf)."""
 SUPPORTED_GRANTS = frozenset({JWT_BEARER_GRANT, CLIENT_CREDENTIALS})
 """``grant_type`` values the provider accepts (RFC 7523 section 2.1; RFC 6749 section 4.4)."""
 
@@ -43,6 +50,32 @@ class Context:
     """What rules may consult besides the record: the provider profile."""
 
     profile: Profile
+
+
+def _exp_then_future(r: Record) -> bool:
+    """The server's words say "exp... future": a word beginning ``exp`` (its run of letters,
+    digits and ``_`` reaching a space) and the word ``future`` after it. Linear: each
+    space-separated chunk before the last ``future`` is looked at once."""
+    get = r.get
+    said = server_words(get("response.error_description"), get("response.message"),
+                        get("challenge.error_description"))
+    last = said.rfind("future")
+    if last < 0:
+        return False
+    for chunk in said[:last].split(" ")[:-1]:
+        run = len(chunk)
+        while run > 0 and (chunk[run - 1].isalnum() or chunk[run - 1] == "_"):
+            run -= 1
+        if "exp" in chunk[run:]:
+            return True
+    return False
+
+
+def _said_not_yet_valid(r: Record) -> bool:
+    """The server says the assertion is not yet valid (``NOT_YET_VALID_WORDS`` or the words
+    iat / nbf)."""
+    return server_said(r, NOT_YET_VALID_WORDS) or server_said_word(r, "iat") or \
+        server_said_word(r, "nbf")
 
 
 # --- token exchange rules -------------------------------------------------------------------
@@ -100,7 +133,7 @@ def grant_type_confusion(r: Record, ctx: Context) -> Verdict | None:
         ev.append(f"form.client_assertion_type={cat}")
     if not ev:
         return None
-    said = server_said(r, r"client_assertion|grant|assertion_type")
+    said = server_said(r, ("client_assertion", "grant", "assertion_type"))
     return (CONFIRMED if error(r) in ("unsupported_grant_type", "invalid_request") or said
             else LIKELY), ev
 
@@ -129,6 +162,9 @@ def missing_claim(r: Record, ctx: Context) -> Verdict | None:
         return None
     require_iat = r.get("limits.require_iat", ctx.profile.require_iat)
     missing = [c for c in r.get("assertion.missing_claims") or () if c != "iat" or require_iat]
+    if ctx.profile.require_jti and "assertion.jti_fp" not in r and "assertion.iss_shape" in r \
+            and not r.get("assertion.defect"):
+        missing.append("jti")
     if not missing:
         return None
     return refused_like(r, "invalid_grant", "invalid_client"), [
@@ -179,34 +215,48 @@ def audience_mismatch(r: Record, ctx: Context) -> Verdict | None:
     called = called_token_url(r)
     if aud is None or not called:
         return None
+    accepted = ctx.profile.audiences(called) or (called,)
     if isinstance(aud, list):
-        conf = POSSIBLE if called in aud else refused_like(r, "invalid_grant", "invalid_client")
+        if ctx.profile.audience_array_ok and any(a in accepted for a in aud):
+            return None
+        conf = POSSIBLE if any(a in accepted for a in aud) or ctx.profile.generic \
+            else refused_like(r, "invalid_grant", "invalid_client")
         return conf, [f"assertion.aud is an array of {len(aud)}", f"url={called}"]
-    if aud == called:
+    if aud in accepted:
         return None
     aud_env, exact = _aud_environment(r, ctx)
     env = r.get("environment")
     if aud_env and env and aud_env != env and exact:
         return None  # environment_mismatch
-    return refused_like(r, "invalid_grant", "invalid_client"), [f"assertion.aud={aud}", f"url={called}"]
+    conf = POSSIBLE if ctx.profile.generic else refused_like(r, "invalid_grant", "invalid_client")
+    expected = [f"expected={a}" for a in accepted[:3]] if accepted != (called,) else []
+    return conf, [f"assertion.aud={aud}", f"url={called}", *expected]
 
 
 def invalid_client_id(r: Record, ctx: Context) -> Verdict | None:
-    """iss or sub is not the client id (HG guide: invalid_client; RFC 7523 section 3)."""
+    """iss or sub is not what the profile says it must be: the client id for client
+    authentication (RFC 7523 section 2.2, 3) and, for the assertion grant, the profile's
+    ``claim_iss``/``claim_sub`` (HG guide: invalid_client)."""
     if r.get("assertion.source") not in ("assertion", "client_assertion"):
         return None
     ev: list[str] = []
-    for claim in ("iss", "sub"):
+    client_auth = r.get("assertion.source") == "client_assertion"
+    wants = {"iss": "client_id" if client_auth else ctx.profile.claim_iss,
+             "sub": "client_id" if client_auth else ctx.profile.claim_sub}
+    for claim, want in wants.items():
         shape = r.get(f"assertion.{claim}_shape")
-        if shape in ("email", "url", "empty", "other"):
-            ev.append(f"assertion.{claim}_shape={shape}")
-        if r.get(f"assertion.{claim}_is_client") is False:
-            ev.append(f"assertion.{claim} is not the configured client id")
-    if r.get("assertion.iss_eq_sub") is False:
+        if want == "client_id":
+            if shape in ("email", "url", "empty", "other"):
+                ev.append(f"assertion.{claim}_shape={shape}")
+            if r.get(f"assertion.{claim}_is_client") is False:
+                ev.append(f"assertion.{claim} is not the configured client id")
+        elif want == "email" and shape not in ("email", "missing", None):
+            ev.append(f"assertion.{claim}_shape={shape} (an e-mail address is expected)")
+    if wants["iss"] == wants["sub"] == "client_id" and r.get("assertion.iss_eq_sub") is False:
         ev.append("assertion.iss != assertion.sub")
     if not ev:
         return None
-    said = server_said(r, r"client[ _]?id|improper client")
+    said = server_said(r, ("clientid", "client id", "client_id", "improper client"))
     return (CONFIRMED if error(r) == "invalid_client" or said else LIKELY), ev
 
 
@@ -216,10 +266,17 @@ def assertion_lifetime_too_long(r: Record, ctx: Context) -> Verdict | None:
         return None
     lifetime = r.get("assertion.lifetime_s")
     limit = r.get("limits.max_lifetime_s", ctx.profile.max_assertion_lifetime_s)
-    said = server_said(r, r"too far|exp\w* .*future|lifetime")
+    said = server_said(r, LIFETIME_WORDS) or _exp_then_future(r)
     if lifetime is not None and limit is not None and lifetime > limit:
         return (CONFIRMED if said or error(r) in ("invalid_grant", "invalid_client") else LIKELY), [
             f"assertion.lifetime_s={lifetime:g}", f"limit={limit:g}"]
+    exp, now = to_seconds(r.get("assertion.exp")), r.get("time")
+    if lifetime is None and limit is not None and exp is not None and isinstance(now, (int, float)) \
+            and exp - now > limit + ctx.profile.leeway_s:
+        # No iat: the limit counts from the moment it is sent (SMART Backend Services: exp "no
+        # more than five minutes in the future").
+        return (CONFIRMED if said or error(r) in ("invalid_grant", "invalid_client") else LIKELY), [
+            f"exp is {exp - now:g} s after the client clock (no iat)", f"limit={limit:g}"]
     if said:
         return CONFIRMED, ["server says exp is too far ahead"]
     return None
@@ -232,10 +289,10 @@ def expired_assertion(r: Record, ctx: Context) -> Verdict | None:
     exp, now = to_seconds(r.get("assertion.exp")), r.get("time")
     if exp is None or now is None or exp > now:
         return None
-    said = server_said(r, r"expired|valid time|time range|too old")
+    said = server_said(r, ("expired", "valid time", "time range", "too old"))
     conf = CONFIRMED if said or error(r) in ("invalid_grant", "invalid_client") or \
         r.get("response.body_empty") else LIKELY
-    return conf, [f"assertion.seconds_to_expiry={exp - now:g}"]
+    return conf, [f"assertion.seconds_to_expiry={exp - now:g}", *_offset(r, now)]
 
 
 def assertion_not_yet_valid(r: Record, ctx: Context) -> Verdict | None:
@@ -246,15 +303,26 @@ def assertion_not_yet_valid(r: Record, ctx: Context) -> Verdict | None:
     if now is None:
         return None
     ahead = [name for name in ("iat", "nbf")
-             if (t := to_seconds(r.get(f"assertion.{name}"))) is not None and t > now + LEEWAY_S]
+             if (t := to_seconds(r.get(f"assertion.{name}"))) is not None
+             and t > now + ctx.profile.leeway_s]
     if not ahead:
         return None
-    said = server_said(r, r"not yet valid|future|issued in|\biat\b|\bnbf\b")
+    said = _said_not_yet_valid(r)
     conf = CONFIRMED if said or error(r) in ("invalid_grant", "invalid_client") or \
         r.get("response.body_empty") else LIKELY
     seconds = {n: to_seconds(r.get(f"assertion.{n}")) for n in ahead}
-    return conf, [f"assertion.{n} is {t - now:g} s after the client clock" for n, t in seconds.items()
-                  if t is not None]
+    return conf, [*(f"assertion.{n} is {t - now:g} s after the client clock"
+                    for n, t in seconds.items() if t is not None), *_offset(r, now)]
+
+
+def _offset(r: Record, now: float) -> list[str]:
+    """``clock.offset_s`` (client clock minus the server's ``Date``) as evidence when the
+    server sent a Date and the clocks differ, even by less than the leeway: a time verdict
+    then shows whether the client's clock took part (RFC 9110 section 6.6.1)."""
+    server = r.get("server.date")
+    if not isinstance(server, (int, float)) or now == server:
+        return []
+    return [f"clock.offset_s={now - server:g}"]
 
 
 def clock_skew(r: Record, ctx: Context) -> Verdict | None:
@@ -267,15 +335,21 @@ def clock_skew(r: Record, ctx: Context) -> Verdict | None:
     nbf = to_seconds(r.get("assertion.nbf"))
     if now is None or server is None:
         return None
+    leeway = ctx.profile.leeway_s
     valid_by_client = (exp is None or exp > now) and all(
-        t is None or t <= now + LEEWAY_S for t in (iat, nbf))
+        t is None or t <= now + leeway for t in (iat, nbf))
     if not valid_by_client:
         return None
     ev = [f"clock.offset_s={now - server:g}"]
     if exp is not None and exp <= server:
         ev.append("exp <= server Date")
-    elif any(t is not None and t > server + LEEWAY_S for t in (iat, nbf)):
+    elif any(t is not None and t > server + leeway for t in (iat, nbf)):
         ev.append("iat or nbf after server Date")
+    elif now > server and any(t is not None and t > server for t in (iat, nbf)) \
+            and _said_not_yet_valid(r):
+        # Inside the leeway by our count, but the server says the assertion is not yet valid:
+        # its own leeway is smaller (RFC 7519 section 4.1.4 leaves it to the server).
+        return CONFIRMED, [*ev, "iat or nbf after server Date", "server says not yet valid"]
     else:
         return None
     return refused_like(r, "invalid_grant", "invalid_client"), ev
@@ -286,14 +360,14 @@ def assertion_reuse(r: Record, ctx: Context) -> Verdict | None:
     after = r.get("assertion.reused_after_s")
     if after is None or not is_exchange(r):
         return None
-    said = server_said(r, r"already used|replay|reuse")
+    said = server_said(r, ("already used", "replay", "reuse"))
     return (CONFIRMED if said or error(r) == "invalid_grant" else LIKELY), [
         f"assertion.reused_after_s={after:g}"]
 
 
 def invalid_signature(r: Record, ctx: Context) -> Verdict | None:
     """The server says the signature is invalid (RFC 7515 section 5.2)."""
-    if is_exchange(r) and server_said(r, r"signature"):
+    if is_exchange(r) and server_said(r, ("signature",)):
         return CONFIRMED, ["server says the signature is invalid"]
     return None
 
@@ -346,7 +420,7 @@ def access_token_expired(r: Record, ctx: Context) -> Verdict | None:
     if not is_api(r) or r.get("http.status") != 401:
         return None
     age, ttl = r.get("presented.age_s"), r.get("presented.issued_expires_in")
-    if server_said(r, r"expired"):
+    if server_said(r, ("expired",)):
         return CONFIRMED, ["server says the access token expired"]
     if age is not None and ttl is not None and age >= ttl:
         return LIKELY, [f"presented.age_s={age:g}", f"presented.issued_expires_in={ttl:g}"]

@@ -59,30 +59,30 @@ RULES_MODULES: tuple[str, ...] = (
     *sorted([_PACKAGE, *(f"{_PACKAGE}.{m.name}" for m in pkgutil.iter_modules(
         importlib.import_module(_PACKAGE).__path__))], key=_file_name),
     "hgobs.rfc",
-    "hgobs.profiles",
+    *(f"hgobs.profiles.{m}" for m in ("model", "urls")),
 )
 """Every module a verdict depends on: each module of ``hgobs.diagnosis`` (sorted by file
 name), the protocol constants (``hgobs.rfc``) and the profile code the rules consult
-(``hgobs.profiles``)."""
+(``hgobs.profiles.model`` and ``urls``; a profile's data is in ``diagnosis.profile``)."""
 RULES_DIGEST = _digest(RULES_MODULES)
 """Stamp of the rules that made a diagnosis (record field ``diagnosis.rules``): any change to a
 module of ``RULES_MODULES`` gives another stamp."""
 
 
-_last: tuple[Profile, str] | None = None
+_stamps: dict[int, tuple[Profile, str]] = {}
 
 
 def profile_stamp(profile: Profile) -> str:
     """``"<name>:<16 hex digits>"``: the profile's name and a SHA-256 digest of its content
-    (``Profile.to_toml``: limits and environments), the record field ``diagnosis.profile``.
-    The stamp of the profile last asked about is kept (a run judges under one profile, and
-    the judge asks once per stamped record)."""
-    global _last
-    last = _last
-    if last is not None and last[0] is profile:
-        return last[1]
+    (``Profile.to_toml``: every field), the record field ``diagnosis.profile``. Each
+    profile's stamp is made once (a run judges under a few profiles, once per record)."""
+    known = _stamps.get(id(profile))
+    if known is not None and known[0] is profile:
+        return known[1]
     stamp = f"{profile.name}:{hashlib.sha256(profile.to_toml().encode('utf-8')).hexdigest()[:16]}"
-    _last = (profile, stamp)
+    if len(_stamps) >= 256:
+        _stamps.clear()
+    _stamps[id(profile)] = (profile, stamp)
     return stamp
 
 

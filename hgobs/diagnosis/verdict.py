@@ -59,36 +59,66 @@ class Diagnosis:
         return out
 
 
-_last_context: Context | None = None
+_contexts: dict[int, Context] = {}
 
 
 def _context(profile: Profile | None) -> Context:
-    """The rules' ``Context`` for ``profile`` (the default profile for None), made once for
-    the profile last used."""
-    global _last_context
-    last = _last_context
-    if last is not None and profile is not None and last.profile is profile:
-        return last
-    ctx = Context(profile or load_profile())
-    if profile is not None:
-        _last_context = ctx
+    """The rules' ``Context`` for ``profile`` (the default profile for None), made once per
+    profile (a run judges under a few)."""
+    if profile is None:
+        profile = load_profile()
+    ctx = _contexts.get(id(profile))
+    if ctx is None or ctx.profile is not profile:
+        if len(_contexts) >= 256:
+            _contexts.clear()
+        ctx = _contexts[id(profile)] = Context(profile)
     return ctx
+
+
+def _fix(category: str, profile: Profile) -> str:
+    """The fix for ``category``: the profile's own (with its link) when it has one, else the
+    catalog's."""
+    own = profile.fixes.get(category)
+    if own is not None:
+        return f"{own.fix} ({own.link})" if own.link else own.fix
+    return CATEGORIES[category].fix
+
+
+def _explicit(record: Record, profile: Profile) -> dict[str, list[str]]:
+    """Categories the server named itself, with their evidence: each ``[[errors]]`` entry of
+    the profile its answer holds (evidence quotes the profile's text, never the answer), and
+    a 429 (RFC 6585 section 4), with ``Retry-After`` when it came."""
+    out: dict[str, list[str]] = {}
+    for entry in profile.said(record):
+        if entry.category in CATEGORIES:
+            out.setdefault(entry.category, []).append(
+                f"server said {entry.label!r} ({profile.name} error text)")
+    if record.get("http.status") == 429:
+        out.setdefault("rate_limited", []).append("http.status=429")
+    return out
 
 
 def diagnose(record: Record, profile: Profile | None = None) -> Diagnosis:
     """Classify one record (already annotated by ``History`` when history is available).
 
-    Returns ``ok`` for a success, else the applicable category that comes first in fix order,
-    with the others in ``also``; ``unclassified`` with a ``group`` when no rule applies. The
-    verdict carries the stamp of ``profile`` (the default profile for None).
+    Returns ``ok`` for a success, else the applicable category that comes first: a category
+    the server named itself (an error text of the profile, a 429) before one the claims
+    suggest, each group in fix order; the others are in ``also``; ``unclassified`` with a
+    ``group`` when no rule applies. The verdict carries the stamp of ``profile`` (the
+    default profile for None), and the profile's own fix for the category when it has one.
     """
     ctx = _context(profile)
     stamp = profile_stamp(ctx.profile)
     if not is_failure(record):
         return Diagnosis(OK, CONFIRMED, profile=stamp)
+    explicit = _explicit(record, ctx.profile)
     hits: list[tuple[str, Verdict]] = []
     for cat_id, rule in RULES.items():
         verdict = rule(record, ctx)
+        said = explicit.get(cat_id)
+        if said is not None:
+            evidence = verdict[1] if verdict is not None else []
+            verdict = CONFIRMED, [*evidence, *(e for e in said if e not in evidence)]
         if verdict is not None:
             hits.append((cat_id, verdict))
     earlier = record.get("presented.after_failed_exchange")
@@ -96,18 +126,20 @@ def diagnose(record: Record, profile: Profile | None = None) -> Diagnosis:
                f"{record.get('presented.exchange_span_id', '?')}) in the same trace")
     if not hits and earlier in CATEGORIES and earlier != "unclassified":
         # The refused call is a consequence: fixing that exchange fixes it.
-        return Diagnosis(earlier, LIKELY, (pointer,), fix=CATEGORIES[earlier].fix, profile=stamp)
+        return Diagnosis(earlier, LIKELY, (pointer,), fix=_fix(earlier, ctx.profile), profile=stamp)
     if not hits:
         group = f"{record.get('endpoint.kind')}:{record.get('http.status')}:{error(record) or '-'}"
         grouped = (f"group={group}", pointer) if earlier else (f"group={group}",)
         return Diagnosis("unclassified", POSSIBLE, grouped,
                          fix=CATEGORIES["unclassified"].fix, group=group, profile=stamp)
-    hits.sort(key=lambda h: PRIORITY[h[0]])
+    # The server's own word outranks what the claims suggest (issue 14 item 4): categories it
+    # named come first, in fix order; then the rest, in fix order.
+    hits.sort(key=lambda h: (h[0] not in explicit, PRIORITY[h[0]]))
     first, (conf, evidence) = hits[0]
     also = [h[0] for h in hits[1:]]
     if earlier:
         evidence = [*evidence, pointer]
         if earlier in CATEGORIES and earlier not in also and earlier != first:
             also.append(earlier)
-    return Diagnosis(first, conf, tuple(evidence), tuple(also), fix=CATEGORIES[first].fix,
+    return Diagnosis(first, conf, tuple(evidence), tuple(also), fix=_fix(first, ctx.profile),
                      profile=stamp)

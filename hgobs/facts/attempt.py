@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from hgobs.facts.exchange import Exchange, request_url, text_problem, url_problem
 from hgobs.facts.record import RecordBuilder, plan
-from hgobs.profiles import TOKEN_EXCHANGE, Profile
+from hgobs.profiles import TOKEN_EXCHANGE, Profile, ProfileSet
 from hgobs.redaction import Fingerprinter
 from hgobs.schema import Record
 
@@ -31,14 +31,15 @@ def _drop_unknown(exchange: Exchange, record: Record) -> None:
         record.pop("clock.offset_s", None)
 
 
-def attempt(exchange: Exchange, profile: Profile, client_id: str | None,
+def attempt(exchange: Exchange, profile: Profile | ProfileSet, client_id: str | None,
             fingerprint: Fingerprinter) -> Record | str:
     """The record of one exchange read from a raw input, or why it is skipped (a reason that
     never quotes the input). Never raises for an exchange's content.
 
     Skipped: a request URL or header a client could not send (``request cannot be parsed
     (InvalidURL)``, ``(UnicodeEncodeError)``; ``hgobs.facts.exchange.url_problem``), a request
-    that is no auth attempt of ``profile``, an API call without a response, and a response
+    that is no auth attempt of ``profile`` (one profile, or a ``ProfileSet`` whose profile for
+    the URL then builds the record), an API call without a response, and a response
     header that is not ASCII. A request body the input did not show (None) is read as empty and
     its ``request.body_*`` facts are then dropped.
     """
@@ -47,6 +48,11 @@ def attempt(exchange: Exchange, profile: Profile, client_id: str | None,
         return f"request cannot be parsed ({problem})"
     exchange = replace(exchange, method=exchange.method.upper(), url=request_url(exchange.url))
     shown = replace(exchange, request_body=exchange.request_body or b"")
+    if isinstance(profile, ProfileSet):
+        found = profile.for_url(shown.url)
+        if found is None:
+            return "not an auth attempt (no token URL or API base of the profile)"
+        profile = found
     planned = plan(profile, shown.method, shown.url, shown.request_headers, shown.request_body)
     if planned is None:
         return "not an auth attempt (no token URL or API base of the profile)"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Protocol
 
-from hgobs.profiles import Profile, load_profile
+from hgobs.profiles import Profile, ProfileSet
 from hgobs.redaction import Fingerprinter
 from hgobs.schema import Record
 
@@ -46,7 +46,7 @@ ANALYSIS_FIELDS = (
     "presented.issued_expires_in", "presented.issued_environment",
     "presented.after_failed_exchange", "presented.exchange_span_id",
     "outcome", "category", "confidence", "fix", "evidence", "also", "group",
-    "diagnosis.rules", "diagnosis.profile")
+    "diagnosis.rules", "diagnosis.profile", "profile", "url")
 """The record fields the analysis reads of a record it does not judge again: the history
 facts ``hgobs.diagnosis.History`` reads and adds, the verdict and stamp a record carries, the
 report's keys (``hgobs.analysis.state``) and the drill-down's columns. A lean item holds only
@@ -63,7 +63,9 @@ DEFAULT_MAX_BUFFERED = 200_000
 
 @dataclass(frozen=True)
 class ReadContext:
-    """How to read: the provider ``profile``, the configured ``client_id``, the ``fingerprint``
+    """How to read: the provider ``profile`` (one ``Profile``, or a ``ProfileSet``: by default
+    every built-in, picked per URL and record as ``--profile auto`` does; ``profiles`` is it
+    as a set), the configured ``client_id``, the ``fingerprint``
     function used for values that raw inputs hold in clear, and the time order's
     ``lateness_s`` (seconds) and ``max_buffered`` (items per file), see
     ``hgobs.readers.merge``. With ``lean``, a reader that can decode only the
@@ -74,7 +76,7 @@ class ReadContext:
     ``repeated`` lists inputs that name a file already read (read once).
     """
 
-    profile: Profile = field(default_factory=load_profile)
+    profile: Profile | ProfileSet = field(default_factory=ProfileSet.auto)
     client_id: str | None = None
     fingerprint: Fingerprinter = field(default_factory=Fingerprinter)
     lateness_s: float = DEFAULT_LATENESS_S
@@ -83,6 +85,10 @@ class ReadContext:
     late: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     reorder_full: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     repeated: list[str] = field(default_factory=list, compare=False, hash=False)
+    profiles: ProfileSet = field(init=False, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "profiles", ProfileSet.of(self.profile))
 
     @property
     def late_records(self) -> int:

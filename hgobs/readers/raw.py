@@ -17,5 +17,5 @@ def build(exchange: Exchange, ctx: ReadContext, source: str) -> Item:
     # (JSON Lines, spans) should not pay for importing it.
     from hgobs.facts.attempt import attempt
 
-    result = attempt(exchange, ctx.profile, ctx.client_id, ctx.fingerprint)
+    result = attempt(exchange, ctx.profiles, ctx.client_id, ctx.fingerprint)
     return Item(source, reason=result) if isinstance(result, str) else Item(source, record=result)

@@ -156,7 +156,7 @@ def _oauth_json(line: str) -> tuple[str, int, int] | None:
 def _pick_url(text: str, ctx: ReadContext) -> tuple[str | None, str | None]:
     """``(method or None, url)`` of the exchange a line names; URLs the profile knows first."""
     urls = [m.group(0).rstrip(".,;:)]}'\"") for m in _URL_RE.finditer(text)]
-    known = [u for u in urls if ctx.profile.match(u)[0] is not None]
+    known = [u for u in urls if ctx.profiles.match(u)[0] is not None]
     if not urls:
         return None, None
     url = (known or urls)[0]
@@ -188,7 +188,7 @@ def extract(line: str, ctx: ReadContext, time: float | None) -> tuple[Exchange, 
         return "request URL without a status"
     if time is None:
         return "no timestamp on this or any earlier line"
-    kind = ctx.profile.match(url)[0]
+    kind = ctx.profiles.match(url)[0]
     response_headers: list[tuple[str, str]] = []
     if (challenge := _CHALLENGE_RE.search(line.replace('\\"', '"'))) is not None:
         response_headers.append(("www-authenticate", challenge.group(1)))

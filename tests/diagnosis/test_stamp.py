@@ -18,17 +18,17 @@ FAILED = {"time": 1764000000.0, "endpoint.kind": "api_call", "http.status": 429}
 
 def _edited(**limits) -> object:
     """The default profile with ``limits`` changed (same name, other content)."""
-    data = {"name": PROFILE.name, "title": PROFILE.title, "limits": {"max_assertion_lifetime_s": 3600, **limits},
-            "environments": {e.name: {"token_urls": list(e.token_urls), "api_bases": list(e.api_bases)}
-                             for e in PROFILE.environments}}
+    data = PROFILE.content()
+    data["limits"] = {**data["limits"], **limits}
     return profile_from_mapping(data)
 
 
 def test_the_rules_digest_covers_every_module_of_the_package_and_what_it_reads():
-    """Every ``.py`` of ``hgobs/diagnosis``, sorted, then ``rfc.py`` and ``profiles.py``; the
-    digest is SHA-256 over each file name and content, so editing any of them changes it."""
+    """Every ``.py`` of ``hgobs/diagnosis``, sorted, then ``rfc.py`` and the profile code the
+    rules consult (``profiles/model.py``, ``profiles/urls.py``); the digest is SHA-256 over each
+    file name and content, so editing any of them changes it."""
     files = [*sorted((PACKAGE / "diagnosis").glob("*.py")), PACKAGE / "rfc.py",
-             PACKAGE / "profiles.py"]
+             PACKAGE / "profiles" / "model.py", PACKAGE / "profiles" / "urls.py"]
     assert [m.rpartition(".")[2] for m in RULES_MODULES] == [
         "diagnosis" if f.name == "__init__.py" else f.stem for f in files]
     h = hashlib.sha256()
