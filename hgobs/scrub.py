@@ -153,7 +153,7 @@ def _redact_spans(text: str) -> str:
     out: list[str] = []
     last = 0
     for start, end in spans:
-        if start >= last:
+        if start >= last and not text.startswith(REDACTED, start):  # not one already made
             out += [text[last:start], REDACTED]
             last = end
     return "".join(out) + text[last:] if out else text
@@ -237,10 +237,12 @@ def _redact_paths(text: str) -> str:
 def _scrub_authority(url: str) -> str:
     """A redacted URL with a token-shaped scheme or host (``scheme://TOKEN``) replaced too; its
     path and query names are already reduced by ``redact_url``."""
-    path = url.find("/", url.find("://") + 3)
-    if path < 0:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return _scrub_plain(url, strict=True)
-    return _scrub_plain(url[:path], strict=True) + url[path:]
+    host, slash, path = rest.partition("/")
+    return (_scrub_plain(scheme, strict=True) + sep + _scrub_plain(host, strict=True)
+            + slash + path)
 
 
 def _cap(text: str, limit: int) -> tuple[str, bool]:

@@ -168,7 +168,7 @@ _KEY_RE = re.compile(r"(?<![A-Za-z0-9_\-])([\"']?)(" + "|".join(
 or not, then ``=`` or ``:``; the key alternatives and the bounded blanks cannot backtrack."""
 MAX_VALUE_CHARS = 4096
 _VALUE_END = frozenset(" \t\r\n&,;\"'<>)]}")
-_LITERALS = frozenset({"null", "true", "false", "[redacted]"})
+_LITERALS = frozenset({"null", "true", "false"})
 
 
 def assignment_spans(text: str) -> list[tuple[int, int]]:
@@ -176,8 +176,8 @@ def assignment_spans(text: str) -> list[tuple[int, int]]:
     (``client_secret=abc``, ``password = 'p w'``), or after ``:`` when the key or the value is
     quoted (``"access_token": "..."``; a bare ``assertion: signature invalid`` is prose). A
     quoted value runs to its closing quote, a bare one to a blank or ``&,;"'<>)]}``; values
-    ``null``, ``true``, ``false``, ``[redacted]`` and a ``code`` of three digits or fewer (an
-    HTTP status) are left. Linear: one pattern scan, each value read once."""
+    ``null``, ``true``, ``false`` and a ``code`` of three digits or fewer (an HTTP status)
+    are left. Linear: one pattern scan, each value read once."""
     spans: list[tuple[int, int]] = []
     last = 0
     for match in _KEY_RE.finditer(text):
