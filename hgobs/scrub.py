@@ -147,9 +147,16 @@ def _scrub_plain(text: str, strict: bool = False) -> str:
 def _redact_spans(text: str) -> str:
     """``text`` with values assigned to secret keys and credentials after an authentication
     scheme replaced (``assignment_spans``, ``credential_spans``)."""
-    if "=" not in text and ":" not in text and " " not in text:
+    spans: list[tuple[int, int]] = []
+    if "=" in text or (":" in text and ('"' in text or "'" in text)):
+        spans += assignment_spans(text)  # an assignment needs "=", or ":" and a quote
+    if " " in text or "\t" in text:
+        low = text.lower()
+        if "bearer" in low or "basic" in low or "dpop" in low:
+            spans += credential_spans(text)
+    if not spans:
         return text
-    spans = sorted(assignment_spans(text) + credential_spans(text))
+    spans.sort()
     out: list[str] = []
     last = 0
     for start, end in spans:
