@@ -40,6 +40,9 @@ _KEEP_SEGMENT_RE = re.compile(
 
 # A well-known URI's name (RFC 8615 section 3): a lower-case word, or a file name such as
 # ``jwks.json`` (where many providers serve their signing keys), kept after ``/.well-known/``.
+KEEP_UPPER = frozenset({"FHIR", "API", "OAUTH", "SMART"})
+"""Upper-case path words of providers' own URLs kept as they are (Epic's ``/api/FHIR/R4``):
+words of a product, never an id (an id after a resource type is replaced whatever it is)."""
 _WELL_KNOWN_RE = re.compile(r"^[a-z][a-z0-9_\-]{0,39}\.json$")
 
 
@@ -93,6 +96,7 @@ def redact_path(path: str) -> str:
         elif after_type and seg[0] not in "_$":
             out.append(ID_PLACEHOLDER)
         elif is_type or (seg.isalpha() and seg.isascii() and seg.islower() and len(seg) <= 40) \
+                or seg in KEEP_UPPER \
                 or _KEEP_SEGMENT_RE.match(seg) or (after_well_known and _WELL_KNOWN_RE.match(seg)):
             out.append(raw)  # a lower-case word: the pattern's first form
         else:
