@@ -16,7 +16,21 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from hgobs.readers import curl, har, jaeger, jsonl, otlp, textlog, zipkin
+from hgobs.readers import (
+    bunyan,
+    curl,
+    ecs,
+    har,
+    jaeger,
+    jsonl,
+    jsonlog,
+    logfmt,
+    otelconsole,
+    otlp,
+    pylog,
+    textlog,
+    zipkin,
+)
 from hgobs.readers.base import Item, ReadContext, Reader
 from hgobs.readers.files import (
     READ_ERRORS,
@@ -33,9 +47,12 @@ __all__ = ["FOLDER_SUFFIXES", "REGISTRY", "SNIFF_BYTES", "Item", "ReadContext",
            "Reader", "detect", "expand", "open_input", "read_paths",
            "sniffed_head", "taken_from_folder"]
 
-REGISTRY: tuple[Reader, ...] = (jsonl, otlp, har, jaeger, zipkin, curl, textlog)
+REGISTRY: tuple[Reader, ...] = (jsonl, otlp, har, jaeger, zipkin, ecs, bunyan, otelconsole,
+                                jsonlog, curl, pylog, logfmt, textlog)
 """Every reader, once, in the order their ``sniff`` is tried (the first that says yes reads
-the file): the strict JSON shapes first, the lenient text shapes last."""
+the file): the strict JSON shapes first (hgobs's own, then trace formats, then application
+logs: ECS, Bunyan/pino, the console exporters, and last any JSON object per line), then the
+text shapes (``curl -v``, Python logs with httpx lines or tracebacks, logfmt, plain text)."""
 
 LOG_EXTENSIONS = (".jsonl", ".ndjson", ".json", ".har", ".log", ".txt")
 """The extensions of files a folder walk reads (``FOLDER_SUFFIXES``)."""
@@ -116,8 +133,11 @@ def expand(paths: Iterable[str], left_out: list[str] | None = None
 
 
 UNKNOWN_FORMAT = ("not a log format hgobs reads (it reads " + ", ".join(
-    reader.NAME for reader in REGISTRY) + ")")
-"""The skip reason of a file no reader knows: the formats hgobs reads, by name."""
+    reader.NAME for reader in REGISTRY) + "; the README's 'Analyze records' says what each "
+    "looks like, and the format is told from the file's first lines: compare them, e.g. "
+    "`head -n 3 FILE`, with those shapes)")
+"""The skip reason of a file no reader knows: the formats hgobs reads, by name, and how to
+check the file against them."""
 BANNER = "a line before the first one in a format hgobs reads (a banner or stack trace?)"
 """The skip reason of each line of a head no reader knows, before one it knows."""
 
