@@ -21,9 +21,10 @@ that the event holds wins:
   ``response_body``, ``response``, ``body``, ``error``, ``error.message``, ``err.message``, then
   the message (``message``, ``msg``, ``event``): the first that holds an OAuth-shaped JSON
   object (``hgobs.readers.textlog.oauth_json``), or is one;
-- headers: ``req.headers.*``/``request.headers.*``/``http.request.headers.*`` (request),
-  ``res.headers.*``/``response.headers.*``/``http.response.headers.*`` (response), Bunyan's raw
-  ``res.header`` block, and ``www_authenticate``/``retry_after`` keys;
+- headers: ``req.headers.*``/``request.headers.*``/``http.request.headers.*``/
+  ``request_headers.*`` (request), ``res.headers.*``/``response.headers.*``/
+  ``http.response.headers.*``/``response_headers.*`` (response), Bunyan's raw ``res.header``
+  block, and ``www_authenticate``/``retry_after`` keys;
 - a failure without a status: ``error.type``, ``err.code``, ``err.type``, ``err.name``,
   ``exception.type``, ``exc_type``, or the last line of a traceback (``error.stack_trace``,
   ``exception``, ``exc_info``, ``err.stack``, ``stack_trace``, ``traceback``), counted only when
@@ -77,8 +78,10 @@ ERROR_NAME_KEYS = ("error.type", "err.code", "err.type", "err.name", "exception.
                    "exc_type")
 TRACEBACK_KEYS = ("error.stack_trace", "exception", "exc_info", "err.stack", "stack_trace",
                   "traceback")
-REQUEST_HEADERS = ("req.headers.", "request.headers.", "http.request.headers.")
-RESPONSE_HEADERS = ("res.headers.", "response.headers.", "http.response.headers.")
+REQUEST_HEADERS = ("req.headers.", "request.headers.", "http.request.headers.",
+                   "request_headers.")
+RESPONSE_HEADERS = ("res.headers.", "response.headers.", "http.response.headers.",
+                    "response_headers.")
 _LOOPBACK = ("127.", "localhost", "[::1]")
 
 TRANSPORT_NAMES = frozenset({
