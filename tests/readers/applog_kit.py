@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -69,7 +69,7 @@ class _Provider(BaseHTTPRequestHandler):
     """Answers like a provider: the token request refused for its scope, a FHIR search rate
     limited, a FHIR read refused with an expired-token challenge."""
 
-    ANSWERS = {
+    ANSWERS: ClassVar[dict[tuple[str, str], tuple[int, list[tuple[str, str]], str]]] = {
         ("POST", "/oauth/token"): (400, [("Content-Type", "application/json")], INVALID_SCOPE),
         ("GET", "/fhir/R4/Patient?family=Rivera"): (
             429, [("Content-Type", "application/json"), ("Retry-After", "30")],

@@ -10,8 +10,16 @@ import ecs_logging
 import pytest
 
 from hgobs.readers import ecs
-from tests.readers.applog_kit import EXPECTED, SECRET, Call, categories, format_of, loopback, \
-    outcomes, records_text
+from tests.readers.applog_kit import (
+    EXPECTED,
+    SECRET,
+    Call,
+    categories,
+    format_of,
+    loopback,
+    outcomes,
+    records_text,
+)
 
 
 def _log_calls(path: Path, calls: list[Call]) -> None:

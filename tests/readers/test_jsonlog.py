@@ -12,8 +12,16 @@ import structlog
 from pythonjsonlogger.json import JsonFormatter
 
 from hgobs.readers import jsonlog
-from tests.readers.applog_kit import EXPECTED, SECRET, Call, categories, format_of, loopback, \
-    outcomes, records_text
+from tests.readers.applog_kit import (
+    EXPECTED,
+    SECRET,
+    Call,
+    categories,
+    format_of,
+    loopback,
+    outcomes,
+    records_text,
+)
 
 
 def _fields(call: Call, status_key: str, body_key: str) -> dict[str, object]:

@@ -11,8 +11,16 @@ import structlog
 
 from hgobs.readers import logfmt, textlog
 from hgobs.readers.logfmt import pairs
-from tests.readers.applog_kit import EXPECTED, SECRET, Call, categories, format_of, loopback, \
-    outcomes, records_text
+from tests.readers.applog_kit import (
+    EXPECTED,
+    SECRET,
+    Call,
+    categories,
+    format_of,
+    loopback,
+    outcomes,
+    records_text,
+)
 
 
 def _log_calls(path: Path, calls: list[Call]) -> None:

@@ -19,8 +19,7 @@ from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProces
 
 from hgobs import instrument_client
 from hgobs.readers import otelconsole
-from tests.readers.applog_kit import EXPECTED, SECRET, categories, format_of, loopback, \
-    outcomes, records_text
+from tests.readers.applog_kit import EXPECTED, SECRET, categories, format_of, loopback, outcomes, records_text
 
 try:  # the newer name of the same exporter (the same output)
     from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter as ConsoleLogExporter

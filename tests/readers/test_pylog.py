@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from hgobs.readers import pylog, textlog
-from tests.readers.applog_kit import EXPECTED, SECRET, Call, categories, format_of, loopback, \
-    outcomes, records_text
+from tests.readers.applog_kit import (
+    SECRET,
+    format_of,
+    loopback,
+    outcomes,
+    records_text,
+)
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
