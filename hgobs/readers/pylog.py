@@ -18,8 +18,8 @@ for a request that got no answer, a traceback ending in the exception
 - any other record is read as ``hgobs.readers.textlog`` reads a line.
 
 Times as ``textlog`` reads them (``%(asctime)s`` included); a record without one takes the
-time of the last record that had one. Lines capped at ``textlog.MAX_LINE_BYTES``; at most
-``MAX_RECORD_LINES`` lines of a record are kept for matching.
+time of the last record that had one. Lines are capped at ``textlog.MAX_LINE_BYTES``; of a
+record's continuation lines only their numbers and its last exception line are kept.
 """
 
 from __future__ import annotations
@@ -39,8 +39,6 @@ WHOLE_DOCUMENT = False
 """Read line by line, in file order (see ``hgobs.readers.base.Reader``)."""
 JOIN_RECORDS = 5
 """How many log records after an httpx line are searched for its error text."""
-MAX_RECORD_LINES = 400
-"""Continuation lines of one record kept for matching (the rest are counted only)."""
 HTTPX_MARK = "HTTP Request: "
 TRACEBACK = "Traceback (most recent call last):"
 _CHAINED = ("The above exception was the direct cause", "During handling of the above exception")
