@@ -232,7 +232,8 @@ def _split(url: str) -> tuple[str, str]:
     return f"{parts.scheme}://{parts.netloc}", parts.path
 
 
-def _is_token_request(request: dict[str, Any]) -> bool:
+def is_token_request(request: dict[str, Any]) -> bool:
+    """The case's request carries a ``grant_type`` (form or JSON body): a token request."""
     body = request.get("form") or request.get("json") or {}
     return isinstance(body, dict) and "grant_type" in body
 
@@ -259,9 +260,9 @@ def analysis_mapping(case: dict[str, Any]) -> dict[str, Any] | None:
     if load_profile(spec).match(exchanges[-1]["request"]["url"])[0] is not None:
         return None
     token_urls = sorted({e["request"]["url"].split("?", 1)[0] for e in exchanges
-                         if _is_token_request(e["request"])})
+                         if is_token_request(e["request"])})
     api_bases = sorted({_split(e["request"]["url"])[0] for e in exchanges
-                        if not _is_token_request(e["request"])})
+                        if not is_token_request(e["request"])})
     return {"name": spec, "extends": spec, "environments": {
         "case": {"token_urls": token_urls, "api_bases": api_bases}}}
 
