@@ -33,6 +33,7 @@ usage: hgobs check-assertion [--env NAME | --token-url URL] [options] [TOKEN]
 hgobs {__version__}: auth observability for services that call the Health Gorilla API.
 This install has capture and pre-flight only; the other commands need an extra:
   hgobs check-assertion                        (installed; hgobs check-assertion --help)
+  hgobs check-assertion --jwks FILE            pip install 'hgobs[crypto]'
   hgobs analyze, classify, categories, schema  pip install 'hgobs[analyze]'
   hgobs emulate                                pip install 'hgobs[emulator]'
   hgobs demo                                   pip install 'hgobs[analyze,emulator]'

@@ -10,8 +10,9 @@ extra           brings
                 brings it; ``HGAuthInstrumentor.instrumentation_dependencies`` names it)
 ``analyze``     ``hgobs analyze``/``classify``/``categories``/``schema``: click, rich,
                 pandas, plotly, orjson
+``crypto``      ``hgobs check-assertion --jwks`` (``hgobs.jwks``): cryptography
 ``emulator``    ``hgobs emulate`` and the emulator: click, starlette, uvicorn, httpx, the
-                OpenTelemetry SDK (``hgobs demo`` also needs ``analyze``)
+                OpenTelemetry SDK, cryptography (``hgobs demo`` also needs ``analyze``)
 ``all``         all of the above
 ==============  ===========================================================================
 
@@ -27,7 +28,9 @@ from hgobs.errors import MissingExtraError
 
 MODULES: dict[str, tuple[str, ...]] = {
     "analyze": ("click", "rich", "pandas", "plotly", "orjson"),
-    "emulator": ("click", "starlette", "uvicorn", "httpx", "opentelemetry.sdk.trace"),
+    "crypto": ("cryptography",),
+    "emulator": ("click", "starlette", "uvicorn", "httpx", "opentelemetry.sdk.trace",
+                 "cryptography"),
 }
 """Per extra, the modules whose presence says it is installed (imported by nothing here)."""
 

@@ -5,7 +5,9 @@ builds the record a token exchange to ``token_url`` would carry, and applies the
 that need no server answer: malformed, missing claim, milliseconds, lifetime, expired, ``iat``/
 ``nbf`` in the future, audience and environment against ``token_url``, ``iss``/``sub`` against
 the client id (email-shaped subject included). With the client secret it also verifies the
-HS256 signature (Health Gorilla API docs) and names the two known secret mistakes.
+HS256 signature (Health Gorilla API docs) and names the two known secret mistakes; with a JWKS
+(``hgobs.jwks``, the ``crypto`` extra) it verifies an RS/PS/ES signature and names a missing or
+unknown ``kid``, an algorithm the key (or the profile) does not take, and a bad signature.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hgobs.diagnosis import RULES, Context
 from hgobs.diagnosis.catalog import CATEGORIES, POSSIBLE
@@ -24,6 +26,9 @@ from hgobs.facts import jwtpeek
 from hgobs.facts.claims import profile_facts
 from hgobs.profiles import TOKEN_EXCHANGE, Profile, load_profile
 from hgobs.redaction import Fingerprinter, redact_url
+
+if TYPE_CHECKING:
+    from hgobs.jwks import Jwks
 
 ERROR = "error"
 WARNING = "warning"
@@ -109,6 +114,56 @@ def signature_findings(assertion: str, client_secret: str, alg: str | None) -> l
                     "the signature does not verify with this client secret", fix)]
 
 
+_INTERIM_FIXES = {
+    "signing_key_not_found": "Put the key's kid in the assertion header, exactly as the JWKS you "
+                             "registered lists it, and publish the new public key before signing "
+                             "with it.",
+    "algorithm_not_accepted": "Sign with an algorithm the provider accepts, using a key of the "
+                              "type it needs (RS* and PS*: RSA; ES256/384/512: EC P-256/384/521).",
+}
+"""Fixes for the issue-14 categories while the catalog does not hold them yet."""
+
+
+def _fix(cat_id: str, prof: Profile) -> str:
+    """The fix for ``cat_id``: the profile's own, else the catalog's, else an interim text."""
+    own = prof.fixes.get(cat_id)
+    if own is not None:
+        return f"{own.fix} ({own.link})" if own.link else own.fix
+    known = CATEGORIES.get(cat_id)
+    return known.fix if known is not None else _INTERIM_FIXES[cat_id]
+
+
+def key_findings(assertion: str, jwks: Jwks, prof: Profile) -> list[Finding]:
+    """Verify ``assertion``'s RS/PS/ES signature against ``jwks`` (``hgobs.jwks.check_compact``)
+    and say what a server holding that JWKS would object to: no ``kid`` (an error when the
+    profile requires one, or when no key verifies; else a warning) or an unknown ``kid``
+    (``signing_key_not_found``), an algorithm outside the profile's list or not a public-key
+    one (``algorithm_not_accepted``), an algorithm the named key cannot verify, and a signature
+    that does not verify (``invalid_signature``). Empty when it verifies with the key named.
+    Sources: RFC 7515 section 4.1.4, RFC 7517 section 4.5, RFC 7523 section 3 item 9.
+    """
+    from hgobs import jwks as jwkslib
+
+    accepted = prof.algorithms
+    check = jwkslib.check_compact(assertion, jwks, accepted)
+    if check is None or check.outcome == jwkslib.VERIFIED:
+        return []
+    if check.outcome == jwkslib.NO_KID:
+        required = "kid" in prof.header_required
+        severity = ERROR if required or not check.verified else WARNING
+        extra = "; the profile requires a kid" if required else \
+            "; a server that picks the key by kid cannot choose one" if check.verified else ""
+        cat = "signing_key_not_found" if check.verified or required else "invalid_signature"
+        return [Finding(cat, severity, "kid", check.detail + extra, _fix(cat, prof))]
+    cat, claim = {
+        jwkslib.UNKNOWN_KID: ("signing_key_not_found", "kid"),
+        jwkslib.ALG_NOT_ACCEPTED: ("algorithm_not_accepted", "alg"),
+        jwkslib.ALG_NOT_ASYMMETRIC: ("algorithm_not_accepted", "alg"),
+        jwkslib.ALG_KEY_MISMATCH: ("invalid_signature", "alg"),
+    }.get(check.outcome, ("invalid_signature", None))
+    return [Finding(cat, ERROR, claim, check.detail, _fix(cat, prof))]
+
+
 def check_assertion(
     assertion: str,
     *,
@@ -117,11 +172,14 @@ def check_assertion(
     profile: Profile | str = "healthgorilla",
     now: float | None = None,
     client_secret: str | None = None,
+    jwks: Jwks | None = None,
 ) -> list[Finding]:
     """Findings for ``assertion`` about to be sent to ``token_url`` (empty list: looks good).
 
-    ``now`` is the clock to judge times by (epoch seconds; default: this host's clock).
-    Never raises for any assertion text; raises ``ProfileError`` for a bad profile.
+    ``now`` is the clock to judge times by (epoch seconds; default: this host's clock);
+    ``client_secret`` checks an HS256 signature, ``jwks`` (a loaded ``hgobs.jwks.Jwks``) an
+    RS/PS/ES one (``key_findings``). Never raises for any assertion text; raises
+    ``ProfileError`` for a bad profile.
     """
     prof = load_profile(profile) if not isinstance(profile, Profile) else profile
     clock = time.time() if now is None else now
@@ -146,4 +204,6 @@ def check_assertion(
     if client_secret is not None and not record.get("assertion.defect"):
         findings.extend(signature_findings(assertion.strip(), client_secret,
                                            record.get("assertion.alg")))
+    if jwks is not None and not record.get("assertion.defect"):
+        findings.extend(key_findings(assertion, jwks, prof))
     return findings

@@ -12,10 +12,14 @@ import argparse
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from hgobs.config import profile_setting
-from hgobs.errors import HgobsError
+from hgobs.errors import HgobsError, MissingExtraError
 from hgobs.preflight import ERROR, check_assertion
+
+if TYPE_CHECKING:
+    from hgobs.jwks import Jwks
 
 SUMMARY = "Check an assertion before sending it."
 DESCRIPTION = (
@@ -39,9 +43,33 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--client-secret-env", metavar="VAR",
                    help="Name of an environment variable holding the client secret, to verify "
                         "the HS256 signature.")
+    p.add_argument("--jwks", metavar="FILE",
+                   help="A JWKS file (the public keys you registered) to verify an RS/PS/ES "
+                        "signature against and check the header's kid; needs "
+                        "pip install 'hgobs[crypto]'.")
     p.add_argument("--format", dest="fmt", choices=("text", "json"), default="text",
                    help="Output format (default: text).")
     return p
+
+
+def load_jwks_option(p: argparse.ArgumentParser, path: str) -> Jwks:
+    """The JWKS of ``--jwks PATH``; exits 2 with a message when ``cryptography`` is missing
+    (naming ``hgobs[crypto]``) or the file is not a readable JWKS. Warns on stderr when the
+    file holds private keys (a published JWKS must hold public keys only)."""
+    try:
+        from hgobs.jwks import load_jwks
+    except MissingExtraError as exc:
+        sys.stderr.write(f"hgobs: hgobs check-assertion --jwks needs pip install "
+                         f"'hgobs[{','.join(exc.extras)}]' ({exc.module} is not installed)\n")
+        raise SystemExit(2) from None
+    try:
+        jwks = load_jwks(path)
+    except HgobsError as exc:
+        p.error(f"--jwks: {exc}")
+    if jwks.private_keys:
+        sys.stderr.write(f"warning: {path} holds {jwks.private_keys} private key(s); only their "
+                         "public parts are used. Register and publish public keys only.\n")
+    return jwks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,15 +103,17 @@ def main(argv: list[str] | None = None) -> int:
         secret = os.environ.get(args.client_secret_env)
         if secret is None:
             p.error(f"environment variable {args.client_secret_env} is not set")
+    jwks = load_jwks_option(p, args.jwks) if args.jwks else None
     findings = check_assertion(assertion, token_url=token_url, client_id=args.client_id,
-                               profile=prof, client_secret=secret)
+                               profile=prof, client_secret=secret, jwks=jwks)
     if args.fmt == "json":
         print(json.dumps({"token_url": token_url,
                           "findings": [f.as_dict() for f in findings]}, indent=2))
     elif not findings:
         skipped = [what for what, given in (("iss/sub against the client id (--client-id)",
                                              args.client_id),
-                                            ("the signature (--client-secret-env)", secret))
+                                            ("the signature (--client-secret-env)",
+                                             secret or jwks))
                    if not given]
         print(f"OK: no problem found for {token_url}"
               + (f"; not checked: {', '.join(skipped)}" if skipped else ""))

@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import time
+from types import SimpleNamespace
 
 import jwt
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from hgobs.cli import cli
-from hgobs.preflight import check_assertion
+from hgobs.jwks import load_jwks
+from hgobs.preflight import check_assertion, key_findings
 
 CID = "3f9c2a7e1b5d4c08a6e2"
 SECRET = "preflight-secret-0123456789abcdef-XYZ"
@@ -170,3 +174,161 @@ def test_a_pipe_closed_early_ends_check_assertion_quietly():
     _, err = child.communicate(token().encode() + b"\n", timeout=60)
     assert child.returncode == 1
     assert b"Traceback" not in err and b"BrokenPipeError" not in err
+
+
+# --- signatures against a JWKS (hgobs check-assertion --jwks) --------------------------------
+
+SMART_URL = "https://auth.example-ehr.test/oauth2/token"
+PROFILE = {"name": "jwks-test", "limits": {"max_assertion_lifetime_s": 300},
+           "environments": {"production": {"token_urls": [SMART_URL]}}}
+PROFILE_TOML = (f'name = "jwks-test"\n[limits]\nmax_assertion_lifetime_s = 300\n'
+                f'[environments.production]\ntoken_urls = ["{SMART_URL}"]\n')
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+EC_KEY = ec.generate_private_key(ec.SECP384R1())
+STRANGER = ec.generate_private_key(ec.SECP384R1())
+JWKS = {"keys": [{**RSAAlgorithm.to_jwk(RSA_KEY.public_key(), as_dict=True), "kid": "rs-2025"},
+                 {**ECAlgorithm.to_jwk(EC_KEY.public_key(), as_dict=True), "kid": "es-2025"}]}
+
+
+def signed(key=EC_KEY, alg="ES384", now=NOW, **headers) -> str:
+    body = {"iss": CID, "sub": CID, "aud": SMART_URL, "iat": now, "exp": now + 240,
+            "jti": "3c1b7d0e-preflight"}
+    return jwt.encode(body, key, algorithm=alg, headers=headers or None)
+
+
+def jwks_check(tok: str):
+    return check_assertion(tok, token_url=SMART_URL, client_id=CID, profile=PROFILE, now=NOW,
+                           jwks=load_jwks(JWKS))
+
+
+@pytest.mark.parametrize(("key", "alg", "kid"), [(EC_KEY, "ES384", "es-2025"),
+                                                 (RSA_KEY, "RS384", "rs-2025")])
+def test_jwks_good_signature_has_no_findings(key, alg, kid):
+    """RS384 and ES384 assertions whose kid names their key in the JWKS: no finding."""
+    assert jwks_check(signed(key, alg, kid=kid)) == []
+
+
+def test_jwks_unknown_kid_names_the_kids_the_set_has():
+    """A kid the JWKS lacks: signing_key_not_found (error) on the kid, listing the set's kids."""
+    [finding] = jwks_check(signed(kid="es-2024"))
+    assert (finding.category, finding.severity, finding.claim) == (
+        "signing_key_not_found", "error", "kid")
+    assert finding.detail == ("the header's kid 'es-2024' is not in the JWKS (its kids: "
+                              "'rs-2025', 'es-2025')")
+    assert finding.fix
+
+
+def test_jwks_no_kid_is_a_warning_unless_the_profile_requires_one():
+    """No kid and two keys: a warning when a key verifies (a server picking by kid cannot
+    choose); an error when the profile requires kid; invalid_signature when no key verifies."""
+    [warn] = jwks_check(signed())
+    assert (warn.category, warn.severity) == ("signing_key_not_found", "warning")
+    assert warn.detail == ("the header has no kid and the JWKS holds 2 keys; it verifies with "
+                           "the key 'es-2025'; a server that picks the key by kid cannot choose one")
+    strict = SimpleNamespace(algorithms=("RS384", "ES384"), header_required=("kid",), fixes={})
+    [err] = key_findings(signed(), load_jwks(JWKS), strict)
+    assert (err.category, err.severity) == ("signing_key_not_found", "error")
+    assert err.detail.endswith("; the profile requires a kid")
+    [bad] = jwks_check(signed(STRANGER))
+    assert (bad.category, bad.severity) == ("invalid_signature", "error")
+    assert bad.detail.endswith("it verifies with none of them")
+
+
+def test_jwks_alg_that_the_key_cannot_verify_and_bad_signature():
+    """An ES384 header on the RSA key's kid, and a signature by another key under a known kid,
+    are both invalid_signature, said differently."""
+    [mismatch] = jwks_check(signed(kid="rs-2025"))
+    assert (mismatch.category, mismatch.claim) == ("invalid_signature", "alg")
+    assert mismatch.detail == "alg is ES384 but the key with kid 'rs-2025' is RSA: no key for ES384"
+    [forged] = jwks_check(signed(STRANGER, kid="es-2025"))
+    assert forged.category == "invalid_signature" and forged.claim is None
+    assert forged.detail.startswith("the ES384 signature does not verify with the key 'es-2025'")
+
+
+def test_jwks_algorithm_outside_the_profile_or_not_public_key():
+    """An alg the profile does not list, or HS256 checked against a JWKS:
+    algorithm_not_accepted on alg; the profile's own fix is used when it has one."""
+    fix = SimpleNamespace(fix="Sign with RS384 or ES384.", link="https://example.test/keys")
+    strict = SimpleNamespace(algorithms=("RS384", "ES384"), header_required=(),
+                             fixes={"algorithm_not_accepted": fix})
+    [ps] = key_findings(signed(RSA_KEY, "PS256", kid="rs-2025"), load_jwks(JWKS), strict)
+    assert (ps.category, ps.claim, ps.detail) == ("algorithm_not_accepted", "alg",
+                                                  "alg is PS256; accepted: RS384, ES384")
+    assert ps.fix == "Sign with RS384 or ES384. (https://example.test/keys)"
+    [hs] = jwks_check(jwt.encode({"iss": CID, "sub": CID, "aud": SMART_URL, "iat": NOW,
+                                  "exp": NOW + 60}, SECRET, algorithm="HS256"))
+    assert (hs.category, hs.claim) == ("algorithm_not_accepted", "alg")
+
+
+def test_jwks_claims_rules_still_apply():
+    """With a JWKS the claim rules run as before: an expired ES384 assertion is expired."""
+    stale = signed(kid="es-2025", now=NOW - 3600)
+    assert ids(jwks_check(stale)) == ["expired_assertion"]
+
+
+@pytest.fixture
+def jwks_files(tmp_path):
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(JWKS))
+    profile = tmp_path / "profile.toml"
+    profile.write_text(PROFILE_TOML)
+    return SimpleNamespace(jwks=str(path), profile=str(profile), dir=tmp_path)
+
+
+def test_cli_jwks_exit_codes_and_output(jwks_files):
+    """--jwks: exit 0 and nothing left unchecked on a good assertion; exit 1 naming the kids
+    on an unknown kid; the output never holds the assertion; JSON carries the finding."""
+    base = ["--token-url", SMART_URL, "--profile", jwks_files.profile, "--client-id", CID,
+            "--jwks", jwks_files.jwks]
+    now = int(time.time())
+    good = run(base, stdin=signed(kid="es-2025", now=now))
+    assert (good.exit_code, good.stdout) == (0, f"OK: no problem found for {SMART_URL}\n")
+    tok = signed(kid="es-1999", now=now)
+    bad = run(base, stdin=tok)
+    assert bad.exit_code == 1
+    assert bad.stdout.startswith("ERROR signing_key_not_found (kid): the header's kid 'es-1999' "
+                                 "is not in the JWKS (its kids: 'rs-2025', 'es-2025')\n  fix: ")
+    for part in tok.split("."):
+        assert part[:16] not in bad.stdout
+    doc = json.loads(run([*base, "--format", "json"], stdin=tok).stdout)
+    assert [(f["category"], f["claim"]) for f in doc["findings"]] == [("signing_key_not_found", "kid")]
+
+
+def test_cli_jwks_usage_errors_and_private_key_warning(jwks_files):
+    """A missing or non-JWKS file is a usage error (exit 2); a JWKS holding a private key still
+    verifies, with a warning on stderr that names no key material."""
+    base = ["--token-url", SMART_URL, "--profile", jwks_files.profile]
+    tok = signed(kid="es-2025", now=int(time.time()))
+    missing = run([*base, "--jwks", str(jwks_files.dir / "nope.json")], stdin=tok)
+    assert missing.exit_code == 2 and "--jwks: " in missing.stderr and "cannot be read" in missing.stderr
+    notjwks = jwks_files.dir / "not.json"
+    notjwks.write_text('{"issuer": "x"}')
+    assert "is not a JWKS" in run([*base, "--jwks", str(notjwks)], stdin=tok).stderr
+    private = jwks_files.dir / "private.json"
+    private_jwk = {**ECAlgorithm.to_jwk(EC_KEY, as_dict=True), "kid": "es-2025"}
+    private.write_text(json.dumps({"keys": [private_jwk]}))
+    warned = run([*base, "--jwks", str(private)], stdin=tok)
+    assert warned.exit_code == 0, warned.output
+    assert warned.stderr == (f"warning: {private} holds 1 private key(s); only their public parts "
+                             "are used. Register and publish public keys only.\n")
+    assert private_jwk["d"] not in warned.output
+
+
+def test_cli_jwks_on_the_lean_install_names_the_crypto_extra(jwks_files):
+    """Without cryptography, --jwks exits 2 naming hgobs[crypto]; with the crypto extra the
+    lean install verifies the signature (no httpx, no click)."""
+    from tests.test_lean_install import HGOBS, lean_run
+
+    cmd = [str(HGOBS), "check-assertion", "--token-url", SMART_URL, "--profile",
+           jwks_files.profile, "--jwks", jwks_files.jwks]
+    tok = signed(kid="es-2025", now=int(time.time()))
+    lean = lean_run(jwks_files.dir, cmd, stdin=tok)
+    assert (lean.returncode, lean.stdout) == (2, "")
+    assert lean.stderr == ("hgobs: hgobs check-assertion --jwks needs pip install "
+                           "'hgobs[crypto]' (cryptography is not installed)\n")
+    with_crypto = lean_run(jwks_files.dir, cmd, extras=("crypto",), stdin=tok)
+    assert with_crypto.returncode == 0, with_crypto.stderr
+    assert with_crypto.stdout.startswith(f"OK: no problem found for {SMART_URL}")
+    forged = lean_run(jwks_files.dir, cmd, extras=("crypto",),
+                      stdin=signed(STRANGER, kid="es-2025", now=int(time.time())))
+    assert forged.returncode == 1 and "ERROR invalid_signature" in forged.stdout

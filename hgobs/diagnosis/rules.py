@@ -292,7 +292,7 @@ def expired_assertion(r: Record, ctx: Context) -> Verdict | None:
     said = server_said(r, ("expired", "valid time", "time range", "too old"))
     conf = CONFIRMED if said or error(r) in ("invalid_grant", "invalid_client") or \
         r.get("response.body_empty") else LIKELY
-    return conf, [f"assertion.seconds_to_expiry={exp - now:g}"]
+    return conf, [f"assertion.seconds_to_expiry={exp - now:g}", *_offset(r, now)]
 
 
 def assertion_not_yet_valid(r: Record, ctx: Context) -> Verdict | None:
@@ -311,8 +311,18 @@ def assertion_not_yet_valid(r: Record, ctx: Context) -> Verdict | None:
     conf = CONFIRMED if said or error(r) in ("invalid_grant", "invalid_client") or \
         r.get("response.body_empty") else LIKELY
     seconds = {n: to_seconds(r.get(f"assertion.{n}")) for n in ahead}
-    return conf, [f"assertion.{n} is {t - now:g} s after the client clock" for n, t in seconds.items()
-                  if t is not None]
+    return conf, [*(f"assertion.{n} is {t - now:g} s after the client clock"
+                    for n, t in seconds.items() if t is not None), *_offset(r, now)]
+
+
+def _offset(r: Record, now: float) -> list[str]:
+    """``clock.offset_s`` (client clock minus the server's ``Date``) as evidence when the
+    server sent a Date and the clocks differ, even by less than the leeway: a time verdict
+    then shows whether the client's clock took part (RFC 9110 section 6.6.1)."""
+    server = r.get("server.date")
+    if not isinstance(server, (int, float)) or now == server:
+        return []
+    return [f"clock.offset_s={now - server:g}"]
 
 
 def clock_skew(r: Record, ctx: Context) -> Verdict | None:

@@ -2,7 +2,8 @@
 
 ``serve(config)`` runs it on a loopback port in a background thread; ``create_app(config)`` is
 the bare ASGI app; ``emulate`` is the ``hgobs emulate`` command. The rules it applies are
-documented in ``hgobs.emulator.rules`` (token endpoint) and ``hgobs.emulator.access`` (API).
+documented in ``hgobs.emulator.rules`` (token endpoint, configured by a ``TokenRules``) and
+``hgobs.emulator.access`` (API).
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ require(("emulator",), "hgobs.emulator")  # MissingExtraError (an ImportError) w
 from hgobs.emulator.app import create_app  # noqa: E402
 from hgobs.emulator.command import emulate  # noqa: E402
 from hgobs.emulator.config import ClientRegistration, EmulatorConfig  # noqa: E402
+from hgobs.emulator.keys import EmulatorKeys  # noqa: E402
 from hgobs.emulator.server import RunningEmulator, serve  # noqa: E402
+from hgobs.emulator.tokenrules import ErrorAnswer, TokenRules  # noqa: E402
 
 __all__ = [
     "ClientRegistration",
     "EmulatorConfig",
+    "EmulatorKeys",
+    "ErrorAnswer",
     "RunningEmulator",
+    "TokenRules",
     "create_app",
     "emulate",
     "serve",

@@ -8,6 +8,9 @@ Routes (``{env}`` is ``sandbox`` or ``production``; any other path answers 404):
   301 (empty body, ``Location``) for the trailing slash, and 400 with an empty body
   (``Content-Length: 0``, no ``Content-Type``) for a malformed assertion. Success is 200
   ``{"access_token", "token_type": "Bearer", "expires_in", "scope"}``, ``Cache-Control: no-store``.
+- ``/.well-known/jwks.json`` and ``/{env}/.well-known/jwks.json``, GET: the public half of the
+  emulator's keys (``config.keys``) as a JWKS (RFC 7517 section 5), ``application/json``: the
+  JWK Set URL an integrator registers for the generated client.
 - ``/{env}/fhir/R4/{Type}`` (search) and ``/{env}/fhir/R4/{Type}/{id}`` (read), GET only:
   a ``Type`` not of the form ``[A-Z][A-Za-z]*`` or an ``id`` not a FHIR id -> 404; another
   method -> 405 with ``Allow: GET``; then ``hgobs.emulator.access``. Refusals carry an
@@ -60,6 +63,7 @@ class EmulatorState:
     tokens: TokenStore
     replay: ReplayGuard
     limiter: RateLimiter | None
+    jwks: dict[str, Any]
 
 
 class _DateHeader:
@@ -177,6 +181,14 @@ async def token_endpoint(request: Request) -> Response:
     return _oauth_error(decision.status, decision.error, decision.description or "")
 
 
+async def jwks_endpoint(request: Request) -> Response:
+    """``[/{env}]/.well-known/jwks.json``: the emulator's public keys."""
+    environment = request.path_params.get("env")
+    if environment is not None and environment not in ENVIRONMENTS:
+        return _not_found()
+    return JSONResponse(_state(request).jwks, headers={"Cache-Control": "max-age=300"})
+
+
 def _fhir_success(request: Request, resource_type: str, resource_id: str | None) -> JSONResponse:
     if resource_id is not None:
         return JSONResponse(
@@ -250,6 +262,8 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     routes = [
         Route("/{env}/oauth/token", token_endpoint, methods=_ALL_METHODS),
         Route("/{env}/oauth/token/", token_endpoint, methods=_ALL_METHODS),
+        Route("/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
+        Route("/{env}/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
         Route("/{env}/fhir/R4/{type}", fhir_endpoint, methods=_ALL_METHODS),
         Route("/{env}/fhir/R4/{type}/{id}", fhir_endpoint, methods=_ALL_METHODS),
     ]
@@ -276,5 +290,6 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
         tokens=TokenStore(retention_s=max(float(config.access_token_ttl_s), 3600.0)),
         replay=ReplayGuard(config.leeway_s),
         limiter=limiter,
+        jwks=config.keys.public_jwks() if config.keys is not None else {"keys": []},
     )
     return app

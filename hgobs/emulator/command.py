@@ -10,10 +10,12 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 
 from hgobs.emulator.config import DEFAULT_SCOPES, ClientRegistration, EmulatorConfig
+from hgobs.emulator.keys import EmulatorKeys
 from hgobs.emulator.server import RunningEmulator, loopback_address, serve
 from hgobs.errors import ConfigError
 
@@ -35,12 +37,14 @@ def client_from_options(
     secret_env: str | None,
     scopes: tuple[str, ...],
     environ: Mapping[str, str] | None = None,
+    jwks: Mapping[str, Any] | None = None,
 ) -> tuple[ClientRegistration, bool]:
     """The client to register, and whether its secret was generated here.
 
     ``client_id`` None: a generated id. ``secret_env`` names the environment variable holding
     the secret (``click.UsageError`` when unset or empty); None: a generated throwaway secret.
     Each ``scopes`` item may hold several space-separated scopes; none given: the defaults.
+    ``jwks`` is the public JWK Set to register for the client too (None: none).
     """
     environ = os.environ if environ is None else environ
     generated = ClientRegistration.generate()
@@ -55,6 +59,7 @@ def client_from_options(
             client_id=client_id if client_id is not None else generated.client_id,
             client_secret=secret,
             scopes=wanted,
+            jwks=jwks,
         )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
@@ -70,6 +75,24 @@ def write_profile(path: Path, running: RunningEmulator) -> Path:
     return path
 
 
+def write_keys(directory: Path, keys: EmulatorKeys) -> list[Path]:
+    """Write each of the emulator's private keys as ``{kid}.pem`` (PKCS#8, mode 0600) in
+    ``directory`` (created if needed) and return the paths; ``click.FileError`` on failure.
+    They are generated for this run and only the emulator trusts them."""
+    written = []
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for kid in keys.keys:
+            path = directory / f"{kid}.pem"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(keys.private_pem(kid))
+            written.append(path)
+    except OSError as exc:
+        raise click.FileError(str(directory), hint=exc.strerror or str(exc)) from None
+    return written
+
+
 def banner(running: RunningEmulator, profile_path: Path | None, secret_generated: bool) -> str:
     """What ``hgobs emulate`` prints once listening.
 
@@ -83,6 +106,7 @@ def banner(running: RunningEmulator, profile_path: Path | None, secret_generated
         f"  production token URL: {running.token_url('production')}",
         f"  sandbox FHIR base:    {running.fhir_base('sandbox')}",
         f"  production FHIR base: {running.fhir_base('production')}",
+        f"  JWKS URL:             {running.jwks_url()}",
         f"  client id:            {client.client_id}",
         f"  scopes:               {' '.join(client.scopes)}",
     ]
@@ -121,6 +145,13 @@ def banner(running: RunningEmulator, profile_path: Path | None, secret_generated
     help="Scope to register (repeatable; default: patient360 user/*.*).",
 )
 @click.option(
+    "--keys-out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the private keys behind the JWKS URL ({kid}.pem) to this folder, to sign "
+    "RS384/ES384 assertions (generated for this run).",
+)
+@click.option(
     "--profile-out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -132,16 +163,23 @@ def emulate(
     client_id: str | None,
     client_secret_env: str | None,
     scopes: tuple[str, ...],
+    keys_out: Path | None,
     profile_out: Path | None,
 ) -> None:
     """Run a local Health Gorilla-like auth server (sandbox and production) until Ctrl-C."""
     address = check_host(host)
-    client, generated = client_from_options(client_id, client_secret_env, scopes)
-    config = EmulatorConfig(clients=(client,))
+    keys = EmulatorKeys.generate()
+    client, generated = client_from_options(client_id, client_secret_env, scopes,
+                                            jwks=keys.public_jwks())
+    config = EmulatorConfig(clients=(client,), keys=keys)
     try:
         with serve(config, host=address, port=port) as running:
             if profile_out is not None:
                 write_profile(profile_out, running)
+            if keys_out is not None:
+                for path in write_keys(keys_out, keys):
+                    click.echo(f"private key written to {path} (kid {path.stem}, "
+                               f"{keys.alg(path.stem)})")
             click.echo(banner(running, profile_out, generated))
             try:
                 while True:

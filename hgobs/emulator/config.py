@@ -2,17 +2,22 @@
 
 Both classes are frozen dataclasses; ``EmulatorConfig()`` with no arguments is a working
 configuration with one freshly generated client (its secret is random and throwaway: it is an
-emulator-only value, never a real credential).
+emulator-only value, never a real credential; its JWKS is the public half of the emulator's
+generated keys, ``hgobs.emulator.keys``).
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from hgobs.emulator.keys import EmulatorKeys
+from hgobs.emulator.tokenrules import TokenRules
 from hgobs.errors import ConfigError
+from hgobs.jwks import Jwks, load_jwks
 
 ENVIRONMENTS: tuple[str, ...] = ("sandbox", "production")
 """The environments the emulator serves, each under its own path prefix (``/{env}/...``)."""
@@ -25,22 +30,30 @@ DEFAULT_SCOPES: tuple[str, ...] = ("patient360", "user/*.*")
 class ClientRegistration:
     """One client the emulated provider knows.
 
-    ``client_id`` is what ``iss`` and ``sub`` must carry; ``client_secret`` is the HS256 key of
-    its assertions (kept out of ``repr``); ``scopes`` are the most it may be granted;
-    ``environments`` are the environments (of ``ENVIRONMENTS``) it is registered in.
-    Raises ``ConfigError`` for an empty id or secret, or an unknown environment.
+    ``client_id`` is what ``iss`` and ``sub`` must carry; ``client_secret`` is the HS* key of
+    its assertions (kept out of ``repr``; may be empty when ``jwks`` is given); ``scopes`` are
+    the most it may be granted; ``environments`` are the environments (of ``ENVIRONMENTS``) it
+    is registered in; ``jwks`` is the public JWK Set it registered (RFC 7517; a mapping, JSON
+    text, file path or ``hgobs.jwks.Jwks``, stored loaded), against which RS/PS/ES assertions
+    are verified (SMART Backend Services registration).
+    Raises ``ConfigError`` for an empty id, neither secret nor JWKS, a JWKS that does not
+    load, or an unknown environment.
     """
 
     client_id: str
-    client_secret: str = field(repr=False)
+    client_secret: str = field(default="", repr=False)
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     environments: tuple[str, ...] = ENVIRONMENTS
+    jwks: Jwks | Mapping[str, Any] | str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.client_id or any(c.isspace() for c in self.client_id):
             raise ConfigError("client_id", "must be a non-empty string without whitespace")
-        if not self.client_secret:
-            raise ConfigError("client_secret", f"client {self.client_id!r} needs a secret")
+        if self.jwks is not None:
+            object.__setattr__(self, "jwks", load_jwks(self.jwks))
+        if not self.client_secret and self.jwks is None:
+            raise ConfigError("client_secret",
+                              f"client {self.client_id!r} needs a secret or a JWKS")
         object.__setattr__(self, "scopes", tuple(self.scopes))
         object.__setattr__(self, "environments", tuple(self.environments))
         if any(not s or any(c.isspace() for c in s) for s in self.scopes):
@@ -49,9 +62,16 @@ class ClientRegistration:
         if unknown:
             raise ConfigError("environments", f"unknown environment(s) {', '.join(unknown)}")
 
+    @property
+    def jwk_set(self) -> Jwks | None:
+        """The registered JWKS, loaded (``jwks`` is always stored loaded), or None."""
+        return self.jwks if isinstance(self.jwks, Jwks) else None
+
     @classmethod
-    def generate(cls, scopes: tuple[str, ...] = DEFAULT_SCOPES) -> ClientRegistration:
-        """A new client: a random id of 20 lower-case hex characters and a random secret.
+    def generate(cls, scopes: tuple[str, ...] = DEFAULT_SCOPES,
+                 jwks: Jwks | Mapping[str, Any] | None = None) -> ClientRegistration:
+        """A new client: a random id of 20 lower-case hex characters, a random secret and
+        ``jwks`` (None: none registered).
 
         The secret is ``secrets.token_urlsafe(32)`` (43 characters): an emulator-only value.
         """
@@ -59,6 +79,7 @@ class ClientRegistration:
             client_id=secrets.token_hex(10),
             client_secret=secrets.token_urlsafe(32),
             scopes=scopes,
+            jwks=jwks,
         )
 
 
@@ -67,10 +88,15 @@ class EmulatorConfig:
     """How the emulated provider behaves. Every duration is in seconds.
 
     - ``clients``: the registered clients; when empty, one is generated
-      (``ClientRegistration.generate()``) and stored here, so ``config.clients[0]`` holds it.
+      (``ClientRegistration.generate()``, its JWKS the public half of ``keys``) and stored
+      here, so ``config.clients[0]`` holds it.
     - ``access_token_ttl_s``: lifetime of an issued access token (``expires_in``), default 3600.
     - ``max_assertion_lifetime_s``: longest accepted ``exp - iat``, default 3600.
     - ``leeway_s``: clock skew tolerated on ``exp``, ``iat`` and ``nbf``, default 30.
+    - ``rules``: the token endpoint's demands and answers (``TokenRules``); None: Health
+      Gorilla's, ``TokenRules.healthgorilla(max_assertion_lifetime_s, leeway_s)``. When given,
+      its lifetime and leeway replace the two options above (one source for both).
+    - ``keys``: the emulator's key pairs (``EmulatorKeys``), served as its JWKS; None: generated.
     - ``clock``: returns the current Unix time in seconds; every time-dependent rule and the
       ``Date`` header read it once per request (inject a fixed clock in tests).
     - ``rate_limit`` / ``rate_limit_window_s``: production API calls allowed per access token in
@@ -88,9 +114,23 @@ class EmulatorConfig:
     rate_limit: int | None = 20
     rate_limit_window_s: float = 1.0
     max_body_bytes: int = 65536
+    rules: TokenRules | None = None
+    keys: EmulatorKeys | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        clients = tuple(self.clients) or (ClientRegistration.generate(),)
+        if self.rules is None:
+            object.__setattr__(self, "rules", TokenRules.healthgorilla(
+                self.max_assertion_lifetime_s, self.leeway_s))
+        else:
+            lifetime = self.rules.max_assertion_lifetime_s
+            object.__setattr__(self, "max_assertion_lifetime_s",
+                               float("inf") if lifetime is None else lifetime)
+            object.__setattr__(self, "leeway_s", self.rules.leeway_s)
+        if self.keys is None:
+            object.__setattr__(self, "keys", EmulatorKeys.generate())
+        keys = self.keys
+        assert keys is not None
+        clients = tuple(self.clients) or (ClientRegistration.generate(jwks=keys.jwks()),)
         object.__setattr__(self, "clients", clients)
         ids = [c.client_id for c in clients]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})

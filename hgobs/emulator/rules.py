@@ -14,17 +14,30 @@ authentication troubleshooting guide):
    ``client_credentials`` needs ``client_assertion_type`` = the jwt-bearer assertion type and
    ``client_assertion``, and forbids ``assertion`` (``invalid_request``). Any other grant_type
    -> ``unsupported_grant_type``.
-4. The assertion is not a well-formed compact JWS -> 400 with an empty body ("silent failure").
-5. No registered client has the id in ``iss`` (else ``sub``) -> ``invalid_client``; the HS256
-   signature does not verify with that client's secret -> ``invalid_grant``.
-6. ``iss`` or ``sub`` is not the client id, or the client is not registered in this
-   environment -> ``invalid_client``.
-7. ``aud`` is not exactly this environment's token URL (a string) -> ``invalid_grant``.
-8. ``exp``/``iat``/``nbf`` missing (``nbf`` is optional), not numbers, or in milliseconds
-   (above 1e11); expired; not yet valid; ``exp - iat`` too long -> ``invalid_grant``.
+4. The assertion is not a well-formed compact JWS -> ``malformed_assertion``.
+5. No registered client has the id in ``iss`` (else ``sub``) -> ``invalid_client_id``; the
+   header breaks a demand of the rules (``alg`` not accepted, a required parameter missing,
+   ``typ``, a one-of group), or the signature does not verify with that client's secret
+   (HS*) or registered JWKS (RS*/PS*/ES*/EdDSA) -> ``algorithm_not_accepted``,
+   ``signing_key_not_found``, ``assertion_header_rejected`` or ``invalid_signature``
+   (``hgobs.emulator.signature``).
+6. ``iss`` or ``sub`` is not the client id -> ``invalid_client_id``; the client is not
+   registered in this environment -> ``environment_mismatch``.
+7. ``aud`` is not one of the rules' accepted values (a string; an array holding one only
+   when ``audience_array_ok``) -> ``audience_mismatch``.
+8. ``exp`` (and ``iat`` when required; ``nbf`` and an unrequired ``iat`` are optional) missing
+   or not numbers -> ``missing_claim``, in milliseconds (above 1e11) ->
+   ``timestamp_in_milliseconds``; expired, not yet valid, ``exp - iat`` too long -> their
+   categories; ``jti`` missing when required or longer than ``max_jti_length`` ->
+   ``missing_claim``.
 9. The assertion (by ``jti`` for the client, or by its whole text) was presented before ->
-   ``invalid_grant``. It is remembered from here on, whatever rule 10 says.
+   ``assertion_reuse``. It is remembered from here on, whatever rule 10 says.
 10. ``scope`` asks for more than the client's registered scopes -> ``invalid_scope``.
+
+Each category's answer (status, error code, description) comes from the configured
+``TokenRules`` (``hgobs.emulator.tokenrules``); by default Health Gorilla's: a malformed
+assertion gets 400 with an empty body ("silent failure"), client problems ``invalid_client``,
+claim and signature problems ``invalid_grant``.
 
 Refusals echo no request value (a pasted secret must never come back in a response).
 """
@@ -39,11 +52,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from jwt.algorithms import HMACAlgorithm
-from jwt.exceptions import PyJWTError
-
 from hgobs.emulator.config import EmulatorConfig
+from hgobs.emulator.signature import check_header_and_signature
 from hgobs.emulator.state import ReplayGuard
+from hgobs.emulator.tokenrules import TokenRules
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CLIENT_CREDENTIALS_GRANT = "client_credentials"
@@ -53,7 +65,6 @@ MILLISECONDS_THRESHOLD = 1e11
 """A timestamp above this is taken as milliseconds (1e11 s is the year 5138)."""
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
-_HS256 = HMACAlgorithm(HMACAlgorithm.SHA256)
 _MAX_FIELDS = 64
 
 
@@ -98,8 +109,11 @@ def _bad(error: str, description: str) -> Refusal:
     return Refusal(400, error, description)
 
 
-SILENT_FAILURE = Refusal(400, None)
-IMPROPER_CLIENT = _bad("invalid_client", "improper client id")
+def _refuse(rules: TokenRules, category: str, claim: str = "", reason: str = "") -> Refusal:
+    """The rules' answer for ``category`` as a ``Refusal``."""
+    answer = rules.answer(category)
+    return Refusal(answer.status, answer.error,
+                   answer.text(claim, reason) if answer.error is not None else None)
 
 
 def read_form(method: str, content_type: str | None, body: bytes) -> dict[str, list[str]] | None:
@@ -208,20 +222,6 @@ def parse_jws(assertion: str) -> ParsedJws | None:
     return ParsedJws(header, payload, signing_input, signature)
 
 
-def signature_valid(jws: ParsedJws, secret: str) -> bool:
-    """Rule 5: True when the header says ``HS256`` and the HMAC-SHA256 under ``secret`` matches.
-
-    Uses PyJWT's HMAC implementation (constant-time comparison).
-    """
-    if jws.header.get("alg") != "HS256":
-        return False
-    try:
-        key = _HS256.prepare_key(secret)
-    except PyJWTError:
-        return False
-    return bool(_HS256.verify(jws.signing_input, key, jws.signature))
-
-
 def _timestamp(value: object) -> float | None:
     """A claim value usable as a NumericDate in seconds, or None (absent, not a number, ms)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -229,26 +229,46 @@ def _timestamp(value: object) -> float | None:
     return None if value > MILLISECONDS_THRESHOLD else float(value)
 
 
-def _check_times(claims: dict[str, Any], config: EmulatorConfig, now: float) -> Refusal | None:
-    """Rule 8: the time claims against ``now`` with ``config.leeway_s`` of tolerance."""
-    exp, iat = _timestamp(claims.get("exp")), _timestamp(claims.get("iat"))
-    if exp is None:
-        return _bad("invalid_grant", "Invalid exp")
-    if iat is None:
-        return _bad("invalid_grant", "Invalid iat")
-    nbf: float | None = None
-    if "nbf" in claims:
-        nbf = _timestamp(claims["nbf"])
-        if nbf is None:
-            return _bad("invalid_grant", "Invalid nbf")
-    leeway = config.leeway_s
+def _check_times(claims: dict[str, Any], rules: TokenRules, now: float) -> Refusal | None:
+    """Rule 8: the time claims and ``jti`` against ``now`` with ``rules.leeway_s`` of tolerance."""
+    stamps: dict[str, float | None] = {}
+    for name in ("exp", "iat", "nbf"):
+        if name not in claims:
+            if name == "exp" or (name == "iat" and rules.require_iat):
+                return _refuse(rules, "missing_claim", name)
+            stamps[name] = None
+            continue
+        value = _timestamp(claims[name])
+        if value is None:
+            raw = claims[name]
+            in_ms = isinstance(raw, (int, float)) and not isinstance(raw, bool)
+            return _refuse(rules, "timestamp_in_milliseconds" if in_ms else "missing_claim", name)
+        stamps[name] = value
+    exp, iat, nbf = stamps["exp"], stamps["iat"], stamps["nbf"]
+    assert exp is not None
+    leeway = rules.leeway_s
     if exp <= now - leeway:
-        return _bad("invalid_grant", "Assertion expired")
-    if iat > now + leeway or (nbf is not None and nbf > now + leeway):
-        return _bad("invalid_grant", "Assertion not yet valid")
-    if exp - iat > config.max_assertion_lifetime_s:
-        return _bad("invalid_grant", "exp too far in the future")
+        return _refuse(rules, "expired_assertion")
+    if (iat is not None and iat > now + leeway) or (nbf is not None and nbf > now + leeway):
+        return _refuse(rules, "assertion_not_yet_valid")
+    limit = rules.max_assertion_lifetime_s
+    if limit is not None and exp - (now if iat is None else iat) > limit:
+        return _refuse(rules, "assertion_lifetime_too_long")
+    jti = claims.get("jti")
+    if rules.require_jti and not (isinstance(jti, str) and jti):
+        return _refuse(rules, "missing_claim", "jti")
+    if rules.max_jti_length is not None and isinstance(jti, str) \
+            and len(jti) > rules.max_jti_length:
+        return _refuse(rules, "missing_claim", "jti")
     return None
+
+
+def _audience_ok(aud: object, accepted: tuple[str, ...], array_ok: bool) -> bool:
+    """Rule 7: ``aud`` is an accepted string, or (``array_ok``) an array holding one."""
+    if isinstance(aud, str):
+        return aud in accepted
+    return array_ok and isinstance(aud, list) and any(
+        isinstance(a, str) and a in accepted for a in aud[:64])
 
 
 def _requested_scopes(form: dict[str, list[str]], registered: tuple[str, ...]) -> tuple[str, ...]:
@@ -272,30 +292,34 @@ def evaluate(
     assertion = _check_shape(form)
     if isinstance(assertion, Refusal):
         return assertion
+    rules = config.rules
+    assert rules is not None
     jws = parse_jws(assertion)
     if jws is None:
-        return SILENT_FAILURE
+        return _refuse(rules, "malformed_assertion")
     claims = jws.payload
     iss, sub = claims.get("iss"), claims.get("sub")
     client = config.client(iss) or config.client(sub)
     if client is None:
-        return IMPROPER_CLIENT
-    if not signature_valid(jws, client.client_secret):
-        return _bad("invalid_grant", "Invalid JWT signature")
+        return _refuse(rules, "invalid_client_id")
+    failure = check_header_and_signature(jws.header, jws.signing_input, jws.signature, client,
+                                         rules)
+    if failure is not None:
+        return _refuse(rules, failure[0], reason=failure[1])
     if iss != client.client_id or sub != client.client_id:
-        return IMPROPER_CLIENT
+        return _refuse(rules, "invalid_client_id")
     if request.environment not in client.environments:
-        return _bad("invalid_client", "Client is not registered in this environment")
-    aud = claims.get("aud")
-    if not isinstance(aud, str) or aud != request.token_url:
-        return _bad("invalid_grant", "Invalid audience")
-    refusal = _check_times(claims, config, now)
+        return _refuse(rules, "environment_mismatch")
+    accepted = rules.accepted_audiences(request.token_url)
+    if not _audience_ok(claims.get("aud"), accepted, rules.audience_array_ok):
+        return _refuse(rules, "audience_mismatch")
+    refusal = _check_times(claims, rules, now)
     if refusal is not None:
         return refusal
     exp = float(claims["exp"])
     if not replay.first_use(client.client_id, claims.get("jti"), assertion, exp, now):
-        return _bad("invalid_grant", "Assertion already used")
+        return _refuse(rules, "assertion_reuse")
     scopes = _requested_scopes(form, client.scopes)
     if not set(scopes) <= set(client.scopes):
-        return _bad("invalid_scope", "Requested scope is not registered for this client")
+        return _refuse(rules, "invalid_scope")
     return Grant(client.client_id, scopes)

@@ -10,6 +10,7 @@ uvicorn to stop and joins the thread.
 from __future__ import annotations
 
 import ipaddress
+import math
 import socket
 import threading
 import time
@@ -48,7 +49,8 @@ def emulator_profile(base_url: str, max_assertion_lifetime_s: float = 3600.0) ->
     """The provider profile of an emulator at ``base_url`` (no trailing slash).
 
     Name ``emulator``; environments ``sandbox`` and ``production`` with token URL
-    ``{base}/{env}/oauth/token`` and API base ``{base}/{env}/fhir``; ``require_iat`` true.
+    ``{base}/{env}/oauth/token`` and API base ``{base}/{env}/fhir``; ``require_iat`` true;
+    an infinite lifetime (rules without a limit) gives None.
     """
     return Profile(
         name="emulator",
@@ -61,7 +63,8 @@ def emulator_profile(base_url: str, max_assertion_lifetime_s: float = 3600.0) ->
             )
             for env in ENVIRONMENTS
         ),
-        max_assertion_lifetime_s=float(max_assertion_lifetime_s),
+        max_assertion_lifetime_s=None if math.isinf(max_assertion_lifetime_s)
+        else float(max_assertion_lifetime_s),
         require_iat=True,
     )
 
@@ -91,6 +94,12 @@ class RunningEmulator:
     def token_url(self, environment: str = "sandbox") -> str:
         """The token URL of ``environment``: what ``aud`` must equal."""
         return f"{self.base_url}/{environment}/oauth/token"
+
+    def jwks_url(self, environment: str | None = None) -> str:
+        """The URL of the emulator's JWKS: ``{base}/.well-known/jwks.json``, or under
+        ``{base}/{environment}`` when one is named."""
+        prefix = f"/{environment}" if environment else ""
+        return f"{self.base_url}{prefix}/.well-known/jwks.json"
 
     def fhir_base(self, environment: str = "sandbox") -> str:
         """The FHIR R4 base URL of ``environment`` (``{base}/{env}/fhir/R4``)."""
