@@ -31,6 +31,7 @@ from tests.support.cases import (
     analysis_profile,
     case_param,
     load_cases,
+    profile_name,
     profile_toml,
     replay_real,
 )
@@ -87,11 +88,6 @@ def _send_starts(case: dict[str, Any], hops: list[int]) -> list[int]:
         out.append(i + n)
         i += n + 1
     return out
-
-
-def profile_name(case: dict[str, Any]) -> str:
-    spec = case["profile"]
-    return spec if isinstance(spec, str) else spec["name"]
 
 
 def judged_records(path: Path, case: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from tests.support.cases import case_param, load_cases, replay_real
+from tests.support.cases import case_param, load_cases, profile_name, replay_real
 
 CASES = load_cases()
 
@@ -29,6 +29,7 @@ def test_case_classifies_with_otel_httpx(case, pool, telemetry, tmp_path):
     assert records, "no record written"
     hosts = {e["request"]["url"].split("/")[2].split(":")[0] for e in case["exchanges"]}
     assert {r["server.address"] for r in records} <= hosts
+    assert {r["profile"] for r in records} == {profile_name(case)}
     if expected == "ok" and len(records) < len(responses):
         # a successful API call is never recorded; everything recorded before it is ok
         assert all(r["category"] == "ok" for r in records)
@@ -40,7 +41,7 @@ def test_case_classifies_with_otel_httpx(case, pool, telemetry, tmp_path):
                                for s in httpx_spans if s.attributes.get("url.full"))
 
 
-@pytest.mark.parametrize("case", [case_param(c, expects=False) for c in CASES])
+@pytest.mark.parametrize("case", [case_param(c, category=False) for c in CASES])
 def test_case_span_carries_diagnosis(case, pool, telemetry, tmp_path):
     """Our span has the category and fix, and ERROR status naming the category on failures."""
     records, _ = replay(case, pool, telemetry, tmp_path, otel_httpx=False)

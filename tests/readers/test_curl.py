@@ -14,7 +14,13 @@ from hgobs.profiles import TOKEN_EXCHANGE, ProfileSet
 from hgobs.readers import curl, har, jsonl, textlog
 from hgobs.readers.base import Item, ReadContext
 from hgobs.readers.curlcmd import parse_command
-from tests.support.cases import analysis_profile, case_param, is_token_request, load_cases
+from tests.support.cases import (
+    analysis_profile,
+    case_param,
+    is_token_request,
+    load_cases,
+    profile_name,
+)
 from tests.support.render_curl import case_to_curl
 from tests.support.render_har import case_secrets, case_to_har, leaks
 from tests.support.whole import classify
@@ -31,9 +37,9 @@ def _time_is_server_date(case: dict[str, Any]) -> bool:
 SINGLE = [c for c in CASES if len(c["exchanges"]) == 1]
 UNTIMED = [c for c in CASES if _time_is_server_date(c)]
 """Cases a transcript without timestamps can express: the client clock equals the server Date."""
-SINGLE_PARAMS = [case_param(c, expects=not is_token_request(c["exchanges"][-1]["request"]))
-                 for c in SINGLE]
-"""Single-exchange cases; only an API call among them is expected to classify (xfail marks)."""
+SINGLE_PARAMS = [case_param(c, profile=api, category=api) for c in SINGLE
+                 for api in [not is_token_request(c["exchanges"][-1]["request"])]]
+"""Single-exchange cases; only an API call among them is judged (xfail marks)."""
 API_LAST = [c for c in CASES if "/fhir/" in c["exchanges"][-1]["request"]["url"]]
 
 
@@ -50,7 +56,10 @@ def read(text: str | bytes, case: dict[str, Any] | None = None, name: str = "t.t
 
 
 def category(items: list[Item], case: dict[str, Any]) -> str:
-    return classify(items, ctx_for(case).profiles).classified[-1].record["category"]
+    """The last record's category, once it is known the case's own profile judged it."""
+    last = classify(items, ctx_for(case).profiles).classified[-1].record
+    assert last["profile"] == profile_name(case)
+    return last["category"]
 
 
 @pytest.mark.parametrize("case", [case_param(c) for c in CASES])

@@ -12,7 +12,7 @@ from hgobs.profiles import ProfileSet
 from hgobs.readers import har, jsonl
 from hgobs.readers.base import Item, ReadContext
 from hgobs.schema import SCHEMA_ID
-from tests.support.cases import analysis_profile, case_param, load_cases
+from tests.support.cases import analysis_profile, case_param, load_cases, profile_name
 from tests.support.render_curl import case_to_curl
 from tests.support.render_har import case_secrets, case_to_har, case_to_har_dict, leaks
 from tests.support.whole import classify
@@ -52,6 +52,7 @@ def test_case_classifies_from_har(case, variant):
     assert skips(items) == []
     result = classify(items, ctx_for(case).profiles)
     last = result.classified[-1].record
+    assert last["profile"] == profile_name(case)
     assert last["category"] == case["expected"]["category"], (last.get("evidence"), last.get("also"))
 
 

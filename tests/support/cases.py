@@ -199,29 +199,34 @@ def request_kwargs(request: dict[str, Any], omap: OriginMap) -> dict[str, Any]:
     return kwargs
 
 
-def needs(case: dict[str, Any], category: bool = True) -> str | None:
-    """What ``case`` waits for, as an xfail reason, or None when this install has it all: a
-    built-in profile missing from ``available_builtins()``, or (with ``category``) an
-    expected category missing from the catalog (``hgobs.diagnosis.CATEGORIES``). Never
-    decided per case by hand."""
+def needs(case: dict[str, Any], profile: bool = True, category: bool = True) -> str | None:
+    """What ``case`` waits for, as an xfail reason, or None when this install has it all:
+    (with ``profile``) its built-in profile, missing from ``available_builtins()``, or (with
+    ``category``) its expected category, missing from the catalog
+    (``hgobs.diagnosis.CATEGORIES``). Never decided per case by hand."""
     spec = case["profile"]
-    if isinstance(spec, str) and spec not in available_builtins():
+    if profile and isinstance(spec, str) and spec not in available_builtins():
         return f"needs profile {spec} (issue 14)"
-    if not category:
-        return None
     expected = case["expected"]["category"]
-    if expected != "ok" and expected not in CATEGORIES:
+    if category and expected != "ok" and expected not in CATEGORIES:
         return f"needs category {expected} (issue 14)"
     return None
 
 
+def profile_name(case: dict[str, Any]) -> str:
+    """The name of the profile that must judge ``case``'s records (a built-in name, or the
+    mapping's ``name``)."""
+    spec = case["profile"]
+    return spec if isinstance(spec, str) else str(spec["name"])
+
+
 def case_param(case: dict[str, Any], *values: Any, input_name: str | None = None,
-               expects: bool = True) -> Any:
+               profile: bool = True, category: bool = True) -> Any:
     """``pytest.param(case, *values)`` with id ``<case id>[-<input_name>]``, marked
-    ``xfail(strict=True)`` when the case ``needs`` something this install lacks (a category
-    only when ``expects``: the test asserts ``expected.category``); it turns into a pass once
-    that lands."""
-    reason = needs(case, category=expects)
+    ``xfail(strict=True)`` when the case ``needs`` what this install lacks: ``profile`` and
+    ``category`` say what the test depends on (its profile judging or capturing it; its
+    ``expected.category``). It turns into a pass once that lands."""
+    reason = needs(case, profile, category)
     marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
     name = case["id"] if input_name is None else f"{case['id']}-{input_name}"
     return pytest.param(case, *values, id=name, marks=marks)
