@@ -167,7 +167,7 @@ class _LazyCli(click.Group):
 @click.group(cls=_LazyCli)
 @click.version_option(__version__, prog_name="hgobs")
 def cli() -> None:
-    """Auth observability for services that call the Health Gorilla API."""
+    """Auth observability for services that call Health Gorilla and other RFC 7523 providers."""
 
 
 @cli.command()

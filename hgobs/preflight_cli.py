@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from hgobs.config import profile_setting
 from hgobs.errors import HgobsError, MissingExtraError
 from hgobs.preflight import ERROR, check_assertion
+from hgobs.profiles import DEFAULT, TOKEN_EXCHANGE, ProfileSet, load_profile
 
 if TYPE_CHECKING:
     from hgobs.jwks import Jwks
@@ -37,8 +38,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--env", dest="environment", metavar="NAME",
                    help="Take the token URL from this profile environment (sandbox, production).")
     p.add_argument("--profile", metavar="NAME|FILE",
-                   help="Provider profile: 'healthgorilla' (default, or $HGOBS_PROFILE) or a "
-                        "profile TOML file.")
+                   help="Provider profile: a built-in name (hgobs profiles), a profile TOML "
+                        "file, or 'auto' (the default, unless $HGOBS_PROFILE names one): the "
+                        "built-in profile whose token URLs match --token-url, else 'generic' "
+                        "(RFC 7523 alone); with --env and no profile, Health Gorilla.")
     p.add_argument("--client-id", metavar="ID", help="Your client id (iss and sub must equal it).")
     p.add_argument("--client-secret-env", metavar="VAR",
                    help="Name of an environment variable holding the client secret, to verify "
@@ -79,18 +82,26 @@ def main(argv: list[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
     try:
-        prof = profile_setting(args.profile)
+        chosen = profile_setting(args.profile, auto=True)
+        if isinstance(chosen, ProfileSet):  # auto: by the token URL (Health Gorilla for --env)
+            chosen = load_profile(DEFAULT) if args.environment or not args.token_url else \
+                chosen.for_url(args.token_url) or load_profile("generic")
     except HgobsError as exc:
         p.error(str(exc))
+    prof = chosen
     token_url = args.token_url
     if args.environment:
         env = prof.environment(args.environment)
         if env is None:
             names = ", ".join(e.name for e in prof.environments)
             p.error(f"--env {args.environment!r} is not in the profile ({names})")
-        if token_url and token_url not in env.token_urls:
+        if token_url and prof.match(token_url) != (TOKEN_EXCHANGE, env.name):
             p.error(f"--token-url is not a token URL of --env {args.environment}")
-        token_url = token_url or env.token_urls[0]
+        exact = [u for u in env.token_urls if "{" not in u]
+        if not token_url and not exact:
+            p.error(f"--env {args.environment}'s token URLs are patterns "
+                    f"({', '.join(env.token_urls)}): give --token-url")
+        token_url = token_url or exact[0]
     if not token_url:
         p.error("give --token-url URL or --env NAME")
     assertion = sys.stdin.read().rstrip("\n") if args.token == "-" else args.token
@@ -107,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     findings = check_assertion(assertion, token_url=token_url, client_id=args.client_id,
                                profile=prof, client_secret=secret, jwks=jwks)
     if args.fmt == "json":
-        print(json.dumps({"token_url": token_url,
+        print(json.dumps({"token_url": token_url, "profile": prof.name,
                           "findings": [f.as_dict() for f in findings]}, indent=2))
     elif not findings:
         skipped = [what for what, given in (("iss/sub against the client id (--client-id)",
@@ -115,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                                             ("the signature (--client-secret-env)",
                                              secret or jwks))
                    if not given]
-        print(f"OK: no problem found for {token_url}"
+        print(f"OK: no problem found for {token_url} ({prof.name} profile)"
               + (f"; not checked: {', '.join(skipped)}" if skipped else ""))
     else:
         for f in findings:

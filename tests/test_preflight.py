@@ -282,7 +282,7 @@ def test_cli_jwks_exit_codes_and_output(jwks_files):
             "--jwks", jwks_files.jwks]
     now = int(time.time())
     good = run(base, stdin=signed(kid="es-2025", now=now))
-    assert (good.exit_code, good.stdout) == (0, f"OK: no problem found for {SMART_URL}\n")
+    assert (good.exit_code, good.stdout) == (0, f"OK: no problem found for {SMART_URL} (jwks-test profile)\n")
     tok = signed(kid="es-1999", now=now)
     bad = run(base, stdin=tok)
     assert bad.exit_code == 1
@@ -332,3 +332,20 @@ def test_cli_jwks_on_the_lean_install_names_the_crypto_extra(jwks_files):
     forged = lean_run(jwks_files.dir, cmd, extras=("crypto",),
                       stdin=signed(STRANGER, kid="es-2025", now=int(time.time())))
     assert forged.returncode == 1 and "ERROR invalid_signature" in forged.stdout
+
+
+def test_cli_picks_the_profile_by_the_token_url_when_none_is_named():
+    """Without --profile (and $HGOBS_PROFILE), the built-in profile whose token URLs match
+    --token-url judges, else 'generic'; an aud another provider would accept is then no
+    Health Gorilla environment mismatch."""
+    now = int(time.time())
+    okta = "https://acme.okta.com/oauth2/v1/token"
+    tok = token(aud=okta, iat=now, exp=now + 300, jti="j-1")
+    picked = run(["--token-url", okta, "--format", "json"], stdin=tok, env={})
+    assert json.loads(picked.stdout)["profile"] == "okta"
+    unknown = run(["--token-url", "https://idp.example.test/oauth2/token", "--format", "json"],
+                  stdin=tok, env={})
+    body = json.loads(unknown.stdout)
+    assert body["profile"] == "generic"
+    assert [f["category"] for f in body["findings"]] == ["audience_mismatch"]
+    assert body["findings"][0]["severity"] == "warning"  # under generic, a guess at most

@@ -115,7 +115,8 @@ def build_origin_map(case: dict[str, Any], pool: LoopPool) -> OriginMap:
     omap = OriginMap(pool)
     for env in case_profile(case).environments:
         for url in (*env.token_urls, *env.api_bases):
-            omap.add(url)
+            if "{" not in url:  # a URL pattern names no origin of its own
+                omap.add(url)
     strings: list[str] = []
     _walk_strings(case["exchanges"], strings)
     for s in strings:
