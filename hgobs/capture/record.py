@@ -79,7 +79,9 @@ def _redirects(response: httpx.Response) -> Redirects | None:
     body = request_body(final)
     return Redirects(count=len(response.history), status=first.status_code,
                      location=first.headers.get("location", ""), final_method=final.method,
-                     final_body_bytes=len(body) if body is not None else 0)
+                     final_body_bytes=len(body) if body is not None else 0,
+                     final_url=str(final.url),
+                     final_authorization="authorization" in final.headers)
 
 
 class RecordBuilder:

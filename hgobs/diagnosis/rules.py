@@ -15,6 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from hgobs.diagnosis.catalog import CONFIRMED, LIKELY, POSSIBLE
+from hgobs.diagnosis.provider_rules import (  # noqa: F401 - re-exported: Category.rule names them here
+    algorithm_not_accepted,
+    assertion_header_rejected,
+    authorization_not_received,
+    client_not_authorized,
+    malformed_bearer_scheme,
+    media_type_refused,
+    secret_instead_of_assertion,
+    signing_key_not_found,
+    wrong_tenant,
+)
 from hgobs.diagnosis.read import (
     called_token_url,
     error,

@@ -27,6 +27,10 @@ def _drop_unknown(exchange: Exchange, record: Record) -> None:
     if not exchange.credentials_known and record.get("endpoint.kind") != TOKEN_EXCHANGE:
         for name in [k for k in record if k.startswith("presented.")]:
             del record[name]
+    if not exchange.credentials_known:
+        record.pop("presented.on_final_request", None)
+        if record.get("request.client_proof") == "none":
+            del record["request.client_proof"]  # a hidden Basic header may have carried one
     if not exchange.client_clock:
         record.pop("clock.offset_s", None)
 

@@ -22,3 +22,27 @@ def profile_facts(record: Record, profile: Profile) -> None:
     if record.get("assertion.source"):
         record["limits.max_lifetime_s"] = profile.max_assertion_lifetime_s
         record["limits.require_iat"] = profile.require_iat
+
+
+def aud_differs_in(profile: Profile, token_url: str, auds: list[str]) -> list[str] | None:
+    """Names of the URL placeholders (``tenant``, ``realm`` ...) whose value in ``aud`` differs
+    from the one in the token URL called, both raw (before redaction turns a tenant id into
+    ``{id}``), by ``profile``'s URL patterns; ``[]`` when one ``aud`` value names the same
+    ones; None when the called URL captures nothing or no ``aud`` value is comparable. Names
+    only: the values stay here. Case-insensitive (host labels and tenant ids are)."""
+    called = profile.captures(token_url.split("?", 1)[0])
+    if not called:
+        return None
+    differ: set[str] = set()
+    compared = False
+    for aud in auds:
+        got = profile.captures(aud)
+        common = [name for name in called if name in got]
+        if not common:
+            continue
+        compared = True
+        names = {name for name in common if got[name].lower() != called[name].lower()}
+        if not names:
+            return []
+        differ |= names
+    return sorted(differ) if compared else None

@@ -24,14 +24,17 @@ gives for ``get``, iteration and ``items``, and what ``header_map`` builds from 
 @dataclass(frozen=True, slots=True)
 class Redirects:
     """The redirects an exchange followed (RFC 9110 section 15.4): how many, the first
-    response's status and ``Location`` value, and the final request's method and body size in
-    bytes (0 when not held in memory)."""
+    response's status and ``Location`` value, the final request's method and body size in
+    bytes (0 when not held in memory), its URL (``""`` when not known) and whether it carried
+    ``Authorization`` (None when not known)."""
 
     count: int
     status: int
     location: str
     final_method: str
     final_body_bytes: int
+    final_url: str = ""
+    final_authorization: bool | None = None
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ from typing import Any
 import jwt
 
 from hgobs import jsontext
-from hgobs.redaction import Fingerprinter
+from hgobs.redaction import REDACTED, Fingerprinter
 from hgobs.scrub import scrub_text
 
 MS_THRESHOLD = 1e11
@@ -28,6 +28,14 @@ MAX_NUMERIC = 2**53
 TIME_CLAIMS = ("iat", "exp", "nbf")
 REGISTERED = frozenset({"iss", "sub", "aud", "iat", "exp", "nbf", "jti"})
 CHECKED_CLAIMS = ("iss", "sub", "aud", "exp", "iat")
+JOSE_HEADER_PARAMS = frozenset({
+    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "b64",
+    "zip", "enc", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c", "ppt", "url", "nonce"})
+"""JOSE header parameter names recorded as they are (RFC 7515 section 4.1, RFC 7516 section
+4.1, RFC 7518 section 4, RFC 7797, RFC 8225, RFC 8555 section 6.4: the IANA JSON Web
+Signature and Encryption Header Parameters registry). Any other name is recorded as
+``[redacted]``."""
+MAX_HEADER_FIELDS = 20
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*$")
 _SPACE_RE = re.compile(r"\s")
 _URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -177,6 +185,14 @@ def _strings(value: Any, depth: int = 0) -> list[str]:
     return []
 
 
+def header_fields(header: dict[str, Any]) -> list[str]:
+    """The parameter names of a decoded JOSE header, sorted (values never): the registered
+    ones (``JOSE_HEADER_PARAMS``) as they are, and ``[redacted]`` once for any others (a name
+    can be a value put in the name position). RFC 7515 section 4.1."""
+    names = {k if k in JOSE_HEADER_PARAMS else REDACTED for k in list(header)[:64]}
+    return sorted(names)[:MAX_HEADER_FIELDS]
+
+
 def _seconds(value: float | int | None) -> float | None:
     if value is None:
         return None
@@ -191,14 +207,16 @@ def peek(
     fingerprint: Fingerprinter,
     client_id: str | None = None,
     known: list[str] | None = None,
+    auds: list[str] | None = None,
 ) -> dict[str, Any]:
     """Redacted facts about the JWT ``raw``, as ``assertion.*`` record fields.
 
     ``source`` is ``assertion``, ``client_assertion`` or ``bearer``; ``now`` is the client
     clock at send (epoch seconds); ``client_id`` the configured client id, if any. The string
     values of the claims are appended to ``known`` (when given), so that a server echoing one
-    of them can be scrubbed. Never raises for any input string: a token that does not decode
-    yields ``assertion.defect``.
+    of them can be scrubbed; the raw ``aud`` strings to ``auds`` (when given: they are compared
+    with the URL called before redaction, never kept). Never raises for any input string: a
+    token that does not decode yields ``assertion.defect``.
     """
     facts: dict[str, Any] = {
         "assertion.source": source,
@@ -231,7 +249,10 @@ def peek(
     for name in ("alg", "kid", "typ"):
         if isinstance(header.get(name), str):
             facts[f"assertion.{name}"] = scrub_text(header[name], limit=64)
+    facts["assertion.header_fields"] = header_fields(header)
     aud = claims.get("aud")
+    if auds is not None:
+        auds.extend(a for a in (aud if isinstance(aud, list) else [aud])[:10] if isinstance(a, str))
     if isinstance(aud, str):
         facts["assertion.aud"] = scrub_text(aud, limit=256)
     elif isinstance(aud, list):

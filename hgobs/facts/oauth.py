@@ -271,6 +271,35 @@ def response_body_facts(body: bytes, known: Iterable[str] = ()) -> tuple[dict[st
     return facts, issued
 
 
+SCHEME_DEFECTS = ("doubled", "no_space", "quoted", "extra_space", "case")
+"""``presented.scheme_defect`` values, from the one a server never reads to the one only a strict
+server refuses (RFC 6750 section 2.1 ``b64token``; RFC 9110 section 11.1 makes the scheme
+case-insensitive and section 11.4 allows several spaces after it)."""
+
+
+def scheme_defect(scheme: str, rest: str) -> tuple[str | None, str]:
+    """``(defect, credential)`` of an ``Authorization`` value split at its first space into
+    ``scheme`` and ``rest``: ``doubled`` (``Bearer Bearer x``), ``no_space`` (``Bearerx``),
+    ``quoted`` (``Bearer "x"``), ``extra_space`` (two or more spaces after ``Bearer``),
+    ``case`` (``bearer``, ``BEARER``), else None; ``credential`` is the value the server was
+    meant to read (``x``), stripped. Linear in the value."""
+    credential = rest.strip()
+    low = scheme.lower()
+    if low != "bearer":
+        if low.startswith("bearer") and len(scheme) > 6 and not credential:
+            return "no_space", ""
+        return None, credential
+    if credential[:7].lower() == "bearer " or credential.lower() == "bearer":
+        return "doubled", credential[6:].strip()
+    if len(credential) >= 2 and credential[0] == credential[-1] and credential[0] in "\"'":
+        return "quoted", credential[1:-1].strip()
+    if rest[:1].isspace():
+        return "extra_space", credential
+    if scheme != "Bearer":
+        return "case", credential
+    return None, credential
+
+
 def presented_facts(headers: Mapping[str, str]) -> tuple[dict[str, Any], str | None]:
     """What an API call presented as its credentials, and the raw value to peek into.
 
@@ -278,6 +307,10 @@ def presented_facts(headers: Mapping[str, str]) -> tuple[dict[str, Any], str | N
     ``absent``, ``misspelled_header`` (``Authorisation``, ``X-Authorization`` ...), ``empty``,
     ``placeholder`` (``undefined``, ``null``, ``YOUR_TOKEN`` ...), ``non_bearer_scheme``,
     ``jwt`` (refined to ``assertion_jwt`` by the caller) and ``opaque``. RFC 6750 section 2.1.
+
+    ``presented.scheme_defect`` names a defect of the Bearer form (``scheme_defect``); the
+    kind is then that of the value inside (``Bearer Bearer x`` and ``Bearer "x"`` read ``x``),
+    except ``no_space`` (``Bearerx``), which stays ``non_bearer_scheme``.
     """
     value = headers.get("authorization")
     if value is None:
@@ -290,8 +323,13 @@ def presented_facts(headers: Mapping[str, str]) -> tuple[dict[str, Any], str | N
     if not text:
         return {"presented.kind": "empty"}, None
     scheme, _, credential = text.partition(" ")
-    credential = credential.strip()
-    facts: dict[str, Any] = {"presented.scheme": scrub_text(scheme, limit=32)}
+    defect, credential = scheme_defect(scheme, credential)
+    facts: dict[str, Any] = {"presented.scheme": scrub_text(scheme, limit=32),
+                             "presented.scheme_defect": defect}
+    if defect == "no_space":
+        facts["presented.scheme"] = scrub_text(scheme[:6], limit=32)
+        facts["presented.kind"] = "non_bearer_scheme"
+        return facts, None
     if scheme.lower() != "bearer":
         if looks_like_jwt(scheme) or not credential:
             facts["presented.kind"] = "non_bearer_scheme"

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from hgobs.facts import challenges, jwtpeek, oauth
-from hgobs.facts.claims import profile_facts
+from hgobs.facts import challenges, jwtpeek, oauth, request
+from hgobs.facts.claims import aud_differs_in, profile_facts
 from hgobs.facts.exchange import Exchange, Headers, http_date
 from hgobs.profiles import TOKEN_EXCHANGE, Profile
 from hgobs.redaction import Fingerprinter, redact_url
@@ -225,6 +225,19 @@ class RecordBuilder:
         self.fingerprint = fingerprint
         self.client_fp = fingerprint(client_id) if client_id else None
 
+    @staticmethod
+    def _request(record: Record, exchange: Exchange, api: bool) -> None:
+        """Add where the request's redirects went, whether an API call's ``Authorization``
+        reached the final request, and its media type parameters (``hgobs.facts.request``)."""
+        headers = exchange.request_headers
+        facts = request.redirect_facts(exchange.url, headers, exchange.redirects)
+        if not api:
+            del facts["presented.on_final_request"]
+        record.update(facts)
+        ctype = headers.get("content-type")
+        if ctype and ";" in ctype:
+            record["request.content_type_params"] = request.content_type_params(ctype) or None
+
     def _client(self, record: Record) -> None:
         profile_facts(record, self.profile)
         record["client.fp"] = self.client_fp or record.get("assertion.iss_fp")
@@ -246,14 +259,20 @@ class RecordBuilder:
             record.update(facts)
             record["request.client_method"] = client_auth_method(
                 headers, facts.get("form.other_params", []))
+            record["request.client_proof"] = request.client_proof(
+                headers, facts.get("form.other_params", []), facts.get("form.grant_type"))
             known.extend(s for s in private.pop("_secrets", "").split("\x00") if s)
             for source in oauth.ASSERTION_PARAMS:
                 if source in private:
                     known.append(private[source])
+                    auds: list[str] = []
                     record.update(jwtpeek.peek(
                         private[source], source=source, now=now,
                         fingerprint=self.fingerprint, client_id=self.client_id,
-                        known=known))
+                        known=known, auds=auds))
+                    if auds:
+                        record["assertion.aud_differs_in"] = aud_differs_in(
+                            self.profile, exchange.url, auds)
                     if source == "client_assertion" and str(
                             record.get("assertion.alg", "")).startswith("HS"):
                         record["request.client_method"] = "client_secret_jwt"
@@ -264,6 +283,8 @@ class RecordBuilder:
             if ctype and ctype.startswith("multipart/"):
                 record["request.body_kind"] = "multipart"
             record["request.client_method"] = client_auth_method(headers, None)
+            record["request.client_proof"] = request.client_proof(headers, None, None)
+        self._request(record, exchange, api=False)
         secrets = scrub_keys(known)
         if exchange.status is not None:
             record.update(_response_common(exchange, secrets))
@@ -305,6 +326,7 @@ class RecordBuilder:
                 record.update(peeked)
                 if _assertion_like(peeked, self.profile):
                     record["presented.kind"] = "assertion_jwt"
+        self._request(record, exchange, api=True)
         record.update(_response_common(exchange, scrub_keys(list(known))))
         record["response.body_read"] = False
         self._client(record)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hgobs.diagnosis import CATALOG, CONFIDENCES, RULES, diagnose, rules
+from hgobs.diagnosis import CATALOG, CONFIDENCES, RULES, diagnose, provider_rules, rules
 from hgobs.profiles import load_profile
 
 CASES = json.loads((Path(__file__).resolve().parents[1] / "data" / "rules.json").read_text("utf-8"))
@@ -18,9 +18,11 @@ PROFILE = load_profile()
 @pytest.mark.parametrize("category", CATALOG, ids=lambda c: c.id)
 def test_the_test_record_of_each_category_is_diagnosed_as_it(category):
     """The category's record (tests/data/rules.json) gets that category first, with the
-    recorded confidence and some evidence."""
+    recorded confidence and some evidence, under the profile the case names (else the
+    default)."""
     case = CASES[category.id]
-    verdict = diagnose(dict(case["record"]), PROFILE)
+    profile = load_profile(case["profile"]) if "profile" in case else PROFILE
+    verdict = diagnose(dict(case["record"]), profile)
     assert (verdict.category, verdict.confidence) == (category.id, case["confidence"])
     assert case["confidence"] in CONFIDENCES
     assert verdict.evidence and all(isinstance(e, str) and e for e in verdict.evidence)
@@ -33,15 +35,20 @@ def test_every_category_has_one_test_record_and_every_record_a_category():
 
 def test_every_catalog_entry_names_a_rule_and_every_rule_is_named_once():
     """Each category but ``unclassified`` names a predicate of ``hgobs.diagnosis.rules``;
-    each public predicate there (a function taking a record and a context) is named by
-    exactly one entry, and ``RULES`` maps the ids to them in fix order."""
+    each public predicate there or in ``provider_rules`` (which it re-exports; a function
+    taking a record and a context) is named by exactly one entry, and ``RULES`` maps the ids
+    to them in fix order."""
     named = [c.rule for c in CATALOG if c.rule]
     assert [c.id for c in CATALOG if not c.rule] == ["unclassified"]
     predicates = {name for name, fn in vars(rules).items()
-                  if inspect.isfunction(fn) and fn.__module__ == rules.__name__
+                  if inspect.isfunction(fn)
+                  and fn.__module__ in (rules.__name__, provider_rules.__name__)
                   and not name.startswith("_")
                   and list(inspect.signature(fn).parameters) == ["r", "ctx"]}
     assert sorted(named) == sorted(predicates)
+    assert {name for name, fn in vars(provider_rules).items()
+            if inspect.isfunction(fn) and fn.__module__ == provider_rules.__name__
+            and not name.startswith("_")} <= predicates  # every one re-exported
     assert len(set(named)) == len(named)
     assert list(RULES) == [c.id for c in CATALOG if c.rule]
     assert all(RULES[c.id] is getattr(rules, c.rule) for c in CATALOG if c.rule)

@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -126,19 +127,17 @@ def build_origin_map(case: dict[str, Any], pool: LoopPool) -> OriginMap:
 
 
 def mapped_profile(case: dict[str, Any], omap: OriginMap) -> Profile:
-    """The case's profile with every URL mapped to loopback."""
+    """The case's profile with every URL mapped to loopback (its environments' token URLs, API
+    bases and audience values, and its own audience values); all else kept, so the rules that
+    read the profile's algorithms, header rules and error texts judge as under the real one."""
     profile = case_profile(case)
-    data = {
-        "name": profile.name,
-        "limits": {"max_assertion_lifetime_s": profile.max_assertion_lifetime_s or 0,
-                   "require_iat": profile.require_iat},
-        "environments": {
-            env.name: {"token_urls": [omap(u) for u in env.token_urls],
-                       "api_bases": [omap(u) for u in env.api_bases]}
-            for env in profile.environments
-        },
-    }
-    return profile_from_mapping(data)
+    envs = tuple(
+        replace(env, token_urls=tuple(omap(u) for u in env.token_urls),
+                api_bases=tuple(omap(u) for u in env.api_bases),
+                audience=tuple(omap(a) for a in env.audience))
+        for env in profile.environments)
+    return replace(profile, environments=envs, audience=tuple(omap(a) for a in profile.audience),
+                   custom_domains=())
 
 
 def render(value: Any, omap: OriginMap) -> Any:
