@@ -56,10 +56,11 @@ def _client_time_is_server_date(case: dict[str, Any]) -> bool:
                for e in case["exchanges"])
 
 
-def write_input(case: dict[str, Any], name: str, folder: Path, pool
+def write_input(case: dict[str, Any], name: str, folder: Path, pool, telemetry
                 ) -> tuple[Path, list[dict[str, Any]], int]:
     """The input file ``name`` of ``case`` in ``folder``; for capture, also its records and
-    the number of sends (a followed redirect is one send).
+    the number of sends (a followed redirect is one send). Capture gets SDK providers, as a
+    service has (without one hgobs waits for one, and says so when it comes).
 
     A transcript carries ISO timestamps only when the client's clock differs from the
     server's ``Date`` (without them a reader takes the ``Date`` as the time)."""
@@ -72,7 +73,8 @@ def write_input(case: dict[str, Any], name: str, folder: Path, pool
         path.write_text(case_to_curl(case, timestamps=not _client_time_is_server_date(case)))
         return path, [], 0
     path = folder / f"{case['id']}.jsonl"
-    records, responses = replay_real(case, pool, path)
+    records, responses = replay_real(case, pool, path, tracer_provider=telemetry.tracer_provider,
+                                     meter_provider=telemetry.meter_provider)
     assert responses[-1].status_code == case["exchanges"][-1]["response"]["status"]
     assert [r.url for r in responses] == [
         case["exchanges"][i]["request"]["url"]
@@ -113,12 +115,12 @@ def cli_profile(case: dict[str, Any], folder: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(("case", "input_name"), PARAMS)
-def test_case_classifies_from_each_input(case, input_name, pool, tmp_path):
+def test_case_classifies_from_each_input(case, input_name, pool, telemetry, tmp_path):
     """The last exchange's verdict is ``expected.category`` from this input, whether judged by
     ``hgobs.classify`` (trusting capture's stamp, and with ``rejudge``) or named by ``hgobs
     analyze --fail-on``; for capture, the record written carries it already."""
     expected = case["expected"]["category"]
-    path, captured, sends = write_input(case, input_name, tmp_path, pool)
+    path, captured, sends = write_input(case, input_name, tmp_path, pool, telemetry)
     last_request = case["exchanges"][-1]["request"]
     profile = analysis_profile(case)
     if input_name == "capture":
