@@ -19,11 +19,11 @@ __version__ = "0.1.0"
 import importlib
 import typing
 
-from hgobs.config import Options, resolve_options
+from hgobs.config import Options, Provider, resolve_options
 from hgobs.diagnosis import Diagnosis, History, diagnose
 from hgobs.diagnosis.catalog import CATALOG, Category
 from hgobs.errors import ConfigError, HgobsError, InputError, MissingExtraError, ProfileError
-from hgobs.profiles import Environment, Profile, load_profile
+from hgobs.profiles import Environment, Profile, ProfileSet, load_profile
 from hgobs.schema import FIELDS, SCHEMA_ID, Record
 
 if typing.TYPE_CHECKING:
@@ -93,6 +93,8 @@ __all__ = [
     "Options",
     "Profile",
     "ProfileError",
+    "ProfileSet",
+    "Provider",
     "Record",
     "Report",
     "SCHEMA_ID",

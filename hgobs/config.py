@@ -9,10 +9,16 @@ never at import; keyword arguments win over the environment. No other module rea
 |---|---|---|
 | ``HGOBS_PROFILE`` | ``profile`` | ``healthgorilla`` (or a path to a profile TOML file) |
 | ``HGOBS_CLIENT_ID`` | ``client_id`` | none |
+| ``HGOBS_PROVIDERS`` | ``providers`` | none: the one provider of ``profile`` and ``client_id`` |
 | ``HGOBS_JSONL_PATH`` | ``jsonl_path`` | none (no file) |
 | ``HGOBS_FINGERPRINT_KEY`` | ``fingerprint_key`` | a random key per process |
 | ``HGOBS_REDACT_SPANS`` | ``redact_spans`` | ``true`` (``false``/``0``/``no``/``off`` turns it off) |
 | ``HGOBS_URL_TEMPLATE`` | ``url_template`` | ``false`` (``true``/``1``/``yes``/``on`` turns it on) |
+
+``HGOBS_PROVIDERS`` lists the providers a service calls, each as ``PROFILE=CLIENT_ID`` (or
+``PROFILE`` alone, with no client id), separated by commas: ``epic=client-a,okta=0oa1,
+./my.toml=abc``. ``PROFILE`` is a built-in profile name or a path to a profile TOML file; a
+request is matched to its provider by URL, in the order given (``hgobs.capture.routes``).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from hgobs.profiles import AUTO, BUILTIN, DEFAULT, Profile, ProfileSet, load_pro
 ENV_VARS = {
     "profile": "HGOBS_PROFILE",
     "client_id": "HGOBS_CLIENT_ID",
+    "providers": "HGOBS_PROVIDERS",
     "jsonl_path": "HGOBS_JSONL_PATH",
     "fingerprint_key": "HGOBS_FINGERPRINT_KEY",
     "redact_spans": "HGOBS_REDACT_SPANS",
@@ -40,11 +47,34 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
+class Provider:
+    """One provider a service calls: its ``profile`` and the ``client_id`` it holds there.
+
+    ``profile`` may be given as a ``Profile``, a built-in name, a TOML path or a mapping; it is
+    loaded here (``load_profile``: raises ``ProfileError`` for a bad one). ``client_id`` None:
+    none configured (``iss``/``sub`` are then not compared with a client id).
+    """
+
+    profile: Profile
+    client_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.profile, Profile):
+            object.__setattr__(self, "profile", load_profile(self.profile))
+        if self.client_id is not None and not isinstance(self.client_id, str):
+            raise ConfigError("providers", "a client id must be a string")
+
+
+@dataclass(frozen=True)
 class Options:
     """Capture options.
 
-    - ``profile``: the provider profile (default: Health Gorilla).
-    - ``client_id``: the configured client id; ``iss``/``sub`` are compared with it.
+    - ``profile``: the provider profile (default: Health Gorilla); with ``providers``, the
+      first provider's.
+    - ``client_id``: the configured client id; ``iss``/``sub`` are compared with it; with
+      ``providers``, the first provider's.
+    - ``providers``: every provider the service calls (``Provider``: profile and client id),
+      in matching order; empty when given: the one provider of ``profile`` and ``client_id``.
     - ``jsonl_path``: file to append one JSON record per attempt to; None for no file.
     - ``fingerprint_key``: HMAC key (bytes) for fingerprints; None for a random per-process key.
     - ``clock``: returns the client time in epoch seconds; every time-based fact uses it once per
@@ -66,6 +96,16 @@ class Options:
     history_entries: int = 10_000
     redact_spans: bool = True
     url_template: bool = False
+    providers: tuple[Provider, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.providers:
+            first = self.providers[0]
+            object.__setattr__(self, "providers", tuple(self.providers))
+            object.__setattr__(self, "profile", first.profile)
+            object.__setattr__(self, "client_id", first.client_id)
+        else:
+            object.__setattr__(self, "providers", (Provider(self.profile, self.client_id),))
 
 
 def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> Options:
@@ -76,8 +116,7 @@ def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> 
     ``ProfileError`` for a profile that cannot be loaded.
     """
     pick = _picker(kwargs, environ)
-    profile_spec = pick("profile") or "healthgorilla"
-    profile = profile_spec if isinstance(profile_spec, Profile) else load_profile(profile_spec)
+    providers = _providers(kwargs, pick)
     key = pick("fingerprint_key")
     if isinstance(key, str):
         key = key.encode("utf-8")
@@ -92,8 +131,7 @@ def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> 
         raise ConfigError("max_body_bytes", "must be positive")
     redact, template = _flag(pick, "redact_spans", True), _flag(pick, "url_template", False)
     return Options(
-        profile=profile,
-        client_id=pick("client_id"),
+        providers=providers,
         jsonl_path=Path(jsonl) if jsonl else None,
         fingerprint_key=key,
         clock=clock,
@@ -102,6 +140,107 @@ def resolve_options(environ: Mapping[str, str] | None = None, **kwargs: Any) -> 
         redact_spans=redact,
         url_template=template,
     )
+
+
+def _providers(kwargs: Mapping[str, Any], pick: Callable[[str], Any]) -> tuple[Provider, ...]:
+    """The providers of the options: the ``providers`` keyword; else ``profile``/``client_id``
+    keywords (each falling back to its variable); else ``HGOBS_PROVIDERS``; else
+    ``HGOBS_PROFILE``/``HGOBS_CLIENT_ID`` (default: Health Gorilla, no client id). Raises
+    ``ConfigError`` for both ways given at one level, a bad list, or a profile given twice."""
+    given = kwargs.get("providers")
+    if given is not None:
+        if kwargs.get("profile") is not None or kwargs.get("client_id") is not None:
+            raise ConfigError("providers=", "give providers= or profile=/client_id=, not both")
+        return _checked(tuple(_provider(p, "providers=") for p in _entries(given)), "providers=")
+    if kwargs.get("profile") is None and kwargs.get("client_id") is None:
+        listed = pick("providers")
+        if listed is not None:
+            name = ENV_VARS["providers"]
+            if pick("profile") is not None or pick("client_id") is not None:
+                raise ConfigError(name, f"give {name} or {ENV_VARS['profile']}/"
+                                  f"{ENV_VARS['client_id']}, not both")
+            return _checked(parse_providers(listed, name), name)
+    spec = pick("profile") or DEFAULT
+    return (Provider(spec if isinstance(spec, Profile) else load_profile(spec),
+                     pick("client_id")),)
+
+
+def _entries(given: Any) -> list[Any]:
+    """The entries of a ``providers=`` value: a list (or other iterable) of entries; a string
+    in ``HGOBS_PROVIDERS`` syntax is the providers it lists; one ``Provider`` is a list of
+    one."""
+    if isinstance(given, str):
+        return list(parse_providers(given, "providers="))
+    if isinstance(given, Provider):
+        return [given]
+    try:
+        return list(given)
+    except TypeError:
+        raise ConfigError("providers=", "must be a list of (profile, client id) pairs or "
+                          "Provider values") from None
+
+
+def _provider(entry: Any, source: str) -> Provider:
+    """One ``providers=`` entry as a ``Provider``: a ``Provider``, a ``(profile, client id)``
+    pair, a ``Profile``, or a string in ``HGOBS_PROVIDERS`` syntax naming one provider."""
+    if isinstance(entry, Provider):
+        return entry
+    if isinstance(entry, str):
+        found = parse_providers(entry, source)
+        if len(found) != 1:
+            raise ConfigError(source, "a string entry must name one provider")
+        return found[0]
+    if isinstance(entry, (tuple, list)) and len(entry) == 2:
+        profile, client_id = entry
+        if client_id is not None and not isinstance(client_id, str):
+            raise ConfigError(source, "a client id must be a string")
+        return Provider(profile, client_id or None)
+    if isinstance(entry, (Profile, Mapping)):
+        return Provider(entry)
+    raise ConfigError(source, f"an entry must be a (profile, client id) pair or a Provider, "
+                      f"not {type(entry).__name__}")
+
+
+def parse_providers(text: str, source: str = ENV_VARS["providers"]) -> tuple[Provider, ...]:
+    """Parse ``HGOBS_PROVIDERS`` syntax: ``PROFILE[=CLIENT_ID]`` entries separated by commas
+    (spaces around each part ignored), ``PROFILE`` a built-in name or a TOML path. Raises
+    ``ConfigError`` naming ``source`` for an empty list or entry, an entry without a profile,
+    or a profile that cannot be loaded (the message names the profile and never the client
+    id)."""
+    out: list[Provider] = []
+    entries = text.split(",")
+    for number, entry in enumerate(entries, 1):
+        spec, _, client_id = (part.strip() for part in entry.partition("="))
+        if not spec:
+            what = "is empty" if not entry.strip() else "names no profile before '='"
+            raise ConfigError(source, f"entry {number} of {len(entries)} {what} (expected "
+                              "PROFILE=CLIENT_ID, entries separated by commas)")
+        try:
+            out.append(Provider(load_profile(spec), client_id or None))
+        except (ProfileError, ValueError, OSError) as exc:  # ValueError: a NUL in a path
+            # A value that is no built-in name nor an existing file may be a misplaced client
+            # id or secret: the entry's number says which, the value is not repeated.
+            said = str(exc) if isinstance(exc, ProfileError) and (
+                spec in BUILTIN or Path(spec).is_file()) else \
+                f"names no built-in profile ({', '.join(BUILTIN)}) and no profile file"
+            raise ConfigError(source, f"entry {number}: {said}") from None
+    return tuple(out)
+
+
+def _checked(providers: tuple[Provider, ...], source: str) -> tuple[Provider, ...]:
+    """``providers`` when there is at least one and no profile name is given twice (its second
+    entry would never be matched, and records name a provider by profile name)."""
+    if not providers:
+        raise ConfigError(source, "names no provider")
+    seen: set[str] = set()
+    for provider in providers:
+        name = provider.profile.name
+        if name in seen:
+            raise ConfigError(source, f"profile {name!r} is given twice; one client id per "
+                              "profile (make a profile per organisation, under its own name, "
+                              "for several)")
+        seen.add(name)
+    return providers
 
 
 OTEL_KEYWORDS = frozenset({"tracer_provider", "meter_provider", "logger_provider",
@@ -129,6 +268,13 @@ def _picker(kwargs: Mapping[str, Any], environ: Mapping[str, str] | None
         return env.get(ENV_VARS[name], "").strip() or None
 
     return pick
+
+
+def provider_setting(kwargs: Mapping[str, Any],
+                     environ: Mapping[str, str] | None = None) -> tuple[Provider, ...]:
+    """The providers ``resolve_options`` would take from ``kwargs`` and the environment, read
+    on their own (after another setting was bad). Raises ``ConfigError``/``ProfileError``."""
+    return _providers(kwargs, _picker(kwargs, environ))
 
 
 def redaction_wanted(kwargs: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> bool:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from hgobs.diagnosis import RULES, Context
 from hgobs.diagnosis.catalog import CATEGORIES, POSSIBLE
 from hgobs.facts import jwtpeek
-from hgobs.facts.claims import profile_facts
+from hgobs.facts.claims import aud_differs_in, profile_facts
 from hgobs.profiles import TOKEN_EXCHANGE, Profile, load_profile
 from hgobs.redaction import Fingerprinter, redact_url
 
@@ -35,7 +35,8 @@ WARNING = "warning"
 PREFLIGHT_RULES = (
     "malformed_assertion", "timestamp_in_milliseconds", "missing_claim", "environment_mismatch",
     "audience_mismatch", "invalid_client_id", "assertion_lifetime_too_long", "expired_assertion",
-    "assertion_not_yet_valid",
+    "assertion_not_yet_valid", "algorithm_not_accepted", "assertion_header_rejected",
+    "signing_key_not_found", "wrong_tenant",
 )
 
 
@@ -62,6 +63,8 @@ _CLAIM_OF = {
     "missing_claim": None, "environment_mismatch": "aud", "audience_mismatch": "aud",
     "invalid_client_id": "iss/sub", "assertion_lifetime_too_long": "exp",
     "expired_assertion": "exp", "assertion_not_yet_valid": "iat/nbf",
+    "algorithm_not_accepted": "alg", "assertion_header_rejected": "header",
+    "signing_key_not_found": "kid", "wrong_tenant": "aud",
 }
 
 
@@ -114,23 +117,12 @@ def signature_findings(assertion: str, client_secret: str, alg: str | None) -> l
                     "the signature does not verify with this client secret", fix)]
 
 
-_INTERIM_FIXES = {
-    "signing_key_not_found": "Put the key's kid in the assertion header, exactly as the JWKS you "
-                             "registered lists it, and publish the new public key before signing "
-                             "with it.",
-    "algorithm_not_accepted": "Sign with an algorithm the provider accepts, using a key of the "
-                              "type it needs (RS* and PS*: RSA; ES256/384/512: EC P-256/384/521).",
-}
-"""Fixes for the issue-14 categories while the catalog does not hold them yet."""
-
-
 def _fix(cat_id: str, prof: Profile) -> str:
-    """The fix for ``cat_id``: the profile's own, else the catalog's, else an interim text."""
+    """The fix for ``cat_id``: the profile's own (with its link), else the catalog's."""
     own = prof.fixes.get(cat_id)
     if own is not None:
         return f"{own.fix} ({own.link})" if own.link else own.fix
-    known = CATEGORIES.get(cat_id)
-    return known.fix if known is not None else _INTERIM_FIXES[cat_id]
+    return CATEGORIES[cat_id].fix
 
 
 def key_findings(assertion: str, jwks: Jwks, prof: Profile) -> list[Finding]:
@@ -188,8 +180,11 @@ def check_assertion(
         "time": clock, "endpoint.kind": TOKEN_EXCHANGE, "environment": env or "unknown",
         "url": redact_url(token_url), "request.body_kind": "form",
     }
+    auds: list[str] = []
     record.update(jwtpeek.peek(assertion, source="assertion", now=clock,
-                               fingerprint=Fingerprinter(), client_id=client_id))
+                               fingerprint=Fingerprinter(), client_id=client_id, auds=auds))
+    if auds:
+        record["assertion.aud_differs_in"] = aud_differs_in(prof, token_url, auds)
     profile_facts(record, prof)
     ctx = Context(prof)
     findings: list[Finding] = []
@@ -200,7 +195,7 @@ def check_assertion(
         confidence, evidence = verdict
         severity = WARNING if confidence == POSSIBLE else ERROR
         findings.append(Finding(cat_id, severity, _CLAIM_OF[cat_id], "; ".join(evidence),
-                                CATEGORIES[cat_id].fix))
+                                _fix(cat_id, prof)))
     if client_secret is not None and not record.get("assertion.defect"):
         findings.extend(signature_findings(assertion.strip(), client_secret,
                                            record.get("assertion.alg")))

@@ -6,7 +6,11 @@ import ast
 import re
 from pathlib import Path
 
-from hgobs.config import ENV_VARS, fingerprint_key_setting
+import pytest
+
+from hgobs.config import ENV_VARS, Provider, fingerprint_key_setting, parse_providers, resolve_options
+from hgobs.errors import ConfigError, ProfileError
+from hgobs.profiles import load_profile
 
 PACKAGE = Path(__file__).resolve().parents[1] / "hgobs"
 VARIABLE = re.compile(r"HGOBS_[A-Z0-9_]+")
@@ -54,3 +58,74 @@ def test_fingerprint_key_setting_prefers_the_keyword_then_the_variable():
     assert fingerprint_key_setting(b"\x00bytes", env) == b"\x00bytes"
     assert fingerprint_key_setting(None, {}) is None
     assert fingerprint_key_setting(None, {"HGOBS_FINGERPRINT_KEY": "   "}) is None
+
+
+# -- HGOBS_PROVIDERS and providers= ----------------------------------------------------------
+
+def test_providers_variable_is_parsed():
+    """Names and paths with or without client ids, spaces ignored; the first is ``profile``."""
+    options = resolve_options({"HGOBS_PROVIDERS": "healthgorilla=abc-1, generic"})
+    assert [(p.profile.name, p.client_id) for p in options.providers] == \
+        [("healthgorilla", "abc-1"), ("generic", None)]
+    assert options.profile.name == "healthgorilla" and options.client_id == "abc-1"
+    assert parse_providers("healthgorilla=a=b")[0].client_id == "a=b"
+
+
+@pytest.mark.parametrize("value, says", [
+    ("", None), ("healthgorilla=a,,generic=b", "entry 2 of 3 is empty"),
+    ("=s3cr3t-client", "entry 1 of 1 names no profile"),
+    ("nosuchprofile=s3cr3t-client", "entry 1: names no built-in profile"),
+    ("healthgorilla,s3cr3t-client", "entry 2: names no built-in profile"),
+    ("s3cr3t\x00client=x", "entry 1: names no built-in profile"),
+    ("healthgorilla=s3cr3t-client,healthgorilla=other", "'healthgorilla' is given twice"),
+])
+def test_bad_providers_variable_is_a_config_error_naming_it(value, says):
+    """A bad list is a ConfigError naming HGOBS_PROVIDERS, never echoing a client id; an empty
+    variable is as if unset."""
+    if says is None:
+        assert resolve_options({"HGOBS_PROVIDERS": value}).profile.name == "healthgorilla"
+        return
+    with pytest.raises(ConfigError) as caught:
+        resolve_options({"HGOBS_PROVIDERS": value})
+    assert caught.value.option == "HGOBS_PROVIDERS"
+    assert says in str(caught.value) and "s3cr3t" not in str(caught.value)
+
+
+def test_providers_and_profile_are_not_mixed():
+    """providers= with profile=/client_id=, or HGOBS_PROVIDERS with HGOBS_PROFILE or
+    HGOBS_CLIENT_ID, is a ConfigError; keywords win over variables."""
+    with pytest.raises(ConfigError, match="providers="):
+        resolve_options({}, providers=[("generic", "x")], client_id="y")
+    with pytest.raises(ConfigError, match="HGOBS_PROVIDERS"):
+        resolve_options({"HGOBS_PROVIDERS": "generic=x", "HGOBS_CLIENT_ID": "y"})
+    env = {"HGOBS_PROVIDERS": "generic=x"}
+    assert resolve_options(env, client_id="kw").providers == \
+        (Provider(load_profile("healthgorilla"), "kw"),)
+    assert resolve_options(env, providers="healthgorilla=z").providers == \
+        (Provider(load_profile("healthgorilla"), "z"),)
+
+
+def test_providers_keyword_shapes():
+    """Pairs, Provider values, a Profile alone, a string in the variable's syntax; bad shapes
+    (a bare pair, not in a list, reads as two entries) are errors."""
+    hg = load_profile("healthgorilla")
+    options = resolve_options({}, providers=[("healthgorilla", "a"), Provider("generic", "b")])
+    assert [(p.profile.name, p.client_id) for p in options.providers] == \
+        [("healthgorilla", "a"), ("generic", "b")]
+    assert resolve_options({}, providers=[hg]).providers == (Provider(hg, None),)
+    assert resolve_options({}, providers="healthgorilla=a, generic").providers == \
+        (Provider(hg, "a"), Provider("generic"))
+    for bad in ([], [("healthgorilla", 5)], [42], 7, ("healthgorilla", "a")):
+        with pytest.raises(ConfigError):
+            resolve_options({}, providers=bad)
+    with pytest.raises(ProfileError):
+        Provider("nosuchprofile", "x")
+
+def test_a_profile_file_that_does_not_load_is_named_with_its_reason(tmp_path):
+    """An existing TOML file that is no profile: the error gives the loader's reason."""
+    bad = tmp_path / "partner.toml"
+    bad.write_text("name = [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        resolve_options({"HGOBS_PROVIDERS": f"healthgorilla=a,{bad}=partner-client-1"})
+    assert "entry 2: profile" in str(caught.value) and "not valid TOML" in str(caught.value)
+    assert "partner-client-1" not in str(caught.value)

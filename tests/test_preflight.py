@@ -16,6 +16,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from hgobs.cli import cli
 from hgobs.jwks import load_jwks
 from hgobs.preflight import check_assertion, key_findings
+from hgobs.profiles import load_profile
 
 CID = "3f9c2a7e1b5d4c08a6e2"
 SECRET = "preflight-secret-0123456789abcdef-XYZ"
@@ -349,3 +350,19 @@ def test_cli_picks_the_profile_by_the_token_url_when_none_is_named():
     assert body["profile"] == "generic"
     assert [f["category"] for f in body["findings"]] == ["audience_mismatch"]
     assert body["findings"][0]["severity"] == "warning"  # under generic, a guess at most
+
+
+def test_provider_rules_apply_before_sending():
+    """Under a provider's profile the header, algorithm and tenant rules run before the
+    exchange: Entra wants RS256/PS256, an x5t thumbprint, and aud on the tenant called;
+    the fix is Entra's own."""
+    entra = "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/token"
+    other = "https://login.microsoftonline.com/fabrikam.example/oauth2/v2.0/token"
+    findings = check(token(aud=other, jti="j-1"), token_url=entra, profile="entra")
+    assert ids(findings) == ["algorithm_not_accepted", "assertion_header_rejected", "wrong_tenant"]
+    assert [f.claim for f in findings] == ["alg", "header", "aud"]
+    assert "fabrikam" not in " ".join(f.detail for f in findings)  # names, never the tenant
+    assert findings[0].fix == load_profile("entra").fixes["algorithm_not_accepted"].fix + \
+        f" ({load_profile('entra').fixes['algorithm_not_accepted'].link})"
+    same = check(token(aud=entra, jti="j-1"), token_url=entra, profile="entra")
+    assert "wrong_tenant" not in ids(same)

@@ -32,6 +32,7 @@ from hgobs.capture.send import async_send, sync_send
 from hgobs.config import (
     Options,
     profile_setting,
+    provider_setting,
     redaction_wanted,
     resolve_options,
     unknown_keywords,
@@ -52,7 +53,9 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     ``HGAuthInstrumentor().instrument(**kwargs)`` wraps every ``httpx.Client`` and
     ``httpx.AsyncClient``. Keyword arguments: ``tracer_provider``, ``meter_provider`` and the
-    ``hgobs.config.Options`` fields (``profile``, ``client_id``, ``jsonl_path``,
+    ``hgobs.config.Options`` fields (``providers``: a list of ``(profile, client id)`` pairs
+    or ``hgobs.config.Provider`` values, each request matched to one by URL; or ``profile``,
+    ``client_id`` for one provider; ``jsonl_path``,
     ``fingerprint_key``, ``clock``, ``max_body_bytes``, ``history_entries``, ``redact_spans``,
     ``url_template``); the rest come from ``HGOBS_*`` env vars (``hgobs.config``).
     Registered as entry point ``hgobs`` in group ``opentelemetry_instrumentor``, so
@@ -103,7 +106,7 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._recorder = Recorder(options, kwargs.get("tracer_provider"),
                                   kwargs.get("meter_provider"))
         if options.redact_spans:
-            guarded("attach", foreign.attach, options.profile, kwargs.get("tracer_provider"))
+            _attach_all(self._recorder, kwargs.get("tracer_provider"))
         instrumentor = self
 
         def wrappers(inner: bool) -> tuple[Any, Any]:
@@ -145,8 +148,7 @@ def instrument_client(client: httpx.Client | httpx.AsyncClient, **kwargs: Any) -
         recorder = Recorder(resolve_options(**kwargs), kwargs.get("tracer_provider"),
                             kwargs.get("meter_provider"))
         if recorder.options.redact_spans:
-            guarded("attach", foreign.attach, recorder.options.profile,
-                    kwargs.get("tracer_provider"))
+            _attach_all(recorder, kwargs.get("tracer_provider"))
         wrapped = {name: _bound_wrapper(recorder, client, original, name != "send")
                    for name in WRAPPED if (original := getattr(client, name, None)) is not None}
         for name, wrapper in wrapped.items():
@@ -181,6 +183,13 @@ def uninstrument_client(client: httpx.Client | httpx.AsyncClient) -> None:
     recorder.close()
 
 
+def _attach_all(recorder: Recorder, tracer_provider: Any) -> None:
+    """Redact other instrumentations' spans and httpx's log line for the URLs of every
+    configured provider's profile (``foreign.attach``, once each)."""
+    for profile in recorder.routes.profiles:
+        guarded("attach", foreign.attach, profile, tracer_provider)
+
+
 def _say_unknown(kwargs: dict[str, Any]) -> None:
     """Warn on ``hgobs.internal`` of keyword arguments that are no option (a misspelt
     ``jsonl=``): they are ignored, the others apply."""
@@ -193,12 +202,17 @@ def _say_unknown(kwargs: dict[str, Any]) -> None:
 def _redact_anyway(kwargs: dict[str, Any]) -> None:
     """After a bad setting left hgobs off: redact other instrumentations' spans all the same
     (a typo in an unrelated option must not expose patient data), unless redaction itself was
-    turned off. The profile is the configured one when it loads, else Health Gorilla."""
+    turned off. The profiles are the configured providers' when they load, else the configured
+    profile's, else Health Gorilla's."""
     if not redaction_wanted(kwargs):
         return
-    spec = kwargs.get("profile")
     try:
-        profile = spec if isinstance(spec, Profile) else profile_setting(spec)
+        profiles = [p.profile for p in provider_setting(kwargs)]
     except HgobsError:
-        profile = load_profile("healthgorilla")
-    foreign.attach(profile, kwargs.get("tracer_provider"))
+        spec = kwargs.get("profile")
+        try:
+            profiles = [spec if isinstance(spec, Profile) else profile_setting(spec)]
+        except HgobsError:
+            profiles = [load_profile("healthgorilla")]
+    for profile in profiles:
+        foreign.attach(profile, kwargs.get("tracer_provider"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import httpx
 
+from hgobs.capture.routes import Routed, Routes
 from hgobs.config import Options
 from hgobs.facts import record as facts
 from hgobs.facts.exchange import Exchange, Redirects
@@ -16,8 +17,8 @@ from hgobs.facts.record import RESPONSE_HEADERS, Plan
 from hgobs.redaction import Fingerprinter
 from hgobs.schema import Record
 
-__all__ = ["MAX_MULTIPART_RENDER", "Plan", "RecordBuilder", "plan_request", "request_body",
-           "response_headers", "token_request_body"]
+__all__ = ["MAX_MULTIPART_RENDER", "Plan", "RecordBuilder", "Routed", "plan_request",
+           "request_body", "response_headers", "token_request_body"]
 
 
 def request_body(request: httpx.Request) -> bytes | None:
@@ -52,11 +53,13 @@ def token_request_body(request: httpx.Request) -> bytes | None:
     return b"".join(request.stream)  # type: ignore[arg-type]
 
 
-def plan_request(request: httpx.Request, options: Options) -> Plan | None:
-    """``hgobs.facts.record.plan`` of ``request``, its URL passed parsed (no ``str()`` and
-    re-parse)."""
-    return facts.plan(options.profile, request.method, request.url, request.headers,
-                      request_body(request))
+def plan_request(request: httpx.Request, routes: Routes | Options) -> Routed | None:
+    """``Routes.plan`` of ``request`` (``routes``: the recorder's, or ``Options`` whose routes
+    are built for this one call): which provider's token URL or API base it is, its URL passed
+    parsed (no ``str()`` and re-parse)."""
+    if type(routes) is not Routes:
+        routes = Routes.of(routes)  # type: ignore[arg-type]
+    return routes.plan(request.method, request.url, request.headers, request_body(request))
 
 
 def response_headers(headers: httpx.Headers) -> dict[str, str]:
@@ -85,12 +88,22 @@ def _redirects(response: httpx.Response) -> Redirects | None:
 
 
 class RecordBuilder:
-    """Turns (request, response or exception) into a record, using one ``Options``."""
+    """Turns (request, response or exception) into a record, using one ``Options``: under the
+    profile and client id of the provider its plan was routed to (``Routes``)."""
 
-    def __init__(self, options: Options, fingerprint: Fingerprinter | None = None) -> None:
+    def __init__(self, options: Options, fingerprint: Fingerprinter | None = None,
+                 routes: Routes | None = None) -> None:
         self.options = options
+        self.routes = routes if routes is not None else Routes.of(options)
         self.fingerprint = fingerprint or Fingerprinter(options.fingerprint_key)
-        self.facts = facts.RecordBuilder(options.profile, options.client_id, self.fingerprint)
+        self.builders = tuple(facts.RecordBuilder(p.profile, p.client_id, self.fingerprint)
+                              for p in self.routes.providers)
+        """One ``hgobs.facts.record.RecordBuilder`` per provider of ``routes``, in order."""
+        self.facts = self.builders[0]
+
+    def _for(self, plan: Plan) -> facts.RecordBuilder:
+        """The builder of the provider ``plan`` was routed to (the first for a plain plan)."""
+        return self.builders[plan.provider if type(plan) is Routed else 0]
 
     def exchange(
         self,
@@ -112,10 +125,11 @@ class RecordBuilder:
                                 token_request_body(request), response.status_code,
                                 response_headers(response.headers), body,
                                 redirects=_redirects(response))
-        return self.facts.exchange(exchange, plan)
+        return self._for(plan).exchange(exchange, plan)
 
     def add_body(self, record: Record, body: bytes | None, known: tuple[str, ...]) -> None:
-        """Add the facts of a token endpoint response ``body`` (None: not read) to ``record``."""
+        """Add the facts of a token endpoint response ``body`` (None: not read) to ``record``
+        (the same for every provider: the fingerprint key is shared)."""
         self.facts.add_body(record, body, known)
 
     def api_call(self, request: httpx.Request, plan: Plan, now: float,
@@ -124,12 +138,12 @@ class RecordBuilder:
         exchange = Exchange(now, request.method, str(request.url), request.headers, None,
                             response.status_code, response_headers(response.headers),
                             redirects=_redirects(response))
-        return self.facts.api_call(exchange, plan)
+        return self._for(plan).api_call(exchange, plan)
 
     def transport_error(self, request: httpx.Request, plan: Plan, now: float,
                         error_type: str) -> Record:
         """Record of a token exchange that raised ``error_type`` before a response arrived."""
         exchange = Exchange(now, request.method, str(request.url), request.headers,
                             token_request_body(request), error=error_type)
-        record, _ = self.facts.exchange(exchange, plan)
+        record, _ = self._for(plan).exchange(exchange, plan)
         return record

@@ -18,10 +18,12 @@ from opentelemetry import trace
 from hgobs.capture.guard import LOG, guarded, report
 from hgobs.capture.parentage import has_http_child, http_span_context, otel_httpx_enabled, span_ids
 from hgobs.capture.record import Plan, RecordBuilder
+from hgobs.capture.routes import Routes
 from hgobs.capture.streams import AsyncTeeStream, TeeStream, decode_bounded
 from hgobs.config import Options
 from hgobs.diagnosis import History, diagnose
 from hgobs.facts.text import valid_text
+from hgobs.profiles import Profile
 from hgobs.schema import Record, time_in_range
 from hgobs.sinks import Sink
 from hgobs.sinks import jsonl as jsonl_sink
@@ -30,12 +32,14 @@ from hgobs.sinks.logging import LogSink
 
 
 class Recorder:
-    """One instrumentation's state: options, record builder, history, tracer, metrics, sinks."""
+    """One instrumentation's state: options, the routes to its providers, record builder,
+    history (shared by the providers: a trace may cross them), tracer, metrics, sinks."""
 
     def __init__(self, options: Options, tracer_provider: Any = None,
                  meter_provider: Any = None) -> None:
         self.options = options
-        self.builder = RecordBuilder(options)
+        self.routes = Routes.of(options)
+        self.builder = RecordBuilder(options, routes=self.routes)
         self.history = History(max_entries=options.history_entries, profile=options.profile)
         self._overflow_said = False
         # A tracer or meter provider that raises leaves hgobs without spans or metrics, never
@@ -44,7 +48,7 @@ class Recorder:
         self.tracer: trace.Tracer = tracer if tracer is not None else trace.NoOpTracer()
         self.metrics: otel_sink.Metrics | None = guarded(
             "meter", otel_sink.Metrics, meter_provider,
-            [e.name for e in options.profile.environments])
+            [(p.name, e.name) for p in self.routes.profiles for e in p.environments])
         self.jsonl = jsonl_sink.open_sink(options.jsonl_path, self._dropped) \
             if options.jsonl_path else None
         sinks: list[tuple[str, Sink]] = [("jsonl", self.jsonl)] if self.jsonl is not None else []
@@ -86,8 +90,10 @@ class Recorder:
         return self._service or None
 
     def complete(self, record: Record, span: trace.Span, http_attributes: bool,
-                 duration_s: float | None) -> None:
-        """Diagnose ``record``, put it on ``span`` (and end it), and send it to every sink."""
+                 duration_s: float | None, plan: Plan | None = None) -> None:
+        """Diagnose ``record`` under the profile of the provider ``plan`` was routed to (the
+        first provider's without one), put it on ``span`` (and end it), and send it to every
+        sink."""
         fields = None
         try:
             valid_text(record)
@@ -103,7 +109,9 @@ class Recorder:
                 LOG.warning("hgobs: the history table is full (history_entries=%d): entries are "
                             "dropped before their horizon, so a reused assertion or a token's "
                             "age may go unseen; raise history_entries", self.history.max_entries)
-            record.update(diagnose(record, self.options.profile).as_fields())
+            profile: Profile = self.routes.provider(plan).profile if plan is not None \
+                else self.options.profile
+            record.update(diagnose(record, profile).as_fields())
             fields = otel_sink.finish_span(span, record, http_attributes=http_attributes,
                                            template=self.options.url_template)
         finally:
@@ -146,7 +154,7 @@ class Exchange:
     def _complete(self, record: Record, duration: float) -> None:
         http_attributes = not has_http_child(self.request, self.span)
         self._ended = True
-        self.recorder.complete(record, self.span, http_attributes, duration)
+        self.recorder.complete(record, self.span, http_attributes, duration, self.plan)
 
     def end(self) -> None:
         """End the span if no record completed it (a step of hgobs failed)."""
@@ -211,4 +219,4 @@ def record_api(recorder: Recorder, request: httpx.Request, plan: Plan,
     span = recorder.tracer.start_span(
         otel_sink.span_name(plan.kind, None if http_span else request.method), context=parent,
         start_time=start_ns, kind=otel_sink.span_kind(http_span is None))
-    recorder.complete(record, span, http_span is None, duration)
+    recorder.complete(record, span, http_span is None, duration, plan)

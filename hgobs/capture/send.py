@@ -43,7 +43,7 @@ def _plan(recorder: Recorder, request: Any) -> Plan | None:
         return None
     if foreign.pending():  # redaction of other spans waits for an SDK tracer provider
         foreign.retry()
-    return plan_request(request, recorder.options)
+    return plan_request(request, recorder.routes)
 
 
 def _refused(exc: BaseException) -> httpx.Response | None:

@@ -7,9 +7,16 @@ set (``url.full``, the older ``http.url``). ``hgobs.capture.foreign`` attaches w
 the span processor (``hgobs.capture.spanredactor``) and the httpx log filter
 (``hgobs.capture.logfilter``).
 
+URL patterns (``{tenant}``, ``{*}``: ``docs/profiles.md``) are in scope by their host too: a
+pattern whose host is literal names that host, one whose leftmost labels are placeholders
+(``https://{*}.epichosted.com/...``) covers every host under its literal suffix
+(``epichosted.com``), and one whose host is all placeholder (``https://{*}/{*}/token``) covers
+the URLs ``Profile.resolve`` matches, whatever their host. A profile's custom domains are hosts
+of it.
+
 Cost: for another host, one prefix test and one search for the profile's host names; a URL
 to a profile host is rewritten only when it has a query, user info or an id-like path segment
-(``redact_url`` changes it).
+(``redact_url`` changes it). A profile with a host-wide pattern adds its ``resolve`` per URL.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from hgobs.profiles import Profile, split_url
+from hgobs.profiles import Profile, UrlPattern, split_url
+from hgobs.profiles.urls import is_pattern
 from hgobs.redaction import PrefixRedactor, query_names, redact_url
 
 URL_KEYS = ("url.full", "http.url")
@@ -30,7 +38,8 @@ TARGET_KEY, PATH_KEY, QUERY_KEY = "http.target", "url.path", "url.query"
 
 class UrlScope:
     """Which URLs get hgobs's redaction: every URL to a host of ``profiles`` (the hosts of their
-    token URLs and API bases), whatever its path, port or spelling.
+    token URLs and API bases, exact or patterns, and their custom domains), whatever its path,
+    port or spelling; for a pattern whose host is all placeholder, the URLs it matches.
 
     Scope is by host, not by ``Profile.match``'s path rule: a URL to the provider's host that
     misses an API base (``//fhir/...``, ``/./fhir``, ``%66hir``, a trailing-dot host, an
@@ -46,6 +55,8 @@ class UrlScope:
         self._host_re: re.Pattern[str] | None = None
         self._under = PrefixRedactor(())
         self._token_urls: dict[str, str] = {}
+        self._suffixes: frozenset[str] = frozenset()
+        self._wide: tuple[Profile, ...] = ()
         for profile in profiles:
             self.add(profile)
 
@@ -55,38 +66,69 @@ class UrlScope:
             return
         hosts = set(self._hosts)
         prefixes = set(self._prefixes)
+        suffixes = set(self._suffixes)
+        wide = False
         for env in profile.environments:
             for url in (*env.token_urls, *env.api_bases):
+                if is_pattern(url):
+                    pattern = UrlPattern.parse(url, profile.name)
+                    suffix = pattern.host_suffix
+                    if not suffix:
+                        wide = True
+                    elif suffix.count(".") + 1 == len(pattern.host):
+                        hosts.add(suffix)  # a literal host, placeholders in the path only
+                    else:
+                        suffixes.add(suffix)
+                    continue
                 host = _host_of(url)
                 if host:
                     hosts.add(host)
             for base in env.api_bases:
-                prefixes.update(_base_prefixes(base))
+                if not is_pattern(base):
+                    prefixes.update(_base_prefixes(base))
+        hosts.update(d.lower().rstrip(".") for d in profile.custom_domains)
         self.profiles = (*self.profiles, profile)
+        self._suffixes = frozenset(suffixes)
+        if wide:
+            self._wide = (*self._wide, profile)
         self._hosts = frozenset(hosts)
         self._prefixes = tuple(sorted(prefixes))
         self._under = PrefixRedactor(prefixes)
-        names = sorted(hosts, key=len, reverse=True)
+        names = sorted(hosts | suffixes, key=len, reverse=True)
         self._host_re = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE) \
             if names else None
         for env in profile.environments:  # as the profile writes them: what clients send
             for url in env.token_urls:
-                if self.covers(url):
+                if not is_pattern(url) and self.covers(url):
                     self._token_urls[url] = redact_url(url)
 
     def covers(self, url: str) -> bool:
-        """True when ``url`` goes to a host of a profile.
+        """True when ``url`` goes to a host of a profile (or under a pattern's host suffix),
+        or a host-wide pattern of a profile matches it.
 
         Two C-level tests first: a URL starting with an API base as the profile spells it is in
-        scope; a URL with none of the profile's host names in it (any case) is not. Anything
-        else is split by ``urllib.parse.urlsplit``; one it cannot split is taken as in scope
-        (it names a profile host: redaction fails closed)."""
+        scope; a URL with none of the profile's host names or suffixes in it (any case) is not.
+        Anything else is split by ``urllib.parse.urlsplit``; one it cannot split is taken as in
+        scope (it names a profile host: redaction fails closed)."""
         if url.startswith(self._prefixes):
             return True
-        if self._host_re is None or self._host_re.search(url) is None:
-            return False
-        host = _host_of(url)
-        return host is None or host in self._hosts
+        if self._host_re is not None and self._host_re.search(url) is not None:
+            host = _host_of(url)
+            if host is None or host in self._hosts or self._under_suffix(host):
+                return True
+        return bool(self._wide) and any(p.resolve(url) is not None for p in self._wide)
+
+    def _under_suffix(self, host: str) -> bool:
+        """True when ``host`` lies under a pattern's literal host suffix (``a.epichosted.com``
+        under ``epichosted.com``: at least one label more); one set lookup per label."""
+        suffixes = self._suffixes
+        while suffixes:  # the host without its first label, then without its second ...
+            host = host.partition(".")[2]
+            if not host:
+                return False
+            if host in suffixes:
+                return True
+        return False
 
     def redacted(self, url: str) -> str | None:
         """``redact_url(url)`` when ``url`` is in scope (``url`` itself when that removes

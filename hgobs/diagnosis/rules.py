@@ -6,6 +6,11 @@ decided it, as short ``name=value`` strings (never a secret: records are redacte
 docstring names its source; the catalog entry that names the rule (``Category.rule``) says
 what the user sees and the fix. Rules that need earlier records read the facts ``History``
 added first, so every rule stays single-record and judges it at its own recorded ``time``.
+
+This module holds the rules of the token request and the assertion's claims, and re-exports
+the others so ``Category.rule`` names every rule here: ``time_rules`` (lifetime, expiry, not yet
+valid, clock), ``api_rules`` (refused API calls) and ``provider_rules`` (client credential,
+JOSE header, tenant, media type, Bearer scheme).
 """
 
 from __future__ import annotations
@@ -14,6 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hgobs.diagnosis.api_rules import (  # noqa: F401 - re-exported: Category.rule names them here
+    access_token_expired,
+    assertion_as_access_token,
+    insufficient_scope,
+    missing_access_token,
+    rate_limited,
+)
 from hgobs.diagnosis.catalog import CONFIRMED, LIKELY, POSSIBLE
 from hgobs.diagnosis.provider_rules import (  # noqa: F401 - re-exported: Category.rule names them here
     algorithm_not_accepted,
@@ -33,22 +45,21 @@ from hgobs.diagnosis.read import (
     is_exchange,
     refused_like,
     server_said,
-    server_said_word,
     text,
-    to_seconds,
+)
+from hgobs.diagnosis.time_rules import (  # noqa: F401 - re-exported: Category.rule names them here
+    assertion_lifetime_too_long,
+    assertion_not_yet_valid,
+    clock_skew,
+    expired_assertion,
 )
 from hgobs.profiles import Profile
-from hgobs.profiles.model import server_words
 from hgobs.rfc import CLIENT_CREDENTIALS, JWT_BEARER_CLIENT_ASSERTION, JWT_BEARER_GRANT
 
 Record = dict[str, Any]
 LEEWAY_S = 30.0
 """Default clock leeway in seconds when judging iat/nbf against a clock (RFC 7519 section
 4.1.4); a profile states its own (``Profile.leeway_s``)."""
-LIFETIME_WORDS = ("too far", "lifetime")
-"""Words a server uses for an ``exp`` too far ahead (with "exp... future", ``_exp_then_future``)."""
-NOT_YET_VALID_WORDS = ("not yet valid", "future", "issued in")
-"""Words a server uses for an assertion that is not yet valid (with the words iat and nbf)."""
 SUPPORTED_GRANTS = frozenset({JWT_BEARER_GRANT, CLIENT_CREDENTIALS})
 """``grant_type`` values the provider accepts (RFC 7523 section 2.1; RFC 6749 section 4.4)."""
 
@@ -61,32 +72,6 @@ class Context:
     """What rules may consult besides the record: the provider profile."""
 
     profile: Profile
-
-
-def _exp_then_future(r: Record) -> bool:
-    """The server's words say "exp... future": a word beginning ``exp`` (its run of letters,
-    digits and ``_`` reaching a space) and the word ``future`` after it. Linear: each
-    space-separated chunk before the last ``future`` is looked at once."""
-    get = r.get
-    said = server_words(get("response.error_description"), get("response.message"),
-                        get("challenge.error_description"))
-    last = said.rfind("future")
-    if last < 0:
-        return False
-    for chunk in said[:last].split(" ")[:-1]:
-        run = len(chunk)
-        while run > 0 and (chunk[run - 1].isalnum() or chunk[run - 1] == "_"):
-            run -= 1
-        if "exp" in chunk[run:]:
-            return True
-    return False
-
-
-def _said_not_yet_valid(r: Record) -> bool:
-    """The server says the assertion is not yet valid (``NOT_YET_VALID_WORDS`` or the words
-    iat / nbf)."""
-    return server_said(r, NOT_YET_VALID_WORDS) or server_said_word(r, "iat") or \
-        server_said_word(r, "nbf")
 
 
 # --- token exchange rules -------------------------------------------------------------------
@@ -172,7 +157,10 @@ def missing_claim(r: Record, ctx: Context) -> Verdict | None:
     if r.get("assertion.source") == "bearer":
         return None
     require_iat = r.get("limits.require_iat", ctx.profile.require_iat)
-    missing = [c for c in r.get("assertion.missing_claims") or () if c != "iat" or require_iat]
+    optional = {"iat"} if not require_iat else set()
+    if ctx.profile.claim_sub == "any" and r.get("assertion.source") == "assertion":
+        optional.add("sub")  # e.g. Google: sub only for domain-wide delegation
+    missing = [c for c in r.get("assertion.missing_claims") or () if c not in optional]
     if ctx.profile.require_jti and "assertion.jti_fp" not in r and "assertion.iss_shape" in r \
             and not r.get("assertion.defect"):
         missing.append("jti")
@@ -271,101 +259,6 @@ def invalid_client_id(r: Record, ctx: Context) -> Verdict | None:
     return (CONFIRMED if error(r) == "invalid_client" or said else LIKELY), ev
 
 
-def assertion_lifetime_too_long(r: Record, ctx: Context) -> Verdict | None:
-    """exp - iat over the profile's limit, or the server says exp is too far ahead."""
-    if r.get("assertion.source") == "bearer" or not is_exchange(r):
-        return None
-    lifetime = r.get("assertion.lifetime_s")
-    limit = r.get("limits.max_lifetime_s", ctx.profile.max_assertion_lifetime_s)
-    said = server_said(r, LIFETIME_WORDS) or _exp_then_future(r)
-    if lifetime is not None and limit is not None and lifetime > limit:
-        return (CONFIRMED if said or error(r) in ("invalid_grant", "invalid_client") else LIKELY), [
-            f"assertion.lifetime_s={lifetime:g}", f"limit={limit:g}"]
-    exp, now = to_seconds(r.get("assertion.exp")), r.get("time")
-    if lifetime is None and limit is not None and exp is not None and isinstance(now, (int, float)) \
-            and exp - now > limit + ctx.profile.leeway_s:
-        # No iat: the limit counts from the moment it is sent (SMART Backend Services: exp "no
-        # more than five minutes in the future").
-        return (CONFIRMED if said or error(r) in ("invalid_grant", "invalid_client") else LIKELY), [
-            f"exp is {exp - now:g} s after the client clock (no iat)", f"limit={limit:g}"]
-    if said:
-        return CONFIRMED, ["server says exp is too far ahead"]
-    return None
-
-
-def expired_assertion(r: Record, ctx: Context) -> Verdict | None:
-    """exp <= the client clock at send (RFC 7523 section 3; HG guide, expired assertion)."""
-    if r.get("assertion.source") == "bearer" or not is_exchange(r):
-        return None
-    exp, now = to_seconds(r.get("assertion.exp")), r.get("time")
-    if exp is None or now is None or exp > now:
-        return None
-    said = server_said(r, ("expired", "valid time", "time range", "too old"))
-    conf = CONFIRMED if said or error(r) in ("invalid_grant", "invalid_client") or \
-        r.get("response.body_empty") else LIKELY
-    return conf, [f"assertion.seconds_to_expiry={exp - now:g}", *_offset(r, now)]
-
-
-def assertion_not_yet_valid(r: Record, ctx: Context) -> Verdict | None:
-    """iat or nbf after the client clock at send (RFC 7519 4.1.5-4.1.6, with leeway)."""
-    if r.get("assertion.source") == "bearer" or not is_exchange(r):
-        return None
-    now = r.get("time")
-    if now is None:
-        return None
-    ahead = [name for name in ("iat", "nbf")
-             if (t := to_seconds(r.get(f"assertion.{name}"))) is not None
-             and t > now + ctx.profile.leeway_s]
-    if not ahead:
-        return None
-    said = _said_not_yet_valid(r)
-    conf = CONFIRMED if said or error(r) in ("invalid_grant", "invalid_client") or \
-        r.get("response.body_empty") else LIKELY
-    seconds = {n: to_seconds(r.get(f"assertion.{n}")) for n in ahead}
-    return conf, [*(f"assertion.{n} is {t - now:g} s after the client clock"
-                    for n, t in seconds.items() if t is not None), *_offset(r, now)]
-
-
-def _offset(r: Record, now: float) -> list[str]:
-    """``clock.offset_s`` (client clock minus the server's ``Date``) as evidence when the
-    server sent a Date and the clocks differ, even by less than the leeway: a time verdict
-    then shows whether the client's clock took part (RFC 9110 section 6.6.1)."""
-    server = r.get("server.date")
-    if not isinstance(server, (int, float)) or now == server:
-        return []
-    return [f"clock.offset_s={now - server:g}"]
-
-
-def clock_skew(r: Record, ctx: Context) -> Verdict | None:
-    """Valid by the client clock, invalid by the server's Date (RFC 7519 4.1.4)."""
-    if r.get("assertion.source") == "bearer" or not is_exchange(r):
-        return None
-    now, server = r.get("time"), r.get("server.date")
-    exp = to_seconds(r.get("assertion.exp"))
-    iat = to_seconds(r.get("assertion.iat"))
-    nbf = to_seconds(r.get("assertion.nbf"))
-    if now is None or server is None:
-        return None
-    leeway = ctx.profile.leeway_s
-    valid_by_client = (exp is None or exp > now) and all(
-        t is None or t <= now + leeway for t in (iat, nbf))
-    if not valid_by_client:
-        return None
-    ev = [f"clock.offset_s={now - server:g}"]
-    if exp is not None and exp <= server:
-        ev.append("exp <= server Date")
-    elif any(t is not None and t > server + leeway for t in (iat, nbf)):
-        ev.append("iat or nbf after server Date")
-    elif now > server and any(t is not None and t > server for t in (iat, nbf)) \
-            and _said_not_yet_valid(r):
-        # Inside the leeway by our count, but the server says the assertion is not yet valid:
-        # its own leeway is smaller (RFC 7519 section 4.1.4 leaves it to the server).
-        return CONFIRMED, [*ev, "iat or nbf after server Date", "server says not yet valid"]
-    else:
-        return None
-    return refused_like(r, "invalid_grant", "invalid_client"), ev
-
-
 def assertion_reuse(r: Record, ctx: Context) -> Verdict | None:
     """The same assertion (or iss + jti) was sent before (RFC 7523 section 3, jti); history."""
     after = r.get("assertion.reused_after_s")
@@ -404,50 +297,4 @@ def silent_failure(r: Record, ctx: Context) -> Verdict | None:
     status = r.get("http.status")
     if is_exchange(r) and r.get("response.body_empty") and isinstance(status, int) and status >= 400:
         return LIKELY, ["response.body_empty=true", f"http.status={r.get('http.status')}"]
-    return None
-
-
-# --- API call rules -------------------------------------------------------------------------
-
-def assertion_as_access_token(r: Record, ctx: Context) -> Verdict | None:
-    """A JWT shaped like an assertion presented as the access token (HG guide; RFC 6750 3.1)."""
-    if is_api(r) and r.get("presented.kind") == "assertion_jwt" and r.get("http.status") == 401:
-        return refused_like(r, "invalid_token"), ["presented.kind=assertion_jwt",
-                                                   f"challenge.error={r.get('challenge.error')}"]
-    return None
-
-
-def missing_access_token(r: Record, ctx: Context) -> Verdict | None:
-    """No usable access token was presented (RFC 6750 sections 2.1, 3.1)."""
-    kind = r.get("presented.kind")
-    if is_api(r) and r.get("http.status") == 401 and kind in (
-            "absent", "misspelled_header", "empty", "placeholder", "non_bearer_scheme"):
-        return CONFIRMED, [f"presented.kind={kind}"]
-    return None
-
-
-def access_token_expired(r: Record, ctx: Context) -> Verdict | None:
-    """The server says the token expired, or it is older than its expires_in (history)."""
-    if not is_api(r) or r.get("http.status") != 401:
-        return None
-    age, ttl = r.get("presented.age_s"), r.get("presented.issued_expires_in")
-    if server_said(r, ("expired",)):
-        return CONFIRMED, ["server says the access token expired"]
-    if age is not None and ttl is not None and age >= ttl:
-        return LIKELY, [f"presented.age_s={age:g}", f"presented.issued_expires_in={ttl:g}"]
-    return None
-
-
-def insufficient_scope(r: Record, ctx: Context) -> Verdict | None:
-    """403 or error=insufficient_scope (RFC 6750 section 3.1)."""
-    if is_api(r) and (r.get("http.status") == 403 or r.get("challenge.error") == "insufficient_scope"):
-        conf = CONFIRMED if r.get("challenge.error") == "insufficient_scope" else LIKELY
-        return conf, [f"http.status={r.get('http.status')}", f"challenge.scope={r.get('challenge.scope')}"]
-    return None
-
-
-def rate_limited(r: Record, ctx: Context) -> Verdict | None:
-    """Status 429 (RFC 6585 section 4)."""
-    if r.get("http.status") == 429:
-        return CONFIRMED, ["http.status=429", f"response.retry_after_s={r.get('response.retry_after_s')}"]
     return None

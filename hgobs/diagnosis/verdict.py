@@ -84,6 +84,23 @@ def _fix(category: str, profile: Profile) -> str:
     return CATEGORIES[category].fix
 
 
+REFINES = {"clock_skew": ("expired_assertion", "assertion_not_yet_valid")}
+"""A category that explains what the server named more precisely: a server that says
+"expired" about an assertion valid by the client's clock but not by the server's ``Date``
+names a clock skew (RFC 7519 section 4.1.4)."""
+
+
+def _refine(explicit: dict[str, list[str]], found: dict[str, Verdict]) -> None:
+    """Move what the server named to the category that explains it (``REFINES``) when that
+    category's rule holds and the named one's own rule does not, in place."""
+    for finer, coarser in REFINES.items():
+        if finer not in found:
+            continue
+        for named in coarser:
+            if named in explicit and named not in found:
+                explicit.setdefault(finer, []).extend(explicit.pop(named))
+
+
 def _explicit(record: Record, profile: Profile) -> dict[str, list[str]]:
     """Categories the server named itself, with their evidence: each ``[[errors]]`` entry of
     the profile its answer holds (evidence quotes the profile's text, never the answer), and
@@ -112,9 +129,12 @@ def diagnose(record: Record, profile: Profile | None = None) -> Diagnosis:
     if not is_failure(record):
         return Diagnosis(OK, CONFIRMED, profile=stamp)
     explicit = _explicit(record, ctx.profile)
+    found = {cat_id: verdict for cat_id, rule in RULES.items()
+             if (verdict := rule(record, ctx)) is not None}
+    _refine(explicit, found)
     hits: list[tuple[str, Verdict]] = []
-    for cat_id, rule in RULES.items():
-        verdict = rule(record, ctx)
+    for cat_id in RULES:
+        verdict = found.get(cat_id)
         said = explicit.get(cat_id)
         if said is not None:
             evidence = verdict[1] if verdict is not None else []

@@ -50,6 +50,10 @@ def _file_data(path: Path, source: str) -> dict[str, Any]:
         raw = path.read_text("utf-8")
     except OSError as exc:
         raise ProfileError(source, f"cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ProfileError(source, "is not UTF-8 text") from None
+    except ValueError:  # a NUL in the path, which no file system accepts
+        raise ProfileError(source, "is not a file name") from None
     try:
         return tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:

@@ -243,24 +243,24 @@ class Profile:
                      and (e.status is None or e.status == status))
 
     def environment_of_host(self, url: str) -> str | None:
-        """The environment whose URLs share ``url``'s host and port (exact URLs first, then
-        patterns by host alone); when several share the host, the one sharing the longest path
-        prefix wins, and a tie gives None."""
+        """The environment whose URLs share ``url``'s host and port (a pattern's host by its
+        labels), the one sharing the longest leading path with ``url`` when several do (a
+        placeholder segment shares any, and an exact URL wins a tie with a pattern); a tie gives
+        None."""
         host, port, path = split_url(url)
+        segments = path.split("/")
         scores: dict[str, int] = {}
+
+        def score(env: str, shared: int) -> None:
+            scores[env] = max(scores.get(env, -1), shared)
+
         candidates = [(p, e) for (h, pt, p), e in self._token_index.items() if (h, pt) == (host, port)]
         candidates += self._api_index.get((host, port), [])
         for cand_path, env in candidates:
-            common = 0
-            for a, b in zip(cand_path.split("/"), path.split("/"), strict=False):
-                if a != b:
-                    break
-                common += 1
-            scores[env] = max(scores.get(env, 0), common)
-        if not scores and (self._by_suffix or self._any_host):
-            envs = {env for pattern, env, _ in self._all_patterns()
-                    if pattern.host != ("{*}",) and pattern.match_host(host, port, {})}
-            return envs.pop() if len(envs) == 1 else None
+            score(env, 2 * _shared(cand_path.split("/"), segments, ()) + 1)  # exact wins a tie
+        for pattern, env, _kind in self._all_patterns():
+            if pattern.host != ("{*}",) and pattern.match_host(host, port, {}):
+                score(env, 2 * _shared(("", *pattern.path), segments, ("{",)))
         if not scores:
             return None
         best = max(scores.values())
@@ -316,6 +316,17 @@ class Profile:
     def to_toml(self) -> str:
         """This profile as the TOML text ``load_profile`` reads back (every field)."""
         return _to_toml(self.content())
+
+
+def _shared(want: tuple[str, ...] | list[str], got: list[str], wild: tuple[str, ...]) -> int:
+    """How many leading path segments ``want`` and ``got`` share (a segment of ``want``
+    starting with one of ``wild``, a placeholder, shares any)."""
+    shared = 0
+    for a, b in zip(want, got, strict=False):
+        if a != b and not (wild and a.startswith(wild)):
+            break
+        shared += 1
+    return shared
 
 
 @functools.lru_cache(maxsize=4096)

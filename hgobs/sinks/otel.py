@@ -13,9 +13,10 @@ Metrics (OpenTelemetry metrics API; bounded attributes only - no client id, URL,
 free text), recorded in the context of our span so that an exemplar filter links them to it:
 
 - ``hgobs.attempts`` counter, unit ``{attempt}``: ``hgobs.outcome``, ``hgobs.category``,
-  ``hgobs.environment``, ``hgobs.endpoint.kind``, and ``error.type`` (the category id) on
-  failures;
-- ``hgobs.exchange.duration`` histogram, unit ``s``: token exchange duration;
+  ``hgobs.environment``, ``hgobs.endpoint.kind``, ``hgobs.profile`` (the provider profile's
+  name), and ``error.type`` (the category id) on failures;
+- ``hgobs.exchange.duration`` histogram, unit ``s``: token exchange duration (attributes
+  ``hgobs.environment``, ``hgobs.outcome``, ``hgobs.profile``, as the next);
 - ``hgobs.assertion.expiry`` histogram, unit ``s``: the assertion's seconds to expiry at send
   (0 for an assertion already expired: histograms take no negative values);
 - ``hgobs.records.dropped`` counter, unit ``{record}``, no attributes: records the JSON Lines
@@ -44,7 +45,9 @@ KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH
                            "TRACE"})
 """The methods of RFC 9110 section 9 and PATCH (RFC 5789): the HTTP semconv's known methods;
 any other is ``_OTHER`` in ``http.request.method`` and ``HTTP`` in the span name."""
-METRIC_ATTRIBUTES = ("outcome", "category", "environment", "endpoint.kind")
+METRIC_ATTRIBUTES = ("outcome", "category", "environment", "endpoint.kind", "profile")
+HISTOGRAM_ATTRIBUTES = ("environment", "outcome", "profile")
+"""The histograms' attributes: a subset of ``METRIC_ATTRIBUTES``."""
 DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0,
                       30.0, 60.0)
 EXPIRY_BUCKETS_S = (0.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 86400.0)
@@ -195,7 +198,7 @@ class Metrics:
     """The hgobs instruments, made from a meter provider (None: the global one)."""
 
     def __init__(self, meter_provider: metrics.MeterProvider | None = None,
-                 environments: Iterable[str] = ()) -> None:
+                 environments: Iterable[str | tuple[str, str]] = ()) -> None:
         from hgobs import __version__
 
         meter = metrics.get_meter(INSTRUMENTATION_NAME, __version__, meter_provider,
@@ -221,26 +224,30 @@ class Metrics:
     @functools.lru_cache(maxsize=1024)
     def _attributes(values: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
         """The counter's attributes for the ``METRIC_ATTRIBUTES`` values, and the histograms'
-        (environment and outcome), made once per combination; never changed once made (the SDK
-        only reads them)."""
+        (``HISTOGRAM_ATTRIBUTES``), made once per combination; never changed once made (the
+        SDK only reads them)."""
         attrs = {ATTRIBUTE_PREFIX + k: v for k, v in zip(METRIC_ATTRIBUTES, values, strict=True)}
         if attrs[ATTRIBUTE_PREFIX + "outcome"] == "failed":  # error_type: the category id
             attrs["error.type"] = attrs[ATTRIBUTE_PREFIX + "category"]
-        base = {k: attrs[k] for k in (ATTRIBUTE_PREFIX + "environment",
-                                      ATTRIBUTE_PREFIX + "outcome")}
+        base = {ATTRIBUTE_PREFIX + k: attrs[ATTRIBUTE_PREFIX + k] for k in HISTOGRAM_ATTRIBUTES}
         return attrs, base
 
-    def _initialise(self, environments: Iterable[str]) -> None:
-        """Add 0 to every (outcome, category, environment, endpoint kind) series the profile can
-        produce, so a series exists before its first attempt and Prometheus' ``increase()`` and
-        ``rate()`` count that first attempt too."""
-        for env in environments:
+    def _initialise(self, environments: Iterable[str | tuple[str, str]]) -> None:
+        """Add 0 to every (outcome, category, environment, endpoint kind, profile) series the
+        providers can produce, so a series exists before its first attempt and Prometheus'
+        ``increase()`` and ``rate()`` count that first attempt too. ``environments``: ``(profile
+        name, environment)`` pairs (a plain environment name: the default profile's)."""
+        from hgobs.profiles import DEFAULT
+
+        for entry in environments:
+            profile, env = entry if isinstance(entry, tuple) else (DEFAULT, entry)
             for kind in ("token_exchange", "api_call"):
                 for category in (OK, *CATEGORIES):
                     attrs = {ATTRIBUTE_PREFIX + "outcome": "ok" if category == OK else "failed",
                              ATTRIBUTE_PREFIX + "category": category,
                              ATTRIBUTE_PREFIX + "environment": env,
-                             ATTRIBUTE_PREFIX + "endpoint.kind": kind}
+                             ATTRIBUTE_PREFIX + "endpoint.kind": kind,
+                             ATTRIBUTE_PREFIX + "profile": profile}
                     if category != OK:
                         attrs["error.type"] = category
                     self.attempts.add(0, attrs)
@@ -259,7 +266,8 @@ class Metrics:
         attrs, base = self._attributes((str(get("outcome") or "unknown"),
                                         str(get("category") or "unknown"),
                                         str(get("environment") or "unknown"),
-                                        str(get("endpoint.kind") or "unknown")))
+                                        str(get("endpoint.kind") or "unknown"),
+                                        str(get("profile") or "unknown")))
         context = trace.set_span_in_context(span) if span is not None else None
         self.attempts.add(1, attrs, context=context)
         if record.get("endpoint.kind") == "token_exchange":

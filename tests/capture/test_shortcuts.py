@@ -40,11 +40,13 @@ def test_record_attributes_are_the_schema_scalars_with_the_prefix():
 
 def test_metric_attribute_sets_are_made_as_before():
     """The cached metric attribute sets hold the record's values under ``hgobs.`` keys."""
-    values = ("failed", "clock_skew", "sandbox", "token_exchange")
+    values = ("failed", "clock_skew", "sandbox", "token_exchange", "epic")
     attrs, base = Metrics._attributes(values)
     assert attrs == {**{ATTRIBUTE_PREFIX + k: v for k, v in zip(METRIC_ATTRIBUTES, values, strict=True)},
                      "error.type": "clock_skew"}
-    assert base == {"hgobs.environment": "sandbox", "hgobs.outcome": "failed"}
+    assert attrs["hgobs.profile"] == "epic"
+    assert base == {"hgobs.environment": "sandbox", "hgobs.outcome": "failed",
+                    "hgobs.profile": "epic"}
 
 
 def _request_with_context(textmap) -> tuple[httpx.Request, trace.SpanContext]:

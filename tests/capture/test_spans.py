@@ -369,7 +369,7 @@ def _metrics(telemetry: Any) -> dict[str, Any]:
 
 def test_attempts_counter_has_exactly_the_bounded_attribute_keys(client, server, telemetry):
     """Every ``hgobs.attempts`` point has exactly outcome, category, environment, endpoint kind,
-    and on failures ``error.type``, the category id."""
+    profile, and on failures ``error.type``, the category id."""
     server.script.load([SUCCESS, INVALID_GRANT, UNAUTHORIZED])
     client.post(f"{server.origin}/oauth/token", data=token_form(server.origin))
     client.post(f"{server.origin}/oauth/token", data=token_form(server.origin))
@@ -386,6 +386,7 @@ def test_attempts_counter_has_exactly_the_bounded_attribute_keys(client, server,
     assert {p.attributes["hgobs.endpoint.kind"] for p in points} == {"token_exchange",
                                                                      "api_call"}
     assert {p.attributes["hgobs.environment"] for p in points} == {"sandbox"}
+    assert {p.attributes["hgobs.profile"] for p in points} == {"loop"}
 
 
 def _two_exchanges(client: httpx.Client, server: LoopServer) -> None:
@@ -395,7 +396,8 @@ def _two_exchanges(client: httpx.Client, server: LoopServer) -> None:
     client.post(f"{server.origin}/oauth/token", data=token_form(server.origin, exp_in=-120))
 
 
-COUNTER_KEYS = {"hgobs.outcome", "hgobs.category", "hgobs.environment", "hgobs.endpoint.kind"}
+COUNTER_KEYS = {"hgobs.outcome", "hgobs.category", "hgobs.environment", "hgobs.endpoint.kind",
+                "hgobs.profile"}
 
 
 def test_duration_histogram_is_in_seconds_with_second_sized_buckets(client, server, telemetry):

@@ -41,8 +41,9 @@ SERIES = {
     *(() if EXPIRY_BUCKETS_S[0] < 0 else
       ("hgobs_assertion_expiry_seconds_sum", "hgobs_assertion_expiry_seconds_count")),
 }
-ATTEMPT_LABELS = {"hgobs_outcome", "hgobs_category", "hgobs_environment", "hgobs_endpoint_kind"}
-HISTOGRAM_LABELS = {"hgobs_environment", "hgobs_outcome"}
+ATTEMPT_LABELS = {"hgobs_outcome", "hgobs_category", "hgobs_environment", "hgobs_endpoint_kind",
+                  "hgobs_profile"}
+HISTOGRAM_LABELS = {"hgobs_environment", "hgobs_outcome", "hgobs_profile"}
 REL = 5e-3  # Prometheus 3 needs a window 1 ms longer than the measured one (left-open ranges)
 
 

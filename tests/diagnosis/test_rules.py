@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from hgobs.diagnosis import CATALOG, CONFIDENCES, RULES, diagnose, provider_rules, rules
+from hgobs.diagnosis import (
+    CATALOG,
+    CONFIDENCES,
+    RULES,
+    api_rules,
+    diagnose,
+    provider_rules,
+    rules,
+    time_rules,
+)
 from hgobs.profiles import load_profile
 
 CASES = json.loads((Path(__file__).resolve().parents[1] / "data" / "rules.json").read_text("utf-8"))
@@ -35,20 +44,22 @@ def test_every_category_has_one_test_record_and_every_record_a_category():
 
 def test_every_catalog_entry_names_a_rule_and_every_rule_is_named_once():
     """Each category but ``unclassified`` names a predicate of ``hgobs.diagnosis.rules``;
-    each public predicate there or in ``provider_rules`` (which it re-exports; a function
-    taking a record and a context) is named by exactly one entry, and ``RULES`` maps the ids
-    to them in fix order."""
+    each public predicate there or in the modules it re-exports (``time_rules``,
+    ``api_rules``, ``provider_rules``: functions taking a record and a context) is named by
+    exactly one entry, and ``RULES`` maps the ids to them in fix order."""
     named = [c.rule for c in CATALOG if c.rule]
     assert [c.id for c in CATALOG if not c.rule] == ["unclassified"]
+    modules = (rules, time_rules, api_rules, provider_rules)
     predicates = {name for name, fn in vars(rules).items()
                   if inspect.isfunction(fn)
-                  and fn.__module__ in (rules.__name__, provider_rules.__name__)
+                  and fn.__module__ in {m.__name__ for m in modules}
                   and not name.startswith("_")
                   and list(inspect.signature(fn).parameters) == ["r", "ctx"]}
     assert sorted(named) == sorted(predicates)
-    assert {name for name, fn in vars(provider_rules).items()
-            if inspect.isfunction(fn) and fn.__module__ == provider_rules.__name__
-            and not name.startswith("_")} <= predicates  # every one re-exported
+    for module in modules[1:]:  # every one re-exported
+        assert {name for name, fn in vars(module).items()
+                if inspect.isfunction(fn) and fn.__module__ == module.__name__
+                and not name.startswith("_")} <= predicates
     assert len(set(named)) == len(named)
     assert list(RULES) == [c.id for c in CATALOG if c.rule]
     assert all(RULES[c.id] is getattr(rules, c.rule) for c in CATALOG if c.rule)

@@ -181,10 +181,12 @@ def test_zero_code_otlp_sends_spans_and_metrics(tmp_path, receiver):
     for point in metrics["hgobs.attempts"]["points"]:
         failed = point["attributes"]["hgobs.outcome"] == "failed"
         assert set(point["attributes"]) == {"hgobs.outcome", "hgobs.category", "hgobs.environment",
-                                            "hgobs.endpoint.kind", *(["error.type"] * failed)}
+                                            "hgobs.endpoint.kind", "hgobs.profile",
+                                            *(["error.type"] * failed)}
     durations = metrics["hgobs.exchange.duration"]["points"]
     assert sum(p["count"] for p in durations) == 2
-    assert all(set(p["attributes"]) == {"hgobs.environment", "hgobs.outcome"} for p in durations)
+    assert all(set(p["attributes"]) == {"hgobs.environment", "hgobs.outcome", "hgobs.profile"}
+               for p in durations)
     raw = receiver.raw()
     for value in _secrets(proc, secret):
         assert value.encode() not in raw

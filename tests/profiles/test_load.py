@@ -99,3 +99,11 @@ def test_said_matches_literals_codes_and_statuses() -> None:
     assert [e.category for e in prof.said(record)] == ["invalid_signature"]
     record["http.status"] = 401
     assert [e.category for e in prof.said(record)] == ["invalid_signature", "signing_key_not_found"]
+
+
+def test_a_file_that_cannot_be_a_profile_is_a_profile_error(tmp_path: Path) -> None:
+    binary = tmp_path / "latin1.toml"
+    binary.write_bytes(b'name = "caf\xe9"\n')
+    for spec, says in ((str(binary), "not UTF-8"), ("a\x00b.toml", "not a file name")):
+        with pytest.raises(ProfileError, match=says):
+            load_profile(spec)

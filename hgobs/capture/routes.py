@@ -1,0 +1,193 @@
+"""Which configured provider a request belongs to: its URL matched against every provider's.
+
+A service may call several providers, each with its own client id (``Options.providers``).
+``Routes`` matches a request URL to one of them: first the exact token URLs and API bases of
+every provider (the first provider given wins a URL two name), then the URL patterns of each
+provider in the order given (``Profile.resolve``). A token request (a form POST with
+``grant_type``) to a URL no provider names goes to the fallback: the one provider when there
+is one (as before providers were listed), else the ``generic`` profile (RFC 7523 alone) with
+no client id, since no provider's limits or client id can be said to apply to it.
+
+Cost for a request to a host no provider names (the common case in a service): one decode of
+the host and one set lookup, plus one dict lookup per host label when some provider has URL
+patterns; a provider pattern that matches any host (``generic``'s) adds its ``resolve``. Only
+the providers whose pattern hosts fit the request's host are tried.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from hgobs.config import Options, Provider
+from hgobs.facts import record as facts
+from hgobs.facts.exchange import Headers
+from hgobs.profiles import API_CALL, TOKEN_EXCHANGE, Profile, UrlPattern, load_profile, split_url
+from hgobs.profiles.urls import is_pattern
+
+
+@dataclass(frozen=True)
+class Routed(facts.Plan):
+    """A ``Plan`` (endpoint kind, environment) and ``provider``: the index, in
+    ``Routes.providers``, of the provider whose URL the request matched (the fallback's for a
+    token request to an unknown URL)."""
+
+    provider: int = 0
+
+
+@functools.lru_cache(maxsize=1024)
+def _routed(kind: str, environment: str, provider: int) -> Routed:
+    """The one ``Routed`` per kind, environment and provider (frozen: shared freely)."""
+    return Routed(kind, environment, provider)
+
+
+class _NoUrls:
+    """Stands for a profile none of whose URLs matches: ``facts.plan`` given it applies only
+    its form-body rule (a POST whose form carries ``grant_type``), the URL rule having been
+    applied already by ``Routes``."""
+
+    @staticmethod
+    def match(url: Any) -> tuple[None, None]:
+        return None, None
+
+
+_NO_URLS: Any = _NoUrls()
+
+
+def _host(url: Any) -> str:
+    """The lower-case host of an ``httpx.URL`` (its parsed host, as ``Profile.resolve`` reads
+    it) or a string URL (``split_url``)."""
+    raw_host = getattr(url, "raw_host", None)
+    if type(raw_host) is bytes:
+        return raw_host.decode("ascii").lower()
+    return split_url(str(url))[0]
+
+
+def _port_path(url: Any) -> tuple[int | None, str]:
+    """``(port or None for the default, path without query and trailing slash)`` of ``url``,
+    as ``Profile.resolve`` reads them."""
+    raw_path = getattr(url, "raw_path", None)
+    if type(raw_path) is bytes:
+        return url.port, raw_path.split(b"?", 1)[0].decode("ascii").rstrip("/")
+    _, port, path = split_url(str(url))
+    return port, path
+
+
+class Routes:
+    """The providers of ``Options`` and the index that matches a request URL to one of them.
+
+    ``providers`` are the configured ones in order, then the fallback (``fallback`` is its
+    index: 0 for one provider, else the last, ``generic`` with no client id). Build with
+    ``Routes.of(options)``; ``plan`` is what capture calls for every request.
+    """
+
+    def __init__(self, providers: tuple[Provider, ...]) -> None:
+        if len(providers) > 1:
+            providers = (*providers, Provider(load_profile("generic"), None))
+        self.providers: tuple[Provider, ...] = providers
+        self.fallback = len(providers) - 1
+        self._tokens: dict[tuple[str, int | None, str], tuple[int, str]] = {}
+        self._bases: dict[tuple[str, int | None], list[tuple[str, int, str]]] = {}
+        self._hosts: set[str] = set()
+        self._owners: dict[str, tuple[int, ...]] = {}
+        """Literal host suffix of a pattern (or a custom domain) -> providers having it."""
+        self._wide: tuple[int, ...] = ()
+        """Providers with a pattern whose host is all placeholder: tried for every host."""
+        last = len(providers) if len(providers) == 1 else self.fallback
+        for index, provider in enumerate(providers[:last]):
+            self._add(index, provider.profile)
+
+    @classmethod
+    def of(cls, options: Options) -> Routes:
+        """The routes of ``options.providers``."""
+        return cls(options.providers)
+
+    def _add(self, index: int, profile: Profile) -> None:
+        """Index ``profile``'s exact URLs, and its pattern hosts and custom domains."""
+        owned: set[str] = set()
+        wide = False
+        for env in profile.environments:
+            for kind, urls in ((TOKEN_EXCHANGE, env.token_urls), (API_CALL, env.api_bases)):
+                for url in urls:
+                    if is_pattern(url):
+                        suffix = UrlPattern.parse(url, profile.name).host_suffix
+                        if suffix:
+                            owned.add(suffix)
+                        else:
+                            wide = True
+                        continue
+                    host, port, path = split_url(url)
+                    self._hosts.add(host)
+                    if kind == TOKEN_EXCHANGE:
+                        self._tokens.setdefault((host, port, path), (index, env.name))
+                    else:
+                        self._bases.setdefault((host, port), []).append((path, index, env.name))
+        if owned or wide:  # custom domains count with patterns only (Profile.resolve)
+            owned.update(d.lower().rstrip(".") for d in profile.custom_domains)
+        for suffix in owned:
+            self._owners[suffix] = (*self._owners.get(suffix, ()), index)
+        if wide:
+            self._wide = (*self._wide, index)
+
+    def _near(self, host: str) -> tuple[int, ...]:
+        """The providers, in order, whose URL patterns may match ``host``: those with a
+        pattern host suffix (or custom domain) that ``host`` is or ends in, and those with a
+        pattern matching any host. One dict lookup per host label."""
+        owners = self._owners
+        if not owners:
+            return self._wide
+        found: tuple[int, ...] = ()
+        while host:  # the host, then the host without its first label, and so on
+            got = owners.get(host)
+            if got is not None:
+                found += got
+            host = host.partition(".")[2]
+        if not found:
+            return self._wide
+        return tuple(sorted({*found, *self._wide}))
+
+    def route(self, url: Any) -> tuple[str, str, int] | None:
+        """``(endpoint kind, environment, provider index)`` of the provider whose token URL
+        or API base ``url`` (a string or an ``httpx.URL``) is, else None: exact URLs of all
+        providers first, then each provider's patterns in order."""
+        host = _host(url)
+        exact = host in self._hosts
+        near = self._near(host)
+        if not exact and not near:
+            return None
+        if exact:
+            port, path = _port_path(url)
+            found = self._tokens.get((host, port, path))
+            if found is not None:
+                return TOKEN_EXCHANGE, found[1], found[0]
+            for base_path, index, env in self._bases.get((host, port), ()):
+                if path == base_path or path.startswith(base_path + "/"):
+                    return API_CALL, env, index
+        for index in near:
+            resolved = self.providers[index].profile.resolve(url)
+            if resolved is not None:
+                return resolved[0], resolved[1], index
+        return None
+
+    def plan(self, method: str, url: Any, headers: Headers, body: bytes | None) -> Routed | None:
+        """What the request is and whose: ``route`` of its URL, else a token exchange of the
+        fallback provider (environment ``unknown``) when it is a POST whose form body carries
+        ``grant_type`` (``hgobs.facts.record.plan``), else None (not an auth attempt)."""
+        found = self.route(url)
+        if found is not None:
+            return _routed(*found)
+        if method != "POST":
+            return None
+        plan = facts.plan(_NO_URLS, method, url, headers, body)
+        return _routed(plan.kind, plan.environment, self.fallback) if plan is not None else None
+
+    def provider(self, plan: facts.Plan) -> Provider:
+        """The provider a plan was routed to (the first for a plain ``Plan``)."""
+        return self.providers[plan.provider if type(plan) is Routed else 0]
+
+    @property
+    def profiles(self) -> tuple[Profile, ...]:
+        """The configured providers' profiles in order (the fallback left out)."""
+        last = len(self.providers) if len(self.providers) == 1 else self.fallback
+        return tuple(p.profile for p in self.providers[:last])
