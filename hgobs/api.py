@@ -220,7 +220,8 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
             on_notice: Callable[[str, int], None] | None = None) -> Iterator[Classified | Item]:
     """The judged items of ``paths``, in the order ``read_paths`` yields them (time order
     across files). Warns (``AnalysisWarning``) of files left out, records out of time order
-    and full reorder buffers; ``on_notice`` gets the counts the report carries."""
+    and full reorder buffers, and gives the note of each walked folder's manifest
+    (``hgobs.readers.manifest``); ``on_notice`` gets the counts the report carries."""
     names = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
     ignored: list[str] = []
     items = read_paths(names, ctx, ignored)
@@ -245,6 +246,8 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
     if len(ctx.late) > 5:
         warnings.warn(f"... and {counted(len(ctx.late) - 5, 'more file')} with records out of "
                       "time order", AnalysisWarning, stacklevel=3)
+    for folder, note in sorted(ctx.notes.items()):  # a folder's own word on what it holds
+        warnings.warn(f"about {folder}: {note}", AnalysisWarning, stacklevel=3)
     if ignored:
         warnings.warn(f"left out {counted(len(ignored), 'file')} found in folders that are not "
                       f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",

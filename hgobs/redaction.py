@@ -38,6 +38,13 @@ _KEEP_SEGMENT_RE = re.compile(
     r"^(?:\.well-known|[a-z_$][a-z_$\-]{0,39}|[A-Za-z]{1,6}\d{1,2}(?:\.\d{1,2})?|[_$][A-Za-z\-]{1,39})$"
 )
 
+# A well-known URI's name (RFC 8615 section 3): a lower-case word, or a file name such as
+# ``jwks.json`` (where many providers serve their signing keys), kept after ``/.well-known/``.
+KEEP_UPPER = frozenset({"FHIR", "API", "OAUTH", "SMART"})
+"""Upper-case path words of providers' own URLs kept as they are (Epic's ``/api/FHIR/R4``):
+words of a product, never an id (an id after a resource type is replaced whatever it is)."""
+_WELL_KNOWN_RE = re.compile(r"^[a-z][a-z0-9_\-]{0,39}\.json$")
+
 
 def is_fingerprint(value: object) -> bool:
     """True when ``value`` has a fingerprint's shape: ``FINGERPRINT_HEX_CHARS`` lower-case hex
@@ -76,12 +83,12 @@ def redact_path(path: str) -> str:
     """A URL path with ids replaced (see ``redact_url``)."""
     decode = "%" in path  # without an escape, each segment reads as it is written
     out: list[str] = []
-    after_type = after_history = False
+    after_type = after_history = after_well_known = False
     for raw in path.split("/"):
         seg = unquote(raw) if decode else raw
         if seg == "":
             out.append("")
-            after_type = after_history = False
+            after_type = after_history = after_well_known = False
             continue
         is_type = seg in FHIR_RESOURCE_TYPES
         if after_history and seg[0] not in "_$":
@@ -89,12 +96,14 @@ def redact_path(path: str) -> str:
         elif after_type and seg[0] not in "_$":
             out.append(ID_PLACEHOLDER)
         elif is_type or (seg.isalpha() and seg.isascii() and seg.islower() and len(seg) <= 40) \
-                or _KEEP_SEGMENT_RE.match(seg):  # a lower-case word: the pattern's first form
-            out.append(raw)
+                or seg in KEEP_UPPER \
+                or _KEEP_SEGMENT_RE.match(seg) or (after_well_known and _WELL_KNOWN_RE.match(seg)):
+            out.append(raw)  # a lower-case word: the pattern's first form
         else:
             out.append(ID_PLACEHOLDER)
         after_history = seg == "_history"
         after_type = is_type and not after_type
+        after_well_known = seg == ".well-known"
     return "/".join(out)
 
 
@@ -117,7 +126,8 @@ def redact_url(url: str) -> str:
 
     A path segment right after a FHIR resource type (``Patient/123``) or ``_history`` becomes
     ``{id}``/``{vid}``; any other segment that is not a plain word or short version tag
-    (``R4``, ``v1``, ``oauth2``) becomes ``{id}`` too. User info and fragments are dropped; an
+    (``R4``, ``v1``, ``oauth2``), or a ``name.json`` right after ``.well-known``
+    (``/.well-known/jwks.json``), becomes ``{id}`` too. User info and fragments are dropped; an
     IPv6 host keeps its brackets; a URL ``urlsplit`` rejects is ``[redacted]``. The common
     shape (``_PLAIN_URL_RE``) is split by one match, any other by ``urlsplit``, alike
     (tests/test_url_redaction_shortcut.py).

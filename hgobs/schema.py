@@ -132,6 +132,7 @@ FIELDS: tuple[Field, ...] = (
     _F("response.error", "str", "`error` of an RFC 6749 section 5.2 error response."),
     _F("response.error_description", "str", "`error_description`, scrubbed."),
     _F("response.error_uri", "str", "`error_uri`, redacted like `url`."),
+    _F("response.error_urn", "str", "The URN the body's `error_uri` names in its path, lower-cased, when it is all words (`urn:cerner:error:...:invalid-tenant`); some servers give their reason only there."),
     _F("response.status_field", "str", "`status` of a `{status, message}` error body."),
     _F("response.message", "str", "`message` of a `{status, message}` error body, scrubbed."),
     _F("response.content_type", "str", "Media type of the response."),

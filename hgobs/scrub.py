@@ -1,9 +1,12 @@
 """Scrub free text: secret-shaped runs and the request's own secrets out of what a server said.
 
 ``scrub_text`` takes a server's error description, a challenge's fields, a header value or a
-service name, cuts it before any pattern runs, and replaces JWT-, e-mail- and token-shaped
-runs, every known secret of the request (and any 8-character piece of one), and reduces URLs
-and path references by ``hgobs.redaction``'s URL rule. Every pattern is linear in its input.
+service name, cuts it before any pattern runs, and replaces what is a secret by its shape
+(``hgobs.secretshape``: JWTs, e-mail addresses, token-shaped runs that are not vocabulary,
+values assigned to secret keys, credentials after ``Bearer``) and every known secret of the
+request (and any 8-character piece of one); URLs and path references are reduced by
+``hgobs.redaction``'s URL rule. Words of the message stay as they are, so evidence survives.
+Every pattern is linear in its input.
 """
 
 from __future__ import annotations
@@ -11,17 +14,18 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Container, Iterable
-from urllib.parse import quote, quote_plus, unquote
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
 from hgobs.redaction import JWT_RE, REDACTED, query_names, redact_path, redact_url
+from hgobs.secretshape import assignment_spans, credential_spans, is_secret_shaped, is_vocabulary
 
 MAX_TEXT_CHARS = 512
 SCAN_MARGIN = 1024
 """Characters past ``limit`` that ``scrub_text`` reads at most: every text is cut to
 ``limit + SCAN_MARGIN`` characters before any pattern runs (a 60 KB HTML error page costs no
 more than its first 1.5 KB), the margin leaving room for long shapes that scrubbing shortens."""
-# Runs of token characters long enough to be a credential: 16+ base64url characters, or 24+
-# characters of standard base64 (with "/" and "+"), that mix letters and digits; any 40+ run.
+# Runs of token characters judged by ``is_secret_shaped``: 16+ base64url characters, or 24+
+# characters of standard base64 (with "/" and "+").
 _TOKENISH_RE = re.compile(r"[A-Za-z0-9_\-+=~]{16,}")
 _B64_RUN_RE = re.compile(r"[A-Za-z0-9_\-+/=~]{24,}")
 _SCHEME_CHARS_RE = re.compile(r"[A-Za-z0-9+.\-]*")  # RFC 3986 section 3.1 (reads reversed too)
@@ -30,14 +34,6 @@ _URL_REST_RE = re.compile(r"[^\s\"'<>,;]+")
 # 5322 atext; domain labels of word characters and hyphens, then a top label of 2+ letters.
 _LOCAL_CHARS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]*")
 _AT_DOMAIN_RE = re.compile(r"@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
-
-
-def _is_secretish(run: str) -> bool:
-    if len(run) >= 40:
-        return True
-    has_digit = any(c.isdigit() for c in run)
-    has_alpha = any(c.isalpha() for c in run)
-    return has_digit and has_alpha
 
 
 KNOWN_PIECE = 8
@@ -133,9 +129,46 @@ _SHORT_WORD = 16
 """Shorter than the shortest token-shaped run ``scrub_text`` removes."""
 
 
-def _scrub_plain(text: str) -> str:
-    out = _B64_RUN_RE.sub(lambda m: REDACTED if _is_secretish(m.group(0)) else m.group(0), text)
-    return _TOKENISH_RE.sub(lambda m: REDACTED if _is_secretish(m.group(0)) else m.group(0), out)
+def _scrub_plain(text: str, strict: bool = False) -> str:
+    """``text`` with each secret-shaped run (``is_secret_shaped``; ``strict``: vocabulary too,
+    for a URL's host) replaced."""
+    def judge(match: re.Match[str]) -> str:
+        run = match.group(0)
+        if not is_secret_shaped(run, strict):
+            return run
+        name, eq, value = run.partition("=")
+        if eq and not strict and is_vocabulary(name):  # ``client_id=0oa1b2c3``: the name stays
+            return f"{name}={_scrub_plain(value) if is_vocabulary(value) else REDACTED}"
+        return REDACTED
+
+    return _TOKENISH_RE.sub(judge, _B64_RUN_RE.sub(judge, text))
+
+
+def _redact_spans(text: str) -> str:
+    """``text`` with values assigned to secret keys and credentials after an authentication
+    scheme replaced (``assignment_spans``, ``credential_spans``)."""
+    spans: list[tuple[int, int]] = []
+    if "=" in text or (":" in text and ('"' in text or "'" in text)):
+        spans += assignment_spans(text)  # an assignment needs "=", or ":" and a quote
+    if " " in text or "\t" in text:
+        low = text.lower()
+        if "bearer" in low or "basic" in low or "dpop" in low:
+            spans += credential_spans(text)
+    if not spans:
+        return text
+    spans.sort()
+    out: list[str] = []
+    last = 0
+    for start, end in spans:
+        if start >= last and not text.startswith(REDACTED, start):  # not one already made
+            out += [text[last:start], REDACTED]
+            last = end
+    return "".join(out) + text[last:] if out else text
+
+
+def _scrub_words(text: str) -> str:
+    """A stretch of text without URLs: spans, then path references, then shapes."""
+    return _scrub_plain(_redact_paths(_redact_spans(text)))
 
 
 def _local_start(text: str, rev: str, at: int, floor: int, chars: re.Pattern[str]) -> int:
@@ -211,8 +244,12 @@ def _redact_paths(text: str) -> str:
 def _scrub_authority(url: str) -> str:
     """A redacted URL with a token-shaped scheme or host (``scheme://TOKEN``) replaced too; its
     path and query names are already reduced by ``redact_url``."""
-    path = url.find("/", url.find("://") + 3)
-    return _scrub_plain(url) if path < 0 else _scrub_plain(url[:path]) + url[path:]
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return _scrub_plain(url, strict=True)
+    host, slash, path = rest.partition("/")
+    return (_scrub_plain(scheme, strict=True) + sep + _scrub_plain(host, strict=True)
+            + slash + path)
 
 
 def _cap(text: str, limit: int) -> tuple[str, bool]:
@@ -267,10 +304,10 @@ def scrub_text(
     pieces: list[str] = []
     last = 0
     for start, end in _urls(out):
-        pieces.append(_scrub_plain(_redact_paths(out[last:start])))
+        pieces.append(_scrub_words(out[last:start]))
         pieces.append(_scrub_authority(redact_url(out[start:end])))
         last = end
-    pieces.append(_scrub_plain(_redact_paths(out[last:])))
+    pieces.append(_scrub_words(out[last:]))
     out = "".join(pieces)
     if len(out) > limit or was_cut:
         out = out[:limit] + "..."
@@ -281,10 +318,59 @@ def scrub_text(
     return out
 
 
+VOCABULARY_VALUES = frozenset({
+    "bearer", "client_credentials", "authorization_code", "refresh_token", "access_token",
+    "id_token", "offline_access", "openid", "profile", "uma_authorization",
+    "client-authentication+jwt", "private_key_jwt", "client_secret_basic", "client_secret_post",
+    "client_secret_jwt", "application/json", "application/x-www-form-urlencoded",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+"""Known values that are protocol words, never secrets (a Keycloak token's ``typ`` claim is
+``Bearer``, its roles ``offline_access``): compared lower-cased, they are not looked for."""
+_SCHEMES = frozenset({"bearer", "basic", "dpop"})
+
+
+@functools.lru_cache(maxsize=512)
+def secret_parts(value: str) -> tuple[str, ...]:
+    """What of a known value ``scrub_text`` removes from text: ``value`` itself, except that
+    a credential header value (``Bearer X``, ``Basic X``, ``DPoP X``) gives its credential
+    ``X``; an ``http(s)`` URL gives only what the URL rule (``redact_url``) removes from a URL
+    (user name and password, query values, fragment, id-like path segments), so the same URL
+    said by the server is reduced, not deleted; and a protocol word of ``VOCABULARY_VALUES``
+    gives nothing. Cached: one record's scrubs share their known values."""
+    if len(value) <= 64 and value.lower() in VOCABULARY_VALUES:
+        return ()
+    head, blank, rest = value.partition(" ")
+    if blank and head.lower() in _SCHEMES and rest.strip():
+        return (rest.strip(),)
+    if value[:8].lower().startswith(("http://", "https://")) and len(value.split(None, 1)) == 1:
+        return _url_parts(value)
+    return (value,)
+
+
+def _url_parts(url: str) -> tuple[str, ...]:
+    """The parts of ``url`` that ``redact_url`` removes (``secret_parts``); the whole URL
+    when it does not parse."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return (url,)
+    out = [unquote(p) for p in (parts.username, parts.password, parts.fragment) if p]
+    out += [value or name for name, value in parse_qsl(parts.query, keep_blank_values=True)]
+    segments = parts.path.split("/")
+    out += [unquote(raw) for raw, kept in zip(segments, redact_path(parts.path).split("/"),
+                                               strict=False)
+            if raw != kept]
+    return tuple(p for p in out if p)
+
+
 def _remove_known(text: str, known: Iterable[str]) -> str:
-    """``text`` with each known secret (``MIN_SECRET``+ characters), as it is or URL-encoded,
-    and every run of ``KNOWN_PIECE``+ characters of one replaced."""
-    usable = [secret for secret in known if secret and len(secret) >= MIN_SECRET]
+    """``text`` with each known secret (each of ``secret_parts`` of a known value of
+    ``MIN_SECRET``+ characters), as it is or URL-encoded, and every run of ``KNOWN_PIECE``+
+    characters of one replaced."""
+    usable = [secret for value in known if value and len(value) >= MIN_SECRET
+              for secret in secret_parts(value) if len(secret) >= MIN_SECRET]
     pieced = tuple(secret for secret in usable if len(secret) >= KNOWN_PIECE)
     many = len(pieced) > MANY_KNOWN
     for secret in usable:

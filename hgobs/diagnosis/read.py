@@ -10,7 +10,7 @@ from typing import Any
 
 from hgobs.diagnosis.catalog import CONFIRMED, LIKELY
 from hgobs.profiles import API_CALL, TOKEN_EXCHANGE
-from hgobs.profiles.model import server_words
+from hgobs.profiles.model import words_of
 
 Record = dict[str, Any]
 REFUSED_API_STATUSES = frozenset({401, 403, 429})
@@ -32,18 +32,14 @@ def to_seconds(value: Any) -> float | None:
 def server_said(r: Record, words: tuple[str, ...]) -> bool:
     """True when the server's words (error description, message, challenge description),
     lower-cased, hold one of ``words`` (lower-case literals; linear, no regular expression)."""
-    get = r.get
-    said = server_words(get("response.error_description"), get("response.message"),
-                        get("challenge.error_description"))
+    said = words_of(r)
     return bool(said) and any(w in said for w in words)
 
 
 def server_said_word(r: Record, word: str) -> bool:
     """True when the server's words hold ``word`` (lower case) as a whole word: not preceded or
     followed by a letter, digit or underscore."""
-    get = r.get
-    said = server_words(get("response.error_description"), get("response.message"),
-                        get("challenge.error_description"))
+    said = words_of(r)
     start = said.find(word)
     while start >= 0:
         end = start + len(word)

@@ -20,7 +20,7 @@ from hgobs.diagnosis.read import (
     server_said_word,
     to_seconds,
 )
-from hgobs.profiles.model import server_words
+from hgobs.profiles.model import words_of
 
 if TYPE_CHECKING:
     from hgobs.diagnosis.rules import Context, Verdict
@@ -36,9 +36,7 @@ def _exp_then_future(r: Record) -> bool:
     """The server's words say "exp... future": a word beginning ``exp`` (its run of letters,
     digits and ``_`` reaching a space) and the word ``future`` after it. Linear: each
     space-separated chunk before the last ``future`` is looked at once."""
-    get = r.get
-    said = server_words(get("response.error_description"), get("response.message"),
-                        get("challenge.error_description"))
+    said = words_of(r)
     last = said.rfind("future")
     if last < 0:
         return False

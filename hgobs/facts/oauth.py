@@ -31,6 +31,7 @@ from hgobs.facts.jwtpeek import looks_like_jwt
 from hgobs.redaction import REDACTED, redact_url
 from hgobs.rfc import FORM_TYPE
 from hgobs.scrub import KNOWN_PIECE, MIN_SECRET, scrub_text
+from hgobs.secretshape import is_secret_shaped
 
 KEPT_PARAMS = ("grant_type", "client_assertion_type", "scope")
 ASSERTION_PARAMS = ("assertion", "client_assertion")
@@ -221,6 +222,28 @@ def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
     return unquote(user.replace("+", " ")), unquote(password.replace("+", " "))
 
 
+MAX_URN = 200
+"""Longest ``error_urn`` kept, characters."""
+
+
+def error_urn(error_uri: str) -> str | None:
+    """The URN an ``error_uri`` names in its path (some servers put their reason there, e.g.
+    ``urn:cerner:error:authorization-server:oauth2:token:invalid-tenant``), lower-cased, when
+    it is all vocabulary: a path segment starting ``urn:`` whose ``:``-separated parts are
+    letters, digits, ``-``, ``_`` and ``.``, none of them secret-shaped
+    (``hgobs.secretshape``). None otherwise. RFC 6749 section 5.2 (``error_uri``); RFC 8141."""
+    path = error_uri[:2048].split("?", 1)[0].split("#", 1)[0]
+    for raw in path.split("/"):
+        seg = unquote(raw)
+        if len(seg) > MAX_URN or not seg.lower().startswith("urn:"):
+            continue
+        parts = seg.split(":")
+        if all(p and all(c.isascii() and (c.isalnum() or c in "-_.") for c in p)
+               and not is_secret_shaped(p) for p in parts):
+            return seg.lower()
+    return None
+
+
 def _no_constant(name: str) -> None:
     """``NaN``, ``Infinity`` and ``-Infinity`` in a JSON body read as null (not JSON numbers)."""
     return None
@@ -253,6 +276,9 @@ def response_body_facts(body: bytes, known: Iterable[str] = ()) -> tuple[dict[st
         facts["response.error_description"] = scrub_text(obj["error_description"], known)
     if isinstance(obj.get("error_uri"), str):
         facts["response.error_uri"] = redact_url(obj["error_uri"])
+        urn = error_urn(obj["error_uri"])
+        if urn:
+            facts["response.error_urn"] = urn
     if isinstance(obj.get("status"), (str, int)) and not isinstance(obj.get("status"), bool):
         facts["response.status_field"] = scrub_text(str(obj["status"]), known, limit=64)
     if isinstance(obj.get("message"), str):

@@ -234,8 +234,7 @@ class Profile:
         if not self.errors:
             return ()
         get = record.get
-        words = server_words(get("response.error_description"), get("response.message"),
-                             get("challenge.error_description"))
+        words = words_of(record)
         code = get("response.error") or get("challenge.error") or ""
         status = get("http.status")
         return tuple(e for e in self.errors
@@ -327,6 +326,18 @@ def _shared(want: tuple[str, ...] | list[str], got: list[str], wild: tuple[str, 
             break
         shared += 1
     return shared
+
+
+WORD_FIELDS = ("response.error_description", "response.message", "challenge.error_description",
+               "response.error_urn")
+"""The record fields that hold the server's own words: the descriptions of the body and of the
+``WWW-Authenticate`` challenge, a ``message``, and the URN an ``error_uri`` names."""
+
+
+def words_of(record: dict[str, Any]) -> str:
+    """The server's words in ``record`` (``WORD_FIELDS``), lower-cased and joined."""
+    get = record.get
+    return server_words(*(get(name) for name in WORD_FIELDS))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -16,7 +16,21 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from hgobs.readers import curl, har, jaeger, jsonl, otlp, textlog, zipkin
+from hgobs.readers import (
+    bunyan,
+    curl,
+    ecs,
+    har,
+    jaeger,
+    jsonl,
+    jsonlog,
+    logfmt,
+    otelconsole,
+    otlp,
+    pylog,
+    textlog,
+    zipkin,
+)
 from hgobs.readers.base import Item, ReadContext, Reader
 from hgobs.readers.files import (
     READ_ERRORS,
@@ -27,15 +41,19 @@ from hgobs.readers.files import (
     read_error,
     sniffed_head,
 )
+from hgobs.readers.manifest import Manifest, read_manifest
 from hgobs.readers.merge import item_time, merged
 
 __all__ = ["FOLDER_SUFFIXES", "REGISTRY", "SNIFF_BYTES", "Item", "ReadContext",
            "Reader", "detect", "expand", "open_input", "read_paths",
            "sniffed_head", "taken_from_folder"]
 
-REGISTRY: tuple[Reader, ...] = (jsonl, otlp, har, jaeger, zipkin, curl, textlog)
+REGISTRY: tuple[Reader, ...] = (jsonl, otlp, har, jaeger, zipkin, ecs, bunyan, otelconsole,
+                                jsonlog, curl, pylog, logfmt, textlog)
 """Every reader, once, in the order their ``sniff`` is tried (the first that says yes reads
-the file): the strict JSON shapes first, the lenient text shapes last."""
+the file): the strict JSON shapes first (hgobs's own, then trace formats, then application
+logs: ECS, Bunyan/pino, the console exporters, and last any JSON object per line), then the
+text shapes (``curl -v``, Python logs with httpx lines or tracebacks, logfmt, plain text)."""
 
 LOG_EXTENSIONS = (".jsonl", ".ndjson", ".json", ".har", ".log", ".txt")
 """The extensions of files a folder walk reads (``FOLDER_SUFFIXES``)."""
@@ -82,14 +100,32 @@ def _in_time_order(items: Iterable[Item]) -> list[Item]:
     return [item for _, item in keyed]
 
 
-def expand(paths: Iterable[str], left_out: list[str] | None = None
-           ) -> Iterator[tuple[str, bool]]:
+def _manifests(root: Path, child: Path, cache: dict[Path, Manifest | None]
+               ) -> Iterator[tuple[Path, Manifest]]:
+    """The manifests (``hgobs.readers.manifest``) of the folders from ``child``'s up to
+    ``root``, nearest first, each read once per walk (``cache``)."""
+    folder = child.parent
+    while True:
+        if folder not in cache:
+            cache[folder] = read_manifest(folder)
+        found = cache[folder]
+        if found is not None:
+            yield folder, found
+        if folder == root or root not in folder.parents:
+            return
+        folder = folder.parent
+
+
+def expand(paths: Iterable[str], left_out: list[str] | None = None,
+           notes: dict[str, str] | None = None) -> Iterator[tuple[str, bool]]:
     """Each input path as ``(file, named)``: folders walked (sorted), globs expanded, ``-`` kept.
 
     ``named`` is False for files found by walking a folder; a file in a folder whose name is no
     log's (``taken_from_folder``) is not read, and is appended to ``left_out`` (when given) if
     its name holds a log's suffix (``hgobs.jsonl.bak``, ``app.log.xz``: a log hgobs would
-    otherwise leave out without a word; a ``README.md`` is not listed).
+    otherwise leave out without a word; a ``README.md`` is not listed). A folder's manifest
+    (``hgobs-folder.toml``, ``hgobs.readers.manifest``) names files that are no logs (passed
+    over without a word) and a note, put in ``notes`` (folder -> note) when given.
     Raises ``FileNotFoundError`` naming a path that matches nothing.
     """
     for spec in paths:
@@ -98,13 +134,21 @@ def expand(paths: Iterable[str], left_out: list[str] | None = None
             continue
         path = Path(spec)
         if path.is_dir():
+            cache: dict[Path, Manifest | None] = {}
             for child in sorted(path.rglob("*")):
                 if not child.is_file():
+                    continue
+                manifests = list(_manifests(path, child, cache))
+                if any(m.passes_over(child.relative_to(folder).as_posix())
+                       for folder, m in manifests):
                     continue
                 if taken_from_folder(child.name):
                     yield str(child), False
                 elif left_out is not None and _log_like(child.name):
                     left_out.append(str(child))
+            if notes is not None:
+                notes.update((str(folder), m.note) for folder, m in sorted(cache.items())
+                             if m is not None and m.note)
         elif path.is_file() or (path.exists() and not glob.has_magic(spec)):
             yield spec, True  # a file, or a pipe or device named as it is (/dev/stdin, <(...))
         else:
@@ -112,12 +156,15 @@ def expand(paths: Iterable[str], left_out: list[str] | None = None
             if not matches:
                 raise FileNotFoundError(spec)
             for match in matches:
-                yield from ((f, True) for f, _ in expand([match]))
+                yield from ((f, True) for f, _ in expand([match], None, notes))
 
 
 UNKNOWN_FORMAT = ("not a log format hgobs reads (it reads " + ", ".join(
-    reader.NAME for reader in REGISTRY) + ")")
-"""The skip reason of a file no reader knows: the formats hgobs reads, by name."""
+    reader.NAME for reader in REGISTRY) + "; the README's 'Analyze records' says what each "
+    "looks like, and the format is told from the file's first lines: compare them, e.g. "
+    "`head -n 3 FILE`, with those shapes)")
+"""The skip reason of a file no reader knows: the formats hgobs reads, by name, and how to
+check the file against them."""
 BANNER = "a line before the first one in a format hgobs reads (a banner or stack trace?)"
 """The skip reason of each line of a head no reader knows, before one it knows."""
 
@@ -196,11 +243,12 @@ def read_paths(paths: Iterable[str], ctx: ReadContext | None = None,
     explicitly always count. A file reached
     twice (named twice, or named and found in a folder, by any path: the same device and
     inode) is read once, and the later path listed in ``ctx.repeated``: its records would
-    otherwise count twice and look like reused assertions.
+    otherwise count twice and look like reused assertions. The notes of the manifests of
+    folders walked are put in ``ctx.notes`` (``expand``).
     """
     context = ctx or ReadContext()
     files, seen = [], set()
-    for name, named in expand(paths, ignored):
+    for name, named in expand(paths, ignored, context.notes):
         try:
             info = os.stat(name) if name != "-" else None
         except OSError:  # unreadable: read_file says why

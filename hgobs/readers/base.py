@@ -73,7 +73,8 @@ class ReadContext:
 
     What reading found is counted here, by file name: ``late`` (records read out of time order,
     beyond the lateness bound) and ``reorder_full`` (times a file's reorder buffer was full);
-    ``repeated`` lists inputs that name a file already read (read once).
+    ``repeated`` lists inputs that name a file already read (read once); ``notes`` holds the
+    note of each walked folder's manifest (folder -> note, ``hgobs.readers.manifest``).
     """
 
     profile: Profile | ProfileSet = field(default_factory=ProfileSet.auto)
@@ -85,6 +86,7 @@ class ReadContext:
     late: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     reorder_full: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     repeated: list[str] = field(default_factory=list, compare=False, hash=False)
+    notes: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     profiles: ProfileSet = field(init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -19,7 +19,8 @@ Facts a log line cannot show are left out rather than guessed: the request body 
 an API call whose line names no ``Authorization`` value has no ``presented.*`` facts.
 
 This module also holds what the raw-text readers share: ``iter_lines`` (bounded line reading),
-``parse_time``/``leading_time`` (timestamps) and ``build_partial``.
+``parse_time``/``leading_time`` (timestamps), ``oauth_json`` (an OAuth-shaped JSON object in a
+text), ``extract`` and ``safe_error_name``.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def safe_error_name(text: str | None) -> str | None:
     return text if text and _SAFE_NAME_RE.match(text) else None
 
 
-def _oauth_json(line: str) -> tuple[str, int, int] | None:
+def oauth_json(line: str) -> tuple[str, int, int] | None:
     """``(JSON text, start, end)`` of the first object in ``line`` shaped like an OAuth
     response, trying at most ``MAX_JSON_TRIES`` opening braces."""
     decoder = json.JSONDecoder()
@@ -173,10 +174,10 @@ def extract(line: str, ctx: ReadContext, time: float | None) -> tuple[Exchange, 
     ``line`` has its leading timestamp removed; ``time`` is the line's time (epoch seconds).
     Returns a reason (never quoting the line) when no exchange can be read.
     """
-    body = _oauth_json(line)
+    body = oauth_json(line)
     if body is None and '\\"' in line:
         line = line.replace('\\"', '"')
-        body = _oauth_json(line)
+        body = oauth_json(line)
     rest = line if body is None else f"{line[:body[1]]} {{}} {line[body[2]:]}"
     method, url = _pick_url(rest, ctx)
     bare = _URL_RE.sub(" ", rest)

@@ -14,11 +14,12 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_every_reader_is_registered_once_under_its_own_name():
-    """Seven formats, seven distinct names, each a different module."""
+    """Thirteen formats, thirteen distinct names, each a different module."""
     names = [reader.NAME for reader in REGISTRY]
     assert names == ["hgobs-jsonl", "otlp-json", "har", "jaeger-json", "zipkin-json",
-                     "curl-verbose", "text-log"]
-    assert len({id(reader) for reader in REGISTRY}) == 7
+                     "ecs-json", "bunyan-pino", "otel-console", "json-app-log",
+                     "curl-verbose", "python-log", "logfmt", "text-log"]
+    assert len({id(reader) for reader in REGISTRY}) == 13
 
 
 @pytest.mark.parametrize("reader", REGISTRY, ids=lambda r: r.NAME)
