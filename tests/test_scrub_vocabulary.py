@@ -355,3 +355,18 @@ def test_capture_keeps_a_providers_words_and_drops_the_echoed_secrets(provider, 
     leaked = [(where, s) for where, s in emitted.strings()
               if secret[:8] in s or server_token[:8] in s]
     assert leaked == []
+
+
+@pytest.mark.parametrize("others", [(), ("eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln", "user@acme.example")],
+                         ids=["alone", "among-many-known"])
+def test_a_word_of_a_known_value_said_as_a_word_is_kept(others):
+    """Salesforce says "user hasn't approved this consumer" when the client id (a known
+    value) is `3MVG9.example_consumer_key_...`: the server's own word stays; the value, or a
+    run of it longer than one of its words, is still removed."""
+    client_id = "3MVG9.example_consumer_key_A1b2C3d4E5f6G7h8J9k0"
+    known = (client_id, *others)
+    assert scrub_text("user hasn't approved this consumer", known) == \
+        "user hasn't approved this consumer"
+    assert "example_consumer_key" not in scrub_text("echo example_consumer_key here", known)
+    assert client_id not in scrub_text(f"client {client_id} unknown", known)
+    assert "consumerX" not in scrub_text("prefix consumerX", ("aconsumerXb-12345678",))

@@ -74,8 +74,9 @@ def _merge(base: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = [*list(base.get(key, []) or []), *value]
         else:
             out[key] = value
-    if "generic" not in child:
-        out.pop("generic", None)  # the fallback's own mark is not inherited
+    for own in ("generic", "pick_by_url"):  # marks of the profile itself, not inherited
+        if own not in child:
+            out.pop(own, None)
     return out
 
 
@@ -160,6 +161,7 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> 
             audience=_strings(audience.get("accept")) or ("{token_url}",),
             audience_array_ok=bool(audience.get("array_ok", False)),
             errors=errors, fixes=fixes, generic=bool(data.get("generic", False)),
+            pick_by_url=bool(data.get("pick_by_url", True)),
             claim_iss=_claim(claims.get("iss", "client_id"), source),
             claim_sub=_claim(claims.get("sub", "client_id"), source),
         )

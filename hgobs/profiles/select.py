@@ -21,7 +21,8 @@ AUTO = "auto"
 class ProfileSet:
     """Profiles tried in order, with an optional fallback.
 
-    ``profiles`` are tried in the order given; ``fallback`` judges what none of them matches
+    ``profiles`` are tried in the order given (but for one whose ``pick_by_url`` is False,
+    which only a record naming it gets); ``fallback`` judges what none of them matches
     (None: such URLs are no auth attempt); ``unknown`` judges a record whose ``profile``
     field names a profile not in the set (None: its URL decides). ``only`` is True for a set
     of one chosen profile: then ``for_record`` gives that profile whatever the record says.
@@ -29,11 +30,13 @@ class ProfileSet:
 
     def __init__(self, profiles: Iterable[Profile], fallback: Profile | None = None,
                  unknown: Profile | None = None) -> None:
-        self.profiles: tuple[Profile, ...] = tuple(profiles)
+        given = tuple(profiles)
+        self.only = len(given) == 1 and fallback is None
+        self.profiles: tuple[Profile, ...] = given if self.only else tuple(
+            p for p in given if p.pick_by_url)
         self.fallback = fallback
         self.unknown = unknown
-        self.only = len(self.profiles) == 1 and fallback is None
-        self._by_name: dict[str, Profile] = {p.name: p for p in self.profiles}
+        self._by_name: dict[str, Profile] = {p.name: p for p in given}
         if fallback is not None:
             self._by_name.setdefault(fallback.name, fallback)
 

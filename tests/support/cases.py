@@ -34,7 +34,13 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 import hgobs
 from hgobs.diagnosis import CATEGORIES
-from hgobs.profiles import Profile, available_builtins, load_profile, profile_from_mapping
+from hgobs.profiles import (
+    Profile,
+    ProfileSet,
+    available_builtins,
+    load_profile,
+    profile_from_mapping,
+)
 
 from .loopback import Reply
 from .servers import LoopPool
@@ -250,8 +256,10 @@ def analysis_mapping(case: dict[str, Any]) -> dict[str, Any] | None:
     A mapping profile (the ``generic-*`` cases) is that profile, its short form spelled out. A
     built-in profile whose own URLs do not hold the URL of the case's last exchange (a SMART
     server at a host of its own) is that built-in extended with the case's token URLs and API
-    origins, as ``hgobs/data/smart.toml`` tells a user to do. None when the built-in is
-    missing (the case ``needs`` it) or matches the URL itself.
+    origins. The built-in itself (``--profile NAME``) when its URLs hold the case's but
+    ``--profile auto`` does not pick it by URL (``smart``, whose token URLs match any
+    server's). None when the built-in is missing (the case ``needs`` it) or ``--profile auto``
+    picks it from the URL.
     """
     spec = case["profile"]
     if not isinstance(spec, str):
@@ -262,8 +270,12 @@ def analysis_mapping(case: dict[str, Any]) -> dict[str, Any] | None:
     if spec not in available_builtins():
         return None
     exchanges = case["exchanges"]
-    if load_profile(spec).match(exchanges[-1]["request"]["url"])[0] is not None:
-        return None
+    last_url = exchanges[-1]["request"]["url"]
+    picked = ProfileSet.auto().for_url(last_url)
+    if picked is not None and picked.name == spec:
+        return None  # --profile auto finds it
+    if load_profile(spec).match(last_url)[0] is not None:
+        return {"name": spec, "extends": spec}  # --profile NAME: its URLs hold the case's
     token_urls = sorted({e["request"]["url"].split("?", 1)[0] for e in exchanges
                          if is_token_request(e["request"])})
     api_bases = sorted({_split(e["request"]["url"])[0] for e in exchanges
