@@ -87,6 +87,12 @@ def _redact_pieces(text: str, secret: str) -> str:
     return _redact_windows(text, secret, secret, words)  # a window is a piece iff a substring
 
 
+def _a_word(run: str) -> bool:
+    """A run of letters that reads as a word: lower case (a capital first letter at most) and
+    vocabulary by ``hgobs.secretshape.is_vocabulary`` (pronounceable), not random letters."""
+    return run[1:].islower() and is_vocabulary(run)
+
+
 def _words_of(value: str) -> frozenset[str]:
     """The words of a known value: its runs of letters alone between other characters
     (``consumer`` of ``3MVG9.example_consumer_key_A1b2``), ``KNOWN_PIECE``+ long. A server
@@ -99,7 +105,7 @@ def _words_of(value: str) -> frozenset[str]:
                 start = i
             continue
         if start is not None and i - start >= KNOWN_PIECE and (start == 0 or not value[start - 1].isdigit()) \
-                and not ch.isdigit():
+                and not ch.isdigit() and _a_word(value[start:i]):
             out.append(value[start:i])
         start = None
     return frozenset(out)
