@@ -202,5 +202,9 @@ def check_assertion(
         findings.extend(signature_findings(assertion.strip(), client_secret,
                                            record.get("assertion.alg")))
     if jwks is not None and not record.get("assertion.defect"):
-        findings.extend(key_findings(assertion, jwks, prof))
+        said = {(f.category, f.claim) for f in findings}
+        # The JWKS check names what the rules named already (an algorithm the profile does
+        # not take) only once.
+        findings.extend(f for f in key_findings(assertion, jwks, prof)
+                        if (f.category, f.claim) not in said)
     return findings

@@ -129,3 +129,13 @@ def test_a_profile_file_that_does_not_load_is_named_with_its_reason(tmp_path):
         resolve_options({"HGOBS_PROVIDERS": f"healthgorilla=a,{bad}=partner-client-1"})
     assert "entry 2: profile" in str(caught.value) and "not valid TOML" in str(caught.value)
     assert "partner-client-1" not in str(caught.value)
+
+
+def test_an_entry_with_an_empty_client_id_is_refused():
+    """``epic=`` (an '=' and nothing after it) is a mistake, not a profile without a client
+    id (that is ``epic``); the error names the entry, not its value."""
+    from hgobs.config import parse_providers
+
+    with pytest.raises(ConfigError, match="entry 1 of 2 has '=' but no client id"):
+        parse_providers("epic=,okta")
+    assert parse_providers("epic,okta=0oa1")[0].client_id is None

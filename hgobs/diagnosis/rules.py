@@ -245,7 +245,8 @@ def invalid_client_id(r: Record, ctx: Context) -> Verdict | None:
     for claim, want in wants.items():
         shape = r.get(f"assertion.{claim}_shape")
         if want == "client_id":
-            if shape in ("email", "url", "empty", "other"):
+            if shape in ("email", "url", "empty", "other") and \
+                    r.get(f"assertion.{claim}_is_client") is not True:  # a short id is "other"
                 ev.append(f"assertion.{claim}_shape={shape}")
             if r.get(f"assertion.{claim}_is_client") is False:
                 ev.append(f"assertion.{claim} is not the configured client id")

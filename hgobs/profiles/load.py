@@ -211,4 +211,8 @@ def load_profile(spec: str | Path | Mapping[str, Any] | Profile = DEFAULT) -> Pr
         if cached is None:
             cached = _loaded[text_spec] = profile_from_mapping(_builtin_data(text_spec), text_spec)
         return cached
-    return profile_from_mapping(_file_data(Path(text_spec), text_spec), text_spec)
+    path = Path(text_spec)
+    if not path.suffix and "/" not in text_spec and "\\" not in text_spec and not path.exists():
+        raise ProfileError(text_spec, f"is no built-in profile ({', '.join(BUILTIN)}) and no "
+                           "file; a profile file is a TOML path (docs/profiles.md)")
+    return profile_from_mapping(_file_data(path, text_spec), text_spec)

@@ -107,3 +107,8 @@ def test_a_file_that_cannot_be_a_profile_is_a_profile_error(tmp_path: Path) -> N
     for spec, says in ((str(binary), "not UTF-8"), ("a\x00b.toml", "not a file name")):
         with pytest.raises(ProfileError, match=says):
             load_profile(spec)
+
+
+def test_an_unknown_name_says_it_is_no_built_in() -> None:
+    with pytest.raises(ProfileError, match=r"is no built-in profile \(healthgorilla, .*generic\)"):
+        load_profile("nosuch")
