@@ -85,7 +85,7 @@ FIELDS: tuple[Field, ...] = (
     _F("assertion.fp", "str", "Keyed fingerprint of the whole assertion, to see reuse without storing it."),
     _F("assertion.length", "int", "Length of the assertion in characters."),
     _F("assertion.segments", "int", "Number of dot-separated segments."),
-    _F("assertion.defect", "str", "Why it does not decode: `segments`, `whitespace`, `padding`, `base64url`, `json`, `not_jwt`; absent when it decodes."),
+    _F("assertion.defect", "str", "Why it does not decode: `segments`, `whitespace`, `padding`, `base64url`, `json`, `not_jwt`, or `not_shown` (a placeholder such as `...` or `$JWT` in a shared command or log: nothing to judge); absent when it decodes."),
     _F("assertion.defect_part", "str", "Which part is broken: `header`, `payload`, `signature` or `whole`."),
     _F("assertion.alg", "str", "JOSE header `alg`."),
     _F("assertion.kid", "str", "JOSE header `kid`, scrubbed."),

@@ -137,8 +137,8 @@ def grant_type_confusion(r: Record, ctx: Context) -> Verdict | None:
 def malformed_assertion(r: Record, ctx: Context) -> Verdict | None:
     """The assertion is not a compact JWS (RFC 7515 7.1, RFC 7519 7.2)."""
     defect = r.get("assertion.defect")
-    if not defect or r.get("assertion.source") == "bearer":
-        return None
+    if not defect or defect == "not_shown" or r.get("assertion.source") == "bearer":
+        return None  # not_shown: the input hid the assertion (hgobs.facts.jwtpeek.not_shown)
     ev = [f"assertion.defect={defect}", f"assertion.defect_part={r.get('assertion.defect_part')}",
           f"assertion.segments={r.get('assertion.segments')}"]
     return refused_like(r, "invalid_grant", "invalid_request", "invalid_client"), ev
