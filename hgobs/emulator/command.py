@@ -16,7 +16,7 @@ import click
 
 from hgobs.emulator.config import DEFAULT_SCOPES, ClientRegistration, EmulatorConfig
 from hgobs.emulator.keys import EmulatorKeys
-from hgobs.emulator.provider import generated_client_id, original_texts, provider_rules
+from hgobs.emulator.provider import generated_client_id, provider_rules
 from hgobs.emulator.server import RunningEmulator, loopback_address, serve
 from hgobs.errors import ConfigError, HgobsError
 from hgobs.profiles import DEFAULT, Profile, load_profile
@@ -111,7 +111,7 @@ def provider_config(spec: str, client: ClientRegistration, keys: EmulatorKeys | 
         raise click.BadParameter(str(exc), param_hint="--profile") from None
     if spec == DEFAULT:
         return EmulatorConfig(clients=(client,), keys=keys)
-    rules = provider_rules(profile, original_texts(spec))
+    rules = provider_rules(profile)
     return EmulatorConfig(clients=(client,), profile=profile, rules=rules,
                           keys=keys or EmulatorKeys.generate_for(rules.algorithms))
 

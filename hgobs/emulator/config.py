@@ -17,7 +17,6 @@ from typing import Any
 from hgobs.emulator.keys import EmulatorKeys
 from hgobs.emulator.provider import (
     generated_client_id,
-    original_texts,
     placeholder_values,
     provider_rules,
 )
@@ -137,8 +136,7 @@ class EmulatorConfig:
     def __post_init__(self) -> None:
         if self.profile is not None:
             if self.rules is None:
-                object.__setattr__(self, "rules", provider_rules(
-                    self.profile, original_texts(self.profile.name)))
+                object.__setattr__(self, "rules", provider_rules(self.profile))
             object.__setattr__(self, "placeholders",
                                placeholder_values(self.profile, self.placeholders))
         if self.rules is None:

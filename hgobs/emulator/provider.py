@@ -16,22 +16,13 @@ the emulator's refusals, in the provider's own case and status.
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from hgobs.emulator.tokenrules import GENERIC_ERRORS, ErrorAnswer, TokenRules
-from hgobs.errors import HgobsError
-from hgobs.profiles import BUILTIN, Profile, UrlPattern, profile_from_mapping
-from hgobs.profiles import load as profile_load
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from hgobs.profiles import Profile, UrlPattern, profile_from_mapping
 
 TENANT_PLACEHOLDERS: tuple[str, ...] = ("tenant", "realm")
 """Path placeholders naming a tenant or realm: a value other than the registered one is
@@ -177,39 +168,18 @@ def loopback_profile(profile: Profile, base_url: str) -> Profile:
     return profile_from_mapping(data, f"{profile.name} (emulator at {base_url})")
 
 
-def original_texts(spec: str | Path | None) -> dict[str, str]:
-    """The ``[[errors]]`` texts of the profile ``spec`` (a built-in name or a TOML path) in
-    the provider's own case, keyed by their lower-case form (profiles store them lowered for
-    matching); empty when ``spec`` cannot be read."""
-    try:
-        if spec is None:
-            return {}
-        text_spec = str(spec)
-        if text_spec in BUILTIN:
-            raw = profile_load._builtin_data(text_spec)
-        else:
-            raw = tomllib.loads(Path(text_spec).read_text("utf-8"))
-        data = profile_load._resolve_extends(raw, text_spec)
-    except (OSError, ValueError, HgobsError):
-        return {}
-    return {str(e["text"]).lower(): str(e["text"]) for e in data.get("errors", ()) or ()
-            if isinstance(e, Mapping) and e.get("text")}
-
-
-def provider_answers(profile: Profile, texts: Mapping[str, str] | None = None
-                     ) -> dict[str, ErrorAnswer]:
+def provider_answers(profile: Profile) -> dict[str, ErrorAnswer]:
     """The refusal for each category, as ``profile``'s provider gives it.
 
     Per category: ``PROVIDER_ANSWERS`` first; else the profile's first ``[[errors]]`` entry of
     that category (entries naming an error code before those that do not; for
-    ``assertion_not_yet_valid`` also ``clock_skew``'s), its text (in the case of ``texts``)
-    as ``error_description``, its code (else ``GENERIC_ERRORS``' code for the category) and
-    status; else ``GENERIC_ERRORS``' answer. An ``invalid_client`` answer without a stated
-    status gets ``INVALID_CLIENT_STATUS`` of the provider (400 when not listed), and no
-    description for a provider of ``BARE_INVALID_CLIENT`` unless an entry with that code
-    documents one.
+    ``assertion_not_yet_valid`` also ``clock_skew``'s), its text (in the provider's case,
+    ``ErrorText.original``) as ``error_description``, its code (else ``GENERIC_ERRORS``'
+    code for the category) and status; else ``GENERIC_ERRORS``' answer. An
+    ``invalid_client`` answer without a stated status gets ``INVALID_CLIENT_STATUS`` of the
+    provider (400 when not listed), and no description for a provider of
+    ``BARE_INVALID_CLIENT`` unless an entry with that code documents one.
     """
-    texts = texts or {}
     invalid_client_status = INVALID_CLIENT_STATUS.get(profile.name, 400)
     by_category: dict[str, list[Any]] = {}
     for entry in profile.errors:
@@ -223,7 +193,7 @@ def provider_answers(profile: Profile, texts: Mapping[str, str] | None = None
             code = entry.error or fallback.error
             status = entry.status or (invalid_client_status if code == "invalid_client"
                                       else fallback.status)
-            answers[category] = ErrorAnswer(status, code, texts.get(entry.text, entry.text))
+            answers[category] = ErrorAnswer(status, code, entry.original or entry.text)
         elif fallback.error == "invalid_client":
             answers[category] = ErrorAnswer(invalid_client_status, fallback.error,
                                             fallback.description)
@@ -238,11 +208,11 @@ def provider_answers(profile: Profile, texts: Mapping[str, str] | None = None
     return answers
 
 
-def provider_rules(profile: Profile, texts: Mapping[str, str] | None = None) -> TokenRules:
+def provider_rules(profile: Profile) -> TokenRules:
     """``TokenRules.from_profile`` with ``provider_answers`` and the profile's ``aud``
     templates (the emulator fills them per request from ``loopback_profile``)."""
     return TokenRules.from_profile(profile, audiences=profile.audience,
-                                   errors=provider_answers(profile, texts))
+                                   errors=provider_answers(profile))
 
 
 def generated_client_id(profile: Profile) -> str:

@@ -136,7 +136,7 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> 
         jti_len = limits.get("max_jti_length")
         errors = tuple(
             ErrorText(category=str(e["category"]), text=str(e.get("text", "")).lower(),
-                      error=str(e.get("error", "")),
+                      original=str(e.get("text", "")), error=str(e.get("error", "")),
                       status=int(e["status"]) if e.get("status") is not None else None,
                       source=str(e.get("source", "")))
             for e in data.get("errors", ()) or ())

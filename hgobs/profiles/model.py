@@ -45,6 +45,8 @@ class ErrorText:
     Holds when every given part holds: ``text`` is found (case-insensitively, as a literal)
     in the server's words, ``error`` equals the OAuth ``error`` code, ``status`` equals the
     HTTP status. ``source`` cites where the provider documents it or users report it.
+    ``text`` is lower-cased for matching; ``original`` is the same text in the provider's
+    own case (what an emulated provider answers), empty when built without one.
     """
 
     category: str
@@ -52,6 +54,7 @@ class ErrorText:
     error: str = ""
     status: int | None = None
     source: str = ""
+    original: str = field(default="", compare=False)
 
     @property
     def label(self) -> str:

@@ -24,7 +24,6 @@ from hgobs.emulator.command import banner, client_from_options, provider_config
 from hgobs.emulator.keys import EmulatorKeys
 from hgobs.emulator.provider import (
     loopback_profile,
-    original_texts,
     provider_answers,
     token_routes,
 )
@@ -137,17 +136,16 @@ def test_answers_keep_the_providers_case_status_and_codes() -> None:
     'Token was issued in the future' answers an iat ahead of the clock; Epic answers a client
     secret with a bare invalid_client; a category the profile has no words for keeps the
     emulator's generic answer with the provider's invalid_client status."""
-    okta = provider_answers(load_profile("okta"), original_texts("okta"))
+    okta = provider_answers(load_profile("okta"))
     assert okta["signing_key_not_found"] == ErrorAnswer(
         401, "invalid_client", "The client_assertion JWT kid is invalid")
     assert okta["assertion_header_rejected"].status == 401
-    keycloak = provider_answers(load_profile("keycloak"), original_texts("keycloak"))
+    keycloak = provider_answers(load_profile("keycloak"))
     assert keycloak["assertion_not_yet_valid"] == ErrorAnswer(
         400, "invalid_client", "Token was issued in the future")
     assert keycloak["wrong_tenant"] == ErrorAnswer(404, "Realm does not exist", "")
     assert provider_answers(load_profile("epic"))["secret_instead_of_assertion"] == ErrorAnswer(
         400, "invalid_client")
-    assert original_texts("no-such-profile.toml") == {}
 
 
 def test_a_client_secret_is_refused_or_accepted_by_the_profile(http: httpx.Client) -> None:
