@@ -38,7 +38,7 @@ An event without URL keys whose message names one is read as a text-log line
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any
 
 from hgobs.facts.exchange import Exchange, header_map
@@ -288,10 +288,14 @@ def parse_event(raw: bytes) -> dict[str, Any] | str:
     return obj if isinstance(obj, dict) else "not a JSON object"
 
 
-def read_events(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterator[Item]:
-    """One ``Item`` per non-blank line of a JSON-lines application log (see module doc): a
-    record, or a skip with the reason; an event without a time takes the last one seen."""
+def read_events(stream: IO[bytes], name: str, ctx: ReadContext | None = None,
+                parse: Callable[[bytes], dict[str, Any] | str] | None = None) -> Iterator[Item]:
+    """One ``Item`` per non-blank line of an application log (see module doc): a record, or a
+    skip with the reason; an event without a time takes the last one seen. ``parse`` turns
+    one line into its event or the reason it is none (default ``parse_event``: JSON lines;
+    logfmt passes its own)."""
     ctx = ctx or ReadContext()
+    parse = parse or parse_event
     last_time: float | None = None
     for lineno, raw, too_long in iter_lines(stream, MAX_LINE_BYTES):
         source = f"{name}:{lineno}"
@@ -300,7 +304,7 @@ def read_events(stream: IO[bytes], name: str, ctx: ReadContext | None = None) ->
             continue
         if not raw.strip():
             continue
-        event = parse_event(raw)
+        event = parse(raw)
         if isinstance(event, str):
             yield Item(source, reason=event)
             continue

@@ -11,20 +11,10 @@ Reference: https://brandur.org/logfmt.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
-from hgobs.readers.appfields import (
-    MAX_FIELDS,
-    MAX_LINE_BYTES,
-    MESSAGE_KEYS,
-    TIME_KEYS,
-    event_exchange,
-    event_time,
-    flatten,
-)
+from hgobs.readers.appfields import MAX_FIELDS, MESSAGE_KEYS, TIME_KEYS, read_events
 from hgobs.readers.base import Item, ReadContext
-from hgobs.readers.raw import build
-from hgobs.readers.textlog import iter_lines
 
 NAME = "logfmt"
 WHOLE_DOCUMENT = False
@@ -72,28 +62,17 @@ def pairs(line: str) -> tuple[dict[str, str], int]:
     return out, other
 
 
+def _event(raw: bytes) -> dict[str, Any] | str:
+    """The pairs of one logfmt line, or the reason it is none."""
+    found, _ = pairs(raw.decode("utf-8", "surrogateescape"))
+    return found if found else "not a logfmt line (no key=value pairs)"
+
+
 def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterator[Item]:
-    """One item per non-blank line of a logfmt log: a record, or a skip with the reason (a line
-    without pairs is ``not a logfmt line``); an event without a time takes the last one seen."""
-    ctx = ctx or ReadContext()
-    last_time: float | None = None
-    for lineno, raw, too_long in iter_lines(stream, MAX_LINE_BYTES):
-        source = f"{name}:{lineno}"
-        if too_long:
-            yield Item(source, reason=f"line longer than {MAX_LINE_BYTES} bytes")
-            continue
-        if not raw.strip():
-            continue
-        found, _ = pairs(raw.decode("utf-8", "surrogateescape"))
-        if not found:
-            yield Item(source, reason="not a logfmt line (no key=value pairs)")
-            continue
-        fields = flatten(found)
-        when = event_time(fields)
-        last_time = last_time if when is None else when
-        exchange = event_exchange(fields, ctx, last_time)
-        yield Item(source, reason=exchange) if isinstance(exchange, str) \
-            else build(exchange, ctx, source)
+    """One item per non-blank line of a logfmt log (``appfields.read_events``): a record, or a
+    skip with the reason (a line without pairs is ``not a logfmt line``); an event without a
+    time takes the last one seen."""
+    return read_events(stream, name, ctx, _event)
 
 
 def sniff(head: bytes, name: str = "") -> bool:
