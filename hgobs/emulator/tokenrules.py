@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 from hgobs.errors import ConfigError
+from hgobs.profiles import fill_audiences
 
 
 @dataclass(frozen=True)
@@ -169,13 +169,10 @@ class TokenRules:
         return found if found is not None else GENERIC_ERRORS[category]
 
     def accepted_audiences(self, token_url: str) -> tuple[str, ...]:
-        """The ``aud`` values accepted at ``token_url``: ``audiences`` with ``{token_url}`` and
-        ``{origin}`` filled in."""
-        url = token_url.split("?", 1)[0]
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        return tuple(a.replace("{token_url}", url).replace("{origin}", origin)
-                     for a in self.audiences)
+        """The ``aud`` values accepted at ``token_url`` (its query dropped): ``audiences``
+        with ``{token_url}`` and ``{origin}`` filled in (``hgobs.profiles.fill_audiences``, the
+        profiles' own filling; a template naming any other placeholder is left out)."""
+        return fill_audiences(self.audiences, token_url.split("?", 1)[0])
 
     @classmethod
     def healthgorilla(cls, max_assertion_lifetime_s: float = 3600.0,

@@ -16,7 +16,15 @@ from hgobs.profiles.load import (
     profile_from_mapping,
     profile_from_token_urls,
 )
-from hgobs.profiles.model import API_CALL, TOKEN_EXCHANGE, Environment, ErrorText, Fix, Profile
+from hgobs.profiles.model import (
+    API_CALL,
+    TOKEN_EXCHANGE,
+    Environment,
+    ErrorText,
+    Fix,
+    Profile,
+    fill_audiences,
+)
 from hgobs.profiles.select import AUTO, ProfileSet
 from hgobs.profiles.urls import UrlPattern, split_url
 
@@ -33,6 +41,7 @@ __all__ = [
     "ProfileSet",
     "UrlPattern",
     "available_builtins",
+    "fill_audiences",
     "load_profile",
     "profile_from_mapping",
     "profile_from_token_urls",

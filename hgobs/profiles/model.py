@@ -356,9 +356,17 @@ def _audiences(profile: Profile, token_url: str) -> tuple[str, ...]:
     found = profile.resolve(token_url)
     env = profile.environment(found[1]) if found is not None else None
     templates = (env.audience if env is not None and env.audience else profile.audience)
+    return fill_audiences(templates, token_url, found[2] if found is not None else None)
+
+
+def fill_audiences(templates: tuple[str, ...], token_url: str,
+                   captures: Captures | None = None) -> tuple[str, ...]:
+    """The ``aud`` values ``templates`` give for ``token_url`` (no query): ``{token_url}``,
+    ``{origin}`` (``scheme://host[:port]``) and each captured ``{name}`` filled in, without
+    duplicates; a template naming a placeholder not given is left out."""
     scheme, _, rest = token_url.partition("://")
     values = {"token_url": token_url, "origin": f"{scheme}://{rest.split('/', 1)[0]}",
-              **(found[2] if found is not None else {})}
+              **(captures or {})}
     out: list[str] = []
     for template in templates:
         filled = _fill(template, values)
