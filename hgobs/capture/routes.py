@@ -24,7 +24,7 @@ from hgobs.config import Options, Provider
 from hgobs.facts import record as facts
 from hgobs.facts.exchange import Headers
 from hgobs.profiles import API_CALL, TOKEN_EXCHANGE, Profile, UrlPattern, load_profile, split_url
-from hgobs.profiles.urls import is_pattern
+from hgobs.profiles.urls import is_pattern, url_host, url_parts
 
 
 @dataclass(frozen=True)
@@ -53,25 +53,6 @@ class _NoUrls:
 
 
 _NO_URLS: Any = _NoUrls()
-
-
-def _host(url: Any) -> str:
-    """The lower-case host of an ``httpx.URL`` (its parsed host, as ``Profile.resolve`` reads
-    it) or a string URL (``split_url``)."""
-    raw_host = getattr(url, "raw_host", None)
-    if type(raw_host) is bytes:
-        return raw_host.decode("ascii").lower()
-    return split_url(str(url))[0]
-
-
-def _port_path(url: Any) -> tuple[int | None, str]:
-    """``(port or None for the default, path without query and trailing slash)`` of ``url``,
-    as ``Profile.resolve`` reads them."""
-    raw_path = getattr(url, "raw_path", None)
-    if type(raw_path) is bytes:
-        return url.port, raw_path.split(b"?", 1)[0].decode("ascii").rstrip("/")
-    _, port, path = split_url(str(url))
-    return port, path
 
 
 class Routes:
@@ -151,13 +132,13 @@ class Routes:
         """``(endpoint kind, environment, provider index)`` of the provider whose token URL
         or API base ``url`` (a string or an ``httpx.URL``) is, else None: exact URLs of all
         providers first, then each provider's patterns in order."""
-        host = _host(url)
+        host = url_host(url)
         exact = host in self._hosts
         near = self._near(host)
         if not exact and not near:
             return None
         if exact:
-            port, path = _port_path(url)
+            _, port, path = url_parts(url)
             found = self._tokens.get((host, port, path))
             if found is not None:
                 return TOKEN_EXCHANGE, found[1], found[0]

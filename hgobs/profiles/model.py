@@ -15,7 +15,7 @@ from typing import Any
 
 from hgobs.errors import ProfileError
 from hgobs.profiles.toml_text import to_toml
-from hgobs.profiles.urls import Captures, UrlPattern, is_pattern, split_url
+from hgobs.profiles.urls import Captures, UrlPattern, is_pattern, split_url, url_parts
 
 TOKEN_EXCHANGE = "token_exchange"
 API_CALL = "api_call"
@@ -175,13 +175,7 @@ class Profile:
 
     def resolve(self, url: Any) -> tuple[str, str, Captures] | None:
         """``(kind, environment, captures)`` for a URL of the profile (see ``match``), or None."""
-        raw_host = getattr(url, "raw_host", None)
-        if isinstance(raw_host, bytes):
-            host = raw_host.decode("ascii").lower()
-            port = url.port
-            path = url.raw_path.split(b"?", 1)[0].decode("ascii").rstrip("/")
-        else:
-            host, port, path = split_url(str(url))
+        host, port, path = url_parts(url)
         env = self._token_index.get((host, port, path))
         if env is not None:
             return TOKEN_EXCHANGE, env, {}

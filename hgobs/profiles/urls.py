@@ -14,6 +14,7 @@ times the (small, fixed) pattern length. Format: ``docs/profiles.md`` (URL patte
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from hgobs.errors import ProfileError
@@ -36,6 +37,26 @@ def split_url(url: str) -> tuple[str, int | None, str]:
     if port is not None and _DEFAULT_PORTS.get(parts.scheme.lower()) == port:
         port = None
     return host, port, parts.path.rstrip("/")
+
+
+def url_host(url: Any) -> str:
+    """The lower-case host of ``url``: an ``httpx.URL`` (anything with ``raw_host`` bytes,
+    its parsed host used as it is) or a string URL (``split_url``)."""
+    raw_host = getattr(url, "raw_host", None)
+    if type(raw_host) is bytes:
+        return raw_host.decode("ascii").lower()
+    return split_url(str(url))[0]
+
+
+def url_parts(url: Any) -> tuple[str, int | None, str]:
+    """``split_url`` of ``url``, a string or an ``httpx.URL`` (anything with ``raw_host``,
+    ``port`` and ``raw_path``), whose parsed parts are used as they are: ``(host, port or
+    None when default, path without query and trailing slash)``."""
+    raw_host = getattr(url, "raw_host", None)
+    if type(raw_host) is bytes:
+        path = url.raw_path.split(b"?", 1)[0].decode("ascii").rstrip("/")
+        return raw_host.decode("ascii").lower(), url.port, path
+    return split_url(str(url))
 
 
 def is_pattern(url: str) -> bool:
