@@ -7,7 +7,7 @@ import string
 
 import pytest
 
-from hgobs import redaction, scrub
+from hgobs import knownsecrets, redaction, scrub
 from hgobs.redaction import REDACTED, redact_url
 from hgobs.scrub import scrub_text
 
@@ -36,7 +36,7 @@ def test_direct_search_and_window_set_agree(text, monkeypatch):
     """A short text searched in the secret itself loses the same pieces as with window sets."""
     known = [ASSERTION, CLIENT_ID]
     direct = scrub_text(text, known)
-    monkeypatch.setattr(scrub, "DIRECT_SEARCH_BUDGET", 0)  # always the window sets
+    monkeypatch.setattr(knownsecrets, "DIRECT_SEARCH_BUDGET", 0)  # always the window sets
     assert scrub_text(text, known) == direct
 
 
@@ -49,8 +49,8 @@ def test_every_piece_of_a_long_secret_is_removed_from_a_short_text():
 
 def test_unreserved_secret_encodes_to_itself_and_others_are_still_encoded():
     """A secret of URL-unreserved characters has one form; one with others keeps all forms."""
-    assert scrub._encoded_forms(ASSERTION) == (ASSERTION,)
-    assert set(scrub._encoded_forms("pass word/+")) == {
+    assert knownsecrets._encoded_forms(ASSERTION) == (ASSERTION,)
+    assert set(knownsecrets._encoded_forms("pass word/+")) == {
         "pass word/+", "pass%20word%2F%2B", "pass+word%2F%2B", "pass%20word/%2B"}
 
 
@@ -98,12 +98,12 @@ def test_texts_remembered_as_clean_are_only_those_emitted_unchanged():
 def _pieces_one_by_one(text: str, secret: str) -> str:
     """Every run of 8+ characters of ``secret`` in ``text`` replaced, window by window."""
     out, last, i = [], 0, 0
-    while i <= len(text) - scrub.KNOWN_PIECE:
-        if text[i:i + scrub.KNOWN_PIECE] not in secret:
+    while i <= len(text) - knownsecrets.KNOWN_PIECE:
+        if text[i:i + knownsecrets.KNOWN_PIECE] not in secret:
             i += 1
             continue
-        end = i + scrub.KNOWN_PIECE
-        while end < len(text) and text[end - scrub.KNOWN_PIECE + 1:end + 1] in secret:
+        end = i + knownsecrets.KNOWN_PIECE
+        while end < len(text) and text[end - knownsecrets.KNOWN_PIECE + 1:end + 1] in secret:
             end += 1
         out += [text[last:i], REDACTED]
         last = i = end
@@ -117,7 +117,7 @@ def test_piece_search_skipping_characters_the_secret_lacks_removes_the_same():
         secret = "".join(RND.choices(alphabet, k=RND.randint(8, 60)))
         text = "".join(RND.choice([secret[RND.randint(0, 40):][:RND.randint(1, 12)],
                                    RND.choice(alphabet)]) for _ in range(RND.randint(0, 12)))
-        assert scrub._redact_pieces(text, secret) == _pieces_one_by_one(text, secret), (text, secret)
+        assert knownsecrets._redact_pieces(text, secret) == _pieces_one_by_one(text, secret), (text, secret)
 
 
 def test_texts_remembered_as_clean_scrub_as_before_with_known_secrets():

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 import hgobs
-from hgobs import scrub, secretshape
+from hgobs import knownsecrets, scrub, secretshape
 from hgobs.profiles import BUILTIN, load_profile
 from hgobs.redaction import REDACTED, redact_url
 from hgobs.scrub import scrub_text
@@ -261,7 +261,7 @@ def test_a_known_url_is_reduced_not_deleted():
     redirect = f"https://app.example.org/cb/{state}?state={state}"
     out = scrub_text(f"redirect_uri {redirect} is not registered", (redirect,))
     assert out == "redirect_uri https://app.example.org/cb/{id}?state is not registered"
-    assert scrub.secret_parts(redirect) == (state, state)
+    assert knownsecrets.secret_parts(redirect) == (state, state)
     assert scrub_text(f"bad {state[2:12]}!", (redirect,)) == f"bad {REDACTED}!"
 
 
@@ -271,8 +271,8 @@ def test_credential_header_and_protocol_word_known_values():
     ``offline_access`` role) is never looked for."""
     token = "tk_" + _secret(30)
     known = (f"Bearer {token}", "Bearer", "offline_access")
-    assert scrub.secret_parts(f"Bearer {token}") == (token,)
-    assert scrub.secret_parts("offline_access") == ()
+    assert knownsecrets.secret_parts(f"Bearer {token}") == (token,)
+    assert knownsecrets.secret_parts("offline_access") == ()
     text = f"Bearer token {token[:20]} lacks offline_access"
     assert scrub_text(text, known) == f"Bearer token {REDACTED} lacks offline_access"
 

@@ -28,9 +28,10 @@ from urllib.parse import unquote
 
 from hgobs import jsontext
 from hgobs.facts.jwtpeek import looks_like_jwt
+from hgobs.knownsecrets import KNOWN_PIECE, MIN_SECRET
 from hgobs.redaction import REDACTED, redact_url
 from hgobs.rfc import FORM_TYPE
-from hgobs.scrub import KNOWN_PIECE, MIN_SECRET, scrub_text
+from hgobs.scrub import scrub_text
 from hgobs.secretshape import is_secret_shaped
 
 KEPT_PARAMS = ("grant_type", "client_assertion_type", "scope")

@@ -17,10 +17,11 @@ from urllib.parse import parse_qsl, urlsplit
 from hgobs.facts import challenges, jwtpeek, oauth, request
 from hgobs.facts.claims import aud_differs_in, aud_facts, profile_facts
 from hgobs.facts.exchange import Exchange, Headers, http_date
+from hgobs.knownsecrets import MIN_SECRET
 from hgobs.profiles import TOKEN_EXCHANGE, Profile
 from hgobs.redaction import Fingerprinter, redact_url
 from hgobs.schema import Record
-from hgobs.scrub import MIN_SECRET, scrub_text
+from hgobs.scrub import scrub_text
 
 
 @dataclass(frozen=True)
