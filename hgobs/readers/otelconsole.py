@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from hgobs.readers.appfields import event_exchange, flatten, transport_error
 from hgobs.readers.base import Item, ReadContext
-from hgobs.readers.otlp import _documents, parse
+from hgobs.readers.otlp import json_documents, parse
 from hgobs.readers.raw import build
 from hgobs.readers.spans import MARKER, Span, SpanMapper, hex_id
 from hgobs.readers.textlog import parse_time
@@ -94,7 +94,7 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
     skip per object that cannot be read (see module doc)."""
     ctx = ctx or ReadContext()
     units: list[tuple[str, Span | dict[str, Any] | str]] = []
-    for lineno, data, reason in _documents(stream):
+    for lineno, data, reason in json_documents(stream):
         source = f"{name}:{lineno}"
         if len(units) >= MAX_OBJECTS:
             units.append((source, f"more than {MAX_OBJECTS} objects in one file: not read"))

@@ -193,10 +193,11 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | str]]:
         yield lineno + 1, f"file ends early ({type(exc).__name__}): the rest is not read"
 
 
-def _documents(stream: IO[bytes], wanted: Callable[[bytes], bool] | None = None
+def json_documents(stream: IO[bytes], wanted: Callable[[bytes], bool] | None = None
                ) -> Iterator[tuple[int, bytes | None, str | None]]:
-    """``(line, JSON bytes, None)`` per object (only those ``wanted``), or ``(line, None,
-    reason)`` for what cannot be read."""
+    """The JSON objects of an OTLP JSON file or of a console exporter's output (objects one
+    a line, or indented across lines): ``(line, JSON bytes, None)`` per object (only those
+    ``wanted``), or ``(line, None, reason)`` for what cannot be read."""
     block: list[bytes] = []
     start = size = 0
     for lineno, line in _lines(stream):
@@ -287,13 +288,13 @@ def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterat
     marker = MARKER.encode()
     try:
         start = source.tell()
-        for _, data, _ in _documents(source, lambda text: marker in text):
+        for _, data, _ in json_documents(source, lambda text: marker in text):
             obj, _ = parse(data or b"")
             for unit in units(obj, _marked_span) if obj is not None else ():
                 if isinstance(unit, Span):
                     mapper.note(unit)
         source.seek(start)
-        for lineno, data, reason in _documents(source):
+        for lineno, data, reason in json_documents(source):
             obj, reason = parse(data) if data is not None else (None, reason)
             if obj is None:
                 yield Item(f"{name}:{lineno}", reason=reason)
