@@ -171,24 +171,6 @@ def _echoable_values(url: str, headers: Headers) -> list[str]:
     return values
 
 
-def client_auth_method(headers: Headers, form_names: list[str] | None) -> str | None:
-    """How a token request authenticates the client, as the RFC 7591 section 2
-    ``token_endpoint_auth_method`` names it: ``client_secret_basic`` (RFC 6749 section 2.3.1,
-    an ``Authorization: Basic`` header), ``private_key_jwt`` (a ``client_assertion``, RFC 7523
-    section 2.2; ``client_secret_jwt`` once its ``alg`` shows an HMAC), ``client_secret_post``
-    (``client_secret`` in the body), ``none`` (only a
-    ``client_id``), or None when the body was not read and no header says."""
-    if oauth.basic_credentials(headers.get("authorization")) is not None:
-        return "client_secret_basic"
-    if form_names is None:
-        return None
-    for name, method in (("client_assertion", "private_key_jwt"),
-                         ("client_secret", "client_secret_post"), ("client_id", "none")):
-        if name in form_names:
-            return method
-    return None
-
-
 def scrub_keys(known: list[str]) -> tuple[str, ...]:
     """The known secrets ``scrub_text`` acts on (``MIN_SECRET``+ characters), in the order
     given, a repeat dropped: scrubbing with it again could only match inside a ``[redacted]``
@@ -258,7 +240,7 @@ class RecordBuilder:
         if raw is not None:
             facts, private = oauth.request_facts(headers.get("content-type"), raw)
             record.update(facts)
-            record["request.client_method"] = client_auth_method(
+            record["request.client_method"] = request.client_method(
                 headers, facts.get("form.other_params", []))
             record["request.client_proof"] = request.client_proof(
                 headers, facts.get("form.other_params", []), facts.get("form.grant_type"))
@@ -285,7 +267,7 @@ class RecordBuilder:
             record["request.content_type"] = scrub_text(ctype, limit=64)
             if ctype and ctype.startswith("multipart/"):
                 record["request.body_kind"] = "multipart"
-            record["request.client_method"] = client_auth_method(headers, None)
+            record["request.client_method"] = request.client_method(headers, None)
             record["request.client_proof"] = request.client_proof(headers, None, None)
         self._request(record, exchange, api=False)
         secrets = scrub_keys(known)

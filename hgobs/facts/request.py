@@ -2,6 +2,7 @@
 
 Facts the record builder (``hgobs.facts.record``) adds to a token exchange or API call record:
 ``request.client_proof`` (what kind of credential a token request carried, names only),
+``request.client_method`` (the RFC 7591 name of its client authentication),
 ``presented.on_final_request`` and ``redirect.cross_origin`` (whether ``Authorization`` reached
 the final request), and ``request.content_type_params`` (the parameter names of the request's
 ``Content-Type``). No value of a credential is kept; every function is linear in its input.
@@ -50,6 +51,26 @@ def client_proof(headers: Headers, form_names: Iterable[str] | None,
     if names is None:
         return None
     return "client_secret_post" if "client_secret" in names else "none"
+
+
+def client_method(headers: Headers, form_names: list[str] | None) -> str | None:
+    """How a token request authenticates the client, as the RFC 7591 section 2
+    ``token_endpoint_auth_method`` names it: ``client_secret_basic`` (RFC 6749 section 2.3.1,
+    an ``Authorization: Basic`` header), ``private_key_jwt`` (a ``client_assertion``, RFC 7523
+    section 2.2; ``client_secret_jwt`` once its ``alg`` shows an HMAC), ``client_secret_post``
+    (``client_secret`` in the body), ``none`` (only a
+    ``client_id``), or None when the body was not read and no header says. The record's
+    ``request.client_method``; ``client_proof`` says what credential was sent, a signed JWT
+    first."""
+    if basic_credentials(headers.get("authorization")) is not None:
+        return "client_secret_basic"
+    if form_names is None:
+        return None
+    for name, method in (("client_assertion", "private_key_jwt"),
+                         ("client_secret", "client_secret_post"), ("client_id", "none")):
+        if name in form_names:
+            return method
+    return None
 
 
 def content_type_params(content_type: str | None) -> list[str]:

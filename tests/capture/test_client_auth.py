@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from hgobs.facts import oauth
-from hgobs.facts.record import _echoable_values, client_auth_method
+from hgobs.facts.record import _echoable_values
+from hgobs.facts.request import client_method as client_auth_method
 
 SECRET = "Zq8vN3kR7wT1yP5s"
 
