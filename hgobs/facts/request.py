@@ -17,8 +17,6 @@ from hgobs.facts.exchange import Headers, Redirects
 from hgobs.facts.oauth import basic_credentials
 from hgobs.rfc import JWT_BEARER_GRANT
 
-SECRET_AUTH = frozenset({"client_secret_basic", "client_secret_post", "password"})
-"""``request.client_proof`` values that mean a shared secret was sent instead of a signed JWT."""
 MAX_CONTENT_TYPE_CHARS = 256
 """Characters of a ``Content-Type`` value read for its parameter names."""
 MAX_PARAMS = 8
