@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from hgobs.diagnosis import RULES, Context
 from hgobs.diagnosis.catalog import CATEGORIES, POSSIBLE
 from hgobs.facts import jwtpeek
-from hgobs.facts.claims import aud_differs_in, aud_facts, profile_facts
+from hgobs.facts.claims import profile_facts, raw_aud_facts
 from hgobs.profiles import TOKEN_EXCHANGE, Profile, load_profile
 from hgobs.redaction import Fingerprinter, redact_url
 
@@ -183,10 +183,7 @@ def check_assertion(
     auds: list[str] = []
     record.update(jwtpeek.peek(assertion, source="assertion", now=clock,
                                fingerprint=Fingerprinter(), client_id=client_id, auds=auds))
-    if auds:
-        record["assertion.aud_differs_in"] = aud_differs_in(prof, token_url, auds)
-        if len(auds) == 1 and isinstance(record.get("assertion.aud"), str):
-            aud_facts(record, prof, auds[0])
+    raw_aud_facts(record, prof, token_url, auds)
     profile_facts(record, prof)
     ctx = Context(prof)
     findings: list[Finding] = []

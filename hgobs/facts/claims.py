@@ -20,6 +20,17 @@ def aud_facts(record: Record, profile: Profile, aud: str) -> None:
     record["assertion.aud_environment"] = env or profile.environment_of_host(aud)
 
 
+def raw_aud_facts(record: Record, profile: Profile, token_url: str, auds: list[str]) -> None:
+    """Add, in place, what the raw ``aud`` values ``auds`` (``jwtpeek.peek`` fills the list)
+    say against the token URL called: ``assertion.aud_differs_in`` (``aud_differs_in``) and,
+    for one string ``aud``, ``aud_facts``. Nothing when ``auds`` is empty."""
+    if not auds:
+        return
+    record["assertion.aud_differs_in"] = aud_differs_in(profile, token_url, auds)
+    if len(auds) == 1 and isinstance(record.get("assertion.aud"), str):
+        aud_facts(record, profile, auds[0])
+
+
 def profile_facts(record: Record, profile: Profile) -> None:
     """Add what the profile says about the record's ``aud`` (unless ``aud_facts`` did, from the
     raw value) and its limits, in place."""

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from hgobs.facts import challenges, jwtpeek, oauth, request
-from hgobs.facts.claims import aud_differs_in, aud_facts, profile_facts
+from hgobs.facts.claims import profile_facts, raw_aud_facts
 from hgobs.facts.exchange import Exchange, Headers, http_date
 from hgobs.knownsecrets import MIN_SECRET
 from hgobs.profiles import TOKEN_EXCHANGE, Profile
@@ -253,11 +253,7 @@ class RecordBuilder:
                         private[source], source=source, now=now,
                         fingerprint=self.fingerprint, client_id=self.client_id,
                         known=known, auds=auds))
-                    if auds:
-                        record["assertion.aud_differs_in"] = aud_differs_in(
-                            self.profile, exchange.url, auds)
-                        if len(auds) == 1 and isinstance(record.get("assertion.aud"), str):
-                            aud_facts(record, self.profile, auds[0])
+                    raw_aud_facts(record, self.profile, exchange.url, auds)
                     if source == "client_assertion" and str(
                             record.get("assertion.alg", "")).startswith("HS"):
                         record["request.client_method"] = "client_secret_jwt"
