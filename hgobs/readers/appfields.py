@@ -49,6 +49,7 @@ from hgobs.readers.raw import build
 from hgobs.readers.textlog import (
     extract,
     iter_lines,
+    missing_part,
     oauth_json,
     parse_time,
     safe_error_name,
@@ -250,12 +251,9 @@ def event_exchange(fields: Mapping[str, Any], ctx: ReadContext, when: float | No
     if status is None:
         error = next((e for k in ERROR_NAME_KEYS if (e := transport_error(fields.get(k)))), None) \
             or next((e for k in TRACEBACK_KEYS if (e := traceback_error(fields.get(k)))), None)
-    if url is None:
-        return "no HTTP exchange found" if status is None else "status without a request URL"
-    if status is None and error is None:
-        return "request URL without a status"
-    if when is None:
-        return "no timestamp on this or any earlier line"
+    missing = missing_part(url, status, error is not None, when)
+    if missing is not None or url is None or when is None:
+        return missing or "no HTTP exchange found"
     response = _headers(fields, RESPONSE_HEADERS) + _raw_header_block(fields.get("res.header"))
     for key, name in (("www_authenticate", "www-authenticate"), ("retry_after", "retry-after")):
         if isinstance(fields.get(key), (str, int)) and not isinstance(fields.get(key), bool):

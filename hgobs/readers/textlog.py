@@ -168,6 +168,19 @@ def _pick_url(text: str, ctx: ReadContext) -> tuple[str | None, str | None]:
     return (keyed.group(1).upper() if keyed else None), url
 
 
+def missing_part(url: str | None, status: int | None, failed: bool,
+                 time: float | None) -> str | None:
+    """Why a log event read as (``url``, ``status``, a transport failure ``failed``,
+    ``time``) is no exchange (a reason naming the part missing), or None when it is one."""
+    if url is None:
+        return "no HTTP exchange found" if status is None else "status without a request URL"
+    if status is None and not failed:
+        return "request URL without a status"
+    if time is None:
+        return "no timestamp on this or any earlier line"
+    return None
+
+
 def extract(line: str, ctx: ReadContext, time: float | None) -> tuple[Exchange, bool] | str:
     """The exchange one log line shows, and whether it named a credential; or why it shows none.
 
@@ -183,12 +196,9 @@ def extract(line: str, ctx: ReadContext, time: float | None) -> tuple[Exchange, 
     bare = _URL_RE.sub(" ", rest)
     status = next((int(m.group(1)) for r in _STATUS_RES if (m := r.search(bare))), None)
     error = _ERROR_RE.search(bare) if status is None else None
-    if url is None:
-        return "no HTTP exchange found" if status is None else "status without a request URL"
-    if status is None and error is None:
-        return "request URL without a status"
-    if time is None:
-        return "no timestamp on this or any earlier line"
+    missing = missing_part(url, status, error is not None, time)
+    if missing is not None or url is None:
+        return missing or "no HTTP exchange found"
     kind = ctx.profiles.match(url)[0]
     response_headers: list[tuple[str, str]] = []
     if (challenge := _CHALLENGE_RE.search(line.replace('\\"', '"'))) is not None:
