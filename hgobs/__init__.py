@@ -1,4 +1,4 @@
-"""hgobs: auth observability for services that call the Health Gorilla API.
+"""hgobs: auth observability for services that call Health Gorilla and other OAuth 2.0 / RFC 7523 providers.
 
 Capture (``HGAuthInstrumentor``, ``instrument_client``) records every OAuth 2.0 auth attempt
 made with httpx as a redacted OpenTelemetry span, metrics and a JSON Lines record; the analyzer

@@ -30,7 +30,7 @@ COMMANDS = frozenset({*NEEDS, "analyze", "classify", "categories", "profiles", "
 LEAN_HELP = f"""\
 usage: hgobs check-assertion [--env NAME | --token-url URL] [options] [TOKEN]
 
-hgobs {__version__}: auth observability for services that call the Health Gorilla API.
+hgobs {__version__}: auth observability for services that call Health Gorilla and other RFC 7523 providers.
 This install has capture and pre-flight only; the other commands need an extra:
   hgobs check-assertion                        (installed; hgobs check-assertion --help)
   hgobs check-assertion --jwks FILE            pip install 'hgobs[crypto]'
