@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -160,3 +160,20 @@ def loopback() -> Iterator[Loopback]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def logged(path: Path, write: Callable[[Path, list[Call]], None]
+           ) -> Iterator[tuple[Path, Profile]]:
+    """For a module fixture: ``write`` logs the loopback provider's calls to ``path``; yields
+    ``(path, the provider's profile)`` while the provider runs."""
+    with loopback() as provider:
+        write(path, provider.calls())
+        yield path, provider.profile
+
+
+def assert_read_as(path: Path, profile: Profile, reader: str) -> None:
+    """``path`` is detected as ``reader``'s format, its four events give ``EXPECTED`` in order,
+    and its first line (a startup event naming no request) is a skip saying why."""
+    assert format_of(path) == reader
+    assert categories(path, profile) == EXPECTED
+    assert outcomes(path, profile)[0] == (f"{path}:1", "skip: no HTTP exchange found")

@@ -11,13 +11,10 @@ import pytest
 
 from hgobs.readers import ecs
 from tests.readers.applog_kit import (
-    EXPECTED,
     SECRET,
     Call,
-    categories,
-    format_of,
-    loopback,
-    outcomes,
+    assert_read_as,
+    logged,
     records_text,
 )
 
@@ -53,18 +50,13 @@ def _log_calls(path: Path, calls: list[Call]) -> None:
 
 @pytest.fixture(scope="module")
 def ecs_log(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ecs") / "billing.json"
-    with loopback() as provider:
-        _log_calls(path, provider.calls())
-        yield path, provider.profile
+    yield from logged(tmp_path_factory.mktemp("ecs") / "billing.json", _log_calls)
 
 
 def test_ecs_logging_output_is_detected_and_classified(ecs_log):
     """The four ECS events give the four categories; the startup line is a skip naming why."""
     path, profile = ecs_log
-    assert format_of(path) == ecs.NAME
-    assert categories(path, profile) == EXPECTED
-    assert outcomes(path, profile)[0] == (f"{path}:1", "skip: no HTTP exchange found")
+    assert_read_as(path, profile, ecs.NAME)
 
 
 def test_the_network_failure_names_the_exception(ecs_log):

@@ -13,12 +13,10 @@ from pythonjsonlogger.json import JsonFormatter
 
 from hgobs.readers import jsonlog
 from tests.readers.applog_kit import (
-    EXPECTED,
     SECRET,
     Call,
-    categories,
-    format_of,
-    loopback,
+    assert_read_as,
+    logged,
     outcomes,
     records_text,
 )
@@ -84,18 +82,13 @@ def _python_json_logger(path: Path, calls: list[Call]) -> None:
 @pytest.fixture(scope="module", params=[_structlog, _python_json_logger],
                 ids=["structlog", "python-json-logger"])
 def json_log(request, tmp_path_factory):
-    path = tmp_path_factory.mktemp("jsonlog") / "billing.log"
-    with loopback() as provider:
-        request.param(path, provider.calls())
-        yield path, provider.profile
+    yield from logged(tmp_path_factory.mktemp("jsonlog") / "billing.log", request.param)
 
 
 def test_library_output_is_detected_and_classified(json_log):
     """The four events give the four categories; the startup line is a skip naming why."""
     path, profile = json_log
-    assert format_of(path) == jsonlog.NAME
-    assert categories(path, profile) == EXPECTED
-    assert outcomes(path, profile)[0] == (f"{path}:1", "skip: no HTTP exchange found")
+    assert_read_as(path, profile, jsonlog.NAME)
 
 
 def test_the_traceback_names_the_transport_failure(json_log):

@@ -12,13 +12,10 @@ import structlog
 from hgobs.readers import logfmt, textlog
 from hgobs.readers.logfmt import pairs
 from tests.readers.applog_kit import (
-    EXPECTED,
     SECRET,
     Call,
-    categories,
-    format_of,
-    loopback,
-    outcomes,
+    assert_read_as,
+    logged,
     records_text,
 )
 
@@ -49,17 +46,12 @@ def _log_calls(path: Path, calls: list[Call]) -> None:
 
 @pytest.fixture(scope="module")
 def logfmt_log(tmp_path_factory):
-    path = tmp_path_factory.mktemp("logfmt") / "billing.log"
-    with loopback() as provider:
-        _log_calls(path, provider.calls())
-        yield path, provider.profile
+    yield from logged(tmp_path_factory.mktemp("logfmt") / "billing.log", _log_calls)
 
 
 def test_structlog_logfmt_output_is_detected_and_classified(logfmt_log):
     path, profile = logfmt_log
-    assert format_of(path) == logfmt.NAME
-    assert categories(path, profile) == EXPECTED
-    assert outcomes(path, profile)[0] == (f"{path}:1", "skip: no HTTP exchange found")
+    assert_read_as(path, profile, logfmt.NAME)
     assert SECRET not in records_text(path, profile)
 
 
