@@ -55,12 +55,13 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import parse_qsl
 
 from hgobs.emulator.config import EmulatorConfig
 from hgobs.emulator.signature import check_header_and_signature
 from hgobs.emulator.state import ReplayGuard
 from hgobs.emulator.tokenrules import TokenRules
+from hgobs.facts.oauth import basic_credentials
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CLIENT_CREDENTIALS_GRANT = "client_credentials"
@@ -296,15 +297,7 @@ def _presented_secret(form: dict[str, list[str]], authorization: str | None
     Basic with form-encoded parts, or ``client_id``/``client_secret`` in the body), else None."""
     if form.get("client_secret"):
         return form.get("client_id", [""])[0], form["client_secret"][0]
-    scheme, _, value = (authorization or "").strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(value.strip()[:4096], validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return None
-    client_id, colon, secret = decoded.partition(":")
-    return (unquote_plus(client_id), unquote_plus(secret)) if colon else None
+    return basic_credentials(authorization)
 
 
 def judge_secret(form: dict[str, list[str]], request: TokenRequest, config: EmulatorConfig,
