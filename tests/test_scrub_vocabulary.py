@@ -225,6 +225,13 @@ def test_a_host_is_judged_strictly():
     ("code=SplxlOBe&state=x", "code=[redacted]&state=x"),
     ("refresh_token=null", "refresh_token=null"),
     ("Secret='open", "Secret='[redacted]"),
+    ("clientSecret=abcdef123456 bad", "clientSecret=[redacted] bad"),
+    ("client-secret=abcdef123456", "client-secret=[redacted]"),
+    ('{"ClientSecret": "abcdef123456"}', '{"ClientSecret": "[redacted]"}'),
+    ('{"accessToken":"tok12345678"}', '{"accessToken":"[redacted]"}'),
+    ("X-Api-Key=abcdef123456", "X-Api-Key=[redacted]"),
+    ("Cookie: session=abcdef123456; theme=dark", "Cookie: session=[redacted]; theme=dark"),
+    ("sessions=3 session_state=ok", "sessions=3 session_state=ok"),
 ])
 def test_values_assigned_to_secret_keys_go(text, expected):
     """A value after ``key=`` (or ``"key":``) for a secret key is replaced, whatever its shape;
