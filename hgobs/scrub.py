@@ -16,6 +16,7 @@ import re
 from collections.abc import Container, Iterable
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
+from hgobs.fhir import FHIR_RESOURCE_TYPES
 from hgobs.redaction import JWT_RE, REDACTED, query_names, redact_path, redact_url
 from hgobs.secretshape import assignment_spans, credential_spans, is_secret_shaped, is_vocabulary
 
@@ -219,20 +220,33 @@ def _urls(text: str) -> list[tuple[int, int]]:
     return found
 
 
-_PATH_REF_RE = re.compile(r"(?<![^\s\"'(=<,\[])/[^\s\"'<>,;)\]]*")
-"""A path-absolute reference in text (``/fhir/R4/Patient/123?family=Doe``): a ``/`` at the
-start or after a delimiter, then characters up to the next one (one run: linear)."""
+_PATH_REF_RE = re.compile(r"(?<![^\s\"'(=<,\[])(?:/|[A-Za-z][A-Za-z0-9_.\-]{0,63}[/?])[^\s\"'<>,;)\]]*")
+"""A path-absolute reference in text (``/fhir/R4/Patient/123?family=Doe``), or a relative one
+that starts with a word (``Patient/123``, ``fhir/Patient?family=Doe``; RFC 3986
+section 4.2): at the start or after a delimiter, then characters up to the next one (one
+run: linear)."""
 
 
 def _redact_paths(text: str) -> str:
     """``text`` with each path reference of two or more segments, or with a query, reduced
     as ``redact_url`` reduces a URL's path and query: ids become ``{id}``, query values go
-    (a server echoing ``realm="/fhir/R4/Patient?family=Doe"`` keeps ``?family``)."""
-    if "/" not in text:
+    (a server echoing ``realm="/fhir/R4/Patient?family=Doe"`` keeps ``?family``). A relative
+    reference with a FHIR resource type among its segments (``Patient/123``,
+    ``fhir/Patient/123``) is reduced as the same path from ``/``; any other is left
+    (``RS384/ES384``, ``application/json``)."""
+    if "/" not in text and "?" not in text:
         return text
 
     def reduce(match: re.Match[str]) -> str:
         ref = match.group(0)
+        if ref[0] != "/":
+            segments = ref.partition("?")[0].split("/")
+            if not any(segment in FHIR_RESOURCE_TYPES for segment in segments):
+                return ref
+            return reduce_ref("/" + ref)[1:]
+        return reduce_ref(ref)
+
+    def reduce_ref(ref: str) -> str:
         path, mark, query = ref.partition("?")
         if not mark and path.count("/") < 2:
             return ref

@@ -362,3 +362,28 @@ def test_capture_keeps_a_providers_words_and_drops_the_echoed_secrets(provider, 
     leaked = [(where, s) for where, s in emitted.strings()
               if secret[:8] in s or server_token[:8] in s]
     assert leaked == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Resource Patient/abc-123 not found", "Resource Patient/{id} not found"),
+    ("see fhir/Patient/123", "see fhir/Patient/{id}"),
+    ("(Observation/smith-john)", "(Observation/{id})"),
+    ("search Patient?family=Doe&birthdate=1970 failed", "search Patient?family&birthdate failed"),
+    ("use RS384/ES384 or PS384", "use RS384/ES384 or PS384"),
+    ("Content-Type application/json and/or text/plain", "Content-Type application/json and/or text/plain"),
+    ("what? yes/no", "what? yes/no"),
+])
+def test_relative_fhir_references_lose_their_ids_and_search_values(text, expected):
+    """A server naming ``Patient/123`` (no leading ``/``) or ``Patient?family=Doe`` gives the
+    resource id or search value away as a rooted path would: it is reduced the same way; a
+    relative reference without a FHIR resource type keeps its words."""
+    assert scrub_text(text) == expected
+
+
+def test_relative_references_are_linear():
+    """Long words, slashes and question marks cost linear time in the path pass."""
+    from hgobs.scrub import _redact_paths
+    for unit in ["a", "Patient/", "a?", "Patient?x=", "aa/" * 30 + " "]:
+        small = (unit * (16384 // len(unit) + 1))[:16384]
+        big = (unit * (65536 // len(unit) + 1))[:65536]
+        assert _cpu(_redact_paths, big) <= 5 * _cpu(_redact_paths, small) + 0.001, unit
