@@ -72,6 +72,8 @@ def _file_data(path: Path, source: str) -> dict[str, Any]:
         return tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(source, f"is not valid TOML ({exc})") from None
+    except RecursionError:  # arrays or inline tables nested deeper than the parser's stack
+        raise ProfileError(source, "is nested too deep to be a profile") from None
 
 
 def _merge(base: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:

@@ -140,3 +140,14 @@ def test_a_device_a_fifo_or_a_huge_file_is_refused_without_reading_it(tmp_path: 
             load_profile(spec)
     with pytest.raises(ProfileError, match="not a regular file"):
         profile_from_mapping({"name": "x", "extends": str(fifo)}, "my.toml")
+
+
+def test_a_profile_nested_too_deep_is_a_profile_error(tmp_path: Path) -> None:
+    """tomllib recurses into nested arrays and inline tables: a file nested deeper than the
+    stack is a ProfileError naming it, not a RecursionError out of the CLI or the config."""
+    for name, value in (("arrays", "[" * 50000 + "]" * 50000),
+                        ("tables", "{b=" * 50000 + "1" + "}" * 50000)):
+        deep = tmp_path / f"{name}.toml"
+        deep.write_text(f'name = "x"\na = {value}\n', encoding="utf-8")
+        with pytest.raises(ProfileError, match="nested too deep"):
+            load_profile(str(deep))
