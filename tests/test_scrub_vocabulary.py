@@ -387,3 +387,22 @@ def test_relative_references_are_linear():
         small = (unit * (16384 // len(unit) + 1))[:16384]
         big = (unit * (65536 // len(unit) + 1))[:65536]
         assert _cpu(_redact_paths, big) <= 5 * _cpu(_redact_paths, small) + 0.001, unit
+
+
+@pytest.mark.parametrize(("uri", "known", "expected"), [
+    ("https://fhir.example/urn:cerner:error:authorization-server:oauth2:token:invalid-tenant",
+     (), "urn:cerner:error:authorization-server:oauth2:token:invalid-tenant"),
+    ("https://x.example/urn:acme:error:v2:401", (), "urn:acme:error:v2:401"),
+    ("https://x.example/urn:acme:patient:1234567890:unknown", (), None),
+    ("https://x.example/urn:acme:client:correcthorse:refused", ("correcthorse",), None),
+    ("https://x.example/urn:acme:client:Xk9pQ2Lm:refused", (), None),
+])
+def test_error_urn_keeps_words_not_numbers_or_known_secrets(uri, known, expected):
+    """``response.error_urn`` keeps a server's reason words; a long number (a record or patient
+    number) or a request's secret among its parts drops it, as a token-shaped part does."""
+    import json
+
+    from hgobs.facts.oauth import error_urn, response_body_facts
+    assert error_urn(uri, known) == expected
+    body = json.dumps({"error": "invalid_client", "error_uri": uri}).encode()
+    assert response_body_facts(body, known)[0].get("response.error_urn") == expected
