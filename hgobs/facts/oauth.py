@@ -235,8 +235,8 @@ def error_urn(error_uri: str, known: Iterable[str] = ()) -> str | None:
     it is all vocabulary: a path segment starting ``urn:`` whose ``:``-separated parts are
     letters, digits, ``-``, ``_`` and ``.``, none of them secret-shaped
     (``hgobs.secretshape``), a number of more than ``MAX_URN_NUMBER`` digits (a record or
-    patient number), and nothing ``scrub_text`` removes (``known``: the request's secrets). None otherwise. RFC 6749
-    section 5.2 (``error_uri``); RFC 8141."""
+    patient number), and nothing ``scrub_text`` removes (``known``: the request's secrets).
+    None otherwise. RFC 6749 section 5.2 (``error_uri``); RFC 8141."""
     path = error_uri[:2048].split("?", 1)[0].split("#", 1)[0]
     for raw in path.split("/"):
         seg = unquote(raw)
