@@ -75,7 +75,7 @@ FIELDS: tuple[Field, ...] = (
     _F("request.body_bytes", "int", "Request body size in bytes."),
     _F("request.client_method", "str", "How the client authenticated (RFC 7591 section 2 names): `client_secret_basic`, `client_secret_post`, `private_key_jwt`, `client_secret_jwt`, `none`."),
     _F("request.client_proof", "str", "What kind of credential the token request carried (names only, never a value): `assertion_grant` (RFC 7523 section 2.1 `assertion`), `client_assertion` (section 2.2), `password` (the password grant), `client_secret_basic` (`Authorization: Basic`), `client_secret_post` (`client_secret` in the body), `none`."),
-    _F("request.content_type_params", "list[str]", "Names (only) of the request `Content-Type` parameters, lower-cased, e.g. `charset`."),
+    _F("request.content_type_params", "list[str]", "Names (only) of the request `Content-Type` parameters, lower-cased, e.g. `charset`; a name no media type registers is one `[redacted]`."),
     _F("form.grant_type", "str", "`grant_type` parameter (RFC 6749 section 4.4, RFC 7523 section 2.1)."),
     _F("form.client_assertion_type", "str", "`client_assertion_type` parameter (RFC 7521 section 4.2)."),
     _F("form.scope", "str", "`scope` parameter, scrubbed."),
