@@ -16,9 +16,9 @@ import re
 from collections.abc import Container, Iterable
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
-from hgobs.fhir import FHIR_RESOURCE_TYPES
-from hgobs.redaction import JWT_RE, REDACTED, query_names, redact_path, redact_url
+from hgobs.redaction import JWT_RE, REDACTED, redact_path, redact_url
 from hgobs.secretshape import assignment_spans, credential_spans, is_secret_shaped, is_vocabulary
+from hgobs.textpaths import redact_paths
 
 MAX_TEXT_CHARS = 512
 SCAN_MARGIN = 1024
@@ -37,6 +37,9 @@ _LOCAL_CHARS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]*")
 _AT_DOMAIN_RE = re.compile(r"@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
 
 
+MAX_UNQUOTE = 3
+"""Rounds of percent-decoding before judging (``%2540`` is ``@`` encoded twice); each round
+is linear, their number fixed."""
 KNOWN_PIECE = 8
 """Shortest run of a known secret that is removed where a server echoes part of it."""
 MIN_SECRET = 6
@@ -169,7 +172,7 @@ def _redact_spans(text: str) -> str:
 
 def _scrub_words(text: str) -> str:
     """A stretch of text without URLs: spans, then path references, then shapes."""
-    return _scrub_plain(_redact_paths(_redact_spans(text)))
+    return _scrub_plain(redact_paths(_redact_spans(text)))
 
 
 def _local_start(text: str, rev: str, at: int, floor: int, chars: re.Pattern[str]) -> int:
@@ -220,41 +223,6 @@ def _urls(text: str) -> list[tuple[int, int]]:
     return found
 
 
-_PATH_REF_RE = re.compile(r"(?<![^\s\"'(=<,\[])(?:/|[A-Za-z][A-Za-z0-9_.\-]{0,63}[/?])[^\s\"'<>,;)\]]*")
-"""A path-absolute reference in text (``/fhir/R4/Patient/123?family=Doe``), or a relative one
-that starts with a word (``Patient/123``, ``fhir/Patient?family=Doe``; RFC 3986
-section 4.2): at the start or after a delimiter, then characters up to the next one (one
-run: linear)."""
-
-
-def _redact_paths(text: str) -> str:
-    """``text`` with each path reference of two or more segments, or with a query, reduced
-    as ``redact_url`` reduces a URL's path and query: ids become ``{id}``, query values go
-    (a server echoing ``realm="/fhir/R4/Patient?family=Doe"`` keeps ``?family``). A relative
-    reference with a FHIR resource type among its segments (``Patient/123``,
-    ``fhir/Patient/123``) is reduced as the same path from ``/``; any other is left
-    (``RS384/ES384``, ``application/json``)."""
-    if "/" not in text and "?" not in text:
-        return text
-
-    def reduce(match: re.Match[str]) -> str:
-        ref = match.group(0)
-        if ref[0] != "/":
-            segments = ref.partition("?")[0].split("/")
-            if not any(segment in FHIR_RESOURCE_TYPES for segment in segments):
-                return ref
-            return reduce_ref("/" + ref)[1:]
-        return reduce_ref(ref)
-
-    def reduce_ref(ref: str) -> str:
-        path, mark, query = ref.partition("?")
-        if not mark and path.count("/") < 2:
-            return ref
-        return redact_path(path) + (mark + "&".join(query_names(query)) if query else mark)
-
-    return _PATH_REF_RE.sub(reduce, text)
-
-
 def _scrub_authority(url: str) -> str:
     """A redacted URL with a token-shaped scheme or host (``scheme://TOKEN``) replaced too; its
     path and query names are already reduced by ``redact_url``."""
@@ -282,13 +250,14 @@ def scrub_text(
     """Return ``text`` with secrets replaced by ``[redacted]``, cut to ``limit`` characters.
 
     Reads at most ``limit + SCAN_MARGIN`` characters (the rest is cut before any pattern runs;
-    ``...`` marks a cut). Undoes percent-encoding first; replaces JWT-shaped substrings and
-    e-mail addresses (internationalised too, RFC 6531); removes each string in ``known``
-    (``MIN_SECRET``+ characters; also URL-encoded) and any run of ``KNOWN_PIECE`` characters of
-    one of them (all of a shorter one); reduces URLs with ``redact_url`` (and a token-shaped
-    host or scheme) and path references (``/fhir/R4/Patient/123?family=Doe``) the same way;
-    elsewhere replaces token-shaped runs (16+ base64url or 24+ base64
-    characters mixing letters and digits, or any 40+ run). Work is linear in the characters read.
+    ``...`` marks a cut). Undoes percent-encoding first (up to ``MAX_UNQUOTE`` layers);
+    replaces JWT-shaped substrings and e-mail addresses (internationalised too, RFC 6531);
+    removes each string in ``known`` (``MIN_SECRET``+ characters; also URL-encoded) and any
+    run of ``KNOWN_PIECE`` characters of one of them (all of a shorter one); reduces URLs
+    with ``redact_url`` (and a token-shaped host or scheme) and path references
+    (``/fhir/R4/Patient/123?family=Doe``, ``Patient/123``: ``hgobs.textpaths``) the same
+    way; elsewhere replaces token-shaped runs (16+ base64url or 24+ base64 characters mixing
+    letters and digits, or any 40+ run). Work is linear in the characters read.
     """
     if text is None:
         return None
@@ -309,8 +278,10 @@ def scrub_text(
             known = tuple(known)
         if _remove_known(out, known) == out:
             return out
-    if "%" in out:  # judge the text as it reads once percent-encoding is undone
-        out = unquote(out)
+    for _ in range(MAX_UNQUOTE):  # judge the text as it reads once percent-encoding is undone
+        if "%" not in out or (decoded := unquote(out)) == out:
+            break
+        out = decoded  # again: a URL echoed inside a URL parameter is encoded twice
     # Whole shapes first (a JWT, an email), before known pieces could cut them apart.
     out = shaped = _redact_emails(JWT_RE.sub(REDACTED, out))
     out = _remove_known(out, known)

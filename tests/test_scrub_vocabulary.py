@@ -382,11 +382,11 @@ def test_relative_fhir_references_lose_their_ids_and_search_values(text, expecte
 
 def test_relative_references_are_linear():
     """Long words, slashes and question marks cost linear time in the path pass."""
-    from hgobs.scrub import _redact_paths
+    from hgobs.textpaths import redact_paths
     for unit in ["a", "Patient/", "a?", "Patient?x=", "aa/" * 30 + " "]:
         small = (unit * (16384 // len(unit) + 1))[:16384]
         big = (unit * (65536 // len(unit) + 1))[:65536]
-        assert _cpu(_redact_paths, big) <= 5 * _cpu(_redact_paths, small) + 0.001, unit
+        assert _cpu(redact_paths, big) <= 5 * _cpu(redact_paths, small) + 0.001, unit
 
 
 @pytest.mark.parametrize(("uri", "known", "expected"), [
@@ -406,3 +406,15 @@ def test_error_urn_keeps_words_not_numbers_or_known_secrets(uri, known, expected
     assert error_urn(uri, known) == expected
     body = json.dumps({"error": "invalid_client", "error_uri": uri}).encode()
     assert response_body_facts(body, known)[0].get("response.error_urn") == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("client_secret%253Dcorrecthorse bad", "client_secret=[redacted] bad"),
+    ("user canary.person%2540example.org", "user [redacted]"),
+    ("ref Patient%252F123", "ref Patient/{id}"),
+    ("100%25 sure", "100% sure"),
+])
+def test_text_encoded_twice_is_judged_as_it_reads(text, expected):
+    """A URL echoed inside a URL parameter is percent-encoded twice: an e-mail, an assignment
+    or a resource id under two layers goes as under one."""
+    assert scrub_text(text) == expected
