@@ -161,6 +161,7 @@ FIELDS: tuple[Field, ...] = (
     _F("fix", "str", "One-line fix for the category."),
     _F("evidence", "list[str]", "The facts that decided the category."),
     _F("also", "list[str]", "Other categories that also apply, to fix after the first."),
+    _F("also_confidence", "list[str]", "The confidence of each category of `also`, in its order (`confirmed`, `likely`, `possible`): which other cause is likelier."),
     _F("group", "str", "For `unclassified`: status and error codes joined, so like failures group together."),
     _F("diagnosis.rules", "str", "Stamp of the rules that made the diagnosis (a digest of the source of `hgobs.diagnosis` and what it depends on); the analyzer keeps the verdict of a record stamped by its own rules and profile when the history facts it finds are the ones the record carries."),
     _F("diagnosis.profile", "str", "The profile the diagnosis was made under, as `<name>:<digest of its content>`; a record stamped under another profile (or without this field, as capture wrote records before it existed) is judged again."),
