@@ -44,6 +44,7 @@ from hgobs.profiles import Profile, ProfileSet, profile_from_token_urls  # noqa:
 from hgobs.readers import Item, ReadContext, read_paths  # noqa: E402
 from hgobs.redaction import Fingerprinter  # noqa: E402
 from hgobs.reports import counted, render  # noqa: E402
+from hgobs.secretshape import is_secret_shaped  # noqa: E402
 
 PathLike = Union[str, "os.PathLike[str]"]
 FORMAT_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json", ".md": "markdown",
@@ -202,6 +203,13 @@ def _warn_notice(name: str, count: int) -> None:
                       "token age) may be missed", AnalysisWarning, stacklevel=2)
 
 
+def _plain_name(name: str) -> bool:
+    """A profile name safe to repeat: letters, digits, ``._-``, at most 40, not secret-shaped
+    (a record's ``profile`` field may hold anything)."""
+    return 0 < len(name) <= 40 and all(c.isascii() and (c.isalnum() or c in "._-") for c in name) \
+        and not is_secret_shaped(name)
+
+
 def _trusting(client_id: str | None, rejudge: bool) -> bool:
     """Whether a verdict capture stamped under these rules may be kept (``judge``'s
     ``trust``): not with ``rejudge``, nor with a client id (the judge then adds facts the stamp
@@ -246,6 +254,12 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
     if len(ctx.late) > 5:
         warnings.warn(f"... and {counted(len(ctx.late) - 5, 'more file')} with records out of "
                       "time order", AnalysisWarning, stacklevel=3)
+    if ctx.profiles.unknown_names and ctx.profiles.unknown is not None:
+        shown = sorted(n for n in ctx.profiles.unknown_names if _plain_name(n))
+        warnings.warn(f"records name {counted(len(ctx.profiles.unknown_names), 'profile')} that "
+                      f"is not built in ({', '.join(shown) or 'names not shown'}): judged under "
+                      f"{ctx.profiles.unknown.name}; pass --profile FILE (the profile TOML they "
+                      "were captured with) to judge them under it", AnalysisWarning, stacklevel=3)
     for folder, note in sorted(ctx.notes.items()):  # a folder's own word on what it holds
         warnings.warn(f"about {folder}: {note}", AnalysisWarning, stacklevel=3)
     if ignored:

@@ -224,7 +224,10 @@ def parse_providers(text: str, source: str = ENV_VARS["providers"]) -> tuple[Pro
     out: list[Provider] = []
     entries = text.split(",")
     for number, entry in enumerate(entries, 1):
-        spec, _, client_id = (part.strip() for part in entry.partition("="))
+        spec, eq, client_id = (part.strip() for part in entry.partition("="))
+        if eq and not client_id:
+            raise ConfigError(source, f"entry {number} of {len(entries)} has '=' but no client id "
+                              "after it (write PROFILE alone for a profile without one)")
         if not spec:
             what = "is empty" if not entry.strip() else "names no profile before '='"
             raise ConfigError(source, f"entry {number} of {len(entries)} {what} (expected "

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from hgobs.diagnosis import RULES, Context
 from hgobs.diagnosis.catalog import CATEGORIES, POSSIBLE
 from hgobs.facts import jwtpeek
-from hgobs.facts.claims import aud_differs_in, profile_facts
+from hgobs.facts.claims import aud_differs_in, aud_facts, profile_facts
 from hgobs.profiles import TOKEN_EXCHANGE, Profile, load_profile
 from hgobs.redaction import Fingerprinter, redact_url
 
@@ -185,6 +185,8 @@ def check_assertion(
                                fingerprint=Fingerprinter(), client_id=client_id, auds=auds))
     if auds:
         record["assertion.aud_differs_in"] = aud_differs_in(prof, token_url, auds)
+        if len(auds) == 1 and isinstance(record.get("assertion.aud"), str):
+            aud_facts(record, prof, auds[0])
     profile_facts(record, prof)
     ctx = Context(prof)
     findings: list[Finding] = []
@@ -200,5 +202,9 @@ def check_assertion(
         findings.extend(signature_findings(assertion.strip(), client_secret,
                                            record.get("assertion.alg")))
     if jwks is not None and not record.get("assertion.defect"):
-        findings.extend(key_findings(assertion, jwks, prof))
+        said = {(f.category, f.claim) for f in findings}
+        # The JWKS check names what the rules named already (an algorithm the profile does
+        # not take) only once.
+        findings.extend(f for f in key_findings(assertion, jwks, prof)
+                        if (f.category, f.claim) not in said)
     return findings

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     elif not findings:
         skipped = [what for what, given in (("iss/sub against the client id (--client-id)",
                                              args.client_id),
-                                            ("the signature (--client-secret-env)",
+                                            ("the signature (--client-secret-env or --jwks)",
                                              secret or jwks))
                    if not given]
         print(f"OK: no problem found for {token_url} ({prof.name} profile)"

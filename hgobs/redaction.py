@@ -32,10 +32,11 @@ VERSION_PLACEHOLDER = "{vid}"
 JWT_RE = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_\-=+/]*)?")
 # Path segments kept as they are: lower-case words (no dot: `jane.doe` may be a name),
 # `.well-known` (RFC 8615), operations (`$everything`, `_history`),
-# and short version tags (`R4`, `v1`, `oauth2`, `STU3`). Capitalised words are kept only when
+# and short version tags (`R4`, `v1`, `oauth2`, `STU3`, `smart-v1`). Capitalised words are kept only when
 # they are FHIR R4 resource types (``hgobs.fhir``); anything else may be an id.
 _KEEP_SEGMENT_RE = re.compile(
-    r"^(?:\.well-known|[a-z_$][a-z_$\-]{0,39}|[A-Za-z]{1,6}\d{1,2}(?:\.\d{1,2})?|[_$][A-Za-z\-]{1,39})$"
+    r"^(?:\.well-known|[a-z_$][a-z_$\-]{0,39}|[A-Za-z]{1,6}\d{1,2}(?:\.\d{1,2})?|[_$][A-Za-z\-]{1,39}"
+    r"|[a-z][a-z\-]{0,30}-v\d{1,2})$"
 )
 
 # A well-known URI's name (RFC 8615 section 3): a lower-case word, or a file name such as

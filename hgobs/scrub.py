@@ -85,16 +85,44 @@ def _redact_pieces(text: str, secret: str) -> str:
         return text
     n = len(text) - KNOWN_PIECE + 1
     direct = n * 8 <= len(secret) + 128 and n * len(secret) <= DIRECT_SEARCH_BUDGET
+    words = _words_of(secret)
     if not direct:
-        return _redact_windows(text, _windows(secret))
-    return _redact_windows(text, secret, secret)  # a window is a piece iff it is a substring
+        return _redact_windows(text, _windows(secret), words=words)
+    return _redact_windows(text, secret, secret, words)  # a window is a piece iff a substring
 
 
-def _redact_windows(text: str, windows: Container[str], chars: str | None = None) -> str:
+def _a_word(run: str) -> bool:
+    """A run of letters that reads as a word: lower case (a capital first letter at most) and
+    vocabulary by ``hgobs.secretshape.is_vocabulary`` (pronounceable), not random letters."""
+    return run[1:].islower() and is_vocabulary(run)
+
+
+def _words_of(value: str) -> frozenset[str]:
+    """The words of a known value: its runs of letters alone between other characters
+    (``consumer`` of ``3MVG9.example_consumer_key_A1b2``), ``KNOWN_PIECE``+ long. A server
+    saying one of them as a word of its own is speaking, not echoing the value."""
+    out: list[str] = []
+    start = None
+    for i, ch in enumerate(value + "\0"):
+        if ch.isalpha():
+            if start is None:
+                start = i
+            continue
+        if start is not None and i - start >= KNOWN_PIECE and (start == 0 or not value[start - 1].isdigit()) \
+                and not ch.isdigit() and _a_word(value[start:i]):
+            out.append(value[start:i])
+        start = None
+    return frozenset(out)
+
+
+def _redact_windows(text: str, windows: Container[str], chars: str | None = None,
+                    words: frozenset[str] = frozenset()) -> str:
     """``text`` with every run of ``KNOWN_PIECE``+ characters whose each ``KNOWN_PIECE``-long
     window is in ``windows`` replaced: one pass, one lookup per character. ``chars``: every
     character a window can hold (the secret itself, when ``windows`` is it), so a position
-    whose last character is not among them skips ``KNOWN_PIECE`` at once (a space ...)."""
+    whose last character is not among them skips ``KNOWN_PIECE`` at once (a space ...).
+    A run that is one of ``words`` (``_words_of`` the secret) standing as a word of the text
+    (no letter or digit either side) is kept."""
     n = len(text) - KNOWN_PIECE + 1
     out: list[str] = []
     last = i = 0
@@ -109,6 +137,10 @@ def _redact_windows(text: str, windows: Container[str], chars: str | None = None
         end = i + KNOWN_PIECE
         while end < size and text[end - KNOWN_PIECE + 1:end + 1] in windows:
             end += 1
+        if words and text[i:end] in words and (i == 0 or not text[i - 1].isalnum()) \
+                and (end == size or not text[end].isalnum()):
+            i = end  # the server's own word, which the value happens to hold
+            continue
         out += [text[last:i], REDACTED]
         last = i = end
     return "".join(out) + text[last:] if out else text
@@ -367,7 +399,8 @@ def _remove_known(text: str, known: Iterable[str]) -> str:
         if len(secret) >= KNOWN_PIECE:
             text = _redact_pieces(text, secret)
     if many and len(text) >= KNOWN_PIECE:
-        text = _redact_windows(text, _union_windows(pieced))
+        text = _redact_windows(text, _union_windows(pieced),
+                               words=frozenset().union(*map(_words_of, pieced)))
     return text
 
 

@@ -148,3 +148,13 @@ def test_a_profile_setting_that_names_nothing_is_not_repeated(tmp_path):
     with pytest.raises(ProfileError, match="not valid TOML"):
         resolve_options({"HGOBS_PROFILE": str(bad)})
     assert profile_setting(None, {"HGOBS_PROFILE": "epic"}).name == "epic"
+
+
+def test_an_entry_with_an_empty_client_id_is_refused():
+    """``epic=`` (an '=' and nothing after it) is a mistake, not a profile without a client
+    id (that is ``epic``); the error names the entry, not its value."""
+    from hgobs.config import parse_providers
+
+    with pytest.raises(ConfigError, match="entry 1 of 2 has '=' but no client id"):
+        parse_providers("epic=,okta")
+    assert parse_providers("epic,okta=0oa1")[0].client_id is None

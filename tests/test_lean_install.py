@@ -180,7 +180,7 @@ def test_check_assertion_runs_from_the_lean_install_without_httpx(tmp_path):
     good = lean_run(tmp_path, cmd, stdin=_fresh_token())
     assert (good.returncode, good.stdout, good.stderr) == (
         0, f"OK: no problem found for {SANDBOX} (healthgorilla profile); not checked: the signature "
-           "(--client-secret-env)\n", "")
+           "(--client-secret-env or --jwks)\n", "")
     stale = lean_run(tmp_path, [*cmd, "--format", "json"], stdin=_fresh_token(iat=1000, exp=1300))
     assert stale.returncode == 1, stale.stderr
     assert [f["category"] for f in json.loads(stale.stdout)["findings"]] == ["expired_assertion"]

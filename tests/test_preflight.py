@@ -366,3 +366,19 @@ def test_provider_rules_apply_before_sending():
         f" ({load_profile('entra').fixes['algorithm_not_accepted'].link})"
     same = check(token(aud=entra, jti="j-1"), token_url=entra, profile="entra")
     assert "wrong_tenant" not in ids(same)
+
+
+def test_a_short_client_id_that_iss_and_sub_equal_is_no_finding():
+    """A client id of three characters is unusual in shape but, when iss and sub equal the
+    configured one, nothing is wrong with them."""
+    assert "invalid_client_id" not in ids(check(token(iss="c1", sub="c1"), client_id="c1"))
+    assert "invalid_client_id" in ids(check(token(iss="c1", sub="c1"), client_id="c2"))
+
+
+def test_the_jwks_check_does_not_repeat_a_rule_finding(jwks_files):
+    """An HS256 assertion under Epic with --jwks: the algorithm is named once (the rule and
+    the key check both see it)."""
+    epic = "https://fhir.epic.com/interconnect-fhir-oauth/oauth2/token"
+    findings = check_assertion(token(aud=epic, jti="j-1"), token_url=epic, client_id=CID,
+                               profile="epic", now=NOW, jwks=load_jwks(jwks_files.jwks))
+    assert ids(findings).count("algorithm_not_accepted") == 1

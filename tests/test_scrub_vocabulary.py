@@ -418,3 +418,18 @@ def test_text_encoded_twice_is_judged_as_it_reads(text, expected):
     """A URL echoed inside a URL parameter is percent-encoded twice: an e-mail, an assignment
     or a resource id under two layers goes as under one."""
     assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize("others", [(), ("eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln", "user@acme.example")],
+                         ids=["alone", "among-many-known"])
+def test_a_word_of_a_known_value_said_as_a_word_is_kept(others):
+    """Salesforce says "user hasn't approved this consumer" when the client id (a known
+    value) is `3MVG9.example_consumer_key_...`: the server's own word stays; the value, or a
+    run of it longer than one of its words, is still removed."""
+    client_id = "3MVG9.example_consumer_key_A1b2C3d4E5f6G7h8J9k0"
+    known = (client_id, *others)
+    assert scrub_text("user hasn't approved this consumer", known) == \
+        "user hasn't approved this consumer"
+    assert "example_consumer_key" not in scrub_text("echo example_consumer_key here", known)
+    assert client_id not in scrub_text(f"client {client_id} unknown", known)
+    assert "consumerX" not in scrub_text("prefix consumerX", ("aconsumerXb-12345678",))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from hgobs.diagnosis import Diagnosis, History, diagnose, is_failure
 from hgobs.diagnosis.catalog import CATEGORIES, CONFIRMED, OK
-from hgobs.diagnosis.stamp import stamp_matches
+from hgobs.diagnosis.stamp import rules_match, stamp_matches
 from hgobs.profiles import Profile, ProfileSet
 from hgobs.readers.base import Item
 from hgobs.schema import Record
@@ -29,8 +29,8 @@ HISTORY_FIELDS = ("assertion.reused_after_s", "assertion.iss_ok_environment", "p
                   "presented.issued_expires_in", "presented.issued_environment",
                   "presented.after_failed_exchange", "presented.exchange_span_id")
 """Fields ``History.annotate`` adds: facts about earlier records."""
-DIAGNOSIS_FIELDS = ("outcome", "category", "confidence", "fix", "evidence", "also", "group",
-                    "diagnosis.rules", "diagnosis.profile")
+DIAGNOSIS_FIELDS = ("outcome", "category", "confidence", "fix", "evidence", "also",
+                    "also_confidence", "group", "diagnosis.rules", "diagnosis.profile")
 RECOMPUTED_FIELDS = HISTORY_FIELDS + DIAGNOSIS_FIELDS
 """Fields a record may carry from capture that this run computes again."""
 
@@ -56,7 +56,10 @@ class _Judge:
     With ``trust``, a record stamped by these very rules under this very profile
     (``hgobs.diagnosis.stamp.stamp_matches``) whose history facts, found again here, equal the ones it
     carries keeps the diagnosis it carries: the rules are pure functions of the record, so
-    judging it again would give the same verdict. Any other record is judged again.
+    judging it again would give the same verdict. A record captured under a profile that an
+    ``auto`` set does not have (``ProfileSet.foreign``, a user's own) keeps it while its rules
+    stamp is these rules' (``rules_match``): nothing here could judge it better. Any other
+    record is judged again.
     """
 
     def __init__(self, profile: Profile | ProfileSet, client_fp: str | None,
@@ -93,7 +96,11 @@ class _Judge:
 
     def trusted(self, record: Record, recorded: Record) -> bool:
         """True when ``record`` (history facts added) may keep its ``recorded`` diagnosis."""
-        if not self.trust or not stamp_matches(recorded, self.profiles.for_record(record)):
+        if not self.trust:
+            return False
+        foreign = self.profiles.foreign(record)
+        if not (rules_match(recorded, foreign) if foreign is not None
+                else stamp_matches(recorded, self.profiles.for_record(record))):
             return False
         category = recorded.get("category")
         if category != OK and category not in CATEGORIES:
@@ -114,6 +121,9 @@ class _Judge:
                     record[name] = recorded[name]
         elif is_failure(record):
             whole = record if full is None else _whole(record, full)
+            foreign = self.profiles.foreign(whole)
+            if foreign is not None:
+                self.profiles.note_foreign(foreign)
             record.update(diagnose(whole, self.profiles.for_record(whole)).as_fields())
         else:  # what ``diagnose`` returns for every attempt that did not fail
             record.update(_OK_FIELDS)

@@ -137,8 +137,8 @@ def grant_type_confusion(r: Record, ctx: Context) -> Verdict | None:
 def malformed_assertion(r: Record, ctx: Context) -> Verdict | None:
     """The assertion is not a compact JWS (RFC 7515 7.1, RFC 7519 7.2)."""
     defect = r.get("assertion.defect")
-    if not defect or r.get("assertion.source") == "bearer":
-        return None
+    if not defect or defect == "not_shown" or r.get("assertion.source") == "bearer":
+        return None  # not_shown: the input hid the assertion (hgobs.facts.jwtpeek.not_shown)
     ev = [f"assertion.defect={defect}", f"assertion.defect_part={r.get('assertion.defect_part')}",
           f"assertion.segments={r.get('assertion.segments')}"]
     return refused_like(r, "invalid_grant", "invalid_request", "invalid_client"), ev
@@ -245,7 +245,8 @@ def invalid_client_id(r: Record, ctx: Context) -> Verdict | None:
     for claim, want in wants.items():
         shape = r.get(f"assertion.{claim}_shape")
         if want == "client_id":
-            if shape in ("email", "url", "empty", "other"):
+            if shape in ("email", "url", "empty", "other") and \
+                    r.get(f"assertion.{claim}_is_client") is not True:  # a short id is "other"
                 ev.append(f"assertion.{claim}_shape={shape}")
             if r.get(f"assertion.{claim}_is_client") is False:
                 ev.append(f"assertion.{claim} is not the configured client id")

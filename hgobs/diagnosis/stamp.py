@@ -86,6 +86,14 @@ def profile_stamp(profile: Profile) -> str:
     return stamp
 
 
+def rules_match(recorded: Mapping[str, Any], profile_name: str) -> bool:
+    """True when ``recorded`` was judged by these rules under a profile called
+    ``profile_name`` whose content this run does not have (a user's own profile): its
+    ``diagnosis.rules`` equals ``RULES_DIGEST`` and its ``diagnosis.profile`` names it."""
+    return RULES_DIGEST != "unknown" and recorded.get("diagnosis.rules") == RULES_DIGEST \
+        and str(recorded.get("diagnosis.profile", "")).startswith(f"{profile_name}:")
+
+
 def stamp_matches(recorded: Mapping[str, Any], profile: Profile) -> bool:
     """True when ``recorded`` (a record's fields) was judged by these rules under ``profile``:
     its ``diagnosis.rules`` equals ``RULES_DIGEST`` and its ``diagnosis.profile`` equals

@@ -3,7 +3,8 @@
 ``serve(config)`` runs it on a loopback port in a background thread; ``create_app(config)`` is
 the bare ASGI app; ``emulate`` is the ``hgobs emulate`` command. The rules it applies are
 documented in ``hgobs.emulator.rules`` (token endpoint, configured by a ``TokenRules``) and
-``hgobs.emulator.access`` (API).
+``hgobs.emulator.access`` (API). With ``EmulatorConfig(profile=...)`` it answers like another
+provider instead (``hgobs.emulator.provider``: token URL paths, tenants, answers).
 """
 
 from __future__ import annotations

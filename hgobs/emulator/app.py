@@ -23,6 +23,13 @@ An environment's token URL (what ``aud`` must equal, and the 301 ``Location``) i
 called: ``http://{Host header}/{env}/oauth/token``. An issued access token reads as expired
 for ``max(access_token_ttl_s, 3600)`` seconds after its expiry, then as unknown.
 
+With a provider profile (``config.profile``), each of its environments ``{env}`` is served
+under ``/{env}`` at the paths of its token URLs (``hgobs.emulator.provider``), instead of
+``/{env}/oauth/token``: a path that fits none answers 404; a ``{tenant}``/``{realm}`` other
+than the registered one is refused ``wrong_tenant`` before the body is read; ``aud`` is
+judged against ``Profile.audiences`` of the loopback profile at the URL called. The JWKS and
+FHIR routes are the same.
+
 Every response carries ``Date`` from ``config.clock``, read once per request (RFC 7231 format).
 Nothing is logged: no request content, token or secret leaves the process except in responses.
 """
@@ -43,9 +50,17 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hgobs.emulator.access import ApiRefusal, check_api_call
-from hgobs.emulator.config import ENVIRONMENTS, EmulatorConfig
-from hgobs.emulator.rules import Grant, TokenRequest, evaluate
+from hgobs.emulator.config import EmulatorConfig
+from hgobs.emulator.provider import (
+    TokenRoute,
+    loopback_profile,
+    match_route,
+    token_routes,
+    wrong_tenant,
+)
+from hgobs.emulator.rules import Grant, Refusal, TokenRequest, evaluate
 from hgobs.emulator.state import RateLimiter, ReplayGuard, TokenStore
+from hgobs.profiles import Profile
 
 FHIR_JSON = "application/fhir+json"
 _NOW_KEY = "hgobs.emulator.now"
@@ -64,6 +79,23 @@ class EmulatorState:
     replay: ReplayGuard
     limiter: RateLimiter | None
     jwks: dict[str, Any]
+    routes: tuple[TokenRoute, ...] = ()
+    loopback: dict[str, Profile] | None = None
+
+    def loopback_profile(self, base_url: str) -> Profile | None:
+        """The provider profile moved to ``base_url`` (cached per base URL), or None without
+        a profile."""
+        profile = self.config.profile
+        if profile is None:
+            return None
+        if self.loopback is None:
+            self.loopback = {}
+        found = self.loopback.get(base_url)
+        if found is None:
+            if len(self.loopback) > 16:
+                self.loopback.clear()
+            found = self.loopback[base_url] = loopback_profile(profile, base_url)
+        return found
 
 
 class _DateHeader:
@@ -99,10 +131,13 @@ def _state(request: Request) -> EmulatorState:
     return state
 
 
-def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
-    return JSONResponse(
-        {"error": error, "error_description": description}, status_code=status, headers=_NO_STORE
-    )
+def _oauth_error(status: int, error: str, description: str, uri: str = "") -> JSONResponse:
+    body = {"error": error}
+    if description:
+        body["error_description"] = description
+    if uri:
+        body["error_uri"] = uri
+    return JSONResponse(body, status_code=status, headers=_NO_STORE)
 
 
 def _outcome(
@@ -138,8 +173,37 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
 async def token_endpoint(request: Request) -> Response:
     """``/{env}/oauth/token[/]``: run the token rules and shape their decision as HTTP."""
     environment = request.path_params["env"]
-    if environment not in ENVIRONMENTS:
+    if environment not in _state(request).config.environments:
         return _not_found()
+    token_url = f"{str(request.base_url).rstrip('/')}/{environment}/oauth/token"
+    return await _token(request, environment, token_url, request.url.path.endswith("/"))
+
+
+async def provider_token_endpoint(request: Request) -> Response:
+    """``/{env}/{path}`` with a provider profile: the token paths of that environment."""
+    state = _state(request)
+    environment = request.path_params["env"]
+    path = "/" + request.path_params["rest"]
+    trailing = path.endswith("/")
+    path = path.rstrip("/")
+    found = match_route(state.routes, environment, path) \
+        if environment in state.config.environments else None
+    if found is None:
+        return _not_found()
+    base = str(request.base_url).rstrip("/")
+    token_url = f"{base}{request.url.path.rstrip('/')}"
+    rules = state.config.rules
+    assert rules is not None
+    if wrong_tenant(found[1], state.config.placeholders):
+        answer = rules.answer("wrong_tenant")
+        return _answer(Refusal(answer.status, answer.error, answer.text(), uri=answer.uri))
+    loopback = state.loopback_profile(base)
+    audiences = loopback.audiences(token_url) if loopback is not None else None
+    return await _token(request, environment, token_url, trailing, audiences)
+
+
+async def _token(request: Request, environment: str, token_url: str, trailing: bool,
+                 audiences: tuple[str, ...] | None = None) -> Response:
     state = _state(request)
     now = _now(request)
     body = b""
@@ -148,7 +212,6 @@ async def token_endpoint(request: Request) -> Response:
         if read is None:
             return _oauth_error(413, "invalid_request", "Request body too large")
         body = read
-    token_url = f"{str(request.base_url).rstrip('/')}/{environment}/oauth/token"
     decision = evaluate(
         TokenRequest(
             method=request.method,
@@ -156,7 +219,9 @@ async def token_endpoint(request: Request) -> Response:
             body=body,
             environment=environment,
             token_url=token_url,
-            trailing_slash=request.url.path.endswith("/"),
+            trailing_slash=trailing,
+            authorization=request.headers.get("authorization"),
+            audiences=audiences,
         ),
         state.config,
         state.replay,
@@ -172,19 +237,25 @@ async def token_endpoint(request: Request) -> Response:
             "scope": " ".join(decision.scopes),
         }
         return JSONResponse(body_json, headers=_NO_STORE)
+    return _answer(decision)
+
+
+def _answer(decision: Refusal) -> Response:
+    """A refusal as HTTP: a redirect, an empty body, or the OAuth error JSON."""
     if decision.location is not None:
         return Response(
             status_code=decision.status, headers={"Location": decision.location, **_NO_STORE}
         )
     if decision.error is None:
         return Response(status_code=decision.status, headers=_NO_STORE)
-    return _oauth_error(decision.status, decision.error, decision.description or "")
+    return _oauth_error(decision.status, decision.error, decision.description or "",
+                        decision.uri)
 
 
 async def jwks_endpoint(request: Request) -> Response:
     """``[/{env}]/.well-known/jwks.json``: the emulator's public keys."""
     environment = request.path_params.get("env")
-    if environment is not None and environment not in ENVIRONMENTS:
+    if environment is not None and environment not in _state(request).config.environments:
         return _not_found()
     return JSONResponse(_state(request).jwks, headers={"Cache-Control": "max-age=300"})
 
@@ -223,7 +294,7 @@ async def fhir_endpoint(request: Request) -> Response:
     resource_type = request.path_params["type"]
     resource_id = request.path_params.get("id")
     if (
-        environment not in ENVIRONMENTS
+        environment not in _state(request).config.environments
         or not _RESOURCE_TYPE.fullmatch(resource_type)
         or (resource_id is not None and not _FHIR_ID.fullmatch(resource_id))
     ):
@@ -260,13 +331,16 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
     """
     config = config if config is not None else EmulatorConfig()
     routes = [
-        Route("/{env}/oauth/token", token_endpoint, methods=_ALL_METHODS),
-        Route("/{env}/oauth/token/", token_endpoint, methods=_ALL_METHODS),
         Route("/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
         Route("/{env}/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
         Route("/{env}/fhir/R4/{type}", fhir_endpoint, methods=_ALL_METHODS),
         Route("/{env}/fhir/R4/{type}/{id}", fhir_endpoint, methods=_ALL_METHODS),
     ]
+    if config.profile is None:
+        routes[:0] = [Route("/{env}/oauth/token", token_endpoint, methods=_ALL_METHODS),
+                      Route("/{env}/oauth/token/", token_endpoint, methods=_ALL_METHODS)]
+    else:
+        routes.append(Route("/{env}/{rest:path}", provider_token_endpoint, methods=_ALL_METHODS))
 
     async def _server_error(request: Request, exc: Exception) -> Response:
         # Runs outside the Date middleware, so it stamps Date itself; it never echoes `exc`.
@@ -291,5 +365,6 @@ def create_app(config: EmulatorConfig | None = None) -> Starlette:
         replay=ReplayGuard(config.leeway_s),
         limiter=limiter,
         jwks=config.keys.public_jwks() if config.keys is not None else {"keys": []},
+        routes=token_routes(config.profile) if config.profile is not None else (),
     )
     return app

@@ -15,9 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hgobs.emulator.keys import EmulatorKeys
+from hgobs.emulator.provider import (
+    generated_client_id,
+    original_texts,
+    placeholder_values,
+    provider_rules,
+)
 from hgobs.emulator.tokenrules import TokenRules
 from hgobs.errors import ConfigError
 from hgobs.jwks import Jwks, load_jwks
+from hgobs.profiles import Profile
 
 ENVIRONMENTS: tuple[str, ...] = ("sandbox", "production")
 """The environments the emulator serves, each under its own path prefix (``/{env}/...``)."""
@@ -102,6 +109,14 @@ class EmulatorConfig:
     - ``rate_limit`` / ``rate_limit_window_s``: production API calls allowed per access token in
       any sliding window of that length (default 20 per 1.0 s); None disables the limit.
     - ``max_body_bytes``: largest token-request body read (default 65536); larger gets 413.
+    - ``profile``: a provider profile to answer like (``hgobs.emulator.provider``); None: the
+      Health Gorilla emulator (``/{env}/oauth/token``, sandbox and production). With a
+      profile, each of its environments is served under ``/{env}`` at its token URLs' paths;
+      ``rules`` default to ``provider_rules(profile)``, ``keys`` to keys for its algorithms,
+      the generated client's id to the provider's shape, and a client left with the default
+      ``environments`` is registered in every environment of the profile.
+    - ``placeholders``: the value registered for each path placeholder of the profile's token
+      URLs (``{"tenant": ..., "realm": ...}``); missing ones are generated and stored here.
 
     Raises ``ConfigError`` for a non-positive duration or limit, or duplicate client ids.
     """
@@ -116,8 +131,16 @@ class EmulatorConfig:
     max_body_bytes: int = 65536
     rules: TokenRules | None = None
     keys: EmulatorKeys | None = field(default=None, repr=False, compare=False)
+    profile: Profile | None = field(default=None, repr=False, compare=False)
+    placeholders: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.profile is not None:
+            if self.rules is None:
+                object.__setattr__(self, "rules", provider_rules(
+                    self.profile, original_texts(self.profile.name)))
+            object.__setattr__(self, "placeholders",
+                               placeholder_values(self.profile, self.placeholders))
         if self.rules is None:
             object.__setattr__(self, "rules", TokenRules.healthgorilla(
                 self.max_assertion_lifetime_s, self.leeway_s))
@@ -127,10 +150,15 @@ class EmulatorConfig:
                                float("inf") if lifetime is None else lifetime)
             object.__setattr__(self, "leeway_s", self.rules.leeway_s)
         if self.keys is None:
-            object.__setattr__(self, "keys", EmulatorKeys.generate())
+            object.__setattr__(self, "keys", EmulatorKeys.generate() if self.profile is None
+                               else EmulatorKeys.generate_for(self.rules.algorithms))
         keys = self.keys
         assert keys is not None
-        clients = tuple(self.clients) or (ClientRegistration.generate(jwks=keys.jwks()),)
+        generated = ClientRegistration.generate(jwks=keys.jwks())
+        if self.profile is not None:
+            generated = ClientRegistration(generated_client_id(self.profile),
+                                           generated.client_secret, jwks=keys.jwks())
+        clients = tuple(self.clients) or (generated,)
         object.__setattr__(self, "clients", clients)
         ids = [c.client_id for c in clients]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -149,6 +177,20 @@ class EmulatorConfig:
                 raise ConfigError(option, f"must be positive, got {value!r}")
         if not self.leeway_s >= 0:
             raise ConfigError("leeway_s", f"must be zero or positive, got {self.leeway_s!r}")
+
+    @property
+    def environments(self) -> tuple[str, ...]:
+        """The environments served: the profile's (in its order), else ``ENVIRONMENTS``."""
+        if self.profile is None:
+            return ENVIRONMENTS
+        return tuple(e.name for e in self.profile.environments)
+
+    def registered(self, client: ClientRegistration, environment: str) -> bool:
+        """True when ``client`` is registered in ``environment`` (with a profile, a client
+        left with the default environments is registered in all of them)."""
+        if environment in client.environments:
+            return True
+        return self.profile is not None and client.environments == ENVIRONMENTS
 
     def client(self, client_id: object) -> ClientRegistration | None:
         """The registered client whose id is ``client_id`` (a claim value of any type), or None."""

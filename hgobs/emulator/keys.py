@@ -51,6 +51,30 @@ class EmulatorKeys:
             EC_KID: ("ES384", ec.generate_private_key(ec.SECP384R1())),
         })
 
+    @classmethod
+    def generate_for(cls, algorithms: tuple[str, ...]) -> EmulatorKeys:
+        """Fresh keys a provider accepting ``algorithms`` (empty: any) verifies: an RSA 2048
+        key signing RS384 when accepted, else the first accepted of RS256, RS512, PS256,
+        PS384, PS512; an EC key signing ES384 (P-384) when accepted, else ES256 (P-256) or
+        ES512 (P-521), none when no ES algorithm is accepted. ``kid`` is
+        ``emulator-{alg in lower case}``; ``generate()`` when RS384 and ES384 are both taken.
+        Raises ``ConfigError`` when no RSA or EC algorithm is accepted."""
+        def pick(options: tuple[str, ...]) -> str | None:
+            return next((a for a in options if not algorithms or a in algorithms), None)
+
+        rs = pick(("RS384", "RS256", "RS512", "PS256", "PS384", "PS512"))
+        es = pick(("ES384", "ES256", "ES512"))
+        if (rs, es) == ("RS384", "ES384"):
+            return cls.generate()
+        keys: dict[str, tuple[str, Any]] = {}
+        if rs is not None:
+            keys[f"emulator-{rs.lower()}"] = (
+                rs, rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        if es is not None:
+            curve = {"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1(), "ES512": ec.SECP521R1()}
+            keys[f"emulator-{es.lower()}"] = (es, ec.generate_private_key(curve[es]))
+        return cls(keys)
+
     def private_key(self, kid: str) -> Any:
         """The private key called ``kid`` (a ``cryptography`` key object); ``KeyError`` if none."""
         return self.keys[kid][1]

@@ -9,6 +9,9 @@ authentication troubleshooting guide):
    ``grant_type`` in it -> ``unsupported_grant_type``.
 2. A POST to the token URL plus ``/`` -> 301 to the token URL (clients that follow it turn
    the POST into a GET without body, which rule 1 then refuses).
+   2b. Only when the rules judge secrets (a provider profile): a client secret (HTTP Basic or
+   ``client_secret``) without any assertion -> granted when the provider takes secrets and
+   it is the client's, else ``secret_instead_of_assertion`` (``judge_secret``).
 3. Request shape: a repeated parameter -> ``invalid_request`` (RFC 6749 section 3.2). The
    jwt-bearer grant needs ``assertion`` and forbids ``client_assertion``/``client_assertion_type``;
    ``client_credentials`` needs ``client_assertion_type`` = the jwt-bearer assertion type and
@@ -21,7 +24,8 @@ authentication troubleshooting guide):
    (HS*) or registered JWKS (RS*/PS*/ES*/EdDSA) -> ``algorithm_not_accepted``,
    ``signing_key_not_found``, ``assertion_header_rejected`` or ``invalid_signature``
    (``hgobs.emulator.signature``).
-6. ``iss`` or ``sub`` is not the client id -> ``invalid_client_id``; the client is not
+6. ``iss`` or ``sub`` is not the client id (``sub`` of a jwt-bearer grant may be any
+   non-empty string when ``rules.claim_sub`` says a user) -> ``invalid_client_id``; the client is not
    registered in this environment -> ``environment_mismatch``.
 7. ``aud`` is not one of the rules' accepted values (a string; an array holding one only
    when ``audience_array_ok``) -> ``audience_mismatch``.
@@ -46,11 +50,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from hgobs.emulator.config import EmulatorConfig
 from hgobs.emulator.signature import check_header_and_signature
@@ -73,7 +78,10 @@ class TokenRequest:
     """What reached the token endpoint.
 
     ``token_url`` is the environment's token URL as called (scheme, ``Host`` header and path,
-    without trailing slash); ``trailing_slash`` says whether the path ended in ``/``.
+    without trailing slash); ``trailing_slash`` says whether the path ended in ``/``;
+    ``authorization`` the ``Authorization`` header (None: none); ``audiences`` the accepted
+    ``aud`` values at ``token_url`` when the caller computed them (a provider profile's),
+    else None: the rules' ``accepted_audiences(token_url)``.
     """
 
     method: str
@@ -82,19 +90,23 @@ class TokenRequest:
     environment: str
     token_url: str
     trailing_slash: bool = False
+    authorization: str | None = None
+    audiences: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Refusal:
     """A refused token request: HTTP ``status`` and the OAuth ``error`` code.
 
-    ``error`` None means an empty body (rule 4, and the 301 of rule 2, whose ``location`` is set).
+    ``error`` None means an empty body (rule 4, and the 301 of rule 2, whose ``location`` is set);
+    ``uri`` an ``error_uri`` to send (empty: none).
     """
 
     status: int
     error: str | None
     description: str | None = None
     location: str | None = None
+    uri: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,8 @@ def _refuse(rules: TokenRules, category: str, claim: str = "", reason: str = "")
     """The rules' answer for ``category`` as a ``Refusal``."""
     answer = rules.answer(category)
     return Refusal(answer.status, answer.error,
-                   answer.text(claim, reason) if answer.error is not None else None)
+                   answer.text(claim, reason) if answer.error is not None else None,
+                   uri=answer.uri)
 
 
 def read_form(method: str, content_type: str | None, body: bytes) -> dict[str, list[str]] | None:
@@ -277,6 +290,49 @@ def _requested_scopes(form: dict[str, list[str]], registered: tuple[str, ...]) -
     return tuple(dict.fromkeys(asked)) if asked else registered
 
 
+def _presented_secret(form: dict[str, list[str]], authorization: str | None
+                      ) -> tuple[str, str] | None:
+    """``(client id, secret)`` a request authenticates with (RFC 6749 section 2.3.1: HTTP
+    Basic with form-encoded parts, or ``client_id``/``client_secret`` in the body), else None."""
+    if form.get("client_secret"):
+        return form.get("client_id", [""])[0], form["client_secret"][0]
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip()[:4096], validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    client_id, colon, secret = decoded.partition(":")
+    return (unquote_plus(client_id), unquote_plus(secret)) if colon else None
+
+
+def judge_secret(form: dict[str, list[str]], request: TokenRequest, config: EmulatorConfig,
+                 rules: TokenRules) -> Grant | Refusal | None:
+    """Rule 2b (``rules.judge_secrets``): a request with a client secret and no assertion.
+    With ``rules.secret_auth`` (and grant ``client_credentials``) it is granted when the
+    secret is the registered client's (constant-time comparison) and the client is
+    registered in the environment, else ``invalid_client_id``/``environment_mismatch``;
+    without, it is ``secret_instead_of_assertion``. None: not such a request."""
+    presented = _presented_secret(form, request.authorization)
+    if presented is None or form.get("assertion") or form.get("client_assertion"):
+        return None
+    if not rules.secret_auth:
+        return _refuse(rules, "secret_instead_of_assertion")
+    if form.get("grant_type", [""])[0] != CLIENT_CREDENTIALS_GRANT:
+        return None
+    client = config.client(presented[0])
+    if client is None or not client.client_secret or not hmac.compare_digest(
+            presented[1].encode("utf-8"), client.client_secret.encode("utf-8")):
+        return _refuse(rules, "invalid_client_id")
+    if not config.registered(client, request.environment):
+        return _refuse(rules, "environment_mismatch")
+    scopes = _requested_scopes(form, client.scopes)
+    if not set(scopes) <= set(client.scopes):
+        return _refuse(rules, "invalid_scope")
+    return Grant(client.client_id, scopes)
+
+
 def evaluate(
     request: TokenRequest, config: EmulatorConfig, replay: ReplayGuard, now: float
 ) -> Grant | Refusal:
@@ -289,11 +345,15 @@ def evaluate(
         return _bad("unsupported_grant_type", "No grant_type in a form-encoded POST body")
     if request.trailing_slash:
         return Refusal(301, None, location=request.token_url)
+    rules = config.rules
+    assert rules is not None
+    if rules.judge_secrets:
+        secret = judge_secret(form, request, config, rules)
+        if secret is not None:
+            return secret
     assertion = _check_shape(form)
     if isinstance(assertion, Refusal):
         return assertion
-    rules = config.rules
-    assert rules is not None
     jws = parse_jws(assertion)
     if jws is None:
         return _refuse(rules, "malformed_assertion")
@@ -306,11 +366,14 @@ def evaluate(
                                          rules)
     if failure is not None:
         return _refuse(rules, failure[0], reason=failure[1])
-    if iss != client.client_id or sub != client.client_id:
+    sub_free = rules.claim_sub != "client_id" and "assertion" in form
+    if iss != client.client_id or (
+            sub != client.client_id and not (sub_free and isinstance(sub, str) and sub)):
         return _refuse(rules, "invalid_client_id")
-    if request.environment not in client.environments:
+    if not config.registered(client, request.environment):
         return _refuse(rules, "environment_mismatch")
-    accepted = rules.accepted_audiences(request.token_url)
+    accepted = request.audiences if request.audiences is not None \
+        else rules.accepted_audiences(request.token_url)
     if not _audience_ok(claims.get("aud"), accepted, rules.audience_array_ok):
         return _refuse(rules, "audience_mismatch")
     refusal = _check_times(claims, rules, now)

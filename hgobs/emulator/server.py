@@ -22,6 +22,7 @@ import uvicorn
 
 from hgobs.emulator.app import EmulatorState, create_app
 from hgobs.emulator.config import ENVIRONMENTS, ClientRegistration, EmulatorConfig
+from hgobs.emulator.provider import loopback_profile, token_routes
 from hgobs.errors import ConfigError
 from hgobs.profiles import Environment, Profile
 
@@ -83,17 +84,48 @@ class RunningEmulator:
 
     @property
     def profile(self) -> Profile:
-        """The ``emulator`` profile pointing at this server."""
+        """The profile pointing at this server: the ``emulator`` profile, or with a provider
+        profile that profile moved to this server (``provider.loopback_profile``)."""
+        if self.config.profile is not None:
+            return loopback_profile(self.config.profile, self.base_url)
         return emulator_profile(self.base_url, self.config.max_assertion_lifetime_s)
+
+    @property
+    def environments(self) -> tuple[str, ...]:
+        """The environments served (``EmulatorConfig.environments``)."""
+        return self.config.environments
 
     @property
     def client(self) -> ClientRegistration:
         """The first registered client (the generated one when none was configured)."""
         return self.config.clients[0]
 
-    def token_url(self, environment: str = "sandbox") -> str:
-        """The token URL of ``environment``: what ``aud`` must equal."""
-        return f"{self.base_url}/{environment}/oauth/token"
+    def token_url(self, environment: str | None = None) -> str:
+        """The token URL of ``environment`` (default: ``sandbox``, with a provider profile its
+        first environment): ``{base}/{env}/oauth/token``, or with a provider profile the path
+        of the environment's first token URL, placeholders filled with the registered values
+        (``config.placeholders``). ``ConfigError`` for an environment not served."""
+        if self.config.profile is None:
+            return f"{self.base_url}/{environment or 'sandbox'}/oauth/token"
+        return self.token_urls(environment or self.environments[0])[0]
+
+    def token_urls(self, environment: str) -> tuple[str, ...]:
+        """Every token URL served for ``environment`` (placeholders filled)."""
+        if self.config.profile is None:
+            return (self.token_url(environment),)
+        urls = tuple(f"{self.base_url}/{environment}{r.path(self.config.placeholders)}"
+                     for r in token_routes(self.config.profile) if r.environment == environment)
+        if not urls:
+            raise ConfigError("environment", f"{environment!r} is not served")
+        return tuple(dict.fromkeys(urls))
+
+    def audiences(self, token_url: str) -> tuple[str, ...]:
+        """The ``aud`` values accepted at ``token_url`` (first: the one to send)."""
+        if self.config.profile is None:
+            rules = self.config.rules
+            assert rules is not None
+            return rules.accepted_audiences(token_url)
+        return self.profile.audiences(token_url)
 
     def jwks_url(self, environment: str | None = None) -> str:
         """The URL of the emulator's JWKS: ``{base}/.well-known/jwks.json``, or under
@@ -101,9 +133,10 @@ class RunningEmulator:
         prefix = f"/{environment}" if environment else ""
         return f"{self.base_url}{prefix}/.well-known/jwks.json"
 
-    def fhir_base(self, environment: str = "sandbox") -> str:
-        """The FHIR R4 base URL of ``environment`` (``{base}/{env}/fhir/R4``)."""
-        return f"{self.base_url}/{environment}/fhir/R4"
+    def fhir_base(self, environment: str | None = None) -> str:
+        """The FHIR R4 base URL of ``environment`` (``{base}/{env}/fhir/R4``; default as for
+        ``token_url``)."""
+        return f"{self.base_url}/{environment or self.environments[0]}/fhir/R4"
 
     def profile_toml(self) -> str:
         """The profile as TOML text, as ``hgobs.profiles.load_profile`` reads it."""

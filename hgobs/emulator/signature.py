@@ -32,8 +32,8 @@ def header_failure(header: dict[str, Any], rules: TokenRules) -> Failure | None:
     """The first header demand of ``rules`` that ``header`` breaks: an ``alg`` outside
     ``rules.algorithms`` (``algorithm_not_accepted``), a missing required parameter (``kid``:
     ``signing_key_not_found``; any other: ``assertion_header_rejected``), a ``typ`` other than
-    ``rules.header_typ``, or no member of a ``header_one_of`` group present
-    (``assertion_header_rejected``)."""
+    ``rules.header_typ`` (a missing ``typ`` only when not ``rules.typ_optional``), or no
+    member of a ``header_one_of`` group present (``assertion_header_rejected``)."""
     alg = header.get("alg")
     if not isinstance(alg, str) or (rules.algorithms and alg not in rules.algorithms):
         return "algorithm_not_accepted", "alg is not accepted"
@@ -43,7 +43,7 @@ def header_failure(header: dict[str, Any], rules: TokenRules) -> Failure | None:
                 return "signing_key_not_found", "no kid in the header"
             return "assertion_header_rejected", f"the header has no {name}"
     typ = header.get("typ")
-    if rules.header_typ is not None and (
+    if rules.header_typ is not None and not (rules.typ_optional and "typ" not in header) and (
             not isinstance(typ, str) or typ.lower() != rules.header_typ.lower()):
         return "assertion_header_rejected", f"typ must be {rules.header_typ}"
     for group in rules.header_one_of:

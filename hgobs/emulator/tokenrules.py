@@ -27,11 +27,13 @@ class ErrorAnswer:
     body) and ``description`` (``error_description``). The description may hold ``{claim}``
     (the claim at fault, e.g. ``exp``) and ``{reason}`` (a fixed phrase of the emulator, e.g.
     "no kid in the header"); both are filled with the emulator's own words, never a request
-    value."""
+    value. ``uri`` is an ``error_uri`` to send too (empty: none); an empty description is
+    left out of the body."""
 
     status: int
     error: str | None
     description: str = ""
+    uri: str = ""
 
     def text(self, claim: str = "", reason: str = "") -> str:
         """The description with ``{claim}`` and ``{reason}`` filled in (literal replacement)."""
@@ -55,6 +57,11 @@ GENERIC_ERRORS: Mapping[str, ErrorAnswer] = MappingProxyType({
     "assertion_lifetime_too_long": _A(400, "invalid_client", "The exp claim is too far ahead"),
     "assertion_reuse": _A(400, "invalid_client", "The jti was already used"),
     "invalid_scope": _A(400, "invalid_scope", "The requested scope is not allowed"),
+    "secret_instead_of_assertion": _A(400, "invalid_client",
+                                      "Client authentication requires a signed client assertion"),
+    "wrong_tenant": _A(400, "invalid_request", "The tenant or realm in the URL is not known"),
+    "client_not_authorized": _A(400, "unauthorized_client",
+                                "The client is not authorized for this grant"),
 })
 """Answers of a plain RFC 7523 server (RFC 7523 section 3.1 and RFC 6749 section 5.2: a client
 assertion that fails is ``invalid_client``, 400), used for any category a rules object does not
@@ -99,7 +106,17 @@ class TokenRules:
     - ``header_required``: header parameters that must be present (a missing ``kid`` answers
       ``signing_key_not_found``, any other ``assertion_header_rejected``); ``header_typ``: the
       value ``typ`` must have (case-insensitive); ``header_one_of``: groups of which one member
-      must be present.
+      must be present. ``typ_optional``: ``header_typ`` applies only when ``typ`` is sent
+      (its presence is then ``header_required``'s business, as profiles mean it); False:
+      a missing ``typ`` breaks ``header_typ`` too.
+    - ``judge_secrets``: a token request that authenticates with a client secret
+      (``client_secret`` in the form or HTTP Basic, RFC 6749 section 2.3.1) and carries no
+      assertion is judged: granted when ``secret_auth`` and the secret is the client's,
+      else ``secret_instead_of_assertion``. False (Health Gorilla): such a request goes on to
+      the request-shape rule as before.
+    - ``claim_sub``: what ``sub`` of a jwt-bearer grant assertion must be: ``client_id``, or
+      ``user``/``email``/``any`` (any non-empty string: a user to act as, Salesforce and
+      Google); client assertions always need ``sub`` = the client id (RFC 7523 section 3).
     - ``errors``: per catalog category id, the answer; a category missing there gets
       ``GENERIC_ERRORS``'s.
 
@@ -120,6 +137,9 @@ class TokenRules:
     header_required: tuple[str, ...] = ()
     header_typ: str | None = None
     header_one_of: tuple[tuple[str, ...], ...] = ()
+    typ_optional: bool = False
+    judge_secrets: bool = False
+    claim_sub: str = "client_id"
     errors: Mapping[str, ErrorAnswer] = field(default_factory=lambda: HEALTHGORILLA_ERRORS,
                                               compare=False)
 
@@ -176,7 +196,9 @@ class TokenRules:
         URL, so the profile's host-bound forms do not apply; the default is the token URL
         called. ``errors`` overrides the answers; by default the first ``[[errors]]`` entry of
         each category that names an error code gives its answer (status 400 when it names
-        none), so the emulator refuses in the provider's documented words.
+        none), so the emulator refuses in the provider's documented words. The rules read
+        ``typ`` as the profile means it (``typ_optional``), judge client secrets
+        (``judge_secrets``) and take the profile's ``claim_sub``.
         """
         if errors is None:
             answers: dict[str, ErrorAnswer] = {}
@@ -200,5 +222,8 @@ class TokenRules:
             header_required=tuple(profile.header_required),
             header_typ=profile.header_typ,
             header_one_of=tuple(tuple(g) for g in profile.header_one_of),
+            typ_optional=True,
+            judge_secrets=True,
+            claim_sub=str(getattr(profile, "claim_sub", "client_id")),
             errors=errors,
         )

@@ -10,13 +10,24 @@ from hgobs.profiles import Profile
 from hgobs.schema import Record
 
 
+def aud_facts(record: Record, profile: Profile, aud: str) -> None:
+    """Add which environment ``aud`` (one string) names, in place: ``assertion.aud_exact`` (it
+    is a token URL of the profile) and ``assertion.aud_environment``. Give the raw ``aud``
+    where it is known: redaction may turn a tenant id in it into ``{id}``, which no longer
+    names the same token URL."""
+    env = profile.token_url_environment(aud)
+    record["assertion.aud_exact"] = env is not None
+    record["assertion.aud_environment"] = env or profile.environment_of_host(aud)
+
+
 def profile_facts(record: Record, profile: Profile) -> None:
-    """Add what the profile says about the record's ``aud`` and its limits, in place."""
+    """Add what the profile says about the record's ``aud`` (unless ``aud_facts`` did, from the
+    raw value) and its limits, in place."""
     aud = record.get("assertion.aud")
-    if isinstance(aud, str):
-        env = profile.token_url_environment(aud)
-        record["assertion.aud_exact"] = env is not None
-        record["assertion.aud_environment"] = env or profile.environment_of_host(aud)
+    if "assertion.aud_exact" in record:
+        pass
+    elif isinstance(aud, str):
+        aud_facts(record, profile, aud)
     elif isinstance(aud, list):
         record["assertion.aud_exact"] = False
     if record.get("assertion.source"):

@@ -76,8 +76,29 @@ def shape(value: Any) -> str:
     return "other"
 
 
+def not_shown(raw: str) -> bool:
+    """True when ``raw`` is what people write in place of a value they hide before sharing a
+    command or a log: ``...``, ``***``, ``xxx``, ``<redacted>``, ``[assertion]``, a shell
+    variable (``$JWT``, ``${ASSERTION}``). Such an input shows no assertion to judge."""
+    text = raw.strip()
+    if not text or len(text) > 40:
+        return False
+    if all(c in ".…*xX" for c in text):
+        return True
+    if text[0] + text[-1] in ("<>", "[]", "{}") and all(
+            c.isalpha() or c in " _-" for c in text[1:-1]):
+        return True
+    if text[0] == "$":
+        name = text[2:-1] if text[1:2] == "{" and text[-1] == "}" else text[1:]
+        return bool(name) and all(c.isalnum() or c == "_" for c in name)
+    return text.lower() in ("redacted", "hidden", "removed")
+
+
 def _defect(raw: str) -> tuple[str, str] | None:
-    """``(defect, part)`` when ``raw`` is not a well-formed compact JWS, else None."""
+    """``(defect, part)`` when ``raw`` is not a well-formed compact JWS, else None;
+    ``("not_shown", "whole")`` for a placeholder (``not_shown``)."""
+    if len(raw) <= 42 and not_shown(raw):
+        return "not_shown", "whole"
     if _WELL_FORMED_RE.fullmatch(raw) is not None:  # the usual: one search instead of five
         first = raw.index(".")
         second = raw.index(".", first + 1)
@@ -241,6 +262,9 @@ def peek(
             defect = ("json", "header" if "header" in str(exc).lower() else "payload")
     if defect is not None:
         facts["assertion.defect"], facts["assertion.defect_part"] = defect
+        if defect[0] == "not_shown":  # a placeholder: no fingerprint (two are no reuse)
+            for name in ("assertion.fp", "assertion.length", "assertion.segments"):
+                del facts[name]
         return facts
     if known is not None:
         # aud is recorded as is (it names the token URL), so it is no secret to scrub.

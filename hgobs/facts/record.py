@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from hgobs.facts import challenges, jwtpeek, oauth, request
-from hgobs.facts.claims import aud_differs_in, profile_facts
+from hgobs.facts.claims import aud_differs_in, aud_facts, profile_facts
 from hgobs.facts.exchange import Exchange, Headers, http_date
 from hgobs.profiles import TOKEN_EXCHANGE, Profile
 from hgobs.redaction import Fingerprinter, redact_url
@@ -273,6 +273,8 @@ class RecordBuilder:
                     if auds:
                         record["assertion.aud_differs_in"] = aud_differs_in(
                             self.profile, exchange.url, auds)
+                        if len(auds) == 1 and isinstance(record.get("assertion.aud"), str):
+                            aud_facts(record, self.profile, auds[0])
                     if source == "client_assertion" and str(
                             record.get("assertion.alg", "")).startswith("HS"):
                         record["request.client_method"] = "client_secret_jwt"

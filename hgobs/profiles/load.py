@@ -90,8 +90,9 @@ def _merge(base: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = [*list(base.get(key, []) or []), *value]
         else:
             out[key] = value
-    if "generic" not in child:
-        out.pop("generic", None)  # the fallback's own mark is not inherited
+    for own in ("generic", "pick_by_url"):  # marks of the profile itself, not inherited
+        if own not in child:
+            out.pop(own, None)
     return out
 
 
@@ -176,6 +177,7 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> 
             audience=_strings(audience.get("accept")) or ("{token_url}",),
             audience_array_ok=bool(audience.get("array_ok", False)),
             errors=errors, fixes=fixes, generic=bool(data.get("generic", False)),
+            pick_by_url=bool(data.get("pick_by_url", True)),
             claim_iss=_claim(claims.get("iss", "client_id"), source),
             claim_sub=_claim(claims.get("sub", "client_id"), source),
         )
@@ -230,4 +232,8 @@ def load_profile(spec: str | Path | Mapping[str, Any] | Profile = DEFAULT) -> Pr
         if cached is None:
             cached = _loaded[text_spec] = profile_from_mapping(_builtin_data(text_spec), text_spec)
         return cached
-    return profile_from_mapping(_file_data(Path(text_spec), text_spec), text_spec)
+    path = Path(text_spec)
+    if not path.suffix and "/" not in text_spec and "\\" not in text_spec and not path.exists():
+        raise ProfileError(text_spec, f"is no built-in profile ({', '.join(BUILTIN)}) and no "
+                           "file; a profile file is a TOML path (docs/profiles.md)")
+    return profile_from_mapping(_file_data(path, text_spec), text_spec)

@@ -81,7 +81,9 @@ class Profile:
     category; ``generic`` marks the RFC-only fallback, under which provider-specific rules
     give ``possible`` at most; ``claim_iss``/``claim_sub`` what ``iss``/``sub`` of an assertion
     grant must be (``client_id``, ``email``, ``user`` or ``any``; client authentication
-    always wants the client id, RFC 7523 section 3). Raises ``ProfileError`` for a profile
+    always wants the client id, RFC 7523 section 3); ``pick_by_url`` False keeps ``--profile
+    auto`` from picking it by URL (a specification's profile whose URLs match any server's:
+    it judges only records that name it, or when chosen). Raises ``ProfileError`` for a profile
     without environments or with a bad URL pattern.
     """
 
@@ -108,6 +110,7 @@ class Profile:
     generic: bool = False
     claim_iss: str = "client_id"
     claim_sub: str = "client_id"
+    pick_by_url: bool = True
     _token_index: dict[tuple[str, int | None, str], str] = field(
         default_factory=dict, init=False, repr=False, compare=False)
     _api_index: dict[tuple[str, int | None], list[tuple[str, str]]] = field(
@@ -287,7 +290,7 @@ class Profile:
         return {
             "name": self.name, "title": self.title, "docs": list(self.docs),
             "grants": list(self.grants), "custom_domains": list(self.custom_domains),
-            "generic": self.generic,
+            "generic": self.generic, "pick_by_url": self.pick_by_url,
             "limits": {
                 "max_assertion_lifetime_s": self.max_assertion_lifetime_s or 0,
                 "require_iat": self.require_iat, "require_jti": self.require_jti,

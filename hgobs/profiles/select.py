@@ -16,12 +16,14 @@ from hgobs.profiles.load import DEFAULT, available_builtins, load_profile
 from hgobs.profiles.model import Profile
 
 AUTO = "auto"
+MAX_UNKNOWN_NAMES = 16
 
 
 class ProfileSet:
     """Profiles tried in order, with an optional fallback.
 
-    ``profiles`` are tried in the order given; ``fallback`` judges what none of them matches
+    ``profiles`` are tried in the order given (but for one whose ``pick_by_url`` is False,
+    which only a record naming it gets); ``fallback`` judges what none of them matches
     (None: such URLs are no auth attempt); ``unknown`` judges a record whose ``profile``
     field names a profile not in the set (None: its URL decides). ``only`` is True for a set
     of one chosen profile: then ``for_record`` gives that profile whatever the record says.
@@ -29,11 +31,16 @@ class ProfileSet:
 
     def __init__(self, profiles: Iterable[Profile], fallback: Profile | None = None,
                  unknown: Profile | None = None) -> None:
-        self.profiles: tuple[Profile, ...] = tuple(profiles)
+        given = tuple(profiles)
+        self.only = len(given) == 1 and fallback is None
+        self.profiles: tuple[Profile, ...] = given if self.only else tuple(
+            p for p in given if p.pick_by_url)
         self.fallback = fallback
         self.unknown = unknown
-        self.only = len(self.profiles) == 1 and fallback is None
-        self._by_name: dict[str, Profile] = {p.name: p for p in self.profiles}
+        self.unknown_names: set[str] = set()
+        """Names of the profiles records named that the set does not have (at most
+        ``MAX_UNKNOWN_NAMES``), for the analyzer to say so."""
+        self._by_name: dict[str, Profile] = {p.name: p for p in given}
         if fallback is not None:
             self._by_name.setdefault(fallback.name, fallback)
 
@@ -103,6 +110,23 @@ class ProfileSet:
             if found is not None:
                 return found
         return self.fallback or self.first
+
+    def foreign(self, record: Mapping[str, Any]) -> str | None:
+        """The name of the profile ``record`` was captured under when this set (``auto``)
+        does not have it, else None: such a record keeps its verdict while the rules are the
+        same (``hgobs.analysis.classify``), and is judged under ``unknown`` otherwise."""
+        if self.only or self.unknown is None:
+            return None
+        name = record.get("profile")
+        if isinstance(name, str) and name and name not in self._by_name:
+            return name
+        return None
+
+    def note_foreign(self, name: str) -> None:
+        """Remember that a record of profile ``name`` was judged under ``unknown`` (at most
+        ``MAX_UNKNOWN_NAMES`` names)."""
+        if len(self.unknown_names) < MAX_UNKNOWN_NAMES:
+            self.unknown_names.add(name)
 
     def __repr__(self) -> str:
         names = ",".join(p.name for p in self.profiles)

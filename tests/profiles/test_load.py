@@ -151,3 +151,8 @@ def test_a_profile_nested_too_deep_is_a_profile_error(tmp_path: Path) -> None:
         deep.write_text(f'name = "x"\na = {value}\n', encoding="utf-8")
         with pytest.raises(ProfileError, match="nested too deep"):
             load_profile(str(deep))
+
+
+def test_an_unknown_name_says_it_is_no_built_in() -> None:
+    with pytest.raises(ProfileError, match=r"is no built-in profile \(healthgorilla, .*generic\)"):
+        load_profile("nosuch")

@@ -61,6 +61,11 @@ def test_a_servers_429_outranks_a_claim_derived_guess() -> None:
     verdict = diagnose(record, load_profile())
     assert verdict.category == "rate_limited"
     assert "environment_mismatch" in verdict.also
+    # each other cause carries its own confidence: the record says which is likelier
+    assert len(verdict.also_confidence) == len(verdict.also)
+    fields = verdict.as_fields()
+    assert dict(zip(fields["also"], fields["also_confidence"], strict=True))[
+        "environment_mismatch"] == "confirmed"
 
 
 def test_a_profile_error_text_outranks_and_brings_its_fix() -> None:
@@ -89,3 +94,34 @@ def test_a_server_saying_not_yet_valid_names_a_one_second_skew() -> None:
     assert "clock.offset_s=1" in verdict.evidence
     record.pop("response.error_description")  # no word from the server: within leeway, no skew
     assert diagnose(record, load_profile()).category != "clock_skew"
+
+
+def test_a_record_of_a_users_own_profile_keeps_its_verdict_or_says_so(tmp_path) -> None:
+    """Under auto, a record captured under a profile that is not built in keeps the verdict
+    stamped by these rules; stamped by other rules, it is judged under the default profile
+    and the analyzer says so, naming the profile."""
+    import json
+    import warnings
+
+    from hgobs import api
+    from hgobs.diagnosis.stamp import RULES_DIGEST
+
+    record = {"schema": "hgobs.attempt/1", "time": 1_700_000_000.0, "profile": "my-idp",
+              "endpoint.kind": "token_exchange", "url": "https://idp.example.test/oauth2/token",
+              "http.status": 400, "response.error": "invalid_grant", "outcome": "failed",
+              "category": "invalid_signature", "confidence": "confirmed",
+              "diagnosis.rules": RULES_DIGEST, "diagnosis.profile": "my-idp:0123456789abcdef"}
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kept = [c.category for c in api.classify(path)]
+    assert kept == ["invalid_signature"]
+    assert not [w for w in caught if "not built in" in str(w.message)]
+    path.write_text(json.dumps({**record, "diagnosis.rules": "0000000000000000"}) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = [c.category for c in api.classify(path)]
+    assert again == ["unclassified"]  # no rule of healthgorilla decides it from these facts
+    said = [str(w.message) for w in caught if "not built in" in str(w.message)]
+    assert said and "(my-idp)" in said[0] and "judged under healthgorilla" in said[0]

@@ -10,11 +10,17 @@ from typing import Any
 import pytest
 
 from hgobs.facts.exchange import http_date
-from hgobs.profiles import TOKEN_EXCHANGE
+from hgobs.profiles import TOKEN_EXCHANGE, ProfileSet
 from hgobs.readers import curl, har, jsonl, textlog
 from hgobs.readers.base import Item, ReadContext
 from hgobs.readers.curlcmd import parse_command
-from tests.support.cases import case_profile, load_cases
+from tests.support.cases import (
+    analysis_profile,
+    case_param,
+    is_token_request,
+    load_cases,
+    profile_name,
+)
 from tests.support.render_curl import case_to_curl
 from tests.support.render_har import case_secrets, case_to_har, leaks
 from tests.support.whole import classify
@@ -31,20 +37,32 @@ def _time_is_server_date(case: dict[str, Any]) -> bool:
 SINGLE = [c for c in CASES if len(c["exchanges"]) == 1]
 UNTIMED = [c for c in CASES if _time_is_server_date(c)]
 """Cases a transcript without timestamps can express: the client clock equals the server Date."""
+SINGLE_PARAMS = [case_param(c, profile=api, category=api) for c in SINGLE
+                 for api in [not is_token_request(c["exchanges"][-1]["request"])]]
+"""Single-exchange cases; only an API call among them is judged (xfail marks)."""
 API_LAST = [c for c in CASES if "/fhir/" in c["exchanges"][-1]["request"]["url"]]
+
+
+def ctx_for(case: dict[str, Any]) -> ReadContext:
+    """Read as ``--profile auto`` does, unless the case's provider must be named."""
+    return ReadContext(profile=analysis_profile(case) or ProfileSet.auto(),
+                       client_id=case["client_id"])
 
 
 def read(text: str | bytes, case: dict[str, Any] | None = None, name: str = "t.txt") -> list[Item]:
     data = text.encode() if isinstance(text, str) else text
-    ctx = ReadContext(profile=case_profile(case), client_id=case["client_id"]) if case else ReadContext()
+    ctx = ctx_for(case) if case else ReadContext()
     return list(curl.read(io.BytesIO(data), name, ctx))
 
 
 def category(items: list[Item], case: dict[str, Any]) -> str:
-    return classify(items, case_profile(case)).classified[-1].record["category"]
+    """The last record's category, once it is known the case's own profile judged it."""
+    last = classify(items, ctx_for(case).profiles).classified[-1].record
+    assert last["profile"] == profile_name(case)
+    return last["category"]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@pytest.mark.parametrize("case", [case_param(c) for c in CASES])
 def test_timestamped_transcript_classifies(case):
     """With ISO timestamps on the lines, every case (single or multi-exchange) classifies as
     expected, one record per exchange, sourced at its request line."""
@@ -56,7 +74,7 @@ def test_timestamped_transcript_classifies(case):
     assert category(items, case) == case["expected"]["category"]
 
 
-@pytest.mark.parametrize("case", UNTIMED, ids=[c["id"] for c in UNTIMED])
+@pytest.mark.parametrize("case", [case_param(c) for c in UNTIMED])
 def test_plain_transcript_classifies(case):
     """Without timestamps the server Date is the time: cases whose client clock equals it
     classify as expected, and no record claims a clock offset."""
@@ -73,7 +91,7 @@ def test_clock_skew_cannot_be_judged_without_client_time():
     assert category(items, case) != "clock_skew"
 
 
-@pytest.mark.parametrize("case", SINGLE, ids=[c["id"] for c in SINGLE])
+@pytest.mark.parametrize("case", SINGLE_PARAMS)
 def test_without_bodies_the_response_body_is_unknown(case):
     """Without pasted response bodies a token exchange has response.body_read false (unless
     the headers say the body is empty); an API call classifies as with bodies."""
@@ -86,7 +104,7 @@ def test_without_bodies_the_response_body_is_unknown(case):
         assert category(items, case) == case["expected"]["category"]
 
 
-@pytest.mark.parametrize("case", SINGLE, ids=[c["id"] for c in SINGLE])
+@pytest.mark.parametrize("case", SINGLE_PARAMS)
 def test_without_command_the_request_body_is_unknown(case):
     """Without the command line a POST's body is unknown: no request.body_* or assertion facts
     (never 'empty'); API calls still classify as expected."""
@@ -277,7 +295,7 @@ def test_totals_reconcile():
     text = "".join(case_to_curl(BY_ID[i]) for i in ("hg-success", "hg-rate-limited", "hg-mixed-flow"))
     text += "> CONNECT proxy.test:443 HTTP/1.1\n"
     items = read(text, BY_ID["hg-success"])
-    result = classify(items, case_profile(BY_ID["hg-success"]))
+    result = classify(items, ctx_for(BY_ID["hg-success"]).profiles)
     assert result.read == len(items) == 5 and len(result.skipped) == 1
 
 

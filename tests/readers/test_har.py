@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from hgobs.profiles import ProfileSet
 from hgobs.readers import har, jsonl
 from hgobs.readers.base import Item, ReadContext
 from hgobs.schema import SCHEMA_ID
-from tests.support.cases import case_profile, load_cases
+from tests.support.cases import analysis_profile, case_param, load_cases, profile_name
 from tests.support.render_curl import case_to_curl
 from tests.support.render_har import case_secrets, case_to_har, case_to_har_dict, leaks
 from tests.support.whole import classify
@@ -21,7 +22,9 @@ BY_ID = {c["id"]: c for c in CASES}
 
 
 def ctx_for(case: dict[str, Any]) -> ReadContext:
-    return ReadContext(profile=case_profile(case), client_id=case["client_id"])
+    """Read as ``--profile auto`` does, unless the case's provider must be named."""
+    return ReadContext(profile=analysis_profile(case) or ProfileSet.auto(),
+                       client_id=case["client_id"])
 
 
 def read(data: bytes, case: dict[str, Any] | None = None, name: str = "t.har", **kw: Any
@@ -40,15 +43,16 @@ def skips(items: list[Item]) -> list[tuple[str, str | None]]:
 
 @pytest.mark.parametrize("variant", [{}, {"params_only": True, "base64_content": True}],
                          ids=["text", "params-base64"])
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@pytest.mark.parametrize("case", [case_param(c) for c in CASES])
 def test_case_classifies_from_har(case, variant):
     """Every case as HAR (form as text or only as params; content plain or base64) yields one
     record per exchange and its last record carries expected.category."""
     items = read(case_to_har(case, **variant), case)
     assert [i.source for i in items] == [f"t.har#{n}" for n in range(1, len(case["exchanges"]) + 1)]
     assert skips(items) == []
-    result = classify(items, case_profile(case))
+    result = classify(items, ctx_for(case).profiles)
     last = result.classified[-1].record
+    assert last["profile"] == profile_name(case)
     assert last["category"] == case["expected"]["category"], (last.get("evidence"), last.get("also"))
 
 
@@ -173,7 +177,7 @@ def test_totals_reconcile():
     """Items = records + skips, one item per entry, for a HAR mixing good and bad entries."""
     entries = case_to_har_dict(BY_ID["hg-success"])["log"]["entries"]
     items = read(doc(*entries, 42, *entries), BY_ID["hg-success"])
-    result = classify(items, case_profile(BY_ID["hg-success"]))
+    result = classify(items, ctx_for(BY_ID["hg-success"]).profiles)
     assert result.read == len(items) == 5
     assert (len(result.classified), len(result.skipped)) == (4, 1)
 

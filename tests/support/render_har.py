@@ -13,13 +13,10 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from tests.support.cases import OriginMap, make_jwt, render
-
-IDENTITY = cast(OriginMap, lambda text: text)
-"""An origin map that maps nothing (``render`` calls it on every string)."""
+from tests.support.cases import IDENTITY, make_jwt, render
 
 
 @dataclass

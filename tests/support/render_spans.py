@@ -1,10 +1,13 @@
 """Make real spans from the shared cases and render them as trace files (OTLP, Jaeger, Zipkin).
 
-``replay_case`` runs a case through the hgobs-instrumented httpx client over loopback (with or
-without OpenTelemetry's httpx instrumentation) and returns the finished spans, the hgobs log
+``replay_case`` runs a case through the hgobs-instrumented httpx client, sending to the case's
+real URLs routed to loopback below the client (with or without OpenTelemetry's httpx
+instrumentation) and returns the finished spans, the hgobs log
 records and the JSON Lines records (once per case and mode: the spans are immutable, so test
 modules share them); ``replay_plain`` runs it with OpenTelemetry's httpx
-instrumentation only (a service without hgobs), capturing headers when asked.
+instrumentation only (a service without hgobs), capturing headers when asked. Either is read
+back under ``--profile auto`` unless the case's provider must be named
+(``tests.support.cases.analysis_profile``).
 
 Renderers, from ``ReadableSpan`` objects:
 
@@ -48,11 +51,17 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
-from hgobs.profiles import Profile
+from hgobs.profiles import Profile, ProfileSet
 from hgobs.readers.base import Item, ReadContext
 from tests.capture.test_cases_replay import replay
 from tests.conftest import Telemetry
-from tests.support.cases import build_origin_map, mapped_profile, reply_for, request_kwargs
+from tests.support.cases import (
+    IDENTITY,
+    RoutedTransport,
+    analysis_profile,
+    reply_for,
+    request_kwargs,
+)
 from tests.support.servers import LoopPool
 from tests.support.whole import classify
 
@@ -62,12 +71,13 @@ SERVICE = "case-replay"
 
 @dataclass
 class Replayed:
-    """What one replay produced: spans, hgobs log records, JSON Lines records, the profile."""
+    """What one replay produced: spans, hgobs log records, JSON Lines records, and the profile
+    (or ``auto`` set) to read them with."""
 
     spans: list[ReadableSpan]
     logs: list[Any]
     records: list[dict[str, Any]]
-    profile: Profile
+    profile: Profile | ProfileSet
 
 
 @contextmanager
@@ -106,7 +116,7 @@ def replay_case(case: dict[str, Any], pool: LoopPool, otel_httpx: bool) -> Repla
     try:
         with _hgobs_logs() as logs, tempfile.TemporaryDirectory() as tmp:
             records, _ = replay(case, pool, telemetry, Path(tmp), otel_httpx)
-        profile = mapped_profile(case, build_origin_map(case, pool))
+        profile = analysis_profile(case) or ProfileSet.auto()
         done = Replayed(telemetry.spans(), list(logs.get_finished_logs()), records, profile)
     finally:
         telemetry.tracer_provider.shutdown()
@@ -116,21 +126,20 @@ def replay_case(case: dict[str, Any], pool: LoopPool, otel_httpx: bool) -> Repla
 
 def replay_plain(case: dict[str, Any], pool: LoopPool, capture_headers: bool) -> Replayed:
     """Replay ``case`` with OpenTelemetry's httpx instrumentation only (no hgobs)."""
-    omap = build_origin_map(case, pool)
-    profile = mapped_profile(case, omap)
+    profile = analysis_profile(case) or ProfileSet.auto()
     exchanges = case["exchanges"]
-    pool.script.load([reply_for(e["response"], omap) for e in exchanges])
+    pool.script.load([reply_for(e["response"], IDENTITY) for e in exchanges])
     telemetry = Telemetry()
     env = {"OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_REQUEST": ".*",
            "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_RESPONSE": ".*"}
     try:
         with mock.patch.dict(os.environ, env if capture_headers else {}), httpx.Client(
-                verify=pool.ssl_context(), follow_redirects=True) as client:
+                transport=RoutedTransport(pool), follow_redirects=True) as client:
             HTTPXClientInstrumentor().instrument_client(
                 client, tracer_provider=telemetry.tracer_provider)
             i = 0
             while i < len(exchanges):
-                response = client.request(**request_kwargs(exchanges[i]["request"], omap))
+                response = client.request(**request_kwargs(exchanges[i]["request"], IDENTITY))
                 i += 1 + len(response.history)
         return Replayed(telemetry.spans(), [], [], profile)
     finally:
@@ -291,11 +300,11 @@ def read_all(reader: Any, data: bytes | str, ctx: ReadContext | None = None,
     return list(reader.read(io.BytesIO(raw), name, ctx or ReadContext()))
 
 
-def classified(items: Sequence[Item], profile: Profile) -> list[dict[str, Any]]:
+def classified(items: Sequence[Item], profile: Profile | ProfileSet) -> list[dict[str, Any]]:
     """The records of ``items`` as ``hgobs.analysis.classify`` judges them, in input order."""
     return [c.record for c in classify(items, profile).classified]
 
 
 def context(replayed: Replayed, case: dict[str, Any]) -> ReadContext:
-    """The read context of a case: its mapped profile and client id."""
+    """The read context of a case: the profile it is read with and its client id."""
     return ReadContext(profile=replayed.profile, client_id=case["client_id"])
