@@ -133,7 +133,8 @@ _input_options = [
                       "built-in one its URL matches, else 'generic'), a built-in name (see "
                       "'hgobs profiles') or a profile TOML file."),
     click.option("--token-url", "token_urls", multiple=True, metavar="URL",
-                 help="A provider known only by its token URL(s); repeatable."),
+                 help="A provider known only by its token URL(s), instead of --profile (no "
+                      "built-in profile applies then); repeatable."),
     click.option("--client-id", metavar="ID",
                  help="Your client id, to judge iss/sub (needs HGOBS_FINGERPRINT_KEY)."),
     click.option("--rejudge", is_flag=True,

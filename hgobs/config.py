@@ -161,8 +161,22 @@ def _providers(kwargs: Mapping[str, Any], pick: Callable[[str], Any]) -> tuple[P
                                   f"{ENV_VARS['client_id']}, not both")
             return _checked(parse_providers(listed, name), name)
     spec = pick("profile") or DEFAULT
-    return (Provider(spec if isinstance(spec, Profile) else load_profile(spec),
+    source = "profile=" if kwargs.get("profile") is not None else ENV_VARS["profile"]
+    return (Provider(spec if isinstance(spec, Profile) else _load_named(spec, source),
                      pick("client_id")),)
+
+
+def _load_named(spec: Any, source: str) -> Profile:
+    """``load_profile(spec)``; a string that is no built-in name nor an existing file raises a
+    ``ProfileError`` naming ``source`` (the setting), not the value: it may be a client id or
+    secret put in the wrong variable, and the message goes to the service's log."""
+    try:
+        return load_profile(spec)
+    except ProfileError:
+        if isinstance(spec, str) and spec not in BUILTIN and not Path(spec).is_file():
+            raise ProfileError(source, f"names no built-in profile ({', '.join(BUILTIN)}) "
+                               "and no profile file") from None
+        raise
 
 
 def _entries(given: Any) -> list[Any]:
@@ -336,7 +350,7 @@ def profile_setting(spec: str | None = None, environ: Mapping[str, str] | None =
             raise ProfileError(AUTO, "picks a profile per record in the analyzer; name one "
                                f"profile here ({', '.join(BUILTIN)} or a TOML file)")
         return ProfileSet.auto()
-    return load_profile(name)
+    return load_profile(name) if spec else _load_named(name, ENV_VARS["profile"])
 
 
 def fingerprint_key_setting(key: str | bytes | None = None,

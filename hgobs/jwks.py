@@ -138,26 +138,27 @@ class KeyCheck:
     detail: str
 
 
-def _jwk(raw: Any, index: int) -> tuple[JwkKey, bool]:
-    """One JWK mapping as a public ``JwkKey`` and whether it held private material."""
+def _jwk(raw: Any, index: int, source: str = "jwks") -> tuple[JwkKey, bool]:
+    """One JWK mapping as a public ``JwkKey`` and whether it held private material; errors
+    name ``source`` and the key's index, never a value of the file."""
     if not isinstance(raw, Mapping):
-        raise ConfigError("jwks", f"key {index} is not a JSON object")
+        raise ConfigError(source, f"key {index} is not a JSON object")
     kty = raw.get("kty")
     family = {"RSA": "RS256", "EC": "ES256", "OKP": "EdDSA"}.get(kty) if isinstance(kty, str) \
         else None
     if family is None:
-        raise ConfigError("jwks", f"key {index} has kty {kty!r}; RSA, EC and OKP are read")
+        raise ConfigError(source, f"key {index} has a kty other than RSA, EC and OKP (the ones read)")
     for name in ("kid", "alg", "use", "crv"):
         if name in raw and not isinstance(raw[name], str):
-            raise ConfigError("jwks", f"key {index}: {name} is not a string")
+            raise ConfigError(source, f"key {index}: {name} is not a string")
     try:
         key = _ALGORITHMS[family].from_jwk(dict(raw))
     except (PyJWTError, ValueError, TypeError, KeyError) as exc:
-        raise ConfigError("jwks", f"key {index} ({kty}) cannot be read: {exc}") from None
+        raise ConfigError(source, f"key {index} ({kty}) cannot be read: {exc}") from None
     private = not hasattr(key, "verify")
     public = key.public_key() if private else key
     if isinstance(public, rsa.RSAPublicKey) and not 1024 <= public.key_size <= 16384:
-        raise ConfigError("jwks", f"key {index}: an RSA modulus of {public.key_size} bits")
+        raise ConfigError(source, f"key {index}: an RSA modulus of {public.key_size} bits")
     crv = None
     if isinstance(public, ec.EllipticCurvePublicKey):
         crv = _CURVE_NAME.get(public.curve.name, public.curve.name)
@@ -177,7 +178,7 @@ def parse_jwks(data: Any, source: str = "jwks") -> Jwks:
         raise ConfigError(source, 'is not a JWKS: it needs a non-empty "keys" array')
     if len(keys) > MAX_KEYS:
         raise ConfigError(source, f"holds {len(keys)} keys; at most {MAX_KEYS} are read")
-    loaded = [_jwk(raw, i) for i, raw in enumerate(keys)]
+    loaded = [_jwk(raw, i, source) for i, raw in enumerate(keys)]
     return Jwks(tuple(k for k, _ in loaded), sum(1 for _, p in loaded if p))
 
 
@@ -210,6 +211,8 @@ def load_jwks(source: str | Path | bytes | Mapping[str, Any] | Jwks) -> Jwks:
         data = json.loads(text)
     except ValueError:
         raise ConfigError(name, "is not JSON") from None
+    except RecursionError:  # arrays or objects nested deeper than the decoder's stack
+        raise ConfigError(name, "is nested too deep to be a JWKS") from None
     return parse_jwks(data, name)
 
 

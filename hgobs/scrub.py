@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from urllib.parse import unquote
 
 from hgobs.knownsecrets import remove_known
-from hgobs.redaction import JWT_RE, REDACTED, query_names, redact_path, redact_url
+from hgobs.redaction import JWT_RE, REDACTED, redact_url
 from hgobs.secretshape import assignment_spans, credential_spans, is_secret_shaped, is_vocabulary
+from hgobs.textpaths import redact_paths
 
 MAX_TEXT_CHARS = 512
 SCAN_MARGIN = 1024
@@ -36,6 +37,9 @@ _LOCAL_CHARS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~\-]*")
 _AT_DOMAIN_RE = re.compile(r"@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
 
 
+MAX_UNQUOTE = 3
+"""Rounds of percent-decoding before judging (``%2540`` is ``@`` encoded twice); each round
+is linear, their number fixed."""
 _WORD_RE = re.compile(r"[A-Za-z0-9_-]*")
 _SHORT_WORD = 16
 """Shorter than the shortest token-shaped run ``scrub_text`` removes."""
@@ -80,7 +84,7 @@ def _redact_spans(text: str) -> str:
 
 def _scrub_words(text: str) -> str:
     """A stretch of text without URLs: spans, then path references, then shapes."""
-    return _scrub_plain(_redact_paths(_redact_spans(text)))
+    return _scrub_plain(redact_paths(_redact_spans(text)))
 
 
 def _local_start(text: str, rev: str, at: int, floor: int, chars: re.Pattern[str]) -> int:
@@ -131,28 +135,6 @@ def _urls(text: str) -> list[tuple[int, int]]:
     return found
 
 
-_PATH_REF_RE = re.compile(r"(?<![^\s\"'(=<,\[])/[^\s\"'<>,;)\]]*")
-"""A path-absolute reference in text (``/fhir/R4/Patient/123?family=Doe``): a ``/`` at the
-start or after a delimiter, then characters up to the next one (one run: linear)."""
-
-
-def _redact_paths(text: str) -> str:
-    """``text`` with each path reference of two or more segments, or with a query, reduced
-    as ``redact_url`` reduces a URL's path and query: ids become ``{id}``, query values go
-    (a server echoing ``realm="/fhir/R4/Patient?family=Doe"`` keeps ``?family``)."""
-    if "/" not in text:
-        return text
-
-    def reduce(match: re.Match[str]) -> str:
-        ref = match.group(0)
-        path, mark, query = ref.partition("?")
-        if not mark and path.count("/") < 2:
-            return ref
-        return redact_path(path) + (mark + "&".join(query_names(query)) if query else mark)
-
-    return _PATH_REF_RE.sub(reduce, text)
-
-
 def _scrub_authority(url: str) -> str:
     """A redacted URL with a token-shaped scheme or host (``scheme://TOKEN``) replaced too; its
     path and query names are already reduced by ``redact_url``."""
@@ -180,13 +162,14 @@ def scrub_text(
     """Return ``text`` with secrets replaced by ``[redacted]``, cut to ``limit`` characters.
 
     Reads at most ``limit + SCAN_MARGIN`` characters (the rest is cut before any pattern runs;
-    ``...`` marks a cut). Undoes percent-encoding first; replaces JWT-shaped substrings and
-    e-mail addresses (internationalised too, RFC 6531); removes each string in ``known``
-    (``MIN_SECRET``+ characters; also URL-encoded) and any run of ``KNOWN_PIECE`` characters of
-    one of them (all of a shorter one); reduces URLs with ``redact_url`` (and a token-shaped
-    host or scheme) and path references (``/fhir/R4/Patient/123?family=Doe``) the same way;
-    elsewhere replaces token-shaped runs (16+ base64url or 24+ base64
-    characters mixing letters and digits, or any 40+ run). Work is linear in the characters read.
+    ``...`` marks a cut). Undoes percent-encoding first (up to ``MAX_UNQUOTE`` layers);
+    replaces JWT-shaped substrings and e-mail addresses (internationalised too, RFC 6531);
+    removes each string in ``known`` (``MIN_SECRET``+ characters; also URL-encoded) and any
+    run of ``KNOWN_PIECE`` characters of one of them (all of a shorter one); reduces URLs
+    with ``redact_url`` (and a token-shaped host or scheme) and path references
+    (``/fhir/R4/Patient/123?family=Doe``, ``Patient/123``: ``hgobs.textpaths``) the same
+    way; elsewhere replaces token-shaped runs (16+ base64url or 24+ base64 characters mixing
+    letters and digits, or any 40+ run). Work is linear in the characters read.
     """
     if text is None:
         return None
@@ -207,8 +190,10 @@ def scrub_text(
             known = tuple(known)
         if remove_known(out, known) == out:
             return out
-    if "%" in out:  # judge the text as it reads once percent-encoding is undone
-        out = unquote(out)
+    for _ in range(MAX_UNQUOTE):  # judge the text as it reads once percent-encoding is undone
+        if "%" not in out or (decoded := unquote(out)) == out:
+            break
+        out = decoded  # again: a URL echoed inside a URL parameter is encoded twice
     # Whole shapes first (a JWT, an email), before known pieces could cut them apart.
     out = shaped = _redact_emails(JWT_RE.sub(REDACTED, out))
     out = remove_known(out, known)

@@ -159,11 +159,21 @@ def is_secret_shaped(run: str, strict: bool = False) -> bool:
 
 SECRET_KEYS = ("client_secret", "client_assertion", "assertion", "password", "passwd", "pwd",
                "passphrase", "secret", "access_token", "refresh_token", "id_token", "token",
-               "code_verifier", "code", "api_key", "apikey", "api-key", "private_key")
-"""Keys whose value is a secret wherever a text assigns one (``key=value``, ``"key": "value"``)."""
+               "code_verifier", "code", "api_key", "apikey", "x_api_key", "private_key",
+               "session", "session_id", "sessionid")
+"""Keys whose value is a secret wherever a text assigns one (``key=value``, ``"key": "value"``).
+A ``_`` in a key stands for ``_``, ``-`` or nothing, and case is ignored, so ``client-secret``,
+``clientSecret`` and ``ClientSecret`` are the same key as ``client_secret``."""
+
+
+def _key_pattern(key: str) -> str:
+    """``key`` as a pattern: each ``_`` one optional ``_`` or ``-`` (no repetition: linear)."""
+    return "[_\\-]?".join(re.escape(word) for word in key.split("_"))
+
+
 _KEY_RE = re.compile(r"(?<![A-Za-z0-9_\-])([\"']?)(" + "|".join(
-    sorted((re.escape(k) for k in SECRET_KEYS), key=len, reverse=True)) + r")\1[ \t]{0,8}([=:])[ \t]{0,8}",
-    re.IGNORECASE)
+    sorted((_key_pattern(k) for k in SECRET_KEYS), key=len, reverse=True))
+    + r")\1[ \t]{0,8}([=:])[ \t]{0,8}", re.IGNORECASE)
 """A key of ``SECRET_KEYS`` (not inside a longer name: ``error_code`` is not ``code``), quoted
 or not, then ``=`` or ``:``; the key alternatives and the bounded blanks cannot backtrack."""
 MAX_VALUE_CHARS = 4096

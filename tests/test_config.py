@@ -131,6 +131,25 @@ def test_a_profile_file_that_does_not_load_is_named_with_its_reason(tmp_path):
     assert "partner-client-1" not in str(caught.value)
 
 
+def test_a_profile_setting_that_names_nothing_is_not_repeated(tmp_path):
+    """HGOBS_PROFILE (or profile=) holding no built-in name nor a file may be a client id or
+    secret put in the wrong variable: the error names the setting, never the value; a real
+    file that does not load still says why."""
+    from hgobs.config import profile_setting
+    for call in (lambda: resolve_options({"HGOBS_PROFILE": "s3cr3t-client"}),
+                 lambda: resolve_options({}, profile="s3cr3t-client"),
+                 lambda: profile_setting(None, {"HGOBS_PROFILE": "s3cr3t-client"})):
+        with pytest.raises(ProfileError) as caught:
+            call()
+        assert "names no built-in profile" in str(caught.value)
+        assert "s3cr3t" not in str(caught.value)
+    bad = tmp_path / "partner.toml"
+    bad.write_text("name = [unclosed\n", encoding="utf-8")
+    with pytest.raises(ProfileError, match="not valid TOML"):
+        resolve_options({"HGOBS_PROFILE": str(bad)})
+    assert profile_setting(None, {"HGOBS_PROFILE": "epic"}).name == "epic"
+
+
 def test_an_entry_with_an_empty_client_id_is_refused():
     """``epic=`` (an '=' and nothing after it) is a mistake, not a profile without a client
     id (that is ``epic``); the error names the entry, not its value."""

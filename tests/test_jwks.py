@@ -72,16 +72,28 @@ def test_a_single_jwk_is_a_set_of_one_and_private_parts_are_dropped():
     ({"keys": []}, 'needs a non-empty "keys" array'),
     ([1, 2], 'needs a non-empty "keys" array'),
     ({"keys": ["x"]}, "key 0 is not a JSON object"),
-    ({"keys": [{"kty": "oct", "k": "AAAA"}]}, "key 0 has kty 'oct'"),
+    ({"keys": [{"kty": "oct", "k": "AAAA"}]}, "key 0 has a kty other than RSA, EC and OKP"),
+    ({"keys": [{"kty": "s3cr3t-pasted"}]}, "key 0 has a kty other than RSA, EC and OKP"),
     ({"keys": [{"kty": "RSA", "n": "AQAB"}]}, "key 0 (RSA) cannot be read"),
     ({"keys": [{**public_jwk(P384, None), "kid": 7}]}, "key 0: kid is not a string"),
     ({"keys": [public_jwk(P384, str(i)) for i in range(101)]}, "holds 101 keys; at most 100"),
-], ids=["empty", "not-object", "key-not-object", "oct", "rsa-no-e", "kid-int", "too-many"])
+], ids=["empty", "not-object", "key-not-object", "oct", "kty-text", "rsa-no-e", "kid-int",
+        "too-many"])
 def test_unusable_sets_are_refused_with_a_reason(data, says):
     """Shapes that are no JWKS raise ConfigError saying what is wrong (never the key text)."""
     with pytest.raises(ConfigError) as caught:
-        parse_jwks(data)
-    assert says in str(caught.value)
+        parse_jwks(data, "keys.json")
+    assert says in str(caught.value) and "s3cr3t" not in str(caught.value)
+    assert str(caught.value).startswith("keys.json")
+
+
+def test_a_set_nested_too_deep_is_refused_not_a_crash(tmp_path):
+    """JSON nested deeper than the decoder's stack raises RecursionError in json.loads: it is
+    a ConfigError naming the file like any other text that is no JWKS."""
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"keys":' + "[" * 100000 + "]" * 100000 + "}")
+    with pytest.raises(ConfigError, match="nested too deep"):
+        load_jwks(deep)
 
 
 def test_unreadable_or_non_json_files_are_refused(tmp_path):

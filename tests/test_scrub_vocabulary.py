@@ -225,6 +225,13 @@ def test_a_host_is_judged_strictly():
     ("code=SplxlOBe&state=x", "code=[redacted]&state=x"),
     ("refresh_token=null", "refresh_token=null"),
     ("Secret='open", "Secret='[redacted]"),
+    ("clientSecret=abcdef123456 bad", "clientSecret=[redacted] bad"),
+    ("client-secret=abcdef123456", "client-secret=[redacted]"),
+    ('{"ClientSecret": "abcdef123456"}', '{"ClientSecret": "[redacted]"}'),
+    ('{"accessToken":"tok12345678"}', '{"accessToken":"[redacted]"}'),
+    ("X-Api-Key=abcdef123456", "X-Api-Key=[redacted]"),
+    ("Cookie: session=abcdef123456; theme=dark", "Cookie: session=[redacted]; theme=dark"),
+    ("sessions=3 session_state=ok", "sessions=3 session_state=ok"),
 ])
 def test_values_assigned_to_secret_keys_go(text, expected):
     """A value after ``key=`` (or ``"key":``) for a secret key is replaced, whatever its shape;
@@ -355,6 +362,62 @@ def test_capture_keeps_a_providers_words_and_drops_the_echoed_secrets(provider, 
     leaked = [(where, s) for where, s in emitted.strings()
               if secret[:8] in s or server_token[:8] in s]
     assert leaked == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Resource Patient/abc-123 not found", "Resource Patient/{id} not found"),
+    ("see fhir/Patient/123", "see fhir/Patient/{id}"),
+    ("(Observation/smith-john)", "(Observation/{id})"),
+    ("search Patient?family=Doe&birthdate=1970 failed", "search Patient?family&birthdate failed"),
+    ("use RS384/ES384 or PS384", "use RS384/ES384 or PS384"),
+    ("Content-Type application/json and/or text/plain", "Content-Type application/json and/or text/plain"),
+    ("what? yes/no", "what? yes/no"),
+])
+def test_relative_fhir_references_lose_their_ids_and_search_values(text, expected):
+    """A server naming ``Patient/123`` (no leading ``/``) or ``Patient?family=Doe`` gives the
+    resource id or search value away as a rooted path would: it is reduced the same way; a
+    relative reference without a FHIR resource type keeps its words."""
+    assert scrub_text(text) == expected
+
+
+def test_relative_references_are_linear():
+    """Long words, slashes and question marks cost linear time in the path pass."""
+    from hgobs.textpaths import redact_paths
+    for unit in ["a", "Patient/", "a?", "Patient?x=", "aa/" * 30 + " "]:
+        small = (unit * (16384 // len(unit) + 1))[:16384]
+        big = (unit * (65536 // len(unit) + 1))[:65536]
+        assert _cpu(redact_paths, big) <= 5 * _cpu(redact_paths, small) + 0.001, unit
+
+
+@pytest.mark.parametrize(("uri", "known", "expected"), [
+    ("https://fhir.example/urn:cerner:error:authorization-server:oauth2:token:invalid-tenant",
+     (), "urn:cerner:error:authorization-server:oauth2:token:invalid-tenant"),
+    ("https://x.example/urn:acme:error:v2:401", (), "urn:acme:error:v2:401"),
+    ("https://x.example/urn:acme:patient:1234567890:unknown", (), None),
+    ("https://x.example/urn:acme:client:correcthorse:refused", ("correcthorse",), None),
+    ("https://x.example/urn:acme:client:Xk9pQ2Lm:refused", (), None),
+])
+def test_error_urn_keeps_words_not_numbers_or_known_secrets(uri, known, expected):
+    """``response.error_urn`` keeps a server's reason words; a long number (a record or patient
+    number) or a request's secret among its parts drops it, as a token-shaped part does."""
+    import json
+
+    from hgobs.facts.oauth import error_urn, response_body_facts
+    assert error_urn(uri, known) == expected
+    body = json.dumps({"error": "invalid_client", "error_uri": uri}).encode()
+    assert response_body_facts(body, known)[0].get("response.error_urn") == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("client_secret%253Dcorrecthorse bad", "client_secret=[redacted] bad"),
+    ("user canary.person%2540example.org", "user [redacted]"),
+    ("ref Patient%252F123", "ref Patient/{id}"),
+    ("100%25 sure", "100% sure"),
+])
+def test_text_encoded_twice_is_judged_as_it_reads(text, expected):
+    """A URL echoed inside a URL parameter is percent-encoded twice: an e-mail, an assignment
+    or a resource id under two layers goes as under one."""
+    assert scrub_text(text) == expected
 
 
 @pytest.mark.parametrize("others", [(), ("eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln", "user@acme.example")],

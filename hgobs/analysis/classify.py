@@ -29,8 +29,8 @@ HISTORY_FIELDS = ("assertion.reused_after_s", "assertion.iss_ok_environment", "p
                   "presented.issued_expires_in", "presented.issued_environment",
                   "presented.after_failed_exchange", "presented.exchange_span_id")
 """Fields ``History.annotate`` adds: facts about earlier records."""
-DIAGNOSIS_FIELDS = ("outcome", "category", "confidence", "fix", "evidence", "also", "group",
-                    "diagnosis.rules", "diagnosis.profile")
+DIAGNOSIS_FIELDS = ("outcome", "category", "confidence", "fix", "evidence", "also",
+                    "also_confidence", "group", "diagnosis.rules", "diagnosis.profile")
 RECOMPUTED_FIELDS = HISTORY_FIELDS + DIAGNOSIS_FIELDS
 """Fields a record may carry from capture that this run computes again."""
 

@@ -24,7 +24,7 @@ from hgobs.config import Options, Provider
 from hgobs.facts import record as facts
 from hgobs.facts.exchange import Headers
 from hgobs.profiles import API_CALL, TOKEN_EXCHANGE, Profile, UrlPattern, load_profile, split_url
-from hgobs.profiles.urls import is_pattern, url_host, url_parts
+from hgobs.profiles.urls import host_tail, is_pattern, url_host, url_parts
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,7 @@ class Routes:
         if not owners:
             return self._wide
         found: tuple[int, ...] = ()
+        host = host_tail(host)  # a longer name costs no more (copies of its tails)
         while host:  # the host, then the host without its first label, and so on
             got = owners.get(host)
             if got is not None:

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hgobs.profiles import Profile, UrlPattern, split_url
-from hgobs.profiles.urls import is_pattern
+from hgobs.profiles.urls import host_tail, is_pattern
 from hgobs.redaction import PrefixRedactor, query_names, redact_url
 
 URL_KEYS = ("url.full", "http.url")
@@ -122,6 +122,7 @@ class UrlScope:
         """True when ``host`` lies under a pattern's literal host suffix (``a.epichosted.com``
         under ``epichosted.com``: at least one label more); one set lookup per label."""
         suffixes = self._suffixes
+        host = host_tail(host)  # a longer name costs no more (copies of its tails)
         while suffixes:  # the host without its first label, then without its second ...
             host = host.partition(".")[2]
             if not host:

@@ -33,6 +33,8 @@ class Diagnosis:
     confidence: str
     evidence: tuple[str, ...] = ()
     also: tuple[str, ...] = ()
+    also_confidence: tuple[str, ...] = ()
+    """The confidence of each of ``also``, in its order: which other cause is likelier."""
     fix: str = ""
     group: str | None = None
     profile: str = ""
@@ -54,6 +56,8 @@ class Diagnosis:
             out["evidence"] = list(self.evidence)
         if self.also:
             out["also"] = list(self.also)
+            if self.also_confidence:
+                out["also_confidence"] = list(self.also_confidence)
         if self.group:
             out["group"] = self.group
         return out
@@ -157,9 +161,12 @@ def diagnose(record: Record, profile: Profile | None = None) -> Diagnosis:
     hits.sort(key=lambda h: (h[0] not in explicit, PRIORITY[h[0]]))
     first, (conf, evidence) = hits[0]
     also = [h[0] for h in hits[1:]]
+    also_conf = [h[1][0] for h in hits[1:]]
     if earlier:
         evidence = [*evidence, pointer]
         if earlier in CATEGORIES and earlier not in also and earlier != first:
             also.append(earlier)
-    return Diagnosis(first, conf, tuple(evidence), tuple(also), fix=_fix(first, ctx.profile),
+            also_conf.append(LIKELY)  # a consequence of that exchange, as when alone
+    return Diagnosis(first, conf, tuple(evidence), tuple(also), tuple(also_conf),
+                     fix=_fix(first, ctx.profile),
                      profile=stamp)

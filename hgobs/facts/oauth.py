@@ -225,14 +225,19 @@ def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
 
 MAX_URN = 200
 """Longest ``error_urn`` kept, characters."""
+MAX_URN_NUMBER = 3
+"""Most digits of a number part of a kept ``error_urn`` (a version or code; a longer number
+may be a record's or a patient's)."""
 
 
-def error_urn(error_uri: str) -> str | None:
+def error_urn(error_uri: str, known: Iterable[str] = ()) -> str | None:
     """The URN an ``error_uri`` names in its path (some servers put their reason there, e.g.
     ``urn:cerner:error:authorization-server:oauth2:token:invalid-tenant``), lower-cased, when
     it is all vocabulary: a path segment starting ``urn:`` whose ``:``-separated parts are
     letters, digits, ``-``, ``_`` and ``.``, none of them secret-shaped
-    (``hgobs.secretshape``). None otherwise. RFC 6749 section 5.2 (``error_uri``); RFC 8141."""
+    (``hgobs.secretshape``), a number of more than ``MAX_URN_NUMBER`` digits (a record or
+    patient number), and nothing ``scrub_text`` removes (``known``: the request's secrets).
+    None otherwise. RFC 6749 section 5.2 (``error_uri``); RFC 8141."""
     path = error_uri[:2048].split("?", 1)[0].split("#", 1)[0]
     for raw in path.split("/"):
         seg = unquote(raw)
@@ -240,7 +245,8 @@ def error_urn(error_uri: str) -> str | None:
             continue
         parts = seg.split(":")
         if all(p and all(c.isascii() and (c.isalnum() or c in "-_.") for c in p)
-               and not is_secret_shaped(p) for p in parts):
+               and not is_secret_shaped(p) and not (p.isdigit() and len(p) > MAX_URN_NUMBER)
+               for p in parts) and scrub_text(seg, known, limit=MAX_URN) == seg:
             return seg.lower()
     return None
 
@@ -277,7 +283,7 @@ def response_body_facts(body: bytes, known: Iterable[str] = ()) -> tuple[dict[st
         facts["response.error_description"] = scrub_text(obj["error_description"], known)
     if isinstance(obj.get("error_uri"), str):
         facts["response.error_uri"] = redact_url(obj["error_uri"])
-        urn = error_urn(obj["error_uri"])
+        urn = error_urn(obj["error_uri"], known)
         if urn:
             facts["response.error_urn"] = urn
     if isinstance(obj.get("status"), (str, int)) and not isinstance(obj.get("status"), bool):

@@ -15,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 from hgobs.facts.exchange import Headers, Redirects
 from hgobs.facts.oauth import basic_credentials
+from hgobs.redaction import REDACTED
 from hgobs.rfc import JWT_BEARER_GRANT
 
 MAX_CONTENT_TYPE_CHARS = 256
@@ -22,6 +23,14 @@ MAX_CONTENT_TYPE_CHARS = 256
 MAX_PARAMS = 8
 """Parameter names of one ``Content-Type`` recorded."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+MEDIA_TYPE_PARAMS = frozenset({
+    "charset", "boundary", "version", "profile", "type", "start", "start-info", "action", "q",
+    "format", "fhirversion", "level", "delsp", "name", "method", "report-type", "protocol",
+    "micalg", "smime-type", "codecs", "header", "ext", "ieee754compatible", "odata.metadata",
+    "odata.streaming", "streaming", "encoding"})
+"""Parameter names of media types (IANA media type registrations, RFC 2046, RFC 6838; FHIR's
+``fhirVersion``) that ``content_type_params`` names; any other is one ``[redacted]`` (a name
+can be a value put in the wrong place: ``application/json; <token>``)."""
 
 
 def client_proof(headers: Headers, form_names: Iterable[str] | None,
@@ -75,14 +84,17 @@ def content_type_params(content_type: str | None) -> list[str]:
     """The parameter names of a ``Content-Type`` value (RFC 9110 section 8.3.1), lower-cased,
     in order, repeats dropped: ``["charset"]`` for ``application/x-www-form-urlencoded;
     charset=UTF-8``. Values are never kept; a name that is not a plain token of up to 32
-    letters, digits and ``-``/``_``/``.`` is left out. At most ``MAX_PARAMS`` names."""
+    letters, digits and ``-``/``_``/``.`` is left out, and one not in ``MEDIA_TYPE_PARAMS`` is
+    ``[redacted]`` (once). At most ``MAX_PARAMS`` names."""
     if not content_type or ";" not in content_type:
         return []
     out: list[str] = []
     for part in content_type[:MAX_CONTENT_TYPE_CHARS].split(";")[1:]:
         name = part.partition("=")[0].strip().lower()
-        if name and len(name) <= 32 and name.replace("-", "").replace("_", "").replace(
-                ".", "").isalnum() and name.isascii() and name not in out:
+        if name and name not in MEDIA_TYPE_PARAMS:
+            name = REDACTED if len(name) <= 32 and name.replace("-", "").replace("_", "").replace(
+                ".", "").isalnum() and name.isascii() else ""
+        if name and name not in out:
             out.append(name)
         if len(out) >= MAX_PARAMS:
             break

@@ -8,6 +8,7 @@ its environments, when it declares any, replace the other's. Format: ``docs/prof
 
 from __future__ import annotations
 
+import stat
 import sys
 from collections.abc import Mapping
 from importlib import resources
@@ -45,9 +46,22 @@ def _builtin_data(name: str) -> dict[str, Any]:
     return tomllib.loads(raw)
 
 
+MAX_PROFILE_BYTES = 1 << 20
+"""Largest profile file read (the built-in ones are a few KB): a larger one is refused before
+it is parsed, so a wrong path (a log, ``/dev/zero``) costs one bounded read."""
+
+
 def _file_data(path: Path, source: str) -> dict[str, Any]:
+    """The parsed TOML of the regular file ``path`` (``MAX_PROFILE_BYTES`` at most); a FIFO,
+    device or directory is refused without reading it (it could block or never end)."""
     try:
-        raw = path.read_text("utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise ProfileError(source, "is not a regular file")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PROFILE_BYTES + 1)
+        if len(data) > MAX_PROFILE_BYTES:
+            raise ProfileError(source, f"is larger than {MAX_PROFILE_BYTES} bytes")
+        raw = data.decode("utf-8")
     except OSError as exc:
         raise ProfileError(source, f"cannot be read ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
@@ -58,6 +72,8 @@ def _file_data(path: Path, source: str) -> dict[str, Any]:
         return tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(source, f"is not valid TOML ({exc})") from None
+    except RecursionError:  # arrays or inline tables nested deeper than the parser's stack
+        raise ProfileError(source, "is nested too deep to be a profile") from None
 
 
 def _merge(base: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
@@ -167,8 +183,13 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> 
         )
     except ProfileError:
         raise
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise ProfileError(source, f"has the wrong shape ({exc})") from None
+    except KeyError as exc:  # a key the format requires (its name, never a value)
+        raise ProfileError(source, f"has the wrong shape (no {exc} key)") from None
+    except (AttributeError, TypeError, ValueError):
+        # The message of int(), float() and the like quotes the value, which may be anything
+        # (a client id pasted in the wrong place): only the kind of fault is said.
+        raise ProfileError(source, "has the wrong shape (a value of the wrong type: see "
+                                   "docs/profiles.md)") from None
 
 
 CLAIM_KINDS = ("client_id", "email", "user", "any")

@@ -15,7 +15,7 @@ from typing import Any
 
 from hgobs.errors import ProfileError
 from hgobs.profiles.toml_text import to_toml
-from hgobs.profiles.urls import Captures, UrlPattern, is_pattern, split_url, url_parts
+from hgobs.profiles.urls import Captures, UrlPattern, host_tail, is_pattern, split_url, url_parts
 
 TOKEN_EXCHANGE = "token_exchange"
 API_CALL = "api_call"
@@ -191,7 +191,7 @@ class Profile:
     def _resolve_pattern(self, host: str, port: int | None,
                          path: str) -> tuple[str, str, Captures] | None:
         candidates: list[tuple[UrlPattern, str, str]] = []
-        labels = host.split(".")
+        labels = host_tail(host).split(".")  # bounded: suffixes of a DNS name's length
         for i in range(len(labels)):
             candidates += self._by_suffix.get(".".join(labels[i:]), ())
         candidates += self._any_host

@@ -59,6 +59,19 @@ def url_parts(url: Any) -> tuple[str, int | None, str]:
     return split_url(str(url))
 
 
+MAX_HOST_LABELS = 127
+"""Most labels of a host name (RFC 1035 section 2.3.4: 255 octets in all, so 127 one-letter
+labels); a suffix with more is never a profile's."""
+
+
+def host_tail(host: str) -> str:
+    """``host`` without the labels before its last ``MAX_HOST_LABELS`` (a longer name is no
+    DNS name): suffix lookups label by label then cost at most ``MAX_HOST_LABELS`` steps
+    whatever the host's length. Linear."""
+    head = host.rsplit(".", MAX_HOST_LABELS)
+    return host[len(head[0]) + 1:] if len(head) > MAX_HOST_LABELS else host
+
+
 def is_pattern(url: str) -> bool:
     """True when ``url`` holds a placeholder (``{``): a pattern, not an exact URL."""
     return "{" in url

@@ -45,7 +45,7 @@ ANALYSIS_FIELDS = (
     "assertion.reused_after_s", "assertion.iss_ok_environment", "presented.age_s",
     "presented.issued_expires_in", "presented.issued_environment",
     "presented.after_failed_exchange", "presented.exchange_span_id",
-    "outcome", "category", "confidence", "fix", "evidence", "also", "group",
+    "outcome", "category", "confidence", "fix", "evidence", "also", "also_confidence", "group",
     "diagnosis.rules", "diagnosis.profile", "profile", "url")
 """The record fields the analysis reads of a record it does not judge again: the history
 facts ``hgobs.diagnosis.History`` reads and adds, the verdict and stamp a record carries, the

@@ -170,7 +170,9 @@ def test_the_analysis_imports_neither_capture_nor_httpx():
 def test_the_only_cycle_through_functions_is_the_url_and_text_rules():
     """Through imports inside functions too, the package's one cycle is the mutual recursion
     of the URL rule and the text rule (``redact_url`` scrubs query names as text; the text
-    scrubber reduces URLs it finds by ``redact_url``, and its removal of known secrets,
-    ``hgobs.knownsecrets``, reduces a known URL by the URL rule's path rule); capture's span
+    scrubber reduces URLs it finds by ``redact_url``, path references in its text by
+    ``hgobs.textpaths``, which uses the URL rule's path reduction, and its removal of known
+    secrets, ``hgobs.knownsecrets``, reduces a known URL by that path rule too); capture's span
     redaction and log filter import the URL scope, not the module that attaches them."""
-    assert cycles(graph()) == [["hgobs.knownsecrets", "hgobs.redaction", "hgobs.scrub"]]
+    assert cycles(graph()) == [["hgobs.knownsecrets", "hgobs.redaction", "hgobs.scrub",
+                                "hgobs.textpaths"]]

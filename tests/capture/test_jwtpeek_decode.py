@@ -103,6 +103,8 @@ def test_peek_facts_are_the_same_as_with_pyjwt_alone(chunk, monkeypatch):
 
 def _defect_step_by_step(raw: str) -> tuple[str, str] | None:
     """The defect checks one by one, as ``_defect`` makes them when its one search fails."""
+    if jwtpeek.not_shown(raw):  # a person's placeholder (``...``), before any shape check
+        return "not_shown", "whole"
     if (space := re.search(r"\s", raw)) is not None:
         return "whitespace", jwtpeek._part_at(raw, space.start())
     segments = raw.split(".")

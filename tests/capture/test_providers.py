@@ -293,3 +293,27 @@ def test_scope_covers_pattern_hosts_custom_domains_and_host_wide_patterns(url, w
     changes = rewrites(scope, {"url.full": url})
     assert changes.get("url.full") == want
 
+
+
+def test_a_host_of_very_many_labels_costs_linear_time():
+    """A host name of thousands of labels (no DNS name, but an httpx URL accepts it: a SMART
+    launch's ``iss`` can be anything) is matched against every profile's host suffixes in
+    time linear in its length: the tails looked up are those of a DNS name's length."""
+    names = ("healthgorilla", "epic", "oracle", "okta", "entra", "keycloak", "generic")
+    routes = Routes(tuple(Provider(load_profile(n), f"c-{n}") for n in names))
+    scope = UrlScope([load_profile(n) for n in names])
+
+    def cost(labels: int) -> float:
+        url = "https://" + "a." * labels + "okta.com/oauth2/v1/token"
+        parsed = httpx.URL(url)
+        start = time.process_time()
+        for _ in range(3):
+            routes.route(url)
+            routes.route(parsed)
+            scope.covers(url)
+            scope.redacted(url)
+        return time.process_time() - start
+
+    small, big = cost(2000), cost(8000)
+    assert big <= 6 * small + 0.05, (small, big)
+    assert routes.route("https://" + "a." * 8000 + "okta.com/oauth2/v1/token")[0] == "token_exchange"

@@ -109,6 +109,50 @@ def test_a_file_that_cannot_be_a_profile_is_a_profile_error(tmp_path: Path) -> N
             load_profile(spec)
 
 
+@pytest.mark.parametrize("key, value", [
+    ("limits", {"leeway_s": "s3cr3t-client-value"}),
+    ("limits", {"max_jti_length": "s3cr3t-client-value"}),
+    ("errors", [{"category": "c", "status": "s3cr3t-client-value"}]),
+    ("environments", {"a": "s3cr3t-client-value"}),
+])
+def test_a_wrong_type_is_named_without_quoting_the_value(key: str, value: object) -> None:
+    """int() and float() quote the value they refuse; a profile error never does (a client id
+    or secret pasted into the wrong key must not reach a log through the error)."""
+    data = {"name": "x", "token_urls": {"d": "https://x/t"}, key: value}
+    with pytest.raises(ProfileError) as info:
+        profile_from_mapping(data, "my.toml")
+    assert "wrong shape" in str(info.value) and "s3cr3t" not in str(info.value)
+
+
+def test_a_device_a_fifo_or_a_huge_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    """A profile path naming /dev/zero or a FIFO would never end or block: refused by its
+    type; a file over MAX_PROFILE_BYTES is refused after one bounded read."""
+    import os
+
+    from hgobs.profiles.load import MAX_PROFILE_BYTES
+    fifo = tmp_path / "p.toml"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.toml"
+    huge.write_bytes(b"# " + b"x" * MAX_PROFILE_BYTES + b"\n")
+    for spec, says in (("/dev/zero", "not a regular file"), (str(fifo), "not a regular file"),
+                       (str(huge), "larger than")):
+        with pytest.raises(ProfileError, match=says):
+            load_profile(spec)
+    with pytest.raises(ProfileError, match="not a regular file"):
+        profile_from_mapping({"name": "x", "extends": str(fifo)}, "my.toml")
+
+
+def test_a_profile_nested_too_deep_is_a_profile_error(tmp_path: Path) -> None:
+    """tomllib recurses into nested arrays and inline tables: a file nested deeper than the
+    stack is a ProfileError naming it, not a RecursionError out of the CLI or the config."""
+    for name, value in (("arrays", "[" * 50000 + "]" * 50000),
+                        ("tables", "{b=" * 50000 + "1" + "}" * 50000)):
+        deep = tmp_path / f"{name}.toml"
+        deep.write_text(f'name = "x"\na = {value}\n', encoding="utf-8")
+        with pytest.raises(ProfileError, match="nested too deep"):
+            load_profile(str(deep))
+
+
 def test_an_unknown_name_says_it_is_no_built_in() -> None:
     with pytest.raises(ProfileError, match=r"is no built-in profile \(healthgorilla, .*generic\)"):
         load_profile("nosuch")

@@ -61,6 +61,11 @@ def test_a_servers_429_outranks_a_claim_derived_guess() -> None:
     verdict = diagnose(record, load_profile())
     assert verdict.category == "rate_limited"
     assert "environment_mismatch" in verdict.also
+    # each other cause carries its own confidence: the record says which is likelier
+    assert len(verdict.also_confidence) == len(verdict.also)
+    fields = verdict.as_fields()
+    assert dict(zip(fields["also"], fields["also_confidence"], strict=True))[
+        "environment_mismatch"] == "confirmed"
 
 
 def test_a_profile_error_text_outranks_and_brings_its_fix() -> None:

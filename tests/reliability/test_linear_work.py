@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
-from hgobs import redaction, scrub
+from hgobs import redaction, scrub, textpaths
 from hgobs.facts import challenges, jwtpeek
 from tests.reliability import tally
 
@@ -54,7 +54,7 @@ PATTERNS: dict[str, Callable[[str], object]] = {
     "b64_run": lambda t: scrub._B64_RUN_RE.sub("", t),
     "emails": scrub._redact_emails,
     "urls": scrub._urls,
-    "path_refs": scrub._redact_paths,
+    "path_refs": textpaths.redact_paths,
     # every match seen, none kept: a list of 100,000s of match objects would time the collector
     "challenge_items": lambda t: deque(challenges._CHALLENGE_ITEM_RE.finditer(t), maxlen=0),
     "email_shape": jwtpeek._is_email,
