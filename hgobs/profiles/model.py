@@ -173,8 +173,9 @@ class Profile:
         found = self.resolve(url)
         return (found[0], found[1]) if found is not None else (None, None)
 
-    def resolve(self, url: Any) -> tuple[str, str, Captures] | None:
-        """``(kind, environment, captures)`` for a URL of the profile (see ``match``), or None."""
+    def resolve(self, url: Any, *, patterns: bool = True) -> tuple[str, str, Captures] | None:
+        """``(kind, environment, captures)`` for a URL of the profile (see ``match``), or None;
+        with ``patterns`` False, by its exact token URLs and API bases alone."""
         host, port, path = url_parts(url)
         env = self._token_index.get((host, port, path))
         if env is not None:
@@ -184,7 +185,7 @@ class Profile:
             for base_path, env_name in bases:
                 if path == base_path or path.startswith(base_path + "/"):
                     return API_CALL, env_name, {}
-        if self._by_suffix or self._any_host:
+        if patterns and (self._by_suffix or self._any_host):
             return self._resolve_pattern(host, port, path)
         return None
 

@@ -74,11 +74,14 @@ class ProfileSet:
         return self._by_name.get(name)
 
     def for_url(self, url: Any) -> Profile | None:
-        """The first profile for which ``url`` is a token URL or under an API base, else the
+        """The profile for which ``url`` is a token URL or under an API base: the first whose
+        exact URLs name it, else the first whose URL patterns match it (so one profile's
+        pattern never takes another's exact URL, as in capture's ``Routes``), else the
         fallback when it matches, else None."""
-        for profile in self.profiles:
-            if profile.match(url)[0] is not None:
-                return profile
+        for patterns in (False, True):
+            for profile in self.profiles:
+                if profile.resolve(url, patterns=patterns) is not None:
+                    return profile
         if self.fallback is not None and self.fallback.match(url)[0] is not None:
             return self.fallback
         return None

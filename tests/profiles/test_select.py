@@ -125,3 +125,15 @@ def test_a_record_of_a_users_own_profile_keeps_its_verdict_or_says_so(tmp_path) 
     assert again == ["unclassified"]  # no rule of healthgorilla decides it from these facts
     said = [str(w.message) for w in caught if "not built in" in str(w.message)]
     assert said and "(my-idp)" in said[0] and "judged under healthgorilla" in said[0]
+
+
+def test_an_exact_url_wins_over_an_earlier_profiles_pattern() -> None:
+    """Exact URLs of every profile are tried before any pattern, as capture's routing does:
+    a catch-all pattern listed first does not take another profile's exact token URL."""
+    wide = profile_from_mapping({"name": "wide", "environments": {
+        "any": {"token_urls": ["https://{*}/{*}/token"]}}})
+    exact = profile_from_mapping({"name": "exact", "environments": {
+        "prod": {"token_urls": ["https://idp.example.test/oauth2/token"]}}})
+    both = ProfileSet([wide, exact], load_profile("generic"))
+    assert both.for_url("https://idp.example.test/oauth2/token").name == "exact"
+    assert both.for_url("https://other.example.test/oauth2/token").name == "wide"
