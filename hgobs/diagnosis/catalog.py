@@ -41,6 +41,10 @@ class Category:
     rule: str = ""
     """Name of the predicate in ``hgobs.diagnosis.rules`` that decides this category (empty
     for ``unclassified``, which is what no rule decides)."""
+    refines: tuple[str, ...] = ()
+    """Categories a server may name whose cause this one explains more precisely: when the
+    server names one of them, this category's rule holds and the named one's does not, the
+    server's word counts for this one (``hgobs.diagnosis.verdict``)."""
 
 
 _C = Category
@@ -184,7 +188,7 @@ CATALOG: tuple[Category, ...] = (
        "Synchronise the host clock with NTP; keep iat at the current time and a few minutes of lifetime.",
        "Valid by the client clock, invalid by the server's Date header.",
        "RFC 7519 section 4.1.4 (clock skew); RFC 7231 section 7.1.1.2 (Date)",
-       rule="clock_skew"),
+       rule="clock_skew", refines=("expired_assertion", "assertion_not_yet_valid")),
     _C("assertion_reuse", "Assertion used twice",
        "A token exchange that worked once fails when repeated with the same assertion.",
        "Assertions are single use; the same assertion (or the same iss + jti) was exchanged before.",

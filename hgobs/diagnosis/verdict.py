@@ -88,10 +88,10 @@ def _fix(category: str, profile: Profile) -> str:
     return CATEGORIES[category].fix
 
 
-REFINES = {"clock_skew": ("expired_assertion", "assertion_not_yet_valid")}
-"""A category that explains what the server named more precisely: a server that says
-"expired" about an assertion valid by the client's clock but not by the server's ``Date``
-names a clock skew (RFC 7519 section 4.1.4)."""
+REFINES = {c.id: c.refines for c in CATALOG if c.refines}
+"""Category id -> the categories it explains more precisely (``Category.refines``): a server
+that says "expired" about an assertion valid by the client's clock but not by the server's
+``Date`` names a clock skew (RFC 7519 section 4.1.4)."""
 
 
 def _refine(explicit: dict[str, list[str]], found: dict[str, Verdict]) -> None:
