@@ -16,18 +16,15 @@ import time
 import uuid
 from urllib.parse import unquote
 
-import httpx
 import pytest
 
-import hgobs
 from hgobs import knownsecrets, scrub, secretshape
 from hgobs.profiles import BUILTIN, load_profile
 from hgobs.redaction import REDACTED, redact_url
 from hgobs.scrub import scrub_text
 from hgobs.secretshape import assignment_spans, credential_spans, is_secret_shaped, is_vocabulary
 from tests.reliability.shapes import TOKEN_KINDS, _token
-from tests.support.emitted import Emitted, collect_logs, loop_profile
-from tests.support.loopback import Reply
+from tests.support.emitted import refused_exchange
 from tests.support.servers import LoopServer
 
 RND = random.Random(20261205)
@@ -342,20 +339,9 @@ def test_capture_keeps_a_providers_words_and_drops_the_echoed_secrets(provider, 
     nothing of either secret reaches any output."""
     text = PROVIDER_TEXTS[provider][0]
     secret, server_token = _secret(), str(uuid.UUID(int=RND.getrandbits(128), version=4))
-    body = {"error": "invalid_client",
-            "error_description": f"{text} (secret {secret[:12]}..., trace {server_token})"}
-    server.script.load([Reply(401, [("content-type", "application/json")],
-                              json.dumps(body).encode())])
-    jsonl = tmp_path / "attempts.jsonl"
-    with collect_logs() as logs, httpx.Client() as client:
-        hgobs.instrument_client(client, profile=loop_profile(server.origin), jsonl_path=jsonl,
-                                tracer_provider=telemetry.tracer_provider,
-                                meter_provider=telemetry.meter_provider)
-        client.post(f"{server.origin}/oauth/token",
-                    data={"grant_type": "client_credentials", "client_id": "app-0001",
-                          "client_secret": secret})
-        hgobs.uninstrument_client(client)
-    emitted = Emitted(telemetry, logs, jsonl)
+    emitted = refused_exchange(server, telemetry, tmp_path,
+                               f"{text} (secret {secret[:12]}..., trace {server_token})",
+                               client_id="app-0001", client_secret=secret)
     (record,) = emitted.jsonl_records()
     assert record["response.error_description"] == (
         f"{text} (secret {REDACTED}..., trace {REDACTED})")
@@ -400,7 +386,6 @@ def test_relative_references_are_linear():
 def test_error_urn_keeps_words_not_numbers_or_known_secrets(uri, known, expected):
     """``response.error_urn`` keeps a server's reason words; a long number (a record or patient
     number) or a request's secret among its parts drops it, as a token-shaped part does."""
-    import json
 
     from hgobs.facts.oauth import error_urn, response_body_facts
     assert error_urn(uri, known) == expected

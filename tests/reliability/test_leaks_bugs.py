@@ -3,16 +3,12 @@ regression tests (the property tests generate these inputs too)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-import hgobs
 from tests.reliability import leaks, tally
-from tests.support.emitted import Emitted, collect_logs, loop_profile
-from tests.support.loopback import Reply
+from tests.support.emitted import Emitted, refused_exchange
 from tests.support.servers import LoopServer
 
 PROMISE = tally.SECRETS
@@ -31,18 +27,8 @@ def server() -> Iterator[LoopServer]:
 
 def exchange(server: LoopServer, telemetry, tmp_path, description: str) -> Emitted:
     """One client_credentials exchange answered 401 with ``description``; what hgobs emitted."""
-    server.script.load([Reply(401, [JSON], json.dumps(
-        {"error": "invalid_client", "error_description": description}).encode())])
-    jsonl = tmp_path / "attempts.jsonl"
-    with collect_logs() as logs, httpx.Client() as client:
-        hgobs.instrument_client(client, profile=loop_profile(server.origin), jsonl_path=jsonl,
-                                tracer_provider=telemetry.tracer_provider,
-                                meter_provider=telemetry.meter_provider)
-        client.post(f"{server.origin}/oauth/token",
-                    data={"grant_type": "client_credentials", "client_id": "client-0001",
-                          "client_secret": CLIENT_SECRET})
-        hgobs.uninstrument_client(client)
-    return Emitted(telemetry, logs, jsonl)
+    return refused_exchange(server, telemetry, tmp_path, description, client_id="client-0001",
+                            client_secret=CLIENT_SECRET)
 
 
 def test_percent_encoded_secret_in_server_text(server, telemetry, tmp_path):

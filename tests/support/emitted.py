@@ -185,3 +185,27 @@ def find_leaks(emitted: Iterable[tuple[str, str]], needles: Iterable[str],
                 found.append((where, piece, text[:300]))
                 break
     return found
+
+
+def refused_exchange(server: Any, telemetry: Any, tmp_path: Path, description: str, *,
+                     client_id: str, client_secret: str) -> Emitted:
+    """One ``client_credentials`` exchange through an instrumented client to ``server`` (a
+    loopback server), answered 401 ``invalid_client`` with ``description``; what hgobs
+    emitted (spans, metrics, logs, the JSON Lines file in ``tmp_path``)."""
+    import httpx
+
+    import hgobs
+    from tests.support.loopback import Reply
+
+    server.script.load([Reply(401, [("content-type", "application/json")], json.dumps(
+        {"error": "invalid_client", "error_description": description}).encode())])
+    jsonl = tmp_path / "attempts.jsonl"
+    with collect_logs() as logs, httpx.Client() as client:
+        hgobs.instrument_client(client, profile=loop_profile(server.origin), jsonl_path=jsonl,
+                                tracer_provider=telemetry.tracer_provider,
+                                meter_provider=telemetry.meter_provider)
+        client.post(f"{server.origin}/oauth/token",
+                    data={"grant_type": "client_credentials", "client_id": client_id,
+                          "client_secret": client_secret})
+        hgobs.uninstrument_client(client)
+    return Emitted(telemetry, logs, jsonl)
