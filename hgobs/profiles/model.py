@@ -17,6 +17,8 @@ from hgobs.errors import ProfileError
 from hgobs.profiles.toml_text import to_toml
 from hgobs.profiles.urls import Captures, UrlPattern, host_tail, is_pattern, split_url, url_parts
 
+SAID_MEMO = 256
+"""Distinct server answers whose mapped error texts a profile keeps (``Profile.said``)."""
 TOKEN_EXCHANGE = "token_exchange"
 API_CALL = "api_call"
 
@@ -122,6 +124,8 @@ class Profile:
         default_factory=dict, init=False, repr=False, compare=False)
     _any_host: list[tuple[UrlPattern, str, str]] = field(
         default_factory=list, init=False, repr=False, compare=False)
+    _said: dict[tuple[str, Any, Any], tuple[ErrorText, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.environments:
@@ -230,14 +234,25 @@ class Profile:
         return _audiences(self, token_url)
 
     def said(self, record: dict[str, Any]) -> tuple[ErrorText, ...]:
-        """The ``errors`` entries the record's answer holds (``ErrorText``); linear in the
-        server's words times the number of entries, no regular expression."""
+        """The ``errors`` entries the record's answer holds, linear, no regular expression;
+        kept for ``SAID_MEMO`` answers (the verdict and several rules ask it of a record)."""
         if not self.errors:
             return ()
-        get = record.get
-        words = words_of(record)
-        code = get("response.error") or get("challenge.error") or ""
-        status = get("http.status")
+        key = (words_of(record), record.get("response.error") or record.get("challenge.error")
+               or "", record.get("http.status"))
+        memo = self._said
+        try:
+            found = memo.get(key)
+        except TypeError:  # a status that is no number (a record not written by hgobs)
+            return self._match_errors(*key)
+        if found is None:
+            if len(memo) >= SAID_MEMO:
+                memo.clear()
+            found = memo[key] = self._match_errors(*key)
+        return found
+
+    def _match_errors(self, words: str, code: Any, status: Any) -> tuple[ErrorText, ...]:
+        """The ``errors`` entries that hold for these words, error code and status."""
         return tuple(e for e in self.errors
                      if (not e.text or e.text in words) and (not e.error or e.error == code)
                      and (e.status is None or e.status == status))
