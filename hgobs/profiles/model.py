@@ -356,7 +356,7 @@ def words_of(record: dict[str, Any]) -> str:
     return server_words(*(get(name) for name in WORD_FIELDS))
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def server_words(*texts: Any) -> str:
     """The server's words (texts that are strings), lower-cased and joined by spaces."""
     return " ".join(t for t in texts if isinstance(t, str)).lower()
