@@ -41,6 +41,7 @@ from hgobs.config import fingerprint_key_setting, profile_setting  # noqa: E402
 from hgobs.diagnosis.catalog import CATEGORIES  # noqa: E402
 from hgobs.errors import ConfigError  # noqa: E402
 from hgobs.profiles import Profile, ProfileSet, profile_from_token_urls  # noqa: E402
+from hgobs.progress import Progress  # noqa: E402
 from hgobs.readers import Item, ReadContext, read_paths  # noqa: E402
 from hgobs.redaction import Fingerprinter  # noqa: E402
 from hgobs.reports import counted, render  # noqa: E402
@@ -117,7 +118,7 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
             fingerprint_key: str | bytes | None = None, since: datetime | str | None = None,
             until: datetime | str | None = None, bucket: str = "1d", recurring_min: int = 2,
             rejudge: bool = False, now: datetime | None = None,
-            progress: Callable[[Iterator[Item]], Iterator[Item]] | None = None) -> Report:
+            progress: Progress | None = None) -> Report:
     """Classify the auth attempts of ``paths`` (files, folders, globs, ``-`` for standard
     input; any format the readers know) and reduce them to a ``Report``, streaming (memory
     bounded by the report's keys, not by the input).
@@ -137,8 +138,8 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
       profile in use (name and content digest), so ``profile`` or ``token_urls`` re-judge just
       the records stamped under another profile; a run with ``client_id`` judges every record
       again (it adds ``iss``/``sub`` facts the stamp did not see).
-    - ``now``: the report's ``generated_at`` (default: now); ``progress``: passes the items
-      read through (the CLI's progress bar).
+    - ``now``: the report's ``generated_at`` (default: now); ``progress``: a
+      ``hgobs.progress.Progress`` to show the bytes and records read (the CLI's, on a terminal).
 
     Raises ``ConfigError`` (bad ``bucket``, ``since`` not before ``until``, ``recurring_min``
     below 1, a time that is not ISO 8601), ``ProfileError``, ``FileNotFoundError``.
@@ -224,7 +225,7 @@ def _urls(token_urls: Iterable[str]) -> tuple[str, ...]:
 
 def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: str | None,
             trust: bool, *,
-            progress: Callable[[Iterator[Item]], Iterator[Item]] | None = None,
+            progress: Progress | None = None,
             on_notice: Callable[[str, int], None] | None = None) -> Iterator[Classified | Item]:
     """The judged items of ``paths``, in the order ``read_paths`` yields them (time order
     across files). Warns (``AnalysisWarning``) of files left out, records out of time order
@@ -234,8 +235,8 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
     ignored: list[str] = []
     items = read_paths(names, ctx, ignored)
     with gc_paused():
-        yield from judge(progress(items) if progress else items, ctx.profiles, client_fp,
-                         trust=trust, on_notice=on_notice)
+        yield from judge(progress.track(items, ctx.tally) if progress else items, ctx.profiles,
+                         client_fp, trust=trust, on_notice=on_notice)
     if ctx.repeated:
         warnings.warn(f"read once: {counted(len(ctx.repeated), 'input')} naming a file already "
                       f"read ({', '.join(ctx.repeated[:3])}{' ...' if len(ctx.repeated) > 3 else ''})",

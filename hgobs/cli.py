@@ -24,7 +24,7 @@ from hgobs import __version__, api
 from hgobs.diagnosis.catalog import CATALOG
 from hgobs.errors import ConfigError, HgobsError, ProfileError
 from hgobs.profiles import Profile, available_builtins, load_profile
-from hgobs.readers import Item
+from hgobs.progress import Progress
 from hgobs.reports import FORMATS, counted
 
 MAX_SKIPPED_SAID = 5
@@ -64,23 +64,6 @@ def _say(caught: Iterable[warnings.WarningMessage]) -> None:
             click.echo(f"hgobs: {w.message}", err=True)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-
-
-def _progress(items: Iterator[Item]) -> Iterator[Item]:
-    """Pass ``items`` through, showing a running count on stderr when it is a terminal."""
-    if not sys.stderr.isatty():
-        yield from items
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn
-
-    with Progress(SpinnerColumn(), TextColumn("reading: {task.completed} records"),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("read", total=None)
-        for n, item in enumerate(items, start=1):
-            if n % 1000 == 0:
-                bar.update(task, completed=n)
-            yield item
 
 
 @contextlib.contextmanager
@@ -207,7 +190,7 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
         api.failing_categories(fail_on, ())  # a bad --fail-on fails before any reading
         report = api.analyze(paths, profile=profile, token_urls=token_urls,
                              client_id=client_id, since=since, until=until, bucket=bucket,
-                             recurring_min=recurring_min, rejudge=rejudge, progress=_progress)
+                             recurring_min=recurring_min, rejudge=rejudge, progress=Progress())
         text = report.render(fmt)
     _say(w for w in caught if not issubclass(w.category, api.ClientIdMismatchWarning))
     if output:

@@ -193,7 +193,7 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> 
     from the first line one knows, each line before it one skip (``hgobs.readers.files``).
     """
     try:
-        stream = open_input(name)
+        stream = open_input(name, ctx.tally)
     except READ_ERRORS as exc:
         yield Item(f"{name}:0", reason=f"cannot open file ({read_error(exc)})")
         return
@@ -244,20 +244,26 @@ def read_paths(paths: Iterable[str], ctx: ReadContext | None = None,
     twice (named twice, or named and found in a folder, by any path: the same device and
     inode) is read once, and the later path listed in ``ctx.repeated``: its records would
     otherwise count twice and look like reused assertions. The notes of the manifests of
-    folders walked are put in ``ctx.notes`` (``expand``).
+    folders walked are put in ``ctx.notes`` (``expand``), and the size of the regular files
+    to read in ``ctx.tally.total`` (None once an input is not one: standard input, a pipe).
     """
     context = ctx or ReadContext()
     files, seen = [], set()
+    tally = context.tally
     for name, named in expand(paths, ignored, context.notes):
         try:
             info = os.stat(name) if name != "-" else None
         except OSError:  # unreadable: read_file says why
             info = None
-        key = (info.st_dev, info.st_ino) if info is not None and stat.S_ISREG(info.st_mode) \
-            else None
+        regular = info is not None and stat.S_ISREG(info.st_mode)
+        key = (info.st_dev, info.st_ino) if info is not None and regular else None
         if key is not None and key in seen:
             context.repeated.append(name)
             continue
+        if tally.total is not None and (regular or info is None) and name != "-":
+            tally.total += info.st_size if info is not None else 0  # unreadable: 0, skipped
+        else:
+            tally.total = None
         if key is not None:
             seen.add(key)
         files.append((name, None if named else ignored))

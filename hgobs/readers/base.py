@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import IO, Protocol
 
 from hgobs.profiles import Profile, ProfileSet
+from hgobs.readers.files import ByteTally
 from hgobs.redaction import Fingerprinter
 from hgobs.schema import Record
 
@@ -74,7 +75,8 @@ class ReadContext:
     What reading found is counted here, by file name: ``late`` (records read out of time order,
     beyond the lateness bound) and ``reorder_full`` (times a file's reorder buffer was full);
     ``repeated`` lists inputs that name a file already read (read once); ``notes`` holds the
-    note of each walked folder's manifest (folder -> note, ``hgobs.readers.manifest``).
+    note of each walked folder's manifest (folder -> note, ``hgobs.readers.manifest``);
+    ``tally`` counts the bytes read of the inputs' total size (``ByteTally``).
     """
 
     profile: Profile | ProfileSet = field(default_factory=ProfileSet.auto)
@@ -87,6 +89,7 @@ class ReadContext:
     reorder_full: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     repeated: list[str] = field(default_factory=list, compare=False, hash=False)
     notes: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    tally: ByteTally = field(default_factory=ByteTally, compare=False, hash=False)
     profiles: ProfileSet = field(init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:

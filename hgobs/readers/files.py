@@ -29,8 +29,8 @@ import zlib
 from collections.abc import Callable
 from typing import IO, Any
 
-__all__ = ["BANNER_BYTES", "BANNER_LINES", "SNIFF_BYTES", "open_input", "past_banner",
-           "past_blank", "sniffed_head"]
+__all__ = ["BANNER_BYTES", "BANNER_LINES", "SNIFF_BYTES", "ByteTally", "open_input",
+           "past_banner", "past_blank", "sniffed_head"]
 
 SNIFF_BYTES = 4096
 """Bytes of a file's start (from its first line that is not blank) each reader's ``sniff`` sees."""
@@ -42,6 +42,40 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _UTF16_BOMS = ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 _CHUNK = 1 << 16
+
+
+class ByteTally:
+    """How much of a run's input has been read: ``done`` (bytes taken from the files so far; a
+    gzip file's compressed bytes) of ``total`` (the size of every regular file to read, None
+    when an input's size is unknown: standard input, a pipe). What a progress display shows."""
+
+    __slots__ = ("done", "total")
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.total: int | None = 0
+
+
+class _Tallied(io.RawIOBase):
+    """The raw file ``raw``, adding each read's byte count to ``tally.done``."""
+
+    def __init__(self, raw: IO[bytes], tally: ByteTally) -> None:
+        self._raw = raw
+        self._tally = tally
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        if n:
+            self._tally.done += n
+        return n or 0
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
 
 
 class _Plain(io.RawIOBase):
@@ -140,15 +174,18 @@ def read_error(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or type(exc).__name__
 
 
-def open_input(name: str) -> IO[bytes]:
+def open_input(name: str, tally: ByteTally | None = None) -> IO[bytes]:
     """``name`` opened for binary reading (``-``: standard input), gzip decompressed when it
-    starts like gzip, as UTF-8 with LF line ends (see module doc). Raises ``OSError`` when the
-    file cannot be opened, or one of ``READ_ERRORS`` when its first bytes cannot be read."""
+    starts like gzip, as UTF-8 with LF line ends (see module doc); the bytes read from a file
+    are added to ``tally.done`` when given. Raises ``OSError`` when the file cannot be opened,
+    or one of ``READ_ERRORS`` when its first bytes cannot be read."""
     if name == "-":  # buffered, so its head can be looked at (a test harness's may not be)
         stdin = sys.stdin.buffer
         stream: IO[bytes] = stdin if hasattr(stdin, "peek") else io.BufferedReader(stdin)  # type: ignore
-    else:
+    elif tally is None:
         stream = open(name, "rb")
+    else:
+        stream = io.BufferedReader(_Tallied(open(name, "rb", buffering=0), tally), _CHUNK)
     try:
         if stream.peek(2)[:2] == _GZIP_MAGIC:  # type: ignore[attr-defined]  # (a pipe cannot seek)
             stream = gzip.open(stream, "rb")  # type: ignore[assignment]

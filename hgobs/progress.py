@@ -1,0 +1,135 @@
+"""Progress of a long run on standard error, when it is a terminal: bytes, records, rate, time left.
+
+One component for every long run: a local ``hgobs analyze`` feeds it from the readers'
+``ByteTally`` (``track``); a distributed run feeds it the totals of finished partitions
+(``update``). When standard error is not a terminal (a pipe, a file, CI) it writes nothing at
+all, so logs and ``--format json`` output are unchanged. Drawn by ``rich.progress`` (the
+``analyze`` extra), refreshed at most ``REFRESH_PER_SECOND`` times a second from its own
+thread, and erased when the run ends.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO, TypeVar
+
+from hgobs.readers.files import ByteTally
+
+T = TypeVar("T")
+
+REFRESH_PER_SECOND = 4
+EVERY = 1024
+"""``track`` updates the display at the first item and once per this many items after it."""
+
+
+class Progress:
+    """A progress line on ``stream`` (default ``sys.stderr``): a bar of bytes read of the total
+    (a pulse when the total is unknown), bytes as ``12.3/48.0 MB``, records read, bytes per
+    second, records per second and the time left.
+
+    ``enabled`` (default: whether ``stream`` is a terminal) turns it off entirely: every method
+    is then a no-op that costs nothing. ``note(text)`` prints a line above the bar (a dashboard
+    address). Use as a context manager, or call ``close`` (idempotent); it never raises into
+    the run: a display that fails is turned off.
+    """
+
+    def __init__(self, stream: TextIO | None = None, *, enabled: bool | None = None,
+                 width: int | None = None) -> None:
+        self._stream = stream if stream is not None else sys.stderr
+        if enabled is None:
+            enabled = _is_terminal(self._stream)
+        self._bar: Any = None
+        self._task: Any = None
+        self._width = width
+        self.enabled = bool(enabled)
+
+    def _start(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            SpinnerColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as Bar
+
+        console = Console(file=self._stream, force_terminal=True, width=self._width,
+                          stderr=self._stream is sys.stderr)
+        self._bar = Bar(SpinnerColumn(), TextColumn("reading"), BarColumn(bar_width=24),
+                        DownloadColumn(), TextColumn("{task.fields[records]:,} records"),
+                        TransferSpeedColumn(), TextColumn("{task.fields[rate]}"),
+                        TimeRemainingColumn(), console=console, transient=True,
+                        refresh_per_second=REFRESH_PER_SECOND)
+        self._bar.start()
+        self._task = self._bar.add_task("read", total=None, records=0, rate="")
+
+    def update(self, *, done_bytes: int, total_bytes: int | None, records: int) -> None:
+        """Show ``done_bytes`` read of ``total_bytes`` (None: unknown) and ``records`` read so
+        far (absolute counts, not increments)."""
+        if not self.enabled:
+            return
+        try:
+            if self._bar is None:
+                self._start()
+            elapsed = self._bar.tasks[0].elapsed or 0.0
+            rate = f"{records / elapsed:,.0f} records/s" if elapsed > 0.5 else ""
+            self._bar.update(self._task, completed=done_bytes, total=total_bytes,
+                             records=records, rate=rate)
+        except Exception:  # a display must never stop the run it shows
+            self._off()
+
+    def note(self, text: str) -> None:
+        """``text`` on a line of its own above the bar (or alone, when there is no bar yet)."""
+        if not self.enabled:
+            return
+        try:
+            if self._bar is None:
+                self._start()
+            self._bar.console.print(text, markup=False, highlight=False)
+        except Exception:
+            self._off()
+
+    def track(self, items: Iterable[T], tally: ByteTally) -> Iterator[T]:
+        """``items`` passed through unchanged, the display updated from ``tally`` (the
+        readers' bytes) and the count of items every ``EVERY`` items; closed at the end."""
+        if not self.enabled:
+            yield from items
+            return
+        try:
+            for records, item in enumerate(items, start=1):
+                if records % EVERY == 1:
+                    self.update(done_bytes=tally.done, total_bytes=tally.total,
+                                records=records)
+                yield item
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Erase the display (idempotent)."""
+        self._off()
+
+    def _off(self) -> None:
+        bar, self._bar = self._bar, None
+        self.enabled = False
+        if bar is not None:
+            try:
+                bar.stop()
+            except Exception:  # nothing to do but stop drawing
+                pass
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (False when it cannot say)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
