@@ -185,14 +185,19 @@ def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | N
             if not isinstance(judged, Classified):
                 yield Skipped(judged.source, str(judged.reason))
                 continue
-            r = judged.record
-            clients.add(r.get("client.fp"))
-            yield ClassifiedRecord(judged.source, iso_time(r.get("time")), r.get("category"),
-                          r.get("confidence"), tuple(r.get("evidence") or ()),
-                          tuple(r.get("also") or ()))
+            clients.add(judged.record.get("client.fp"))
+            yield verdict_of(judged)
         _check_client(client_fp, clients)
 
     return verdicts()
+
+
+def verdict_of(judged: Classified) -> ClassifiedRecord:
+    """The ``ClassifiedRecord`` of one record the judge classified."""
+    r = judged.record
+    return ClassifiedRecord(judged.source, iso_time(r.get("time")), r.get("category"),
+                            r.get("confidence"), tuple(r.get("evidence") or ()),
+                            tuple(r.get("also") or ()))
 
 
 def _warn_notice(name: str, count: int) -> None:
@@ -383,4 +388,4 @@ def write_atomic(path: str, text: str) -> None:
 
 __all__ = ["FORMAT_SUFFIXES", "AnalysisWarning", "ClassifiedRecord", "ClientIdMismatchWarning",
            "Report", "Skipped", "analyze", "classify", "failing_categories", "format_for",
-           "iso_time", "parse_time", "write_atomic"]
+           "iso_time", "parse_time", "verdict_of", "write_atomic"]
