@@ -157,11 +157,16 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
     for judged in _judged(paths, ctx, client_fp, trust, progress=progress,
                           on_notice=state.notice):
         state.add(judged)
-    with gc_paused():  # the report's tables are many small objects, no cycles (see gc_paused)
-        data = state.report(now)
-    report = Report(**{f.name: getattr(data, f.name) for f in fields(data)})
+    report = report_of(state, now)
     _check_client(client_fp, report.breakdown["client"]["value"])
     return report
+
+
+def report_of(state: ReportState, now: datetime | None = None) -> Report:
+    """The ``Report`` of what ``state`` holds (``now`` stamps it; default: now)."""
+    with gc_paused():  # the report's tables are many small objects, no cycles (see gc_paused)
+        data = state.report(now)
+    return Report(**{f.name: getattr(data, f.name) for f in fields(data)})
 
 
 def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | None = None,
@@ -388,4 +393,4 @@ def write_atomic(path: str, text: str) -> None:
 
 __all__ = ["FORMAT_SUFFIXES", "AnalysisWarning", "ClassifiedRecord", "ClientIdMismatchWarning",
            "Report", "Skipped", "analyze", "classify", "failing_categories", "format_for",
-           "iso_time", "parse_time", "verdict_of", "write_atomic"]
+           "iso_time", "parse_time", "report_of", "verdict_of", "write_atomic"]

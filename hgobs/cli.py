@@ -23,6 +23,7 @@ import click
 from hgobs import __version__, api
 from hgobs.diagnosis.catalog import CATALOG
 from hgobs.errors import ConfigError, HgobsError, ProfileError
+from hgobs.live.options import is_stream, live_options, summary_options
 from hgobs.profiles import Profile, available_builtins, load_profile
 from hgobs.progress import Progress
 from hgobs.reports import FORMATS, counted
@@ -174,13 +175,18 @@ def cli() -> None:
                    "records the report counts: those inside --since/--until.")
 @click.option("--engine", type=click.Choice(["auto", "columnar", "streaming"]), default=None,
               help="Deprecated and ignored: there is one engine (removed in the next release).")
+@live_options
+@summary_options
 def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
             client_id: str | None, rejudge: bool, fmt: str | None, output: str | None,
             bucket: str, since: datetime | None, until: datetime | None, recurring_min: int,
-            fail_on: str | None, engine: str | None) -> None:
+            fail_on: str | None, engine: str | None, follow: bool, from_end: bool,
+            lateness: float | None, window: str, interval: float) -> None:
     """Classify the auth attempts in PATHS (files, folders, globs, '-') and report failures,
     trends and fixes. Exit 0; 1 when --fail-on matched; 2 on usage errors, unreadable
-    options, or (with --fail-on) input that held no readable record."""
+    options, or (with --fail-on) input that held no readable record. With --follow, a
+    summary of the last --window (what is failing now, with fixes) is redrawn on a terminal
+    every --interval seconds; Ctrl-C prints the report of everything read."""
     if engine is not None:
         click.echo("hgobs: warning: --engine is deprecated and ignored (there is one engine)",
                    err=True)
@@ -188,9 +194,19 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
     with _usage_errors(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", api.AnalysisWarning)
         api.failing_categories(fail_on, ())  # a bad --fail-on fails before any reading
-        report = api.analyze(paths, profile=profile, token_urls=token_urls,
-                             client_id=client_id, since=since, until=until, bucket=bucket,
-                             recurring_min=recurring_min, rejudge=rejudge, progress=Progress())
+        if follow:
+            from hgobs.live.analyze import analyze_live
+
+            report = analyze_live(paths, profile=profile, token_urls=token_urls,
+                                  client_id=client_id, since=since, until=until, bucket=bucket,
+                                  recurring_min=recurring_min, rejudge=rejudge,
+                                  lateness_s=lateness, from_end=from_end, window=window,
+                                  interval_s=interval)
+        else:
+            report = api.analyze(paths, profile=profile, token_urls=token_urls,
+                                 client_id=client_id, since=since, until=until, bucket=bucket,
+                                 recurring_min=recurring_min, rejudge=rejudge,
+                                 progress=Progress())
         text = report.render(fmt)
     _say(w for w in caught if not issubclass(w.category, api.ClientIdMismatchWarning))
     if output:
@@ -213,10 +229,22 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
 
 @cli.command("classify")
 @input_options
+@live_options
 def classify_command(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
-                     client_id: str | None, rejudge: bool) -> None:
+                     client_id: str | None, rejudge: bool, follow: bool, from_end: bool,
+                     lateness: float | None) -> None:
     """Print one JSON object per record of PATHS, in time order; skipped lines go to stderr.
-    A record whose time is out of range (NaN, milliseconds) is skipped, with its reason."""
+    A record whose time is out of range (NaN, milliseconds) is skipped, with its reason.
+    With --follow, or '-' alone on a pipe, each line is printed as its record arrives
+    ("late": true when it came later than --lateness allows)."""
+    if follow or (paths == ("-",) and is_stream()):
+        from hgobs.live.classify import classify_live
+
+        with _usage_errors():
+            classify_live(paths, profile=profile, token_urls=token_urls, client_id=client_id,
+                          rejudge=rejudge, follow=follow, from_end=from_end,
+                          lateness_s=lateness)
+        return
     classified = skipped = 0
     with _usage_errors(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", api.AnalysisWarning)

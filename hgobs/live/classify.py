@@ -22,25 +22,15 @@ from hgobs.live.run import live_items, signals_stop
 from hgobs.reports import counted
 
 
-def is_stream(fd: int = 0) -> bool:
-    """True when descriptor ``fd`` (standard input) is a pipe, a terminal or a socket: no
-    regular file, so it is read as a stream, each verdict printed as its line arrives."""
-    try:
-        import stat
-
-        return not stat.S_ISREG(os.fstat(fd).st_mode)
-    except OSError:
-        return False
-
-
 def classify_live(paths: Iterable[str], *, profile: str | None = None,
                   token_urls: Iterable[str] = (), client_id: str | None = None,
-                  rejudge: bool = False, follow: bool = True, lateness_s: float,
+                  rejudge: bool = False, follow: bool = True, lateness_s: float | None = None,
                   from_end: bool = False, out: TextIO | None = None,
                   err: TextIO | None = None) -> tuple[int, int, int]:
     """Print the verdicts of ``paths`` as they come (see module doc) to ``out`` (default
     standard output), skips to ``err``; returns ``(classified, skipped, late)``. Options as
-    ``hgobs.live.run.live_items``; raises what it raises for a bad option."""
+    ``hgobs.live.run.live_items`` (``lateness_s`` None: ``DEFAULT_LATENESS_S``); raises what
+    it raises for a bad option."""
     out = out or sys.stdout
     err = err or sys.stderr
     classified = skipped = 0

@@ -21,7 +21,6 @@ gzip-compressed files (rotated archives), and files in no format hgobs reads.
 from __future__ import annotations
 
 import io
-import queue
 import threading
 from typing import IO, Any
 
@@ -52,9 +51,6 @@ def whole_document(reader: Reader) -> str:
     """The skip reason of a followed file in a whole-document format."""
     return (f"{reader.NAME} is read as a whole document, not line by line: it cannot be "
             "followed; read it with hgobs classify without --follow")
-
-
-Feed = "queue.Queue[tuple[str, int, Any]]"
 
 
 class _Wait:

@@ -3,13 +3,17 @@
 Records from every followed input wait in one heap, ordered by ``(time, arrival)``. A
 record is released (handed to the judge) when
 
-- the *watermark* is more than ``lateness_s`` past its time. The watermark is the newest
-  record time read from any input, except while inputs are still reading (catching up on
-  what a file held, or a burst): then it is the oldest of *their* newest times, so a file
-  read from its start is merged in time order with the others (as ``hgobs classify`` merges
-  files), while an input that waits for lines (a quiet file) holds nothing back;
-- or it has waited ``lateness_s`` in wall time, once every input has been read to its end
-  at least once (so a quiet log's last record is never held for ever);
+- the *watermark* is more than ``lateness_s`` past its time (record time, as the readers'
+  reorder buffers use it). The watermark is the newest record time read from any input,
+  except while inputs are still reading (catching up on what a file held, or a burst): then
+  it is the oldest of *their* newest times, so files read from their start are merged in
+  time order (as ``hgobs classify`` merges files), while an input that waits for lines (a
+  quiet file) holds nothing back;
+- or, once every input has been read to its end at least once, it has waited ``wait_s`` in
+  wall time (at most ``lateness_s``; no wait with a single input, which has nobody to wait
+  for): the lines of other files written at the same moment are read within a poll or two,
+  so a live record is printed about a second after it is written, and a quiet log's last
+  record is never held;
 - or the heap holds ``max_buffered`` records (the earliest is released; memory cap).
 
 A record older than a record already released is *late*: it is released at once, where it
@@ -37,10 +41,12 @@ Released = tuple[Item, bool]
 class Watermark:
     """The reorder buffer of a live run (see module doc). Feed it with ``add`` and the
     inputs' states (``reading``, ``idle``, ``gone``); ``due(now)`` gives what is released by
-    then (``now``: wall-clock seconds, any monotonic origin); ``drain()`` everything left."""
+    then (``now``: wall-clock seconds, any monotonic origin); ``drain()`` everything left.
+    ``lateness_s`` and ``wait_s``: seconds (see module doc)."""
 
-    def __init__(self, lateness_s: float, max_buffered: int) -> None:
+    def __init__(self, lateness_s: float, max_buffered: int, wait_s: float = 1.0) -> None:
         self.lateness_s = lateness_s
+        self.wait_s = min(wait_s, lateness_s)
         self.max_buffered = max(1, max_buffered)
         self.late = 0
         """Late records released (see module doc)."""
@@ -121,7 +127,7 @@ class Watermark:
             arrivals.clear()
             self._overdue = -math.inf
             return
-        oldest = now - self.lateness_s
+        oldest = now - (self.wait_s if len(self._known) > 1 else 0.0)
         limit = self.watermark() - self.lateness_s
         cut = -math.inf
         if not self._never_idle:  # settled: wall time counts

@@ -13,13 +13,14 @@ import contextlib
 import signal
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from hgobs import api
 from hgobs.analysis.classify import Classified, judge
 from hgobs.live.stream import LiveItems
 from hgobs.readers import Item
+from hgobs.readers.base import DEFAULT_LATENESS_S
 
 Judged = tuple[Classified | Item, bool]
 """A judged item (a classified record, or a skipped item) and whether it came late."""
@@ -27,23 +28,26 @@ Judged = tuple[Classified | Item, bool]
 
 def live_items(paths: Iterable[str], *, profile: str | None = None,
                token_urls: Iterable[str] = (), client_id: str | None = None,
-               rejudge: bool = False, follow: bool = True, lateness_s: float,
-               from_end: bool = False, poll_s: float | None = None
+               rejudge: bool = False, follow: bool = True, lateness_s: float | None = None,
+               from_end: bool = False, poll_s: float | None = None,
+               on_notice: Callable[[str, int], None] = api._warn_notice
                ) -> tuple[LiveItems, Iterator[Judged]]:
     """``(the live input, its judged items)`` for ``paths`` (options as ``hgobs.api.classify``,
-    plus those of ``LiveItems``). Raises ``ConfigError``/``ProfileError`` for a bad option,
-    before anything is read. Call ``stop()`` on the live input to end the run."""
+    plus those of ``LiveItems``; ``on_notice`` as ``judge``'s, by default a warning). Raises
+    ``ConfigError``/``ProfileError`` for a bad option, before anything is read. Call
+    ``stop()`` on the live input to end the run."""
     ctx = api._context(profile, token_urls, client_id, None)
     client_fp = api._client_fp(client_id, None)
     trust = api._trusting(client_id, rejudge)
     extra = {} if poll_s is None else {"poll_s": poll_s}
-    live = LiveItems(paths, ctx, lateness_s=lateness_s, follow=follow, from_end=from_end,
+    bound = DEFAULT_LATENESS_S if lateness_s is None else lateness_s
+    live = LiveItems(paths, ctx, lateness_s=bound, follow=follow, from_end=from_end,
                      **extra)
-    return live, _judged(live, ctx.profiles, client_fp, trust)
+    return live, _judged(live, ctx.profiles, client_fp, trust, on_notice)
 
 
-def _judged(live: LiveItems, profiles: Any, client_fp: str | None, trust: bool
-            ) -> Iterator[Judged]:
+def _judged(live: LiveItems, profiles: Any, client_fp: str | None, trust: bool,
+            on_notice: Callable[[str, int], None]) -> Iterator[Judged]:
     flags: deque[bool] = deque()
 
     def released() -> Iterator[Item]:
@@ -52,7 +56,7 @@ def _judged(live: LiveItems, profiles: Any, client_fp: str | None, trust: bool
             yield item
 
     for judged in judge(released(), profiles, client_fp, trust=trust,
-                        on_notice=api._warn_notice):
+                        on_notice=on_notice):
         yield judged, flags.popleft()
 
 

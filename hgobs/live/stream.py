@@ -25,7 +25,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from hgobs.live.follow import FEED_SIZE, Follower
 from hgobs.live.order import Released, Watermark
@@ -65,6 +65,9 @@ class LiveItems:
         self._paths: dict[str, int] = {}
         self._running: set[int] = set()
         self._started = False
+        self.tick: Callable[[], None] | None = None
+        """Called once per poll (and per batch read) from the iterating thread: a display's
+        redraw."""
 
     def stop(self) -> None:
         """End the run: what is held is released, then iteration ends (safe from a signal
@@ -125,6 +128,8 @@ class LiveItems:
                 elif kind == "error":
                     raise payload  # type: ignore[misc]
                 yield from order.due(now)
+                if self.tick is not None:
+                    self.tick()
                 if not self.follow and not self._running and feed.empty():
                     break
                 if self.follow and now - looked >= self.poll_s:

@@ -51,7 +51,7 @@ class Claims:
         self._held: set[Key] = set()
         self._read: dict[Key, tuple[int, int]] = {}
 
-    def take(self, key: Key) -> tuple[int, int] | None | bool:
+    def take(self, key: Key) -> tuple[int, int] | bool | None:
         with self._lock:
             if key in self._held:
                 return False
