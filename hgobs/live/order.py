@@ -36,6 +36,7 @@ from hgobs.schema import time_in_range
 
 Released = tuple[Item, bool]
 """A released item and whether it is late."""
+_NOTHING: list[Released] = []  # what most adds release (never appended to)
 
 
 class Watermark:
@@ -78,21 +79,18 @@ class Watermark:
         """Input ``sid`` has ended (standard input closed, a follower stopped)."""
         self.idle(sid)
 
-    def add(self, sid: int, item: Item, now: float) -> Iterator[Released]:
-        """Take ``item`` of input ``sid`` read at ``now``; yields what it releases at once
-        (itself when it is a skip, untimed or late; records the heap overflowed)."""
+    def add(self, sid: int, item: Item, now: float) -> list[Released]:
+        """Take ``item`` of input ``sid`` read at ``now``; returns what it releases at once
+        (itself when it is a skip, untimed or late; a record the full heap lets go)."""
         record = item.record
         when = None if record is None else record.get("time")
         if when is None or isinstance(when, bool) or not isinstance(when, (int, float)):
-            yield item, False
-            return
+            return [(item, False)]
         if not time_in_range(when):
-            yield Item(item.source, reason=TIME_OUT_OF_RANGE), False
-            return
+            return [(Item(item.source, reason=TIME_OUT_OF_RANGE), False)]
         if when < self._floor:
             self.late += 1
-            yield item, True
-            return
+            return [(item, True)]
         if when > self._newest.get(sid, -math.inf):
             self._newest[sid] = when
         self._seq += 1
@@ -102,9 +100,10 @@ class Watermark:
             dropped = self._arrivals.popleft()[1]
             if dropped > self._overdue:
                 self._overdue = dropped
-        while len(self._heap) > self.max_buffered:
+        if len(self._heap) > self.max_buffered:
             self.full += 1
-            yield self._pop()
+            return [self._pop()]
+        return _NOTHING
 
     def _pop(self) -> Released:
         when, _, item = heapq.heappop(self._heap)

@@ -34,6 +34,8 @@ from hgobs.readers import FOLDER_SUFFIXES, ReadContext, expand
 
 POLL_S = 0.25
 """Seconds between two looks at a followed file (``os.stat``) and at the paths to follow."""
+STOP_WAIT_S = 10.0
+"""How long a stopped run waits for its followers to hand on what they read."""
 
 
 def _rotated_name(path: str) -> bool:
@@ -104,6 +106,27 @@ class LiveItems:
                     later = not first and not plain and _rotated_name(name)
                     self._start(name, (first and self.from_end) or later)
 
+    def _last_items(self) -> Iterator[Released]:
+        """What the followers read before they stopped: each reads its file to its current
+        end first. Standard input's is not waited for (it may be blocked reading); the
+        others for at most ``STOP_WAIT_S``."""
+        files = {sid for name, sid in self._paths.items() if not name.startswith("\0")}
+        waiting = self._running & files
+        end = time.monotonic() + STOP_WAIT_S
+        while True:
+            try:
+                kind, sid, payload = self._feed.get(
+                    timeout=max(0.0, end - time.monotonic()) if waiting else 0)
+            except queue.Empty:
+                return
+            if kind == "items":
+                for item in payload:  # type: ignore[attr-defined]
+                    yield from self.watermark.add(sid, item, time.monotonic())
+            elif kind == "done":
+                waiting.discard(sid)
+            elif kind == "error":
+                raise payload  # type: ignore[misc]
+
     def __iter__(self) -> Iterator[Released]:
         feed, order, get = self._feed, self.watermark, self._feed.get
         self._expand()
@@ -136,14 +159,7 @@ class LiveItems:
                     looked = now
                     self._expand()
             self._halt.set()
-            while True:  # what the followers read before they stopped
-                try:
-                    kind, sid, payload = feed.get_nowait()
-                except queue.Empty:
-                    break
-                if kind == "items":
-                    for item in payload:  # type: ignore[attr-defined]
-                        yield from order.add(sid, item, time.monotonic())
+            yield from self._last_items()
             yield from order.drain()
         finally:
             self._halt.set()
