@@ -38,7 +38,7 @@ from hgobs.readers.files import (
 
 BATCH = 256
 """Items handed to the feed at once at most (fewer when the file has no more for now)."""
-FEED_SIZE = 64
+FEED_SIZE = 16
 """Messages the feed holds before a follower waits for the consumer."""
 COMPRESSED = ("gzip-compressed (a rotated archive?): not followed; read it with hgobs "
               "classify without --follow")

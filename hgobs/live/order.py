@@ -126,6 +126,9 @@ class Watermark:
             arrivals.clear()
             self._overdue = -math.inf
             return
+        floor = self._floor
+        while arrivals and arrivals[0][1] <= floor:  # released already (by record time)
+            arrivals.popleft()
         oldest = now - (self.wait_s if len(self._known) > 1 else 0.0)
         limit = self.watermark() - self.lateness_s
         cut = -math.inf
