@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import adversarial, analyze, capture, generate, lean, report
+from benchmarks import adversarial, analyze, capture, follow, generate, lean, report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     _write(out, text)
     adversarial.run(out, quick=args.quick)
+    follow.run(out, quick=args.quick)
     _say(f"wrote {out}")
     return 0 if all(m.ok for m in measurements) else 1
 

@@ -131,7 +131,7 @@ class Follower(threading.Thread):
         self.feed = feed
         self.stop = stop
         self.fd = fd
-        self.tail = Tail(name, claims, stop, poll_s, self._idle, from_end)
+        self.tail = Tail(name, claims, stop, poll_s, self._idle, from_end, self._cannot_open)
         self._batch: list[Item] = []
         self._waiting = False
 
@@ -149,6 +149,10 @@ class Follower(threading.Thread):
         if not self._waiting:
             self._waiting = True
             self._put("idle")
+
+    def _cannot_open(self, exc: OSError) -> None:
+        self._emit(Item(f"{self.source}:0", reason=f"cannot open file ({read_error(exc)}); "
+                                                   "waiting until it can be"))
 
     def _emit(self, item: Item) -> None:
         if self._waiting:

@@ -6,8 +6,10 @@ them; importing this module is cheap (click only).
 
 from __future__ import annotations
 
+import io
 import os
 import stat
+import sys
 from typing import Any
 
 import click
@@ -55,11 +57,11 @@ def summary_options(func: Any) -> Any:
     return func
 
 
-def is_stream(fd: int = 0) -> bool:
-    """True when descriptor ``fd`` (standard input) is a pipe, a terminal or a socket, not a
+def is_stream(stream: Any = None) -> bool:
+    """True when ``stream`` (default ``sys.stdin``) is a pipe, a terminal or a socket, not a
     regular file: ``-`` alone is then read as a stream, each verdict printed as its line
-    arrives."""
+    arrives. False for a stream without a descriptor (a test harness's)."""
     try:
-        return not stat.S_ISREG(os.fstat(fd).st_mode)
-    except OSError:
+        return not stat.S_ISREG(os.fstat((stream or sys.stdin).fileno()).st_mode)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return False

@@ -23,6 +23,7 @@ from __future__ import annotations
 import glob
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -48,17 +49,19 @@ class LiveItems:
     """The items of ``specs`` (paths, folders, globs, ``-``) as they are read and released
     (see module doc). ``follow``: keep following paths (without it only standard input is
     read, to its end). ``lateness_s``: the watermark's bound; ``max_buffered``: the records
-    it holds at most. ``watermark`` counts late records (``.late``). Iterate once."""
+    it holds at most; ``stdin_fd``: the descriptor ``-`` reads (default standard input's).
+    ``watermark`` counts late records (``.late``). Iterate once."""
 
     def __init__(self, specs: Iterable[str], ctx: ReadContext, *, lateness_s: float,
                  follow: bool = True, from_end: bool = False, poll_s: float = POLL_S,
-                 stdin_fd: int = 0) -> None:
+                 stdin_fd: int | None = None) -> None:
         self.specs = list(specs)
         self.ctx = ctx
         self.follow = follow
         self.from_end = from_end
         self.poll_s = poll_s
-        self.stdin_fd = stdin_fd
+        self.stdin_fd = sys.stdin.fileno() if stdin_fd is None and "-" in self.specs \
+            else stdin_fd
         self.watermark = Watermark(lateness_s, ctx.max_buffered)
         self.stopping = threading.Event()
         self._halt = threading.Event()  # tells the followers to stop
@@ -90,7 +93,7 @@ class LiveItems:
         self._started = True
         for spec in self.specs:
             if spec == "-":
-                if first:
+                if first and self.stdin_fd is not None:
                     self._start("-", False, self.stdin_fd)
                 continue
             plain = not glob.has_magic(spec) and not os.path.isdir(spec)

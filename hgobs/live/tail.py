@@ -193,12 +193,15 @@ class Tail:
     """The follower of one ``path`` (see module doc): ``next_generation()`` waits until the
     path names a file it may read and gives that file as a ``Generation`` (None once
     ``stop`` is set). ``wait`` is called whenever it waits (nothing more to read).
-    ``from_end``: the first file is read from its end (``tail -n 0``), as is a file a
-    ``Claims`` says was read before only by position."""
+    ``from_end``: the first file is read from its end (``tail -n 0``). A path that names a
+    file it cannot open (permissions) is waited for too, and ``on_error`` told once."""
 
     def __init__(self, path: str, claims: Claims, stop: threading.Event, poll_s: float,
-                 wait: Callable[[], None], from_end: bool = False) -> None:
+                 wait: Callable[[], None], from_end: bool = False,
+                 on_error: Callable[[OSError], None] = lambda exc: None) -> None:
         self.path = path
+        self.on_error = on_error
+        self.error: OSError | None = None
         self.claims = claims
         self.stop = stop
         self.poll_s = poll_s
@@ -217,8 +220,14 @@ class Tail:
     def _open(self) -> Generation | None:
         try:
             fd = os.open(self.path, os.O_RDONLY)
-        except OSError:
+        except FileNotFoundError:  # not there yet, or between a rename and a new file
             return None
+        except OSError as exc:  # there, but not readable (permissions): said once
+            if self.error is None:
+                self.error = exc
+                self.on_error(exc)
+            return None
+        self.error = None
         try:
             info = os.fstat(fd)
             key = _key(info)

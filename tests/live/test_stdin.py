@@ -3,6 +3,9 @@ written; a line before the first record is skipped with its reason, as in a file
 
 from __future__ import annotations
 
+import io
+import os
+
 from hgobs.live.options import is_stream
 from tests.live.kit import Hgobs, batch_verdicts, sample_lines
 
@@ -32,16 +35,14 @@ def test_each_line_is_answered_before_the_next_is_written(tmp_path):
 
 
 def test_standard_input_from_a_file_is_read_as_a_file(tmp_path):
-    """A regular file on standard input is no stream: the ordinary reading applies."""
+    """A regular file on standard input is no stream: the ordinary reading applies; a pipe
+    is one; a stream without a descriptor (a test harness's) is not."""
     data = tmp_path / "in.jsonl"
     data.write_text(sample_lines()[0], encoding="utf-8")
     with open(data, "rb") as handle:
-        assert not is_stream(handle.fileno())
-    import os
-
+        assert not is_stream(handle)
     read_end, write_end = os.pipe()
-    try:
-        assert is_stream(read_end)
-    finally:
-        os.close(read_end)
+    with os.fdopen(read_end, "rb") as pipe:
         os.close(write_end)
+        assert is_stream(pipe)
+    assert not is_stream(io.BytesIO(b""))
