@@ -92,3 +92,34 @@ def test_whole_document_is_not_followed(tmp_path):
     assert got[0]["source"] == f"{log}:1"
     assert f"{har}:1: skipped: har is read as a whole document" in err
     assert "cannot be followed" in err
+
+
+def test_a_followed_folder_reads_a_renamed_log_once(tmp_path):
+    """Following a folder: after a rename the walk finds the old file as ``app.log.1``; its
+    lines are not read again, and a line its writer still appends there is read once."""
+    lines = sample_lines()[::4][:6]
+    expected = batch_verdicts(lines, tmp_path)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = logs / "app.log"
+    log.write_text("".join(lines[:2]), encoding="utf-8")
+    run = Hgobs("classify", "--follow", str(logs))
+    try:
+        got = run.verdicts(2)
+        with open(log, "a", encoding="utf-8") as writer:  # the service's open descriptor
+            os.rename(log, logs / "app.log.1")
+            log.write_text(lines[2], encoding="utf-8")
+            got += run.verdicts(1)
+            writer.write(lines[3])  # written to the renamed file before the service reopens
+            writer.flush()
+            got += run.verdicts(1)
+        append(log, lines[4], lines[5])
+        got += run.verdicts(2)
+    finally:
+        code, err = run.stop()
+    assert code == 0, err
+    assert run.rest() == []
+    assert sorted(v["time"] for v in got) == sorted(expected)
+    assert {v["time"]: v["category"] for v in got} == expected
+    assert [v["source"] for v in got if v["time"] == sorted(expected)[3]] == \
+        [f"{logs / 'app.log.1'}:3"]  # its third line, read by the new name's follower
