@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from collections.abc import Iterable
-from typing import TextIO
+from typing import Any, TextIO
 
 from hgobs import api
 from hgobs.analysis.classify import Classified
@@ -34,33 +35,51 @@ def classify_live(paths: Iterable[str], *, profile: str | None = None,
     out = out or sys.stdout
     err = err or sys.stderr
     classified = skipped = 0
-    live, judged = live_items(paths, profile=profile, token_urls=token_urls,
-                              client_id=client_id, rejudge=rejudge, follow=follow,
-                              lateness_s=lateness_s, from_end=from_end)
-    with signals_stop(live):
-        try:
-            for one, late in judged:
-                if isinstance(one, Classified):
-                    classified += 1
-                    verdict = api.verdict_of(one).as_dict()
-                    if late:
-                        verdict["late"] = True
-                    out.write(json.dumps(verdict) + "\n")
-                    out.flush()
-                else:
-                    skipped += 1
-                    err.write(f"{one.source}: skipped: {one.reason}\n")
-                    err.flush()
-        except BrokenPipeError:  # the reader of the output went away (| head): stop quietly
-            live.stop()
-            _quiet(out)
-        finally:
-            judged.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", api.AnalysisWarning)
+        warnings.showwarning = _say_now(err)
+        live, judged = live_items(paths, profile=profile, token_urls=token_urls,
+                                  client_id=client_id, rejudge=rejudge, follow=follow,
+                                  lateness_s=lateness_s, from_end=from_end)
+        with signals_stop(live):
+            try:
+                for one, late in judged:
+                    if isinstance(one, Classified):
+                        classified += 1
+                        verdict = api.verdict_of(one).as_dict()
+                        if late:
+                            verdict["late"] = True
+                        out.write(json.dumps(verdict) + "\n")
+                        out.flush()
+                    else:
+                        skipped += 1
+                        err.write(f"{one.source}: skipped: {one.reason}\n")
+                        err.flush()
+            except BrokenPipeError:  # the output's reader went away (| head): stop quietly
+                live.stop()
+                _quiet(out)
+            finally:
+                judged.close()
     late = live.watermark.late
     err.write(f"hgobs: {classified + skipped} read, {classified} classified, {skipped} skipped"
               + (f", {counted(late, 'record')} late (beyond --lateness)" if late else "")
               + "\n")
     return classified, skipped, late
+
+
+def _say_now(err: TextIO) -> Any:
+    """A ``warnings.showwarning`` that says an ``AnalysisWarning`` on ``err`` at once (a
+    live run has no end to keep it for), as ``hgobs: <message>``."""
+    shown = warnings.showwarning
+
+    def show(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(category, type) and issubclass(category, api.AnalysisWarning):
+            err.write(f"hgobs: {message}\n")
+            err.flush()
+        else:
+            shown(message, category, *args, **kwargs)
+
+    return show
 
 
 def _quiet(out: TextIO) -> None:

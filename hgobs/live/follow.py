@@ -24,7 +24,7 @@ import io
 import threading
 from typing import IO, Any
 
-from hgobs.live.tail import Claims, Generation, StdinGeneration, Tail
+from hgobs.live.tail import CHUNK, Claims, Generation, StdinGeneration, Tail
 from hgobs.readers import SNIFF_BYTES, Item, ReadContext, Reader, detect
 from hgobs.readers import UNKNOWN_FORMAT as _UNKNOWN
 from hgobs.readers.files import (
@@ -214,6 +214,10 @@ class Follower(threading.Thread):
             return UNKNOWN_FORMAT if how is WAIT else how  # type: ignore[return-value]
         while True:
             head, final = generation.snapshot()
+            if len(head) >= CHUNK and not head.strip():  # a long blank start: pass it by
+                generation.drop(len(head))
+                generation.base_lines += head.count(b"\n")
+                continue
             over = generation.ended or self.stop.is_set()
             how = detected(head, name, final or over)
             if isinstance(how, tuple):

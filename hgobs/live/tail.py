@@ -209,6 +209,7 @@ class Tail:
         self.from_end = from_end
 
     def next_generation(self) -> Generation | None:
+        """The next file the path names, once it may be read (see the class doc)."""
         while not self.stop.is_set():
             opened = self._open()
             if opened is not None:
