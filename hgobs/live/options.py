@@ -28,8 +28,8 @@ _LIVE_OPTIONS = [
                       "out of order with each other [default: 300, as without --follow]. A "
                       "record waits for earlier ones until a record this much newer is read, "
                       "or, once every file was read to its end, about a second (at most "
-                      "SECONDS). A record older than one already printed is judged at once "
-                      "and printed with \"late\": true."),
+                      "SECONDS). A record older than one already released is judged at once "
+                      "and flagged late (hgobs classify adds \"late\": true)."),
 ]
 
 
