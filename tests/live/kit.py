@@ -103,9 +103,10 @@ class Hgobs:
         self.proc.stdin.write(text)
         self.proc.stdin.flush()
 
-    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str]:
-        """Send ``sig`` (unless it has ended), wait; ``(exit code, standard error)``."""
-        if self.proc.poll() is None:
+    def stop(self, sig: int | None = signal.SIGINT) -> tuple[int, str]:
+        """Send ``sig`` (unless it has ended, or None), wait; ``(exit code, standard
+        error)``."""
+        if sig is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
             code = self.proc.wait(timeout=DEADLINE_S)

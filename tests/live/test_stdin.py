@@ -21,8 +21,8 @@ def test_each_line_is_answered_before_the_next_is_written(tmp_path):
             run.write(line)
             got += run.verdicts(1)  # comes while the pipe stays open
         assert run.proc.stdin is not None
-        run.proc.stdin.close()
-        code, err = run.stop()
+        run.proc.stdin.close()  # the end of input ends the run
+        code, err = run.stop(sig=None)
     finally:
         run.proc.kill()
     assert code == 0, err
