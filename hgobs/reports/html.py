@@ -29,7 +29,7 @@ from hgobs.diagnosis.catalog import CATEGORIES
 from hgobs.reports import json_report
 from hgobs.reports.html_charts import charts, colours_of
 from hgobs.reports.html_parts import code, num, panel, table
-from hgobs.reports.html_sections import changes, failing, recovery
+from hgobs.reports.html_sections import category_label, changes, failing, recovery
 from hgobs.reports.text import notice_lines, rate, sample_lines, summary_line, ts, window_line
 
 MAX_RECORDS_PER_CATEGORY = 200
@@ -37,6 +37,7 @@ MAX_RECORDS_PER_CATEGORY = 200
 TOTAL_CARDS = (("read", "records read"), ("classified", "classified"), ("skipped", "skipped"),
                ("attempts", "in window"), ("ok", "ok"), ("failed", "failed"),
                ("token_exchange", "token exchanges"), ("api_call", "API calls"))
+
 
 def cards(report: Report) -> str:
     """The totals as cards with ``data-total`` and ``data-count``."""
@@ -48,11 +49,12 @@ def cards(report: Report) -> str:
     return "".join(out)
 
 
-def categories(report: Report) -> str:
-    """The category table with the fix per row."""
+def categories(report: Report, colours: dict[str, str]) -> str:
+    """The category table with the fix per row (each category with its chart colour)."""
     return table(report.categories,
                  ["category", "environment", "count", "first seen", "last seen", "fix"],
-                 lambda r: (code(r.category), escape(r.environment), num(r.count),
+                 lambda r: (category_label(str(r.category), colours), escape(r.environment),
+                            num(r.count),
                             escape(ts(r.first_seen)), escape(ts(r.last_seen)),
                             escape(r.fix)),
                  "No failures found.",
@@ -159,6 +161,6 @@ def render(report: Report) -> str:
                         .read_text(encoding="utf-8"))
     return template.substitute(
         version=escape(__version__), meta=escape(meta), failing=failing(report, colours),
-        cards=cards(report), charts=charts(report, colours), categories=categories(report),
+        cards=cards(report), charts=charts(report, colours), categories=categories(report, colours),
         drilldown=drilldown(report), trends=trends(report, colours),
         breakdown=breakdown(report), skipped=skipped, data=data)
