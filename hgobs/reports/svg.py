@@ -95,9 +95,11 @@ def _tick_number(v: float, percent: bool) -> str:
 def time_step(span: pd.Timedelta, count: int, least: pd.Timedelta | None = None
               ) -> pd.Timedelta:
     """The smallest of ``STEPS`` that puts at most ``count`` ticks on ``span`` and is not
-    shorter than ``least`` (when ``least`` is one of ``STEPS``: a bucket's width)."""
+    shorter than ``least`` (when ``least`` is one of ``STEPS``: a bucket's width); beyond
+    the longest step, a whole number of them (so a span of centuries still gets ``count``)."""
     floor = least if least in STEPS else STEPS[0]
-    return next((s for s in STEPS if span / s <= count and s >= floor), STEPS[-1])
+    found = next((s for s in STEPS if span / s <= count and s >= floor), None)
+    return found or STEPS[-1] * math.ceil(span / STEPS[-1] / max(count, 1))
 
 
 def time_ticks(start: pd.Timestamp, end: pd.Timestamp, count: int = 6,

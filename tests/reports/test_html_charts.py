@@ -173,3 +173,9 @@ def test_a_single_bucket_timeline_has_no_millisecond_ticks():
     assert times and all(len(t) == 5 for t in times), ticks
     assert "4 Mar 2024" in ticks and not [t for t in ticks if "." in t]
     assert len(panel.find_all("rect", class_="mark")) == 1
+
+
+def test_a_span_of_centuries_still_gets_a_few_ticks():
+    ticks = svg.time_ticks(utc("1800-01-01"), utc("2200-01-01"), 6)
+    assert 2 <= len(ticks) <= 7
+    assert all(len(label) <= 6 for _, label, _ in ticks)
