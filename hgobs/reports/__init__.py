@@ -29,7 +29,7 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
 def render(report: Report, fmt: str) -> str:
     """The report in format ``fmt`` (one of ``FORMATS``) as text.
 
-    The HTML renderer (and plotly with it) is imported only when asked for. Raises
+    Each renderer is imported only when its format is asked for. Raises
     ``ConfigError`` (option ``format``) for an unknown format.
     """
     if fmt not in _MODULES:
