@@ -70,7 +70,7 @@ def test_bad_options_raise_config_error_before_reading(tmp_path, options, option
     given does not exist)."""
     missing = tmp_path / "never-read.jsonl"
     if option == "format":
-        with pytest.raises(ConfigError, match="'pdf' is not one of"):
+        with pytest.raises(ConfigError, match="not one of text, json, markdown, csv, html"):
             hgobs.analyze(SAMPLES).render("pdf")
         return
     with pytest.raises(ConfigError) as caught:

@@ -7,15 +7,16 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from hgobs.extras import require
 
 require(("analyze",), "hgobs.reports")  # MissingExtraError (an ImportError) without the extra
 
-from hgobs.analysis.tables import Report  # noqa: E402
-from hgobs.errors import ConfigError  # noqa: E402
+from hgobs.options import FORMATS, format_named  # noqa: E402
 
-FORMATS = ("text", "json", "markdown", "csv", "html")
+if TYPE_CHECKING:  # the package stays light: hgobs --help lists FORMATS without pandas
+    from hgobs.analysis.tables import Report
 _MODULES = {"text": "text", "json": "json_report", "markdown": "markdown", "csv": "csv_report",
             "html": "html"}
 
@@ -27,14 +28,12 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
 
 
 def render(report: Report, fmt: str) -> str:
-    """The report in format ``fmt`` (one of ``FORMATS``) as text.
+    """The report in format ``fmt`` (one of ``FORMATS`` or an alias, ``md``) as text.
 
     The HTML renderer (and plotly with it) is imported only when asked for. Raises
     ``ConfigError`` (option ``format``) for an unknown format.
     """
-    if fmt not in _MODULES:
-        raise ConfigError("format", f"{fmt!r} is not one of {', '.join(FORMATS)}")
-    module = import_module(f"hgobs.reports.{_MODULES[fmt]}")
+    module = import_module(f"hgobs.reports.{_MODULES[format_named(fmt)]}")
     output: str = module.render(report)
     return output
 
