@@ -65,12 +65,13 @@ class Report(tables.Report):
     """The analyzer's ``hgobs.analysis.tables.Report`` (its tables pandas DataFrames, times UTC,
     durations seconds; fields documented there), plus ``render`` and ``write``."""
 
-    def render(self, fmt: str = "text") -> str:
+    def render(self, fmt: str = "text", *, width: int | None = None, color: bool = False
+               ) -> str:
         """The report as text in ``fmt``: ``text``, ``json``, ``markdown`` (or ``md``),
-        ``csv`` or ``html`` (``hgobs.reports.render``). Raises ``ConfigError`` for another
-        format."""
+        ``csv`` or ``html`` (``hgobs.reports.render``; ``width`` in columns and ``color`` for
+        the text format only). Raises ``ConfigError`` for another format."""
         with gc_paused():  # many small objects, no cycles (see gc_paused)
-            return render(self, fmt)
+            return render(self, fmt, width=width, color=color)
 
     def write(self, path: PathLike, fmt: str | None = None) -> str:
         """Write the report to ``path`` atomically (all of it or nothing, ``write_atomic``) in

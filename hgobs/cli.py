@@ -28,6 +28,7 @@ from hgobs.errors import ConfigError, HgobsError, ProfileError
 from hgobs.options import FORMAT_ALIASES, FORMATS, format_for, format_named
 from hgobs.profiles import Profile, available_builtins, load_profile
 from hgobs.reports import counted
+from hgobs.reports.terminal import text_layout
 
 if TYPE_CHECKING:
     from hgobs import api
@@ -195,13 +196,14 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
         report = api.analyze(paths, profile=profile, token_urls=token_urls,
                              client_id=client_id, since=since, until=until, bucket=bucket,
                              recurring_min=recurring_min, rejudge=rejudge, progress=_progress)
-        text = report.render(fmt)
+        layout = text_layout(to_file=bool(output))  # width and colour of a text report
+        text = report.render(fmt, **layout)
     _say(w for w in caught if not issubclass(w.category, api.ClientIdMismatchWarning))
     if output:
         write_output(output, text)
         click.echo(f"hgobs: {fmt} report written to {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=layout["color"])
     _say_skipped(report, fmt, output)
     _say(w for w in caught if issubclass(w.category, api.ClientIdMismatchWarning))
     if fail_on and report.totals["classified"] == 0:

@@ -27,13 +27,20 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def render(report: Report, fmt: str) -> str:
+def render(report: Report, fmt: str, *, width: int | None = None, color: bool = False) -> str:
     """The report in format ``fmt`` (one of ``FORMATS`` or an alias, ``md``) as text.
 
+    ``width`` (columns; default ``text.DEFAULT_WIDTH``) and ``color`` (ANSI styles) apply to
+    the text format only (``hgobs.reports.terminal.text_layout`` decides them for a terminal).
     The HTML renderer (and plotly with it) is imported only when asked for. Raises
     ``ConfigError`` (option ``format``) for an unknown format.
     """
-    module = import_module(f"hgobs.reports.{_MODULES[format_named(fmt)]}")
+    fmt = format_named(fmt)
+    module = import_module(f"hgobs.reports.{_MODULES[fmt]}")
+    if fmt == "text":
+        layout = {"color": color, **({"width": width} if width is not None else {})}
+        text: str = module.render(report, **layout)
+        return text
     output: str = module.render(report)
     return output
 
