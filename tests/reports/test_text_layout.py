@@ -27,7 +27,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 @pytest.fixture(scope="module")
 def reports():
-    return {"sample": sample_report(), "samples": hgobs.analyze(SAMPLES, now=NOW)}
+    with pytest.warns(hgobs.AnalysisWarning, match="synthetic data"):  # the samples' note
+        samples = hgobs.analyze(SAMPLES, now=NOW)
+    return {"sample": sample_report(), "samples": samples}
 
 
 def _words(text: str) -> str:
