@@ -70,7 +70,7 @@ def expected_rows(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
     rows += [(r["category"], r["status"], r["current"], r["previous"], r["earlier"])
              for r in doc["changes"]]
     rows += [(r["client"], r["direction"], r["count"]) for r in doc["mismatch"]]
-    rows += [(r["client"], r["category"], ts(r["failed_at"]),
+    rows += [(r["client"], ", ".join(r["categories"]), ts(r["failed_at"]),
               "open" if r["open"] else ts(r["recovered_at"]),
               "-" if r["seconds"] is None else f"{r['seconds']:g}", r["failures"])
              for r in doc["recovery"]]
