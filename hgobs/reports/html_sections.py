@@ -4,7 +4,8 @@
 worst first) with the client, since when, for how long (``durations.human_duration``), and
 every category of the episode with its catalog fix, in fix order. ``recovery`` lists every
 episode with all its categories and a human duration. ``changes`` shows new, regressed and
-resolved categories only when an earlier window exists to compare with (``has_earlier_window``).
+resolved categories only when an earlier window exists to compare with
+(``Report.has_earlier_window``).
 """
 
 from __future__ import annotations
@@ -60,19 +61,10 @@ def failing(report: Report, colours: dict[str, str]) -> str:
             f'{"".join(out)}{note}</section>')
 
 
-def has_earlier_window(report: Report) -> bool:
-    """Whether the report compares its window with an earlier one: only when ``since`` was
-    given (records before it were read) and the previous window is not empty. Without
-    ``since`` the window starts at the first record, so nothing earlier was read and every
-    failing category would be "new"."""
-    w = report.window
-    return report.since is not None and w is not None and w.previous_start < w.start
-
-
 def changes(report: Report) -> str:
     """New, regressed and resolved categories against the previous window, or a note saying
     why there is no comparison."""
-    if not has_earlier_window(report):
+    if not report.has_earlier_window:
         return panel("changes", "New, regressed and resolved categories",
                      '<p class="empty">No earlier window to compare with: the window starts at '
                      "the first record read. Give --since to compare a window with the one "

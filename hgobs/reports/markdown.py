@@ -11,6 +11,7 @@ from hgobs.analysis.tables import Report
 from hgobs.reports.failing import as_of, failing_now
 from hgobs.reports.text import (
     MAX_FAILING_SHOWN,
+    NO_EARLIER_WINDOW,
     NOTHING_FAILING,
     failing_lines,
     notice_lines,
@@ -100,11 +101,13 @@ def render(report: Report) -> str:
                  lambda r: (f"`{r.client}`", f"`{r.category}`", r.buckets, r.count,
                             ts(r.first_seen), ts(r.last_seen)), "None.", right=[2, 3])
     out += ["## New, regressed and resolved categories", ""]
-    out += table(report.changes,
+    out += table(report.changes if report.has_earlier_window else report.changes.iloc[:0],
                  ["category", "status", "now", "previous window", "earlier",
                   "last seen before"],
                  lambda r: (f"`{r.category}`", r.status, r.current, r.previous, r.earlier,
-                            ts(r.last_seen_before)), "No change.", right=[2, 3, 4])
+                            ts(r.last_seen_before)),
+                 "No change." if report.has_earlier_window else NO_EARLIER_WINDOW.capitalize()
+                 + ".", right=[2, 3, 4])
     out += ["## Environment mismatch by direction", ""]
     out += table(report.mismatch, ["client", "direction", "count", "first seen", "last seen"],
                  lambda r: (f"`{r.client}`", r.direction, r.count, ts(r.first_seen),

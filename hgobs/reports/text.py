@@ -22,6 +22,8 @@ from hgobs.reports import counted
 from hgobs.reports.durations import human_duration
 from hgobs.reports.failing import FailingNow, as_of, failing_now, fixes_for
 
+NO_EARLIER_WINDOW = "no earlier window to compare with (give --since for one)"
+"""What the changes section says when ``Report.has_earlier_window`` is False."""
 MAX_SKIPPED_SHOWN = 20
 MAX_ROWS_SHOWN = 50
 """Longer tables are cut here with a line saying how many rows the JSON report has."""
@@ -144,11 +146,13 @@ def _table(console: Console, title: str, df: pd.DataFrame, columns: Sequence[tup
     if df.empty:
         console.print(f"  {empty}")
         return
+    rows = [[c if isinstance(c, Text) else _text(c) for c in cells(row)]
+            for row in df.head(MAX_ROWS_SHOWN).itertuples(index=False)]
     grid = Table(show_lines=False, expand=False)
     for name, justify in columns:  # wrap (whole words first) rather than cut a value off
         grid.add_column(name, justify=justify, overflow="fold")
-    for row in df.head(MAX_ROWS_SHOWN).itertuples(index=False):
-        grid.add_row(*(c if isinstance(c, Text) else _text(c) for c in cells(row)))
+    for cells_of_row in rows:
+        grid.add_row(*cells_of_row)
     console.print(grid)
     if len(df) > MAX_ROWS_SHOWN:
         console.print(f"  ... {len(df) - MAX_ROWS_SHOWN} more rows in the JSON report")
@@ -206,11 +210,12 @@ def render(report: Report, *, width: int = DEFAULT_WIDTH, color: bool = False) -
            lambda r: (r.client, r.category, str(r.buckets), str(r.count), ts(r.first_seen),
                       ts(r.last_seen)), "none")
     _table(console, "New, regressed and resolved categories (against the previous window)",
-           report.changes,
+           report.changes if report.has_earlier_window else report.changes.iloc[:0],
            [("category", L), ("status", L), ("now", R), ("previous", R), ("earlier", R),
             ("last seen before", L)],
            lambda r: (r.category, r.status, str(r.current), str(r.previous), str(r.earlier),
-                      ts(r.last_seen_before)), "no change")
+                      ts(r.last_seen_before)),
+           "no change" if report.has_earlier_window else NO_EARLIER_WINDOW)
     _table(console, "Environment mismatch by direction (credential -> called)", report.mismatch,
            [("client", L), ("direction", L), ("count", R), ("first seen", L), ("last seen", L)],
            lambda r: (r.client, r.direction, str(r.count), ts(r.first_seen), ts(r.last_seen)),
