@@ -96,8 +96,8 @@ def summary(counts: WindowCounts, failing: list[FailingNow], window: str) -> Any
 
 def analyze_live(paths: Iterable[str], *, profile: str | None = None,
                  token_urls: Iterable[str] = (), client_id: str | None = None,
-                 rejudge: bool = False, since: datetime | None = None,
-                 until: datetime | None = None, bucket: str = "1d", recurring_min: int = 2,
+                 rejudge: bool = False, since: datetime | str | None = None,
+                 until: datetime | str | None = None, bucket: str = "1d", recurring_min: int = 2,
                  lateness_s: float | None = None, from_end: bool = False,
                  window: str = DEFAULT_WINDOW, interval_s: float = DEFAULT_INTERVAL_S,
                  screen: TextIO | None = None, draw: bool | None = None) -> api.Report:
@@ -109,8 +109,8 @@ def analyze_live(paths: Iterable[str], *, profile: str | None = None,
     bad option, before anything is read."""
     screen = screen or sys.stdout
     span = window_seconds(window)
-    state = ReportState(bucket=bucket, since=since, until=until,
-                        recurring_min_buckets=recurring_min)
+    state = api.report_state(since=since, until=until, bucket=bucket,
+                             recurring_min=recurring_min)
     sliding = SlidingWindow(span)
     live, judged = live_items(paths, profile=profile, token_urls=token_urls,
                               client_id=client_id, rejudge=rejudge, lateness_s=lateness_s,
