@@ -69,15 +69,18 @@ def summary(counts: WindowCounts, failing: list[FailingNow], window: str) -> Any
     parts: list[Any] = [head]
     if failing:
         table = Table(title="Failing now", title_justify="left", expand=True)
-        table.add_column("client")
-        table.add_column("categories")
-        table.add_column("since")
+        table.add_column("client", no_wrap=True)
+        table.add_column("since", no_wrap=True)
         table.add_column("failures", justify="right")
+        table.add_column("category", no_wrap=True)
         table.add_column("fix", ratio=1)
-        for one in failing[:MAX_FAILING_SHOWN]:
-            table.add_row(one.client, ", ".join(one.categories),
-                          one.since.strftime("%Y-%m-%d %H:%M:%SZ"), str(one.failures),
-                          "\n".join(f"{c}: {fix_of(c)}" for c in one.categories))
+        for one in failing[:MAX_FAILING_SHOWN]:  # a row per category, the client's first
+            for n, category in enumerate(one.categories):
+                first = n == 0
+                table.add_row(one.client if first else "",
+                              one.since.strftime("%Y-%m-%d %H:%M:%SZ") if first else "",
+                              str(one.failures) if first else "", category, fix_of(category),
+                              end_section=n == len(one.categories) - 1)
         parts.append(table)
         if len(failing) > MAX_FAILING_SHOWN:
             parts.append(Text(f"... and {len(failing) - MAX_FAILING_SHOWN} more"))
