@@ -10,8 +10,11 @@ memory stays flat however long the run), and yields each judged item with its la
 from __future__ import annotations
 
 import contextlib
+import glob
+import os
 import signal
 import threading
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -34,14 +37,20 @@ def live_items(paths: Iterable[str], *, profile: str | None = None,
                ) -> tuple[LiveItems, Iterator[Judged]]:
     """``(the live input, its judged items)`` for ``paths`` (options as ``hgobs.api.classify``,
     plus those of ``LiveItems``; ``on_notice`` as ``judge``'s, by default a warning). Raises
-    ``ConfigError``/``ProfileError`` for a bad option, before anything is read. Call
-    ``stop()`` on the live input to end the run."""
+    ``ConfigError``/``ProfileError`` for a bad option, before anything is read; a path that
+    does not exist yet is waited for (an ``AnalysisWarning`` says so). Call ``stop()`` on the
+    live input to end the run."""
     ctx = api._context(profile, token_urls, client_id, None)
     client_fp = api._client_fp(client_id, None)
     trust = api._trusting(client_id, rejudge)
+    names = list(paths)
+    missing = [p for p in names if p != "-" and not glob.has_magic(p) and not os.path.exists(p)]
+    if missing and follow:
+        warnings.warn(f"waiting for {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}"
+                      " to appear", api.AnalysisWarning, stacklevel=2)
     extra = {} if poll_s is None else {"poll_s": poll_s}
     bound = DEFAULT_LATENESS_S if lateness_s is None else lateness_s
-    live = LiveItems(paths, ctx, lateness_s=bound, follow=follow, from_end=from_end,
+    live = LiveItems(names, ctx, lateness_s=bound, follow=follow, from_end=from_end,
                      **extra)
     return live, _judged(live, ctx.profiles, client_fp, trust, on_notice)
 
