@@ -65,9 +65,15 @@ CLIENT_ENV_HORIZON_S = 7 * 86_400.0
 (seconds): one entry per client, so a week (a release cycle) costs little memory."""
 
 
+STALE_SLACK = 64
+"""Stale heap items (a key's earlier expiries) a ``_Horizon`` may hold beyond its entries."""
+
+
 class _Horizon:
     """A table of ``key -> (expires_at, value)`` whose entries each expire at their own time,
-    with a min-heap of ``(expires_at, key)`` (stale heap items are skipped when popped)."""
+    with a min-heap of ``(expires_at, key)``: stale heap items (a key's earlier expiries) are
+    skipped when popped, and the heap is rebuilt from the entries when they outnumber them, so
+    it holds at most ``2 * len(entries) + STALE_SLACK`` items (amortised O(log n) per put)."""
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
@@ -81,9 +87,13 @@ class _Horizon:
     def put(self, key: str, expires_at: float, value: Any, now: float) -> int:
         """Store; returns how many live entries the cap pushed out."""
         old = self.entries.get(key)
+        entries = self.entries
+        entries[key] = (expires_at, value)
         if old is None or old[0] != expires_at:
             heapq.heappush(self.heap, (expires_at, key))
-        self.entries[key] = (expires_at, value)
+            if len(self.heap) > 2 * len(entries) + STALE_SLACK:  # a key's earlier expiries
+                self.heap = [(at, k) for k, (at, _) in entries.items()]
+                heapq.heapify(self.heap)
         forced = 0
         if len(self.entries) > self.cap:
             self.expire(now)  # what expired goes first, uncounted

@@ -167,3 +167,19 @@ def test_expired_entries_make_room_before_the_cap_counts_anything():
         t = T0 + i / 10
         history.annotate(exchange(t, f"a{i}", t + 0.05 - LEEWAY_S))
     assert history.overflowed == 0 and len(history) <= 5
+
+
+def test_a_key_whose_expiry_moves_keeps_the_heap_bounded_by_the_entries():
+    """An assertion without ``exp`` sent again and again (a client caching one) moves its
+    keys' expiry on every exchange, many times a second: the heap of expiries is rebuilt from
+    the live entries instead of keeping every earlier expiry until it runs out (an hour here,
+    a day at most), and the reuse is still caught."""
+    history = History(max_entries=200_000, profile=PROFILE)
+    for i in range(50_000):
+        r = exchange(T0 + i / 100, "one-assertion", None,
+                     **{"assertion.iss_fp": "iss", "assertion.jti_fp": "same-jti"})
+        history.annotate(r)
+    table = history._assertions
+    assert len(table.entries) == 2  # the assertion and its jti
+    assert len(table.heap) <= 2 * len(table.entries) + 64
+    assert r["assertion.reused_after_s"] == 499.99
