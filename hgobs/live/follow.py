@@ -119,11 +119,12 @@ def _rebased(item: Item, base: int) -> Item:
 
 class Follower(threading.Thread):
     """The thread reading input ``sid`` (a path, or standard input when ``fd`` is given) into
-    ``feed`` (see module doc) until ``stop`` is set (or standard input ends)."""
+    ``feed`` (see module doc) until ``stop`` is set (or standard input ends). ``named``: False
+    for a file found by walking a folder, whose unknown format is passed over without a skip."""
 
     def __init__(self, sid: int, name: str, ctx: ReadContext, feed: Any, claims: Claims,
                  stop: threading.Event, poll_s: float, from_end: bool = False,
-                 fd: int | None = None) -> None:
+                 fd: int | None = None, *, named: bool = True) -> None:
         super().__init__(name=f"hgobs-follow-{sid}", daemon=True)
         self.sid = sid
         self.source = name
@@ -131,6 +132,8 @@ class Follower(threading.Thread):
         self.feed = feed
         self.stop = stop
         self.fd = fd
+        self.named = named  # False: found by walking a folder (a file in no known format
+        # there is passed over without a skip, as hgobs.readers.read_paths does)
         self.tail = Tail(name, claims, stop, poll_s, self._idle, from_end, self._cannot_open)
         self._batch: list[Item] = []
         self._waiting = False
@@ -183,7 +186,8 @@ class Follower(threading.Thread):
             if how is None:
                 return
             if isinstance(how, str):
-                self._emit(Item(f"{name}:1", reason=how))
+                if self.named or how != UNKNOWN_FORMAT:
+                    self._emit(Item(f"{name}:1", reason=how))
                 while generation.readinto(bytearray(1 << 16)):  # wait for the next file
                     pass
                 return

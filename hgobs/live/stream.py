@@ -79,13 +79,14 @@ class LiveItems:
         handler)."""
         self.stopping.set()
 
-    def _start(self, name: str, from_end: bool, fd: int | None = None) -> None:
+    def _start(self, name: str, from_end: bool, fd: int | None = None, named: bool = True
+               ) -> None:
         sid = len(self._paths)
         self._paths[name if fd is None else f"\0stdin{sid}"] = sid
         self._running.add(sid)
         self.watermark.reading(sid)
         Follower(sid, name, self.ctx, self._feed, self._claims, self._halt, self.poll_s,
-                 from_end, fd).start()
+                 from_end, fd, named=named).start()
 
     def _expand(self) -> None:
         """Start following each path the specs name that is not followed yet."""
@@ -98,16 +99,16 @@ class LiveItems:
                 continue
             plain = not glob.has_magic(spec) and not os.path.isdir(spec)
             if plain:
-                found = [spec]
+                found = [(spec, True)]
             else:
                 try:
-                    found = [name for name, _ in expand([spec])]
+                    found = list(expand([spec]))
                 except (FileNotFoundError, OSError):
                     found = []
-            for name in found:
+            for name, named in found:
                 if name not in self._paths:
                     later = not first and not plain and _rotated_name(name)
-                    self._start(name, (first and self.from_end) or later)
+                    self._start(name, (first and self.from_end) or later, named=named)
 
     def _last_items(self) -> Iterator[Released]:
         """What the followers read before they stopped: each reads its file to its current

@@ -123,3 +123,29 @@ def test_a_followed_folder_reads_a_renamed_log_once(tmp_path):
     assert {v["time"]: v["category"] for v in got} == expected
     assert [v["source"] for v in got if v["time"] == sorted(expected)[3]] == \
         [f"{logs / 'app.log.1'}:3"]  # its third line, read by the new name's follower
+
+
+def test_a_followed_folder_passes_over_a_file_in_no_known_format(tmp_path):
+    """As ``hgobs classify FOLDER`` does, a file found by walking a followed folder that is in
+    no format hgobs reads (a notes file, the output of a run) is passed over without a skip;
+    the same file named on the command line is a skip that says why."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    notes = logs / "notes.txt"
+    notes.write_text("deployed the new signing key on Tuesday\n" * 3, encoding="utf-8")
+    log = logs / "app.log"
+    log.write_text(sample_lines()[0], encoding="utf-8")
+    run = Hgobs("classify", "--follow", str(logs))
+    try:
+        got = run.verdicts(1)
+    finally:
+        code, err = run.stop()
+    assert code == 0, err
+    assert got[0]["source"] == f"{log}:1"
+    assert "notes.txt" not in err
+    named = Hgobs("classify", "--follow", str(notes), str(log))
+    try:
+        named.verdicts(1)
+    finally:
+        code, err = named.stop()
+    assert f"{notes}:1: skipped: not a log format hgobs reads" in err
