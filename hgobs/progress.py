@@ -31,7 +31,8 @@ class Progress:
     ``enabled`` (default: whether ``stream`` is a terminal) turns it off entirely: every method
     is then a no-op that costs nothing. ``note(text)`` prints a line above the bar (a dashboard
     address). Use as a context manager, or call ``close`` (idempotent); it never raises into
-    the run: a display that fails is turned off.
+    the run: a display that fails is turned off. What the run prints on standard output goes
+    there unchanged (only writes to ``sys.stderr`` pass above the bar, when it is drawn there).
     """
 
     def __init__(self, stream: TextIO | None = None, *, enabled: bool | None = None,
@@ -62,7 +63,8 @@ class Progress:
                         DownloadColumn(), TextColumn("{task.fields[records]:,} records"),
                         TransferSpeedColumn(), TextColumn("{task.fields[rate]}"),
                         TimeRemainingColumn(), console=console, transient=True,
-                        refresh_per_second=REFRESH_PER_SECOND)
+                        refresh_per_second=REFRESH_PER_SECOND, redirect_stdout=False,
+                        redirect_stderr=self._stream is sys.stderr)
         self._bar.start()
         self._task = self._bar.add_task("read", total=None, records=0, rate="")
 

@@ -121,3 +121,15 @@ def test_analyze_on_a_terminal_shows_progress_and_piped_shows_none(tmp_path: Pat
     assert piped.stdout == run.stdout.replace(
         run.stdout[run.stdout.index(b'"generated_at"'):].split(b",", 1)[0],
         piped.stdout[piped.stdout.index(b'"generated_at"'):].split(b",", 1)[0])
+
+
+def test_what_the_run_prints_on_standard_output_stays_there(capsys) -> None:
+    """Lines printed to standard output while the display is drawn reach standard output, byte
+    for byte, and never the display's stream (rich would move them there by default)."""
+    stream = io.StringIO()
+    progress = Progress(stream, enabled=True, width=100)
+    for i in progress.track(iter(range(3)), ByteTally()):
+        print(f"line {i}")
+    assert capsys.readouterr().out == "line 0\nline 1\nline 2\n"
+    assert "line" not in stream.getvalue()
+    assert "reading" in stream.getvalue()
