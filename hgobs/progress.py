@@ -42,6 +42,7 @@ class Progress:
             enabled = _is_terminal(self._stream)
         self._bar: Any = None
         self._task: Any = None
+        self._guard: _Guarded | None = None
         self._width = width
         self.enabled = bool(enabled)
 
@@ -57,7 +58,8 @@ class Progress:
         )
         from rich.progress import Progress as Bar
 
-        console = Console(file=self._stream, force_terminal=True, width=self._width,
+        self._guard = _Guarded(self._stream)
+        console = Console(file=self._guard, force_terminal=True, width=self._width,
                           stderr=self._stream is sys.stderr)
         self._bar = Bar(SpinnerColumn(), TextColumn("reading"), BarColumn(bar_width=24),
                         DownloadColumn(), TextColumn("{task.fields[records]:,} records"),
@@ -76,6 +78,8 @@ class Progress:
         try:
             if self._bar is None:
                 self._start()
+            elif self._guard is not None and self._guard.broken:
+                raise OSError("the display's stream failed")
             elapsed = self._bar.tasks[0].elapsed or 0.0
             rate = f"{records / elapsed:,.0f} records/s" if elapsed > 0.5 else ""
             self._bar.update(self._task, completed=done_bytes, total=total_bytes,
@@ -127,6 +131,36 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Guarded:
+    """The display's stream, as its console (and the console's refresh thread) writes it: a
+    write or flush that fails (a terminal gone: EIO, EPIPE; a closed stream) is dropped and
+    marks it ``broken``, so no exception leaves the drawing thread; ``Progress.update`` then
+    turns the display off."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.broken = False
+        self.encoding = getattr(stream, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                self._stream.write(text)
+            except (OSError, ValueError):
+                self.broken = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self.broken = True
+
+    def isatty(self) -> bool:
+        return True
 
 
 def _is_terminal(stream: TextIO) -> bool:

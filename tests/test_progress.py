@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import os
 import pty
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,30 @@ def test_what_the_run_prints_on_standard_output_stays_there(capsys) -> None:
     assert capsys.readouterr().out == "line 0\nline 1\nline 2\n"
     assert "line" not in stream.getvalue()
     assert "reading" in stream.getvalue()
+
+
+def test_a_terminal_that_breaks_under_the_drawing_thread_raises_nowhere(monkeypatch) -> None:
+    """The display's own refresh thread meets a terminal gone (EIO): no exception escapes that
+    thread (none reaches ``threading.excepthook``), the display turns off at the next update
+    and every item still passes."""
+    broke = threading.Event()
+    escaped: list[type[BaseException]] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_type))
+
+    class Gone(io.StringIO):
+        def write(self, text: str) -> int:
+            if broke.is_set() or threading.current_thread() is not threading.main_thread():
+                broke.set()
+                raise OSError(errno.EIO, "terminal gone")
+            return super().write(text)
+
+    progress = Progress(Gone(), enabled=True, width=100)
+    tally = ByteTally()
+    items = []
+    for i in progress.track(iter(range(2 * EVERY + 1)), tally):
+        if i == 1:
+            assert broke.wait(timeout=30)  # the refresh thread wrote, and failed
+        items.append(i)
+    assert items == list(range(2 * EVERY + 1))
+    assert escaped == []
+    assert progress.enabled is False
