@@ -151,15 +151,23 @@ def mismatch_table(cells: Mapping[tuple[Any, ...], list[Any]]) -> pd.DataFrame:
     return trends.mismatch_of(table)
 
 
+CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F,
+                           *range(0x202A, 0x202F), *range(0x2066, 0x206A)], "\ufffd")
+"""Control characters (C0, DEL, C1) and bidirectional controls -> U+FFFD, for
+``str.translate``: in free text they could move a terminal's cursor, clear it, set its title,
+break a report line in two or show text in another order than it is stored."""
+
+
 def scrubbed(table: pd.DataFrame, column: str) -> pd.DataFrame:
     """``table`` with the free text of ``column`` (a service name, as a log or a span said it;
     a client, which is a fingerprint when hgobs wrote the record but may be anything in a
-    record from elsewhere) passed through ``scrub_text``, once per distinct value; a value
-    with a fingerprint's shape is kept as it is (``hgobs.redaction.is_fingerprint``: the
-    scrubber would take its hex for a token)."""
+    record from elsewhere) passed through ``scrub_text`` and its ``CONTROLS`` replaced by
+    U+FFFD, once per distinct value; a value with a fingerprint's shape is kept as it is
+    (``hgobs.redaction.is_fingerprint``: the scrubber would take its hex for a token)."""
     if column not in table.columns or table.empty:
         return table
-    clean = {v: scrub_text(v, limit=128) if isinstance(v, str) and not is_fingerprint(v) else v
+    clean = {v: scrub_text(v, limit=128).translate(CONTROLS)
+             if isinstance(v, str) and not is_fingerprint(v) else v
              for v in table[column].unique()}
     if all(k is v or k == v for k, v in clean.items()):
         return table

@@ -67,3 +67,29 @@ def test_skip_reasons_never_quote_the_input(tmp_path):
     result = CliRunner().invoke(cli, ["analyze", "--format", "json", str(path)])
     assert result.exit_code == 0, result.output
     assert "another schema" in result.stdout and TOKEN[:8] not in result.output
+
+
+CONTROLS = "\x1b[2J\x1b]0;title\x07\r\n\x9b31m\u202e"
+"""Terminal escapes (clear screen, set the window title, a C1 CSI), a line break and a
+right-to-left override: what a hostile record could put in free text to rewrite a terminal or
+forge report lines."""
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "csv", "html"])
+def test_control_characters_of_free_text_reach_no_report(tmp_path, fmt):
+    """A service name and a client that hold control characters reach no report format with
+    them: no escape sequence, and no report line starts with what followed a line break."""
+    first = json.loads(SAMPLE.read_text(encoding="utf-8").splitlines()[0])
+    path = tmp_path / "a.jsonl"
+    path.write_text("".join(json.dumps({**first, "time": first["time"] + i, "outcome": "error",
+                                        "category": "invalid_client",
+                                        "service.name": f"svc{CONTROLS}FORGED-SVC",
+                                        "client.fp": f"cl{CONTROLS}FORGED-CLIENT"}) + "\n"
+                            for i in range(3)))
+    result = CliRunner().invoke(cli, ["analyze", "--format", fmt, str(path)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "FORGED-SVC" in out or fmt != "text"  # the value is shown, less its controls
+    for char in ("\x1b", "\x07", "\r", "\x9b", "\u202e"):
+        assert char not in out, (fmt, repr(char))
+    assert not [line for line in out.splitlines() if line.lstrip(" -|\"").startswith("FORGED")]
