@@ -99,13 +99,18 @@ def window_line(report: Report) -> str:
             f"{ts(w.start)}), bucket {report.bucket}")
 
 
-def failing_lines(item: FailingNow) -> tuple[str, list[tuple[str, str]]]:
-    """The headline of one client failing now (client, failures, since when, for how long)
-    and its ``(category, fix)`` pairs, shared by the text and Markdown reports."""
+def failing_detail(item: FailingNow) -> str:
+    """What the headline of one client failing now says after the client: failures, since
+    when, for how long (``12 failures since 2025-11-28 02:00:01Z (for 11 h 59 min)``)."""
     when = (f"at {ts(item.since)}" if item.seconds <= 0 else
             f"since {ts(item.since)} (for {human_duration(item.seconds)})")
-    return (f"{item.client}: {counted(item.failures, 'failure')} {when}",
-            fixes_for(item.categories))
+    return f"{counted(item.failures, 'failure')} {when}"
+
+
+def failing_lines(item: FailingNow) -> tuple[str, list[tuple[str, str]]]:
+    """The headline of one client failing now (client, then ``failing_detail``) and its
+    ``(category, fix)`` pairs, shared by the text and Markdown reports."""
+    return f"{item.client}: {failing_detail(item)}", fixes_for(item.categories)
 
 
 def failing_title(report: Report) -> str:

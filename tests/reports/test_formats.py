@@ -264,3 +264,38 @@ def test_changes_are_shown_only_against_an_earlier_window(report, doc):
     assert later_doc["changes"]
     for r in later_doc["changes"]:
         assert has_row(rows, r["category"], r["status"], r["current"], r["previous"])
+
+
+def test_markdown_shows_hostile_names_as_text_never_as_markup(tmp_path):
+    """A client and a service name from a foreign record that hold backticks, HTML, a link, an
+    image and ': ' come out of a CommonMark + GFM-table renderer as the same text: the client
+    whole in one code span (never broken out of it), no HTML element, link or image made of
+    them, and a fix's ``<access_token>`` shown as text."""
+    import json
+
+    from markdown_it import MarkdownIt
+
+    from tests.reports.dom import parse
+
+    lines = (Path(__file__).resolve().parents[2] / "samples" / "attempts.jsonl").read_text()
+    client = "ab`<img src=x onerror=alert(1)>`: x | y"
+    service = "svc <b>bold</b> [click](http://example.com/) ![i](http://example.com/i.png)"
+    records = [{**json.loads(line), "client.fp": client, "service.name": service}
+               for line in lines.splitlines()]
+    records[-1] = {**records[-1], "outcome": "error", "category": "missing_access_token",
+                   "endpoint.kind": "api_call"}
+    path = tmp_path / "foreign.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    from click.testing import CliRunner
+
+    from hgobs.cli import cli
+    out = CliRunner().invoke(cli, ["analyze", "--format", "md", str(path)]).stdout
+    page = MarkdownIt("commonmark").enable("table").render(out)
+    assert "<img" not in page and "<b>" not in page and "<a " not in page
+    assert f"<code>{client.replace('<', '&lt;').replace('>', '&gt;')}</code>" in page
+    shown = parse(page).all_text()
+    assert "svc <b>bold</b> [click](http://example.com/" in shown  # the scrubber cuts ids
+    assert "<access_token>" in shown
+    failing = out.split("## Failing now", 1)[1].split("\n## ", 1)[0]
+    assert any(line.startswith("- ``") and line.endswith("(for 11 h 59 min)")
+               for line in failing.splitlines()), failing

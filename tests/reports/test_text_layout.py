@@ -73,7 +73,7 @@ def test_the_markdown_report_opens_with_the_same_section(reports):
                           "(for 22 h)\n  - `environment_mismatch`: ")
     assert ("- `0c0ffee000000001`: 1 failure at 2024-03-06 10:00:00Z\n"
             "  - `missing_access_token`: Store the access_token from the token response and "
-            "send it as 'Authorization: Bearer &lt;access_token&gt;'.\n") in out
+            "send it as 'Authorization: Bearer &lt;access_token>'.\n") in out
     assert out.index("## Failing now") < out.index("## Failures by category")
 
 
