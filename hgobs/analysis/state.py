@@ -105,6 +105,8 @@ class ReportState:
         self._bucket = (math.inf, -math.inf, 0)  # lo_s, hi_s (safely inside), bucket ns
         self._cube: dict[tuple[Any, ...], list[Any]] = {}
         self._mismatch: dict[tuple[Any, ...], list[Any]] = {}
+        self.read_before_since = 0
+        """Records read from before ``since`` (any outcome): the input reaches back past it."""
         self._before: dict[tuple[Any, bool, int], int] = {}  # see _failed_before
         self._last_before: dict[Any, float] = {}
         self._min_s = math.inf
@@ -160,8 +162,10 @@ class ReportState:
         if not has_time(t):
             return
         if not self._in_window(t):
-            if failed and t < self._since_s + _MARGIN_S:
-                self._failed_before(category, t)
+            if t < self._since_s + _MARGIN_S and time_ns(t) < self._since_ns:
+                self.read_before_since += 1
+                if failed:
+                    self._failed_before(category, t)
             return
         env, client = r.get("environment"), r.get("client.fp")
         if env is None:
@@ -261,6 +265,7 @@ class ReportState:
         self.read += later.read
         self.classified += later.classified
         self.skipped += later.skipped
+        self.read_before_since += later.read_before_since
         self.ok_kinds |= later.ok_kinds
         for name, n in later.notices.items():
             self.notice(name, n)
@@ -319,6 +324,7 @@ class ReportState:
                 trends.drilldown_of(list(self.drill.items()), seconds=True), "service"), "client"),
             samples=MappingProxyType(self.samples()),
             notices=tables.notices_of(self.notices),
+            read_before_since=self.read_before_since,
         )
 
 

@@ -52,6 +52,7 @@ class Report:
       ``per_group`` skipped items), name -> ``kept``, ``total``, ``per_group``; empty when
       every table is whole.
     - ``notices``: the non-zero counters of ``NOTICES`` (name -> count); empty when none.
+    - ``read_before_since``: records read from before ``since`` (0 without ``since``).
     """
 
     schema: str
@@ -77,15 +78,18 @@ class Report:
     samples: Mapping[str, Mapping[str, int]] = field(
         default_factory=lambda: MappingProxyType({}))
     notices: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    read_before_since: int = 0
 
     @property
     def has_earlier_window(self) -> bool:
         """Whether the ``changes`` table compares the window with an earlier one: only when
-        ``since`` was given (records before it were read) and the previous window is not
-        empty. Without ``since`` the window starts where the records do, nothing earlier was
-        read, and every failing category would count as new."""
+        ``since`` was given, records from before it were read (``read_before_since``) and the
+        previous window is not empty. Without ``since`` the window starts where the records
+        do; with a ``since`` before every record the input holds nothing earlier either; in
+        both cases every failing category would count as new."""
         w = self.window
-        return self.since is not None and w is not None and w.previous_start < w.start
+        return (self.since is not None and self.read_before_since > 0 and w is not None
+                and w.previous_start < w.start)
 
 
 def cube_table(cells: Mapping[tuple[Any, ...], list[Any]]) -> pd.DataFrame:

@@ -299,3 +299,28 @@ def test_markdown_shows_hostile_names_as_text_never_as_markup(tmp_path):
     failing = out.split("## Failing now", 1)[1].split("\n## ", 1)[0]
     assert any(line.startswith("- ``") and line.endswith("(for 11 h 59 min)")
                for line in failing.splitlines()), failing
+
+
+def test_a_since_before_every_record_is_no_earlier_window():
+    """``since`` before the first record read (``--since 3000w`` over last month's logs): the
+    input holds nothing before it, so there is no earlier window to compare with, and no
+    category is called new; one record before ``since`` makes the comparison."""
+    from datetime import datetime, timezone
+
+    from hgobs.analysis.classify import Classified
+    from hgobs.reports.text import NO_EARLIER_WINDOW
+    from tests.analysis.records import T0, rec
+    from tests.reports.sample import NOW, sample_result
+    from tests.support.whole import build_report
+
+    since = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    early = build_report(sample_result(), bucket="1D", since=since, now=NOW)
+    assert early.window is not None and early.window.previous_start < early.window.start
+    assert json.loads(render(early, "json"))["window"]["compared"] is False
+    assert NO_EARLIER_WINDOW in render(early, "text", width=200)
+    assert "No earlier window to compare with" in render(early, "html")
+    base = sample_result()
+    base.classified.insert(0, Classified("in.jsonl:0", rec(since.timestamp() - T0 - 60, "ok")))
+    one = build_report(base, bucket="1D", since=since, now=NOW)
+    assert json.loads(render(one, "json"))["window"]["compared"] is True
+    assert NO_EARLIER_WINDOW not in render(one, "text", width=200)
