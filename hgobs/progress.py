@@ -5,12 +5,14 @@ One component for every long run: a local ``hgobs analyze`` feeds it from the re
 (``update``). When standard error is not a terminal (a pipe, a file, CI) it writes nothing at
 all, so logs and ``--format json`` output are unchanged. Drawn by ``rich.progress`` (the
 ``analyze`` extra), refreshed at most ``REFRESH_PER_SECOND`` times a second from its own
-thread, and erased when the run ends.
+thread (and the bytes read copied in as often, so they move while a whole document is parsed),
+and erased when the run ends.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO, TypeVar
 
@@ -43,6 +45,8 @@ class Progress:
         self._bar: Any = None
         self._task: Any = None
         self._guard: _Guarded | None = None
+        self._stop = threading.Event()
+        self._follower: threading.Thread | None = None
         self._width = width
         self.enabled = bool(enabled)
 
@@ -104,6 +108,8 @@ class Progress:
         if not self.enabled:
             yield from items
             return
+        self.update(done_bytes=tally.done, total_bytes=tally.total, records=0)
+        self._follow(tally)
         try:
             for records, item in enumerate(items, start=1):
                 if records % EVERY == 1:
@@ -113,6 +119,25 @@ class Progress:
         finally:
             self.close()
 
+    def _follow(self, tally: ByteTally) -> None:
+        """Copy ``tally``'s bytes into the display at its refresh rate from a thread of its
+        own until the display closes: a reader of a whole document (HAR, Jaeger JSON) yields
+        its first item only when it has parsed all of it, and items can be far apart."""
+        if self._bar is None:
+            return
+        stop = self._stop = threading.Event()
+        bar, task = self._bar, self._task
+
+        def follow() -> None:
+            while not stop.wait(1 / REFRESH_PER_SECOND):
+                try:
+                    bar.update(task, completed=tally.done, total=tally.total)
+                except Exception:  # the display is closing or failed: nothing to show
+                    return
+
+        self._follower = threading.Thread(target=follow, name="hgobs-progress", daemon=True)
+        self._follower.start()
+
     def close(self) -> None:
         """Erase the display (idempotent)."""
         self._off()
@@ -120,6 +145,11 @@ class Progress:
     def _off(self) -> None:
         bar, self._bar = self._bar, None
         self.enabled = False
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            self._stop.set()
+            if follower is not threading.current_thread():
+                follower.join()
         if bar is not None:
             try:
                 bar.stop()

@@ -10,6 +10,7 @@ import pty
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -161,4 +162,30 @@ def test_a_terminal_that_breaks_under_the_drawing_thread_raises_nowhere(monkeypa
         items.append(i)
     assert items == list(range(2 * EVERY + 1))
     assert escaped == []
+    assert progress.enabled is False
+
+
+def test_bytes_show_before_the_first_item_of_a_whole_document() -> None:
+    """A reader that parses a whole document (a HAR, a Jaeger export) yields its first item
+    only at the end: the display shows the bytes the readers took meanwhile (5.0 of 10.0 kB
+    here), without waiting for an item."""
+    shown = threading.Event()
+
+    class Watched(io.StringIO):
+        def write(self, text: str) -> int:
+            if "5.0/10.0 kB" in text:
+                shown.set()
+            return super().write(text)
+
+    tally = ByteTally()
+    tally.total = 10_000
+
+    def whole_document() -> Iterator[int]:
+        tally.done = 5_000  # half the document read, nothing yielded yet
+        assert shown.wait(timeout=30), "the bytes read were not shown"
+        tally.done = 10_000
+        yield 1
+
+    progress = Progress(Watched(), enabled=True, width=120)
+    assert list(progress.track(whole_document(), tally)) == [1]
     assert progress.enabled is False
