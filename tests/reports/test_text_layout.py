@@ -160,3 +160,12 @@ def test_the_cli_writes_80_columns_to_a_pipe_and_colour_only_when_forced(tmp_pat
     target = tmp_path / "report.txt"
     runner.invoke(cli, ["analyze", str(SAMPLES), "-o", str(target)], env={"FORCE_COLOR": "1"})
     assert target.read_text() == plain.stdout
+
+
+def test_columns_of_zero_is_no_width(monkeypatch):
+    """``COLUMNS=0`` (what some shells and containers export when they know no width) is not a
+    wish for the narrowest report: a terminal gives its own width, a pipe 80 columns, as
+    ``shutil.get_terminal_size`` reads it too (a positive whole number only)."""
+    monkeypatch.setattr("shutil.get_terminal_size", lambda fallback: os.terminal_size((97, 30)))
+    assert text_layout(_Tty(), environ={"COLUMNS": "0"}) == {"width": 97, "color": True}
+    assert text_layout(io.StringIO(), environ={"COLUMNS": "000"})["width"] == PIPED_WIDTH
