@@ -21,6 +21,7 @@ from hgobs.analysis.tables import Report
 from hgobs.reports import counted
 from hgobs.reports.durations import human_duration
 from hgobs.reports.failing import FailingNow, as_of, failing_now, fixes_for
+from hgobs.reports.terminal import MIN_WIDTH
 
 NO_EARLIER_WINDOW = "no earlier window to compare with (give --since for one)"
 """What the changes section says when ``Report.has_earlier_window`` is False."""
@@ -173,7 +174,9 @@ def render(report: Report, *, width: int = DEFAULT_WIDTH, color: bool = False) -
     ``color``: what is failing now with the fix of each category, totals, failures per
     category with fixes, then the trend sections (by dimension, over time, recurring,
     new/resolved/regressed, mismatch direction, recovery) and the skipped input units with
-    their reasons."""
+    their reasons. A ``width`` under ``terminal.MIN_WIDTH`` is taken as ``MIN_WIDTH`` (the
+    report's lines wrap on a narrower terminal, as the command line's do)."""
+    width = max(width, MIN_WIDTH)
     out = io.StringIO()
     console = Console(file=out, width=width, force_terminal=color, no_color=not color,
                       color_system="standard" if color else None, highlight=False,

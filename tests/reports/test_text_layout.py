@@ -169,3 +169,12 @@ def test_columns_of_zero_is_no_width(monkeypatch):
     monkeypatch.setattr("shutil.get_terminal_size", lambda fallback: os.terminal_size((97, 30)))
     assert text_layout(_Tty(), environ={"COLUMNS": "0"}) == {"width": 97, "color": True}
     assert text_layout(io.StringIO(), environ={"COLUMNS": "000"})["width"] == PIPED_WIDTH
+
+
+@pytest.mark.parametrize("width", [-5, 0, 1, 20, MIN_WIDTH - 1])
+def test_a_width_under_the_narrowest_is_the_narrowest(reports, width):
+    """A caller's width under ``MIN_WIDTH`` (0 gave an empty report, 1 a report cut to
+    nothing readable) renders the ``MIN_WIDTH`` report, whole."""
+    narrowest = render(reports["sample"], "text", width=MIN_WIDTH)
+    assert render(reports["sample"], "text", width=width) == narrowest
+    assert narrowest.startswith("Failing now") and "How to fix" in narrowest
