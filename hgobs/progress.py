@@ -108,9 +108,9 @@ class Progress:
         if not self.enabled:
             yield from items
             return
-        self.update(done_bytes=tally.done, total_bytes=tally.total, records=0)
-        self._follow(tally)
         try:
+            self.update(done_bytes=tally.done, total_bytes=tally.total, records=0)
+            self._follow(tally)
             for records, item in enumerate(items, start=1):
                 if records % EVERY == 1:
                     self.update(done_bytes=tally.done, total_bytes=tally.total,
@@ -135,8 +135,12 @@ class Progress:
                 except Exception:  # the display is closing or failed: nothing to show
                     return
 
-        self._follower = threading.Thread(target=follow, name="hgobs-progress", daemon=True)
-        self._follower.start()
+        follower = threading.Thread(target=follow, name="hgobs-progress", daemon=True)
+        try:
+            follower.start()
+        except RuntimeError:  # no thread to spare: the bytes move with the items only
+            return
+        self._follower = follower
 
     def close(self) -> None:
         """Erase the display (idempotent)."""

@@ -189,3 +189,19 @@ def test_bytes_show_before_the_first_item_of_a_whole_document() -> None:
     progress = Progress(Watched(), enabled=True, width=120)
     assert list(progress.track(whole_document(), tally)) == [1]
     assert progress.enabled is False
+
+
+def test_a_follower_thread_that_cannot_start_costs_nothing(monkeypatch) -> None:
+    """No thread left to follow the bytes with (``can't start new thread``): the items pass,
+    nothing is raised, the display still closes."""
+    start = threading.Thread.start
+
+    def refuse(thread: threading.Thread) -> None:
+        if thread.name == "hgobs-progress":
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    progress = Progress(io.StringIO(), enabled=True, width=100)
+    assert list(progress.track(iter(range(5)), ByteTally())) == list(range(5))
+    assert progress.enabled is False
