@@ -290,6 +290,15 @@ class ReportState:
         return (self.width, self.since, self.until, self.recurring_min_buckets,
                 self.sample_size, self.skipped_sample)
 
+    def _records(self) -> pd.DataFrame:
+        """The drill-down table, its free text scrubbed (service, client; evidence, also and
+        fix where ``tables.holds_secret``)."""
+        table = trends.drilldown_of(list(self.drill.items()), seconds=True)
+        table = tables.scrubbed(tables.scrubbed(table, "service"), "client")
+        for column in ("evidence", "also"):
+            table = tables.scrubbed_text(table, column)
+        return tables.safe_fixes(table)
+
     def report(self, now: datetime | None = None) -> Report:
         """The ``Report`` of everything added so far (``now`` stamps ``generated_at``)."""
         cube = tables.scrubbed(tables.scrubbed(self.cube(), "service.name"), "client.fp")
@@ -320,8 +329,7 @@ class ReportState:
             recovery=tables.scrubbed(trends.recovery_of(list(self.episodes.rows()), seconds=True),
                                      "client"),
             failure_rate=trends.failure_rate_of(cube, self.ok_kinds),
-            records=tables.scrubbed(tables.scrubbed(
-                trends.drilldown_of(list(self.drill.items()), seconds=True), "service"), "client"),
+            records=self._records(),
             samples=MappingProxyType(self.samples()),
             notices=tables.notices_of(self.notices),
             read_before_since=self.read_before_since,

@@ -17,9 +17,11 @@ from typing import Any
 import pandas as pd
 
 from hgobs.analysis import summary, trends
-from hgobs.diagnosis.catalog import OK
-from hgobs.redaction import is_fingerprint
+from hgobs.diagnosis.catalog import CATEGORIES, OK
+from hgobs.redaction import JWT_RE, is_fingerprint
 from hgobs.scrub import scrub_text
+from hgobs.secretshape import assignment_spans, credential_spans
+from hgobs.textpaths import redact_paths
 
 REPORT_SCHEMA = "hgobs.report/1"
 NOTICES = ("late_records", "history_overflowed")
@@ -177,6 +179,81 @@ def scrubbed(table: pd.DataFrame, column: str) -> pd.DataFrame:
         return table
     table = table.copy()
     table[column] = table[column].map(clean)
+    return table
+
+
+def holds_secret(text: str, urls: bool = True) -> bool:
+    """Whether ``text`` (an evidence item, a fix) holds what only a secret or patient data
+    looks like: a JWT, an e-mail address, a credential after an auth scheme, a value assigned
+    to a secret key, a URL (its path ids and query values are reduced) or a FHIR reference or
+    search (``hgobs.textpaths.redact_paths`` would change it). Text hgobs capture wrote
+    never does (it scrubbed it); a record from elsewhere may. Narrower than ``scrub_text``,
+    which would also take hex span ids and numbers of genuine evidence for tokens.
+    ``urls=False`` leaves URLs alone (fixes name token URLs) unless one has a query value
+    (``?family=Doe``). Linear: each test is."""
+    return bool("@" in text or ("://" in text and (urls or _query_value(text)))
+                or JWT_RE.search(text) or credential_spans(text) or assignment_spans(text)
+                or redact_paths(text) != text)
+
+
+def _query_value(text: str) -> bool:
+    """Whether a ``?`` in ``text`` is followed by ``=`` before the next blank (one pass)."""
+    asked = False
+    for char in text:
+        if char == "?":
+            asked = True
+        elif char.isspace():
+            asked = False
+        elif char == "=" and asked:
+            return True
+    return False
+
+
+def _clean(text: str) -> str:
+    text = scrub_text(text, limit=512) if holds_secret(text) else text
+    return text.translate(CONTROLS)
+
+
+def scrubbed_text(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``table`` with each text of ``column`` (a text column, or a column of lists of texts:
+    evidence) that ``holds_secret`` passed through ``scrub_text``, and every one's
+    ``CONTROLS`` replaced; once per distinct text."""
+    if column not in table.columns or table.empty:
+        return table
+    memo: dict[str, str] = {}
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            if value not in memo:
+                memo[value] = _clean(value)
+            return memo[value]
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    values = [clean(v) for v in table[column]]
+    if all(a is b or a == b for a, b in zip(values, table[column], strict=True)):
+        return table
+    table = table.copy()
+    table[column] = values
+    return table
+
+
+def safe_fixes(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (with ``category`` and ``fix``) with each fix that ``holds_secret`` (URLs
+    aside) replaced by the catalog fix of its row's category (that of ``unclassified`` for an
+    unknown id): a fix is the catalog's or a provider profile's words, never a record's data;
+    every fix's ``CONTROLS`` replaced."""
+    if "fix" not in table.columns or table.empty:
+        return table
+    fixes = [CATEGORIES.get(str(c), CATEGORIES["unclassified"]).fix
+             if isinstance(f, str) and holds_secret(f, urls=False)
+             else f.translate(CONTROLS) if isinstance(f, str) else f
+             for c, f in zip(table["category"], table["fix"], strict=True)]
+    if fixes == list(table["fix"]):
+        return table
+    table = table.copy()
+    table["fix"] = fixes
     return table
 
 

@@ -93,3 +93,40 @@ def test_control_characters_of_free_text_reach_no_report(tmp_path, fmt):
     for char in ("\x1b", "\x07", "\r", "\x9b", "\u202e"):
         assert char not in out, (fmt, repr(char))
     assert not [line for line in out.splitlines() if line.lstrip(" -|\"").startswith("FORGED")]
+
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjYW5hcnkifQ.Zq8vN3kR7wT1yP5sXc9mB2nLQ4tH6jW0"
+PLANTED = {"jwt": JWT, "bearer": "Bearer Zq8vN3kR7wT1yP5sXc9m", "mail": "canary.jones@example.org",
+           "secret": "client_secret=Zq8vN3kR7wT1", "fhir": "Patient/Zq8vN3kR7w",
+           "search": "https://h.example/fhir/Patient?family=Zq8vN3kR7w"}
+"""Secrets and patient data a record from elsewhere (not written by hgobs capture, which
+scrubs them) may hold in its free text; every one holds ``Zq8vN3kR7w`` or ``canary.jones``."""
+
+
+@pytest.mark.parametrize("rejudge", [False, True])
+def test_evidence_and_fixes_of_foreign_records_hold_no_secret_in_any_report(tmp_path, rejudge):
+    """Failed records whose stamped ``evidence``, ``also`` and ``fix`` hold secrets, and whose
+    fields the rules quote as evidence when judged again (``url``, ``request.content_type``,
+    ``response.error``) hold them too: no report format shows any of them; the evidence hgobs
+    wrote itself is shown as it was."""
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    kept = {e for r in records for e in r.get("evidence") or []}
+    planted = list(PLANTED.values())
+    for i, r in enumerate(records):
+        if r.get("outcome") != "ok":
+            value = planted[i % len(planted)]
+            r.update({"evidence": [*r.get("evidence", []), f"url={value}"],
+                      "also": [value], "fix": f"send {value}", "url": value,
+                      "request.content_type": value, "response.error": value})
+    path = tmp_path / "foreign.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    shown = ""
+    for fmt in ("text", "json", "markdown", "csv", "html"):
+        args = ["analyze", "--format", fmt, str(path), *(["--rejudge"] if rejudge else [])]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        assert "Zq8vN3kR7w" not in result.output and "canary.jones" not in result.output, fmt
+        shown += result.stdout
+    if not rejudge:
+        assert kept and all(e in shown for e in kept if '"' not in e and "<" not in e)
