@@ -291,17 +291,20 @@ class ReportState:
                 self.sample_size, self.skipped_sample)
 
     def _records(self) -> pd.DataFrame:
-        """The drill-down table, its free text scrubbed (service, client; evidence, also and
-        fix where ``tables.holds_secret``)."""
+        """The drill-down table, its free text scrubbed (service, client, environment,
+        confidence; evidence, also and fix where ``tables.holds_secret``)."""
         table = trends.drilldown_of(list(self.drill.items()), seconds=True)
-        table = tables.scrubbed(tables.scrubbed(table, "service"), "client")
+        for column in ("service", "client", "environment", "confidence"):
+            table = tables.scrubbed(table, column)
         for column in ("evidence", "also"):
             table = tables.scrubbed_text(table, column)
         return tables.safe_fixes(table)
 
     def report(self, now: datetime | None = None) -> Report:
         """The ``Report`` of everything added so far (``now`` stamps ``generated_at``)."""
-        cube = tables.scrubbed(tables.scrubbed(self.cube(), "service.name"), "client.fp")
+        cube = self.cube()
+        for column in ("service.name", "client.fp", "environment"):
+            cube = tables.scrubbed(cube, column)
         window = self.window()
         totals = {"read": self.read, "classified": self.classified, "skipped": self.skipped,
                   **summary.totals_of(cube)}

@@ -154,6 +154,8 @@ def mismatch_table(cells: Mapping[tuple[Any, ...], list[Any]]) -> pd.DataFrame:
     if rows:
         table["first_seen"] = trends.utc_times(table["first_seen"], seconds=True)
         table["last_seen"] = trends.utc_times(table["last_seen"], seconds=True)
+    for column in ("credential_environment", "called_environment"):  # a record's free text
+        table = scrubbed(table, column)
     return trends.mismatch_of(table)
 
 

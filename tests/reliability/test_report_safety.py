@@ -130,3 +130,24 @@ def test_evidence_and_fixes_of_foreign_records_hold_no_secret_in_any_report(tmp_
         shown += result.stdout
     if not rejudge:
         assert kept and all(e in shown for e in kept if '"' not in e and "<" not in e)
+
+
+@pytest.mark.parametrize("rejudge", [False, True])
+def test_environments_and_confidence_of_foreign_records_hold_no_secret(tmp_path, rejudge):
+    """A record's ``environment`` and ``assertion.aud_environment`` (report dimensions and
+    mismatch directions) and its stamped ``confidence`` holding secrets: no report format
+    shows them."""
+    records = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    planted = list(PLANTED.values())
+    for i, r in enumerate(records):
+        value = planted[i % len(planted)]
+        r.update({"environment": value, "assertion.aud_environment": value})
+        if r.get("outcome") != "ok":
+            r["confidence"] = value
+    path = tmp_path / "foreign.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    for fmt in ("text", "json", "markdown", "csv", "html"):
+        args = ["analyze", "--format", fmt, str(path), *(["--rejudge"] if rejudge else [])]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        assert "Zq8vN3kR7w" not in result.output and "canary.jones" not in result.output, fmt
