@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hgobs import __version__
-from hgobs.cliparts import IsoTime, LazyGroup
+from hgobs.cliparts import IsoTime, LazyGroup, say
 from hgobs.diagnosis.catalog import CATALOG
 from hgobs.errors import ConfigError, HgobsError, ProfileError
 from hgobs.live.options import is_stream, live_options, summary_options
@@ -53,13 +53,13 @@ def _say_skipped(report: api.Report, fmt: str, output: str | None) -> None:
         where = f"{shown} lists the first {listed} under skipped input"
     else:
         where = f"{shown} lists them under skipped input"
-    click.echo(f"hgobs: {counted(total, 'input line')} skipped ({where})", err=True)
+    say(f"hgobs: {counted(total, 'input line')} skipped ({where})")
     if not output:
         return
     for row in report.skipped.head(MAX_SKIPPED_SAID).itertuples(index=False):
-        click.echo(f"  {row.source}: {row.reason}", err=True)
+        say(f"  {row.source}: {row.reason}")
     if total > MAX_SKIPPED_SAID:
-        click.echo(f"  ... and {total - MAX_SKIPPED_SAID} more", err=True)
+        say(f"  ... and {total - MAX_SKIPPED_SAID} more")
 
 
 def _say(caught: Iterable[warnings.WarningMessage]) -> None:
@@ -69,9 +69,9 @@ def _say(caught: Iterable[warnings.WarningMessage]) -> None:
 
     for w in caught:
         if issubclass(w.category, api.ClientIdMismatchWarning):
-            click.echo(f"hgobs: warning: {w.message}", err=True)
+            say(f"hgobs: warning: {w.message}")
         elif issubclass(w.category, api.AnalysisWarning):
-            click.echo(f"hgobs: {w.message}", err=True)
+            say(f"hgobs: {w.message}")
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
@@ -173,8 +173,7 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
     summary of the last --window (what is failing now, with fixes) is redrawn on a terminal
     every --interval seconds; Ctrl-C prints the report of everything read."""
     if engine is not None:
-        click.echo("hgobs: warning: --engine is deprecated and ignored (there is one engine)",
-                   err=True)
+        say("hgobs: warning: --engine is deprecated and ignored (there is one engine)")
     from hgobs import api
 
     with _usage_errors():  # an -o extension that names no format fails before any reading
@@ -200,19 +199,19 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
     _say(w for w in caught if not issubclass(w.category, api.ClientIdMismatchWarning))
     if output:
         write_output(output, text)
-        click.echo(f"hgobs: {fmt} report written to {output}", err=True)
+        say(f"hgobs: {fmt} report written to {output}")
     else:
         click.echo(text, nl=False, color=layout["color"])
     _say_skipped(report, fmt, output)
     _say(w for w in caught if issubclass(w.category, api.ClientIdMismatchWarning))
     if fail_on and report.totals["classified"] == 0:
-        click.echo(f"hgobs: --fail-on: no readable record in the input "
-                   f"({report.totals['skipped']} skipped); cannot vouch for it", err=True)
+        say(f"hgobs: --fail-on: no readable record in the input "
+            f"({report.totals['skipped']} skipped); cannot vouch for it")
         sys.exit(2)
     # What the report counts: the failures inside --since/--until.
     hits = api.failing_categories(fail_on, report.categories["category"])
     if hits:
-        click.echo(f"hgobs: --fail-on matched: {', '.join(hits)}", err=True)
+        say(f"hgobs: --fail-on matched: {', '.join(hits)}")
         sys.exit(1)
 
 
@@ -243,13 +242,13 @@ def classify_command(paths: tuple[str, ...], profile: str | None, token_urls: tu
                                     client_id=client_id, rejudge=rejudge):
             if isinstance(verdict, api.Skipped):
                 skipped += 1
-                click.echo(f"{verdict.source}: skipped: {verdict.reason}", err=True)
+                say(f"{verdict.source}: skipped: {verdict.reason}")
             else:
                 classified += 1
                 click.echo(json.dumps(verdict.as_dict()))
     _say(w for w in caught if not issubclass(w.category, api.ClientIdMismatchWarning))
-    click.echo(f"hgobs: {classified + skipped} read, {classified} classified, "
-               f"{skipped} skipped", err=True)
+    say(f"hgobs: {classified + skipped} read, {classified} classified, "
+        f"{skipped} skipped")
     _say(w for w in caught if issubclass(w.category, api.ClientIdMismatchWarning))
 
 
@@ -365,7 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="hgobs", standalone_mode=True)
     except HgobsError as exc:  # MissingExtraError (demo without the emulator); others converted
-        click.echo(f"hgobs: {exc}", err=True)
+        say(f"hgobs: {exc}")
         sys.exit(exc.exit_code)
 
 

@@ -1,4 +1,4 @@
-"""Parts of the ``hgobs`` command line that load nothing heavy: the time option and the group.
+"""Parts of the ``hgobs`` command line that load nothing heavy: time option, group, notes.
 
 ``hgobs --help``, each command's ``--help`` and shell completion use only these and click; the
 analyzer (pandas) and the emulator (its web stack) are imported when a command runs.
@@ -18,6 +18,16 @@ EMULATE_HELP = ("Run a local Health Gorilla-like auth server (sandbox and produc
                 "Ctrl-C.")
 """The first sentence of ``hgobs emulate``'s help, which the group's help lists without
 importing the emulator (a test keeps it equal to the command's own)."""
+
+
+def say(message: str) -> None:
+    """``message`` and a line break on standard error, or nothing when that cannot be written
+    (a terminal gone: EIO; a closed stream): a note about the run never costs the run its
+    output or its exit status."""
+    try:
+        click.echo(message, err=True)
+    except (OSError, ValueError):
+        pass
 
 
 class IsoTime(click.ParamType):

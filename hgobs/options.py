@@ -28,6 +28,11 @@ TIME_FORMS = ("ISO 8601 (2025-11-28T01:00:00Z, +00:00 or no zone = UTC, or a dat
               "length of time before now: digits and one of s, m, h, d, w (90s, 30m, 24h, 7d, "
               "2w)")
 """The forms ``parse_time`` accepts, as error messages name them."""
+EARLIEST = datetime(1677, 9, 22, tzinfo=timezone.utc)
+LATEST = datetime(2262, 4, 11, tzinfo=timezone.utc)
+"""``parse_time`` takes times in ``[EARLIEST, LATEST)``: whole days inside what a pandas
+timestamp holds (nanoseconds since 1970 in 64 bits: 1677-09-21 to 2262-04-11), which the
+analyzer counts windows in. Records themselves are from 1970 to 2100 (``hgobs.schema``)."""
 
 
 def relative_seconds(text: str) -> int | None:
@@ -48,8 +53,8 @@ def parse_time(value: datetime | str, option: str = "time", now: datetime | None
     (``2025-11-28T01:00:00Z``, ``+00:00``, fractions; a date alone) or a relative time
     (``relative_seconds``: ``24h`` is 24 hours before ``now``, default the current time).
 
-    Raises ``ConfigError`` naming ``option`` and the forms accepted (``TIME_FORMS``), without
-    repeating the value.
+    Raises ``ConfigError`` naming ``option`` and the forms accepted (``TIME_FORMS``), or the
+    range (``EARLIEST`` to ``LATEST``) for a time outside it, without repeating the value.
     """
     if isinstance(value, datetime):
         parsed = value
@@ -60,7 +65,7 @@ def parse_time(value: datetime | str, option: str = "time", now: datetime | None
             ref = now or datetime.now(timezone.utc)
             ref = ref if ref.tzinfo is not None else ref.replace(tzinfo=timezone.utc)
             try:
-                return ref - timedelta(seconds=seconds)
+                return _in_range(ref - timedelta(seconds=seconds), option)
             except OverflowError:
                 raise ConfigError(option, "that long before now is before year 1") from None
         try:
@@ -68,7 +73,20 @@ def parse_time(value: datetime | str, option: str = "time", now: datetime | None
                                             else text)
         except ValueError:
             raise ConfigError(option, f"not a time; give {TIME_FORMS}") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+    return _in_range(parsed if parsed.tzinfo is not None
+                     else parsed.replace(tzinfo=timezone.utc), option)
+
+
+def _in_range(parsed: datetime, option: str) -> datetime:
+    """``parsed`` (aware) when it lies in ``[EARLIEST, LATEST)``; else ``ConfigError``."""
+    try:
+        inside = EARLIEST <= parsed < LATEST
+    except OverflowError:  # an offset that takes it past year 1 or 9999
+        inside = False
+    if not inside:
+        raise ConfigError(option, f"out of range; give a time from {EARLIEST:%Y-%m-%d} to "
+                                  f"{LATEST - timedelta(days=1):%Y-%m-%d}")
+    return parsed
 
 
 def format_named(name: str) -> str:

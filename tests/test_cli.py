@@ -349,3 +349,33 @@ def test_rejudge_changes_a_verdict_stamped_with_these_rules(tmp_path):
     report = json.loads(runner.invoke(cli, ["analyze", "--rejudge", "--format", "json",
                                             str(path)]).stdout)
     assert [c["category"] for c in report["categories"]] == ["expired_assertion"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("command", ["analyze", "classify"])
+def test_a_standard_error_that_is_gone_costs_neither_output_nor_exit_status(tmp_path, command):
+    """Standard error a terminal that went away (its other side closed: every write fails with
+    EIO): the notes hgobs writes there are lost, the report or records on standard output are
+    whole and the exit status is that of a run with a working standard error."""
+    import os
+    import subprocess
+    import sys
+
+    sample = Path(__file__).resolve().parents[1] / "samples" / "attempts.jsonl"
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(sample.read_bytes() + b"not json\n")  # a warning and a skipped line
+    hgobs = [sys.executable, "-c", "from hgobs.dispatch import main; main()", command,
+             str(path), *(["--format", "json"] if command == "analyze" else [])]
+    primary, secondary = os.openpty()
+    os.close(primary)  # the terminal is gone before the run starts
+    try:
+        gone = subprocess.run(hgobs, stdout=subprocess.PIPE, stderr=secondary, timeout=120)
+    finally:
+        os.close(secondary)
+    piped = subprocess.run(hgobs, capture_output=True, timeout=120)
+    assert piped.returncode == 0 and b"skipped" in piped.stderr
+    assert gone.returncode == piped.returncode
+    lines, expected = gone.stdout.splitlines(), piped.stdout.splitlines()
+    assert len(lines) == len(expected) > 50
+    assert [x for x in lines if b"generated_at" not in x] == \
+        [x for x in expected if b"generated_at" not in x]

@@ -186,3 +186,22 @@ def test_the_group_help_lists_emulate_as_the_command_says_itself():
     with fresh.make_context("hgobs", ["--help"], resilient_parsing=True) as ctx:
         assert fresh.get_command(ctx, "emulate") is emulate
     assert CliRunner().invoke(fresh, ["--help"]).output == before
+
+
+@pytest.mark.parametrize("text", ["1500-01-01", "0001-01-01T00:00:00Z", "2500-01-01",
+                                  "9999-12-31", "20000w", "200000d"])
+def test_a_time_the_analyzer_cannot_hold_is_a_usage_error(tmp_path, text):
+    """Times before 1677-09-22 or after 2262-04-10 (pandas' nanosecond timestamps) are refused
+    by ``parse_time`` naming the range, as a usage error on the command line (exit 2, no
+    traceback) and a ``ConfigError`` from the API, for --since and --until alike."""
+    with pytest.raises(ConfigError, match="from 1677-09-22 to 2262-04-10"):
+        parse_time(text, "since", now=NOW)
+    path = write(tmp_path, [record_line(T)])
+    for option in ("--since", "--until"):
+        result = CliRunner().invoke(cli, ["analyze", str(path), option, text])
+        assert result.exit_code == 2, result.output
+        assert "1677-09-22 to 2262-04-10" in result.stderr and "Traceback" not in result.output
+    with pytest.raises(ConfigError):
+        hgobs.analyze(path, until=datetime(1500, 1, 1, tzinfo=timezone.utc))
+    assert parse_time("1677-09-22", now=NOW).year == 1677  # the ends are times
+    assert parse_time("2262-04-10T23:59:59Z", now=NOW).year == 2262

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import os
 import pty
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -121,3 +124,84 @@ def test_analyze_on_a_terminal_shows_progress_and_piped_shows_none(tmp_path: Pat
     assert piped.stdout == run.stdout.replace(
         run.stdout[run.stdout.index(b'"generated_at"'):].split(b",", 1)[0],
         piped.stdout[piped.stdout.index(b'"generated_at"'):].split(b",", 1)[0])
+
+
+def test_what_the_run_prints_on_standard_output_stays_there(capsys) -> None:
+    """Lines printed to standard output while the display is drawn reach standard output, byte
+    for byte, and never the display's stream (rich would move them there by default)."""
+    stream = io.StringIO()
+    progress = Progress(stream, enabled=True, width=100)
+    for i in progress.track(iter(range(3)), ByteTally()):
+        print(f"line {i}")
+    assert capsys.readouterr().out == "line 0\nline 1\nline 2\n"
+    assert "line" not in stream.getvalue()
+    assert "reading" in stream.getvalue()
+
+
+def test_a_terminal_that_breaks_under_the_drawing_thread_raises_nowhere(monkeypatch) -> None:
+    """The display's own refresh thread meets a terminal gone (EIO): no exception escapes that
+    thread (none reaches ``threading.excepthook``), the display turns off at the next update
+    and every item still passes."""
+    broke = threading.Event()
+    escaped: list[type[BaseException]] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_type))
+
+    class Gone(io.StringIO):
+        def write(self, text: str) -> int:
+            if broke.is_set() or threading.current_thread() is not threading.main_thread():
+                broke.set()
+                raise OSError(errno.EIO, "terminal gone")
+            return super().write(text)
+
+    progress = Progress(Gone(), enabled=True, width=100)
+    tally = ByteTally()
+    items = []
+    for i in progress.track(iter(range(2 * EVERY + 1)), tally):
+        if i == 1:
+            assert broke.wait(timeout=30)  # the refresh thread wrote, and failed
+        items.append(i)
+    assert items == list(range(2 * EVERY + 1))
+    assert escaped == []
+    assert progress.enabled is False
+
+
+def test_bytes_show_before_the_first_item_of_a_whole_document() -> None:
+    """A reader that parses a whole document (a HAR, a Jaeger export) yields its first item
+    only at the end: the display shows the bytes the readers took meanwhile (5.0 of 10.0 kB
+    here), without waiting for an item."""
+    shown = threading.Event()
+
+    class Watched(io.StringIO):
+        def write(self, text: str) -> int:
+            if "5.0/10.0 kB" in text:
+                shown.set()
+            return super().write(text)
+
+    tally = ByteTally()
+    tally.total = 10_000
+
+    def whole_document() -> Iterator[int]:
+        tally.done = 5_000  # half the document read, nothing yielded yet
+        assert shown.wait(timeout=30), "the bytes read were not shown"
+        tally.done = 10_000
+        yield 1
+
+    progress = Progress(Watched(), enabled=True, width=120)
+    assert list(progress.track(whole_document(), tally)) == [1]
+    assert progress.enabled is False
+
+
+def test_a_follower_thread_that_cannot_start_costs_nothing(monkeypatch) -> None:
+    """No thread left to follow the bytes with (``can't start new thread``): the items pass,
+    nothing is raised, the display still closes."""
+    start = threading.Thread.start
+
+    def refuse(thread: threading.Thread) -> None:
+        if thread.name == "hgobs-progress":
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    progress = Progress(io.StringIO(), enabled=True, width=100)
+    assert list(progress.track(iter(range(5)), ByteTally())) == list(range(5))
+    assert progress.enabled is False

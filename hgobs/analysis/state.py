@@ -105,6 +105,8 @@ class ReportState:
         self._bucket = (math.inf, -math.inf, 0)  # lo_s, hi_s (safely inside), bucket ns
         self._cube: dict[tuple[Any, ...], list[Any]] = {}
         self._mismatch: dict[tuple[Any, ...], list[Any]] = {}
+        self.read_before_since = 0
+        """Records read from before ``since`` (any outcome): the input reaches back past it."""
         self._before: dict[tuple[Any, bool, int], int] = {}  # see _failed_before
         self._last_before: dict[Any, float] = {}
         self._min_s = math.inf
@@ -160,8 +162,10 @@ class ReportState:
         if not has_time(t):
             return
         if not self._in_window(t):
-            if failed and t < self._since_s + _MARGIN_S:
-                self._failed_before(category, t)
+            if t < self._since_s + _MARGIN_S and time_ns(t) < self._since_ns:
+                self.read_before_since += 1
+                if failed:
+                    self._failed_before(category, t)
             return
         env, client = r.get("environment"), r.get("client.fp")
         if env is None:
@@ -261,6 +265,7 @@ class ReportState:
         self.read += later.read
         self.classified += later.classified
         self.skipped += later.skipped
+        self.read_before_since += later.read_before_since
         self.ok_kinds |= later.ok_kinds
         for name, n in later.notices.items():
             self.notice(name, n)
@@ -285,9 +290,21 @@ class ReportState:
         return (self.width, self.since, self.until, self.recurring_min_buckets,
                 self.sample_size, self.skipped_sample)
 
+    def _records(self) -> pd.DataFrame:
+        """The drill-down table, its free text scrubbed (service, client, environment,
+        confidence; evidence, also and fix where ``tables.holds_secret``)."""
+        table = trends.drilldown_of(list(self.drill.items()), seconds=True)
+        for column in ("service", "client", "environment", "confidence"):
+            table = tables.scrubbed(table, column)
+        for column in ("evidence", "also"):
+            table = tables.scrubbed_text(table, column)
+        return tables.safe_fixes(table)
+
     def report(self, now: datetime | None = None) -> Report:
         """The ``Report`` of everything added so far (``now`` stamps ``generated_at``)."""
-        cube = tables.scrubbed(tables.scrubbed(self.cube(), "service.name"), "client.fp")
+        cube = self.cube()
+        for column in ("service.name", "client.fp", "environment"):
+            cube = tables.scrubbed(cube, column)
         window = self.window()
         totals = {"read": self.read, "classified": self.classified, "skipped": self.skipped,
                   **summary.totals_of(cube)}
@@ -315,10 +332,10 @@ class ReportState:
             recovery=tables.scrubbed(trends.recovery_of(list(self.episodes.rows()), seconds=True),
                                      "client"),
             failure_rate=trends.failure_rate_of(cube, self.ok_kinds),
-            records=tables.scrubbed(tables.scrubbed(
-                trends.drilldown_of(list(self.drill.items()), seconds=True), "service"), "client"),
+            records=self._records(),
             samples=MappingProxyType(self.samples()),
             notices=tables.notices_of(self.notices),
+            read_before_since=self.read_before_since,
         )
 
 

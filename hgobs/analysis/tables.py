@@ -17,9 +17,11 @@ from typing import Any
 import pandas as pd
 
 from hgobs.analysis import summary, trends
-from hgobs.diagnosis.catalog import OK
-from hgobs.redaction import is_fingerprint
+from hgobs.diagnosis.catalog import CATEGORIES, OK
+from hgobs.redaction import JWT_RE, is_fingerprint
 from hgobs.scrub import scrub_text
+from hgobs.secretshape import assignment_spans, credential_spans
+from hgobs.textpaths import redact_paths
 
 REPORT_SCHEMA = "hgobs.report/1"
 NOTICES = ("late_records", "history_overflowed")
@@ -52,6 +54,7 @@ class Report:
       ``per_group`` skipped items), name -> ``kept``, ``total``, ``per_group``; empty when
       every table is whole.
     - ``notices``: the non-zero counters of ``NOTICES`` (name -> count); empty when none.
+    - ``read_before_since``: records read from before ``since`` (0 without ``since``).
     """
 
     schema: str
@@ -77,15 +80,18 @@ class Report:
     samples: Mapping[str, Mapping[str, int]] = field(
         default_factory=lambda: MappingProxyType({}))
     notices: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    read_before_since: int = 0
 
     @property
     def has_earlier_window(self) -> bool:
         """Whether the ``changes`` table compares the window with an earlier one: only when
-        ``since`` was given (records before it were read) and the previous window is not
-        empty. Without ``since`` the window starts where the records do, nothing earlier was
-        read, and every failing category would count as new."""
+        ``since`` was given, records from before it were read (``read_before_since``) and the
+        previous window is not empty. Without ``since`` the window starts where the records
+        do; with a ``since`` before every record the input holds nothing earlier either; in
+        both cases every failing category would count as new."""
         w = self.window
-        return self.since is not None and w is not None and w.previous_start < w.start
+        return (self.since is not None and self.read_before_since > 0 and w is not None
+                and w.previous_start < w.start)
 
 
 def cube_table(cells: Mapping[tuple[Any, ...], list[Any]]) -> pd.DataFrame:
@@ -148,23 +154,108 @@ def mismatch_table(cells: Mapping[tuple[Any, ...], list[Any]]) -> pd.DataFrame:
     if rows:
         table["first_seen"] = trends.utc_times(table["first_seen"], seconds=True)
         table["last_seen"] = trends.utc_times(table["last_seen"], seconds=True)
+    for column in ("credential_environment", "called_environment"):  # a record's free text
+        table = scrubbed(table, column)
     return trends.mismatch_of(table)
+
+
+CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F,
+                           *range(0x202A, 0x202F), *range(0x2066, 0x206A)], "\ufffd")
+"""Control characters (C0, DEL, C1) and bidirectional controls -> U+FFFD, for
+``str.translate``: in free text they could move a terminal's cursor, clear it, set its title,
+break a report line in two or show text in another order than it is stored."""
 
 
 def scrubbed(table: pd.DataFrame, column: str) -> pd.DataFrame:
     """``table`` with the free text of ``column`` (a service name, as a log or a span said it;
     a client, which is a fingerprint when hgobs wrote the record but may be anything in a
-    record from elsewhere) passed through ``scrub_text``, once per distinct value; a value
-    with a fingerprint's shape is kept as it is (``hgobs.redaction.is_fingerprint``: the
-    scrubber would take its hex for a token)."""
+    record from elsewhere) passed through ``scrub_text`` and its ``CONTROLS`` replaced by
+    U+FFFD, once per distinct value; a value with a fingerprint's shape is kept as it is
+    (``hgobs.redaction.is_fingerprint``: the scrubber would take its hex for a token)."""
     if column not in table.columns or table.empty:
         return table
-    clean = {v: scrub_text(v, limit=128) if isinstance(v, str) and not is_fingerprint(v) else v
+    clean = {v: scrub_text(v, limit=128).translate(CONTROLS)
+             if isinstance(v, str) and not is_fingerprint(v) else v
              for v in table[column].unique()}
     if all(k is v or k == v for k, v in clean.items()):
         return table
     table = table.copy()
     table[column] = table[column].map(clean)
+    return table
+
+
+def holds_secret(text: str, urls: bool = True) -> bool:
+    """Whether ``text`` (an evidence item, a fix) holds what only a secret or patient data
+    looks like: a JWT, an e-mail address, a credential after an auth scheme, a value assigned
+    to a secret key, a URL (its path ids and query values are reduced) or a FHIR reference or
+    search (``hgobs.textpaths.redact_paths`` would change it). Text hgobs capture wrote
+    never does (it scrubbed it); a record from elsewhere may. Narrower than ``scrub_text``,
+    which would also take hex span ids and numbers of genuine evidence for tokens.
+    ``urls=False`` leaves URLs alone (fixes name token URLs) unless one has a query value
+    (``?family=Doe``). Linear: each test is."""
+    return bool("@" in text or ("://" in text and (urls or _query_value(text)))
+                or JWT_RE.search(text) or credential_spans(text) or assignment_spans(text)
+                or redact_paths(text) != text)
+
+
+def _query_value(text: str) -> bool:
+    """Whether a ``?`` in ``text`` is followed by ``=`` before the next blank (one pass)."""
+    asked = False
+    for char in text:
+        if char == "?":
+            asked = True
+        elif char.isspace():
+            asked = False
+        elif char == "=" and asked:
+            return True
+    return False
+
+
+def _clean(text: str) -> str:
+    text = scrub_text(text, limit=512) if holds_secret(text) else text
+    return text.translate(CONTROLS)
+
+
+def scrubbed_text(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``table`` with each text of ``column`` (a text column, or a column of lists of texts:
+    evidence) that ``holds_secret`` passed through ``scrub_text``, and every one's
+    ``CONTROLS`` replaced; once per distinct text."""
+    if column not in table.columns or table.empty:
+        return table
+    memo: dict[str, str] = {}
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            if value not in memo:
+                memo[value] = _clean(value)
+            return memo[value]
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    values = [clean(v) for v in table[column]]
+    if all(a is b or a == b for a, b in zip(values, table[column], strict=True)):
+        return table
+    table = table.copy()
+    table[column] = values
+    return table
+
+
+def safe_fixes(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (with ``category`` and ``fix``) with each fix that ``holds_secret`` (URLs
+    aside) replaced by the catalog fix of its row's category (that of ``unclassified`` for an
+    unknown id): a fix is the catalog's or a provider profile's words, never a record's data;
+    every fix's ``CONTROLS`` replaced."""
+    if "fix" not in table.columns or table.empty:
+        return table
+    fixes = [CATEGORIES.get(str(c), CATEGORIES["unclassified"]).fix
+             if isinstance(f, str) and holds_secret(f, urls=False)
+             else f.translate(CONTROLS) if isinstance(f, str) else f
+             for c, f in zip(table["category"], table["fix"], strict=True)]
+    if fixes == list(table["fix"]):
+        return table
+    table = table.copy()
+    table["fix"] = fixes
     return table
 
 

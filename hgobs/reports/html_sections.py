@@ -2,7 +2,8 @@
 
 ``failing`` opens the page: one item per open recovery episode (``failing.failing_now``,
 worst first) with the client, since when, for how long (``durations.human_duration``), and
-every category of the episode with its catalog fix, in fix order. ``recovery`` lists every
+every category of the episode with its catalog fix, in fix order; the first ten (as the
+text report), then how many more. ``recovery`` lists every
 episode with all its categories and a human duration. ``changes`` shows new, regressed and
 resolved categories only when an earlier window exists to compare with
 (``Report.has_earlier_window``).
@@ -18,7 +19,7 @@ from hgobs.reports import counted
 from hgobs.reports.durations import human_duration
 from hgobs.reports.failing import failing_now, fixes_for
 from hgobs.reports.html_parts import code, num, panel, table
-from hgobs.reports.text import ts
+from hgobs.reports.text import MAX_FAILING_SHOWN, ts
 
 
 def swatch(colour: str) -> str:
@@ -33,14 +34,15 @@ def category_label(category: str, colours: dict[str, str]) -> str:
 
 
 def failing(report: Report, colours: dict[str, str]) -> str:
-    """The "Failing now" section: each open episode with every category and its fix."""
+    """The "Failing now" section: each open episode with every category and its fix, the
+    worst ``text.MAX_FAILING_SHOWN`` of them (as the text report), then how many more."""
     items = failing_now(report)
     if not items:
         body = ('<p class="all-clear">Nothing is failing now: every failure in the report was '
                 "followed by a successful token exchange of its client.</p>")
         return f'<section class="panel failing-now" id="failing-now"><h2>Failing now</h2>{body}</section>'
     out = []
-    for item in items:
+    for item in items[:MAX_FAILING_SHOWN]:
         fixes = "".join(
             f'<li data-category="{escape(cat)}">{category_label(cat, colours)} '
             f'<span class="title">{escape(CATEGORIES[cat].title if cat in CATEGORIES else "")}'
@@ -53,6 +55,9 @@ def failing(report: Report, colours: dict[str, str]) -> str:
             f'<span class="since">since {escape(ts(item.since))}, '
             f"{escape(counted(item.failures, 'failure'))}</span></h3>"
             f'<ol class="fixes">{fixes}</ol></article>')
+    if len(items) > MAX_FAILING_SHOWN:
+        more = counted(len(items) - MAX_FAILING_SHOWN, "more client")
+        out.append(f'<p class="more">... and {more} failing (see Time to recovery)</p>')
     heading = f"Failing now: {counted(len(items), 'client')}"
     note = ('<p class="note">Open recovery episodes, worst first: failures not yet followed by '
             "a successful token exchange of the same client; fixes in the order to try them. "

@@ -8,12 +8,12 @@ from typing import Any
 import pandas as pd
 
 from hgobs.analysis.tables import Report
-from hgobs.reports.failing import as_of, failing_now
+from hgobs.reports.failing import as_of, failing_now, fixes_for
 from hgobs.reports.text import (
     MAX_FAILING_SHOWN,
     NO_EARLIER_WINDOW,
     NOTHING_FAILING,
-    failing_lines,
+    failing_detail,
     notice_lines,
     rate,
     sample_lines,
@@ -23,10 +23,37 @@ from hgobs.reports.text import (
     window_line,
 )
 
+PLAIN = str.maketrans({"\\": "\\\\", "|": "\\|", "`": "\\`", "[": "\\[", "]": "\\]",
+                       "&": "&amp;", "<": "&lt;", "\n": " ", "\r": " "})
+"""Plain text -> Markdown that shows it as it is: no code span, link, image, HTML tag or
+entity can start in it, a pipe does not end a table cell and a line break does not end the
+line (``str.translate``: one pass, linear)."""
+
+
+class Code(str):
+    """Markdown of a code span, made by ``code``; ``cell`` puts it in a table as it is."""
+
+
+def code(value: Any) -> Code:
+    """``value`` as one code span whatever it holds: fenced by one backtick more than its
+    longest run of backticks (CommonMark 6.1), padded with a space when it starts or ends
+    with one, line breaks as spaces. Inside a code span no markup or HTML is read."""
+    text = str(value).replace("\r", " ").replace("\n", " ")
+    longest = run = 0
+    for char in text:
+        run = run + 1 if char == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return Code(f"{fence}{pad}{text}{pad}{fence}")
+
 
 def cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell (pipes escaped, line breaks as spaces)."""
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """``value`` safe inside a Markdown table cell: a ``Code`` span with its pipes escaped
+    (GFM reads ``\\|`` in a cell before the span), any other value as ``PLAIN`` text."""
+    if isinstance(value, Code):
+        return value.replace("|", "\\|")
+    return str(value).translate(PLAIN)
 
 
 def table(df: pd.DataFrame, header: Sequence[str], cells: Callable[[Any], Sequence[Any]],
@@ -46,9 +73,9 @@ def table(df: pd.DataFrame, header: Sequence[str], cells: Callable[[Any], Sequen
 
 
 def inline(text: str) -> str:
-    """Text safe in a Markdown paragraph or list item (``cell``, and ``<``/``>`` as entities
-    so a fix's ``<access_token>`` is shown, not taken for an HTML tag)."""
-    return cell(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text safe in a Markdown paragraph or list item (``PLAIN``: a fix's ``<access_token>``
+    is shown, not taken for an HTML tag)."""
+    return str(text).translate(PLAIN)
 
 
 def failing_section(report: Report) -> list[str]:
@@ -60,10 +87,9 @@ def failing_section(report: Report) -> list[str]:
                 else "Nothing is failing now: no failures found.", ""]
     out += [f"As of the last failure read ({ts(as_of(report))}):", ""]
     for item in items[:MAX_FAILING_SHOWN]:
-        head, fixes = failing_lines(item)
-        client, rest = head.split(": ", 1)
-        out.append(f"- `{client}`: {inline(rest)}")
-        out += [f"  - `{category}`: {inline(fix)}" for category, fix in fixes]
+        out.append(f"- {code(item.client)}: {inline(failing_detail(item))}")
+        out += [f"  - {code(category)}: {inline(fix)}"
+                for category, fix in fixes_for(item.categories)]
     if len(items) > MAX_FAILING_SHOWN:
         out.append(f"- ... and {len(items) - MAX_FAILING_SHOWN} more (see Time to recovery)")
     return [*out, ""]
@@ -79,7 +105,7 @@ def render(report: Report) -> str:
     out += ["## Failures by category and environment", ""]
     out += table(report.categories,
                  ["category", "environment", "count", "first seen", "last seen", "fix"],
-                 lambda r: (f"`{r.category}`", r.environment, r.count, ts(r.first_seen),
+                 lambda r: (code(r.category), r.environment, r.count, ts(r.first_seen),
                             ts(r.last_seen), r.fix), "No failures found.", right=[2])
     for name, df in report.breakdown.items():
         label = name.replace("_", " ")
@@ -98,24 +124,24 @@ def render(report: Report) -> str:
     out += [f"## Recurring failures (in at least {report.recurring_min_buckets} buckets)", ""]
     out += table(report.recurring,
                  ["client", "category", "buckets", "count", "first seen", "last seen"],
-                 lambda r: (f"`{r.client}`", f"`{r.category}`", r.buckets, r.count,
+                 lambda r: (code(r.client), code(r.category), r.buckets, r.count,
                             ts(r.first_seen), ts(r.last_seen)), "None.", right=[2, 3])
     out += ["## New, regressed and resolved categories", ""]
     out += table(report.changes if report.has_earlier_window else report.changes.iloc[:0],
                  ["category", "status", "now", "previous window", "earlier",
                   "last seen before"],
-                 lambda r: (f"`{r.category}`", r.status, r.current, r.previous, r.earlier,
+                 lambda r: (code(r.category), r.status, r.current, r.previous, r.earlier,
                             ts(r.last_seen_before)),
                  "No change." if report.has_earlier_window else NO_EARLIER_WINDOW.capitalize()
                  + ".", right=[2, 3, 4])
     out += ["## Environment mismatch by direction", ""]
     out += table(report.mismatch, ["client", "direction", "count", "first seen", "last seen"],
-                 lambda r: (f"`{r.client}`", r.direction, r.count, ts(r.first_seen),
+                 lambda r: (code(r.client), r.direction, r.count, ts(r.first_seen),
                             ts(r.last_seen)), "None.", right=[2])
     out += ["## Time to recovery", ""]
     out += table(report.recovery,
                  ["client", "categories", "failed at", "recovered at", "seconds", "failures"],
-                 lambda r: (f"`{r.client}`", f"`{', '.join(r.categories)}`", ts(r.failed_at),
+                 lambda r: (code(r.client), code(", ".join(r.categories)), ts(r.failed_at),
                             "open" if r.open else ts(r.recovered_at), seconds(r.seconds),
                             r.failures), "No failures.", right=[4, 5])
     if not report.skipped.empty:

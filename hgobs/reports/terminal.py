@@ -24,8 +24,8 @@ def text_layout(stream: TextIO | None = None, *, to_file: bool = False,
     """``{"width": columns, "color": bool}`` for a text report written to ``stream`` (default
     standard output), or to a file when ``to_file``.
 
-    Width: ``COLUMNS`` when it is set to a whole number (the user's explicit wish, also for a
-    pipe or a file), else the terminal's width on a terminal, else ``PIPED_WIDTH``; never
+    Width: ``COLUMNS`` when it is set to a positive whole number (the user's explicit wish,
+    also for a pipe or a file), else the terminal's width on a terminal, else ``PIPED_WIDTH``; never
     under ``MIN_WIDTH``. Colour on a terminal, none for a pipe or a file; ``NO_COLOR`` set
     to any non-empty value turns it off (https://no-color.org); ``FORCE_COLOR`` set to a
     non-empty value turns it on for a pipe (never for a file, and ``NO_COLOR`` wins).
@@ -35,7 +35,7 @@ def text_layout(stream: TextIO | None = None, *, to_file: bool = False,
     stream = sys.stdout if stream is None else stream
     tty = not to_file and _isatty(stream)
     columns = env.get("COLUMNS", "").strip()
-    if columns.isascii() and columns.isdigit() and len(columns) < 6:
+    if columns.isascii() and columns.isdigit() and len(columns) < 6 and int(columns) > 0:
         width = int(columns)
     else:
         width = shutil.get_terminal_size((PIPED_WIDTH, 24)).columns if tty else PIPED_WIDTH

@@ -21,6 +21,7 @@ from hgobs.analysis.tables import Report
 from hgobs.reports import counted
 from hgobs.reports.durations import human_duration
 from hgobs.reports.failing import FailingNow, as_of, failing_now, fixes_for
+from hgobs.reports.terminal import MIN_WIDTH
 
 NO_EARLIER_WINDOW = "no earlier window to compare with (give --since for one)"
 """What the changes section says when ``Report.has_earlier_window`` is False."""
@@ -99,13 +100,18 @@ def window_line(report: Report) -> str:
             f"{ts(w.start)}), bucket {report.bucket}")
 
 
-def failing_lines(item: FailingNow) -> tuple[str, list[tuple[str, str]]]:
-    """The headline of one client failing now (client, failures, since when, for how long)
-    and its ``(category, fix)`` pairs, shared by the text and Markdown reports."""
+def failing_detail(item: FailingNow) -> str:
+    """What the headline of one client failing now says after the client: failures, since
+    when, for how long (``12 failures since 2025-11-28 02:00:01Z (for 11 h 59 min)``)."""
     when = (f"at {ts(item.since)}" if item.seconds <= 0 else
             f"since {ts(item.since)} (for {human_duration(item.seconds)})")
-    return (f"{item.client}: {counted(item.failures, 'failure')} {when}",
-            fixes_for(item.categories))
+    return f"{counted(item.failures, 'failure')} {when}"
+
+
+def failing_lines(item: FailingNow) -> tuple[str, list[tuple[str, str]]]:
+    """The headline of one client failing now (client, then ``failing_detail``) and its
+    ``(category, fix)`` pairs, shared by the text and Markdown reports."""
+    return f"{item.client}: {failing_detail(item)}", fixes_for(item.categories)
 
 
 def failing_title(report: Report) -> str:
@@ -168,7 +174,9 @@ def render(report: Report, *, width: int = DEFAULT_WIDTH, color: bool = False) -
     ``color``: what is failing now with the fix of each category, totals, failures per
     category with fixes, then the trend sections (by dimension, over time, recurring,
     new/resolved/regressed, mismatch direction, recovery) and the skipped input units with
-    their reasons."""
+    their reasons. A ``width`` under ``terminal.MIN_WIDTH`` is taken as ``MIN_WIDTH`` (the
+    report's lines wrap on a narrower terminal, as the command line's do)."""
+    width = max(width, MIN_WIDTH)
     out = io.StringIO()
     console = Console(file=out, width=width, force_terminal=color, no_color=not color,
                       color_system="standard" if color else None, highlight=False,

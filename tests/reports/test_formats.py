@@ -264,3 +264,63 @@ def test_changes_are_shown_only_against_an_earlier_window(report, doc):
     assert later_doc["changes"]
     for r in later_doc["changes"]:
         assert has_row(rows, r["category"], r["status"], r["current"], r["previous"])
+
+
+def test_markdown_shows_hostile_names_as_text_never_as_markup(tmp_path):
+    """A client and a service name from a foreign record that hold backticks, HTML, a link, an
+    image and ': ' come out of a CommonMark + GFM-table renderer as the same text: the client
+    whole in one code span (never broken out of it), no HTML element, link or image made of
+    them, and a fix's ``<access_token>`` shown as text."""
+    import json
+
+    from markdown_it import MarkdownIt
+
+    from tests.reports.dom import parse
+
+    lines = (Path(__file__).resolve().parents[2] / "samples" / "attempts.jsonl").read_text()
+    client = "ab`<img src=x onerror=alert(1)>`: x | y"
+    service = "svc <b>bold</b> [click](http://example.com/) ![i](http://example.com/i.png)"
+    records = [{**json.loads(line), "client.fp": client, "service.name": service}
+               for line in lines.splitlines()]
+    records[-1] = {**records[-1], "outcome": "error", "category": "missing_access_token",
+                   "endpoint.kind": "api_call"}
+    path = tmp_path / "foreign.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    from click.testing import CliRunner
+
+    from hgobs.cli import cli
+    out = CliRunner().invoke(cli, ["analyze", "--format", "md", str(path)]).stdout
+    page = MarkdownIt("commonmark").enable("table").render(out)
+    assert "<img" not in page and "<b>" not in page and "<a " not in page
+    assert f"<code>{client.replace('<', '&lt;').replace('>', '&gt;')}</code>" in page
+    shown = parse(page).all_text()
+    assert "svc <b>bold</b> [click](http://example.com/" in shown  # the scrubber cuts ids
+    assert "<access_token>" in shown
+    failing = out.split("## Failing now", 1)[1].split("\n## ", 1)[0]
+    assert any(line.startswith("- ``") and line.endswith("(for 11 h 59 min)")
+               for line in failing.splitlines()), failing
+
+
+def test_a_since_before_every_record_is_no_earlier_window():
+    """``since`` before the first record read (``--since 3000w`` over last month's logs): the
+    input holds nothing before it, so there is no earlier window to compare with, and no
+    category is called new; one record before ``since`` makes the comparison."""
+    from datetime import datetime, timezone
+
+    from hgobs.analysis.classify import Classified
+    from hgobs.reports.text import NO_EARLIER_WINDOW
+    from tests.analysis.records import T0, rec
+    from tests.reports.sample import NOW, sample_result
+    from tests.support.whole import build_report
+
+    since = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    early = build_report(sample_result(), bucket="1D", since=since, now=NOW)
+    assert early.window is not None and early.window.previous_start < early.window.start
+    assert json.loads(render(early, "json"))["window"]["compared"] is False
+    assert NO_EARLIER_WINDOW in render(early, "text", width=200)
+    assert "No earlier window to compare with" in render(early, "html")
+    base = sample_result()
+    base.classified.insert(0, Classified("in.jsonl:0", rec(since.timestamp() - T0 - 60, "ok")))
+    one = build_report(base, bucket="1D", since=since, now=NOW)
+    assert json.loads(render(one, "json"))["window"]["compared"] is True
+    assert NO_EARLIER_WINDOW not in render(one, "text", width=200)

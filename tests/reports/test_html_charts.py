@@ -179,3 +179,20 @@ def test_a_span_of_centuries_still_gets_a_few_ticks():
     ticks = svg.time_ticks(utc("1800-01-01"), utc("2200-01-01"), 6)
     assert 2 <= len(ticks) <= 7
     assert all(len(label) <= 6 for _, label, _ in ticks)
+
+
+def test_failing_now_lists_as_many_clients_as_the_text_report_and_counts_the_rest():
+    """Twelve clients failing now: the ten worst are listed (as in the text report), the
+    others counted in one line that points to the recovery table, which lists all twelve."""
+    from hgobs.reports.text import MAX_FAILING_SHOWN
+
+    clients = [f"{i:016x}" for i in range(12)]
+    report = build_report(result(*[rec(HOUR + i, client=c) for i, c in enumerate(clients)]),
+                          bucket="1h", now=NOW)
+    root = parse(render(report, "html"))
+    section = root.find("section", id="failing-now")
+    shown = [a.attrs["data-client"] for a in section.find_all("article", class_="episode")]
+    assert shown == clients[:MAX_FAILING_SHOWN] and MAX_FAILING_SHOWN == 10
+    assert "and 2 more clients failing (see Time to recovery)" in section.all_text()
+    assert section.find("h2").all_text() == "Failing now: 12 clients"
+    assert len(root.find("div", id="recovery").find("tbody").find_all("tr")) == 12

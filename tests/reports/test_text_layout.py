@@ -73,7 +73,7 @@ def test_the_markdown_report_opens_with_the_same_section(reports):
                           "(for 22 h)\n  - `environment_mismatch`: ")
     assert ("- `0c0ffee000000001`: 1 failure at 2024-03-06 10:00:00Z\n"
             "  - `missing_access_token`: Store the access_token from the token response and "
-            "send it as 'Authorization: Bearer &lt;access_token&gt;'.\n") in out
+            "send it as 'Authorization: Bearer &lt;access_token>'.\n") in out
     assert out.index("## Failing now") < out.index("## Failures by category")
 
 
@@ -160,3 +160,21 @@ def test_the_cli_writes_80_columns_to_a_pipe_and_colour_only_when_forced(tmp_pat
     target = tmp_path / "report.txt"
     runner.invoke(cli, ["analyze", str(SAMPLES), "-o", str(target)], env={"FORCE_COLOR": "1"})
     assert target.read_text() == plain.stdout
+
+
+def test_columns_of_zero_is_no_width(monkeypatch):
+    """``COLUMNS=0`` (what some shells and containers export when they know no width) is not a
+    wish for the narrowest report: a terminal gives its own width, a pipe 80 columns, as
+    ``shutil.get_terminal_size`` reads it too (a positive whole number only)."""
+    monkeypatch.setattr("shutil.get_terminal_size", lambda fallback: os.terminal_size((97, 30)))
+    assert text_layout(_Tty(), environ={"COLUMNS": "0"}) == {"width": 97, "color": True}
+    assert text_layout(io.StringIO(), environ={"COLUMNS": "000"})["width"] == PIPED_WIDTH
+
+
+@pytest.mark.parametrize("width", [-5, 0, 1, 20, MIN_WIDTH - 1])
+def test_a_width_under_the_narrowest_is_the_narrowest(reports, width):
+    """A caller's width under ``MIN_WIDTH`` (0 gave an empty report, 1 a report cut to
+    nothing readable) renders the ``MIN_WIDTH`` report, whole."""
+    narrowest = render(reports["sample"], "text", width=MIN_WIDTH)
+    assert render(reports["sample"], "text", width=width) == narrowest
+    assert narrowest.startswith("Failing now") and "How to fix" in narrowest
