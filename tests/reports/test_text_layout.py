@@ -160,3 +160,22 @@ def test_the_cli_writes_80_columns_to_a_pipe_and_colour_only_when_forced(tmp_pat
     target = tmp_path / "report.txt"
     runner.invoke(cli, ["analyze", str(SAMPLES), "-o", str(target)], env={"FORCE_COLOR": "1"})
     assert target.read_text() == plain.stdout
+
+
+def test_at_80_columns_ids_stay_whole_where_the_dates_can_wrap(reports):
+    """Category ids and client fingerprints are not folded mid-word when the table fits with
+    the dates wrapped at their space; the longest id (27 characters) included."""
+    out = render(reports["samples"], "text", width=80)
+    section = out[out.index("Failures by category"):out.index("How to fix")]
+    cats = reports["samples"].categories["category"]
+    assert "assertion_lifetime_too_long" in set(cats)
+    for category in set(cats):
+        assert f"│ {category} " in section
+    rows = [line for line in section.splitlines() if line.startswith("│ ")]
+    assert rows[:2] == ["│ redirect_dropped_body       │ sandbox     │     3 │ 2025-11-24 │ "
+                        "2025-11-25  │",
+                        "│                             │             │       │ 22:00:00Z  │ "
+                        "02:00:00Z   │"]
+    mismatch = out[out.index("Environment mismatch by"):out.index("Time to recovery")]
+    for client in ("3096a33ad1536a42", "10ad610a2f88bbfd"):
+        assert f"│ {client} │ sandbox->production │" in mismatch
