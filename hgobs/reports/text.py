@@ -24,7 +24,9 @@ from hgobs.reports.durations import human_duration
 from hgobs.reports.failing import FailingNow, as_of, failing_now, fixes_for
 
 NO_EARLIER_WINDOW = "no earlier window to compare with (give --since for one)"
-"""What the changes section says when ``Report.has_earlier_window`` is False."""
+"""What the changes section says when ``Report.has_earlier_window`` is False without ``since``."""
+NOTHING_SINCE = "nothing to compare: no record read at or after --since"
+"""What it says when ``since`` was given and no record is in the window (it is empty)."""
 MAX_SKIPPED_SHOWN = 20
 MAX_ROWS_SHOWN = 50
 """Longer tables are cut here with a line saying how many rows the JSON report has."""
@@ -35,6 +37,12 @@ DEFAULT_WIDTH = 140
 BAD, GOOD, TITLE = "red", "green", "bold"
 L: JustifyMethod = "left"
 R: JustifyMethod = "right"
+
+
+def no_comparison(report: Report) -> str:
+    """Why the changes section has no table: no ``since`` (``NO_EARLIER_WINDOW``) or an empty
+    window after it (``NOTHING_SINCE``)."""
+    return NO_EARLIER_WINDOW if report.since is None else NOTHING_SINCE
 
 
 def ts(value: Any) -> str:
@@ -235,7 +243,7 @@ def render(report: Report, *, width: int = DEFAULT_WIDTH, color: bool = False) -
             ("last seen before", L)],
            lambda r: (r.category, r.status, str(r.current), str(r.previous), str(r.earlier),
                       ts(r.last_seen_before)),
-           "no change" if report.has_earlier_window else NO_EARLIER_WINDOW)
+           "no change" if report.has_earlier_window else no_comparison(report))
     _table(console, "Environment mismatch by direction (credential -> called)", report.mismatch,
            [("client", L), ("direction", L), ("count", R), ("first seen", L), ("last seen", L)],
            lambda r: (r.client, r.direction, str(r.count), ts(r.first_seen), ts(r.last_seen)),
