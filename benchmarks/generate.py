@@ -17,10 +17,14 @@ where the analyzer's time order differs from the write order.
 
 Times advance evenly over ``days`` with up to ``jitter_s`` seconds of noise, so the input is a
 little out of time order, as concurrent writers leave it.
+
+``python -m benchmarks.generate OUT [--records N] [--format jsonl|otlp] [--seed S]`` writes such
+a file, e.g. a large input to try ``hgobs analyze`` and its progress display on.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -203,3 +207,24 @@ def _write_otlp(out: BinaryIO, spec: Spec) -> int:
         if batch:
             size += out.write(otlp_line(batch))
     return size
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write a generated file (see the module doc for the options); returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.generate",
+                                     description="Write generated capture records to OUT.")
+    parser.add_argument("out", type=Path, help="the file to write (replaced if it exists)")
+    parser.add_argument("--records", type=int, default=200_000, help="how many (default 200000)")
+    parser.add_argument("--format", choices=("jsonl", "otlp"), default="jsonl",
+                        help="hgobs JSON Lines (default) or OTLP JSON export lines")
+    parser.add_argument("--seed", type=int, default=Spec.seed, help="random seed")
+    args = parser.parse_args(argv)
+    if args.records < 1:
+        parser.error("--records must be at least 1")
+    size = write(args.out, Spec(records=args.records, seed=args.seed), args.format)
+    print(f"{args.out}: {args.records} records, {size} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -31,3 +31,16 @@ def test_generated_records_carry_the_history_facts_and_verdicts_found_again():
             assert recorded["category"] == OK
     # Some API calls present values earlier exchanges issued; a fifth of records failed.
     assert with_facts > 50 and 450 < failures < 750
+
+
+def test_the_command_line_writes_the_records_asked_for(tmp_path, capsys):
+    """``python -m benchmarks.generate OUT --records N`` writes N hgobs JSON Lines records, and
+    the same seed gives the same file."""
+    out = tmp_path / "big.jsonl"
+    assert generate.main([str(out), "--records", "37", "--seed", "3"]) == 0
+    lines = out.read_bytes().splitlines()
+    assert len(lines) == 37
+    assert capsys.readouterr().out == f"{out}: 37 records, {out.stat().st_size} bytes\n"
+    again = tmp_path / "again.jsonl"
+    generate.main([str(again), "--records", "37", "--seed", "3"])
+    assert again.read_bytes() == out.read_bytes()

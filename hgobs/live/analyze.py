@@ -31,6 +31,9 @@ DEFAULT_WINDOW = "15m"
 DEFAULT_INTERVAL_S = 2.0
 MAX_FAILING_SHOWN = 8
 """Clients failing now shown in the summary (the report lists them all)."""
+TABLE_WIDTH = 120
+SINCE = "%Y-%m-%d %H:%M:%SZ"
+"""Columns from which what is failing now is a table; narrower, it is a list."""
 
 
 def window_seconds(text: str) -> float:
@@ -68,22 +71,7 @@ def summary(counts: WindowCounts, failing: list[FailingNow], window: str) -> Any
          "bold red" if counts.failures else "bold green"))
     parts: list[Any] = [head]
     if failing:
-        table = Table(title="Failing now", title_justify="left", expand=True)
-        table.add_column("client", no_wrap=True)
-        table.add_column("since", no_wrap=True)
-        table.add_column("failures", justify="right")
-        table.add_column("category", no_wrap=True)
-        table.add_column("fix", ratio=1)
-        for one in failing[:MAX_FAILING_SHOWN]:  # a row per category, the client's first
-            for n, category in enumerate(one.categories):
-                first = n == 0
-                table.add_row(one.client if first else "",
-                              one.since.strftime("%Y-%m-%d %H:%M:%SZ") if first else "",
-                              str(one.failures) if first else "", category, fix_of(category),
-                              end_section=n == len(one.categories) - 1)
-        parts.append(table)
-        if len(failing) > MAX_FAILING_SHOWN:
-            parts.append(Text(f"... and {len(failing) - MAX_FAILING_SHOWN} more"))
+        parts.append(_FailingNow(failing))
     else:
         parts.append(Text("Nothing failing now (every client's last exchange succeeded).",
                           "green"))
@@ -95,6 +83,49 @@ def summary(counts: WindowCounts, failing: list[FailingNow], window: str) -> Any
             table.add_row(category, str(n))
         parts.append(table)
     return Group(*parts)
+
+
+class _FailingNow:
+    """What is failing now, laid out at render time for the width there is: a table (client,
+    since, failures, category, fix) from ``TABLE_WIDTH`` columns, below it one line per client
+    with its categories and fixes under it, so a fix is never squeezed to nothing."""
+
+    def __init__(self, failing: list[FailingNow]) -> None:
+        self.failing = failing
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.padding import Padding
+        from rich.table import Table
+        from rich.text import Text
+
+        shown = self.failing[:MAX_FAILING_SHOWN]
+        if options.max_width >= TABLE_WIDTH:
+            table = Table(title="Failing now", title_justify="left", expand=True)
+            table.add_column("client", no_wrap=True)
+            table.add_column("since", no_wrap=True)
+            table.add_column("failures", justify="right")
+            table.add_column("category", no_wrap=True)
+            table.add_column("fix", ratio=1)
+            for one in shown:  # a row per category, the client's first
+                for n, category in enumerate(one.categories):
+                    first = n == 0
+                    table.add_row(one.client if first else "",
+                                  one.since.strftime(SINCE) if first else "",
+                                  str(one.failures) if first else "",
+                                  category, fix_of(category),
+                                  end_section=n == len(one.categories) - 1)
+            yield table
+        else:
+            yield Text("Failing now", "italic")
+            for one in shown:
+                yield Padding(Text.assemble(
+                    (one.client, "bold"), f": {counted(one.failures, 'failure')} since "
+                    f"{one.since.strftime(SINCE)}"), (0, 0, 0, 2))
+                for category in one.categories:
+                    yield Padding(Text.assemble((category, "red"), f": {fix_of(category)}"),
+                                  (0, 0, 0, 4))
+        if len(self.failing) > MAX_FAILING_SHOWN:
+            yield Text(f"... and {len(self.failing) - MAX_FAILING_SHOWN} more")
 
 
 def analyze_live(paths: Iterable[str], *, profile: str | None = None,

@@ -69,6 +69,10 @@ def failing(report: Report, colours: dict[str, str]) -> str:
 def changes(report: Report) -> str:
     """New, regressed and resolved categories against the previous window, or a note saying
     why there is no comparison."""
+    if not report.has_earlier_window and report.since is not None:
+        return panel("changes", "New, regressed and resolved categories",
+                     '<p class="empty">Nothing to compare: no record was read at or after '
+                     "--since.</p>")
     if not report.has_earlier_window:
         return panel("changes", "New, regressed and resolved categories",
                      '<p class="empty">No earlier window to compare with: the window starts at '

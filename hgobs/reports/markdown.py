@@ -11,9 +11,9 @@ from hgobs.analysis.tables import Report
 from hgobs.reports.failing import as_of, failing_now, fixes_for
 from hgobs.reports.text import (
     MAX_FAILING_SHOWN,
-    NO_EARLIER_WINDOW,
     NOTHING_FAILING,
     failing_detail,
+    no_comparison,
     notice_lines,
     rate,
     sample_lines,
@@ -132,8 +132,8 @@ def render(report: Report) -> str:
                   "last seen before"],
                  lambda r: (code(r.category), r.status, r.current, r.previous, r.earlier,
                             ts(r.last_seen_before)),
-                 "No change." if report.has_earlier_window else NO_EARLIER_WINDOW.capitalize()
-                 + ".", right=[2, 3, 4])
+                 "No change." if report.has_earlier_window
+                 else no_comparison(report).capitalize() + ".", right=[2, 3, 4])
     out += ["## Environment mismatch by direction", ""]
     out += table(report.mismatch, ["client", "direction", "count", "first seen", "last seen"],
                  lambda r: (code(r.client), r.direction, r.count, ts(r.first_seen),

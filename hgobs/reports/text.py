@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+from rich.cells import cell_len
 from rich.console import Console, JustifyMethod
 from rich.padding import Padding
 from rich.table import Table
@@ -24,7 +25,9 @@ from hgobs.reports.failing import FailingNow, as_of, failing_now, fixes_for
 from hgobs.reports.terminal import MIN_WIDTH
 
 NO_EARLIER_WINDOW = "no earlier window to compare with (give --since for one)"
-"""What the changes section says when ``Report.has_earlier_window`` is False."""
+"""What the changes section says when ``Report.has_earlier_window`` is False without ``since``."""
+NOTHING_SINCE = "nothing to compare: no record read at or after --since"
+"""What it says when ``since`` was given and no record is in the window (it is empty)."""
 MAX_SKIPPED_SHOWN = 20
 MAX_ROWS_SHOWN = 50
 """Longer tables are cut here with a line saying how many rows the JSON report has."""
@@ -35,6 +38,12 @@ DEFAULT_WIDTH = 140
 BAD, GOOD, TITLE = "red", "green", "bold"
 L: JustifyMethod = "left"
 R: JustifyMethod = "right"
+
+
+def no_comparison(report: Report) -> str:
+    """Why the changes section has no table: no ``since`` (``NO_EARLIER_WINDOW``) or an empty
+    window after it (``NOTHING_SINCE``)."""
+    return NO_EARLIER_WINDOW if report.since is None else NOTHING_SINCE
 
 
 def ts(value: Any) -> str:
@@ -155,13 +164,32 @@ def _table(console: Console, title: str, df: pd.DataFrame, columns: Sequence[tup
     rows = [[c if isinstance(c, Text) else _text(c) for c in cells(row)]
             for row in df.head(MAX_ROWS_SHOWN).itertuples(index=False)]
     grid = Table(show_lines=False, expand=False)
-    for name, justify in columns:  # wrap (whole words first) rather than cut a value off
-        grid.add_column(name, justify=justify, overflow="fold")
+    whole = _whole_columns(console.width, [name for name, _ in columns], rows)
+    for (name, justify), keep in zip(columns, whole, strict=True):
+        # wrap (whole words first) rather than cut a value off; ids stay whole when they fit
+        grid.add_column(name, justify=justify, overflow="fold", no_wrap=keep)
     for cells_of_row in rows:
         grid.add_row(*cells_of_row)
     console.print(grid)
     if len(df) > MAX_ROWS_SHOWN:
         console.print(f"  ... {len(df) - MAX_ROWS_SHOWN} more rows in the JSON report")
+
+
+def _whole_columns(width: int, names: Sequence[str], rows: Sequence[Sequence[Text]]) -> list[bool]:
+    """Which columns to keep on one line: those whose values are single words (category ids,
+    client fingerprints, counts), when the table still fits ``width`` with each of them at its
+    longest value and every other column wrapped at its longest word. Otherwise none: the
+    table then narrows its widest columns first, folding an id where it must, so no line is
+    wider than ``width``."""
+    def words(column: int) -> list[str]:
+        return [w for row in rows for w in row[column].plain.split()] + names[column].split()
+
+    single = [all(" " not in row[i].plain for row in rows) for i in range(len(names))]
+    need = 3 * len(names) + 1  # a cell's padding and its border, and the last border
+    for i, keep in enumerate(single):
+        cells = [row[i].plain for row in rows] + [names[i]] if keep else words(i)
+        need += max((cell_len(c) for c in cells), default=0)
+    return single if need <= width else [False] * len(names)
 
 
 def _counts(ok: Any, failed: Any) -> tuple[Text, Text]:
@@ -223,7 +251,7 @@ def render(report: Report, *, width: int = DEFAULT_WIDTH, color: bool = False) -
             ("last seen before", L)],
            lambda r: (r.category, r.status, str(r.current), str(r.previous), str(r.earlier),
                       ts(r.last_seen_before)),
-           "no change" if report.has_earlier_window else NO_EARLIER_WINDOW)
+           "no change" if report.has_earlier_window else no_comparison(report))
     _table(console, "Environment mismatch by direction (credential -> called)", report.mismatch,
            [("client", L), ("direction", L), ("count", R), ("first seen", L), ("last seen", L)],
            lambda r: (r.client, r.direction, str(r.count), ts(r.first_seen), ts(r.last_seen)),

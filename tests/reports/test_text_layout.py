@@ -178,3 +178,22 @@ def test_a_width_under_the_narrowest_is_the_narrowest(reports, width):
     narrowest = render(reports["sample"], "text", width=MIN_WIDTH)
     assert render(reports["sample"], "text", width=width) == narrowest
     assert narrowest.startswith("Failing now") and "How to fix" in narrowest
+
+
+def test_at_80_columns_ids_stay_whole_where_the_dates_can_wrap(reports):
+    """Category ids and client fingerprints are not folded mid-word when the table fits with
+    the dates wrapped at their space; the longest id (27 characters) included."""
+    out = render(reports["samples"], "text", width=80)
+    section = out[out.index("Failures by category"):out.index("How to fix")]
+    cats = reports["samples"].categories["category"]
+    assert "assertion_lifetime_too_long" in set(cats)
+    for category in set(cats):
+        assert f"│ {category} " in section
+    rows = [line for line in section.splitlines() if line.startswith("│ ")]
+    assert rows[:2] == ["│ redirect_dropped_body       │ sandbox     │     3 │ 2025-11-24 │ "
+                        "2025-11-25  │",
+                        "│                             │             │       │ 22:00:00Z  │ "
+                        "02:00:00Z   │"]
+    mismatch = out[out.index("Environment mismatch by"):out.index("Time to recovery")]
+    for client in ("3096a33ad1536a42", "10ad610a2f88bbfd"):
+        assert f"│ {client} │ sandbox->production │" in mismatch
