@@ -19,7 +19,7 @@ from hgobs.reports import counted
 from hgobs.reports.durations import human_duration
 from hgobs.reports.failing import failing_now, fixes_for
 from hgobs.reports.html_parts import code, num, panel, table
-from hgobs.reports.text import MAX_FAILING_SHOWN, ts
+from hgobs.reports.text import MAX_FAILING_SHOWN, no_comparison, ts
 
 
 def swatch(colour: str) -> str:
@@ -69,15 +69,9 @@ def failing(report: Report, colours: dict[str, str]) -> str:
 def changes(report: Report) -> str:
     """New, regressed and resolved categories against the previous window, or a note saying
     why there is no comparison."""
-    if not report.has_earlier_window and report.since is not None:
-        return panel("changes", "New, regressed and resolved categories",
-                     '<p class="empty">Nothing to compare: no record was read at or after '
-                     "--since.</p>")
     if not report.has_earlier_window:
         return panel("changes", "New, regressed and resolved categories",
-                     '<p class="empty">No earlier window to compare with: the window starts at '
-                     "the first record read. Give --since to compare a window with the one "
-                     "before it.</p>")
+                     f'<p class="empty">{escape(no_comparison(report).capitalize())}.</p>')
     return panel(
         "changes", "New, regressed and resolved categories",
         table(report.changes, ["category", "status", "now", "previous", "earlier",

@@ -26,6 +26,8 @@ from hgobs.reports.terminal import MIN_WIDTH
 
 NO_EARLIER_WINDOW = "no earlier window to compare with (give --since for one)"
 """What the changes section says when ``Report.has_earlier_window`` is False without ``since``."""
+NOTHING_BEFORE_SINCE = "no earlier window to compare with: no record was read before --since"
+"""What it says when ``since`` was given and no record before it was read."""
 NOTHING_SINCE = "nothing to compare: no record read at or after --since"
 """What it says when ``since`` was given and no record is in the window (it is empty)."""
 MAX_SKIPPED_SHOWN = 20
@@ -41,9 +43,12 @@ R: JustifyMethod = "right"
 
 
 def no_comparison(report: Report) -> str:
-    """Why the changes section has no table: no ``since`` (``NO_EARLIER_WINDOW``) or an empty
-    window after it (``NOTHING_SINCE``)."""
-    return NO_EARLIER_WINDOW if report.since is None else NOTHING_SINCE
+    """Why the changes section of ``report`` has no table (``Report.has_earlier_window`` is
+    False): no ``since`` (``NO_EARLIER_WINDOW``), an empty window after it
+    (``NOTHING_SINCE``), or no record read before it (``NOTHING_BEFORE_SINCE``)."""
+    if report.since is None:
+        return NO_EARLIER_WINDOW
+    return NOTHING_SINCE if not report.totals.get("attempts") else NOTHING_BEFORE_SINCE
 
 
 def ts(value: Any) -> str:

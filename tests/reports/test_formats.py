@@ -308,7 +308,7 @@ def test_a_since_before_every_record_is_no_earlier_window():
     from datetime import datetime, timezone
 
     from hgobs.analysis.classify import Classified
-    from hgobs.reports.text import NO_EARLIER_WINDOW
+    from hgobs.reports.text import NO_EARLIER_WINDOW, NOTHING_BEFORE_SINCE
     from tests.analysis.records import T0, rec
     from tests.reports.sample import NOW, sample_result
     from tests.support.whole import build_report
@@ -317,10 +317,11 @@ def test_a_since_before_every_record_is_no_earlier_window():
     early = build_report(sample_result(), bucket="1D", since=since, now=NOW)
     assert early.window is not None and early.window.previous_start < early.window.start
     assert json.loads(render(early, "json"))["window"]["compared"] is False
-    assert NO_EARLIER_WINDOW in render(early, "text", width=200)
-    assert "No earlier window to compare with" in render(early, "html")
+    assert NOTHING_BEFORE_SINCE in render(early, "text", width=200)
+    assert NOTHING_BEFORE_SINCE.capitalize() in render(early, "html")
     base = sample_result()
     base.classified.insert(0, Classified("in.jsonl:0", rec(since.timestamp() - T0 - 60, "ok")))
     one = build_report(base, bucket="1D", since=since, now=NOW)
     assert json.loads(render(one, "json"))["window"]["compared"] is True
+    assert NOTHING_BEFORE_SINCE not in render(one, "text", width=200)
     assert NO_EARLIER_WINDOW not in render(one, "text", width=200)
