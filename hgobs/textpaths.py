@@ -12,7 +12,7 @@ import re
 from hgobs.fhir import FHIR_RESOURCE_TYPES
 from hgobs.redaction import query_names, redact_path
 
-_PATH_REF_RE = re.compile(r"(?<![^\s\"'(=<,\[])(?:/|[A-Za-z][A-Za-z0-9_.\-]{0,63}[/?])[^\s\"'<>,;)\]]*")
+_PATH_REF_RE = re.compile(r"(?<![^\s\"'(=<,:\[])(?:/|[A-Za-z][A-Za-z0-9_.\-]{0,63}[/?])[^\s\"'<>,;)\]]*")
 """A path-absolute reference in text (``/fhir/R4/Patient/123?family=Doe``), or a relative one
 that starts with a word (``Patient/123``, ``fhir/Patient?family=Doe``; RFC 3986
 section 4.2): at the start or after a delimiter, then characters up to the next one (one

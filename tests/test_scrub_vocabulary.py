@@ -358,6 +358,10 @@ def test_capture_keeps_a_providers_words_and_drops_the_echoed_secrets(provider, 
     ("use RS384/ES384 or PS384", "use RS384/ES384 or PS384"),
     ("Content-Type application/json and/or text/plain", "Content-Type application/json and/or text/plain"),
     ("what? yes/no", "what? yes/no"),
+    ("group=x:400:Patient/123", "group=x:400:Patient/{id}"),  # after a colon, as evidence joins
+    ("error:Patient?family=Doe", "error:Patient?family"),
+    ("urn:ietf:params:oauth:grant-type:jwt-bearer", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+    ("at 12:30/45 today", "at 12:30/45 today"),
 ])
 def test_relative_fhir_references_lose_their_ids_and_search_values(text, expected):
     """A server naming ``Patient/123`` (no leading ``/``) or ``Patient?family=Doe`` gives the
