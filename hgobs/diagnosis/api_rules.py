@@ -51,12 +51,16 @@ def insufficient_scope(r: Record, ctx: Context) -> Verdict | None:
     """403 or error=insufficient_scope (RFC 6750 section 3.1)."""
     if is_api(r) and (r.get("http.status") == 403 or r.get("challenge.error") == "insufficient_scope"):
         conf = CONFIRMED if r.get("challenge.error") == "insufficient_scope" else LIKELY
-        return conf, [f"http.status={r.get('http.status')}", f"challenge.scope={r.get('challenge.scope')}"]
+        scope = r.get("challenge.scope")  # named as evidence only when the challenge gave one
+        return conf, [f"http.status={r.get('http.status')}",
+                      *([f"challenge.scope={scope}"] if scope is not None else [])]
     return None
 
 
 def rate_limited(r: Record, ctx: Context) -> Verdict | None:
     """Status 429 (RFC 6585 section 4)."""
     if r.get("http.status") == 429:
-        return CONFIRMED, ["http.status=429", f"response.retry_after_s={r.get('response.retry_after_s')}"]
+        wait = r.get("response.retry_after_s")  # evidence only when the server said it
+        return CONFIRMED, ["http.status=429",
+                           *([f"response.retry_after_s={wait}"] if wait is not None else [])]
     return None
