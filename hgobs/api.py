@@ -20,9 +20,7 @@ error as a note (files left out of a folder, a client id that cannot be checked)
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
@@ -37,6 +35,7 @@ require(("analyze",), "hgobs.api")  # MissingExtraError (an ImportError) without
 from hgobs.analysis import tables  # noqa: E402
 from hgobs.analysis.classify import Classified, gc_paused, judge  # noqa: E402
 from hgobs.analysis.state import UNKNOWN, ReportState, has_time  # noqa: E402
+from hgobs.atomic import write_atomic  # noqa: E402
 from hgobs.config import fingerprint_key_setting, profile_setting  # noqa: E402
 from hgobs.diagnosis.catalog import CATEGORIES  # noqa: E402
 from hgobs.errors import ConfigError  # noqa: E402
@@ -118,7 +117,9 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
             fingerprint_key: str | bytes | None = None, since: datetime | str | None = None,
             until: datetime | str | None = None, bucket: str = "1d", recurring_min: int = 2,
             rejudge: bool = False, now: datetime | None = None,
-            progress: Progress | None = None) -> Report:
+            progress: Progress | None = None, workers: int | None = None,
+            scheduler: str | None = None, storage_options: dict[str, Any] | None = None
+            ) -> Report:
     """Classify the auth attempts of ``paths`` (files, folders, globs, ``-`` for standard
     input; any format the readers know) and reduce them to a ``Report``, streaming (memory
     bounded by the report's keys, not by the input).
@@ -140,6 +141,9 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
       again (it adds ``iss``/``sub`` facts the stamp did not see).
     - ``now``: the report's ``generated_at`` (default: now); ``progress``: a
       ``hgobs.progress.Progress`` to show the bytes and records read (the CLI's, on a terminal).
+    - ``workers`` (processes of a local Dask cluster) or ``scheduler`` (an address): the same
+      report made on a cluster (``hgobs.cluster``); paths may be fsspec URLs, opened with
+      ``storage_options``.
 
     Raises ``ConfigError`` (bad ``bucket``, ``since`` not before ``until``, ``recurring_min``
     below 1, a time that is not ISO 8601), ``ProfileError``, ``FileNotFoundError``.
@@ -154,9 +158,15 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
     ctx = _context(profile, token_urls, client_id, fingerprint_key)
     client_fp = _client_fp(client_id, fingerprint_key)
     trust = _trusting(client_id, rejudge)
-    for judged in _judged(paths, ctx, client_fp, trust, progress=progress,
-                          on_notice=state.notice):
-        state.add(judged)
+    if workers is not None or scheduler is not None:  # the dask extra's (MissingExtraError)
+        from hgobs.cluster import on_cluster
+        on_cluster(paths, state, ctx, (profile, _urls(token_urls), client_id, client_fp, trust,
+                   fingerprint_key_setting(fingerprint_key)), workers, scheduler,
+                   storage_options, progress)
+    else:
+        for judged in _judged(paths, ctx, client_fp, trust, progress=progress,
+                              on_notice=state.notice):
+            state.add(judged)
     with gc_paused():  # the report's tables are many small objects, no cycles (see gc_paused)
         data = state.report(now)
     report = Report(**{f.name: getattr(data, f.name) for f in fields(data)})
@@ -237,6 +247,12 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
     with gc_paused():
         yield from judge(progress.track(items, ctx.tally) if progress else items, ctx.profiles,
                          client_fp, trust=trust, on_notice=on_notice)
+    read_warnings(ctx, ignored, on_notice)
+
+
+def read_warnings(ctx: ReadContext, ignored: list[str],
+                  on_notice: Callable[[str, int], None] | None) -> None:
+    """The ``AnalysisWarning``s of what reading found (``_judged``; ``hgobs.cluster``)."""
     if ctx.repeated:
         warnings.warn(f"read once: {counted(len(ctx.repeated), 'input')} naming a file already "
                       f"read ({', '.join(ctx.repeated[:3])}{' ...' if len(ctx.repeated) > 3 else ''})",
@@ -360,25 +376,6 @@ def failing_categories(spec: str | None, categories: Iterable[Any]) -> list[str]
     if unknown:
         raise ConfigError("--fail-on", f"unknown category {', '.join(sorted(unknown))}")
     return sorted(present & wanted)
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so
-    an interrupted run never leaves a partial file. Raises ``OSError``."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                               dir=target.parent if str(target.parent) else ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 __all__ = ["FORMAT_SUFFIXES", "AnalysisWarning", "ClassifiedRecord", "ClientIdMismatchWarning",
