@@ -26,6 +26,7 @@ from hgobs.errors import ConfigError, HgobsError, ProfileError
 from hgobs.profiles import Profile, available_builtins, load_profile
 from hgobs.progress import Progress
 from hgobs.reports import FORMATS, counted
+from hgobs.storageopts import storage_options
 
 MAX_SKIPPED_SAID = 5
 """Skipped input lines named on stderr when the report goes to a file (the report lists more)."""
@@ -174,10 +175,17 @@ def cli() -> None:
                    "records the report counts: those inside --since/--until.")
 @click.option("--engine", type=click.Choice(["auto", "columnar", "streaming"]), default=None,
               help="Deprecated and ignored: there is one engine (removed in the next release).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Run on a local Dask cluster of N worker processes (hgobs[dask]).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run on the dask.distributed cluster whose scheduler is at ADDRESS.")
+@click.option("--storage-option", "storage", multiple=True, metavar="KEY=VALUE",
+              help="An fsspec storage option for URL paths (s3://...); repeatable.")
 def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
             client_id: str | None, rejudge: bool, fmt: str | None, output: str | None,
             bucket: str, since: datetime | None, until: datetime | None, recurring_min: int,
-            fail_on: str | None, engine: str | None) -> None:
+            fail_on: str | None, engine: str | None, workers: int | None,
+            scheduler: str | None, storage: tuple[str, ...]) -> None:
     """Classify the auth attempts in PATHS (files, folders, globs, '-') and report failures,
     trends and fixes. Exit 0; 1 when --fail-on matched; 2 on usage errors, unreadable
     options, or (with --fail-on) input that held no readable record."""
@@ -190,7 +198,9 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
         api.failing_categories(fail_on, ())  # a bad --fail-on fails before any reading
         report = api.analyze(paths, profile=profile, token_urls=token_urls,
                              client_id=client_id, since=since, until=until, bucket=bucket,
-                             recurring_min=recurring_min, rejudge=rejudge, progress=Progress())
+                             recurring_min=recurring_min, rejudge=rejudge, progress=Progress(),
+                             workers=workers, scheduler=scheduler,
+                             storage_options=storage_options(storage))
         text = report.render(fmt)
     _say(w for w in caught if not issubclass(w.category, api.ClientIdMismatchWarning))
     if output:
