@@ -74,3 +74,28 @@ def in_process(paths: Sequence[Any], blocksize: int, cuts: Sequence[float],
 def cut_times(fractions: Sequence[float]) -> list[float]:
     """Increasing times at ``fractions`` of the generated inputs' span."""
     return sorted({START + f * DAYS * 86_400 for f in fractions})
+
+
+def har_folder(folder: Path) -> Path:
+    """Every shared case as a HAR file in ``folder`` (raw exchanges: no stamped verdict)."""
+    from tests.support.cases import load_cases
+    from tests.support.render_har import case_to_har
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for case in load_cases():
+        (folder / f"{case['id']}.har").write_bytes(case_to_har(case))
+    return folder
+
+
+def on_cluster(paths: Sequence[Any], scheduler: str, **options: Any) -> dict[str, Any]:
+    """The report of ``paths`` made on the cluster at ``scheduler`` through
+    ``hgobs.cluster.run.reduce_on_cluster`` (``blocksize``, ``parts``, ``progress`` ...)."""
+    from hgobs.cluster.run import reduce_on_cluster
+
+    state = ReportState()
+    ctx = api._context(None, (), None, None)
+    reduce_on_cluster([str(p) for p in paths], state, ctx, profile=None, token_urls=(),
+                      client_id=None, client_fp=None, trust=True, key=KEY.encode(),
+                      scheduler=scheduler, **options)
+    data = state.report(NOW)
+    return as_json(api.Report(**{f.name: getattr(data, f.name) for f in fields(data)}))
