@@ -256,33 +256,33 @@ def read_warnings(ctx: ReadContext, ignored: list[str],
     if ctx.repeated:
         warnings.warn(f"read once: {counted(len(ctx.repeated), 'input')} naming a file already "
                       f"read ({', '.join(ctx.repeated[:3])}{' ...' if len(ctx.repeated) > 3 else ''})",
-                      AnalysisWarning, stacklevel=3)
+                      AnalysisWarning, stacklevel=4)
     if ctx.late_records and on_notice is not None:
         on_notice("late_records", ctx.late_records)
     for name, late in sorted(ctx.late.items())[:5]:
         warnings.warn(f"{counted(late, 'record')} in {name} came more than {ctx.lateness_s:g} s "
                       "behind a later time read before them (judged where they stand)",
-                      AnalysisWarning, stacklevel=3)
+                      AnalysisWarning, stacklevel=4)
     if ctx.reorder_full:
         warnings.warn(f"the reorder buffer of {counted(len(ctx.reorder_full), 'file')} filled "
                       f"({ctx.max_buffered} records): the earliest were judged then, and later "
                       "records before them count as out of time order", AnalysisWarning,
-                      stacklevel=3)
+                      stacklevel=4)
     if len(ctx.late) > 5:
         warnings.warn(f"... and {counted(len(ctx.late) - 5, 'more file')} with records out of "
-                      "time order", AnalysisWarning, stacklevel=3)
+                      "time order", AnalysisWarning, stacklevel=4)
     if ctx.profiles.unknown_names and ctx.profiles.unknown is not None:
         shown = sorted(n for n in ctx.profiles.unknown_names if _plain_name(n))
         warnings.warn(f"records name {counted(len(ctx.profiles.unknown_names), 'profile')} that "
                       f"is not built in ({', '.join(shown) or 'names not shown'}): judged under "
                       f"{ctx.profiles.unknown.name}; pass --profile FILE (the profile TOML they "
-                      "were captured with) to judge them under it", AnalysisWarning, stacklevel=3)
+                      "were captured with) to judge them under it", AnalysisWarning, stacklevel=4)
     for folder, note in sorted(ctx.notes.items()):  # a folder's own word on what it holds
-        warnings.warn(f"about {folder}: {note}", AnalysisWarning, stacklevel=3)
+        warnings.warn(f"about {folder}: {note}", AnalysisWarning, stacklevel=4)
     if ignored:
         warnings.warn(f"left out {counted(len(ignored), 'file')} found in folders that are not "
                       f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
-                      AnalysisWarning, stacklevel=3)
+                      AnalysisWarning, stacklevel=4)
 
 
 def _context(profile: str | Profile | None, token_urls: Iterable[str], client_id: str | None,
