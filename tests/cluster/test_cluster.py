@@ -83,3 +83,13 @@ def test_a_worker_with_another_fingerprint_key_is_refused(inputs, cluster):
         assert "another-key" not in str(caught.value)
     finally:
         client.run(_set_key, KEY)
+
+
+def test_a_local_cluster_run_notes_the_dashboard_address(inputs):
+    """``workers=`` starts a LocalCluster of its own; its dashboard's address is a note."""
+    out = io.StringIO()
+    with Progress(out, enabled=True, width=100) as progress:
+        report = api.analyze([str(p) for p in inputs["jsonl"]], workers=1, now=NOW,
+                             progress=progress)
+    assert "Dask dashboard: http://127.0.0.1:" in out.getvalue()
+    assert as_json(report) == single(inputs["jsonl"])
