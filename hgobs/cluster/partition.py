@@ -70,17 +70,23 @@ def extents(blocks: Sequence[Block], lateness_s: float) -> list[tuple[float, flo
     return out
 
 
-def cut_points(weighted: Sequence[tuple[float, int]], parts: int) -> list[float]:
+def cut_points(weighted: Sequence[tuple[float, int]], parts: int, warm_bytes: float = 0.0
+               ) -> list[float]:
     """Up to ``parts - 1`` increasing times that split ``weighted`` (``(time, bytes)`` pairs)
-    into parts of about equal bytes."""
+    into parts of about equal work, each part after the first also reading ``warm_bytes``
+    of warm-up (so the first part gets that much more of its own)."""
     points = sorted((t, w) for t, w in weighted if math.isfinite(t))
     total = sum(w for _, w in points)
     cuts: list[float] = []
     if parts <= 1 or total <= 0:
         return cuts
-    running, goal = 0, 1
+    share = (total + (parts - 1) * warm_bytes) / parts
+    if share <= warm_bytes:  # warm-ups longer than the parts: balance the bytes alone
+        share, warm_bytes = total / parts, 0.0
+    goals = [share + k * (share - warm_bytes) for k in range(parts - 1)]
+    running, goal = 0, 0
     for t, w in points:
-        while goal < parts and running >= total * goal / parts:
+        while goal < len(goals) and running >= goals[goal]:
             if not cuts or t > cuts[-1]:
                 cuts.append(t)
             goal += 1
@@ -100,7 +106,11 @@ def plan(blocks: Sequence[Block], parts: int, warmup_s: float, lateness_s: float
         own.sort(key=lambda b: b.offset)
         ranges[file] = extents(own, lateness_s)
     if cuts is None:
-        cuts = cut_points([(b.first, b.length) for b in blocks if b.first is not None], parts)
+        timed = [(b.first, b.length) for b in blocks if b.first is not None]
+        span = max(t for t, _ in timed) - min(t for t, _ in timed) if timed else 0.0
+        total = sum(b.length for b in blocks)
+        warm = total * min(1.0, warmup_s / span) if span > 0 else 0.0
+        cuts = cut_points(timed, parts, warm)
     bounds = [-math.inf, *cuts, math.inf]
     out = []
     for number, (start, end) in enumerate(itertools.pairwise(bounds)):

@@ -92,3 +92,6 @@ def test_cut_points_balance_bytes():
     assert cut_points([(t, 10) for t in range(10)], 2) == [5]
     assert cut_points([(t, 10) for t in range(10)], 1) == []
     assert cut_points([(0, 100), (5, 1), (6, 1)], 3) == [5]  # one big block: cannot balance
+    # A warm-up of 2 blocks' bytes: the first part takes 2 more blocks than the second.
+    assert cut_points([(t, 10) for t in range(10)], 2, warm_bytes=20) == [6]
+    assert cut_points([(t, 10) for t in range(9)], 3, warm_bytes=15) == [4, 7]
