@@ -162,7 +162,7 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
         from hgobs.cluster import on_cluster
         on_cluster(paths, state, ctx, (profile, _urls(token_urls), client_id, client_fp, trust,
                    fingerprint_key_setting(fingerprint_key)), workers, scheduler,
-                   storage_options, progress)
+                   storage_options, progress, (_context, read_warnings))
     else:
         for judged in _judged(paths, ctx, client_fp, trust, progress=progress,
                               on_notice=state.notice):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +35,9 @@ _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 class RunSpec:
     """What every task of a run needs besides its blocks: the ``profile`` (name, file or
     ``Profile``), ``token_urls``, ``client_id``, ``client_fp`` (its keyed fingerprint, made by
-    the client), ``trust`` (``judge``'s), the storage ``options`` and ``blocksize`` (bytes).
-    Never the fingerprint key: each worker reads its own ``HGOBS_FINGERPRINT_KEY``."""
+    the client), ``trust`` (``judge``'s), the storage ``options``, ``blocksize`` (bytes) and
+    ``make_context`` (``hgobs.api._context``, pickled by reference). Never the fingerprint
+    key: each worker reads its own ``HGOBS_FINGERPRINT_KEY``."""
 
     profile: Any
     token_urls: tuple[str, ...]
@@ -45,6 +46,7 @@ class RunSpec:
     trust: bool
     options: Mapping[str, Any]
     blocksize: int
+    make_context: Callable[..., ReadContext]
 
 
 @dataclass(frozen=True)
@@ -69,12 +71,10 @@ class Block:
 
 def worker_context(spec: RunSpec) -> ReadContext:
     """The readers' context on a worker: the run's profile and client id, the fingerprint key
-    of the worker's own environment (``hgobs.api._context``)."""
-    from hgobs import api
-
+    of the worker's own environment (``spec.make_context``)."""
     with warnings.catch_warnings():  # the client has said it once
         warnings.simplefilter("ignore")
-        return api._context(spec.profile, spec.token_urls, spec.client_id, None)
+        return spec.make_context(spec.profile, spec.token_urls, spec.client_id, None)
 
 
 def splittable(source: Source, spec: RunSpec) -> bool:
@@ -99,12 +99,7 @@ def _range_items(source: Source, spec: RunSpec, ctx: ReadContext, offset: int, l
     as in the whole file (``line0`` lines before them)."""
     data = read_range(source.name, spec.options, offset, length)
     ctx.tally.done += len(data)
-    name = source.name
-    for item in jsonl.read(io.BytesIO(data), name, ctx):
-        if line0:
-            line = int(item.source.rpartition(":")[2]) + line0
-            item = Item(f"{name}:{line}", item.record, item.reason, item.full)
-        yield item
+    yield from jsonl.read(io.BytesIO(data), source.name, ctx, before=line0)
 
 
 def _whole_items(source: Source, spec: RunSpec, ctx: ReadContext,

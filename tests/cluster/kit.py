@@ -53,7 +53,7 @@ def in_process(paths: Sequence[Any], blocksize: int, cuts: Sequence[float],
     """The cluster run's report made without a cluster: each step of ``hgobs.cluster.run``
     (survey, plan with ``cuts``, one ``reduce_part`` per partition, merge in order) called
     here, in this process; ``trust``: ``judge``'s (False: as ``rejudge``)."""
-    spec = RunSpec(None, (), None, None, trust, {}, blocksize)
+    spec = RunSpec(None, (), None, None, trust, {}, blocksize, api._context)
     sources = listed([str(p) for p in paths], {}, [], {})
     blocks = []
     for index, source in enumerate(sources):
@@ -94,7 +94,7 @@ def on_cluster(paths: Sequence[Any], scheduler: str, **options: Any) -> dict[str
 
     state = ReportState()
     ctx = api._context(None, (), None, None)
-    reduce_on_cluster([str(p) for p in paths], state, ctx, profile=None, token_urls=(),
+    reduce_on_cluster([str(p) for p in paths], state, ctx, api._context, profile=None, token_urls=(),
                       client_id=None, client_fp=None, trust=True, key=KEY.encode(),
                       scheduler=scheduler, **options)
     data = state.report(NOW)

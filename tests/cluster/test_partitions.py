@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hgobs import api
 from hgobs.cluster.blocks import RunSpec, splittable, survey
 from hgobs.cluster.partition import cut_points, extents
 from hgobs.cluster.sources import listed, read_range
@@ -65,8 +66,8 @@ def test_byte_ranges_tile_a_file_at_line_ends(tmp_path):
 def test_only_plain_json_lines_larger_than_a_block_are_split(tmp_path):
     jsonl = replicas(tmp_path / "a", records=300, files=1)[0]
     otlp = replicas(tmp_path / "b", records=300, files=1, fmt="otlp", suffix=".json")[0]
-    spec = RunSpec(None, (), None, None, True, {}, 10_000)
-    big = RunSpec(None, (), None, None, True, {}, 1 << 30)
+    spec = RunSpec(None, (), None, None, True, {}, 10_000, api._context)
+    big = RunSpec(None, (), None, None, True, {}, 1 << 30, api._context)
     src = {p: listed([str(p)], {}, [], {})[0] for p in (jsonl, otlp)}
     assert splittable(src[jsonl], spec) and not splittable(src[jsonl], big)
     assert not splittable(src[otlp], spec)
