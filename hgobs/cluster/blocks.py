@@ -18,7 +18,7 @@ import io
 import math
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hgobs.cluster.sources import Source, open_source, read_range
@@ -44,9 +44,9 @@ class RunSpec:
     client_id: str | None
     client_fp: str | None
     trust: bool
-    options: Mapping[str, Any]
-    blocksize: int
-    make_context: Callable[..., ReadContext]
+    options: Mapping[str, Any] = field(repr=False)  # may hold credentials: never shown
+    blocksize: int = 64 << 20
+    make_context: Callable[..., ReadContext] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,8 @@ def worker_context(spec: RunSpec) -> ReadContext:
     of the worker's own environment (``spec.make_context``)."""
     with warnings.catch_warnings():  # the client has said it once
         warnings.simplefilter("ignore")
+        if spec.make_context is None:
+            raise ValueError("RunSpec.make_context is needed to read on a worker")
         return spec.make_context(spec.profile, spec.token_urls, spec.client_id, None)
 
 

@@ -37,7 +37,11 @@ def check_workers(client: Any, key: bytes | None, option: str) -> int:
     the number of workers. Raises ``ConfigError`` (``option``: ``--workers`` or
     ``--scheduler``) when there is none or one differs."""
     mine = stamp(key, from_env=False)
-    theirs = client.run(stamp)
+    try:
+        theirs = client.run(stamp)
+    except Exception as exc:  # a worker without hgobs cannot even load the question
+        raise ConfigError(option, f"the workers cannot run hgobs ({type(exc).__name__}): "
+                                  "install hgobs[analyze,dask] on every worker") from None
     if not theirs:
         raise ConfigError(option, "the cluster has no worker")
     for address, (version, rules, check) in sorted(theirs.items()):

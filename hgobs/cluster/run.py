@@ -119,7 +119,7 @@ def reduce_on_cluster(paths: list[str], state: ReportState, ctx: ReadContext,
     """
     options = dict(storage_options or {})
     left_out: list[str] = []
-    sources = listed(paths, options, left_out, ctx.notes)
+    sources = listed(paths, options, left_out, ctx.notes, ctx.repeated)
     spec = RunSpec(profile, tuple(token_urls), client_id, client_fp, trust, options, blocksize,
                    make_context)
     option = "--scheduler" if scheduler is not None else "--workers"

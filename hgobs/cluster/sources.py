@@ -46,11 +46,12 @@ def _filesystem(url: str, options: Mapping[str, Any]) -> tuple[Any, str]:
 
 
 def listed(paths: Iterable[str], options: Mapping[str, Any], left_out: list[str],
-           notes: dict[str, str]) -> list[Source]:
+           notes: dict[str, str], repeated: list[str] | None = None) -> list[Source]:
     """Each input file once, in the order the readers take them (folders and prefixes walked
     sorted, globs expanded). Files of a folder whose names are no log's go to ``left_out``
-    (``hgobs.readers.expand``'s rule), folder notes to ``notes``. Raises ``FileNotFoundError``
-    naming a path that matches nothing, ``ConfigError`` for standard input (``-``)."""
+    (``hgobs.readers.expand``'s rule), folder notes to ``notes``, a later name of a file
+    already listed to ``repeated``. Raises ``FileNotFoundError`` naming a path that matches
+    nothing, ``ConfigError`` for standard input (``-``)."""
     out: list[Source] = []
     seen: set[Any] = set()
     for spec in paths:
@@ -63,6 +64,8 @@ def listed(paths: Iterable[str], options: Mapping[str, Any], left_out: list[str]
             if key not in seen:
                 seen.add(key)
                 out.append(source)
+            elif repeated is not None:
+                repeated.append(source.name)
     return out
 
 

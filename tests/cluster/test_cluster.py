@@ -93,3 +93,11 @@ def test_a_local_cluster_run_notes_the_dashboard_address(inputs):
                              progress=progress)
     assert "Dask dashboard: http://127.0.0.1:" in out.getvalue()
     assert as_json(report) == single(inputs["jsonl"])
+
+
+def test_a_file_named_twice_is_read_once_and_said(inputs, cluster):
+    _, address = cluster
+    first = str(inputs["jsonl"][0])
+    with pytest.warns(api.AnalysisWarning, match="read once: 1 input naming a file already read"):
+        report = api.analyze([first, first], scheduler=address, now=NOW)
+    assert as_json(report) == single([first])

@@ -96,3 +96,10 @@ def test_cut_points_balance_bytes():
     # A warm-up of 2 blocks' bytes: the first part takes 2 more blocks than the second.
     assert cut_points([(t, 10) for t in range(10)], 2, warm_bytes=20) == [6]
     assert cut_points([(t, 10) for t in range(9)], 3, warm_bytes=15) == [4, 7]
+
+
+def test_a_run_spec_never_shows_its_storage_options():
+    """Dask logs a failed task's arguments: the storage options (credentials, perhaps) are not
+    in a RunSpec's repr."""
+    spec = RunSpec(None, (), None, None, True, {"secret": "s3cr3t-value"}, 10, api._context)
+    assert "s3cr3t" not in repr(spec) and "secret" not in repr(spec)
