@@ -9,7 +9,8 @@ block, read whole through ``hgobs.readers.read_file``.
 
 ``survey`` reads one block and says where it lies in time: the time of its first timed record
 (a split block's head only), its line count, and for a whole file or a file's last block the
-latest time in it. The partition planner (``hgobs.cluster.partition``) works from these.
+latest time in it (a large file in a line format, such as OTLP JSON Lines, from its two ends
+only: ``_ends``). The partition planner (``hgobs.cluster.partition``) works from these.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from hgobs.readers.merge import item_time
 __all__ = ["Block", "RunSpec", "piece_items", "splittable", "survey", "worker_context"]
 
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+ENDS_BYTES = 1 << 20
+"""How much of each end of a large file in a line format its survey reads (``_ends``)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ def survey(source: Source, index: int, spec: RunSpec, offset: int, length: int,
     A split block is read to its first timed record for ``first`` and counted for ``lines``;
     a whole file, and a file's last block, are read through for ``last``."""
     ctx = worker_context(spec)
+    ends = _ends(source, index, spec, ctx) if whole else None
+    if ends is not None:
+        return ends
     if whole:
         ignored: list[str] = []
         items = _whole_items(source, spec, ctx, None if source.named else ignored)
@@ -142,6 +148,43 @@ def survey(source: Source, index: int, spec: RunSpec, offset: int, length: int,
     getattr(items, "close", lambda: None)()
     return Block(index, offset, length, whole, lines, first,
                  last if through and last > -math.inf else None, lead, bool(ignored))
+
+
+def _ends(source: Source, index: int, spec: RunSpec, ctx: ReadContext) -> Block | None:
+    """A large file in a line format (OTLP JSON Lines, application logs; not gzip, not a
+    whole document) surveyed from its ends alone: the first timed record of its first
+    ``ENDS_BYTES`` and the latest of its last lines (from ``ENDS_BYTES`` before its end, or
+    further back when its last line is longer) plus the lateness bound (a record
+    no more than the bound behind the ones before it is no later than that). None when the
+    file is not such a file, or its ends say nothing: it is then read through."""
+    if source.size < 8 * ENDS_BYTES:
+        return None
+    try:
+        head = read_range(source.name, spec.options, 0, ENDS_BYTES)
+        span, tail = ENDS_BYTES, b""
+        while not tail.strip() and span <= source.size // 4:  # a line longer than the span
+            tail = read_range(source.name, spec.options, source.size - span, span)
+            span *= 4
+    except OSError:
+        return None
+    text = head.lstrip()
+    cr, lf = head.find(b"\r"), head.find(b"\n")
+    if head.startswith((b"\x1f\x8b", *_BOMS)) or lf < 0 or (0 <= cr < lf and cr + 1 != lf):
+        return None  # gzip, a byte order mark, one line or CR-only line ends: read through
+    reader = detect(text[:4096], source.name)
+    if reader is None or reader.WHOLE_DOCUMENT:
+        return None
+    first, lead = None, False
+    for item in reader.read(io.BytesIO(head), source.name, ctx):
+        first = item_time(item)
+        if first is not None:
+            break
+        lead = True
+    times = [t for item in reader.read(io.BytesIO(tail), source.name, ctx)
+             if (t := item_time(item)) is not None]
+    if first is None or not times:
+        return None
+    return Block(index, 0, source.size, True, 0, first, max(times) + ctx.lateness_s, lead)
 
 
 def piece_items(source: Source, blocks: list[tuple[int, int, int]], spec: RunSpec,

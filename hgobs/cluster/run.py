@@ -128,7 +128,10 @@ def reduce_on_cluster(paths: list[str], state: ReportState, ctx: ReadContext,
         link = _dashboard(client)
         if link and progress is not None:
             progress.note(f"Dask dashboard: {link}")
-        blocks = _surveyed(client, sources, spec) if sources else []
+        if (parts or threads) == 1 and cuts is None:  # one partition reads everything whole
+            blocks = [Block(i, 0, s.size, True) for i, s in enumerate(sources)]
+        else:
+            blocks = _surveyed(client, sources, spec) if sources else []
         ignored = sorted({sources[b.file].name for b in blocks if b.ignored})
         planned = plan([b for b in blocks if not b.ignored], parts or threads, WARMUP_S,
                        ctx.lateness_s, cuts)

@@ -103,3 +103,22 @@ def test_a_run_spec_never_shows_its_storage_options():
     in a RunSpec's repr."""
     spec = RunSpec(None, (), None, None, True, {"secret": "s3cr3t-value"}, 10, api._context)
     assert "s3cr3t" not in repr(spec) and "secret" not in repr(spec)
+
+
+def test_large_line_format_files_surveyed_from_their_ends_merge_to_the_whole(inputs, monkeypatch):
+    """An OTLP file surveyed from its first and last bytes alone (``ENDS_BYTES`` made small
+    here so the test's file counts as large) still gives the whole's report."""
+    import hgobs.cluster.blocks as blocks
+
+    paths, whole = inputs
+    monkeypatch.setattr(blocks, "ENDS_BYTES", 20_000)
+    otlp = listed([str(paths[-1])], {}, [], {})[0]
+    spec = RunSpec(None, (), None, None, True, {}, 1 << 30, api._context)
+    ends = blocks._ends(otlp, 0, spec, api._context(None, (), None, None))
+    monkeypatch.setattr(blocks, "ENDS_BYTES", 1 << 30)
+    full = survey(otlp, 0, spec, 0, otlp.size, True)
+    assert ends is not None and ends.first <= full.first and ends.last >= full.last
+    monkeypatch.setattr(blocks, "ENDS_BYTES", 20_000)
+    for fractions in ([0.5], [0.2, 0.6, 0.9]):
+        cuts = [1_767_225_600.0 + f * 24 * 86_400 for f in fractions]
+        assert in_process(paths, 60_000, cuts) == whole
