@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import adversarial, analyze, capture, generate, lean, report, scaling
+from benchmarks import adversarial, analyze, capture, follow, generate, lean, report, scaling
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     _write(out, text)
     adversarial.run(out, quick=args.quick)
+    follow.run(out, quick=args.quick)
     _say("measuring scaling on a local Dask cluster")
     scaled = scaling.run(out, quick=args.quick)
     _say(f"wrote {out}")

@@ -199,8 +199,8 @@ def markdown(captured: list[tuple[str, str, int, float]], analyzed: list[tuple[s
 
 
 def write_section(path: Path, section: str, heading: str = SECTION) -> None:
-    """Replace the section ``heading`` (this benchmark's by default) of ``path`` (up to the
-    next ``## ``), or append it."""
+    """Replace the section under ``heading`` (this benchmark's by default) of ``path`` (up to
+    the next ``## ``), or append it."""
     old = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
     pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     new = pattern.sub(lambda _: section + "\n", old, count=1) if pattern.search(old) else \

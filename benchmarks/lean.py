@@ -30,8 +30,7 @@ SIZE_TARGET_MIB = 25.0
 """Site-packages the lean install may add (issue 12)."""
 IMPORT_TARGET_MS = 10.0
 """What having hgobs installed may add to a service's ``import httpx`` (issue 12)."""
-HEAVY = ("click", "rich", "pygments", "pandas", "polars", "numpy", "plotly", "starlette",
-         "uvicorn")
+HEAVY = ("click", "rich", "pygments", "pandas", "polars", "numpy", "starlette", "uvicorn")
 IMPORT_HTTPX = ("import sys, time; before = set(sys.modules); c = time.process_time(); "
                 "t = time.perf_counter(); import httpx; t = time.perf_counter() - t; "
                 "c = time.process_time() - c; top = {m.split('.')[0] for m in set(sys.modules) - "
@@ -193,7 +192,7 @@ def section(envs: list[Env], ran: bool, runs: int, load: str = "") -> str:
         "the shared machine's load cancels); *also loaded* are the top-level modules outside "
         "the standard library that `import httpx` loaded there and not with httpx alone.", "",
         "| environment | installed with | site-packages | distributions | of click, rich, "
-        "pygments, pandas, polars, numpy, plotly, starlette, uvicorn | `import httpx` wall | "
+        "pygments, pandas, polars, numpy, starlette, uvicorn | `import httpx` wall | "
         "CPU | also loaded |",
         "|---|---|---:|---:|---|---:|---:|---|",
         *rows, "",

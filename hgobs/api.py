@@ -25,7 +25,6 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Union
 
 from hgobs.extras import require
@@ -39,6 +38,8 @@ from hgobs.atomic import write_atomic  # noqa: E402
 from hgobs.config import fingerprint_key_setting, profile_setting  # noqa: E402
 from hgobs.diagnosis.catalog import CATEGORIES  # noqa: E402
 from hgobs.errors import ConfigError  # noqa: E402
+from hgobs.options import FORMAT_SUFFIXES, format_for  # noqa: E402
+from hgobs.options import parse_time as _parse_time  # noqa: E402
 from hgobs.profiles import Profile, ProfileSet, profile_from_token_urls  # noqa: E402
 from hgobs.progress import Progress  # noqa: E402
 from hgobs.readers import Item, ReadContext, read_paths  # noqa: E402
@@ -47,9 +48,6 @@ from hgobs.reports import counted, render  # noqa: E402
 from hgobs.secretshape import is_secret_shaped  # noqa: E402
 
 PathLike = Union[str, "os.PathLike[str]"]
-FORMAT_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json", ".md": "markdown",
-                   ".markdown": "markdown", ".csv": "csv", ".txt": "text"}
-"""Output file extension -> report format (``format_for``)."""
 
 
 class AnalysisWarning(UserWarning):
@@ -66,17 +64,19 @@ class Report(tables.Report):
     """The analyzer's ``hgobs.analysis.tables.Report`` (its tables pandas DataFrames, times UTC,
     durations seconds; fields documented there), plus ``render`` and ``write``."""
 
-    def render(self, fmt: str = "text") -> str:
-        """The report as text in ``fmt``: ``text``, ``json``, ``markdown``, ``csv`` or
-        ``html`` (``hgobs.reports.render``). Raises ``ConfigError`` for another format."""
+    def render(self, fmt: str = "text", *, width: int | None = None, color: bool = False
+               ) -> str:
+        """The report as text in ``fmt``: ``text``, ``json``, ``markdown`` (or ``md``),
+        ``csv`` or ``html`` (``hgobs.reports.render``; ``width`` in columns and ``color`` for
+        the text format only). Raises ``ConfigError`` for another format."""
         with gc_paused():  # many small objects, no cycles (see gc_paused)
-            return render(self, fmt)
+            return render(self, fmt, width=width, color=color)
 
     def write(self, path: PathLike, fmt: str | None = None) -> str:
         """Write the report to ``path`` atomically (all of it or nothing, ``write_atomic``) in
         ``fmt``, by default the format ``path``'s extension names (``format_for``); returns
-        the format written. Raises ``ConfigError`` for an unknown format, ``OSError`` when the
-        file cannot be written."""
+        the format written. Raises ``ConfigError`` for an unknown format or, without ``fmt``,
+        an extension that names none; ``OSError`` when the file cannot be written."""
         fmt = fmt or format_for(os.fspath(path))
         write_atomic(os.fspath(path), self.render(fmt))
         return fmt
@@ -130,7 +130,9 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
     - ``client_id``: judge ``iss``/``sub`` against it, by its fingerprint under
       ``fingerprint_key`` (default ``HGOBS_FINGERPRINT_KEY``: the key the records were made
       with; without one the client id is ignored, with an ``AnalysisWarning``).
-    - ``since`` (inclusive), ``until`` (exclusive): a datetime or ISO 8601 text, naive = UTC.
+    - ``since`` (inclusive), ``until`` (exclusive): a datetime, ISO 8601 text (naive = UTC)
+      or a length of time before ``now`` (``24h``, ``7d``, ``30m``, ``90s``, ``2w``;
+      ``hgobs.options.parse_time``).
     - ``bucket``: a fixed pandas offset alias (``15min``, ``1h``, ``1d``); ``recurring_min``:
       buckets a (client, category) must appear in to recur (at least 1).
     - ``rejudge``: judge every record with the current rules, also those whose capture-time
@@ -146,15 +148,10 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
       ``storage_options``.
 
     Raises ``ConfigError`` (bad ``bucket``, ``since`` not before ``until``, ``recurring_min``
-    below 1, a time that is not ISO 8601), ``ProfileError``, ``FileNotFoundError``.
+    below 1, a time in no form ``parse_time`` reads), ``ProfileError``, ``FileNotFoundError``.
     """
-    try:
-        state = ReportState(bucket=bucket, since=_utc(since, "since"),
-                            until=_utc(until, "until"), recurring_min_buckets=recurring_min)
-    except ConfigError as exc:  # named as the option is here (and on the command line)
-        if exc.option != "recurring_min_buckets":
-            raise
-        raise ConfigError("recurring_min", str(exc).split(": ", 1)[-1]) from None
+    state = report_state(since=since, until=until, bucket=bucket, recurring_min=recurring_min,
+                         now=now)
     ctx = _context(profile, token_urls, client_id, fingerprint_key)
     client_fp = _client_fp(client_id, fingerprint_key)
     trust = _trusting(client_id, rejudge)
@@ -167,11 +164,30 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
         for judged in _judged(paths, ctx, client_fp, trust, progress=progress,
                               on_notice=state.notice):
             state.add(judged)
-    with gc_paused():  # the report's tables are many small objects, no cycles (see gc_paused)
-        data = state.report(now)
-    report = Report(**{f.name: getattr(data, f.name) for f in fields(data)})
+    report = report_of(state, now)
     _check_client(client_fp, report.breakdown["client"]["value"])
     return report
+
+
+def report_state(*, since: datetime | str | None, until: datetime | str | None, bucket: str,
+                 recurring_min: int, now: datetime | None = None) -> ReportState:
+    """The empty ``ReportState`` of ``analyze``'s options (relative times count back from
+    ``now``, default now). Raises ``ConfigError`` named as the option is here."""
+    try:
+        ref = now or datetime.now(timezone.utc)
+        return ReportState(bucket=bucket, since=_utc(since, "since", ref),
+                           until=_utc(until, "until", ref), recurring_min_buckets=recurring_min)
+    except ConfigError as exc:
+        if exc.option != "recurring_min_buckets":
+            raise
+        raise ConfigError("recurring_min", str(exc).split(": ", 1)[-1]) from None
+
+
+def report_of(state: ReportState, now: datetime | None = None) -> Report:
+    """The ``Report`` of what ``state`` holds (``now`` stamps it; default: now)."""
+    with gc_paused():  # the report's tables are many small objects, no cycles (see gc_paused)
+        data = state.report(now)
+    return Report(**{f.name: getattr(data, f.name) for f in fields(data)})
 
 
 def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | None = None,
@@ -195,14 +211,19 @@ def classify(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | N
             if not isinstance(judged, Classified):
                 yield Skipped(judged.source, str(judged.reason))
                 continue
-            r = judged.record
-            clients.add(r.get("client.fp"))
-            yield ClassifiedRecord(judged.source, iso_time(r.get("time")), r.get("category"),
-                          r.get("confidence"), tuple(r.get("evidence") or ()),
-                          tuple(r.get("also") or ()))
+            clients.add(judged.record.get("client.fp"))
+            yield verdict_of(judged)
         _check_client(client_fp, clients)
 
     return verdicts()
+
+
+def verdict_of(judged: Classified) -> ClassifiedRecord:
+    """The ``ClassifiedRecord`` of one record the judge classified."""
+    r = judged.record
+    return ClassifiedRecord(judged.source, iso_time(r.get("time")), r.get("category"),
+                            r.get("confidence"), tuple(r.get("evidence") or ()),
+                            tuple(r.get("also") or ()))
 
 
 def _warn_notice(name: str, count: int) -> None:
@@ -329,24 +350,16 @@ def _check_client(client_fp: str | None, seen: Iterable[Any]) -> None:
                   "wrong", ClientIdMismatchWarning, stacklevel=3)
 
 
-def parse_time(value: datetime | str, option: str = "time") -> datetime:
-    """An ISO 8601 time (``2025-11-28T01:00:00Z``, ``+00:00``, fractions; a date alone) or a
-    datetime, as an aware datetime (naive: UTC). Raises ``ConfigError`` naming ``option``."""
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        text = str(value).strip()
-        try:
-            parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z"))
-                                            else text)
-        except ValueError:
-            raise ConfigError(option, f"{value!r} is not an ISO 8601 time (e.g. "
-                                      "2025-11-28T01:00:00Z)") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+def parse_time(value: datetime | str, option: str = "time", now: datetime | None = None
+               ) -> datetime:
+    """``hgobs.options.parse_time``: an ISO 8601 time, a datetime or a length of time before
+    ``now`` (``24h``, ``7d``) as an aware datetime (naive: UTC). Raises ``ConfigError``
+    naming ``option`` and the forms accepted."""
+    return _parse_time(value, option, now)
 
 
-def _utc(value: datetime | str | None, option: str) -> datetime | None:
-    return None if value is None else parse_time(value, option)
+def _utc(value: datetime | str | None, option: str, now: datetime) -> datetime | None:
+    return None if value is None else parse_time(value, option, now)
 
 
 def iso_time(epoch: Any) -> str | None:
@@ -355,11 +368,6 @@ def iso_time(epoch: Any) -> str | None:
     if not has_time(epoch):
         return None
     return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def format_for(output: str | None) -> str:
-    """The report format an output file's extension implies (text when none or unknown)."""
-    return FORMAT_SUFFIXES.get(Path(output).suffix.lower(), "text") if output else "text"
 
 
 def failing_categories(spec: str | None, categories: Iterable[Any]) -> list[str]:
@@ -380,4 +388,4 @@ def failing_categories(spec: str | None, categories: Iterable[Any]) -> list[str]
 
 __all__ = ["FORMAT_SUFFIXES", "AnalysisWarning", "ClassifiedRecord", "ClientIdMismatchWarning",
            "Report", "Skipped", "analyze", "classify", "failing_categories", "format_for",
-           "iso_time", "parse_time", "write_atomic"]
+           "iso_time", "parse_time", "report_of", "report_state", "verdict_of", "write_atomic"]

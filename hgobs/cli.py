@@ -2,7 +2,9 @@
 
 Exit codes: 0 success; 2 usage or input errors (``HgobsError.exit_code``, missing files), or
 an extra that is not installed (``MissingExtraError``). Needs the ``analyze`` extra; the
-console script is ``hgobs.dispatch``, which runs ``check-assertion`` without click.
+console script is ``hgobs.dispatch``, which runs ``check-assertion`` without click. The
+analyzer (``hgobs.api``, and pandas with it) is imported inside the commands that use it, so
+``--help`` and shell completion stay fast.
 """
 
 from __future__ import annotations
@@ -14,19 +16,25 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from hgobs import __version__, api
+from hgobs import __version__
+from hgobs.cliparts import IsoTime, LazyGroup
 from hgobs.diagnosis.catalog import CATALOG
 from hgobs.errors import ConfigError, HgobsError, ProfileError
+from hgobs.live.options import is_stream, live_options, summary_options
+from hgobs.options import FORMAT_ALIASES, FORMATS, format_for, format_named
 from hgobs.profiles import Profile, available_builtins, load_profile
 from hgobs.progress import Progress
-from hgobs.reports import FORMATS, counted
+from hgobs.reports import counted
+from hgobs.reports.terminal import text_layout
 from hgobs.storageopts import storage_options
+
+if TYPE_CHECKING:
+    from hgobs import api
 
 MAX_SKIPPED_SAID = 5
 """Skipped input lines named on stderr when the report goes to a file (the report lists more)."""
@@ -58,6 +66,8 @@ def _say_skipped(report: api.Report, fmt: str, output: str | None) -> None:
 def _say(caught: Iterable[warnings.WarningMessage]) -> None:
     """Each ``AnalysisWarning`` caught, one line on stderr (a client id mismatch as a
     ``warning:``); other warnings as Python shows them."""
+    from hgobs import api
+
     for w in caught:
         if issubclass(w.category, api.ClientIdMismatchWarning):
             click.echo(f"hgobs: warning: {w.message}", err=True)
@@ -84,6 +94,8 @@ def _usage_errors() -> Iterator[None]:
 
 def write_output(path: str, text: str) -> None:
     """``api.write_atomic``, with file-system errors turned into a clear usage error (exit 2)."""
+    from hgobs import api
+
     try:
         api.write_atomic(path, text)
     except OSError as exc:
@@ -95,19 +107,6 @@ class UsageFailure(click.ClickException):
     """An error in what the user asked for (a file, a profile, an option): exit code 2."""
 
     exit_code = 2
-
-
-class IsoTime(click.ParamType):
-    """An ISO 8601 time (``2025-11-28T01:00:00Z``, ``+00:00``, fractions; a date alone)."""
-
-    name = "time"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
-        try:
-            return api.parse_time(value)
-        except ConfigError:
-            self.fail(f"{value!r} is not an ISO 8601 time (e.g. 2025-11-28T01:00:00Z)", param,
-                      ctx)
 
 
 _input_options = [
@@ -134,22 +133,7 @@ def input_options(func: Any) -> Any:
     return func
 
 
-class _LazyCli(click.Group):
-    """The ``hgobs`` group, whose ``emulate`` command (and with it the emulator's web stack)
-    is imported only when that command is run or listed."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), "emulate"})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name == "emulate" and cmd_name not in self.commands:
-            from hgobs.emulator import emulate
-
-            self.add_command(emulate)
-        return super().get_command(ctx, cmd_name)
-
-
-@click.group(cls=_LazyCli)
+@click.group(cls=LazyGroup)
 @click.version_option(__version__, prog_name="hgobs")
 def cli() -> None:
     """Auth observability for services that call Health Gorilla and other RFC 7523 providers."""
@@ -157,17 +141,19 @@ def cli() -> None:
 
 @cli.command()
 @input_options
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Report format [default: from the -o file's extension, else text].")
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, *FORMAT_ALIASES]), default=None,
+              help="Report format (md is markdown) [default: from the -o file's extension, "
+                   "else text].")
 @click.option("-o", "--output", metavar="FILE",
-              help="Write the report to FILE (atomically: all of it or nothing).")
+              help="Write the report to FILE (atomically: all of it or nothing); its extension "
+                   "names the format unless --format does (.txt .md .json .csv .html).")
 @click.option("--bucket", default="1d", show_default=True, metavar="ALIAS",
               help="Time bucket for trends: a pandas offset alias such as 15min, 1h, 1d.")
 @click.option("--since", type=IsoTime(), metavar="TIME",
-              help="Only records at or after TIME (ISO 8601, e.g. 2025-11-28T01:00:00Z; UTC if "
-                   "no zone).")
+              help="Only records at or after TIME: ISO 8601 (2025-11-28T01:00:00Z; UTC if no "
+                   "zone) or that long before now (90s, 30m, 24h, 7d, 2w).")
 @click.option("--until", type=IsoTime(), metavar="TIME",
-              help="Only records before TIME (ISO 8601; UTC if no zone).")
+              help="Only records before TIME (as --since).")
 @click.option("--recurring-min", "recurring_min", type=click.IntRange(min=1), default=2,
               show_default=True, help="Buckets a (client, category) must appear in to recur.")
 @click.option("--fail-on", metavar="CATEGORY[,CATEGORY]|any",
@@ -175,6 +161,8 @@ def cli() -> None:
                    "records the report counts: those inside --since/--until.")
 @click.option("--engine", type=click.Choice(["auto", "columnar", "streaming"]), default=None,
               help="Deprecated and ignored: there is one engine (removed in the next release).")
+@live_options
+@summary_options
 @click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
               help="Run on a local Dask cluster of N worker processes (hgobs[dask]).")
 @click.option("--scheduler", metavar="ADDRESS",
@@ -183,31 +171,47 @@ def cli() -> None:
               help="An fsspec storage option for URL paths (s3://...); repeatable.")
 def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
             client_id: str | None, rejudge: bool, fmt: str | None, output: str | None,
-            bucket: str, since: datetime | None, until: datetime | None, recurring_min: int,
-            fail_on: str | None, engine: str | None, workers: int | None,
+            bucket: str, since: str | None, until: str | None, recurring_min: int,
+            fail_on: str | None, engine: str | None, follow: bool, from_end: bool,
+            lateness: float | None, window: str, interval: float, workers: int | None,
             scheduler: str | None, storage: tuple[str, ...]) -> None:
     """Classify the auth attempts in PATHS (files, folders, globs, '-') and report failures,
     trends and fixes. Exit 0; 1 when --fail-on matched; 2 on usage errors, unreadable
-    options, or (with --fail-on) input that held no readable record."""
+    options, or (with --fail-on) input that held no readable record. With --follow, a
+    summary of the last --window (what is failing now, with fixes) is redrawn on a terminal
+    every --interval seconds; Ctrl-C prints the report of everything read."""
     if engine is not None:
         click.echo("hgobs: warning: --engine is deprecated and ignored (there is one engine)",
                    err=True)
-    fmt = fmt or api.format_for(output)
+    from hgobs import api
+
+    with _usage_errors():  # an -o extension that names no format fails before any reading
+        fmt = format_named(fmt) if fmt else format_for(output)
     with _usage_errors(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", api.AnalysisWarning)
         api.failing_categories(fail_on, ())  # a bad --fail-on fails before any reading
-        report = api.analyze(paths, profile=profile, token_urls=token_urls,
-                             client_id=client_id, since=since, until=until, bucket=bucket,
-                             recurring_min=recurring_min, rejudge=rejudge, progress=Progress(),
-                             workers=workers, scheduler=scheduler,
-                             storage_options=storage_options(storage))
-        text = report.render(fmt)
+        if follow:
+            from hgobs.live.analyze import analyze_live
+
+            report = analyze_live(paths, profile=profile, token_urls=token_urls,
+                                  client_id=client_id, since=since, until=until, bucket=bucket,
+                                  recurring_min=recurring_min, rejudge=rejudge,
+                                  lateness_s=lateness, from_end=from_end, window=window,
+                                  interval_s=interval)
+        else:
+            report = api.analyze(paths, profile=profile, token_urls=token_urls,
+                                 client_id=client_id, since=since, until=until, bucket=bucket,
+                                 recurring_min=recurring_min, rejudge=rejudge,
+                                 progress=Progress(), workers=workers, scheduler=scheduler,
+                                 storage_options=storage_options(storage))
+        layout = text_layout(to_file=bool(output))  # width and colour of a text report
+        text = report.render(fmt, **layout)
     _say(w for w in caught if not issubclass(w.category, api.ClientIdMismatchWarning))
     if output:
         write_output(output, text)
         click.echo(f"hgobs: {fmt} report written to {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=layout["color"])
     _say_skipped(report, fmt, output)
     _say(w for w in caught if issubclass(w.category, api.ClientIdMismatchWarning))
     if fail_on and report.totals["classified"] == 0:
@@ -223,10 +227,24 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
 
 @cli.command("classify")
 @input_options
+@live_options
 def classify_command(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
-                     client_id: str | None, rejudge: bool) -> None:
+                     client_id: str | None, rejudge: bool, follow: bool, from_end: bool,
+                     lateness: float | None) -> None:
     """Print one JSON object per record of PATHS, in time order; skipped lines go to stderr.
-    A record whose time is out of range (NaN, milliseconds) is skipped, with its reason."""
+    A record whose time is out of range (NaN, milliseconds) is skipped, with its reason.
+    With --follow, or '-' alone on a pipe, each line is printed as its record arrives
+    ("late": true when it came later than --lateness allows)."""
+    if follow or (paths == ("-",) and is_stream()):
+        from hgobs.live.classify import classify_live
+
+        with _usage_errors():
+            classify_live(paths, profile=profile, token_urls=token_urls, client_id=client_id,
+                          rejudge=rejudge, follow=follow, from_end=from_end,
+                          lateness_s=lateness)
+        return
+    from hgobs import api
+
     classified = skipped = 0
     with _usage_errors(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", api.AnalysisWarning)
@@ -310,6 +328,7 @@ def check_assertion_command(args: tuple[str, ...]) -> None:
 def demo(out_dir: str) -> None:
     """Start the emulator, run an instrumented client through every documented failure and a
     success, and write the capture records and an HTML report to DIR. Offline; takes seconds."""
+    from hgobs import api
     from hgobs.emulator.scenarios import ATTEMPTS_FILE, run_all
 
     out = Path(out_dir)

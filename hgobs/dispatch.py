@@ -5,6 +5,12 @@
 load httpx's command line (click, then rich and pygments), about 18 ms and up for nothing.
 Every other command is the click group of ``hgobs.cli`` and needs its extra (``NEEDS``); when
 it is missing the command exits 2 with one line that says what to install.
+
+Shell completion is click's: ``_HGOBS_COMPLETE=bash_source hgobs`` (or ``zsh_source``,
+``fish_source``) prints the script, and the shell then runs ``hgobs`` with that variable set
+and no arguments, which reaches the click group like any run. It needs the ``analyze`` extra
+(click); without it the script is an error on stderr, never the lean help on stdout (a shell
+would run that text).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
 }
 """The extras each command needs; a command not listed (``analyze``, ``classify``,
 ``categories``, ``schema``, the group's own ``--help``) needs ``analyze``."""
+COMPLETE_VAR = "_HGOBS_COMPLETE"
+"""The environment variable click's shell completion sets (``_<PROG>_COMPLETE``)."""
 COMMANDS = frozenset({*NEEDS, "analyze", "classify", "categories", "profiles", "schema"})
 """Every command of ``hgobs`` (``tests/test_lean_install.py`` checks it against the group)."""
 
@@ -65,7 +73,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.stderr.write(f"hgobs: no such command {command!r} (commands: "
                              f"{', '.join(sorted(COMMANDS))})\n")
             sys.exit(2)
-        if command is None and args in ([], ["--help"], ["-h"], ["--version"]):
+        if command is None and args in ([], ["--help"], ["-h"], ["--version"]) \
+                and not os.environ.get(COMPLETE_VAR):
             sys.stdout.write(f"hgobs, version {__version__}\n" if args == ["--version"]
                              else LEAN_HELP)
             sys.exit(0 if args else 2)

@@ -9,7 +9,7 @@ extra           brings
 ``instruments`` httpx, the library hgobs instruments (OpenTelemetry's convention: the service
                 brings it; ``HGAuthInstrumentor.instrumentation_dependencies`` names it)
 ``analyze``     ``hgobs analyze``/``classify``/``categories``/``schema``: click, rich,
-                pandas, plotly, orjson
+                pandas, orjson
 ``crypto``      ``hgobs check-assertion --jwks`` (``hgobs.jwks``): cryptography
 ``emulator``    ``hgobs emulate`` and the emulator: click, starlette, uvicorn, httpx, the
                 OpenTelemetry SDK, cryptography (``hgobs demo`` also needs ``analyze``)
@@ -30,7 +30,7 @@ import importlib.util
 from hgobs.errors import MissingExtraError
 
 MODULES: dict[str, tuple[str, ...]] = {
-    "analyze": ("click", "rich", "pandas", "plotly", "orjson"),
+    "analyze": ("click", "rich", "pandas", "orjson"),
     "crypto": ("cryptography",),
     "dask": ("dask", "distributed", "fsspec"),
     "emulator": ("click", "starlette", "uvicorn", "httpx", "opentelemetry.sdk.trace",

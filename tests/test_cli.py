@@ -63,7 +63,8 @@ def test_analyze_text_counts_categories_per_environment(tmp_path):
     """analyze prints the totals line and one row per (category, environment) with the fix."""
     path = write(tmp_path, [record_line(1700000000.0), record_line(1700000060.0),
                             record_line(1700000120.0, environment="production"), "junk"])
-    result = CliRunner().invoke(cli, ["analyze", str(tmp_path)])
+    # Wide (COLUMNS): a piped text report is 80 columns, and its long lines would wrap.
+    result = CliRunner(env={"COLUMNS": "400"}).invoke(cli, ["analyze", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "4 records read, 3 classified (0 ok, 3 failed), 1 skipped" in result.stdout
     assert "expired_assertion" in result.stdout
@@ -301,7 +302,7 @@ def test_analyze_to_standard_output_says_how_many_lines_were_skipped(tmp_path):
     """Without -o: one stderr line counts the skipped lines and says where they are listed
     (the CSV report does not list them); nothing when none was skipped."""
     path = write(tmp_path, [record_line(1700000000.0), "{not json", "[1, 2]"])
-    runner = CliRunner()
+    runner = CliRunner(env={"COLUMNS": "400"})  # the paths on one line
     text = runner.invoke(cli, ["analyze", str(path)])
     assert text.exit_code == 0, text.output
     assert text.stderr.splitlines() == [

@@ -55,7 +55,8 @@ class Episodes:
     """Time to recovery per client, fed failures and successful token exchanges in time order.
 
     An episode opens at a client's failure and closes at that client's next successful token
-    exchange; the failures in between belong to it. Per client the first ``keep`` and the last
+    exchange; the failures in between belong to it, and the episode keeps the set of their
+    categories (at most one entry per catalog category). Per client the first ``keep`` and the last
     ``keep`` closed episodes are kept (all when ``keep`` is None), and the open one; ``total``
     counts every episode. State: one open episode per client, at most ``2 * keep`` closed, and
     the time of the client's first success before its first failure (what ``absorb`` needs to
@@ -65,7 +66,8 @@ class Episodes:
     def __init__(self, keep: int | None = None) -> None:
         self.keep = keep
         self.total = 0
-        self._open: dict[Hashable, list[Any]] = {}  # client -> [category, failed_at, failures, n]
+        # client -> [category, failed_at, failures, n, categories (a set)]
+        self._open: dict[Hashable, list[Any]] = {}
         self._first: dict[Hashable, list[tuple[Any, ...]]] = {}
         self._last: dict[Hashable, deque[tuple[Any, ...]]] = {}
         self._count: dict[Hashable, int] = {}
@@ -78,9 +80,10 @@ class Episodes:
             n = self._count.get(client, 0)
             self._count[client] = n + 1
             self.total += 1
-            self._open[client] = [category, at, 1, n]
+            self._open[client] = [category, at, 1, n, {category}]
         else:
             episode[2] += 1
+            episode[4].add(category)
 
     def success(self, client: Hashable, at: float) -> None:
         """A successful token exchange of ``client`` at ``at``: closes its open episode."""
@@ -89,7 +92,8 @@ class Episodes:
             if not self._count.get(client) and client not in self._leading:
                 self._leading[client] = at
             return
-        self._close(client, (client, episode[0], episode[1], at, episode[2], episode[3]))
+        self._close(client, (client, episode[0], episode[1], at, episode[2], episode[3],
+                             frozenset(episode[4])))
 
     def _close(self, client: Hashable, row: tuple[Any, ...]) -> None:
         first = self._first.setdefault(client, [])
@@ -104,7 +108,8 @@ class Episodes:
 
         Per client: an episode left open here closes at ``later``'s first success before any
         failure, or else takes in ``later``'s first episode (its failures, its end); ``later``'s
-        episodes are numbered on from this one's. Raises ValueError for another ``keep``.
+        episodes are numbered on from this one's; an episode that goes on holds the categories
+        of both parts. Raises ValueError for another ``keep``.
         """
         if later.keep != self.keep:
             raise ValueError("episodes kept per client differ")
@@ -121,23 +126,27 @@ class Episodes:
                 if client in later._leading:  # closed by a success before later's failures
                     del self._open[client]
                     self._close(client, (client, episode[0], episode[1],
-                                         later._leading[client], episode[2], episode[3]))
+                                         later._leading[client], episode[2], episode[3],
+                                         frozenset(episode[4])))
                 elif later_count:  # later's first episode is the rest of this open one
                     shift -= 1
                     self.total -= 1
                     if opened is not None and opened[3] == 0:  # and it is still open
                         episode[2] += opened[2]
+                        episode[4] |= opened[4]
                         opened = None
                     else:
                         del self._open[client]
                         if rows and rows[0][5] == 0:  # (not kept only when ``keep`` is 0)
                             head = rows.pop(0)
                             self._close(client, (client, episode[0], episode[1], head[3],
-                                                 episode[2] + head[4], episode[3]))
+                                                 episode[2] + head[4], episode[3],
+                                                 frozenset(episode[4]) | head[6]))
             for row in rows:
-                self._close(client, (*row[:5], row[5] + shift))
-            if opened is not None:
-                self._open[client] = [opened[0], opened[1], opened[2], opened[3] + shift]
+                self._close(client, (*row[:5], row[5] + shift, row[6]))
+            if opened is not None:  # a copy: ``later`` is not changed by what follows
+                self._open[client] = [opened[0], opened[1], opened[2], opened[3] + shift,
+                                      set(opened[4])]
             if later_count:
                 self._count[client] = shift + later_count
             self.total += later_count
@@ -154,14 +163,15 @@ class Episodes:
                 + len(self._open))
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
-        """``(client, category, failed_at, recovered_at or None, failures, n)`` per kept
-        episode, ``n`` numbering the client's episodes from 0."""
+        """``(client, category, failed_at, recovered_at or None, failures, n, categories)``
+        per kept episode, ``n`` numbering the client's episodes from 0, ``category`` the one
+        that opened it and ``categories`` (a frozenset) those of all its failures."""
         for rows in self._first.values():
             yield from rows
         for last in self._last.values():
             yield from last
-        for client, (category, failed_at, failures, n) in self._open.items():
-            yield client, category, failed_at, None, failures, n
+        for client, (category, failed_at, failures, n, categories) in self._open.items():
+            yield client, category, failed_at, None, failures, n, frozenset(categories)
 
 
 class Sample:

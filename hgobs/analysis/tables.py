@@ -78,6 +78,15 @@ class Report:
         default_factory=lambda: MappingProxyType({}))
     notices: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
+    @property
+    def has_earlier_window(self) -> bool:
+        """Whether the ``changes`` table compares the window with an earlier one: only when
+        ``since`` was given (records before it were read) and the previous window is not
+        empty. Without ``since`` the window starts where the records do, nothing earlier was
+        read, and every failing category would count as new."""
+        w = self.window
+        return self.since is not None and w is not None and w.previous_start < w.start
+
 
 def cube_table(cells: Mapping[tuple[Any, ...], list[Any]]) -> pd.DataFrame:
     """The cube (``summary.CUBE_COLUMNS``) of cube cells: (bucket ns, category, environment,

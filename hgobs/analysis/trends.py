@@ -278,8 +278,14 @@ def mismatch_of(table: pd.DataFrame) -> pd.DataFrame:
     return out[columns].reset_index(drop=True)
 
 
-RECOVERY_COLUMNS = ("client", "category", "failed_at", "recovered_at", "seconds", "failures",
-                    "open")
+RECOVERY_COLUMNS = ("client", "category", "categories", "failed_at", "recovered_at", "seconds",
+                    "failures", "open")
+
+
+def category_order(categories: Collection[str]) -> tuple[str, ...]:
+    """``categories`` (ids) as a tuple in the catalog's order (``catalog.PRIORITY``: the order
+    in which their fixes are best tried); ids the catalog does not know come last, sorted."""
+    return tuple(sorted(categories, key=lambda c: (PRIORITY.get(c, len(PRIORITY)), c)))
 
 
 def recovery_of(rows: list[tuple[Any, ...]], seconds: bool) -> pd.DataFrame:
@@ -288,7 +294,8 @@ def recovery_of(rows: list[tuple[Any, ...]], seconds: bool) -> pd.DataFrame:
 
     Per client, in time order, an episode opens at a failure and closes at the next ``ok``
     token exchange; the failures in between belong to it. Columns: ``client`` (fingerprint),
-    ``category`` (of the failure that opened it), ``failed_at``, ``recovered_at`` (UTC; NaT
+    ``category`` (of the failure that opened it), ``categories`` (tuple of the category ids
+    of all its failures, in ``category_order``), ``failed_at``, ``recovered_at`` (UTC; NaT
     while open), ``seconds`` (float; NaN while open), ``failures`` (failed records in the
     episode), ``open`` (bool); sorted by failed_at.
     """
@@ -296,7 +303,8 @@ def recovery_of(rows: list[tuple[Any, ...]], seconds: bool) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=columns)
     out = pd.DataFrame(rows, columns=["client", "category", "failed_at", "recovered_at",
-                                      "failures", "_n"])
+                                      "failures", "_n", "categories"])
+    out["categories"] = [category_order(c) for c in out["categories"]]
     out["failed_at"] = utc_times(out["failed_at"], seconds)
     out["recovered_at"] = utc_times(out["recovered_at"], seconds)
     out["failures"] = out["failures"].astype("int64")

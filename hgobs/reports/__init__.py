@@ -7,15 +7,16 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from hgobs.extras import require
 
 require(("analyze",), "hgobs.reports")  # MissingExtraError (an ImportError) without the extra
 
-from hgobs.analysis.tables import Report  # noqa: E402
-from hgobs.errors import ConfigError  # noqa: E402
+from hgobs.options import FORMATS, format_named  # noqa: E402
 
-FORMATS = ("text", "json", "markdown", "csv", "html")
+if TYPE_CHECKING:  # the package stays light: hgobs --help lists FORMATS without pandas
+    from hgobs.analysis.tables import Report
 _MODULES = {"text": "text", "json": "json_report", "markdown": "markdown", "csv": "csv_report",
             "html": "html"}
 
@@ -26,15 +27,20 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def render(report: Report, fmt: str) -> str:
-    """The report in format ``fmt`` (one of ``FORMATS``) as text.
+def render(report: Report, fmt: str, *, width: int | None = None, color: bool = False) -> str:
+    """The report in format ``fmt`` (one of ``FORMATS`` or an alias, ``md``) as text.
 
-    The HTML renderer (and plotly with it) is imported only when asked for. Raises
+    ``width`` (columns; default ``text.DEFAULT_WIDTH``) and ``color`` (ANSI styles) apply to
+    the text format only (``hgobs.reports.terminal.text_layout`` decides them for a terminal).
+    Each renderer is imported only when its format is asked for. Raises
     ``ConfigError`` (option ``format``) for an unknown format.
     """
-    if fmt not in _MODULES:
-        raise ConfigError("format", f"{fmt!r} is not one of {', '.join(FORMATS)}")
+    fmt = format_named(fmt)
     module = import_module(f"hgobs.reports.{_MODULES[fmt]}")
+    if fmt == "text":
+        layout = {"color": color, **({"width": width} if width is not None else {})}
+        text: str = module.render(report, **layout)
+        return text
     output: str = module.render(report)
     return output
 

@@ -111,6 +111,7 @@ def document(report: Report) -> dict[str, Any]:
         "window": None if window is None else {
             "start": iso(window.start), "end": iso(window.end),
             "previous_start": iso(window.previous_start), "previous_end": iso(window.start),
+            "compared": report.has_earlier_window,
         },
         "totals": _plain(report.totals),
         "breakdown": {name: rows(table) for name, table in report.breakdown.items()},

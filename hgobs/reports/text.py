@@ -1,4 +1,9 @@
-"""Text report: terminal tables of a ``Report`` (failures per category, trends, recovery)."""
+"""Text report: terminal tables of a ``Report``, opening with what is failing now and its fixes.
+
+The width and colour are the caller's (``hgobs.reports.terminal.text_layout`` for the command
+line): every line fits the width (long cells wrap, nothing is cut off), and colour marks what
+is failing (red), what works (green) and the section titles (bold).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,25 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console, JustifyMethod
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from hgobs.analysis.tables import Report
 from hgobs.reports import counted
+from hgobs.reports.durations import human_duration
+from hgobs.reports.failing import FailingNow, as_of, failing_now, fixes_for
 
+NO_EARLIER_WINDOW = "no earlier window to compare with (give --since for one)"
+"""What the changes section says when ``Report.has_earlier_window`` is False."""
 MAX_SKIPPED_SHOWN = 20
 MAX_ROWS_SHOWN = 50
 """Longer tables are cut here with a line saying how many rows the JSON report has."""
+MAX_FAILING_SHOWN = 10
+"""Clients listed under "Failing now"; the recovery table lists the others."""
+DEFAULT_WIDTH = 140
+"""Columns when the caller names none (``Report.render``); the command line passes its own."""
+BAD, GOOD, TITLE = "red", "green", "bold"
 L: JustifyMethod = "left"
 R: JustifyMethod = "right"
 
@@ -83,29 +99,82 @@ def window_line(report: Report) -> str:
             f"{ts(w.start)}), bucket {report.bucket}")
 
 
+def failing_lines(item: FailingNow) -> tuple[str, list[tuple[str, str]]]:
+    """The headline of one client failing now (client, failures, since when, for how long)
+    and its ``(category, fix)`` pairs, shared by the text and Markdown reports."""
+    when = (f"at {ts(item.since)}" if item.seconds <= 0 else
+            f"since {ts(item.since)} (for {human_duration(item.seconds)})")
+    return (f"{item.client}: {counted(item.failures, 'failure')} {when}",
+            fixes_for(item.categories))
+
+
+def failing_title(report: Report) -> str:
+    """The title of the "Failing now" section: clients whose last failures no successful
+    token exchange followed, as of the last failure read."""
+    return f"Failing now, as of the last failure read ({ts(as_of(report))})"
+
+
+NOTHING_FAILING = ("Nothing is failing now: every failure was followed by a successful token "
+                   "exchange of its client.")
+
+
+def _failing(console: Console, report: Report) -> None:
+    items = failing_now(report)
+    if not items:
+        console.print(Text(NOTHING_FAILING if not report.categories.empty
+                           else "Nothing is failing now: no failures found.", style=GOOD))
+        return
+    console.print(Text(failing_title(report) + ":", style=TITLE))
+    for item in items[:MAX_FAILING_SHOWN]:
+        head, fixes = failing_lines(item)
+        console.print(Padding(Text(head, style=BAD), (0, 0, 0, 2), expand=False))
+        for category, fix in fixes:
+            console.print(Padding(Text(f"{category}: {fix}"), (0, 0, 0, 4), expand=False))
+    if len(items) > MAX_FAILING_SHOWN:
+        console.print(f"  ... and {counted(len(items) - MAX_FAILING_SHOWN, 'more client')} "
+                      "failing (see Time to recovery)")
+
+
+def _text(value: Any, style: str | None = None) -> Text:
+    return Text(str(value), style=style or "")
+
+
 def _table(console: Console, title: str, df: pd.DataFrame, columns: Sequence[tuple[str, JustifyMethod]],
            cells: Any, empty: str) -> None:
     console.print()
-    console.print(title)
+    console.print(Text(title, style=TITLE))
     if df.empty:
         console.print(f"  {empty}")
         return
+    rows = [[c if isinstance(c, Text) else _text(c) for c in cells(row)]
+            for row in df.head(MAX_ROWS_SHOWN).itertuples(index=False)]
     grid = Table(show_lines=False, expand=False)
-    for name, justify in columns:
-        grid.add_column(name, justify=justify, no_wrap=True)
-    for row in df.head(MAX_ROWS_SHOWN).itertuples(index=False):
-        grid.add_row(*cells(row))
+    for name, justify in columns:  # wrap (whole words first) rather than cut a value off
+        grid.add_column(name, justify=justify, overflow="fold")
+    for cells_of_row in rows:
+        grid.add_row(*cells_of_row)
     console.print(grid)
     if len(df) > MAX_ROWS_SHOWN:
         console.print(f"  ... {len(df) - MAX_ROWS_SHOWN} more rows in the JSON report")
 
 
-def render(report: Report, *, width: int = 140) -> str:
-    """The report as text: totals, failures per category with fixes, then the trend sections
-    (by dimension, over time, recurring, new/resolved/regressed, mismatch direction, recovery)
-    and the skipped input units with their reasons."""
+def _counts(ok: Any, failed: Any) -> tuple[Text, Text]:
+    """The ok and failed cells of a row: ok green, failed red when not zero."""
+    return _text(ok, GOOD), _text(failed, BAD if int(failed) else None)
+
+
+def render(report: Report, *, width: int = DEFAULT_WIDTH, color: bool = False) -> str:
+    """The report as text ``width`` columns wide (no line wider), with ANSI colour when
+    ``color``: what is failing now with the fix of each category, totals, failures per
+    category with fixes, then the trend sections (by dimension, over time, recurring,
+    new/resolved/regressed, mismatch direction, recovery) and the skipped input units with
+    their reasons."""
     out = io.StringIO()
-    console = Console(file=out, width=width, no_color=True, highlight=False, soft_wrap=False)
+    console = Console(file=out, width=width, force_terminal=color, no_color=not color,
+                      color_system="standard" if color else None, highlight=False,
+                      markup=False, emoji=False, soft_wrap=False)
+    _failing(console, report)
+    console.print()
     console.print(summary_line(report))
     console.print(window_line(report))
     for line in [*sample_lines(report), *notice_lines(report)]:
@@ -117,22 +186,22 @@ def render(report: Report, *, width: int = 140) -> str:
         _table(console, "Failures by category and environment", cats,
                [("category", L), ("environment", L), ("count", R), ("first seen", L),
                 ("last seen", L)],
-               lambda r: (r.category, r.environment, str(r.count), ts(r.first_seen),
-                          ts(r.last_seen)), "")
-        console.print("How to fix, in the order to fix them:")
+               lambda r: (_text(r.category, BAD), r.environment, str(r.count),
+                          ts(r.first_seen), ts(r.last_seen)), "")
+        console.print(Text("How to fix, in the order to fix them:", style=TITLE))
         for category, fix in dict(zip(cats["category"], cats["fix"], strict=True)).items():
-            console.print(f"  {category}: {fix}")
+            console.print(Padding(Text(f"{category}: {fix}"), (0, 0, 0, 2), expand=False))
     for name, table in report.breakdown.items():
         if name == "category":
             continue
         _table(console, f"By {name.replace('_', ' ')}", table,
                [(name.replace("_", " "), L), ("attempts", R), ("ok", R), ("failed", R)],
-               lambda r: (str(r.value), str(r.attempts), str(r.ok), str(r.failed)), "none")
+               lambda r: (str(r.value), str(r.attempts), *_counts(r.ok, r.failed)), "none")
     _table(console, "Over time (failure rate is unknown where no success was recorded)",
            report.failure_rate,
            [("bucket", L), ("endpoint kind", L), ("attempts", R), ("ok", R), ("failed", R),
             ("failure rate", R)],
-           lambda r: (ts(r.bucket), r.endpoint_kind, str(r.attempts), str(r.ok), str(r.failed),
+           lambda r: (ts(r.bucket), r.endpoint_kind, str(r.attempts), *_counts(r.ok, r.failed),
                       rate(r.rate, bool(r.rate_known))), "no attempts")
     _table(console, f"Recurring failures (same client and category in at least "
                     f"{report.recurring_min_buckets} buckets)", report.recurring,
@@ -141,29 +210,30 @@ def render(report: Report, *, width: int = 140) -> str:
            lambda r: (r.client, r.category, str(r.buckets), str(r.count), ts(r.first_seen),
                       ts(r.last_seen)), "none")
     _table(console, "New, regressed and resolved categories (against the previous window)",
-           report.changes,
+           report.changes if report.has_earlier_window else report.changes.iloc[:0],
            [("category", L), ("status", L), ("now", R), ("previous", R), ("earlier", R),
             ("last seen before", L)],
            lambda r: (r.category, r.status, str(r.current), str(r.previous), str(r.earlier),
-                      ts(r.last_seen_before)), "no change")
+                      ts(r.last_seen_before)),
+           "no change" if report.has_earlier_window else NO_EARLIER_WINDOW)
     _table(console, "Environment mismatch by direction (credential -> called)", report.mismatch,
            [("client", L), ("direction", L), ("count", R), ("first seen", L), ("last seen", L)],
            lambda r: (r.client, r.direction, str(r.count), ts(r.first_seen), ts(r.last_seen)),
            "none")
     _table(console, "Time to recovery (first failure -> next successful token exchange)",
            report.recovery,
-           [("client", L), ("category", L), ("failed at", L), ("recovered at", L),
+           [("client", L), ("categories", L), ("failed at", L), ("recovered at", L),
             ("seconds", R), ("failures", R)],
-           lambda r: (r.client, r.category, ts(r.failed_at),
-                      "open" if r.open else ts(r.recovered_at), seconds(r.seconds),
-                      str(r.failures)), "no failures")
+           lambda r: (r.client, ", ".join(r.categories), ts(r.failed_at),
+                      _text("open", BAD) if r.open else _text(ts(r.recovered_at), GOOD),
+                      seconds(r.seconds), str(r.failures)), "no failures")
     skipped = report.skipped
     if not skipped.empty:
         console.print()
         total = max(int(report.totals["skipped"]), len(skipped))
-        console.print(f"Skipped {counted(total, 'input line')}:")
+        console.print(Text(f"Skipped {counted(total, 'input line')}:", style=TITLE))
         for row in skipped.head(MAX_SKIPPED_SHOWN).itertuples(index=False):
-            console.print(f"  {row.source}: {row.reason}")
+            console.print(Padding(Text(f"{row.source}: {row.reason}"), (0, 0, 0, 2), expand=False))
         if total > MAX_SKIPPED_SHOWN:
             console.print(f"  ... and {total - MAX_SKIPPED_SHOWN} more")
-    return out.getvalue()
+    return "".join(line.rstrip(" ") + "\n" for line in out.getvalue().splitlines())

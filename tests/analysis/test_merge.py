@@ -116,9 +116,69 @@ def test_an_open_episode_closes_or_grows_in_the_next_part():
     second.failure("c", "clock_skew", 6.0)
     first.absorb(second)
     assert sorted(first.rows(), key=lambda r: (r[0], r[5])) == [
-        ("c", "expired_assertion", 1.0, 4.0, 3, 0), ("c", "clock_skew", 6.0, None, 1, 1),
-        ("d", "clock_skew", 1.5, 5.0, 1, 0)]
+        ("c", "expired_assertion", 1.0, 4.0, 3, 0,
+         frozenset({"expired_assertion", "invalid_signature"})),
+        ("c", "clock_skew", 6.0, None, 1, 1, frozenset({"clock_skew"})),
+        ("d", "clock_skew", 1.5, 5.0, 1, 0, frozenset({"clock_skew"}))]
     assert first.total == 3
+
+
+def test_an_open_episode_keeps_the_categories_of_both_parts_while_still_open():
+    """Client c fails with one category in part one and another in part two, never
+    recovering: one open episode holding both; the parts are not changed by the merge."""
+    first, second = Episodes(), Episodes()
+    first.failure("c", "clock_skew", 1.0)
+    second.failure("c", "invalid_signature", 2.0)
+    second.failure("c", "clock_skew", 3.0)
+    merged = Episodes()
+    merged.absorb(first)
+    merged.absorb(second)
+    assert list(merged.rows()) == [
+        ("c", "clock_skew", 1.0, None, 3, 0, frozenset({"clock_skew", "invalid_signature"}))]
+    assert list(first.rows()) == [("c", "clock_skew", 1.0, None, 1, 0, frozenset({"clock_skew"}))]
+    assert list(second.rows()) == [
+        ("c", "invalid_signature", 2.0, None, 2, 0,
+         frozenset({"clock_skew", "invalid_signature"}))]
+
+
+_EVENTS = st.lists(st.tuples(st.sampled_from("cd"),
+                             st.sampled_from([None, "clock_skew", "invalid_signature",
+                                              "expired_assertion"])),
+                   max_size=30)
+"""Events of two clients: None is a successful token exchange, else a failure's category."""
+
+
+def _episodes(events: list, start: int, keep: int | None) -> Episodes:
+    out = Episodes(keep)
+    for i, (client, category) in enumerate(events, start):
+        if category is None:
+            out.success(client, float(i))
+        else:
+            out.failure(client, category, float(i))
+    return out
+
+
+@EXAMPLES
+@given(events=_EVENTS, cuts=st.tuples(st.integers(0, 30), st.integers(0, 30)),
+       keep=st.sampled_from([None, 1, 2]))
+def test_episodes_of_three_parts_merge_into_the_episodes_of_the_whole(events, cuts, keep):
+    """Any two cuts: the three parts' episodes, absorbed in order either way round, are the
+    whole's (categories included), and ``total`` adds up."""
+    a, b = sorted(min(c, len(events)) for c in cuts)
+    whole = _episodes(events, 0, keep)
+    key = lambda r: (r[0], r[5])  # noqa: E731
+    for grouping in ("left", "right"):
+        x, y, z = (_episodes(events[i:j], i, keep) for i, j in ((0, a), (a, b), (b, len(events))))
+        if grouping == "left":
+            x.absorb(y)
+            x.absorb(z)
+            merged = x
+        else:
+            y.absorb(z)
+            x.absorb(y)
+            merged = x
+        assert sorted(merged.rows(), key=key) == sorted(whole.rows(), key=key)
+        assert merged.total == whole.total
 
 
 def test_notices_add_up_and_show_only_when_not_zero():

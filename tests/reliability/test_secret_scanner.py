@@ -18,11 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from detect_secrets import SecretsCollection
 from detect_secrets.settings import default_settings
-from plotly.offline import get_plotlyjs
 
 from hgobs.cli import cli
 from hgobs.emulator.scenarios import run_all
@@ -56,27 +54,17 @@ def inputs(folder: Path) -> list[str]:
     return [str(REPO / "samples"), str(REPO / "examples"), str(folder / "samples")]
 
 
-def scan(folder: Path, strip_plotly: bool) -> list[tuple[str, str, str]]:
-    """``(file, finding type, value)`` for everything detect-secrets finds under ``folder``,
-    less the allowed fingerprints and what it finds inside the plotly.js library (third-party
-    code, the same in every report: a 64-hex-digit constant of it is flagged).
-
-    With ``strip_plotly`` the HTML pages are scanned without plotly.js (slow to scan).
-    """
-    library = get_plotlyjs()
+def scan(folder: Path) -> list[tuple[str, str, str]]:
+    """``(file, finding type, value)`` for everything detect-secrets finds under ``folder``
+    (HTML pages whole: they hold no third-party code), less the allowed fingerprints."""
     collection = SecretsCollection()
     with default_settings():
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            if strip_plotly and path.suffix == ".html":
-                text = path.read_text("utf-8")
-                assert library in text or "plotly" not in text
-                path.write_text(text.replace(library, ""), "utf-8")
             collection.scan_file(str(path))
     allowed = fingerprints(folder)
     return [(Path(name).name, secret.type, secret.secret_value or "")
             for name, secret in collection
-            if not (secret.type == "Hex High Entropy String" and secret.secret_value in allowed)
-            and not (secret.secret_value and secret.secret_value in library)]
+            if not (secret.type == "Hex High Entropy String" and secret.secret_value in allowed)]
 
 
 def produce(folder: Path) -> None:
@@ -100,11 +88,11 @@ def produce(folder: Path) -> None:
         (reports / f"{args[0]}-stderr.txt").write_text(result.stderr)
 
 
-def check(folder: Path, strip_plotly: bool) -> None:
+def check(folder: Path) -> None:
     files = [p for p in folder.rglob("*") if p.is_file()]
     assert len(files) >= 12, files
     tally.tried(PROMISE, "files scanned by detect-secrets", len(files))
-    assert scan(folder, strip_plotly) == []
+    assert scan(folder) == []
     texts = [(str(p.relative_to(folder)), p.read_text("utf-8", "replace")) for p in files]
     found = leaks.find(texts, EMULATOR_SECRETS, size=24)  # they are words: 24 is unique
     assert found == [], leaks.report(found)
@@ -112,16 +100,9 @@ def check(folder: Path, strip_plotly: bool) -> None:
 
 def test_scanner_finds_nothing_in_demo_and_sample_outputs(tmp_path):
     """detect-secrets finds nothing but keyed fingerprints in the demo's and the sample run's
-    files, reports and CLI output (plotly.js left out), nor any emulator client secret."""
+    files, reports and CLI output, nor any emulator client secret."""
     produce(tmp_path)
-    check(tmp_path, strip_plotly=True)
-
-
-@pytest.mark.slow
-def test_scanner_finds_nothing_in_whole_html_pages(tmp_path):
-    """The same with the HTML pages scanned whole: only plotly.js' own constants are flagged."""
-    produce(tmp_path)
-    check(tmp_path, strip_plotly=False)
+    check(tmp_path)
 
 
 def test_scanner_sees_a_planted_secret(tmp_path):
@@ -129,5 +110,4 @@ def test_scanner_sees_a_planted_secret(tmp_path):
     (tmp_path / "report.txt").write_text(
         'token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U\n'
         'client_secret = "Zq7xLw93KpR2mN8vT4yB"\n')
-    assert {kind for _, kind, _ in scan(tmp_path, strip_plotly=True)} >= {"JSON Web Token",
-                                                                           "Secret Keyword"}
+    assert {kind for _, kind, _ in scan(tmp_path)} >= {"JSON Web Token", "Secret Keyword"}

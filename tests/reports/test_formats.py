@@ -68,9 +68,9 @@ def expected_rows(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
              for r in doc["failure_rate"]]
     rows += [(r["client"], r["category"], r["buckets"], r["count"]) for r in doc["recurring"]]
     rows += [(r["category"], r["status"], r["current"], r["previous"], r["earlier"])
-             for r in doc["changes"]]
+             for r in doc["changes"] if doc["window"]["compared"]]
     rows += [(r["client"], r["direction"], r["count"]) for r in doc["mismatch"]]
-    rows += [(r["client"], r["category"], ts(r["failed_at"]),
+    rows += [(r["client"], ", ".join(r["categories"]), ts(r["failed_at"]),
               "open" if r["open"] else ts(r["recovered_at"]),
               "-" if r["seconds"] is None else f"{r['seconds']:g}", r["failures"])
              for r in doc["recovery"]]
@@ -92,7 +92,7 @@ def test_json_has_the_versioned_schema_and_every_section(doc):
                               "until": None, "recurring_min_buckets": 2}
     assert doc["window"] == {"start": "2024-03-04T00:00:00Z", "end": "2024-03-07T00:00:00Z",
                              "previous_start": "2024-03-01T00:00:00Z",
-                             "previous_end": "2024-03-04T00:00:00Z"}
+                             "previous_end": "2024-03-04T00:00:00Z", "compared": False}
 
 
 def test_json_values_are_plain_json(doc, report):
@@ -156,7 +156,9 @@ def test_html_is_self_contained_and_escapes_record_text(report):
     assert not [n for n in root.find_all(href=True) if not n.attrs["href"].startswith("#")]
     csp = root.find("meta", http_equiv="Content-Security-Policy").attrs["content"]
     assert "default-src 'none'" in csp and "connect-src" not in csp
-    assert len(root.find_all("script")) == 2 + 5  # plotly.js, the data, one per chart
+    assert "script-src" not in csp  # no script runs: charts are inline SVG
+    scripts = root.find_all("script")
+    assert [s.attrs for s in scripts] == [{"type": "application/json", "id": "hgobs-report-data"}]
     assert "<script>alert(1)</script>" not in out
     assert "url=&lt;script&gt;alert(1)&lt;/script&gt;&amp;amp;" in out
 
@@ -178,12 +180,13 @@ def test_unknown_format_is_a_config_error(report):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_an_empty_input_renders_in_every_format(fmt):
-    """No records at all: every format still renders, the HTML without plotly.js."""
+    """No records at all: every format still renders, the HTML with no chart drawn."""
     empty = build_report(result(skipped=(("in.jsonl:1", "not JSON"),)), now=NOW)
     out = render(empty, fmt)
     assert out.endswith("\n") or fmt == "html"
     if fmt == "html":
-        assert "Plotly.newPlot" not in out and "hgobs-report-data" in out
+        assert "<svg" not in out and "hgobs-report-data" in out
+        assert "Nothing is failing now" in out
     if fmt == "text":
         assert "hgobs report: 1 record read, 0 classified (0 ok, 0 failed), 1 skipped" in out
 
@@ -236,3 +239,28 @@ def test_a_client_that_is_no_fingerprint_is_scrubbed_in_every_format(tmp_path):
     for fmt in ("text", "markdown", "csv", "html"):
         out = CliRunner().invoke(cli, ["analyze", "--format", fmt, str(path)]).stdout
         assert "jane.doe@example.org" not in out and "Smithson" not in out, fmt
+
+
+def test_changes_are_shown_only_against_an_earlier_window(report, doc):
+    """Without --since every category would be 'new': the JSON says so (``compared``) and the
+    text, Markdown and HTML reports show no changes table; with --since they show it."""
+    from datetime import datetime, timezone
+
+    from hgobs.reports.text import NO_EARLIER_WINDOW
+    from tests.reports.sample import NOW, sample_result
+    from tests.support.whole import build_report
+
+    assert doc["window"]["compared"] is False and doc["changes"]  # rows, not for show
+    assert NO_EARLIER_WINDOW in render(report, "text", width=200)
+    assert NO_EARLIER_WINDOW.capitalize() in render(report, "markdown")
+    assert "No earlier window to compare with" in render(report, "html")
+    since = datetime(2024, 3, 5, tzinfo=timezone.utc)
+    later = build_report(sample_result(), bucket="1D", since=since, now=NOW)
+    later_doc = json.loads(render(later, "json"))
+    assert later_doc["window"]["compared"] is True
+    text = render(later, "text", width=200)
+    assert NO_EARLIER_WINDOW not in text
+    rows = table_rows(text, "│")
+    assert later_doc["changes"]
+    for r in later_doc["changes"]:
+        assert has_row(rows, r["category"], r["status"], r["current"], r["previous"])

@@ -66,31 +66,47 @@ def page(tmp_path_factory) -> tuple[Node, dict]:
 
 
 def _marks(panel: Node) -> list[Node]:
-    """The plotted shapes of one chart: bar paths, or line markers."""
-    bars = [p for g in panel.find_all("g", class_="point") for p in g.find_all("path")]
-    markers = panel.find_all("path", class_="point")
-    return bars or markers
+    """The plotted shapes of one chart: bars (``rect``) or line points (``circle``)."""
+    return [n for n in panel.find_all(class_="mark") if n.tag in ("rect", "circle")]
+
+
+def _size(mark: Node) -> float:
+    """The drawn size of a mark: a bar's area, a point's radius."""
+    if mark.tag == "rect":
+        return float(mark.attrs["width"]) * float(mark.attrs["height"])
+    return float(mark.attrs["r"])
 
 
 @pytest.mark.parametrize("chart", ["timeline", "share", "recurring", "mismatch", "rate"])
 def test_each_chart_is_drawn_with_one_mark_per_value(page, chart):
-    """plotly drew an SVG with one non-empty shape per value in the chart's data."""
+    """The browser kept an inline SVG with one visible shape per value in the chart's data,
+    each with its hover title."""
     root, _ = page
     panel = root.find("div", data_chart=chart)
-    assert panel.find_all("svg", class_="main-svg"), f"{chart}: no plotly SVG"
+    assert panel.find_all("svg", class_="chart-svg"), f"{chart}: no SVG"
     marks = _marks(panel)
     points = json.loads(panel.attrs["data-points"])
     assert len(marks) == len(points) > 0
-    assert all(m.attrs.get("d") and m.attrs["d"] != "M0,0Z" for m in marks)
+    assert all(_size(m) > 0 for m in marks)
+    assert all(m.find("title").all_text() for m in marks)
 
 
 def test_share_bars_are_labelled_with_the_failure_counts(page):
     """The category share bars carry the JSON report's failure counts and shares."""
     root, doc = page
-    labels = [t.attrs["data-unformatted"]
-              for t in root.find("div", data_chart="share").find_all("text", class_="bartext")]
+    labels = [t.all_text()
+              for t in root.find("div", data_chart="share").find_all("text", class_="bar-label")]
     assert labels == [f"{b['failed']} ({100 * b['share']:.1f}%)"
                       for b in doc["breakdown"]["category"] if b["failed"]]
+
+
+def test_time_axis_labels_days_not_milliseconds(page):
+    """Daily buckets get day ticks (``4 Mar`` ...), never times of day or fractions."""
+    root, _ = page
+    ticks = [t.all_text() for t in root.find("div", data_chart="timeline").find_all(
+        "text", class_="tick")]
+    assert "4 Mar" in ticks and "2024" in ticks
+    assert not [t for t in ticks if ":" in t or "." in t]
 
 
 def test_numbers_on_the_rendered_page_match_the_json_report(page):

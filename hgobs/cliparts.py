@@ -1,0 +1,63 @@
+"""Parts of the ``hgobs`` command line that load nothing heavy: the time option and the group.
+
+``hgobs --help``, each command's ``--help`` and shell completion use only these and click; the
+analyzer (pandas) and the emulator (its web stack) are imported when a command runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from hgobs.errors import ConfigError
+from hgobs.options import parse_time
+
+EMULATE_HELP = ("Run a local Health Gorilla-like auth server (sandbox and production) until "
+                "Ctrl-C.")
+"""The first sentence of ``hgobs emulate``'s help, which the group's help lists without
+importing the emulator (a test keeps it equal to the command's own)."""
+
+
+class IsoTime(click.ParamType):
+    """A time ``hgobs.options.parse_time`` reads: ISO 8601 (``2025-11-28T01:00:00Z``,
+    ``+00:00``, fractions; a date alone) or a length of time before now (``24h``, ``7d``).
+    Checked here and passed on as given: ``api.analyze`` counts a relative time back from the
+    run's ``now``. A bad value is a usage error naming the forms accepted."""
+
+    name = "time"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str | datetime:
+        try:
+            parse_time(value)
+        except ConfigError as exc:
+            self.fail(str(exc).split(": ", 1)[-1], param, ctx)
+        return value
+
+
+class LazyGroup(click.Group):
+    """The ``hgobs`` group, whose ``emulate`` command (and with it the emulator's web stack)
+    is imported only when that command is run or completed; the group's help lists it by
+    ``EMULATE_HELP``."""
+
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "emulate"})
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "emulate" and cmd_name not in self.commands:
+            if self._listing:
+                return click.Command("emulate", help=EMULATE_HELP)
+            from hgobs.emulator import emulate
+
+            self.add_command(emulate)
+        return super().get_command(ctx, cmd_name)
