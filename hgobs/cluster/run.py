@@ -25,6 +25,7 @@ from hgobs.cluster.partition import Part, plan
 from hgobs.cluster.progress import TOPIC, Tally
 from hgobs.cluster.sources import Source, listed
 from hgobs.cluster.task import PartResult, reduce_part
+from hgobs.config import ENV_VARS
 from hgobs.diagnosis.history import CLIENT_ENV_HORIZON_S
 from hgobs.errors import ConfigError
 from hgobs.progress import Progress
@@ -47,8 +48,8 @@ def local_cluster(workers: int, key: bytes | None) -> Iterator[Any]:
     environment, never in the task graph."""
     from dask.distributed import Client, LocalCluster
 
-    env = {"HGOBS_FINGERPRINT_KEY": (key or secrets.token_hex(32).encode()).decode("utf-8",
-                                                                                      "replace")}
+    env = {ENV_VARS["fingerprint_key"]: (key or secrets.token_hex(32).encode()).decode(
+        "utf-8", "replace")}
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       host="127.0.0.1", dashboard_address="127.0.0.1:0",
                       silence_logs=logging.ERROR, env=env) as cluster, Client(cluster) as client:
