@@ -21,7 +21,7 @@ KEY_CHECK_TEXT = "hgobs cluster: fingerprint key check"
 
 def stamp(key: bytes | None = None, *, from_env: bool = True) -> tuple[str, str, str | None]:
     """``(hgobs version, rules digest, key check)`` of this process; the key is ``key``, or
-    with ``from_env`` and no ``key`` the environment's ``HGOBS_FINGERPRINT_KEY``."""
+    with ``from_env`` and no ``key`` this process's ``fingerprint_key_setting``."""
     from hgobs import __version__
     from hgobs.config import fingerprint_key_setting
     from hgobs.diagnosis.stamp import RULES_DIGEST
