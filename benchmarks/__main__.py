@@ -5,7 +5,8 @@ The full run generates inputs of 1,000,000 and 4,000,000 records of hgobs JSON L
 100,000 of OTLP JSON (``benchmarks.analyze.FULL``; about 9 GB in ``--workdir``, default a
 temporary folder, removed afterwards unless ``--keep``; inputs found there are reused), times
 the analyzer beside a plain decode (``benchmarks.analyze``; ``python -m benchmarks.analyze``
-runs that part alone), then measures capture overhead. ``--quick`` runs the same code on
+runs that part alone), then measures capture overhead, then scaling on a local Dask cluster
+(``benchmarks.scaling``: 1 and 2 workers, its own inputs over 120 days). ``--quick`` runs the same code on
 2,000 records and a few requests (seconds; it checks the benchmark works, its numbers mean
 nothing).
 """
@@ -19,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import adversarial, analyze, capture, follow, generate, lean, report
+from benchmarks import adversarial, analyze, capture, follow, generate, lean, report, scaling
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     _write(out, text)
     adversarial.run(out, quick=args.quick)
     follow.run(out, quick=args.quick)
+    _say("measuring scaling on a local Dask cluster")
+    scaled = scaling.run(out, quick=args.quick)
     _say(f"wrote {out}")
-    return 0 if all(m.ok for m in measurements) else 1
+    return 0 if scaled and all(m.ok for m in measurements) else 1
 
 
 def _write(path: Path, text: str) -> None:

@@ -20,14 +20,11 @@ error as a note (files left out of a folder, a client id that cannot be checked)
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Union
 
 from hgobs.extras import require
@@ -37,6 +34,7 @@ require(("analyze",), "hgobs.api")  # MissingExtraError (an ImportError) without
 from hgobs.analysis import tables  # noqa: E402
 from hgobs.analysis.classify import Classified, gc_paused, judge  # noqa: E402
 from hgobs.analysis.state import UNKNOWN, ReportState, has_time  # noqa: E402
+from hgobs.atomic import write_atomic  # noqa: E402
 from hgobs.config import fingerprint_key_setting, profile_setting  # noqa: E402
 from hgobs.diagnosis.catalog import CATEGORIES  # noqa: E402
 from hgobs.errors import ConfigError  # noqa: E402
@@ -119,7 +117,9 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
             fingerprint_key: str | bytes | None = None, since: datetime | str | None = None,
             until: datetime | str | None = None, bucket: str = "1d", recurring_min: int = 2,
             rejudge: bool = False, now: datetime | None = None,
-            progress: Progress | None = None) -> Report:
+            progress: Progress | None = None, workers: int | None = None,
+            scheduler: str | None = None, storage_options: dict[str, Any] | None = None
+            ) -> Report:
     """Classify the auth attempts of ``paths`` (files, folders, globs, ``-`` for standard
     input; any format the readers know) and reduce them to a ``Report``, streaming (memory
     bounded by the report's keys, not by the input).
@@ -143,6 +143,9 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
       again (it adds ``iss``/``sub`` facts the stamp did not see).
     - ``now``: the report's ``generated_at`` (default: now); ``progress``: a
       ``hgobs.progress.Progress`` to show the bytes and records read (the CLI's, on a terminal).
+    - ``workers`` (processes of a local Dask cluster) or ``scheduler`` (an address): the same
+      report made on a cluster (``hgobs.cluster``); paths may be fsspec URLs, opened with
+      ``storage_options``.
 
     Raises ``ConfigError`` (bad ``bucket``, ``since`` not before ``until``, ``recurring_min``
     below 1, a time in no form ``parse_time`` reads), ``ProfileError``, ``FileNotFoundError``.
@@ -152,9 +155,15 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
     ctx = _context(profile, token_urls, client_id, fingerprint_key)
     client_fp = _client_fp(client_id, fingerprint_key)
     trust = _trusting(client_id, rejudge)
-    for judged in _judged(paths, ctx, client_fp, trust, progress=progress,
-                          on_notice=state.notice):
-        state.add(judged)
+    if workers is not None or scheduler is not None:  # the dask extra's (MissingExtraError)
+        from hgobs.cluster import on_cluster
+        on_cluster(paths, state, ctx, (profile, _urls(token_urls), client_id, client_fp, trust,
+                   fingerprint_key_setting(fingerprint_key)), workers, scheduler,
+                   storage_options, progress, (_context, read_warnings))
+    else:
+        for judged in _judged(paths, ctx, client_fp, trust, progress=progress,
+                              on_notice=state.notice):
+            state.add(judged)
     report = report_of(state, now)
     _check_client(client_fp, report.breakdown["client"]["value"])
     return report
@@ -259,36 +268,42 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
     with gc_paused():
         yield from judge(progress.track(items, ctx.tally) if progress else items, ctx.profiles,
                          client_fp, trust=trust, on_notice=on_notice)
+    read_warnings(ctx, ignored, on_notice)
+
+
+def read_warnings(ctx: ReadContext, ignored: list[str],
+                  on_notice: Callable[[str, int], None] | None) -> None:
+    """The ``AnalysisWarning``s of what reading found (``_judged``; ``hgobs.cluster``)."""
     if ctx.repeated:
         warnings.warn(f"read once: {counted(len(ctx.repeated), 'input')} naming a file already "
                       f"read ({', '.join(ctx.repeated[:3])}{' ...' if len(ctx.repeated) > 3 else ''})",
-                      AnalysisWarning, stacklevel=3)
+                      AnalysisWarning, stacklevel=4)
     if ctx.late_records and on_notice is not None:
         on_notice("late_records", ctx.late_records)
     for name, late in sorted(ctx.late.items())[:5]:
         warnings.warn(f"{counted(late, 'record')} in {name} came more than {ctx.lateness_s:g} s "
                       "behind a later time read before them (judged where they stand)",
-                      AnalysisWarning, stacklevel=3)
+                      AnalysisWarning, stacklevel=4)
     if ctx.reorder_full:
         warnings.warn(f"the reorder buffer of {counted(len(ctx.reorder_full), 'file')} filled "
                       f"({ctx.max_buffered} records): the earliest were judged then, and later "
                       "records before them count as out of time order", AnalysisWarning,
-                      stacklevel=3)
+                      stacklevel=4)
     if len(ctx.late) > 5:
         warnings.warn(f"... and {counted(len(ctx.late) - 5, 'more file')} with records out of "
-                      "time order", AnalysisWarning, stacklevel=3)
+                      "time order", AnalysisWarning, stacklevel=4)
     if ctx.profiles.unknown_names and ctx.profiles.unknown is not None:
         shown = sorted(n for n in ctx.profiles.unknown_names if _plain_name(n))
         warnings.warn(f"records name {counted(len(ctx.profiles.unknown_names), 'profile')} that "
                       f"is not built in ({', '.join(shown) or 'names not shown'}): judged under "
                       f"{ctx.profiles.unknown.name}; pass --profile FILE (the profile TOML they "
-                      "were captured with) to judge them under it", AnalysisWarning, stacklevel=3)
+                      "were captured with) to judge them under it", AnalysisWarning, stacklevel=4)
     for folder, note in sorted(ctx.notes.items()):  # a folder's own word on what it holds
-        warnings.warn(f"about {folder}: {note}", AnalysisWarning, stacklevel=3)
+        warnings.warn(f"about {folder}: {note}", AnalysisWarning, stacklevel=4)
     if ignored:
         warnings.warn(f"left out {counted(len(ignored), 'file')} found in folders that are not "
                       f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
-                      AnalysisWarning, stacklevel=3)
+                      AnalysisWarning, stacklevel=4)
 
 
 def _context(profile: str | Profile | None, token_urls: Iterable[str], client_id: str | None,
@@ -369,25 +384,6 @@ def failing_categories(spec: str | None, categories: Iterable[Any]) -> list[str]
     if unknown:
         raise ConfigError("--fail-on", f"unknown category {', '.join(sorted(unknown))}")
     return sorted(present & wanted)
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so
-    an interrupted run never leaves a partial file. Raises ``OSError``."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                               dir=target.parent if str(target.parent) else ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 __all__ = ["FORMAT_SUFFIXES", "AnalysisWarning", "ClassifiedRecord", "ClientIdMismatchWarning",

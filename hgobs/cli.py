@@ -31,6 +31,7 @@ from hgobs.profiles import Profile, available_builtins, load_profile
 from hgobs.progress import Progress
 from hgobs.reports import counted
 from hgobs.reports.terminal import text_layout
+from hgobs.storageopts import storage_options
 
 if TYPE_CHECKING:
     from hgobs import api
@@ -162,11 +163,18 @@ def cli() -> None:
               help="Deprecated and ignored: there is one engine (removed in the next release).")
 @live_options
 @summary_options
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Run on a local Dask cluster of N worker processes (hgobs[dask]).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run on the dask.distributed cluster whose scheduler is at ADDRESS.")
+@click.option("--storage-option", "storage", multiple=True, metavar="KEY=VALUE",
+              help="An fsspec storage option for URL paths (s3://...); repeatable.")
 def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, ...],
             client_id: str | None, rejudge: bool, fmt: str | None, output: str | None,
             bucket: str, since: str | None, until: str | None, recurring_min: int,
             fail_on: str | None, engine: str | None, follow: bool, from_end: bool,
-            lateness: float | None, window: str, interval: float) -> None:
+            lateness: float | None, window: str, interval: float, workers: int | None,
+            scheduler: str | None, storage: tuple[str, ...]) -> None:
     """Classify the auth attempts in PATHS (files, folders, globs, '-') and report failures,
     trends and fixes. Exit 0; 1 when --fail-on matched; 2 on usage errors, unreadable
     options, or (with --fail-on) input that held no readable record. With --follow, a
@@ -193,7 +201,8 @@ def analyze(paths: tuple[str, ...], profile: str | None, token_urls: tuple[str, 
             report = api.analyze(paths, profile=profile, token_urls=token_urls,
                                  client_id=client_id, since=since, until=until, bucket=bucket,
                                  recurring_min=recurring_min, rejudge=rejudge,
-                                 progress=Progress())
+                                 progress=Progress(), workers=workers, scheduler=scheduler,
+                                 storage_options=storage_options(storage))
         layout = text_layout(to_file=bool(output))  # width and colour of a text report
         text = report.render(fmt, **layout)
     _say(w for w in caught if not issubclass(w.category, api.ClientIdMismatchWarning))

@@ -43,6 +43,7 @@ This install has capture and pre-flight only; the other commands need an extra:
   hgobs check-assertion                        (installed; hgobs check-assertion --help)
   hgobs check-assertion --jwks FILE            pip install 'hgobs[crypto]'
   hgobs analyze, classify, categories, schema  pip install 'hgobs[analyze]'
+  hgobs analyze --workers N / --scheduler ADDR  pip install 'hgobs[analyze,dask]'
   hgobs emulate                                pip install 'hgobs[emulator]'
   hgobs demo                                   pip install 'hgobs[analyze,emulator]'
 """

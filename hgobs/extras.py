@@ -13,7 +13,10 @@ extra           brings
 ``crypto``      ``hgobs check-assertion --jwks`` (``hgobs.jwks``): cryptography
 ``emulator``    ``hgobs emulate`` and the emulator: click, starlette, uvicorn, httpx, the
                 OpenTelemetry SDK, cryptography (``hgobs demo`` also needs ``analyze``)
-``all``         all of the above
+``dask``        ``hgobs analyze --workers``/``--scheduler`` (``hgobs.cluster``): dask,
+                distributed, fsspec (with ``analyze``; fsspec's backends, such as s3fs,
+                are the user's)
+``all``         instruments, analyze and emulator
 ==============  ===========================================================================
 
 ``MODULES`` lists the top-level import of each library an extra brings;
@@ -29,6 +32,7 @@ from hgobs.errors import MissingExtraError
 MODULES: dict[str, tuple[str, ...]] = {
     "analyze": ("click", "rich", "pandas", "orjson"),
     "crypto": ("cryptography",),
+    "dask": ("dask", "distributed", "fsspec"),
     "emulator": ("click", "starlette", "uvicorn", "httpx", "opentelemetry.sdk.trace",
                  "cryptography"),
 }

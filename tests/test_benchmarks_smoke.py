@@ -19,7 +19,7 @@ def test_quick_benchmark_writes_every_section(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     text = out.read_text(encoding="utf-8")
     for heading in ("## Machine and versions", "## Analyzer", "### Where the analyzer's time goes",
-                    "## Capture overhead", "## Live mode (follow)"):
+                    "## Capture overhead", "## Live mode (follow)", "## Scaling (Dask)"):
         assert heading in text
     for row in ("| jsonl | 2,000 |", "| otlp | 2,000 |", "| api_ok |", "| api_401 |",
                 "| exchange_ok |", "| exchange_fail |"):

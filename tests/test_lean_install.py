@@ -116,6 +116,9 @@ BLOCKER = textwrap.dedent('''
             if name in ALLOWED or top in STDLIB or top == "hgobs" or (
                     "." not in name and PathFinder.find_spec(name, STDLIB_DIRS) is not None):
                 return None
+            parent = sys.modules.get(name.rpartition(".")[0])
+            if parent is not None and parent.__name__ in ALLOWED and not getattr(parent, "__path__", 0):
+                return None  # a plain module's own import hook (six.moves): nothing on disk
             raise ModuleNotFoundError(f"No module named {name!r} (not in this install)", name=name)
 
     sys.meta_path.insert(0, Blocker)

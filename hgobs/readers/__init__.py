@@ -13,8 +13,9 @@ import glob
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 from hgobs.readers import (
     bunyan,
@@ -35,6 +36,7 @@ from hgobs.readers.base import Item, ReadContext, Reader
 from hgobs.readers.files import (
     READ_ERRORS,
     SNIFF_BYTES,
+    ByteTally,
     open_input,
     past_banner,
     past_blank,
@@ -182,7 +184,8 @@ def detect(head: bytes, name: str) -> Reader | None:
     return found if found is not None or not jsonl.sniff_damaged(head) else jsonl
 
 
-def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> Iterator[Item]:
+def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None,
+              opener: Callable[[str, ByteTally], IO[bytes]] = open_input) -> Iterator[Item]:
     """Items of one file (or ``-``), format detected from its first bytes.
 
     A file in no known format is one skipped item naming the formats hgobs reads; but when
@@ -191,9 +194,11 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None) -> 
     with more blank lines than the first ``SNIFF_BYTES`` hold is detected from its first line
     that is not blank; one that starts with lines no reader knows (a banner, a stack trace)
     from the first line one knows, each line before it one skip (``hgobs.readers.files``).
+    ``opener(name, tally)`` opens it (``open_input``; ``hgobs.cluster`` opens objects in
+    storage with ``fsspec``).
     """
     try:
-        stream = open_input(name, ctx.tally)
+        stream = opener(name, ctx.tally)
     except READ_ERRORS as exc:
         yield Item(f"{name}:0", reason=f"cannot open file ({read_error(exc)})")
         return

@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Callable
 from typing import IO, Any
 
-__all__ = ["BANNER_BYTES", "BANNER_LINES", "SNIFF_BYTES", "ByteTally", "open_input",
+__all__ = ["BANNER_BYTES", "BANNER_LINES", "SNIFF_BYTES", "ByteTally", "open_input", "open_raw",
            "past_banner", "past_blank", "sniffed_head"]
 
 SNIFF_BYTES = 4096
@@ -187,13 +187,31 @@ def open_input(name: str, tally: ByteTally | None = None) -> IO[bytes]:
     else:
         stream = io.BufferedReader(_Tallied(open(name, "rb", buffering=0), tally), _CHUNK)
     try:
-        if stream.peek(2)[:2] == _GZIP_MAGIC:  # type: ignore[attr-defined]  # (a pipe cannot seek)
-            stream = gzip.open(stream, "rb")  # type: ignore[assignment]
-        return _plain(stream)
+        return _decoded(stream)
     except BaseException:
         if name != "-":
             stream.close()
         raise
+
+
+def open_raw(raw: IO[bytes], tally: ByteTally | None = None) -> IO[bytes]:
+    """What ``open_input`` gives, of an already open binary file ``raw`` (an object in storage,
+    opened by ``fsspec``): gzip decompressed when it starts like gzip, as UTF-8 with LF line
+    ends; its bytes added to ``tally.done`` when given. ``raw`` is closed on an error.
+    Raises one of ``READ_ERRORS`` when its first bytes cannot be read."""
+    stream = io.BufferedReader(_Tallied(raw, tally or ByteTally()), _CHUNK)
+    try:
+        return _decoded(stream)
+    except BaseException:
+        stream.close()
+        raise
+
+
+def _decoded(stream: IO[bytes]) -> IO[bytes]:
+    """``stream`` (buffered) gunzipped when it starts like gzip, then ``_plain``."""
+    if stream.peek(2)[:2] == _GZIP_MAGIC:  # type: ignore[attr-defined]  # (a pipe cannot seek)
+        stream = gzip.open(stream, "rb")  # type: ignore[assignment]
+    return _plain(stream)
 
 
 class _Prefixed(io.RawIOBase):

@@ -190,13 +190,15 @@ WHOLE_DOCUMENT = False
 """Read line by line, in file order (see ``hgobs.readers.base.Reader``)."""
 
 
-def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None) -> Iterator[Item]:
+def read(stream: IO[bytes], name: str, ctx: ReadContext | None = None, *,
+         before: int = 0) -> Iterator[Item]:
     """Items of an open binary ``stream`` named ``name``; blank lines are not records. Lines
     end at LF bytes only (never at U+2028 or other characters a JSON string may hold); a line
     longer than ``MAX_LINE_BYTES`` is skipped without being held whole. With ``ctx.lean``,
-    records are read lean (see module doc)."""
+    records are read lean (see module doc). ``before``: lines of the file before ``stream``
+    (a byte range of it, ``hgobs.cluster``), so sources keep the file's line numbers."""
     parse = parse_lean if ctx is not None and ctx.lean else parse_line
-    for lineno, line, too_long in iter_lines(stream, MAX_LINE_BYTES):
+    for lineno, line, too_long in iter_lines(stream, MAX_LINE_BYTES, before):
         if too_long:
             yield Item(f"{name}:{lineno}", reason=f"line longer than {MAX_LINE_BYTES} bytes")
         elif line and not line.isspace():

@@ -108,13 +108,15 @@ def _to_epoch(m: re.Match[str]) -> float | None:
     return when.timestamp() + (int(frac) / 10 ** len(frac) if frac else 0.0)
 
 
-def iter_lines(stream: IO[bytes], max_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes, bool]]:
-    """``(line number from 1, line without its end, too_long)`` for each line of ``stream``.
+def iter_lines(stream: IO[bytes], max_bytes: int = MAX_LINE_BYTES, before: int = 0
+               ) -> Iterator[tuple[int, bytes, bool]]:
+    """``(line number from 1, line without its end, too_long)`` for each line of ``stream``
+    (numbers from ``before + 1``: a byte range of a file that starts after ``before`` lines).
 
     A line longer than ``max_bytes`` is cut to ``max_bytes`` (``too_long`` True) and the rest
     of it is read in bounded chunks and dropped, so one huge line never sits in memory whole.
     """
-    lineno = 0
+    lineno = before
     while True:
         raw = stream.readline(max_bytes + 1)
         if not raw:
