@@ -8,8 +8,8 @@ provider in the order given (``Profile.resolve``). A token request (a form POST 
 is one (as before providers were listed), else the ``generic`` profile (RFC 7523 alone) with
 no client id, since no provider's limits or client id can be said to apply to it.
 
-Cost for a request to a host no provider names (the common case in a service): one decode of
-the host and one set lookup, plus one dict lookup per host label when some provider has URL
+Cost for a request to a host no provider names (the common case in a service): one read of
+the URL's parts and one set lookup, plus one dict lookup per host label when some provider has URL
 patterns; a provider pattern that matches any host (``generic``'s) adds its ``resolve``. Only
 the providers whose pattern hosts fit the request's host are tried.
 """
@@ -24,7 +24,7 @@ from hgobs.config import Options, Provider
 from hgobs.facts import record as facts
 from hgobs.facts.exchange import Headers
 from hgobs.profiles import API_CALL, TOKEN_EXCHANGE, Profile, UrlPattern, load_profile, split_url
-from hgobs.profiles.urls import host_tail, is_pattern, url_host, url_parts
+from hgobs.profiles.urls import host_tail, is_pattern, url_parts
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,9 @@ class Routes:
         self.providers: tuple[Provider, ...] = providers
         self.fallback = len(providers) - 1
         self._tokens: dict[tuple[str, int | None, str], tuple[int, str]] = {}
-        self._bases: dict[tuple[str, int | None], list[tuple[str, int, str]]] = {}
+        self._bases: dict[tuple[str, int | None], list[tuple[str, str, int, str]]] = {}
+        """(host, port) -> (base path, base path + "/", provider index, environment) of each
+        API base there."""
         self._hosts: set[str] = set()
         self._owners: dict[str, tuple[int, ...]] = {}
         """Literal host suffix of a pattern (or a custom domain) -> providers having it."""
@@ -103,7 +105,8 @@ class Routes:
                     if kind == TOKEN_EXCHANGE:
                         self._tokens.setdefault((host, port, path), (index, env.name))
                     else:
-                        self._bases.setdefault((host, port), []).append((path, index, env.name))
+                        self._bases.setdefault((host, port), []).append(
+                            (path, path + "/", index, env.name))
         if owned or wide:  # custom domains count with patterns only (Profile.resolve)
             owned.update(d.lower().rstrip(".") for d in profile.custom_domains)
         for suffix in owned:
@@ -133,20 +136,15 @@ class Routes:
         """``(endpoint kind, environment, provider index)`` of the provider whose token URL
         or API base ``url`` (a string or an ``httpx.URL``) is, else None: exact URLs of all
         providers first, then each provider's patterns in order."""
-        host = url_host(url)
-        exact = host in self._hosts
-        near = self._near(host)
-        if not exact and not near:
-            return None
-        if exact:
-            _, port, path = url_parts(url)
+        host, port, path = url_parts(url)  # one read of an httpx.URL's parsed parts
+        if host in self._hosts:
             found = self._tokens.get((host, port, path))
             if found is not None:
                 return TOKEN_EXCHANGE, found[1], found[0]
-            for base_path, index, env in self._bases.get((host, port), ()):
-                if path == base_path or path.startswith(base_path + "/"):
+            for base_path, under, index, env in self._bases.get((host, port), ()):
+                if path == base_path or path.startswith(under):
                     return API_CALL, env, index
-        for index in near:
+        for index in self._near(host):
             resolved = self.providers[index].profile.resolve(url)
             if resolved is not None:
                 return resolved[0], resolved[1], index

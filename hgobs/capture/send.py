@@ -37,13 +37,19 @@ once, with the request's credential as it was sent."""
 
 
 def _plan(recorder: Recorder, request: Any) -> Plan | None:
-    """The plan for ``request`` when hgobs records it (a request nobody records yet, with
-    instrumentation not suppressed), else None."""
-    if not isinstance(request, httpx.Request) or not is_instrumentation_enabled():
+    """The plan for ``request`` when hgobs records it (a request nobody records yet), else
+    None. A token exchange is planned only with instrumentation not suppressed (its span
+    starts before the transport runs); an API call is planned either way, and whether its
+    refusal is recorded is decided then (``_Attempts.seen``, in the same context): a
+    successful call never reads the context."""
+    if not isinstance(request, httpx.Request):
         return None
     if foreign.pending():  # redaction of other spans waits for an SDK tracer provider
         foreign.retry()
-    return plan_request(request, recorder.routes)
+    plan = plan_request(request, recorder.routes)
+    if plan is None or plan.kind == API_CALL or is_instrumentation_enabled():
+        return plan
+    return None
 
 
 def _refused(exc: BaseException) -> httpx.Response | None:
@@ -101,8 +107,9 @@ class _Attempts:
             guarded("api_call", self.seen, request, refused)
 
     def seen(self, request: httpx.Request, response: httpx.Response) -> None:
-        """Record the refused ``response`` to ``request`` unless it was recorded already."""
-        if RECORDED not in response.__dict__:
+        """Record the refused ``response`` to ``request`` unless it was recorded already or
+        instrumentation is suppressed."""
+        if RECORDED not in response.__dict__ and is_instrumentation_enabled():
             response.__dict__[RECORDED] = True
             record_api(self.recorder, request, self.plan, self.now, self.start_ns,
                         self.started, response)
