@@ -123,7 +123,14 @@ class ForeignSpanRedactor(SpanProcessor):
                 written = self._started.pop(span.get_span_context().span_id, None) or {}
                 changes = {k: v for k, v in changes.items() if store.get(k) != written.get(k)}
             if changes:
-                _write(attributes, store, changes)
+                # The SDK made the ended span's attributes read-only: written into their
+                # store, under their lock when they have one.
+                lock = getattr(attributes, "_lock", None)
+                if lock is not None:
+                    with lock:
+                        store.update(changes)
+                else:
+                    store.update(changes)
                 # An exception event or a status description may quote the URL.
                 if getattr(getattr(span, "_status", None), "description", None) \
                         or getattr(span, "_events", None):
@@ -157,17 +164,6 @@ def _attributes(span: Any) -> Mapping[str, Any]:
     about 1 us each), else the public read-only view."""
     store = getattr(getattr(span, "_attributes", None), "_dict", None)
     return store if isinstance(store, dict) else span.attributes
-
-
-def _write(attributes: Any, store: dict[str, Any], changes: Mapping[str, Any]) -> None:
-    """Put ``changes`` into the ended span's attribute ``store`` (the SDK made the attributes
-    read-only at ``end``), under their lock when they have one."""
-    lock = getattr(attributes, "_lock", None)
-    if lock is not None:
-        with lock:
-            store.update(changes)
-    else:
-        store.update(changes)
 
 
 def _scrub_texts(span: Any) -> None:
