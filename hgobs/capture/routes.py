@@ -141,8 +141,16 @@ class Routes:
 
     def routed(self, url: Any) -> Routed | None:
         """The ``Routed`` plan of the provider whose token URL or API base ``url`` (a string
-        or an ``httpx.URL``) is, else None: exact URLs of all providers first (their plans
-        made once, when indexed), then each provider's patterns in order."""
+        or an ``httpx.URL``) is, else None: ``plan`` of ``url`` alone (no method, so no
+        form-body rule)."""
+        return self.plan("", url, {}, None)
+
+    def plan(self, method: str, url: Any, headers: Headers, body: bytes | None) -> Routed | None:
+        """What the request is and whose: the plan of the provider whose token URL or API base
+        ``url`` is (exact URLs of all providers first, their plans made once when indexed,
+        then each provider's patterns in order), else a token exchange of the fallback
+        provider (environment ``unknown``) when it is a POST whose form body carries
+        ``grant_type`` (``hgobs.facts.record.plan``), else None (not an auth attempt)."""
         host, port, path = url_parts(url)  # one read of an httpx.URL's parsed parts
         if host in self._hosts:
             found = self._tokens.get((host, port, path))
@@ -155,15 +163,6 @@ class Routes:
             resolved = self.providers[index].profile.resolve(url)
             if resolved is not None:
                 return _routed(resolved[0], resolved[1], index)
-        return None
-
-    def plan(self, method: str, url: Any, headers: Headers, body: bytes | None) -> Routed | None:
-        """What the request is and whose: ``routed`` of its URL, else a token exchange of the
-        fallback provider (environment ``unknown``) when it is a POST whose form body carries
-        ``grant_type`` (``hgobs.facts.record.plan``), else None (not an auth attempt)."""
-        found = self.routed(url)
-        if found is not None:
-            return found
         if method != "POST":
             return None
         plan = facts.plan(_NO_URLS, method, url, headers, body)
