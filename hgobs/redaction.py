@@ -159,9 +159,10 @@ def redact_url(url: str) -> str:
 # A URL ``urlsplit`` splits the same way: scheme (RFC 3986), host of letters, digits, dots and
 # hyphens, port, and a path without ``%?#@[]``, spaces or controls (each part ends on a
 # character the next starts with: linear).
-_PLAIN_PATH = r"[A-Za-z0-9._~!$&'()*+,;=:/\-]*"
-_PLAIN_SEGMENT_RE = re.compile(_PLAIN_PATH.replace("/", ""))
-"""A path segment of ``_PLAIN_PATH``'s characters (no ``/``)."""
+_PLAIN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,;=:-"
+"""The characters of a plain path segment (no ``/``): ``s.strip(_PLAIN_CHARS) == ""`` tests a
+segment without a regular expression."""
+_PLAIN_PATH = "[" + re.escape(_PLAIN_CHARS) + "/]*"
 _PLAIN_URL_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([A-Za-z0-9.\-]*)(?::([0-9]{1,5}))?"
                            r"(/" + _PLAIN_PATH + r")?")
 
@@ -223,7 +224,7 @@ class PrefixRedactor:
         the caller takes ``redact_url``)."""
         head, _, last = url.rpartition("/")
         state = self._heads.get(head)
-        if state is not None and _PLAIN_SEGMENT_RE.fullmatch(last) is not None:
+        if state is not None and not last.strip(_PLAIN_CHARS):
             return head + "/" + _walk(last, state)[0]
         match = self._re.fullmatch(url) if self._re is not None else None
         if match is None:

@@ -115,9 +115,12 @@ class ForeignSpanRedactor(SpanProcessor):
             if store.get("url.full") is None and store.get("http.url") is None \
                     and "://" not in name:
                 return
-            scope = getattr(span, "instrumentation_scope", None)
-            if scope is not None and scope.name == INSTRUMENTATION_NAME:
-                return  # ours: see ``_ours``
+            # ours (see ``_ours``): the SDK's own fields read, each property's when absent
+            scope = getattr(span, "_instrumentation_scope", None) \
+                or getattr(span, "instrumentation_scope", None)
+            if scope is not None and (getattr(scope, "_name", None)
+                                      or scope.name) == INSTRUMENTATION_NAME:
+                return
             changes = rewrites(self.scope, store)
             if self._started:  # an older SDK: what ``on_start`` wrote is not redacted twice
                 written = self._started.pop(span.get_span_context().span_id, None) or {}
@@ -131,9 +134,14 @@ class ForeignSpanRedactor(SpanProcessor):
                         store.update(changes)
                 else:
                     store.update(changes)
-                # An exception event or a status description may quote the URL.
-                if getattr(getattr(span, "_status", None), "description", None) \
-                        or getattr(span, "_events", None):
+                # An exception event or a status description may quote the URL (read from
+                # the SDK's fields: the status's description, the events' deque).
+                status = getattr(span, "_status", None)
+                text = getattr(status, "_description", "")
+                if text == "":  # no such field: the public property
+                    text = getattr(status, "description", None)
+                events = getattr(span, "_events", None)
+                if text or getattr(events, "_dq", events):
                     _scrub_texts(span)
             if "://" in name:
                 clean = clean_name(self.scope, name)
