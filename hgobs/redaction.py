@@ -82,9 +82,24 @@ class Fingerprinter:
 
 def redact_path(path: str) -> str:
     """A URL path with ids replaced (see ``redact_url``)."""
+    return _walk(path, START)[0]
+
+
+START = 0
+"""The state of ``_walk`` at a path's start (or after an empty segment)."""
+_AFTER_TYPE, _AFTER_HISTORY, _AFTER_WELL_KNOWN = 1, 2, 4
+
+
+def _walk(path: str, state: int) -> tuple[str, int]:
+    """``path``'s segments redacted from ``state`` (what the segments before it leave: after
+    a resource type, ``_history`` or ``.well-known``, as bits), and the state after its last
+    segment. The path rule itself: ``redact_path`` is ``_walk(path, START)``; continuing with
+    the returned state gives what one walk over the joined path gives."""
     decode = "%" in path  # without an escape, each segment reads as it is written
     out: list[str] = []
-    after_type = after_history = after_well_known = False
+    after_type = state & _AFTER_TYPE
+    after_history = state & _AFTER_HISTORY
+    after_well_known = state & _AFTER_WELL_KNOWN
     for raw in path.split("/"):
         seg = unquote(raw) if decode else raw
         if seg == "":
@@ -105,7 +120,8 @@ def redact_path(path: str) -> str:
         after_history = seg == "_history"
         after_type = is_type and not after_type
         after_well_known = seg == ".well-known"
-    return "/".join(out)
+    return "/".join(out), (_AFTER_TYPE if after_type else 0) \
+        | (_AFTER_HISTORY if after_history else 0) | (_AFTER_WELL_KNOWN if after_well_known else 0)
 
 
 def query_names(query: str) -> list[str]:
@@ -143,7 +159,10 @@ def redact_url(url: str) -> str:
 # A URL ``urlsplit`` splits the same way: scheme (RFC 3986), host of letters, digits, dots and
 # hyphens, port, and a path without ``%?#@[]``, spaces or controls (each part ends on a
 # character the next starts with: linear).
-_PLAIN_PATH = r"[A-Za-z0-9._~!$&'()*+,;=:/\-]*"
+_PLAIN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!$&'()*+,;=:-"
+"""The characters of a plain path segment (no ``/``): ``s.strip(_PLAIN_CHARS) == ""`` tests a
+segment without a regular expression."""
+_PLAIN_PATH = "[" + re.escape(_PLAIN_CHARS) + "/]*"
 _PLAIN_URL_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([A-Za-z0-9.\-]*)(?::([0-9]{1,5}))?"
                            r"(/" + _PLAIN_PATH + r")?")
 
@@ -181,22 +200,43 @@ class PrefixRedactor:
     scheme, host and port and a path whose base segments it keeps, so the result is the same
     (tests/test_url_redaction_shortcut.py compares the two on generated URLs). One regular
     expression match per URL: the prefixes as literals, then one character class (linear).
+
+    Heads: a URL whose part before its last ``/`` (``.../fhir/R4/Patient``) was seen before,
+    whole and kept whole by the path rule (no id in it), is redacted by its last segment alone:
+    ``_walk`` of that segment from the state the head left (``{id}`` after a resource type).
+    At most ``MAX_HEADS`` heads are kept (the first seen; they hold no id), so a read of a
+    resource costs a split at the last ``/``, a dict lookup and one segment of the path rule.
     """
 
-    __slots__ = ("_re",)
+    __slots__ = ("_heads", "_re")
+
+    MAX_HEADS = 256
+    """Most heads remembered (the API's shapes: base, version, resource type, operation)."""
 
     def __init__(self, prefixes: Iterable[str]) -> None:
         usable = sorted({p for p in prefixes if _keeps_prefix(p)}, key=len, reverse=True)
         self._re = re.compile("(?:" + "|".join(re.escape(p) for p in usable) + ")(" + _PLAIN_PATH
                               + ")") if usable else None
+        self._heads: dict[str, int] = {}
 
     def redact(self, url: str) -> str | None:
         """``redact_url(url)`` for a plain URL under a usable prefix, else None (not decided:
         the caller takes ``redact_url``)."""
+        head, _, last = url.rpartition("/")
+        state = self._heads.get(head)
+        if state is not None and not last.strip(_PLAIN_CHARS):
+            return head + "/" + _walk(last, state)[0]
         match = self._re.fullmatch(url) if self._re is not None else None
         if match is None:
             return None
-        return url[:match.start(1)] + redact_path(match[1])
+        rest = match[1]
+        if "/" not in rest:
+            return url[:match.start(1)] + redact_path(rest)
+        rest_head = rest[:len(rest) - len(last) - 1]
+        kept, state = _walk(rest_head, START)
+        if kept == rest_head and len(self._heads) < self.MAX_HEADS:
+            self._heads[head] = state  # the head has no id: remembered with its state
+        return url[:match.start(1)] + kept + "/" + _walk(last, state)[0]
 
 
 def _keeps_prefix(prefix: str) -> bool:

@@ -130,3 +130,51 @@ def test_scope_takes_the_shortcut_for_a_plain_api_url():
     assert scope._under.redact("https://auth.example.org/oauth/token") is None
     assert scope.redacted("https://auth.example.org/oauth/token?x=1") == \
         "https://auth.example.org/oauth/token?x"
+
+
+_SHARED = {base: PrefixRedactor(_prefixes(base)) for base in BASES}
+"""One redactor per base for every example: heads remembered by one URL serve the next."""
+
+
+@settings(max_examples=600)
+@given(base=st.sampled_from(BASES), scheme=st.sampled_from(["http", "https"]),
+       path=st.lists(SEGMENTS, max_size=6), last=SEGMENTS)
+def test_remembered_heads_give_redact_url(base, scheme, path, last):
+    """A URL whose head was seen before is redacted by its last segment alone, exactly as
+    ``redact_url`` redacts it whole (the redactor is shared across examples, so heads come
+    from earlier ones too)."""
+    under = _SHARED[base]
+    head = f"{scheme}://" + base.split("://", 1)[1].rstrip("/") + "".join("/" + s for s in path)
+    for url in (head + "/" + last, head + "/" + last):  # the second finds the head if kept
+        clean = under.redact(url)
+        assert clean is None or clean == redact_url(url) == url_oracle.redact_url(url), url
+
+
+def test_heads_are_kept_only_without_ids_and_up_to_the_bound():
+    """A head with an id in it is not remembered; a read after a remembered head is redacted
+    by its last segment; at most ``MAX_HEADS`` heads are kept."""
+    under = PrefixRedactor(["https://api.example.org/fhir/"])
+    assert under.redact("https://api.example.org/fhir/R4/Patient/123") == \
+        "https://api.example.org/fhir/R4/Patient/{id}"
+    assert under.redact("https://api.example.org/fhir/R4/Patient/123/_history/2") == \
+        "https://api.example.org/fhir/R4/Patient/{id}/_history/{vid}"
+    assert set(under._heads) == {"https://api.example.org/fhir/R4/Patient"}
+    hits = 0
+    for url, clean in [("R4/Patient/456", "R4/Patient/{id}"), ("R4/Patient/abc", "R4/Patient/{id}"),
+                       ("R4/Patient/_history/abc", "R4/Patient/_history/{vid}"),
+                       ("R4/Patient/_history/def", "R4/Patient/_history/{vid}"),
+                       (".well-known/x.json", ".well-known/x.json"),
+                       (".well-known/y.json", ".well-known/y.json"),
+                       ("R4/Patient/_search", None),
+                       ("R4/Patient/$everything", None), ("R4/Patient/", None),
+                       ("R4/Patient/a%2Fb", None), ("R4/Patient/9?name=x", None)]:
+        full = "https://api.example.org/fhir/" + url
+        got = under.redact(full)
+        assert got is None or got == redact_url(full)
+        if clean is not None:
+            assert got == "https://api.example.org/fhir/" + clean
+        hits += full.rpartition("/")[0] in under._heads
+    assert hits >= 8
+    for i in range(PrefixRedactor.MAX_HEADS + 50):
+        under.redact(f"https://api.example.org/fhir/R4/op{chr(97 + i % 26) * (i // 26 + 1)}/x")
+    assert len(under._heads) == PrefixRedactor.MAX_HEADS

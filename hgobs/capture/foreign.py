@@ -32,6 +32,9 @@ LOG = logging.getLogger("hgobs.internal")
 _attached: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 """The processor hgobs added to each SDK tracer provider."""
 _pending: list[Profile] = []
+WAITING = _pending
+"""The profiles waiting for the global SDK tracer provider (read, never changed, outside this
+module: capture tests it for every request it plans, as a list, with no call)."""
 _lock = threading.Lock()
 _said: set[str] = set()
 

@@ -15,6 +15,7 @@ through untouched.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Collection
 from dataclasses import fields
@@ -111,11 +112,11 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         def wrappers(inner: bool) -> tuple[Any, Any]:
             def sync_wrapper(wrapped: Any, instance: Any, args: Any, kw: Any) -> Any:
-                return sync_send(instrumentor._recorder, instance, wrapped, args, kw, inner)
+                return sync_send(instrumentor._recorder, instance, wrapped, inner, *args, **kw)
 
             async def async_wrapper(wrapped: Any, instance: Any, args: Any, kw: Any) -> Any:
-                return await async_send(instrumentor._recorder, instance, wrapped, args, kw,
-                                        inner)
+                return await async_send(instrumentor._recorder, instance, wrapped, inner,
+                                        *args, **kw)
             return sync_wrapper, async_wrapper
 
         for name in WRAPPED:
@@ -161,14 +162,11 @@ def instrument_client(client: httpx.Client | httpx.AsyncClient, **kwargs: Any) -
 
 
 def _bound_wrapper(recorder: Recorder, client: Any, original: Any, inner: bool) -> Any:
-    if isinstance(client, httpx.AsyncClient):
-        async def async_bound(*args: Any, **kw: Any) -> Any:
-            return await async_send(recorder, client, original, args, kw, inner)
-        return async_bound
-
-    def bound(*args: Any, **kw: Any) -> Any:
-        return sync_send(recorder, client, original, args, kw, inner)
-    return bound
+    """``sync_send`` (or ``async_send`` for an ``AsyncClient``) with the recorder, client,
+    original method and ``inner`` bound: a ``functools.partial``, so the client's call goes
+    straight to it (an async one returns the coroutine the client awaits)."""
+    send = async_send if isinstance(client, httpx.AsyncClient) else sync_send
+    return functools.partial(send, recorder, client, original, inner)
 
 
 def uninstrument_client(client: httpx.Client | httpx.AsyncClient) -> None:

@@ -56,10 +56,13 @@ def token_request_body(request: httpx.Request) -> bytes | None:
 def plan_request(request: httpx.Request, routes: Routes | Options) -> Routed | None:
     """``Routes.plan`` of ``request`` (``routes``: the recorder's, or ``Options`` whose routes
     are built for this one call): which provider's token URL or API base it is, its URL passed
-    parsed (no ``str()`` and re-parse)."""
+    parsed (no ``str()`` and re-parse), its body only for a POST (the one method whose body
+    ``Routes.plan`` reads)."""
     if type(routes) is not Routes:
         routes = Routes.of(routes)  # type: ignore[arg-type]
-    return routes.plan(request.method, request.url, request.headers, request_body(request))
+    method = request.method
+    return routes.plan(method, request.url, request.headers,
+                       request_body(request) if method == "POST" else None)
 
 
 def response_headers(headers: httpx.Headers) -> dict[str, str]:

@@ -8,8 +8,8 @@ provider in the order given (``Profile.resolve``). A token request (a form POST 
 is one (as before providers were listed), else the ``generic`` profile (RFC 7523 alone) with
 no client id, since no provider's limits or client id can be said to apply to it.
 
-Cost for a request to a host no provider names (the common case in a service): one decode of
-the host and one set lookup, plus one dict lookup per host label when some provider has URL
+Cost for a request to a host no provider names (the common case in a service): one read of
+the URL's parts and one set lookup, plus one dict lookup per host label when some provider has URL
 patterns; a provider pattern that matches any host (``generic``'s) adds its ``resolve``. Only
 the providers whose pattern hosts fit the request's host are tried.
 """
@@ -24,7 +24,7 @@ from hgobs.config import Options, Provider
 from hgobs.facts import record as facts
 from hgobs.facts.exchange import Headers
 from hgobs.profiles import API_CALL, TOKEN_EXCHANGE, Profile, UrlPattern, load_profile, split_url
-from hgobs.profiles.urls import host_tail, is_pattern, url_host, url_parts
+from hgobs.profiles.urls import host_tail, is_pattern, url_parts
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,10 @@ class Routes:
             providers = (*providers, Provider(load_profile("generic"), None))
         self.providers: tuple[Provider, ...] = providers
         self.fallback = len(providers) - 1
-        self._tokens: dict[tuple[str, int | None, str], tuple[int, str]] = {}
-        self._bases: dict[tuple[str, int | None], list[tuple[str, int, str]]] = {}
+        self._tokens: dict[tuple[str, int | None, str], Routed] = {}
+        """(host, port, path) of an exact token URL -> its plan (the first provider's)."""
+        self._bases: dict[tuple[str, int | None], list[tuple[str, str, Routed]]] = {}
+        """(host, port) -> (base path, base path + "/", plan) of each exact API base there."""
         self._hosts: set[str] = set()
         self._owners: dict[str, tuple[int, ...]] = {}
         """Literal host suffix of a pattern (or a custom domain) -> providers having it."""
@@ -101,9 +103,11 @@ class Routes:
                     host, port, path = split_url(url)
                     self._hosts.add(host)
                     if kind == TOKEN_EXCHANGE:
-                        self._tokens.setdefault((host, port, path), (index, env.name))
+                        self._tokens.setdefault((host, port, path),
+                                                _routed(TOKEN_EXCHANGE, env.name, index))
                     else:
-                        self._bases.setdefault((host, port), []).append((path, index, env.name))
+                        self._bases.setdefault((host, port), []).append(
+                            (path, path + "/", _routed(API_CALL, env.name, index)))
         if owned or wide:  # custom domains count with patterns only (Profile.resolve)
             owned.update(d.lower().rstrip(".") for d in profile.custom_domains)
         for suffix in owned:
@@ -131,34 +135,34 @@ class Routes:
 
     def route(self, url: Any) -> tuple[str, str, int] | None:
         """``(endpoint kind, environment, provider index)`` of the provider whose token URL
-        or API base ``url`` (a string or an ``httpx.URL``) is, else None: exact URLs of all
-        providers first, then each provider's patterns in order."""
-        host = url_host(url)
-        exact = host in self._hosts
-        near = self._near(host)
-        if not exact and not near:
-            return None
-        if exact:
-            _, port, path = url_parts(url)
-            found = self._tokens.get((host, port, path))
-            if found is not None:
-                return TOKEN_EXCHANGE, found[1], found[0]
-            for base_path, index, env in self._bases.get((host, port), ()):
-                if path == base_path or path.startswith(base_path + "/"):
-                    return API_CALL, env, index
-        for index in near:
-            resolved = self.providers[index].profile.resolve(url)
-            if resolved is not None:
-                return resolved[0], resolved[1], index
-        return None
+        or API base ``url`` (a string or an ``httpx.URL``) is, else None (``routed``)."""
+        found = self.routed(url)
+        return (found.kind, found.environment, found.provider) if found is not None else None
+
+    def routed(self, url: Any) -> Routed | None:
+        """The ``Routed`` plan of the provider whose token URL or API base ``url`` (a string
+        or an ``httpx.URL``) is, else None: ``plan`` of ``url`` alone (no method, so no
+        form-body rule)."""
+        return self.plan("", url, {}, None)
 
     def plan(self, method: str, url: Any, headers: Headers, body: bytes | None) -> Routed | None:
-        """What the request is and whose: ``route`` of its URL, else a token exchange of the
-        fallback provider (environment ``unknown``) when it is a POST whose form body carries
+        """What the request is and whose: the plan of the provider whose token URL or API base
+        ``url`` is (exact URLs of all providers first, their plans made once when indexed,
+        then each provider's patterns in order), else a token exchange of the fallback
+        provider (environment ``unknown``) when it is a POST whose form body carries
         ``grant_type`` (``hgobs.facts.record.plan``), else None (not an auth attempt)."""
-        found = self.route(url)
-        if found is not None:
-            return _routed(*found)
+        host, port, path = url_parts(url)  # one read of an httpx.URL's parsed parts
+        if host in self._hosts:
+            found = self._tokens.get((host, port, path))
+            if found is not None:
+                return found
+            for base_path, under, routed in self._bases.get((host, port), ()):
+                if path == base_path or path.startswith(under):
+                    return routed
+        for index in self._near(host):
+            resolved = self.providers[index].profile.resolve(url)
+            if resolved is not None:
+                return _routed(resolved[0], resolved[1], index)
         if method != "POST":
             return None
         plan = facts.plan(_NO_URLS, method, url, headers, body)

@@ -33,17 +33,26 @@ ones made from an ``httpx.Auth`` flow by another client, are recorded. (An attri
 request itself: cheaper to set and test than membership of a weak set.) For an API call its
 value is an ``_Attempts``: each attempt of an ``httpx.Auth`` flow that yields the same request
 again (refresh on 401) is seen by ``_send_handling_redirects`` and a refused one recorded there,
-once, with the request's credential as it was sent."""
+once, with the request's credential as it was sent. Read and written with ``getattr`` and
+``setattr``, never through the request's ``__dict__``: reading that makes CPython 3.11+ turn the
+object's inline attribute values into a dict, which makes every later attribute read of the
+request (httpx and other instrumentations read dozens) about twice as slow."""
 
 
 def _plan(recorder: Recorder, request: Any) -> Plan | None:
-    """The plan for ``request`` when hgobs records it (a request nobody records yet, with
-    instrumentation not suppressed), else None."""
-    if not isinstance(request, httpx.Request) or not is_instrumentation_enabled():
+    """The plan for ``request`` when hgobs records it (a request nobody records yet), else
+    None. A token exchange is planned only with instrumentation not suppressed (its span
+    starts before the transport runs); an API call is planned either way, and whether its
+    refusal is recorded is decided then (``_Attempts.seen``, in the same context): a
+    successful call never reads the context."""
+    if not isinstance(request, httpx.Request):
         return None
-    if foreign.pending():  # redaction of other spans waits for an SDK tracer provider
+    if foreign.WAITING:  # redaction of other spans waits for an SDK tracer provider
         foreign.retry()
-    return plan_request(request, recorder.routes)
+    plan = plan_request(request, recorder.routes)
+    if plan is None or plan.kind == API_CALL or is_instrumentation_enabled():
+        return plan
+    return None
 
 
 def _refused(exc: BaseException) -> httpx.Response | None:
@@ -62,8 +71,10 @@ instrumentation of the same client) does not record it again."""
 class _Attempts:
     """An API call being recorded (the value of ``HANDLING`` on its request): the send time of
     the attempt in flight. Each attempt of an ``httpx.Auth`` flow passes ``_send_handling_redirects``
-    once; a refused one is recorded there, at once (the flow may change the request's
-    credential before it retries), and marked ``RECORDED``."""
+    once (``inside`` while it runs, ``attempts`` counting them; a later one takes its own send
+    time, ``retry``); a refused one is recorded there, at once (the flow may change the
+    request's credential before it retries), and marked ``RECORDED`` (``seen``). The wrappers
+    below do this inline: a successful call costs no method call here but ``__init__``."""
 
     __slots__ = ("attempts", "inside", "now", "plan", "recorder", "start_ns", "started")
 
@@ -79,20 +90,6 @@ class _Attempts:
         self.now, self.start_ns = self.recorder.now(), time.time_ns()
         self.started = time.perf_counter()
 
-    def begin(self) -> None:
-        """An attempt of the call enters ``_send_handling_redirects``; a later one takes its own
-        send time (``retry``)."""
-        self.inside = True
-        self.attempts += 1
-        if self.attempts > 1:
-            guarded("attempt", self.retry)
-
-    def answered(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
-        """``response``, recorded first when it is a refusal (``seen``)."""
-        if response.status_code in REFUSED_STATUSES:
-            guarded("api_call", self.seen, request, response)
-        return response
-
     def failed(self, request: httpx.Request, exc: BaseException) -> None:
         """The attempt raised: record the refused response the exception carries, if any (an
         event hook's ``raise_for_status``)."""
@@ -101,26 +98,32 @@ class _Attempts:
             guarded("api_call", self.seen, request, refused)
 
     def seen(self, request: httpx.Request, response: httpx.Response) -> None:
-        """Record the refused ``response`` to ``request`` unless it was recorded already."""
-        if RECORDED not in response.__dict__:
-            response.__dict__[RECORDED] = True
+        """Record the refused ``response`` to ``request`` unless it was recorded already or
+        instrumentation is suppressed."""
+        if getattr(response, RECORDED, None) is None and is_instrumentation_enabled():
+            setattr(response, RECORDED, True)
             record_api(self.recorder, request, self.plan, self.now, self.start_ns,
                         self.started, response)
 
 
-def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
-              args: tuple[Any, ...], kwargs: dict[str, Any], inner: bool = False) -> Any:
-    """Run ``Client.send`` (``wrapped``; ``inner``: ``_send_handling_redirects``) and record
-    it when it is an auth attempt. A request hgobs records already passes through, except for
-    an attempt of an API call's ``httpx.Auth`` flow (``_Attempts``)."""
+def sync_send(recorder: Recorder | None, client: Any, wrapped: Any, inner: bool, /,
+              *args: Any, **kwargs: Any) -> Any:
+    """Run ``Client.send`` (``wrapped``, with ``args`` and ``kwargs``; ``inner``:
+    ``_send_handling_redirects``) and record it when it is an auth attempt (the instrumentor
+    binds the first four arguments with ``functools.partial``: no frame of its own between).
+    A request hgobs records already passes through, except for an attempt of an API call's
+    ``httpx.Auth`` flow (``_Attempts``)."""
     try:  # the value of HANDLING on the request; without a request to read, pass through
         request: Any = args[0] if args else kwargs.get("request")
-        state = request.__dict__.get(HANDLING)
+        state = getattr(request, HANDLING, None)
     except Exception:
         request, state = None, True
     if state is not None:
         if inner and type(state) is _Attempts and not state.inside:
-            state.begin()
+            state.inside = True
+            state.attempts += 1
+            if state.attempts > 1:
+                guarded("attempt", state.retry)
             try:
                 response = wrapped(*args, **kwargs)
             except Exception as exc:
@@ -128,7 +131,9 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
                 raise
             finally:
                 state.inside = False
-            return state.answered(request, response)
+            if response.status_code in REFUSED_STATUSES:
+                guarded("api_call", state.seen, request, response)
+            return response
         return wrapped(*args, **kwargs)
     if recorder is None:
         return wrapped(*args, **kwargs)
@@ -141,14 +146,17 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
         return wrapped(*args, **kwargs)
     try:
         if plan.kind == API_CALL:
-            state = request.__dict__[HANDLING] = _Attempts(recorder, plan)
+            state = _Attempts(recorder, plan)
+            setattr(request, HANDLING, state)
             try:
                 response = wrapped(*args, **kwargs)
             except Exception as exc:
                 state.failed(request, exc)
                 raise
-            return state.answered(request, response)
-        request.__dict__[HANDLING] = True
+            if response.status_code in REFUSED_STATUSES:
+                guarded("api_call", state.seen, request, response)
+            return response
+        setattr(request, HANDLING, True)
         exchange = guarded("start", Exchange, recorder, client, request, plan)
         if exchange is None:
             return wrapped(*args, **kwargs)
@@ -163,20 +171,26 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any,
         guarded("respond", exchange.respond, response, False)
         return response
     finally:
-        request.__dict__.pop(HANDLING, None)
+        try:  # not through __dict__ (see HANDLING)
+            delattr(request, HANDLING)
+        except AttributeError:
+            pass
 
 
-async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
-                     args: tuple[Any, ...], kwargs: dict[str, Any], inner: bool = False) -> Any:
+async def async_send(recorder: Recorder | None, client: Any, wrapped: Any, inner: bool, /,
+                     *args: Any, **kwargs: Any) -> Any:
     """The async twin of ``sync_send`` for ``AsyncClient.send``."""
     try:  # the value of HANDLING on the request; without a request to read, pass through
         request: Any = args[0] if args else kwargs.get("request")
-        state = request.__dict__.get(HANDLING)
+        state = getattr(request, HANDLING, None)
     except Exception:
         request, state = None, True
     if state is not None:
         if inner and type(state) is _Attempts and not state.inside:
-            state.begin()
+            state.inside = True
+            state.attempts += 1
+            if state.attempts > 1:
+                guarded("attempt", state.retry)
             try:
                 response = await wrapped(*args, **kwargs)
             except Exception as exc:
@@ -184,7 +198,9 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
                 raise
             finally:
                 state.inside = False
-            return state.answered(request, response)
+            if response.status_code in REFUSED_STATUSES:
+                guarded("api_call", state.seen, request, response)
+            return response
         return await wrapped(*args, **kwargs)
     if recorder is None:
         return await wrapped(*args, **kwargs)
@@ -197,14 +213,17 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
         return await wrapped(*args, **kwargs)
     try:
         if plan.kind == API_CALL:
-            state = request.__dict__[HANDLING] = _Attempts(recorder, plan)
+            state = _Attempts(recorder, plan)
+            setattr(request, HANDLING, state)
             try:
                 response = await wrapped(*args, **kwargs)
             except Exception as exc:
                 state.failed(request, exc)
                 raise
-            return state.answered(request, response)
-        request.__dict__[HANDLING] = True
+            if response.status_code in REFUSED_STATUSES:
+                guarded("api_call", state.seen, request, response)
+            return response
+        setattr(request, HANDLING, True)
         exchange = guarded("start", Exchange, recorder, client, request, plan)
         if exchange is None:
             return await wrapped(*args, **kwargs)
@@ -219,4 +238,7 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
         guarded("respond", exchange.respond, response, True)
         return response
     finally:
-        request.__dict__.pop(HANDLING, None)
+        try:  # not through __dict__ (see HANDLING)
+            delattr(request, HANDLING)
+        except AttributeError:
+            pass

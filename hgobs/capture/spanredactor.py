@@ -115,18 +115,33 @@ class ForeignSpanRedactor(SpanProcessor):
             if store.get("url.full") is None and store.get("http.url") is None \
                     and "://" not in name:
                 return
-            scope = getattr(span, "instrumentation_scope", None)
-            if scope is not None and scope.name == INSTRUMENTATION_NAME:
-                return  # ours: see ``_ours``
+            # ours (see ``_ours``): the SDK's own fields read, each property's when absent
+            scope = getattr(span, "_instrumentation_scope", None) \
+                or getattr(span, "instrumentation_scope", None)
+            if scope is not None and (getattr(scope, "_name", None)
+                                      or scope.name) == INSTRUMENTATION_NAME:
+                return
             changes = rewrites(self.scope, store)
             if self._started:  # an older SDK: what ``on_start`` wrote is not redacted twice
                 written = self._started.pop(span.get_span_context().span_id, None) or {}
                 changes = {k: v for k, v in changes.items() if store.get(k) != written.get(k)}
             if changes:
-                _write(attributes, store, changes)
-                # An exception event or a status description may quote the URL.
-                if getattr(getattr(span, "_status", None), "description", None) \
-                        or getattr(span, "_events", None):
+                # The SDK made the ended span's attributes read-only: written into their
+                # store, under their lock when they have one.
+                lock = getattr(attributes, "_lock", None)
+                if lock is not None:
+                    with lock:
+                        store.update(changes)
+                else:
+                    store.update(changes)
+                # An exception event or a status description may quote the URL (read from
+                # the SDK's fields: the status's description, the events' deque).
+                status = getattr(span, "_status", None)
+                text = getattr(status, "_description", "")
+                if text == "":  # no such field: the public property
+                    text = getattr(status, "description", None)
+                events = getattr(span, "_events", None)
+                if text or getattr(events, "_dq", events):
                     _scrub_texts(span)
             if "://" in name:
                 clean = clean_name(self.scope, name)
@@ -157,17 +172,6 @@ def _attributes(span: Any) -> Mapping[str, Any]:
     about 1 us each), else the public read-only view."""
     store = getattr(getattr(span, "_attributes", None), "_dict", None)
     return store if isinstance(store, dict) else span.attributes
-
-
-def _write(attributes: Any, store: dict[str, Any], changes: Mapping[str, Any]) -> None:
-    """Put ``changes`` into the ended span's attribute ``store`` (the SDK made the attributes
-    read-only at ``end``), under their lock when they have one."""
-    lock = getattr(attributes, "_lock", None)
-    if lock is not None:
-        with lock:
-            store.update(changes)
-    else:
-        store.update(changes)
 
 
 def _scrub_texts(span: Any) -> None:

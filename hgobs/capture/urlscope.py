@@ -199,19 +199,17 @@ def rewrites(scope: UrlScope, attributes: Mapping[str, Any]) -> dict[str, str]:
     replaced by its redacted form; once a URL attribute is in scope, ``http.target`` and
     ``url.path`` get the same path rule and ``url.query`` keeps the parameter names only."""
     out: dict[str, str] = {}
-    matched = False
-    last: tuple[str, str | None] | None = None
-    for key in URL_KEYS:
-        value = attributes.get(key)
-        if type(value) is str:
-            # http/dup sets both keys to the same URL: redacted once
-            clean = last[1] if last is not None and last[0] == value else scope.redacted(value)
-            last = (value, clean)
-            if clean is not None:
-                matched = True
-                if clean != value:
-                    out[key] = clean
-    if not matched:
+    full, old = attributes.get(URL_KEYS[0]), attributes.get(URL_KEYS[1])
+    clean = scope.redacted(full) if type(full) is str else None
+    if clean is not None and clean != full:
+        out[URL_KEYS[0]] = clean
+    if type(old) is str:
+        # http/dup sets both keys to the same URL: redacted once
+        old_clean = clean if old == full else scope.redacted(old)
+        if old_clean is not None and old_clean != old:
+            out[URL_KEYS[1]] = old_clean
+        clean = clean if clean is not None else old_clean
+    if clean is None:  # no URL attribute in scope
         return out
     for key in (TARGET_KEY, PATH_KEY):
         value = attributes.get(key)

@@ -39,19 +39,24 @@ def split_url(url: str) -> tuple[str, int | None, str]:
     return host, port, parts.path.rstrip("/")
 
 
-def url_host(url: Any) -> str:
-    """The lower-case host of ``url``: an ``httpx.URL`` (anything with ``raw_host`` bytes,
-    its parsed host used as it is) or a string URL (``split_url``)."""
-    raw_host = getattr(url, "raw_host", None)
-    if type(raw_host) is bytes:
-        return raw_host.decode("ascii").lower()
-    return split_url(str(url))[0]
-
-
 def url_parts(url: Any) -> tuple[str, int | None, str]:
     """``split_url`` of ``url``, a string or an ``httpx.URL`` (anything with ``raw_host``,
     ``port`` and ``raw_path``), whose parsed parts are used as they are: ``(host, port or
-    None when default, path without query and trailing slash)``."""
+    None when default, path without query and trailing slash)``.
+
+    An ``httpx.URL`` holds its parsed parts (``_uri_reference``: host, port and path as
+    ``str``): they are read from there in one step when they have those types, the same
+    values ``raw_host``, ``port`` and ``raw_path`` give (each of which builds bytes anew);
+    anything else is read through those public properties."""
+    ref = getattr(url, "_uri_reference", None)
+    if ref is not None:
+        try:
+            host, port, path = ref.host, ref.port, ref.path
+        except AttributeError:
+            pass
+        else:
+            if type(host) is str and type(path) is str and (port is None or type(port) is int):
+                return host.lower(), port, (path or "/").rstrip("/")
     raw_host = getattr(url, "raw_host", None)
     if type(raw_host) is bytes:
         path = url.raw_path.split(b"?", 1)[0].decode("ascii").rstrip("/")
