@@ -35,24 +35,24 @@ from hgobs.analysis import tables  # noqa: E402
 from hgobs.analysis.classify import Classified, gc_paused, judge  # noqa: E402
 from hgobs.analysis.state import UNKNOWN, ReportState, has_time  # noqa: E402
 from hgobs.atomic import write_atomic  # noqa: E402
-from hgobs.config import fingerprint_key_setting, profile_setting  # noqa: E402
+from hgobs.config import fingerprint_key_setting  # noqa: E402
 from hgobs.diagnosis.catalog import CATEGORIES  # noqa: E402
 from hgobs.errors import ConfigError  # noqa: E402
 from hgobs.options import FORMAT_SUFFIXES, format_for  # noqa: E402
 from hgobs.options import parse_time as _parse_time  # noqa: E402
-from hgobs.profiles import Profile, ProfileSet, profile_from_token_urls  # noqa: E402
+from hgobs.profiles import Profile  # noqa: E402
 from hgobs.progress import Progress  # noqa: E402
 from hgobs.readers import Item, ReadContext, read_paths  # noqa: E402
-from hgobs.redaction import Fingerprinter  # noqa: E402
 from hgobs.reports import counted, render  # noqa: E402
+from hgobs.runsetup import AnalysisWarning  # noqa: E402
+from hgobs.runsetup import client_fingerprint as _client_fp  # noqa: E402
+from hgobs.runsetup import read_context as _context  # noqa: E402
+from hgobs.runsetup import token_urls_of as _urls  # noqa: E402
+from hgobs.runsetup import trusting as _trusting  # noqa: E402
+from hgobs.runsetup import warn_notice as _warn_notice  # noqa: E402
 from hgobs.secretshape import is_secret_shaped  # noqa: E402
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class AnalysisWarning(UserWarning):
-    """Something about a run the caller should know that does not stop it: files in a folder
-    that are not logs (left out), a client id that cannot be compared with the records."""
 
 
 class ClientIdMismatchWarning(AnalysisWarning):
@@ -226,32 +226,11 @@ def verdict_of(judged: Classified) -> ClassifiedRecord:
                             tuple(r.get("also") or ()))
 
 
-def _warn_notice(name: str, count: int) -> None:
-    """What ``classify`` does with a notice the report would carry: the history cap's as an
-    ``AnalysisWarning`` (late records are warned about per file already)."""
-    if name == "history_overflowed":
-        warnings.warn(f"{counted(count, 'history entry', 'history entries')} dropped by the "
-                      "memory cap before their horizon: a verdict that needs history (reuse, "
-                      "token age) may be missed", AnalysisWarning, stacklevel=2)
-
-
 def _plain_name(name: str) -> bool:
     """A profile name safe to repeat: letters, digits, ``._-``, at most 40, not secret-shaped
     (a record's ``profile`` field may hold anything)."""
     return 0 < len(name) <= 40 and all(c.isascii() and (c.isalnum() or c in "._-") for c in name) \
         and not is_secret_shaped(name)
-
-
-def _trusting(client_id: str | None, rejudge: bool) -> bool:
-    """Whether a verdict capture stamped under these rules may be kept (``judge``'s
-    ``trust``): not with ``rejudge``, nor with a client id (the judge then adds facts the stamp
-    did not see). A profile or token URLs need no exception: the stamp names the profile it was
-    made under (``hgobs.diagnosis.stamp.stamp_matches``)."""
-    return not (rejudge or client_id)
-
-
-def _urls(token_urls: Iterable[str]) -> tuple[str, ...]:
-    return (token_urls,) if isinstance(token_urls, str) else tuple(token_urls)
 
 
 def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: str | None,
@@ -304,36 +283,6 @@ def read_warnings(ctx: ReadContext, ignored: list[str],
         warnings.warn(f"left out {counted(len(ignored), 'file')} found in folders that are not "
                       f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
                       AnalysisWarning, stacklevel=4)
-
-
-def _context(profile: str | Profile | None, token_urls: Iterable[str], client_id: str | None,
-             fingerprint_key: str | bytes | None) -> ReadContext:
-    """What the readers need: the profile, the client id and the fingerprinter (under the
-    analysis key, else a random one); lean items (``ReadContext.lean``). Raises
-    ``ProfileError``/``ConfigError``."""
-    urls = _urls(token_urls)
-    prof: Profile | ProfileSet
-    if urls:
-        prof = profile_from_token_urls(urls)
-    elif isinstance(profile, (Profile, ProfileSet)):
-        prof = profile
-    else:
-        prof = profile_setting(profile, auto=True)
-    key = fingerprint_key_setting(fingerprint_key)
-    if client_id and key is None:
-        warnings.warn("--client-id needs HGOBS_FINGERPRINT_KEY (the key the records were made "
-                      "with) to compare fingerprints; ignoring it", AnalysisWarning,
-                      stacklevel=3)
-    return ReadContext(profile=prof, client_id=client_id, fingerprint=Fingerprinter(key),
-                       lean=True)  # the report and the verdicts read the analysis's fields
-
-
-def _client_fp(client_id: str | None, key: str | bytes | None) -> str | None:
-    """The keyed fingerprint of ``client_id`` under the analysis key (None without either)."""
-    secret = fingerprint_key_setting(key)
-    if not client_id or secret is None:
-        return None
-    return Fingerprinter(secret)(client_id)
 
 
 def _check_client(client_fp: str | None, seen: Iterable[Any]) -> None:

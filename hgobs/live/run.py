@@ -1,7 +1,7 @@
 """A live run's verdicts: followed items, released by the watermark, through the one judge.
 
-``verdicts`` sets up reading as ``hgobs.api.classify`` does (profile, client id, trust in
-stamped verdicts), feeds the items ``hgobs.live.stream.LiveItems`` releases to
+``live_items`` sets up reading as ``hgobs.api.classify`` does (``hgobs.runsetup``: profile,
+client id, trust in stamped verdicts), feeds the items ``hgobs.live.stream.LiveItems`` releases to
 ``hgobs.analysis.classify.judge`` (whose history is bounded by time horizons and entries, so
 memory stays flat however long the run), and yields each judged item with its late flag.
 ``signals_stop`` turns Ctrl-C (SIGINT) and SIGTERM into the run's ordinary end.
@@ -19,11 +19,17 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from hgobs import api
 from hgobs.analysis.classify import Classified, judge
 from hgobs.live.stream import LiveItems
 from hgobs.readers import Item
 from hgobs.readers.base import DEFAULT_LATENESS_S
+from hgobs.runsetup import (
+    AnalysisWarning,
+    client_fingerprint,
+    read_context,
+    trusting,
+    warn_notice,
+)
 
 Judged = tuple[Classified | Item, bool]
 """A judged item (a classified record, or a skipped item) and whether it came late."""
@@ -33,21 +39,21 @@ def live_items(paths: Iterable[str], *, profile: str | None = None,
                token_urls: Iterable[str] = (), client_id: str | None = None,
                rejudge: bool = False, follow: bool = True, lateness_s: float | None = None,
                from_end: bool = False, poll_s: float | None = None,
-               on_notice: Callable[[str, int], None] = api._warn_notice
+               on_notice: Callable[[str, int], None] = warn_notice
                ) -> tuple[LiveItems, Iterator[Judged]]:
     """``(the live input, its judged items)`` for ``paths`` (options as ``hgobs.api.classify``,
     plus those of ``LiveItems``; ``on_notice`` as ``judge``'s, by default a warning). Raises
     ``ConfigError``/``ProfileError`` for a bad option, before anything is read; a path that
     does not exist yet is waited for (an ``AnalysisWarning`` says so). Call ``stop()`` on the
     live input to end the run."""
-    ctx = api._context(profile, token_urls, client_id, None)
-    client_fp = api._client_fp(client_id, None)
-    trust = api._trusting(client_id, rejudge)
+    ctx = read_context(profile, token_urls, client_id, None)
+    client_fp = client_fingerprint(client_id, None)
+    trust = trusting(client_id, rejudge)
     names = list(paths)
     missing = [p for p in names if p != "-" and not glob.has_magic(p) and not os.path.exists(p)]
     if missing and follow:
         warnings.warn(f"waiting for {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}"
-                      " to appear", api.AnalysisWarning, stacklevel=2)
+                      " to appear", AnalysisWarning, stacklevel=2)
     extra = {} if poll_s is None else {"poll_s": poll_s}
     bound = DEFAULT_LATENESS_S if lateness_s is None else lateness_s
     live = LiveItems(names, ctx, lateness_s=bound, follow=follow, from_end=from_end,
