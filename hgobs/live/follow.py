@@ -2,8 +2,8 @@
 
 A ``Follower`` reads one path (``hgobs.live.tail.Tail``) or standard input. For each file the
 path names in turn it detects the format once, from the file's head, with the readers' own
-detection (``hgobs.readers.detect``, ``past_blank``, ``past_banner``: the same answer
-``hgobs classify`` would give for the same head), then hands that format's
+detection (``hgobs.readers.detect_stream``, which ``read_file`` uses: the same answer
+``hgobs classify`` gives for the same head), then hands that format's
 ``read(stream, name, ctx)`` a stream of the complete lines appended: no second parser.
 Detection waits until the head holds ``SNIFF_BYTES`` or the file's end is reached; a head no
 reader knows is waited on (a banner may come first) until it holds ``BANNER_BYTES``.
@@ -25,16 +25,16 @@ import threading
 from typing import IO, Any
 
 from hgobs.live.tail import CHUNK, Claims, Generation, StdinGeneration, Tail
-from hgobs.readers import SNIFF_BYTES, Item, ReadContext, Reader, detect
-from hgobs.readers import UNKNOWN_FORMAT as _UNKNOWN
-from hgobs.readers.files import (
-    BANNER_BYTES,
-    BANNER_LINES,
-    READ_ERRORS,
-    past_banner,
-    past_blank,
-    read_error,
+from hgobs.readers import (
+    BANNER,
+    SNIFF_BYTES,
+    UNKNOWN_FORMAT,
+    Item,
+    ReadContext,
+    Reader,
+    detect_stream,
 )
+from hgobs.readers.files import BANNER_BYTES, BANNER_LINES, READ_ERRORS, read_error
 
 BATCH = 256
 """Items handed to the feed at once at most (fewer when the file has no more for now)."""
@@ -42,9 +42,6 @@ FEED_SIZE = 16
 """Messages the feed holds before a follower waits for the consumer."""
 COMPRESSED = ("gzip-compressed (a rotated archive?): not followed; read it with hgobs "
               "classify without --follow")
-UNKNOWN_FORMAT = _UNKNOWN
-"""The skip reason of a followed file no reader knows (the readers' own words)."""
-BANNER = "a line before the first one in a format hgobs reads (a banner or stack trace?)"
 
 
 def whole_document(reader: Reader) -> str:
@@ -69,20 +66,12 @@ def detected(head: bytes, name: str, final: bool
     if head[:2] == b"\x1f\x8b":
         return COMPRESSED
     stream: IO[bytes] = io.BufferedReader(io.BytesIO(head))  # type: ignore[arg-type]
-    first = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
-    source = stream
-    if not first.strip():
-        first, source = past_blank(stream)
+    first, reader, banner, source = detect_stream(stream, name)
     if not first or (len(first) < SNIFF_BYTES and not final):
         return WAIT
-    reader = detect(first, name)
-    banner: list[int] = []
     if reader is None:
-        found = past_banner(source, lambda h: detect(h, name))
-        if found is None:
-            whole = len(head) >= BANNER_BYTES or head.count(b"\n") >= BANNER_LINES
-            return UNKNOWN_FORMAT if whole else WAIT
-        reader, banner, source = found
+        whole = len(head) >= BANNER_BYTES or head.count(b"\n") >= BANNER_LINES
+        return UNKNOWN_FORMAT if whole else WAIT
     if reader.WHOLE_DOCUMENT:
         return whole_document(reader)
     return reader, banner, source

@@ -46,8 +46,8 @@ from hgobs.readers.files import (
 from hgobs.readers.manifest import Manifest, read_manifest
 from hgobs.readers.merge import item_time, merged
 
-__all__ = ["FOLDER_SUFFIXES", "REGISTRY", "SNIFF_BYTES", "Item", "ReadContext",
-           "Reader", "detect", "expand", "open_input", "read_paths",
+__all__ = ["BANNER", "FOLDER_SUFFIXES", "REGISTRY", "SNIFF_BYTES", "UNKNOWN_FORMAT", "Item",
+           "ReadContext", "Reader", "detect", "detect_stream", "expand", "open_input", "read_paths",
            "sniffed_head", "taken_from_folder"]
 
 REGISTRY: tuple[Reader, ...] = (jsonl, otlp, har, jaeger, zipkin, ecs, bunyan, otelconsole,
@@ -203,17 +203,8 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None,
         yield Item(f"{name}:0", reason=f"cannot open file ({read_error(exc)})")
         return
     try:
-        source = stream
-        banner: list[int] = []
         try:
-            head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
-            if not head.strip():
-                head, source = past_blank(stream)
-            reader = detect(head, name) if head else None
-            if head and reader is None:
-                found = past_banner(source, _sniffed)
-                if found is not None:
-                    reader, banner, source = found
+            head, reader, banner, source = detect_stream(stream, name)
         except READ_ERRORS as exc:
             yield Item(f"{name}:0", reason=f"cannot read file ({read_error(exc)})")
             return
@@ -235,6 +226,28 @@ def read_file(name: str, ctx: ReadContext, ignored: list[str] | None = None,
     finally:
         if name != "-":  # standard input stays open
             stream.close()
+
+
+def detect_stream(stream: IO[bytes], name: str
+                  ) -> tuple[bytes, Reader | None, list[int], IO[bytes]]:
+    """Format detection of one file, the one rule for ``read_file`` and the live followers
+    (``hgobs.live.follow``): ``(head, reader, banner, source)`` for ``stream`` (a buffered
+    binary stream at the file's start). ``head``: the first ``SNIFF_BYTES`` from the first
+    line that is not blank (empty when every line is blank); ``reader``: the reader ``detect``
+    names for it, else the first that knows a later line start (``past_banner``), else None;
+    ``banner``: the numbers of the lines before that one (each one skip); ``source``: the
+    stream to hand the reader. Raises what reading ``stream`` raises (``READ_ERRORS``)."""
+    source = stream
+    banner: list[int] = []
+    head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]  # type: ignore[attr-defined]
+    if not head.strip():
+        head, source = past_blank(stream)
+    reader = detect(head, name) if head else None
+    if head and reader is None:
+        found = past_banner(source, _sniffed)
+        if found is not None:
+            reader, banner, source = found
+    return head, reader, banner, source
 
 
 def read_paths(paths: Iterable[str], ctx: ReadContext | None = None,
