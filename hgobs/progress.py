@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO, TypeVar
 
 from hgobs.readers.files import ByteTally
+from hgobs.reports.terminal import is_terminal
 
 T = TypeVar("T")
 
@@ -41,7 +42,7 @@ class Progress:
                  width: int | None = None) -> None:
         self._stream = stream if stream is not None else sys.stderr
         if enabled is None:
-            enabled = _is_terminal(self._stream)
+            enabled = is_terminal(self._stream)
         self._bar: Any = None
         self._task: Any = None
         self._guard: _Guarded | None = None
@@ -195,11 +196,3 @@ class _Guarded:
 
     def isatty(self) -> bool:
         return True
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    """Whether ``stream`` is a terminal (False when it cannot say)."""
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError, OSError):
-        return False

@@ -33,7 +33,7 @@ def text_layout(stream: TextIO | None = None, *, to_file: bool = False,
     """
     env = os.environ if environ is None else environ
     stream = sys.stdout if stream is None else stream
-    tty = not to_file and _isatty(stream)
+    tty = not to_file and is_terminal(stream)
     columns = env.get("COLUMNS", "").strip()
     if columns.isascii() and columns.isdigit() and len(columns) < 6 and int(columns) > 0:
         width = int(columns)
@@ -44,8 +44,11 @@ def text_layout(stream: TextIO | None = None, *, to_file: bool = False,
     return {"width": width, "color": color}
 
 
-def _isatty(stream: TextIO) -> bool:
+def is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal: the one test for the text report's layout, the
+    progress display (``hgobs.progress``) and the live summary (``hgobs.live.analyze``).
+    False when it cannot say (no ``isatty``, a closed stream, an ``OSError``)."""
     try:
         return bool(stream.isatty())
-    except (AttributeError, ValueError):  # no isatty, or a closed stream
+    except (AttributeError, ValueError, OSError):
         return False
