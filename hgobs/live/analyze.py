@@ -15,43 +15,39 @@ import math
 import sys
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, TextIO
+
+import pandas as pd
 
 from hgobs import api
 from hgobs.analysis.classify import Classified
 from hgobs.analysis.state import ReportState
 from hgobs.errors import ConfigError
+from hgobs.live.options import DEFAULT_INTERVAL_S, DEFAULT_WINDOW
 from hgobs.live.run import live_items, signals_stop
 from hgobs.live.window import SlidingWindow, WindowCounts
 from hgobs.reports import counted
 from hgobs.reports.failing import FailingNow, failing_now, fix_of
+from hgobs.reports.terminal import is_terminal
+from hgobs.reports.text import failing_detail, ts
 
-DEFAULT_WINDOW = "15m"
-DEFAULT_INTERVAL_S = 2.0
 MAX_FAILING_SHOWN = 8
 """Clients failing now shown in the summary (the report lists them all)."""
 TABLE_WIDTH = 120
-SINCE = "%Y-%m-%d %H:%M:%SZ"
 """Columns from which what is failing now is a table; narrower, it is a list."""
 
 
 def window_seconds(text: str) -> float:
     """``text`` (``15m``, ``1h``, ``90s``, ``2h30m``: a pandas ``Timedelta``) in seconds.
     Raises ``ConfigError`` (option ``--window``) when it is not a positive duration."""
-    import pandas as pd
-
     try:
         seconds = pd.Timedelta(text).total_seconds()
     except (ValueError, TypeError):
         seconds = math.nan
     if not seconds > 0:
-        raise ConfigError("--window", f"{text!r} is not a duration such as 15m, 1h or 90s")
+        raise ConfigError("--window", "not a duration such as 15m, 1h or 90s")
     return seconds
-
-
-def _when(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def summary(counts: WindowCounts, failing: list[FailingNow], window: str) -> Any:
@@ -65,7 +61,7 @@ def summary(counts: WindowCounts, failing: list[FailingNow], window: str) -> Any
         return Group(head)
     rate = counts.failures / counts.attempts
     head = Text.assemble(
-        ("hgobs ", "bold"), f"last {window} to {_when(counts.end)}: ",
+        ("hgobs ", "bold"), f"last {window} to {ts(pd.Timestamp(counts.end, unit='s'))}: ",
         (counted(counts.attempts, "attempt"), "bold"), ", ",
         (f"{counted(counts.failures, 'failure')} ({rate:.0%})",
          "bold red" if counts.failures else "bold green"))
@@ -110,7 +106,7 @@ class _FailingNow:
                 for n, category in enumerate(one.categories):
                     first = n == 0
                     table.add_row(one.client if first else "",
-                                  one.since.strftime(SINCE) if first else "",
+                                  ts(one.since) if first else "",
                                   str(one.failures) if first else "",
                                   category, fix_of(category),
                                   end_section=n == len(one.categories) - 1)
@@ -118,9 +114,8 @@ class _FailingNow:
         else:
             yield Text("Failing now", "italic")
             for one in shown:
-                yield Padding(Text.assemble(
-                    (one.client, "bold"), f": {counted(one.failures, 'failure')} since "
-                    f"{one.since.strftime(SINCE)}"), (0, 0, 0, 2))
+                yield Padding(Text.assemble((one.client, "bold"), f": {failing_detail(one)}"),
+                              (0, 0, 0, 2))
                 for category in one.categories:
                     yield Padding(Text.assemble((category, "red"), f": {fix_of(category)}"),
                                   (0, 0, 0, 4))
@@ -150,7 +145,7 @@ def analyze_live(paths: Iterable[str], *, profile: str | None = None,
                               client_id=client_id, rejudge=rejudge, lateness_s=lateness_s,
                               from_end=from_end, on_notice=state.notice)
     if draw is None:
-        draw = screen.isatty()
+        draw = is_terminal(screen)
     display = _Display(screen, state, sliding, window, interval_s) if draw else None
     if display is not None:
         live.tick = display.tick

@@ -33,13 +33,19 @@ _LIVE_OPTIONS = [
 ]
 
 
+DEFAULT_WINDOW = "15m"
+"""The live summary's window of record time (``--window``)."""
+DEFAULT_INTERVAL_S = 2.0
+"""Seconds between two redraws of the live summary (``--interval``)."""
+
 _SUMMARY_OPTIONS = [
-    click.option("--window", default="15m", show_default=True, metavar="DURATION",
+    click.option("--window", default=DEFAULT_WINDOW, show_default=True, metavar="DURATION",
                  help="With --follow: the summary counts the records of this last span of "
                       "record time (15m, 1h, 90s)."),
-    click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
-                 metavar="SECONDS", help="With --follow: seconds between two redraws of the "
-                                         "summary (on a terminal)."),
+    click.option("--interval", type=click.FloatRange(min=0.1), default=DEFAULT_INTERVAL_S,
+                 show_default=True, metavar="SECONDS",
+                 help="With --follow: seconds between two redraws of the summary (on a "
+                      "terminal)."),
 ]
 
 
