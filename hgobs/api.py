@@ -33,7 +33,7 @@ require(("analyze",), "hgobs.api")  # MissingExtraError (an ImportError) without
 
 from hgobs.analysis import tables  # noqa: E402
 from hgobs.analysis.classify import Classified, gc_paused, judge  # noqa: E402
-from hgobs.analysis.state import UNKNOWN, ReportState, has_time  # noqa: E402
+from hgobs.analysis.state import ReportState, has_time  # noqa: E402
 from hgobs.atomic import write_atomic  # noqa: E402
 from hgobs.config import fingerprint_key_setting  # noqa: E402
 from hgobs.diagnosis.catalog import CATEGORIES  # noqa: E402
@@ -44,7 +44,8 @@ from hgobs.profiles import Profile  # noqa: E402
 from hgobs.progress import Progress  # noqa: E402
 from hgobs.readers import Item, ReadContext, read_paths  # noqa: E402
 from hgobs.reports import counted, render  # noqa: E402
-from hgobs.runsetup import AnalysisWarning  # noqa: E402
+from hgobs.runsetup import AnalysisWarning, ClientIdMismatchWarning  # noqa: E402
+from hgobs.runsetup import check_client as _check_client  # noqa: E402
 from hgobs.runsetup import client_fingerprint as _client_fp  # noqa: E402
 from hgobs.runsetup import read_context as _context  # noqa: E402
 from hgobs.runsetup import token_urls_of as _urls  # noqa: E402
@@ -53,11 +54,6 @@ from hgobs.runsetup import warn_notice as _warn_notice  # noqa: E402
 from hgobs.secretshape import is_secret_shaped  # noqa: E402
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class ClientIdMismatchWarning(AnalysisWarning):
-    """The client id's fingerprint is none of the records' ``client.fp``: the key or the
-    client id is not the one the records were made with (iss/sub verdicts may be wrong)."""
 
 
 class Report(tables.Report):
@@ -283,20 +279,6 @@ def read_warnings(ctx: ReadContext, ignored: list[str],
         warnings.warn(f"left out {counted(len(ignored), 'file')} found in folders that are not "
                       f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
                       AnalysisWarning, stacklevel=4)
-
-
-def _check_client(client_fp: str | None, seen: Iterable[Any]) -> None:
-    """Warn (``ClientIdMismatchWarning``) when a client id was given (``client_fp``, its
-    fingerprint) and the records carry client fingerprints (``seen``; for ``analyze`` those of
-    the report window) of which none is ``client_fp``. The verdicts are left as they are."""
-    fps = {str(v) for v in seen if v is not None and v != UNKNOWN}
-    if client_fp is None or not fps or client_fp in fps:
-        return
-    warnings.warn(f"the fingerprint of --client-id under HGOBS_FINGERPRINT_KEY is none of the "
-                  f"{counted(len(fps), 'client fingerprint')} (client.fp) of the records: the "
-                  "key or the client id is not the one the records were made with, so the "
-                  "iss/sub judgements against the client id (such as invalid_client_id) may be "
-                  "wrong", ClientIdMismatchWarning, stacklevel=3)
 
 
 def parse_time(value: datetime | str, option: str = "time", now: datetime | None = None

@@ -64,15 +64,13 @@ def _say_skipped(report: api.Report, fmt: str, output: str | None) -> None:
 
 
 def _say(caught: Iterable[warnings.WarningMessage]) -> None:
-    """Each ``AnalysisWarning`` caught, one line on stderr (a client id mismatch as a
-    ``warning:``); other warnings as Python shows them."""
+    """Each ``AnalysisWarning`` caught, one line on stderr after its class's ``said_as`` (a
+    client id mismatch as a ``warning:``); other warnings as Python shows them."""
     from hgobs import api
 
     for w in caught:
-        if issubclass(w.category, api.ClientIdMismatchWarning):
-            say(f"hgobs: warning: {w.message}")
-        elif issubclass(w.category, api.AnalysisWarning):
-            say(f"hgobs: {w.message}")
+        if issubclass(w.category, api.AnalysisWarning):
+            say(f"{w.category.said_as}{w.message}")
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 

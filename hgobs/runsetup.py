@@ -1,10 +1,12 @@
 """What a run of the analyzer reads and judges with, shared by ``hgobs.api`` and ``hgobs.live``.
 
 One definition each of: the readers' context for a run's options (``read_context``), the
-client id's keyed fingerprint (``client_fingerprint``), whether verdicts stamped at capture
-may be kept (``trusting``), and what a run without a report does with the judge's notices
-(``warn_notice``); with ``AnalysisWarning``, the warning they raise. ``hgobs.api`` re-exports
-``AnalysisWarning`` (its public home) and keeps the others under its former private names.
+client id's keyed fingerprint (``client_fingerprint``) and the check of it against the
+records' (``check_client``), whether verdicts stamped at capture may be kept (``trusting``),
+and what a run without a report does with the judge's notices (``warn_notice``); with the
+warnings they raise. ``hgobs.api`` re-exports ``AnalysisWarning`` and
+``ClientIdMismatchWarning`` (their public home) and keeps the functions under its former
+private names.
 Needs the ``analyze`` extra (through ``hgobs.reports``).
 """
 
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from typing import Any
 
+from hgobs.analysis.state import UNKNOWN
 from hgobs.config import fingerprint_key_setting, profile_setting
 from hgobs.profiles import Profile, ProfileSet, profile_from_token_urls
 from hgobs.readers import ReadContext
@@ -22,7 +26,17 @@ from hgobs.reports import counted
 
 class AnalysisWarning(UserWarning):
     """Something about a run the caller should know that does not stop it: files in a folder
-    that are not logs (left out), a client id that cannot be compared with the records."""
+    that are not logs (left out), a client id that cannot be compared with the records.
+    ``said_as``: what the command line writes before its message on standard error."""
+
+    said_as = "hgobs: "
+
+
+class ClientIdMismatchWarning(AnalysisWarning):
+    """The client id's fingerprint is none of the records' ``client.fp``: the key or the
+    client id is not the one the records were made with (iss/sub verdicts may be wrong)."""
+
+    said_as = "hgobs: warning: "
 
 
 def token_urls_of(token_urls: Iterable[str]) -> tuple[str, ...]:
@@ -79,3 +93,17 @@ def warn_notice(name: str, count: int) -> None:
         warnings.warn(f"{counted(count, 'history entry', 'history entries')} dropped by the "
                       "memory cap before their horizon: a verdict that needs history (reuse, "
                       "token age) may be missed", AnalysisWarning, stacklevel=2)
+
+
+def check_client(client_fp: str | None, seen: Iterable[Any]) -> None:
+    """Warn (``ClientIdMismatchWarning``) when a client id was given (``client_fp``, its
+    fingerprint) and the records carry client fingerprints (``seen``; for ``analyze`` those of
+    the report window) of which none is ``client_fp``. The verdicts are left as they are."""
+    fps = {str(v) for v in seen if v is not None and v != UNKNOWN}
+    if client_fp is None or not fps or client_fp in fps:
+        return
+    warnings.warn(f"the fingerprint of --client-id under HGOBS_FINGERPRINT_KEY is none of the "
+                  f"{counted(len(fps), 'client fingerprint')} (client.fp) of the records: the "
+                  "key or the client id is not the one the records were made with, so the "
+                  "iss/sub judgements against the client id (such as invalid_client_id) may be "
+                  "wrong", ClientIdMismatchWarning, stacklevel=3)

@@ -31,6 +31,7 @@ from hgobs.reports import counted
 from hgobs.reports.failing import FailingNow, failing_now, fix_of
 from hgobs.reports.terminal import is_terminal
 from hgobs.reports.text import failing_detail, ts
+from hgobs.runsetup import check_client, client_fingerprint
 
 MAX_FAILING_SHOWN = 8
 """Clients failing now shown in the summary (the report lists them all)."""
@@ -131,7 +132,8 @@ def analyze_live(paths: Iterable[str], *, profile: str | None = None,
                  window: str = DEFAULT_WINDOW, interval_s: float = DEFAULT_INTERVAL_S,
                  screen: TextIO | None = None, draw: bool | None = None) -> api.Report:
     """Follow ``paths`` (see module doc) until stopped; returns the ``Report`` of everything
-    read. ``screen`` (default standard output) gets the summary when ``draw`` (default:
+    read, after the client id check ``hgobs.api.analyze`` makes (``ClientIdMismatchWarning``).
+    ``screen`` (default standard output) gets the summary when ``draw`` (default:
     whether ``screen`` is a terminal). Options as ``hgobs.api.analyze`` and
     ``hgobs.live.run.live_items``; ``window`` (a duration, ``window_seconds``) and
     ``interval_s`` (seconds between redraws). Raises ``ConfigError``/``ProfileError`` for a
@@ -163,7 +165,9 @@ def analyze_live(paths: Iterable[str], *, profile: str | None = None,
                 display.close()
     if live.watermark.late:
         state.notice("late_records", live.watermark.late)
-    return api.report_of(state)
+    report = api.report_of(state)
+    check_client(client_fingerprint(client_id, None), report.breakdown["client"]["value"])
+    return report
 
 
 class _Display:

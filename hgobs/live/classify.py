@@ -21,6 +21,7 @@ from hgobs import api
 from hgobs.analysis.classify import Classified
 from hgobs.live.run import live_items, signals_stop
 from hgobs.reports import counted
+from hgobs.runsetup import check_client, client_fingerprint
 
 
 def classify_live(paths: Iterable[str], *, profile: str | None = None,
@@ -29,12 +30,14 @@ def classify_live(paths: Iterable[str], *, profile: str | None = None,
                   from_end: bool = False, out: TextIO | None = None,
                   err: TextIO | None = None) -> tuple[int, int, int]:
     """Print the verdicts of ``paths`` as they come (see module doc) to ``out`` (default
-    standard output), skips to ``err``; returns ``(classified, skipped, late)``. Options as
+    standard output), skips to ``err``, then the totals and the client id check
+    ``hgobs.api.classify`` makes; returns ``(classified, skipped, late)``. Options as
     ``hgobs.live.run.live_items`` (``lateness_s`` None: ``DEFAULT_LATENESS_S``); raises what
     it raises for a bad option."""
     out = out or sys.stdout
     err = err or sys.stderr
     classified = skipped = 0
+    clients: set[Any] = set()
     with warnings.catch_warnings():
         warnings.simplefilter("always", api.AnalysisWarning)
         warnings.showwarning = _say_now(err)
@@ -46,6 +49,7 @@ def classify_live(paths: Iterable[str], *, profile: str | None = None,
                 for one, late in judged:
                     if isinstance(one, Classified):
                         classified += 1
+                        clients.add(one.record.get("client.fp"))
                         verdict = api.verdict_of(one).as_dict()
                         if late:
                             verdict["late"] = True
@@ -60,21 +64,23 @@ def classify_live(paths: Iterable[str], *, profile: str | None = None,
                 _quiet(out)
             finally:
                 judged.close()
-    late = live.watermark.late
-    err.write(f"hgobs: {classified + skipped} read, {classified} classified, {skipped} skipped"
-              + (f", {counted(late, 'record')} late (beyond --lateness)" if late else "")
-              + "\n")
+        late = live.watermark.late
+        err.write(f"hgobs: {classified + skipped} read, {classified} classified, "
+                  f"{skipped} skipped"
+                  + (f", {counted(late, 'record')} late (beyond --lateness)" if late else "")
+                  + "\n")
+        check_client(client_fingerprint(client_id, None), clients)  # after the totals
     return classified, skipped, late
 
 
 def _say_now(err: TextIO) -> Any:
     """A ``warnings.showwarning`` that says an ``AnalysisWarning`` on ``err`` at once (a
-    live run has no end to keep it for), as ``hgobs: <message>``."""
+    live run has no end to keep it for), after its class's ``said_as`` (``hgobs: ``)."""
     shown = warnings.showwarning
 
     def show(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
         if isinstance(category, type) and issubclass(category, api.AnalysisWarning):
-            err.write(f"hgobs: {message}\n")
+            err.write(f"{category.said_as}{message}\n")
             err.flush()
         else:
             shown(message, category, *args, **kwargs)

@@ -100,8 +100,36 @@ def test_summary_is_drawn_and_ctrl_c_prints_the_report(tmp_path):
 def test_off_a_terminal_only_the_report_is_printed(tmp_path):
     log = tmp_path / "app.log"
     log.write_text("".join(sample_lines()[:4]), encoding="utf-8")
+    code, out, err = _read_then_stopped(log, "--format", "json")
+    assert code == 0, err
+    import json
+
+    report = json.loads(out)
+    assert report["totals"]["classified"] == 4
+
+
+def test_a_client_id_in_no_record_is_warned_about_as_without_follow(tmp_path, monkeypatch):
+    """analyze --follow --client-id under another key than the records': the warning
+    hgobs analyze gives, once, after the report."""
+    from hgobs.emulator.scenarios.exchange import MAIN
+
+    monkeypatch.setenv("HGOBS_FINGERPRINT_KEY", "not-the-records-key")
+    log = tmp_path / "app.log"
+    log.write_text("".join(sample_lines()), encoding="utf-8")
+    code, out, err = _read_then_stopped(log, "--client-id", MAIN.client_id)
+    assert code == 0, err
+    assert "hgobs report: 54 records read" in out
+    assert err.count("hgobs: warning:") == 1
+    assert err.splitlines()[-1].startswith(
+        "hgobs: warning: the fingerprint of --client-id under HGOBS_FINGERPRINT_KEY is none of "
+        "the 3 client fingerprints (client.fp) of the records")
+
+
+def _read_then_stopped(log: os.PathLike[str], *args: str) -> tuple[int, str, str]:
+    """``hgobs analyze --follow LOG ARGS`` off a terminal, stopped by SIGINT once it has the
+    file open: ``(exit code, standard output, standard error)``."""
     proc = subprocess.Popen([sys.executable, "-m", "hgobs.cli", "analyze", "--follow",
-                             "--format", "json", str(log)], stdout=subprocess.PIPE,
+                             str(log), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         # Nothing is printed while it runs: wait until it has read the file (its stdout stays
@@ -116,11 +144,7 @@ def test_off_a_terminal_only_the_report_is_printed(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, err
-    import json
-
-    report = json.loads(out)
-    assert report["totals"]["classified"] == 4
+    return proc.returncode, out, err
 
 
 def _has_open(pid: int, path: os.PathLike[str]) -> bool:

@@ -46,3 +46,25 @@ def test_standard_input_from_a_file_is_read_as_a_file(tmp_path):
         os.close(write_end)
         assert is_stream(pipe)
     assert not is_stream(io.BytesIO(b""))
+
+
+def test_a_client_id_in_no_record_is_warned_about_after_the_totals(monkeypatch):
+    """classify - with --client-id under another key than the records': the totals, then
+    the warning hgobs classify gives (one line, said as a warning)."""
+    from hgobs.emulator.scenarios.exchange import MAIN
+    from hgobs.live.classify import classify_live
+    from tests.live.kit import SAMPLES
+
+    monkeypatch.setenv("HGOBS_FINGERPRINT_KEY", "not-the-records-key")
+    out, err = io.StringIO(), io.StringIO()
+    with open(SAMPLES, encoding="utf-8") as stdin:
+        monkeypatch.setattr("sys.stdin", stdin)
+        counts = classify_live(["-"], client_id=MAIN.client_id, follow=False, out=out, err=err)
+    assert counts == (54, 0, 0)
+    assert len(out.getvalue().splitlines()) == 54
+    assert err.getvalue().splitlines()[-2:] == [
+        "hgobs: 54 read, 54 classified, 0 skipped",
+        "hgobs: warning: the fingerprint of --client-id under HGOBS_FINGERPRINT_KEY is none of "
+        "the 3 client fingerprints (client.fp) of the records: the key or the client id is not "
+        "the one the records were made with, so the iss/sub judgements against the client id "
+        "(such as invalid_client_id) may be wrong"]
