@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hgobs import __version__
-from hgobs.cliparts import IsoTime, LazyGroup, say
+from hgobs.cliparts import IsoTime, LazyGroup, classify_totals, say, skipped_line
 from hgobs.diagnosis.catalog import CATALOG
 from hgobs.errors import ConfigError, HgobsError, ProfileError
 from hgobs.live.options import is_stream, live_options, summary_options
@@ -249,13 +249,12 @@ def classify_command(paths: tuple[str, ...], profile: str | None, token_urls: tu
                                     client_id=client_id, rejudge=rejudge):
             if isinstance(verdict, api.Skipped):
                 skipped += 1
-                say(f"{verdict.source}: skipped: {verdict.reason}")
+                say(skipped_line(verdict.source, verdict.reason))
             else:
                 classified += 1
                 click.echo(json.dumps(verdict.as_dict()))
     _say(w for w in caught if not issubclass(w.category, api.ClientIdMismatchWarning))
-    say(f"hgobs: {classified + skipped} read, {classified} classified, "
-        f"{skipped} skipped")
+    say(classify_totals(classified, skipped))
     _say(w for w in caught if issubclass(w.category, api.ClientIdMismatchWarning))
 
 

@@ -1,4 +1,4 @@
-"""Parts of the ``hgobs`` command line that load nothing heavy: time option, group, notes.
+"""Parts of the ``hgobs`` command line that load nothing heavy: time option, group, notes, lines said.
 
 ``hgobs --help``, each command's ``--help`` and shell completion use only these and click; the
 analyzer (pandas) and the emulator (its web stack) are imported when a command runs.
@@ -13,6 +13,7 @@ import click
 
 from hgobs.errors import ConfigError
 from hgobs.options import parse_time
+from hgobs.reports import counted
 
 EMULATE_HELP = ("Run a local Health Gorilla-like auth server (sandbox and production) until "
                 "Ctrl-C.")
@@ -28,6 +29,19 @@ def say(message: str) -> None:
         click.echo(message, err=True)
     except (OSError, ValueError):
         pass
+
+
+def skipped_line(source: str, reason: object) -> str:
+    """What ``hgobs classify`` (live or not) says on standard error of an input unit that is
+    not a record: ``<file>:<line>: skipped: <reason>``."""
+    return f"{source}: skipped: {reason}"
+
+
+def classify_totals(classified: int, skipped: int, late: int = 0) -> str:
+    """The last line of ``hgobs classify`` (live or not): units read, records classified,
+    units skipped, and with ``late`` the records that came later than ``--lateness``."""
+    return (f"hgobs: {classified + skipped} read, {classified} classified, {skipped} skipped"
+            + (f", {counted(late, 'record')} late (beyond --lateness)" if late else ""))
 
 
 class IsoTime(click.ParamType):

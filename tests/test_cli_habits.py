@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import hgobs
 from hgobs import api
 from hgobs.cli import cli
-from hgobs.cliparts import EMULATE_HELP, LazyGroup
+from hgobs.cliparts import EMULATE_HELP, LazyGroup, classify_totals, skipped_line
 from hgobs.dispatch import COMMANDS
 from hgobs.errors import ConfigError
 from hgobs.options import format_for, format_named, parse_time, relative_seconds
@@ -205,3 +205,12 @@ def test_a_time_the_analyzer_cannot_hold_is_a_usage_error(tmp_path, text):
         hgobs.analyze(path, until=datetime(1500, 1, 1, tzinfo=timezone.utc))
     assert parse_time("1677-09-22", now=NOW).year == 1677  # the ends are times
     assert parse_time("2262-04-10T23:59:59Z", now=NOW).year == 2262
+
+
+def test_classify_says_its_totals_and_skips_in_one_wording_live_or_not():
+    """The lines hgobs classify and hgobs classify --follow both say on standard error."""
+    assert classify_totals(5, 2) == "hgobs: 7 read, 5 classified, 2 skipped"
+    assert classify_totals(5, 0, late=1) == \
+        "hgobs: 5 read, 5 classified, 0 skipped, 1 record late (beyond --lateness)"
+    assert classify_totals(5, 0, late=3).endswith(", 3 records late (beyond --lateness)")
+    assert skipped_line("app.log:3", "not JSON") == "app.log:3: skipped: not JSON"

@@ -19,8 +19,8 @@ from typing import Any, TextIO
 
 from hgobs import api
 from hgobs.analysis.classify import Classified
+from hgobs.cliparts import classify_totals, skipped_line
 from hgobs.live.run import live_items, signals_stop
-from hgobs.reports import counted
 from hgobs.runsetup import check_client, client_fingerprint
 
 
@@ -57,7 +57,7 @@ def classify_live(paths: Iterable[str], *, profile: str | None = None,
                         out.flush()
                     else:
                         skipped += 1
-                        err.write(f"{one.source}: skipped: {one.reason}\n")
+                        err.write(skipped_line(one.source, one.reason) + "\n")
                         err.flush()
             except BrokenPipeError:  # the output's reader went away (| head): stop quietly
                 live.stop()
@@ -65,10 +65,7 @@ def classify_live(paths: Iterable[str], *, profile: str | None = None,
             finally:
                 judged.close()
         late = live.watermark.late
-        err.write(f"hgobs: {classified + skipped} read, {classified} classified, "
-                  f"{skipped} skipped"
-                  + (f", {counted(late, 'record')} late (beyond --lateness)" if late else "")
-                  + "\n")
+        err.write(classify_totals(classified, skipped, late) + "\n")
         check_client(client_fingerprint(client_id, None), clients)  # after the totals
     return classified, skipped, late
 
