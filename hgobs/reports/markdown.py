@@ -11,6 +11,7 @@ from hgobs.analysis.tables import Report
 from hgobs.reports.failing import as_of, failing_now, fixes_for
 from hgobs.reports.text import (
     MAX_FAILING_SHOWN,
+    NO_FAILURES,
     NOTHING_FAILING,
     failing_detail,
     no_comparison,
@@ -83,8 +84,7 @@ def failing_section(report: Report) -> list[str]:
     items = failing_now(report)
     out = ["## Failing now", ""]
     if not items:
-        return [*out, NOTHING_FAILING if not report.categories.empty
-                else "Nothing is failing now: no failures found.", ""]
+        return [*out, NOTHING_FAILING if not report.categories.empty else NO_FAILURES, ""]
     out += [f"As of the last failure read ({ts(as_of(report))}):", ""]
     for item in items[:MAX_FAILING_SHOWN]:
         out.append(f"- {code(item.client)}: {inline(failing_detail(item))}")

@@ -123,8 +123,8 @@ def failing_detail(item: FailingNow) -> str:
 
 
 def failing_lines(item: FailingNow) -> tuple[str, list[tuple[str, str]]]:
-    """The headline of one client failing now (client, then ``failing_detail``) and its
-    ``(category, fix)`` pairs, shared by the text and Markdown reports."""
+    """The headline of one client failing now (client, then ``failing_detail``, which the
+    Markdown report and the live summary use too) and its ``(category, fix)`` pairs."""
     return f"{item.client}: {failing_detail(item)}", fixes_for(item.categories)
 
 
@@ -136,13 +136,16 @@ def failing_title(report: Report) -> str:
 
 NOTHING_FAILING = ("Nothing is failing now: every failure was followed by a successful token "
                    "exchange of its client.")
+NO_FAILURES = "Nothing is failing now: no failures found."
+"""What "Failing now" says of a report with no failure at all (``NOTHING_FAILING`` when every
+failure was followed by a success)."""
 
 
 def _failing(console: Console, report: Report) -> None:
     items = failing_now(report)
     if not items:
-        console.print(Text(NOTHING_FAILING if not report.categories.empty
-                           else "Nothing is failing now: no failures found.", style=GOOD))
+        console.print(Text(NOTHING_FAILING if not report.categories.empty else NO_FAILURES,
+                           style=GOOD))
         return
     console.print(Text(failing_title(report) + ":", style=TITLE))
     for item in items[:MAX_FAILING_SHOWN]:
