@@ -21,7 +21,6 @@ error as a note (files left out of a folder, a client id that cannot be checked)
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
@@ -43,15 +42,18 @@ from hgobs.options import parse_time as _parse_time  # noqa: E402
 from hgobs.profiles import Profile  # noqa: E402
 from hgobs.progress import Progress  # noqa: E402
 from hgobs.readers import Item, ReadContext, read_paths  # noqa: E402
-from hgobs.reports import counted, render  # noqa: E402
-from hgobs.runsetup import AnalysisWarning, ClientIdMismatchWarning  # noqa: E402
+from hgobs.reports import render  # noqa: E402
+from hgobs.runsetup import (  # noqa: E402
+    AnalysisWarning,
+    ClientIdMismatchWarning,
+    read_warnings,
+)
 from hgobs.runsetup import check_client as _check_client  # noqa: E402
 from hgobs.runsetup import client_fingerprint as _client_fp  # noqa: E402
 from hgobs.runsetup import read_context as _context  # noqa: E402
 from hgobs.runsetup import token_urls_of as _urls  # noqa: E402
 from hgobs.runsetup import trusting as _trusting  # noqa: E402
 from hgobs.runsetup import warn_notice as _warn_notice  # noqa: E402
-from hgobs.secretshape import is_secret_shaped  # noqa: E402
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -153,9 +155,10 @@ def analyze(paths: PathLike | Iterable[PathLike], *, profile: str | Profile | No
     trust = _trusting(client_id, rejudge)
     if workers is not None or scheduler is not None:  # the dask extra's (MissingExtraError)
         from hgobs.cluster import on_cluster
-        on_cluster(paths, state, ctx, (profile, _urls(token_urls), client_id, client_fp, trust,
-                   fingerprint_key_setting(fingerprint_key)), workers, scheduler,
-                   storage_options, progress, (_context, read_warnings))
+        on_cluster(paths, state, ctx, profile=profile, token_urls=_urls(token_urls),
+                   client_id=client_id, client_fp=client_fp, trust=trust,
+                   key=fingerprint_key_setting(fingerprint_key), workers=workers,
+                   scheduler=scheduler, storage_options=storage_options, progress=progress)
     else:
         for judged in _judged(paths, ctx, client_fp, trust, progress=progress,
                               on_notice=state.notice):
@@ -222,13 +225,6 @@ def verdict_of(judged: Classified) -> ClassifiedRecord:
                             tuple(r.get("also") or ()))
 
 
-def _plain_name(name: str) -> bool:
-    """A profile name safe to repeat: letters, digits, ``._-``, at most 40, not secret-shaped
-    (a record's ``profile`` field may hold anything)."""
-    return 0 < len(name) <= 40 and all(c.isascii() and (c.isalnum() or c in "._-") for c in name) \
-        and not is_secret_shaped(name)
-
-
 def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: str | None,
             trust: bool, *,
             progress: Progress | None = None,
@@ -244,41 +240,6 @@ def _judged(paths: PathLike | Iterable[PathLike], ctx: ReadContext, client_fp: s
         yield from judge(progress.track(items, ctx.tally) if progress else items, ctx.profiles,
                          client_fp, trust=trust, on_notice=on_notice)
     read_warnings(ctx, ignored, on_notice)
-
-
-def read_warnings(ctx: ReadContext, ignored: list[str],
-                  on_notice: Callable[[str, int], None] | None) -> None:
-    """The ``AnalysisWarning``s of what reading found (``_judged``; ``hgobs.cluster``)."""
-    if ctx.repeated:
-        warnings.warn(f"read once: {counted(len(ctx.repeated), 'input')} naming a file already "
-                      f"read ({', '.join(ctx.repeated[:3])}{' ...' if len(ctx.repeated) > 3 else ''})",
-                      AnalysisWarning, stacklevel=4)
-    if ctx.late_records and on_notice is not None:
-        on_notice("late_records", ctx.late_records)
-    for name, late in sorted(ctx.late.items())[:5]:
-        warnings.warn(f"{counted(late, 'record')} in {name} came more than {ctx.lateness_s:g} s "
-                      "behind a later time read before them (judged where they stand)",
-                      AnalysisWarning, stacklevel=4)
-    if ctx.reorder_full:
-        warnings.warn(f"the reorder buffer of {counted(len(ctx.reorder_full), 'file')} filled "
-                      f"({ctx.max_buffered} records): the earliest were judged then, and later "
-                      "records before them count as out of time order", AnalysisWarning,
-                      stacklevel=4)
-    if len(ctx.late) > 5:
-        warnings.warn(f"... and {counted(len(ctx.late) - 5, 'more file')} with records out of "
-                      "time order", AnalysisWarning, stacklevel=4)
-    if ctx.profiles.unknown_names and ctx.profiles.unknown is not None:
-        shown = sorted(n for n in ctx.profiles.unknown_names if _plain_name(n))
-        warnings.warn(f"records name {counted(len(ctx.profiles.unknown_names), 'profile')} that "
-                      f"is not built in ({', '.join(shown) or 'names not shown'}): judged under "
-                      f"{ctx.profiles.unknown.name}; pass --profile FILE (the profile TOML they "
-                      "were captured with) to judge them under it", AnalysisWarning, stacklevel=4)
-    for folder, note in sorted(ctx.notes.items()):  # a folder's own word on what it holds
-        warnings.warn(f"about {folder}: {note}", AnalysisWarning, stacklevel=4)
-    if ignored:
-        warnings.warn(f"left out {counted(len(ignored), 'file')} found in folders that are not "
-                      f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
-                      AnalysisWarning, stacklevel=4)
 
 
 def parse_time(value: datetime | str, option: str = "time", now: datetime | None = None

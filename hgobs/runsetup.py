@@ -3,8 +3,9 @@
 One definition each of: the readers' context for a run's options (``read_context``), the
 client id's keyed fingerprint (``client_fingerprint``) and the check of it against the
 records' (``check_client``), whether verdicts stamped at capture may be kept (``trusting``),
-and what a run without a report does with the judge's notices (``warn_notice``); with the
-warnings they raise. ``hgobs.api`` re-exports ``AnalysisWarning`` and
+what a run without a report does with the judge's notices (``warn_notice``), and the
+warnings of what reading found (``read_warnings``); with the warnings they raise (used by
+``hgobs.cluster`` too). ``hgobs.api`` re-exports ``AnalysisWarning`` and
 ``ClientIdMismatchWarning`` (their public home) and keeps the functions under its former
 private names.
 Needs the ``analyze`` extra (through ``hgobs.reports``).
@@ -13,7 +14,7 @@ Needs the ``analyze`` extra (through ``hgobs.reports``).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from hgobs.analysis.state import UNKNOWN
@@ -22,6 +23,7 @@ from hgobs.profiles import Profile, ProfileSet, profile_from_token_urls
 from hgobs.readers import ReadContext
 from hgobs.redaction import Fingerprinter
 from hgobs.reports import counted
+from hgobs.secretshape import is_secret_shaped
 
 
 class AnalysisWarning(UserWarning):
@@ -107,3 +109,48 @@ def check_client(client_fp: str | None, seen: Iterable[Any]) -> None:
                   "key or the client id is not the one the records were made with, so the "
                   "iss/sub judgements against the client id (such as invalid_client_id) may be "
                   "wrong", ClientIdMismatchWarning, stacklevel=3)
+
+
+def _plain_name(name: str) -> bool:
+    """A profile name safe to repeat: letters, digits, ``._-``, at most 40, not secret-shaped
+    (a record's ``profile`` field may hold anything)."""
+    return 0 < len(name) <= 40 and all(c.isascii() and (c.isalnum() or c in "._-") for c in name) \
+        and not is_secret_shaped(name)
+
+
+def read_warnings(ctx: ReadContext, ignored: list[str],
+                  on_notice: Callable[[str, int], None] | None) -> None:
+    """The ``AnalysisWarning``s of what reading found, said when a run ends (``hgobs.api``,
+    ``hgobs.cluster``): files read once, records out of time order, full reorder buffers,
+    profiles not built in, folder notes, files left out; ``on_notice`` gets the late records'
+    count the report carries."""
+    if ctx.repeated:
+        warnings.warn(f"read once: {counted(len(ctx.repeated), 'input')} naming a file already "
+                      f"read ({', '.join(ctx.repeated[:3])}{' ...' if len(ctx.repeated) > 3 else ''})",
+                      AnalysisWarning, stacklevel=4)
+    if ctx.late_records and on_notice is not None:
+        on_notice("late_records", ctx.late_records)
+    for name, late in sorted(ctx.late.items())[:5]:
+        warnings.warn(f"{counted(late, 'record')} in {name} came more than {ctx.lateness_s:g} s "
+                      "behind a later time read before them (judged where they stand)",
+                      AnalysisWarning, stacklevel=4)
+    if ctx.reorder_full:
+        warnings.warn(f"the reorder buffer of {counted(len(ctx.reorder_full), 'file')} filled "
+                      f"({ctx.max_buffered} records): the earliest were judged then, and later "
+                      "records before them count as out of time order", AnalysisWarning,
+                      stacklevel=4)
+    if len(ctx.late) > 5:
+        warnings.warn(f"... and {counted(len(ctx.late) - 5, 'more file')} with records out of "
+                      "time order", AnalysisWarning, stacklevel=4)
+    if ctx.profiles.unknown_names and ctx.profiles.unknown is not None:
+        shown = sorted(n for n in ctx.profiles.unknown_names if _plain_name(n))
+        warnings.warn(f"records name {counted(len(ctx.profiles.unknown_names), 'profile')} that "
+                      f"is not built in ({', '.join(shown) or 'names not shown'}): judged under "
+                      f"{ctx.profiles.unknown.name}; pass --profile FILE (the profile TOML they "
+                      "were captured with) to judge them under it", AnalysisWarning, stacklevel=4)
+    for folder, note in sorted(ctx.notes.items()):  # a folder's own word on what it holds
+        warnings.warn(f"about {folder}: {note}", AnalysisWarning, stacklevel=4)
+    if ignored:
+        warnings.warn(f"left out {counted(len(ignored), 'file')} found in folders that are not "
+                      f"logs: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
+                      AnalysisWarning, stacklevel=4)

@@ -16,7 +16,7 @@ that differ), ``progress`` (progress events), ``run`` (the client's side).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from hgobs.extras import require
@@ -26,30 +26,26 @@ require(("analyze", "dask"), "hgobs analyze --workers/--scheduler")
 from hgobs.analysis.state import ReportState  # noqa: E402
 from hgobs.progress import Progress  # noqa: E402
 from hgobs.readers import ReadContext  # noqa: E402
+from hgobs.runsetup import read_warnings  # noqa: E402
 
 __all__ = ["on_cluster"]
 
 
-def on_cluster(paths: Any, state: ReportState, ctx: ReadContext, how: tuple[Any, ...],
-               workers: int | None, scheduler: str | None,
-               storage_options: Mapping[str, Any] | None, progress: Progress | None,
-               hooks: tuple[Callable[..., ReadContext], Callable[..., None]]) -> None:
+def on_cluster(paths: Any, state: ReportState, ctx: ReadContext, *, profile: Any,
+               token_urls: tuple[str, ...], client_id: str | None, client_fp: str | None,
+               trust: bool, key: bytes | None, workers: int | None, scheduler: str | None,
+               storage_options: Mapping[str, Any] | None, progress: Progress | None) -> None:
     """``hgobs.api.analyze``'s cluster run: reduce ``paths`` into ``state`` and warn
-    (``AnalysisWarning``) as a local run does. ``how`` is ``(profile, token URLs, client id,
-    client fingerprint, trust, fingerprint key)``; the key stays in this process (only its
-    check value is compared with the workers'). ``hooks`` are the API's ``_context`` (which
-    the workers call, by reference, to make their readers' context) and ``read_warnings``
-    (this package never imports the API, which imports it). Raises as
-    ``run.reduce_on_cluster``."""
+    (``AnalysisWarning``, ``hgobs.runsetup.read_warnings``) as a local run does. ``profile``,
+    ``token_urls``, ``client_id``, ``client_fp`` and ``trust`` as the API took them; ``key``
+    (the fingerprint key) stays in this process: only its check value is compared with the
+    workers'. Raises as ``run.reduce_on_cluster``."""
     import os
 
     from hgobs.cluster.run import reduce_on_cluster
 
-    profile, token_urls, client_id, client_fp, trust, key = how
-    make_context, read_warnings = hooks
     names = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
-    ignored = reduce_on_cluster(names, state, ctx, make_context, profile=profile,
-                                token_urls=token_urls,
+    ignored = reduce_on_cluster(names, state, ctx, profile=profile, token_urls=token_urls,
                                 client_id=client_id, client_fp=client_fp, trust=trust, key=key,
                                 workers=workers, scheduler=scheduler,
                                 storage_options=storage_options, progress=progress)

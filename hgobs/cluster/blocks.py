@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from hgobs.cluster.sources import Source, open_source, read_range
 from hgobs.readers import ReadContext, detect, jsonl, read_file
 from hgobs.readers.base import Item
 from hgobs.readers.merge import item_time
+from hgobs.runsetup import read_context
 
 __all__ = ["Block", "RunSpec", "piece_items", "splittable", "survey", "worker_context"]
 
@@ -38,9 +39,8 @@ ENDS_BYTES = 1 << 20
 class RunSpec:
     """What every task of a run needs besides its blocks: the ``profile`` (name, file or
     ``Profile``), ``token_urls``, ``client_id``, ``client_fp`` (its keyed fingerprint, made by
-    the client), ``trust`` (``judge``'s), the storage ``options``, ``blocksize`` (bytes) and
-    ``make_context`` (``hgobs.api._context``, pickled by reference). Never the fingerprint
-    key: each worker reads its own ``HGOBS_FINGERPRINT_KEY``."""
+    the client), ``trust`` (``judge``'s), the storage ``options`` and ``blocksize`` (bytes).
+    Never the fingerprint key: each worker reads its own ``HGOBS_FINGERPRINT_KEY``."""
 
     profile: Any
     token_urls: tuple[str, ...]
@@ -49,7 +49,6 @@ class RunSpec:
     trust: bool
     options: Mapping[str, Any] = field(repr=False)  # may hold credentials: never shown
     blocksize: int = 64 << 20
-    make_context: Callable[..., ReadContext] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,12 +73,10 @@ class Block:
 
 def worker_context(spec: RunSpec) -> ReadContext:
     """The readers' context on a worker: the run's profile and client id, the fingerprint key
-    of the worker's own environment (``spec.make_context``)."""
+    of the worker's own environment (``hgobs.runsetup.read_context``)."""
     with warnings.catch_warnings():  # the client has said it once
         warnings.simplefilter("ignore")
-        if spec.make_context is None:
-            raise ValueError("RunSpec.make_context is needed to read on a worker")
-        return spec.make_context(spec.profile, spec.token_urls, spec.client_id, None)
+        return read_context(spec.profile, spec.token_urls, spec.client_id, None)
 
 
 def splittable(source: Source, spec: RunSpec) -> bool:

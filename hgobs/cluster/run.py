@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hgobs.analysis.state import ReportState
@@ -98,8 +98,7 @@ def _surveyed(client: Any, sources: list[Source], spec: RunSpec) -> list[Block]:
     return list(client.gather(futures))
 
 
-def reduce_on_cluster(paths: list[str], state: ReportState, ctx: ReadContext,
-                      make_context: Callable[..., ReadContext], *,
+def reduce_on_cluster(paths: list[str], state: ReportState, ctx: ReadContext, *,
                       profile: Any, token_urls: tuple[str, ...], client_id: str | None,
                       client_fp: str | None, trust: bool, key: bytes | None,
                       workers: int | None = None, scheduler: str | None = None,
@@ -109,8 +108,8 @@ def reduce_on_cluster(paths: list[str], state: ReportState, ctx: ReadContext,
     """Reduce ``paths`` on a cluster into ``state`` (see module doc); returns the files found
     in folders that are no logs (left out or in no known format). ``ctx`` gets the run's
     counts (late records, full reorder buffers, unknown profile names, folder notes) for the
-    caller's warnings; ``make_context(profile, token_urls, client_id, None)`` makes a
-    worker's readers' context (``hgobs.api._context``, sent by reference). ``parts``
+    caller's warnings; a worker makes its readers' context with
+    ``hgobs.runsetup.read_context``. ``parts``
     partitions (default: one per worker thread) or the given ``cuts`` (epoch s);
     ``blocksize`` bytes per block of a split file.
 
@@ -121,8 +120,7 @@ def reduce_on_cluster(paths: list[str], state: ReportState, ctx: ReadContext,
     options = dict(storage_options or {})
     left_out: list[str] = []
     sources = listed(paths, options, left_out, ctx.notes, ctx.repeated)
-    spec = RunSpec(profile, tuple(token_urls), client_id, client_fp, trust, options, blocksize,
-                   make_context)
+    spec = RunSpec(profile, tuple(token_urls), client_id, client_fp, trust, options, blocksize)
     option = "--scheduler" if scheduler is not None else "--workers"
     with _connected(workers, scheduler, key) as (client, run_key):
         threads = check.check_workers(client, run_key, option)

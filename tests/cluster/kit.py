@@ -16,6 +16,7 @@ from hgobs.cluster.partition import plan
 from hgobs.cluster.run import WARMUP_S
 from hgobs.cluster.sources import listed
 from hgobs.cluster.task import reduce_part
+from hgobs.runsetup import read_context
 
 NOW = api.parse_time("2026-03-01T00:00:00Z")
 KEY = "cluster-tests-fingerprint-key"
@@ -53,7 +54,7 @@ def in_process(paths: Sequence[Any], blocksize: int, cuts: Sequence[float],
     """The cluster run's report made without a cluster: each step of ``hgobs.cluster.run``
     (survey, plan with ``cuts``, one ``reduce_part`` per partition, merge in order) called
     here, in this process; ``trust``: ``judge``'s (False: as ``rejudge``)."""
-    spec = RunSpec(None, (), None, None, trust, {}, blocksize, api._context)
+    spec = RunSpec(None, (), None, None, trust, {}, blocksize)
     sources = listed([str(p) for p in paths], {}, [], {})
     blocks = []
     for index, source in enumerate(sources):
@@ -93,8 +94,8 @@ def on_cluster(paths: Sequence[Any], scheduler: str, **options: Any) -> dict[str
     from hgobs.cluster.run import reduce_on_cluster
 
     state = ReportState()
-    ctx = api._context(None, (), None, None)
-    reduce_on_cluster([str(p) for p in paths], state, ctx, api._context, profile=None, token_urls=(),
+    ctx = read_context(None, (), None, None)
+    reduce_on_cluster([str(p) for p in paths], state, ctx, profile=None, token_urls=(),
                       client_id=None, client_fp=None, trust=True, key=KEY.encode(),
                       scheduler=scheduler, **options)
     data = state.report(NOW)

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hgobs import api
 from hgobs.cluster.blocks import RunSpec, splittable, survey
 from hgobs.cluster.partition import cut_points, extents
 from hgobs.cluster.sources import listed, read_range
+from hgobs.runsetup import read_context
 from tests.cluster.kit import KEY, in_process, replicas, single
 
 
@@ -66,8 +66,8 @@ def test_byte_ranges_tile_a_file_at_line_ends(tmp_path):
 def test_only_plain_json_lines_larger_than_a_block_are_split(tmp_path):
     jsonl = replicas(tmp_path / "a", records=300, files=1)[0]
     otlp = replicas(tmp_path / "b", records=300, files=1, fmt="otlp", suffix=".json")[0]
-    spec = RunSpec(None, (), None, None, True, {}, 10_000, api._context)
-    big = RunSpec(None, (), None, None, True, {}, 1 << 30, api._context)
+    spec = RunSpec(None, (), None, None, True, {}, 10_000)
+    big = RunSpec(None, (), None, None, True, {}, 1 << 30)
     src = {p: listed([str(p)], {}, [], {})[0] for p in (jsonl, otlp)}
     assert splittable(src[jsonl], spec) and not splittable(src[jsonl], big)
     assert not splittable(src[otlp], spec)
@@ -101,7 +101,7 @@ def test_cut_points_balance_bytes():
 def test_a_run_spec_never_shows_its_storage_options():
     """Dask logs a failed task's arguments: the storage options (credentials, perhaps) are not
     in a RunSpec's repr."""
-    spec = RunSpec(None, (), None, None, True, {"secret": "s3cr3t-value"}, 10, api._context)
+    spec = RunSpec(None, (), None, None, True, {"secret": "s3cr3t-value"}, 10)
     assert "s3cr3t" not in repr(spec) and "secret" not in repr(spec)
 
 
@@ -113,8 +113,8 @@ def test_large_line_format_files_surveyed_from_their_ends_merge_to_the_whole(inp
     paths, whole = inputs
     monkeypatch.setattr(blocks, "ENDS_BYTES", 20_000)
     otlp = listed([str(paths[-1])], {}, [], {})[0]
-    spec = RunSpec(None, (), None, None, True, {}, 1 << 30, api._context)
-    ends = blocks._ends(otlp, 0, spec, api._context(None, (), None, None))
+    spec = RunSpec(None, (), None, None, True, {}, 1 << 30)
+    ends = blocks._ends(otlp, 0, spec, read_context(None, (), None, None))
     monkeypatch.setattr(blocks, "ENDS_BYTES", 1 << 30)
     full = survey(otlp, 0, spec, 0, otlp.size, True)
     assert ends is not None and ends.first <= full.first and ends.last >= full.last
