@@ -74,7 +74,11 @@ def test_case_classifies_from_otlp_logs(case, pool):
     """Log records of the hgobs logger, exported as OTLP LogsData, classify to expected."""
     replayed = replay_case(case, pool, otel_httpx=False)
     items = read_all(otlp, otlp_log_lines(replayed.logs), context(replayed, case))
-    assert [i.record for i in items] == _jsonl(replayed.records)
+    # hgobs's own notes (hgobs.internal: a profile's URLs joining the span redaction, logged
+    # once per process, so in whichever case first uses that profile) are log records too:
+    # skipped with their reason, never records.
+    assert {i.reason for i in items if i.record is None} <= {"log record without hgobs attributes"}
+    assert [i.record for i in items if i.record is not None] == _jsonl(replayed.records)
     records = classified(items, replayed.profile)
     assert records[-1]["category"] == case["expected"]["category"]
 
