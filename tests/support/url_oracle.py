@@ -14,6 +14,7 @@ from hgobs.redaction import (
     FHIR_RESOURCE_TYPES,
     ID_PLACEHOLDER,
     JWT_RE,
+    KEEP_UPPER,
     REDACTED,
     VERSION_PLACEHOLDER,
     query_names,
@@ -35,7 +36,7 @@ def _redact_path(path: str) -> str:
             out.append(VERSION_PLACEHOLDER)
         elif after_type and not seg.startswith(("_", "$")):
             out.append(ID_PLACEHOLDER)
-        elif seg in FHIR_RESOURCE_TYPES or _KEEP_SEGMENT_RE.match(seg):
+        elif seg in FHIR_RESOURCE_TYPES or seg in KEEP_UPPER or _KEEP_SEGMENT_RE.match(seg):
             out.append(raw)
         else:
             out.append(ID_PLACEHOLDER)
