@@ -10,14 +10,12 @@ anywhere: no message here quotes them.
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
 from hgobs.errors import ConfigError
-from hgobs.readers import expand, taken_from_folder
+from hgobs.readers import taken_from_folder, unique_files
 from hgobs.readers.files import ByteTally, open_input, open_raw
 
 __all__ = ["Source", "is_url", "listed", "open_source", "read_range"]
@@ -54,37 +52,30 @@ def listed(paths: Iterable[str], options: Mapping[str, Any], left_out: list[str]
     nothing, ``ConfigError`` for standard input (``-``)."""
     out: list[Source] = []
     seen: set[Any] = set()
+    said: list[str] = [] if repeated is None else repeated
     for spec in paths:
         if spec == "-":
             raise ConfigError("--workers", "standard input cannot be read by a cluster's "
                                            "workers: name files or URLs")
-        found = _listed_url(spec, options, left_out) if is_url(spec) else _listed_local(
-            spec, left_out, notes)
-        for source, key in found:
-            if key not in seen:
-                seen.add(key)
-                out.append(source)
-            elif repeated is not None:
-                repeated.append(source.name)
-    return out
-
-
-def _listed_local(spec: str, left_out: list[str], notes: dict[str, str]
-                  ) -> list[tuple[Source, Any]]:
-    out = []
-    for name, named in expand([spec], left_out, notes):
-        try:
-            info = os.stat(name)
-        except OSError:  # unreadable: the worker's read says why
-            out.append((Source(name, 0, named), name))
+        if not is_url(spec):
+            out += _listed_local(spec, left_out, notes, seen, said)
             continue
-        key = (info.st_dev, info.st_ino) if stat.S_ISREG(info.st_mode) else name
-        out.append((Source(name, info.st_size if stat.S_ISREG(info.st_mode) else 0, named), key))
+        for source in _listed_url(spec, options, left_out):
+            if source.name not in seen:
+                seen.add(source.name)
+                out.append(source)
+            else:
+                said.append(source.name)
     return out
 
 
-def _listed_url(spec: str, options: Mapping[str, Any], left_out: list[str]
-                ) -> list[tuple[Source, Any]]:
+def _listed_local(spec: str, left_out: list[str], notes: dict[str, str], seen: set[Any],
+                  repeated: list[str]) -> list[Source]:
+    return [Source(name, size or 0, named)
+            for name, named, size in unique_files([spec], left_out, notes, repeated, seen)]
+
+
+def _listed_url(spec: str, options: Mapping[str, Any], left_out: list[str]) -> list[Source]:
     fs, path = _filesystem(spec, options)
     magic = any(c in path for c in "*?[")
     if magic:
@@ -107,7 +98,7 @@ def _listed_url(spec: str, options: Mapping[str, Any], left_out: list[str]
             size = int(fs.size(p) or 0)
         except OSError:  # unreadable: the worker's read says why
             size = 0
-        out.append((Source(url, size, named), url))
+        out.append(Source(url, size, named))
     return out
 
 

@@ -48,7 +48,7 @@ from hgobs.readers.merge import item_time, merged
 
 __all__ = ["BANNER", "FOLDER_SUFFIXES", "REGISTRY", "SNIFF_BYTES", "UNKNOWN_FORMAT", "Item",
            "ReadContext", "Reader", "detect", "detect_stream", "expand", "open_input", "read_paths",
-           "sniffed_head", "taken_from_folder"]
+           "sniffed_head", "taken_from_folder", "unique_files"]
 
 REGISTRY: tuple[Reader, ...] = (jsonl, otlp, har, jaeger, zipkin, ecs, bunyan, otelconsole,
                                 jsonlog, curl, pylog, logfmt, textlog)
@@ -250,6 +250,33 @@ def detect_stream(stream: IO[bytes], name: str
     return head, reader, banner, source
 
 
+def unique_files(paths: Iterable[str], left_out: list[str] | None, notes: dict[str, str],
+                 repeated: list[str], seen: set[object] | None = None
+                 ) -> Iterator[tuple[str, bool, int | None]]:
+    """Each file of ``paths`` once, as ``expand`` finds them: ``(name, named, size)``, where
+    ``size`` is a regular file's size in bytes (0 when it cannot be looked at: its read says
+    why) and None for standard input, a pipe or a device. A file reached twice (named twice,
+    or named and found in a folder, by any path: the same device and inode; ``seen`` holds
+    the keys met so far, to share across calls) is given once and its later name appended
+    to ``repeated``. ``left_out`` and ``notes`` as for ``expand``."""
+    seen = set() if seen is None else seen
+    for name, named in expand(paths, left_out, notes):
+        try:
+            info = os.stat(name) if name != "-" else None
+        except OSError:  # unreadable: read_file says why
+            yield name, named, 0
+            continue
+        if info is None or not stat.S_ISREG(info.st_mode):
+            yield name, named, None
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            repeated.append(name)
+            continue
+        seen.add(key)
+        yield name, named, info.st_size
+
+
 def read_paths(paths: Iterable[str], ctx: ReadContext | None = None,
                ignored: list[str] | None = None) -> Iterator[Item]:
     """Items of every input, merged in time order (``hgobs.readers.merge``: within
@@ -259,30 +286,16 @@ def read_paths(paths: Iterable[str], ctx: ReadContext | None = None,
     Files found in folders that are in no known format, or whose names are no log's, are
     appended to ``ignored`` (when given) rather than yielded as skipped items; files named
     explicitly always count. A file reached
-    twice (named twice, or named and found in a folder, by any path: the same device and
-    inode) is read once, and the later path listed in ``ctx.repeated``: its records would
-    otherwise count twice and look like reused assertions. The notes of the manifests of
-    folders walked are put in ``ctx.notes`` (``expand``), and the size of the regular files
-    to read in ``ctx.tally.total`` (None once an input is not one: standard input, a pipe).
+    twice is read once, and the later path listed in ``ctx.repeated`` (``unique_files``): its
+    records would otherwise count twice and look like reused assertions. The notes of the
+    manifests of folders walked are put in ``ctx.notes`` (``expand``), and the size of the
+    regular files to read in ``ctx.tally.total`` (None once an input is not one: standard
+    input, a pipe).
     """
     context = ctx or ReadContext()
-    files, seen = [], set()
+    files = []
     tally = context.tally
-    for name, named in expand(paths, ignored, context.notes):
-        try:
-            info = os.stat(name) if name != "-" else None
-        except OSError:  # unreadable: read_file says why
-            info = None
-        regular = info is not None and stat.S_ISREG(info.st_mode)
-        key = (info.st_dev, info.st_ino) if info is not None and regular else None
-        if key is not None and key in seen:
-            context.repeated.append(name)
-            continue
-        if tally.total is not None and (regular or info is None) and name != "-":
-            tally.total += info.st_size if info is not None else 0  # unreadable: 0, skipped
-        else:
-            tally.total = None
-        if key is not None:
-            seen.add(key)
+    for name, named, size in unique_files(paths, ignored, context.notes, context.repeated):
+        tally.total = None if tally.total is None or size is None else tally.total + size
         files.append((name, None if named else ignored))
     yield from merged(files, context, lambda name, listed: read_file(name, context, listed))
