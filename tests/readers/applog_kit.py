@@ -3,6 +3,7 @@ back through format detection to the analyzer's categories."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -177,3 +178,21 @@ def assert_read_as(path: Path, profile: Profile, reader: str) -> None:
     assert format_of(path) == reader
     assert categories(path, profile) == EXPECTED
     assert outcomes(path, profile)[0] == (f"{path}:1", "skip: no HTTP exchange found")
+
+
+@contextmanager
+def file_logger(path: Path, formatter: logging.Formatter, name: str
+                ) -> Iterator[logging.Logger]:
+    """The logger ``name`` writing INFO and up to ``path`` through ``formatter`` alone (not
+    propagated), as a service's logging set-up would; its handler removed and closed after."""
+    handler = logging.FileHandler(path)
+    handler.setFormatter(formatter)
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        yield logger
+    finally:
+        logger.removeHandler(handler)
+        handler.close()

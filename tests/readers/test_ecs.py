@@ -3,7 +3,6 @@ the ECS fields, read back through detection to the analyzer's categories."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import ecs_logging
@@ -14,6 +13,7 @@ from tests.readers.applog_kit import (
     SECRET,
     Call,
     assert_read_as,
+    file_logger,
     logged,
     records_text,
 )
@@ -22,13 +22,7 @@ from tests.readers.applog_kit import (
 def _log_calls(path: Path, calls: list[Call]) -> None:
     """Each call logged as a service using ecs-logging would: ECS fields in ``extra`` (the
     formatter nests the dotted names), the exception with ``logger.exception``."""
-    handler = logging.FileHandler(path)
-    handler.setFormatter(ecs_logging.StdlibFormatter())
-    logger = logging.getLogger("test_ecs.billing")
-    logger.addHandler(handler)
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    try:
+    with file_logger(path, ecs_logging.StdlibFormatter(), "test_ecs.billing") as logger:
         logger.info("service started")
         for call in calls:
             fields = {"http.request.method": call.method, "url.full": call.url}
@@ -43,9 +37,6 @@ def _log_calls(path: Path, calls: list[Call]) -> None:
                 fields["http.response.body.content"] = call.response.text
             fields["http.response.headers"] = dict(call.response.headers)
             logger.error("request refused", extra=fields)
-    finally:
-        logger.removeHandler(handler)
-        handler.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ people use, read back through detection to the analyzer's categories."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from tests.readers.applog_kit import (
     SECRET,
     Call,
     assert_read_as,
+    file_logger,
     logged,
     outcomes,
     records_text,
@@ -57,13 +57,8 @@ def _structlog(path: Path, calls: list[Call]) -> None:
 
 def _python_json_logger(path: Path, calls: list[Call]) -> None:
     """python-json-logger's output: ``asctime`` (no zone), ``extra`` fields, ``exc_info``."""
-    handler = logging.FileHandler(path)
-    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    logger = logging.getLogger("test_jsonlog.billing")
-    logger.addHandler(handler)
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    try:
+    formatter = JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    with file_logger(path, formatter, "test_jsonlog.billing") as logger:
         logger.info("service started")
         for call in calls:
             if call.response is None:
@@ -74,9 +69,6 @@ def _python_json_logger(path: Path, calls: list[Call]) -> None:
                                      extra={"request_url": call.url, "method": call.method})
             else:
                 logger.error("request refused", extra=_fields(call, "status", "body"))
-    finally:
-        logger.removeHandler(handler)
-        handler.close()
 
 
 @pytest.fixture(scope="module", params=[_structlog, _python_json_logger],
