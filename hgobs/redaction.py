@@ -93,35 +93,52 @@ _AFTER_TYPE, _AFTER_HISTORY, _AFTER_WELL_KNOWN = 1, 2, 4
 def _walk(path: str, state: int) -> tuple[str, int]:
     """``path``'s segments redacted from ``state`` (what the segments before it leave: after
     a resource type, ``_history`` or ``.well-known``, as bits), and the state after its last
-    segment. The path rule itself: ``redact_path`` is ``_walk(path, START)``; continuing with
-    the returned state gives what one walk over the joined path gives."""
+    segment. The path rule itself, one segment at a time (``_step``): ``redact_path`` is
+    ``_walk(path, START)``; continuing with the returned state gives what one walk over the
+    joined path gives."""
     decode = "%" in path  # without an escape, each segment reads as it is written
     out: list[str] = []
-    after_type = state & _AFTER_TYPE
-    after_history = state & _AFTER_HISTORY
-    after_well_known = state & _AFTER_WELL_KNOWN
     for raw in path.split("/"):
-        seg = unquote(raw) if decode else raw
-        if seg == "":
-            out.append("")
-            after_type = after_history = after_well_known = False
-            continue
-        is_type = seg in FHIR_RESOURCE_TYPES
-        if after_history and seg[0] not in "_$":
-            out.append(VERSION_PLACEHOLDER)
-        elif after_type and seg[0] not in "_$":
-            out.append(ID_PLACEHOLDER)
-        elif is_type or (seg.isalpha() and seg.isascii() and seg.islower() and len(seg) <= 40) \
-                or seg in KEEP_UPPER \
-                or _KEEP_SEGMENT_RE.match(seg) or (after_well_known and _WELL_KNOWN_RE.match(seg)):
-            out.append(raw)  # a lower-case word: the pattern's first form
-        else:
-            out.append(ID_PLACEHOLDER)
-        after_history = seg == "_history"
-        after_type = is_type and not after_type
-        after_well_known = seg == ".well-known"
-    return "/".join(out), (_AFTER_TYPE if after_type else 0) \
-        | (_AFTER_HISTORY if after_history else 0) | (_AFTER_WELL_KNOWN if after_well_known else 0)
+        kept, state = _step(raw, unquote(raw) if decode else raw, state)
+        out.append(kept)
+    return "/".join(out), state
+
+
+_OPERATION_MARKS = "_$"
+"""First characters of a segment that is an operation or a parameter (``_history``,
+``$everything``), never an id, even where an id is due."""
+_FORCED = {_AFTER_TYPE: ID_PLACEHOLDER, _AFTER_HISTORY: VERSION_PLACEHOLDER,
+           _AFTER_TYPE | _AFTER_HISTORY: VERSION_PLACEHOLDER}
+"""The placeholder a non-empty segment becomes after a state, whatever it reads, unless it
+starts with one of ``_OPERATION_MARKS`` (after ``_history``: a version id; after a resource
+type: a resource id). Read by ``_step`` and by ``PrefixRedactor``'s heads."""
+
+
+_ID_STATES = _AFTER_TYPE | _AFTER_HISTORY
+"""The bits of a state ``_FORCED`` is keyed on."""
+
+
+def _step(raw: str, seg: str, state: int) -> tuple[str, int]:
+    """One segment of the path rule: ``raw`` as written, ``seg`` as it reads (decoded), after
+    ``state``; its redacted form (``raw`` when kept) and the state after it. A segment right
+    after a resource type or ``_history`` is an id (``_FORCED``) unless it starts with ``_`` or
+    ``$``; a resource type, a plain lower-case word, an upper-case provider word, a version
+    tag or a ``.well-known`` document name is kept; any other segment is an id."""
+    if seg == "":
+        return "", START
+    is_type = seg in FHIR_RESOURCE_TYPES
+    forced = _FORCED.get(state & _ID_STATES)
+    if forced is not None and seg[0] not in _OPERATION_MARKS:
+        kept = forced
+    elif is_type or (seg.isalpha() and seg.isascii() and seg.islower() and len(seg) <= 40) \
+            or seg in KEEP_UPPER or _KEEP_SEGMENT_RE.match(seg) \
+            or (state & _AFTER_WELL_KNOWN and _WELL_KNOWN_RE.match(seg)):
+        kept = raw  # a lower-case word: the pattern's first form
+    else:
+        kept = ID_PLACEHOLDER
+    return kept, (_AFTER_TYPE if is_type and not state & _AFTER_TYPE else START) \
+        | (_AFTER_HISTORY if seg == "_history" else START) \
+        | (_AFTER_WELL_KNOWN if seg == ".well-known" else START)
 
 
 def query_names(query: str) -> list[str]:
@@ -202,10 +219,14 @@ class PrefixRedactor:
     expression match per URL: the prefixes as literals, then one character class (linear).
 
     Heads: a URL whose part before its last ``/`` (``.../fhir/R4/Patient``) was seen before,
-    whole and kept whole by the path rule (no id in it), is redacted by its last segment alone:
-    ``_walk`` of that segment from the state the head left (``{id}`` after a resource type).
-    At most ``MAX_HEADS`` heads are kept (the first seen; they hold no id), so a read of a
-    resource costs a split at the last ``/``, a dict lookup and one segment of the path rule.
+    whole and kept whole by the path rule (no id in it), is redacted by its last segment alone,
+    from the state the head left: after a resource type, any plain segment not starting with
+    ``_`` or ``$`` is the head's own remembered ``head/{id}`` (``_FORCED``), any other goes
+    through ``_step``. At most ``MAX_HEADS`` heads are kept (the first seen; they hold no id),
+    so a read of a resource costs a split at the last ``/``, a dict lookup and a test of its
+    characters.
+
+    A subclass decides the URLs the prefixes do not (``undecided``; here: None).
     """
 
     __slots__ = ("_heads", "_re")
@@ -214,29 +235,41 @@ class PrefixRedactor:
     """Most heads remembered (the API's shapes: base, version, resource type, operation)."""
 
     def __init__(self, prefixes: Iterable[str]) -> None:
+        self._use_prefixes(prefixes)
+
+    def _use_prefixes(self, prefixes: Iterable[str]) -> None:
+        """Use ``prefixes`` (those ``_keeps_prefix`` allows) from now on; forget the heads."""
         usable = sorted({p for p in prefixes if _keeps_prefix(p)}, key=len, reverse=True)
         self._re = re.compile("(?:" + "|".join(re.escape(p) for p in usable) + ")(" + _PLAIN_PATH
                               + ")") if usable else None
-        self._heads: dict[str, int] = {}
+        self._heads: dict[str, tuple[int, str | None]] = {}
+        """head -> (the path rule's state after it, ``head/`` + its ``_FORCED`` placeholder)."""
 
     def redact(self, url: str) -> str | None:
-        """``redact_url(url)`` for a plain URL under a usable prefix, else None (not decided:
-        the caller takes ``redact_url``)."""
+        """``redact_url(url)`` for a plain URL under a usable prefix, else ``undecided(url)``
+        (None here: the caller takes ``redact_url``)."""
         head, _, last = url.rpartition("/")
-        state = self._heads.get(head)
-        if state is not None and not last.strip(_PLAIN_CHARS):
-            return head + "/" + _walk(last, state)[0]
+        known = self._heads.get(head)
+        if known is not None and last and not last.strip(_PLAIN_CHARS):
+            if known[1] is not None and last[0] not in _OPERATION_MARKS:
+                return known[1]
+            return head + "/" + _step(last, last, known[0])[0]
         match = self._re.fullmatch(url) if self._re is not None else None
         if match is None:
-            return None
+            return self.undecided(url)
         rest = match[1]
         if "/" not in rest:
             return url[:match.start(1)] + redact_path(rest)
         rest_head = rest[:len(rest) - len(last) - 1]
         kept, state = _walk(rest_head, START)
         if kept == rest_head and len(self._heads) < self.MAX_HEADS:
-            self._heads[head] = state  # the head has no id: remembered with its state
+            forced = _FORCED.get(state & _ID_STATES)  # the head has no id: remembered
+            self._heads[head] = (state, None if forced is None else f"{head}/{forced}")
         return url[:match.start(1)] + kept + "/" + _walk(last, state)[0]
+
+    def undecided(self, url: str) -> str | None:
+        """What ``redact`` gives for a URL under no usable prefix or not plain: None."""
+        return None
 
 
 def _keeps_prefix(prefix: str) -> bool:

@@ -34,9 +34,10 @@ URL_KEYS = ("url.full", "http.url")
 """Attributes holding a client request's full URL (OpenTelemetry HTTP semantic conventions,
 stable and older)."""
 TARGET_KEY, PATH_KEY, QUERY_KEY = "http.target", "url.path", "url.query"
+"""Attributes holding part of a URL, which ``rewrites`` redacts beside a URL attribute."""
 
 
-class UrlScope:
+class UrlScope(PrefixRedactor):
     """Which URLs get hgobs's redaction: every URL to a host of ``profiles`` (the hosts of their
     token URLs and API bases, exact or patterns, and their custom domains), whatever its path,
     port or spelling; for a pattern whose host is all placeholder, the URLs it matches.
@@ -49,11 +50,11 @@ class UrlScope:
     """
 
     def __init__(self, profiles: Iterable[Profile] = ()) -> None:
+        super().__init__(())
         self.profiles: tuple[Profile, ...] = ()
         self._hosts: frozenset[str] = frozenset()
-        self._prefixes: tuple[str, ...] = ()
+        self._prefixes_in_scope: tuple[str, ...] = ()
         self._host_re: re.Pattern[str] | None = None
-        self._under = PrefixRedactor(())
         self._token_urls: dict[str, str] = {}
         self._suffixes: frozenset[str] = frozenset()
         self._wide: tuple[Profile, ...] = ()
@@ -65,7 +66,7 @@ class UrlScope:
         if profile in self.profiles:
             return
         hosts = set(self._hosts)
-        prefixes = set(self._prefixes)
+        prefixes = set(self._prefixes_in_scope)
         suffixes = set(self._suffixes)
         wide = False
         for env in profile.environments:
@@ -92,8 +93,8 @@ class UrlScope:
         if wide:
             self._wide = (*self._wide, profile)
         self._hosts = frozenset(hosts)
-        self._prefixes = tuple(sorted(prefixes))
-        self._under = PrefixRedactor(prefixes)
+        self._prefixes_in_scope = tuple(sorted(prefixes))
+        self._use_prefixes(prefixes)
         names = sorted(hosts | suffixes, key=len, reverse=True)
         self._host_re = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE) \
             if names else None
@@ -110,7 +111,7 @@ class UrlScope:
         scope; a URL with none of the profile's host names or suffixes in it (any case) is not.
         Anything else is split by ``urllib.parse.urlsplit``; one it cannot split is taken as in
         scope (it names a profile host: redaction fails closed)."""
-        if url.startswith(self._prefixes):
+        if url.startswith(self._prefixes_in_scope):
             return True
         if self._host_re is not None and self._host_re.search(url) is not None:
             host = _host_of(url)
@@ -131,16 +132,17 @@ class UrlScope:
                 return True
         return False
 
-    def redacted(self, url: str) -> str | None:
-        """``redact_url(url)`` when ``url`` is in scope (``url`` itself when that removes
-        nothing), else None. A token URL of a profile as the profile writes it has its
-        redacted form made once, when the profile joins the scope; a plain URL under an API
-        base is redacted by its path alone (``hgobs.redaction.PrefixRedactor``: the same
-        result, about half the work)."""
+    redacted = PrefixRedactor.redact
+    """``redacted(url)``: ``redact_url(url)`` when ``url`` is in scope (``url`` itself when
+    that removes nothing), else None. A plain URL under an API base is redacted by its path
+    alone (``PrefixRedactor.redact``: the same result, about half the work); any other by
+    ``undecided``."""
+
+    def undecided(self, url: str) -> str | None:
+        """``redacted`` of a URL the API base prefixes do not decide: a token URL of a profile
+        as the profile writes it has its redacted form made once, when the profile joins the
+        scope; any other in scope is given to ``redact_url``."""
         clean = self._token_urls.get(url)
-        if clean is not None:
-            return clean
-        clean = self._under.redact(url)
         if clean is not None:
             return clean
         return redact_url(url) if self.covers(url) else None
