@@ -28,11 +28,13 @@ from opentelemetry.sdk.trace import Event, SpanProcessor
 from opentelemetry.trace import Status
 
 from hgobs.capture.guard import guarded, report
-from hgobs.capture.urlscope import URL_KEYS, UrlScope, clean_name, rewrites
+from hgobs.capture.urlscope import PATH_KEY, QUERY_KEY, TARGET_KEY, URL_KEYS, UrlScope, clean_name, rewrites
 from hgobs.redaction import REDACTED
 from hgobs.scrub import scrub_text
 from hgobs.sinks.otel import INSTRUMENTATION_NAME
 
+FAIL_CLOSED = (*URL_KEYS, TARGET_KEY, PATH_KEY, QUERY_KEY)
+"""The attributes replaced whole by ``[redacted]`` when redacting a span fails."""
 IN_FLIGHT = 4096
 """Spans (older SDKs only) whose start-time rewrite is remembered until they end."""
 MAX_EVENT_TEXT = 4096
@@ -96,14 +98,62 @@ class ForeignSpanRedactor(SpanProcessor):
     def on_end(self, span: Any) -> None:
         """With an SDK that has no ``_on_ending``: the same rewrite on the ended span."""
         if not SDK_CALLS_ON_ENDING:
-            self._ending(span)
+            self._ending_any(span)
 
     def _ending(self, span: Any) -> None:
         """Rewrite what was set after start, before any processor's ``on_end`` sees it."""
-        # One try for the whole step (every span ends here: no ``guarded`` call and no helper
-        # frames on the way); a failure is reported as ``guarded`` reports it, and the span's
-        # URL attributes are then replaced whole (redaction fails closed). A span without a URL
-        # costs two dict lookups and a substring test; hgobs's own are told apart after that.
+        # Every span ends here, so the SDK span's own fields are read directly, with no
+        # ``guarded`` call and no helper frame on the way (``_ending_any`` reads any other
+        # span). A span without a URL costs two dict lookups and a substring test; hgobs's own
+        # are told apart after that. A failure is reported as ``guarded`` reports it, and the
+        # span's URL attributes are then replaced whole (redaction fails closed).
+        try:
+            store = span._attributes._dict
+            name = span._name
+            scope = span._instrumentation_scope
+            if type(store) is not dict or type(name) is not str:
+                raise AttributeError  # not the SDK's span as this SDK makes it: the general way
+        except AttributeError:
+            self._ending_any(span)
+            return
+        try:
+            # The keys spelt out (``URL_KEYS``, ``TARGET_KEY`` ...): constants, not globals.
+            full = store.get("url.full")
+            old = store.get("http.url")
+            if full is None and old is None and "://" not in name:
+                return
+            if scope is not None and scope._name == INSTRUMENTATION_NAME:
+                return  # ours (see ``_ours``)
+            # The SDK made the ended span's attributes read-only: changes are written into
+            # their store (replacing values of keys it has: its size never changes, so a
+            # reader in another thread is never broken).
+            if (full is None) is not (old is None) and "http.target" not in store \
+                    and "url.path" not in store and "url.query" not in store:
+                # One URL attribute and no part of one (an HTTP client span of the current or
+                # the older conventions): ``rewrites`` of it is its ``redacted`` form, done here.
+                key, url = ("http.url", old) if full is None else ("url.full", full)
+                clean = self.scope.redacted(url) if type(url) is str else None
+                changed = clean is not None and clean != url
+                if changed:
+                    store[key] = clean
+            else:
+                changes = rewrites(self.scope, store)
+                changed = bool(changes)
+                store.update(changes)
+            # An exception event or a status description may quote the URL.
+            if changed and (span._status._description or span._events._dq):
+                _scrub_texts(span)
+            if "://" in name:
+                clean = clean_name(self.scope, name)
+                if clean is not None:
+                    span._name = clean
+        except Exception as exc:
+            _fail_closed(store, exc)
+
+    def _ending_any(self, span: Any) -> None:
+        """``_ending`` for a span whose fields are not the SDK's own as this SDK has them
+        (public properties where private fields are missing), and ``on_end`` with an older
+        SDK (what ``on_start`` wrote is not redacted twice)."""
         store: dict[str, Any] | None = None
         try:
             attributes = span._attributes
@@ -115,45 +165,29 @@ class ForeignSpanRedactor(SpanProcessor):
             if store.get("url.full") is None and store.get("http.url") is None \
                     and "://" not in name:
                 return
-            # ours (see ``_ours``): the SDK's own fields read, each property's when absent
-            scope = getattr(span, "_instrumentation_scope", None) \
-                or getattr(span, "instrumentation_scope", None)
-            if scope is not None and (getattr(scope, "_name", None)
-                                      or scope.name) == INSTRUMENTATION_NAME:
+            if self._ours(span):
                 return
             changes = rewrites(self.scope, store)
             if self._started:  # an older SDK: what ``on_start`` wrote is not redacted twice
                 written = self._started.pop(span.get_span_context().span_id, None) or {}
                 changes = {k: v for k, v in changes.items() if store.get(k) != written.get(k)}
             if changes:
-                # The SDK made the ended span's attributes read-only: written into their
-                # store, under their lock when they have one.
                 lock = getattr(attributes, "_lock", None)
                 if lock is not None:
                     with lock:
                         store.update(changes)
                 else:
                     store.update(changes)
-                # An exception event or a status description may quote the URL (read from
-                # the SDK's fields: the status's description, the events' deque).
                 status = getattr(span, "_status", None)
-                text = getattr(status, "_description", "")
-                if text == "":  # no such field: the public property
-                    text = getattr(status, "description", None)
                 events = getattr(span, "_events", None)
-                if text or getattr(events, "_dq", events):
+                if getattr(status, "description", None) or getattr(events, "_dq", events):
                     _scrub_texts(span)
             if "://" in name:
                 clean = clean_name(self.scope, name)
                 if clean is not None:
                     span._name = clean
         except Exception as exc:
-            report("redact span", exc)
-            if isinstance(store, dict):
-                try:
-                    store.update({key: REDACTED for key in URL_KEYS if key in store})
-                except Exception:
-                    pass
+            _fail_closed(store, exc)
 
     _on_ending = _ending
     """Called by ``Span.end()`` (SDK >= 1.40): ``_ending`` itself, without a frame between."""
@@ -164,6 +198,17 @@ class ForeignSpanRedactor(SpanProcessor):
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Nothing buffered."""
         return True
+
+
+def _fail_closed(store: dict[str, Any] | None, exc: Exception) -> None:
+    """After a failure redacting a span: report it as ``guarded`` does and replace the URL
+    attributes and URL parts of its ``store`` whole (redaction fails closed)."""
+    report("redact span", exc)
+    if isinstance(store, dict):
+        try:
+            store.update({key: REDACTED for key in FAIL_CLOSED if key in store})
+        except Exception:
+            pass
 
 
 def _attributes(span: Any) -> Mapping[str, Any]:

@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from hgobs.capture import guard, spanredactor
+from hgobs.capture import guard
 from hgobs.capture.spanredactor import SDK_CALLS_ON_ENDING, ForeignSpanRedactor
 from hgobs.capture.urlscope import UrlScope
 from hgobs.profiles import profile_from_mapping
@@ -24,13 +24,17 @@ def _fail(*args: object) -> dict[str, str]:
     raise RuntimeError("planted")
 
 
-def test_a_failing_rewrite_redacts_the_url_whole_and_is_reported_once(monkeypatch, caplog):
+@pytest.mark.parametrize("parts", [{}, {"url.path": "/fhir/R4/Patient/7"}])
+def test_a_failing_rewrite_redacts_the_url_whole_and_is_reported_once(monkeypatch, caplog,
+                                                                       parts):
     """The span still ends and reaches every exporter, its URL attribute ``[redacted]`` (never
-    the URL as given); one warning names the step."""
+    the URL as given); one warning names the step. Both ways: a span with one URL attribute
+    alone (redacted in the ending step itself) and one with URL parts too (``rewrites``),
+    whose parts are replaced whole as well."""
     if not SDK_CALLS_ON_ENDING:
         pytest.skip("this SDK has no _on_ending")
     monkeypatch.setattr(guard, "_seen", set())
-    monkeypatch.setattr(spanredactor, "rewrites", _fail)
+    monkeypatch.setattr(UrlScope, "redacted", _fail)
     provider = TracerProvider()
     exporter = InMemorySpanExporter()
     provider.add_span_processor(ForeignSpanRedactor(UrlScope([PROFILE])))
@@ -39,9 +43,9 @@ def test_a_failing_rewrite_redacts_the_url_whole_and_is_reported_once(monkeypatc
     with caplog.at_level(logging.WARNING, logger="hgobs.internal"):
         for n in (1, 2):
             provider.get_tracer("other").start_span(
-                "GET", attributes={"url.full": f"{API}/R4/Patient/{n}"}).end()
+                "GET", attributes={"url.full": f"{API}/R4/Patient/{n}", **parts}).end()
     assert [dict(s.attributes) for s in exporter.get_finished_spans()] == [
-        {"url.full": "[redacted]"}, {"url.full": "[redacted]"}]
+        {"url.full": "[redacted]", **dict.fromkeys(parts, "[redacted]")}] * 2
     assert guard.errors_swallowed == before + 2
     warnings = [r.getMessage() for r in caplog.records if r.name == "hgobs.internal"]
     assert len(warnings) == 1 and "redact span (RuntimeError" in warnings[0]
