@@ -5,9 +5,11 @@ the transport runs: OpenTelemetry's httpx instrumentation (which wraps the trans
 its HTTP CLIENT span a child of ours, once per redirect hop. Without it, our span is the CLIENT
 span and carries the HTTP semantic-convention attributes itself.
 
-An API call costs one URL match and one status check when it succeeds: no span, no parsing.
-Only a refused one (401, 403, 429) is recorded, after the fact, with its span started at the
-send time; since the HTTP span already exists then, ours becomes its child instead of its parent.
+An API call costs a path lookup and a status test when it succeeds: no span, no parsing.
+Only a refused one (401, 403, 429) is planned and recorded, after the fact, with its span
+started at the send time; since the HTTP span already exists then, ours becomes its child
+instead of its parent. ``_send_handling_redirects`` is wrapped only from the first request
+that comes with an ``httpx.Auth`` flow (``INNER``).
 
 Every hgobs step runs under ``guard.guarded``; the application's own result or exception passes
 through untouched.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Collection
 from dataclasses import fields
 from typing import Any
@@ -29,7 +32,7 @@ from opentelemetry.instrumentation.utils import unwrap
 from hgobs.capture import foreign
 from hgobs.capture.guard import guarded
 from hgobs.capture.recorder import Recorder
-from hgobs.capture.send import async_send, sync_send
+from hgobs.capture.send import Outer, async_send, sync_send
 from hgobs.config import (
     Options,
     profile_setting,
@@ -43,10 +46,15 @@ from hgobs.package import _instruments
 from hgobs.profiles import Profile, load_profile
 
 LOG = logging.getLogger("hgobs.internal")
-WRAPPED = ("send", "_send_handling_redirects")
-"""``send`` records the application's request; ``_send_handling_redirects`` (httpx's step per
-request of an ``httpx.Auth`` flow, redirects included) records requests an auth flow makes
-itself, such as a token request yielded before the API call. The same request is recorded once."""
+INNER = "_send_handling_redirects"
+"""httpx's step per request of an ``httpx.Auth`` flow, redirects included: wrapped (from the
+first request that comes with a flow, ``Outer.flows``) to record the requests a flow makes
+itself, such as a token request yielded before the API call, and each attempt of an API call
+whose flow sends it again (refresh on 401). Without a flow, ``send`` sends one request and
+its wrapper records it: a client that never uses a flow pays nothing here."""
+WRAPPED = ("send", INNER)
+"""``send`` records the application's request; ``INNER`` what a flow sends. The same request
+is recorded once."""
 
 
 class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -71,6 +79,8 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """
 
     _recorder: Recorder | None = None
+    _flows_wrapped = False
+    """True once ``INNER`` is wrapped (the first request with an ``httpx.Auth`` flow)."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
         """The httpx versions this instrumentation supports: ``hgobs.package._instruments``,
@@ -109,27 +119,41 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if options.redact_spans:
             _attach_all(self._recorder, kwargs.get("tracer_provider"))
         instrumentor = self
+        lock = threading.Lock()
 
-        def wrappers(inner: bool) -> tuple[Any, Any]:
+        def wrappers(outer: Outer | None) -> tuple[Any, Any]:
             def sync_wrapper(wrapped: Any, instance: Any, args: Any, kw: Any) -> Any:
-                return sync_send(instrumentor._recorder, instance, wrapped, inner, *args, **kw)
+                return sync_send(instrumentor._recorder, instance, wrapped, outer, *args, **kw)
 
             async def async_wrapper(wrapped: Any, instance: Any, args: Any, kw: Any) -> Any:
-                return await async_send(instrumentor._recorder, instance, wrapped, inner,
+                return await async_send(instrumentor._recorder, instance, wrapped, outer,
                                         *args, **kw)
             return sync_wrapper, async_wrapper
 
-        for name in WRAPPED:
-            if hasattr(httpx.Client, name):
-                sync_wrapper, async_wrapper = wrappers(name != "send")
-                wrapt.wrap_function_wrapper(httpx.Client, name, sync_wrapper)
-                wrapt.wrap_function_wrapper(httpx.AsyncClient, name, async_wrapper)
+        def flows(client: Any) -> None:
+            """Wrap ``INNER`` of both client classes, once, while instrumented."""
+            if instrumentor._flows_wrapped:
+                return
+            with lock:
+                if instrumentor._recorder is not None and not instrumentor._flows_wrapped \
+                        and hasattr(httpx.Client, INNER):
+                    sync_wrapper, async_wrapper = wrappers(None)
+                    wrapt.wrap_function_wrapper(httpx.Client, INNER, sync_wrapper)
+                    wrapt.wrap_function_wrapper(httpx.AsyncClient, INNER, async_wrapper)
+                    instrumentor._flows_wrapped = True
+
+        sync_wrapper, async_wrapper = wrappers(Outer(flows))
+        wrapt.wrap_function_wrapper(httpx.Client, "send", sync_wrapper)
+        wrapt.wrap_function_wrapper(httpx.AsyncClient, "send", async_wrapper)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for name in WRAPPED:
+            if name == INNER and not self._flows_wrapped:
+                continue
             for cls in (httpx.Client, httpx.AsyncClient):
                 if hasattr(getattr(cls, name, None), "__wrapped__"):
                     unwrap(cls, name)
+        self._flows_wrapped = False
         if self._recorder is not None:
             self._recorder.close()
         self._recorder = None
@@ -150,10 +174,10 @@ def instrument_client(client: httpx.Client | httpx.AsyncClient, **kwargs: Any) -
                             kwargs.get("meter_provider"))
         if recorder.options.redact_spans:
             _attach_all(recorder, kwargs.get("tracer_provider"))
-        wrapped = {name: _bound_wrapper(recorder, client, original, name != "send")
-                   for name in WRAPPED if (original := getattr(client, name, None)) is not None}
-        for name, wrapper in wrapped.items():
-            setattr(client, name, wrapper)
+        original = client.send
+        outer = Outer(functools.partial(_wrap_client_flows, recorder),
+                      nested=hasattr(original, "__wrapped__"))
+        client.send = _bound_wrapper(recorder, client, original, outer)  # type: ignore[method-assign]
         client._hgobs_recorder = recorder  # type: ignore[union-attr]
     except HgobsError as exc:
         LOG.warning("hgobs: not instrumenting this client, bad setting: %s", exc)
@@ -161,12 +185,21 @@ def instrument_client(client: httpx.Client | httpx.AsyncClient, **kwargs: Any) -
         LOG.warning("hgobs: not instrumenting this client (%s)", type(exc).__qualname__)
 
 
-def _bound_wrapper(recorder: Recorder, client: Any, original: Any, inner: bool) -> Any:
+def _bound_wrapper(recorder: Recorder, client: Any, original: Any, outer: Outer | None) -> Any:
     """``sync_send`` (or ``async_send`` for an ``AsyncClient``) with the recorder, client,
-    original method and ``inner`` bound: a ``functools.partial``, so the client's call goes
-    straight to it (an async one returns the coroutine the client awaits)."""
+    original method and ``outer`` (None for ``INNER``) bound: a ``functools.partial``, so the
+    client's call goes straight to it (an async one returns the coroutine the client
+    awaits)."""
     send = async_send if isinstance(client, httpx.AsyncClient) else sync_send
-    return functools.partial(send, recorder, client, original, inner)
+    return functools.partial(send, recorder, client, original, outer)
+
+
+def _wrap_client_flows(recorder: Recorder, client: Any) -> None:
+    """Wrap ``INNER`` of one instrumented client, once (``Outer.flows``)."""
+    if INNER not in vars(client) and getattr(client, "_hgobs_recorder", None) is recorder:
+        original = getattr(client, INNER, None)
+        if original is not None:
+            setattr(client, INNER, _bound_wrapper(recorder, client, original, None))
 
 
 def uninstrument_client(client: httpx.Client | httpx.AsyncClient) -> None:

@@ -1,19 +1,23 @@
 """The wrapped ``send``: decide whether a request is an auth attempt and record it.
 
 A token exchange gets its span before the transport runs, current while it runs, so
-OpenTelemetry's httpx span (one per redirect hop) is its child. An API call costs one URL match
-and one status check when it succeeds: no span, no parsing. Only a refused one (401, 403, 429)
-is recorded, after the fact, with its span started at the send time. The application's own
-result or exception passes through untouched.
+OpenTelemetry's httpx span (one per redirect hop) is its child. A request that can only be an
+API call or nothing (any method but POST, to no token URL's path: ``Routes.late``) is sent
+unplanned: when it succeeds it costs a path lookup, three clock reads and a status test (no
+span, no parsing, no mark on the request). Only a refused one (401, 403, 429) is planned, and
+recorded when it is an API call, after the fact, with its span started at the send time. The
+application's own result or exception passes through untouched.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from time import perf_counter, time_ns
 from typing import Any
 
 import httpx
+from httpx import USE_CLIENT_DEFAULT
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
@@ -39,17 +43,72 @@ object's inline attribute values into a dict, which makes every later attribute 
 request (httpx and other instrumentations read dozens) about twice as slow."""
 
 
-def _plan(recorder: Recorder, request: Any) -> Plan | None:
+LATER: Any = object()
+"""``_plan``'s answer for a request that can only be an API call or nothing
+(``Routes.late``), sent without an ``httpx.Auth`` flow: it is sent unmarked, and planned only
+if it is refused."""
+MARKED: Any = object()
+"""``LATER`` for a request sent with a flow (or by a wrapper around another of hgobs's): it
+is marked ``HANDLING`` with an ``_Attempts`` whose plan is made if an attempt is refused."""
+
+
+class Outer:
+    """What the wrapper of ``send`` knows besides the recorder: ``flows(client)`` wraps the
+    client's ``_send_handling_redirects`` (``INNER``; idempotent, the instrumentor's), called
+    when a request comes with an ``httpx.Auth`` flow (only a flow makes several requests, or
+    requests of its own, in one ``send``); ``nested``: the ``send`` it wraps may be hgobs's too
+    (a client instrumented while the global instrumentation was on), so a request that can
+    only be an API call is ``MARKED`` (this wrapper records it, not the one inside)."""
+
+    __slots__ = ("flows", "nested")
+
+    def __init__(self, flows: Any, nested: bool = False) -> None:
+        self.flows = flows
+        self.nested = nested
+
+
+def _late(recorder: Recorder, request: Any, sent: tuple[float, int, float],
+          response: httpx.Response | None, exc: BaseException | None = None) -> None:
+    """A request sent as ``LATER`` (unmarked) was refused (``response``), or raised ``exc``:
+    record the refusal as ``_Attempts.seen`` does, with the times taken before it was sent."""
+    state = _Attempts(recorder, None, sent)
+    if exc is not None:
+        state.failed(request, exc)
+    elif response is not None:
+        guarded("api_call", state.seen, request, response)
+
+
+def _plan(recorder: Recorder, request: Any, client: Any, outer: Outer | None,
+          kwargs: dict[str, Any]) -> Plan | None:
     """The plan for ``request`` when hgobs records it (a request nobody records yet), else
-    None. A token exchange is planned only with instrumentation not suppressed (its span
-    starts before the transport runs); an API call is planned either way, and whether its
-    refusal is recorded is decided then (``_Attempts.seen``, in the same context): a
-    successful call never reads the context."""
+    None; ``LATER`` or ``MARKED`` for one that can only be an API call (``Routes.late``: a
+    successful call is never planned).
+    For the wrapper of ``send`` (``outer``), a request
+    sent with an ``httpx.Auth`` flow (an ``auth`` argument, or else the client's own, as
+    ``Client._build_request_auth`` takes it; a URL's user info gives ``BasicAuth``, whose flow
+    sends the request once, as no flow does) has the client's ``INNER`` wrapped first
+    (``Outer.flows``). A token exchange is planned only with instrumentation not suppressed
+    (its span starts before the transport runs); an API call is planned either way, and
+    whether its refusal is recorded is decided then (``_Attempts.seen``, in the same
+    context): a successful call never reads the context."""
     if not isinstance(request, httpx.Request):
         return None
     if foreign.WAITING:  # redaction of other spans waits for an SDK tracer provider
         foreign.retry()
-    plan = plan_request(request, recorder.routes)
+    marked = False
+    if outer is not None:
+        auth = kwargs.get("auth", USE_CLIENT_DEFAULT)
+        if auth is USE_CLIENT_DEFAULT:
+            auth = getattr(client, "_auth", None)
+        if auth is not None:
+            outer.flows(client)
+            marked = True
+        else:
+            marked = outer.nested
+    routes = recorder.routes
+    if routes.late(request.method, request.url):
+        return MARKED if marked else LATER
+    plan = plan_request(request, routes)
     if plan is None or plan.kind == API_CALL or is_instrumentation_enabled():
         return plan
     return None
@@ -69,8 +128,10 @@ instrumentation of the same client) does not record it again."""
 
 
 class _Attempts:
-    """An API call being recorded (the value of ``HANDLING`` on its request): the send time of
-    the attempt in flight. Each attempt of an ``httpx.Auth`` flow passes ``_send_handling_redirects``
+    """An API call being recorded (the value of ``HANDLING`` on its request): its ``plan``
+    (None until a refusal needs it: ``MARKED``, ``LATER``) and the send time of the attempt in
+    flight (``sent``: ``(clock, time.time_ns(), time.perf_counter())`` taken before it was
+    sent, else now). Each attempt of an ``httpx.Auth`` flow passes ``_send_handling_redirects``
     once (``inside`` while it runs, ``attempts`` counting them; a later one takes its own send
     time, ``retry``); a refused one is recorded there, at once (the flow may change the
     request's credential before it retries), and marked ``RECORDED`` (``seen``). The wrappers
@@ -78,10 +139,12 @@ class _Attempts:
 
     __slots__ = ("attempts", "inside", "now", "plan", "recorder", "start_ns", "started")
 
-    def __init__(self, recorder: Recorder, plan: Plan) -> None:
+    def __init__(self, recorder: Recorder, plan: Plan | None,
+                 sent: tuple[float, int, float] | None = None) -> None:
         self.recorder = recorder
         self.plan = plan
-        self.now, self.start_ns, self.started = recorder.now(), time.time_ns(), time.perf_counter()
+        self.now, self.start_ns, self.started = sent if sent is not None else \
+            (recorder.now(), time.time_ns(), time.perf_counter())
         self.attempts = 0
         self.inside = False
 
@@ -99,27 +162,34 @@ class _Attempts:
 
     def seen(self, request: httpx.Request, response: httpx.Response) -> None:
         """Record the refused ``response`` to ``request`` unless it was recorded already or
-        instrumentation is suppressed."""
+        instrumentation is suppressed, or the request is no API call (planned now when it
+        was sent as ``LATER``)."""
         if getattr(response, RECORDED, None) is None and is_instrumentation_enabled():
+            plan = self.plan
+            if plan is None:
+                self.plan = plan = plan_request(request, self.recorder.routes)
+                if plan is None or plan.kind != API_CALL:
+                    return
             setattr(response, RECORDED, True)
-            record_api(self.recorder, request, self.plan, self.now, self.start_ns,
-                        self.started, response)
+            record_api(self.recorder, request, plan, self.now, self.start_ns, self.started,
+                       response)
 
 
-def sync_send(recorder: Recorder | None, client: Any, wrapped: Any, inner: bool, /,
+def sync_send(recorder: Recorder | None, client: Any, wrapped: Any, outer: Outer | None, /,
               *args: Any, **kwargs: Any) -> Any:
-    """Run ``Client.send`` (``wrapped``, with ``args`` and ``kwargs``; ``inner``:
+    """Run ``Client.send`` (``wrapped``, with ``args`` and ``kwargs``; ``outer`` None:
     ``_send_handling_redirects``) and record it when it is an auth attempt (the instrumentor
     binds the first four arguments with ``functools.partial``: no frame of its own between).
     A request hgobs records already passes through, except for an attempt of an API call's
-    ``httpx.Auth`` flow (``_Attempts``)."""
+    ``httpx.Auth`` flow (``_Attempts``). A successful API call sent without a flow costs a
+    path lookup, three clock reads and a status test."""
     try:  # the value of HANDLING on the request; without a request to read, pass through
         request: Any = args[0] if args else kwargs.get("request")
         state = getattr(request, HANDLING, None)
     except Exception:
         request, state = None, True
     if state is not None:
-        if inner and type(state) is _Attempts and not state.inside:
+        if outer is None and type(state) is _Attempts and not state.inside:
             state.inside = True
             state.attempts += 1
             if state.attempts > 1:
@@ -138,15 +208,25 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any, inner: bool,
     if recorder is None:
         return wrapped(*args, **kwargs)
     try:  # as ``guarded("plan", ...)``, without its call on every request
-        plan = _plan(recorder, request)
+        plan = _plan(recorder, request, client, outer, kwargs)
     except Exception as exc:
         report("plan", exc)
         plan = None
     if plan is None:
         return wrapped(*args, **kwargs)
+    if plan is LATER:
+        sent = recorder.now(), time_ns(), perf_counter()
+        try:
+            response = wrapped(*args, **kwargs)
+        except Exception as exc:
+            _late(recorder, request, sent, None, exc)
+            raise
+        if response.status_code in REFUSED_STATUSES:
+            _late(recorder, request, sent, response)
+        return response
     try:
-        if plan.kind == API_CALL:
-            state = _Attempts(recorder, plan)
+        if plan is MARKED or plan.kind == API_CALL:
+            state = _Attempts(recorder, None if plan is MARKED else plan)
             setattr(request, HANDLING, state)
             try:
                 response = wrapped(*args, **kwargs)
@@ -177,8 +257,8 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any, inner: bool,
             pass
 
 
-async def async_send(recorder: Recorder | None, client: Any, wrapped: Any, inner: bool, /,
-                     *args: Any, **kwargs: Any) -> Any:
+async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
+                     outer: Outer | None, /, *args: Any, **kwargs: Any) -> Any:
     """The async twin of ``sync_send`` for ``AsyncClient.send``."""
     try:  # the value of HANDLING on the request; without a request to read, pass through
         request: Any = args[0] if args else kwargs.get("request")
@@ -186,7 +266,7 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any, inner
     except Exception:
         request, state = None, True
     if state is not None:
-        if inner and type(state) is _Attempts and not state.inside:
+        if outer is None and type(state) is _Attempts and not state.inside:
             state.inside = True
             state.attempts += 1
             if state.attempts > 1:
@@ -205,15 +285,25 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any, inner
     if recorder is None:
         return await wrapped(*args, **kwargs)
     try:  # as ``guarded("plan", ...)``, without its call on every request
-        plan = _plan(recorder, request)
+        plan = _plan(recorder, request, client, outer, kwargs)
     except Exception as exc:
         report("plan", exc)
         plan = None
     if plan is None:
         return await wrapped(*args, **kwargs)
+    if plan is LATER:
+        sent = recorder.now(), time_ns(), perf_counter()
+        try:
+            response = await wrapped(*args, **kwargs)
+        except Exception as exc:
+            _late(recorder, request, sent, None, exc)
+            raise
+        if response.status_code in REFUSED_STATUSES:
+            _late(recorder, request, sent, response)
+        return response
     try:
-        if plan.kind == API_CALL:
-            state = _Attempts(recorder, plan)
+        if plan is MARKED or plan.kind == API_CALL:
+            state = _Attempts(recorder, None if plan is MARKED else plan)
             setattr(request, HANDLING, state)
             try:
                 response = await wrapped(*args, **kwargs)

@@ -1,0 +1,166 @@
+"""Planning late: an API call is planned only when refused; ``INNER`` is wrapped for flows.
+
+A request that can only be an API call or nothing (``Routes.late``: not a POST, to no token
+URL path) is sent unplanned and unmarked when it comes without an ``httpx.Auth`` flow; the
+wrapper of ``_send_handling_redirects`` is installed at the first request with a flow.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+import hgobs
+from hgobs.capture.instrumentor import INNER
+from hgobs.capture.routes import Routes
+from hgobs.config import resolve_options
+from hgobs.profiles import profile_from_mapping
+from tests.support.emitted import loop_profile
+from tests.support.loopback import Reply
+from tests.support.servers import LoopServer
+
+OK = Reply(200, [("content-type", "application/fhir+json")], b'{"resourceType":"Patient"}')
+UNAUTHORIZED = Reply(401, [("www-authenticate", 'Bearer error="invalid_token"')], b"")
+BEARER = {"Authorization": "Bearer at-0123456789abcdef"}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LoopServer]:
+    s = LoopServer()
+    yield s
+    s.stop()
+
+
+def _routes(token_url: str) -> Routes:
+    profile = profile_from_mapping({"name": "t", "environments": {"sandbox": {
+        "token_urls": [token_url], "api_bases": ["https://api.example.org/fhir"]}}})
+    return Routes.of(resolve_options(profile=profile, client_id="c"))
+
+
+def test_late_is_every_method_but_post_to_no_token_path():
+    """GET, PUT and DELETE to an API base or to any other host are late; a POST, or any
+    method to a token URL's path (whatever the host, and with a trailing slash), is not; with
+    a token URL pattern nothing is."""
+    routes = _routes("https://auth.example.org/oauth2/token")
+    for method, url in [("GET", "https://api.example.org/fhir/R4/Patient/1"),
+                        ("PUT", "https://api.example.org/fhir/R4/Patient/1"),
+                        ("DELETE", "https://elsewhere.example.net/x"),
+                        ("GET", "https://auth.example.org/oauth2/token/x")]:
+        assert routes.late(method, httpx.URL(url)) and routes.late(method, url), (method, url)
+    for method, url in [("POST", "https://api.example.org/fhir/R4/Patient"),
+                        ("GET", "https://auth.example.org/oauth2/token"),
+                        ("GET", "https://auth.example.org/oauth2/token/"),
+                        ("HEAD", "https://elsewhere.example.net/oauth2/token")]:
+        assert not routes.late(method, httpx.URL(url)) and not routes.late(method, url)
+    patterned = _routes("https://{*}.example.org/oauth2/token")
+    assert not patterned.late("GET", httpx.URL("https://api.example.org/fhir/R4/Patient/1"))
+
+
+def test_a_client_without_a_flow_is_never_wrapped_inside_and_records_refusals(server, telemetry,
+                                                                              tmp_path):
+    """Successful and refused reads without a flow leave ``INNER`` unwrapped; the refusal is
+    recorded once, with its send time, as an API call; a refusal from another host records
+    nothing."""
+    jsonl = tmp_path / "attempts.jsonl"
+    with httpx.Client() as client:
+        hgobs.instrument_client(client, profile=loop_profile(server.origin), jsonl_path=jsonl,
+                                tracer_provider=telemetry.tracer_provider,
+                                meter_provider=telemetry.meter_provider)
+        server.script.load([OK, UNAUTHORIZED, UNAUTHORIZED])
+        assert client.get(f"{server.origin}/fhir/R4/Patient/1", headers=BEARER) \
+            .status_code == 200
+        assert client.get(f"{server.origin}/fhir/R4/Patient/2", headers=BEARER) \
+            .status_code == 401
+        other = server.origin.replace("127.0.0.1", "localhost")
+        assert client.get(f"{other}/elsewhere/1", headers=BEARER).status_code == 401
+        assert INNER not in vars(client)
+        hgobs.uninstrument_client(client)
+    records = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert [(r["endpoint.kind"], r["http.status"]) for r in records] == [("api_call", 401)]
+    (span,) = telemetry.ours()
+    assert span.start_time <= span.end_time and span.attributes["http.response.status_code"] == 401
+
+
+class _Refreshing(httpx.Auth):
+    """Sends the request, and once more with a new token if it is refused (refresh on 401)."""
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        request.headers["Authorization"] = "Bearer at-first-0123456789"
+        response = yield request
+        if response.status_code == 401:
+            request.headers["Authorization"] = "Bearer at-second-0123456789"
+            yield request
+
+
+def test_the_first_request_with_a_flow_wraps_inner_and_each_attempt_is_recorded(
+        server, telemetry):
+    """A request with a flow wraps the client's ``INNER`` (once), and the flow's refused first
+    attempt is recorded beside the successful retry."""
+    with httpx.Client() as client:
+        hgobs.instrument_client(client, profile=loop_profile(server.origin),
+                                tracer_provider=telemetry.tracer_provider,
+                                meter_provider=telemetry.meter_provider)
+        server.script.load([OK])
+        client.get(f"{server.origin}/fhir/R4/Patient/1", headers=BEARER)
+        assert INNER not in vars(client)
+        server.script.load([UNAUTHORIZED, OK])
+        assert client.get(f"{server.origin}/fhir/R4/Patient/1", auth=_Refreshing()) \
+            .status_code == 200
+        wrapper = vars(client)[INNER]
+        server.script.load([UNAUTHORIZED, OK])
+        client.get(f"{server.origin}/fhir/R4/Patient/1", auth=_Refreshing())
+        assert vars(client)[INNER] is wrapper
+        hgobs.uninstrument_client(client)
+        assert INNER not in vars(client)
+    assert [s.attributes["http.response.status_code"] for s in telemetry.ours()] == [401, 401]
+
+
+def test_the_global_instrumentation_wraps_inner_at_the_first_flow_and_unwraps_it(
+        server, telemetry):
+    """Globally, ``INNER`` of both client classes is wrapped at the first request with a flow
+    and unwrapped with the rest."""
+    instrumentor = hgobs.HGAuthInstrumentor()
+    instrumentor.instrument(profile=loop_profile(server.origin),
+                            tracer_provider=telemetry.tracer_provider,
+                            meter_provider=telemetry.meter_provider)
+    try:
+        with httpx.Client() as client:
+            server.script.load([OK])
+            client.get(f"{server.origin}/fhir/R4/Patient/1", headers=BEARER)
+            assert not hasattr(getattr(httpx.Client, INNER), "__wrapped__")
+            server.script.load([UNAUTHORIZED, OK])
+            client.get(f"{server.origin}/fhir/R4/Patient/1", auth=_Refreshing())
+            assert hasattr(getattr(httpx.Client, INNER), "__wrapped__")
+            assert hasattr(getattr(httpx.AsyncClient, INNER), "__wrapped__")
+    finally:
+        instrumentor.uninstrument()
+    assert not hasattr(getattr(httpx.Client, INNER), "__wrapped__")
+    assert not hasattr(getattr(httpx.AsyncClient, INNER), "__wrapped__")
+    assert [s.attributes["http.response.status_code"] for s in telemetry.ours()] == [401]
+
+
+def test_a_client_instrumented_over_the_global_one_records_its_refusals_itself(
+        server, telemetry, tmp_path):
+    """With the global instrumentation on when a client is instrumented, a refused read is
+    recorded once, by the client's own wrapper (its client id), not by the global one."""
+    instrumentor = hgobs.HGAuthInstrumentor()
+    instrumentor.instrument(profile=loop_profile(server.origin), client_id="global-client",
+                            jsonl_path=tmp_path / "global.jsonl",
+                            tracer_provider=telemetry.tracer_provider)
+    try:
+        with httpx.Client() as client:
+            hgobs.instrument_client(client, profile=loop_profile(server.origin),
+                                    client_id="own-client", jsonl_path=tmp_path / "own.jsonl",
+                                    tracer_provider=telemetry.tracer_provider)
+            server.script.load([UNAUTHORIZED])
+            client.get(f"{server.origin}/fhir/R4/Patient/1", headers=BEARER)
+            hgobs.uninstrument_client(client)
+    finally:
+        instrumentor.uninstrument()
+    own = [json.loads(line) for line in (tmp_path / "own.jsonl").read_text().splitlines()]
+    assert [(r["endpoint.kind"], r["http.status"]) for r in own] == [("api_call", 401)]
+    assert not (tmp_path / "global.jsonl").exists() \
+        or (tmp_path / "global.jsonl").read_text() == ""
