@@ -11,9 +11,9 @@ no client id, since no provider's limits or client id can be said to apply to it
 Cost for a request to a host no provider names (the common case in a service): one read of
 the URL's parts and one set lookup, plus one dict lookup per host label when some provider has URL
 patterns; a provider pattern that matches any host (``generic``'s) adds its ``resolve``. Only
-the providers whose pattern hosts fit the request's host are tried. Capture asks ``late``
-first: a request that can only be an API call (not a POST, to no token URL's path) is planned
-only if it is refused.
+the providers whose pattern hosts fit the request's host are tried. Capture reads
+``token_paths`` first: a request that can only be an API call (not a POST, to none of those
+paths) is planned only if it is refused.
 """
 
 from __future__ import annotations
@@ -79,10 +79,13 @@ class Routes:
         """Literal host suffix of a pattern (or a custom domain) -> providers having it."""
         self._wide: tuple[int, ...] = ()
         """Providers with a pattern whose host is all placeholder: tried for every host."""
-        self._token_paths: set[str] = set()
-        """The paths of the exact token URLs (as ``url_parts`` gives them)."""
-        self._token_patterns = False
-        """True when some provider's token URL is a pattern (``late`` then always says no)."""
+        self.token_paths: frozenset[str] | None = frozenset()
+        """The paths of the exact token URLs (as ``url_parts`` gives them), or None when some
+        provider's token URL is a pattern. A request whose method is not POST (only a POST is
+        a token exchange by the form rule) and whose path is none of these can only be an API
+        call or nothing: capture plans it only if it is refused (a GET to a token URL is
+        planned before it is sent: an exchange, whose span is current while the transport
+        runs)."""
         last = len(providers) if len(providers) == 1 else self.fallback
         for index, provider in enumerate(providers[:last]):
             self._add(index, provider.profile)
@@ -100,7 +103,8 @@ class Routes:
             for kind, urls in ((TOKEN_EXCHANGE, env.token_urls), (API_CALL, env.api_bases)):
                 for url in urls:
                     if is_pattern(url):
-                        self._token_patterns |= kind == TOKEN_EXCHANGE
+                        if kind == TOKEN_EXCHANGE:
+                            self.token_paths = None
                         suffix = UrlPattern.parse(url, profile.name).host_suffix
                         if suffix:
                             owned.add(suffix)
@@ -110,7 +114,8 @@ class Routes:
                     host, port, path = split_url(url)
                     self._hosts.add(host)
                     if kind == TOKEN_EXCHANGE:
-                        self._token_paths.add(path)
+                        if self.token_paths is not None:
+                            self.token_paths = self.token_paths | {path}
                         self._tokens.setdefault((host, port, path),
                                                 _routed(TOKEN_EXCHANGE, env.name, index))
                     else:
@@ -175,19 +180,6 @@ class Routes:
             return None
         plan = facts.plan(_NO_URLS, method, url, headers, body)
         return _routed(plan.kind, plan.environment, self.fallback) if plan is not None else None
-
-    def late(self, method: str, url: Any) -> bool:
-        """True when a request with ``method`` to ``url`` (an ``httpx.URL`` or a string) can
-        only be an API call or nothing, so its ``plan`` may wait until its response is refused:
-        a method other than POST (only a POST is a token exchange by the form rule) to a path
-        that is no exact token URL's, with no provider's token URL a pattern. A GET to a
-        token URL is planned before it is sent (an exchange: its span is current while the
-        transport runs). One read of the path and one set lookup."""
-        if method == "POST" or self._token_patterns:
-            return False
-        path = getattr(getattr(url, "_uri_reference", None), "path", None)  # as url_parts
-        return (path.rstrip("/") if type(path) is str else url_parts(url)[2]) \
-            not in self._token_paths
 
     def provider(self, plan: facts.Plan) -> Provider:
         """The provider a plan was routed to (the first for a plain ``Plan``)."""

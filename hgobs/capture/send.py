@@ -2,7 +2,7 @@
 
 A token exchange gets its span before the transport runs, current while it runs, so
 OpenTelemetry's httpx span (one per redirect hop) is its child. A request that can only be an
-API call or nothing (any method but POST, to no token URL's path: ``Routes.late``) is sent
+API call or nothing (any method but POST, to no token URL's path: ``Routes.token_paths``) is sent
 unplanned: when it succeeds it costs a path lookup, three clock reads and a status test (no
 span, no parsing, no mark on the request). Only a refused one (401, 403, 429) is planned, and
 recorded when it is an API call, after the fact, with its span started at the send time. The
@@ -44,8 +44,8 @@ request (httpx and other instrumentations read dozens) about twice as slow."""
 
 
 LATER: Any = object()
-"""``_plan``'s answer for a request that can only be an API call or nothing
-(``Routes.late``), sent without an ``httpx.Auth`` flow: it is sent unmarked, and planned only
+"""The plan of a request that can only be an API call or nothing (``late`` in
+``sync_send``), sent without an ``httpx.Auth`` flow: it is sent unmarked, and planned only
 if it is refused."""
 MARKED: Any = object()
 """``LATER`` for a request sent with a flow (or by a wrapper around another of hgobs's): it
@@ -78,40 +78,41 @@ def _late(recorder: Recorder, request: Any, sent: tuple[float, int, float],
         guarded("api_call", state.seen, request, response)
 
 
-def _plan(recorder: Recorder, request: Any, client: Any, outer: Outer | None,
-          kwargs: dict[str, Any]) -> Plan | None:
+def _plan(recorder: Recorder, request: Any, client: Any, outer: Outer | None, flow: bool,
+          late: bool) -> Plan | None:
     """The plan for ``request`` when hgobs records it (a request nobody records yet), else
-    None; ``LATER`` or ``MARKED`` for one that can only be an API call (``Routes.late``: a
-    successful call is never planned).
-    For the wrapper of ``send`` (``outer``), a request
-    sent with an ``httpx.Auth`` flow (an ``auth`` argument, or else the client's own, as
-    ``Client._build_request_auth`` takes it; a URL's user info gives ``BasicAuth``, whose flow
-    sends the request once, as no flow does) has the client's ``INNER`` wrapped first
-    (``Outer.flows``). A token exchange is planned only with instrumentation not suppressed
-    (its span starts before the transport runs); an API call is planned either way, and
-    whether its refusal is recorded is decided then (``_Attempts.seen``, in the same
-    context): a successful call never reads the context."""
+    None; for one that can only be an API call (``late``, see ``sync_send``) ``LATER``, or
+    ``MARKED`` when it comes with an ``httpx.Auth`` flow (``flow``) or through a wrapper around
+    another of hgobs's (``Outer.nested``): a successful call is never planned. A request with
+    a flow has the client's ``INNER`` wrapped first (``Outer.flows``). A token exchange is
+    planned only with instrumentation not suppressed (its span starts before the transport
+    runs); an API call is planned either way, and whether its refusal is recorded is decided
+    then (``_Attempts.seen``, in the same context): a successful call never reads the
+    context."""
     if not isinstance(request, httpx.Request):
         return None
     if foreign.WAITING:  # redaction of other spans waits for an SDK tracer provider
         foreign.retry()
-    marked = False
-    if outer is not None:
-        auth = kwargs.get("auth", USE_CLIENT_DEFAULT)
-        if auth is USE_CLIENT_DEFAULT:
-            auth = getattr(client, "_auth", None)
-        if auth is not None:
-            outer.flows(client)
-            marked = True
-        else:
-            marked = outer.nested
-    routes = recorder.routes
-    if routes.late(request.method, request.url):
-        return MARKED if marked else LATER
-    plan = plan_request(request, routes)
+    if flow:
+        outer.flows(client)  # type: ignore[union-attr]
+    if late:
+        return MARKED if flow or (outer is not None and outer.nested) else LATER
+    plan = plan_request(request, recorder.routes)
     if plan is None or plan.kind == API_CALL or is_instrumentation_enabled():
         return plan
     return None
+
+
+def _general_plan(recorder: Recorder, request: Any, client: Any, outer: Outer | None,
+                  exc: Exception) -> Plan | None:
+    """``_plan`` the general way after reading ``flow`` or ``late`` in ``sync_send`` raised
+    ``exc`` (a client without httpx's ``_auth``, a URL without its parsed parts): a flow taken
+    as there, the request planned before it is sent; None, reported once, if that fails too."""
+    try:
+        return _plan(recorder, request, client, outer, outer is not None, False)
+    except Exception as again:
+        report("plan", again)
+        return None
 
 
 def _refused(exc: BaseException) -> httpx.Response | None:
@@ -208,10 +209,28 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any, outer: Outer
     if recorder is None:
         return wrapped(*args, **kwargs)
     try:  # as ``guarded("plan", ...)``, without its call on every request
-        plan = _plan(recorder, request, client, outer, kwargs)
+        # ``flow``: ``send`` runs an ``httpx.Auth`` flow (an ``auth`` argument, or else the
+        # client's own, as ``Client._build_request_auth`` takes it; a URL's user info gives
+        # ``BasicAuth``, whose flow sends the request once, as no flow does). ``late``: the
+        # request can only be an API call or nothing (not a POST, only a POST being a token
+        # exchange by the form rule; to no exact token URL's path, with no token URL a
+        # pattern: ``Routes.token_paths``), so it is planned only if refused. Both read here,
+        # not in a helper: a successful API call sent without a flow calls nothing of hgobs.
+        if outer is None:
+            flow = False
+        else:
+            auth = kwargs.get("auth", USE_CLIENT_DEFAULT)
+            flow = (client._auth if auth is USE_CLIENT_DEFAULT else auth) is not None
+        paths = recorder.routes.token_paths
+        late = paths is not None and type(request) is httpx.Request \
+            and request.method != "POST" \
+            and request.url._uri_reference.path.rstrip("/") not in paths
+        if late and not flow and not foreign.WAITING and (outer is None or not outer.nested):
+            plan = LATER
+        else:
+            plan = _plan(recorder, request, client, outer, flow, late)
     except Exception as exc:
-        report("plan", exc)
-        plan = None
+        plan = _general_plan(recorder, request, client, outer, exc)
     if plan is None:
         return wrapped(*args, **kwargs)
     if plan is LATER:
@@ -285,10 +304,28 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
     if recorder is None:
         return await wrapped(*args, **kwargs)
     try:  # as ``guarded("plan", ...)``, without its call on every request
-        plan = _plan(recorder, request, client, outer, kwargs)
+        # ``flow``: ``send`` runs an ``httpx.Auth`` flow (an ``auth`` argument, or else the
+        # client's own, as ``Client._build_request_auth`` takes it; a URL's user info gives
+        # ``BasicAuth``, whose flow sends the request once, as no flow does). ``late``: the
+        # request can only be an API call or nothing (not a POST, only a POST being a token
+        # exchange by the form rule; to no exact token URL's path, with no token URL a
+        # pattern: ``Routes.token_paths``), so it is planned only if refused. Both read here,
+        # not in a helper: a successful API call sent without a flow calls nothing of hgobs.
+        if outer is None:
+            flow = False
+        else:
+            auth = kwargs.get("auth", USE_CLIENT_DEFAULT)
+            flow = (client._auth if auth is USE_CLIENT_DEFAULT else auth) is not None
+        paths = recorder.routes.token_paths
+        late = paths is not None and type(request) is httpx.Request \
+            and request.method != "POST" \
+            and request.url._uri_reference.path.rstrip("/") not in paths
+        if late and not flow and not foreign.WAITING and (outer is None or not outer.nested):
+            plan = LATER
+        else:
+            plan = _plan(recorder, request, client, outer, flow, late)
     except Exception as exc:
-        report("plan", exc)
-        plan = None
+        plan = _general_plan(recorder, request, client, outer, exc)
     if plan is None:
         return await wrapped(*args, **kwargs)
     if plan is LATER:

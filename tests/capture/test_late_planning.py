@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 import hgobs
+from hgobs.capture import foreign, send
 from hgobs.capture.instrumentor import INNER
-from hgobs.capture.routes import Routes
+from hgobs.capture.recorder import Recorder
 from hgobs.config import resolve_options
 from hgobs.profiles import profile_from_mapping
 from tests.support.emitted import loop_profile
@@ -34,29 +35,49 @@ def server() -> Iterator[LoopServer]:
     s.stop()
 
 
-def _routes(token_url: str) -> Routes:
+def _late(monkeypatch: pytest.MonkeyPatch, token_url: str, method: str, url: str) -> bool:
+    """Whether the wrapped ``send`` sends ``method url`` unplanned, with a profile whose token
+    URL is ``token_url`` (``_plan`` never called; a stand-in for the transport)."""
     profile = profile_from_mapping({"name": "t", "environments": {"sandbox": {
         "token_urls": [token_url], "api_bases": ["https://api.example.org/fhir"]}}})
-    return Routes.of(resolve_options(profile=profile, client_id="c"))
+    recorder = Recorder(resolve_options(profile=profile, client_id="c"), None, None)
+    planned: list[str] = []
+    general = send._plan
+
+    def spy(*args: object) -> object:
+        planned.append(method)
+        return general(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(send, "_plan", spy)
+    monkeypatch.setattr(foreign, "WAITING", False)  # no other test's provider to wait for
+    try:
+        response = send.sync_send(recorder, httpx.Client(), lambda r, **kw: httpx.Response(200),
+                                  send.Outer(lambda client: None),
+                                  httpx.Request(method, url, content=b"x=1"))
+    finally:
+        recorder.close()
+        monkeypatch.undo()
+    assert response.status_code == 200
+    return not planned
 
 
-def test_late_is_every_method_but_post_to_no_token_path():
-    """GET, PUT and DELETE to an API base or to any other host are late; a POST, or any
-    method to a token URL's path (whatever the host, and with a trailing slash), is not; with
-    a token URL pattern nothing is."""
-    routes = _routes("https://auth.example.org/oauth2/token")
+def test_late_is_every_method_but_post_to_no_token_path(monkeypatch):
+    """GET, PUT and DELETE to an API base or to any other host go unplanned; a POST, or any
+    method to a token URL's path (whatever the host, and with a trailing slash), is planned
+    before it is sent; with a token URL pattern every request is."""
+    token = "https://auth.example.org/oauth2/token"
     for method, url in [("GET", "https://api.example.org/fhir/R4/Patient/1"),
                         ("PUT", "https://api.example.org/fhir/R4/Patient/1"),
                         ("DELETE", "https://elsewhere.example.net/x"),
                         ("GET", "https://auth.example.org/oauth2/token/x")]:
-        assert routes.late(method, httpx.URL(url)) and routes.late(method, url), (method, url)
+        assert _late(monkeypatch, token, method, url), (method, url)
     for method, url in [("POST", "https://api.example.org/fhir/R4/Patient"),
                         ("GET", "https://auth.example.org/oauth2/token"),
                         ("GET", "https://auth.example.org/oauth2/token/"),
                         ("HEAD", "https://elsewhere.example.net/oauth2/token")]:
-        assert not routes.late(method, httpx.URL(url)) and not routes.late(method, url)
-    patterned = _routes("https://{*}.example.org/oauth2/token")
-    assert not patterned.late("GET", httpx.URL("https://api.example.org/fhir/R4/Patient/1"))
+        assert not _late(monkeypatch, token, method, url), (method, url)
+    assert not _late(monkeypatch, "https://{*}.example.org/oauth2/token", "GET",
+                     "https://api.example.org/fhir/R4/Patient/1")
 
 
 def test_a_client_without_a_flow_is_never_wrapped_inside_and_records_refusals(server, telemetry,
