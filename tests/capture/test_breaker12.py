@@ -83,3 +83,75 @@ def test_a_refusal_the_client_config_does_not_know_is_still_recorded_by_the_glob
     glob = _lines(tmp_path / "global.jsonl")
     assert [(r["endpoint.kind"], r["http.status"]) for r in glob] == [("api_call", 401)]
     assert _lines(tmp_path / "own.jsonl") == []
+
+
+class _Wrapped:
+    """What a client subclass's own ``send`` may hand back (a cache entry, a test double)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+
+class _WrappingClient(httpx.Client):
+    def send(self, request, **kwargs):  # type: ignore[override]
+        return _Wrapped(httpx.Response(200, request=request))
+
+
+def test_a_send_that_returns_no_response_object_to_an_unrelated_host_passes_through(
+        server, telemetry):
+    """A GET to a host no profile names was passed through untouched before late planning;
+    now the wrapper reads ``status_code`` on whatever the wrapped ``send`` returned, so an
+    AttributeError reaches the application."""
+    with _WrappingClient() as client:
+        hgobs.instrument_client(client, profile=loop_profile(server.origin),
+                                tracer_provider=telemetry.tracer_provider)
+        try:
+            got = client.send(client.build_request("GET", "https://elsewhere.example.net/x"))
+        finally:
+            hgobs.uninstrument_client(client)
+    assert type(got) is _Wrapped
+
+
+def test_uninstrument_while_the_first_flow_wraps_inner_leaves_no_wrapper(server, telemetry,
+                                                                        monkeypatch):
+    """``uninstrument`` in one thread while another thread's first request with a flow is
+    wrapping ``INNER`` (past ``flows``' test of the recorder, under a lock ``_uninstrument``
+    does not take): ``INNER`` must not stay wrapped after ``uninstrument`` returns."""
+    import threading
+
+    import wrapt
+
+    from hgobs.capture.instrumentor import INNER
+
+    instrumentor = hgobs.HGAuthInstrumentor()
+    instrumentor.instrument(profile=loop_profile(server.origin),
+                            tracer_provider=telemetry.tracer_provider)
+    real = wrapt.wrap_function_wrapper
+    raced: list[bool] = []
+
+    def racing(owner, name, wrapper):
+        if name == INNER and not raced:
+            raced.append(True)
+            t = threading.Thread(target=instrumentor.uninstrument)
+            t.start()
+            t.join()
+        return real(owner, name, wrapper)
+
+    monkeypatch.setattr(wrapt, "wrap_function_wrapper", racing)
+    try:
+        with httpx.Client(auth=httpx.BasicAuth("u", "p")) as client:
+            server.script.load([OK])
+            client.get(f"{server.origin}/fhir/R4/Patient/1")
+        assert raced
+        left = [cls.__name__ for cls in (httpx.Client, httpx.AsyncClient)
+                if hasattr(getattr(cls, INNER), "__wrapped__")]
+    finally:
+        monkeypatch.undo()
+        from opentelemetry.instrumentation.utils import unwrap
+        for cls in (httpx.Client, httpx.AsyncClient):
+            if hasattr(getattr(cls, INNER), "__wrapped__"):
+                unwrap(cls, INNER)
+        instrumentor._flows_wrapped = False
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
+    assert left == []
