@@ -106,7 +106,7 @@ class ForeignSpanRedactor(SpanProcessor):
         # ``guarded`` call and no helper frame on the way (``_ending_any`` reads any other
         # span). A span without a URL costs two dict lookups and a substring test; hgobs's own
         # are told apart after that. A failure is reported as ``guarded`` reports it, and the
-        # span's URL attributes are then replaced whole (redaction fails closed).
+        # span's URL attributes and URL parts are then replaced whole (``_fail_closed``).
         try:
             store = span._attributes._dict
             name = span._name
@@ -144,9 +144,7 @@ class ForeignSpanRedactor(SpanProcessor):
             if changed and (span._status._description or span._events._dq):
                 _scrub_texts(span)
             if "://" in name:
-                clean = clean_name(self.scope, name)
-                if clean is not None:
-                    span._name = clean
+                self._rename(span, name)
         except Exception as exc:
             _fail_closed(store, exc)
 
@@ -183,11 +181,16 @@ class ForeignSpanRedactor(SpanProcessor):
                 if getattr(status, "description", None) or getattr(events, "_dq", events):
                     _scrub_texts(span)
             if "://" in name:
-                clean = clean_name(self.scope, name)
-                if clean is not None:
-                    span._name = clean
+                self._rename(span, name)
         except Exception as exc:
             _fail_closed(store, exc)
+
+    def _rename(self, span: Any, name: str) -> None:
+        """Give ``span`` its ``name`` with each full URL in scope redacted (``clean_name``),
+        written into the SDK's field (the ended span's ``update_name`` is refused)."""
+        clean = clean_name(self.scope, name)
+        if clean is not None:
+            span._name = clean
 
     _on_ending = _ending
     """Called by ``Span.end()`` (SDK >= 1.40): ``_ending`` itself, without a frame between."""
