@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from hgobs.fhir import FHIR_RESOURCE_TYPES
@@ -226,19 +226,18 @@ class PrefixRedactor:
     so a read of a resource costs a split at the last ``/``, a dict lookup and a test of its
     characters.
 
-    A subclass decides the URLs the prefixes do not (``undecided``; here: None).
+    ``undecided(url)``, when given, is what ``redact`` gives for a URL the prefixes do not
+    decide (else None).
     """
 
-    __slots__ = ("_heads", "_re")
+    __slots__ = ("_heads", "_re", "_undecided")
 
     MAX_HEADS = 256
     """Most heads remembered (the API's shapes: base, version, resource type, operation)."""
 
-    def __init__(self, prefixes: Iterable[str]) -> None:
-        self._use_prefixes(prefixes)
-
-    def _use_prefixes(self, prefixes: Iterable[str]) -> None:
-        """Use ``prefixes`` (those ``_keeps_prefix`` allows) from now on; forget the heads."""
+    def __init__(self, prefixes: Iterable[str],
+                 undecided: Callable[[str], str | None] | None = None) -> None:
+        self._undecided = undecided
         usable = sorted({p for p in prefixes if _keeps_prefix(p)}, key=len, reverse=True)
         self._re = re.compile("(?:" + "|".join(re.escape(p) for p in usable) + ")(" + _PLAIN_PATH
                               + ")") if usable else None
@@ -247,7 +246,7 @@ class PrefixRedactor:
 
     def redact(self, url: str) -> str | None:
         """``redact_url(url)`` for a plain URL under a usable prefix, else ``undecided(url)``
-        (None here: the caller takes ``redact_url``)."""
+        (None without one: the caller takes ``redact_url``)."""
         head, _, last = url.rpartition("/")
         known = self._heads.get(head)
         if known is not None and last and not last.strip(_PLAIN_CHARS):
@@ -256,7 +255,7 @@ class PrefixRedactor:
             return head + "/" + _step(last, last, known[0])[0]
         match = self._re.fullmatch(url) if self._re is not None else None
         if match is None:
-            return self.undecided(url)
+            return None if self._undecided is None else self._undecided(url)
         rest = match[1]
         if "/" not in rest:
             return url[:match.start(1)] + redact_path(rest)
@@ -266,10 +265,6 @@ class PrefixRedactor:
             forced = _FORCED.get(state & _ID_STATES)  # the head has no id: remembered
             self._heads[head] = (state, None if forced is None else f"{head}/{forced}")
         return url[:match.start(1)] + kept + "/" + _walk(last, state)[0]
-
-    def undecided(self, url: str) -> str | None:
-        """What ``redact`` gives for a URL under no usable prefix or not plain: None."""
-        return None
 
 
 def _keeps_prefix(prefix: str) -> bool:

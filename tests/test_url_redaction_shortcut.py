@@ -127,7 +127,8 @@ def test_scope_takes_the_shortcut_for_a_plain_api_url():
     url = "https://api.example.org/fhir/R4/Patient/123"
     assert scope.redacted(url) == scope.redacted(url) == redact_url(url) == \
         "https://api.example.org/fhir/R4/Patient/{id}"  # the second time by its head
-    assert PrefixRedactor.undecided(scope, "https://auth.example.org/oauth/token") is None
+    assert PrefixRedactor(["https://api.example.org/fhir/"]).redact(
+        "https://auth.example.org/oauth/token") is None  # undecided, without a fallback
     assert scope.redacted("https://auth.example.org/oauth/token") == \
         "https://auth.example.org/oauth/token"
     assert scope.redacted("https://elsewhere.example.net/fhir/R4/Patient/1") is None

@@ -5,11 +5,11 @@ the transport runs: OpenTelemetry's httpx instrumentation (which wraps the trans
 its HTTP CLIENT span a child of ours, once per redirect hop. Without it, our span is the CLIENT
 span and carries the HTTP semantic-convention attributes itself.
 
-An API call costs a path lookup and a status test when it succeeds: no span, no parsing.
-Only a refused one (401, 403, 429) is planned and recorded, after the fact, with its span
-started at the send time; since the HTTP span already exists then, ours becomes its child
-instead of its parent. ``_send_handling_redirects`` is wrapped only from the first request
-that comes with an ``httpx.Auth`` flow (``INNER``).
+A successful API call costs a path lookup, three clock reads and a status test (``send``'s
+``LATER``): no span, no parsing. Only a refused one (401, 403, 429) is planned and recorded,
+after the fact, with its span started at the send time; since the HTTP span already exists
+then, ours becomes its child instead of its parent. ``_send_handling_redirects`` is wrapped
+only from the first request that comes with an ``httpx.Auth`` flow (``INNER``).
 
 Every hgobs step runs under ``guard.guarded``; the application's own result or exception passes
 through untouched.
@@ -29,7 +29,7 @@ import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.instrumentation.utils import unwrap
 
-from hgobs.capture import foreign
+from hgobs.capture import foreign, send
 from hgobs.capture.guard import guarded
 from hgobs.capture.recorder import Recorder
 from hgobs.capture.send import Outer, async_send, sync_send
@@ -47,14 +47,19 @@ from hgobs.profiles import Profile, load_profile
 
 LOG = logging.getLogger("hgobs.internal")
 INNER = "_send_handling_redirects"
-"""httpx's step per request of an ``httpx.Auth`` flow, redirects included: wrapped (from the
-first request that comes with a flow, ``Outer.flows``) to record the requests a flow makes
+"""httpx's step per request of an ``httpx.Auth`` flow, redirects included: wrapped from the
+first request that comes with a flow (``Outer.flows``: on the client for ``instrument_client``,
+on both client classes for the global instrumentation) to record the requests a flow makes
 itself, such as a token request yielded before the API call, and each attempt of an API call
-whose flow sends it again (refresh on 401). Without a flow, ``send`` sends one request and
-its wrapper records it: a client that never uses a flow pays nothing here."""
+whose flow sends it again (refresh on 401). Without a flow, ``send`` sends one request and its
+wrapper records it: until a flow comes, a request passes one wrapper of hgobs's, not two."""
 WRAPPED = ("send", INNER)
 """``send`` records the application's request; ``INNER`` what a flow sends. The same request
 is recorded once."""
+
+
+_FLOWS_LOCK = threading.Lock()
+"""Held while ``INNER`` of the client classes is wrapped or unwrapped."""
 
 
 class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -119,7 +124,6 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if options.redact_spans:
             _attach_all(self._recorder, kwargs.get("tracer_provider"))
         instrumentor = self
-        lock = threading.Lock()
 
         def wrappers(outer: Outer | None) -> tuple[Any, Any]:
             def sync_wrapper(wrapped: Any, instance: Any, args: Any, kw: Any) -> Any:
@@ -131,32 +135,34 @@ class HGAuthInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return sync_wrapper, async_wrapper
 
         def flows(client: Any) -> None:
-            """Wrap ``INNER`` of both client classes, once, while instrumented."""
+            """Wrap ``INNER`` of both client classes, once, while instrumented (under the
+            lock ``_uninstrument`` takes: never wrapped after it)."""
             if instrumentor._flows_wrapped:
                 return
-            with lock:
+            with _FLOWS_LOCK:
                 if instrumentor._recorder is not None and not instrumentor._flows_wrapped \
                         and hasattr(httpx.Client, INNER):
                     sync_wrapper, async_wrapper = wrappers(None)
                     wrapt.wrap_function_wrapper(httpx.Client, INNER, sync_wrapper)
                     wrapt.wrap_function_wrapper(httpx.AsyncClient, INNER, async_wrapper)
-                    instrumentor._flows_wrapped = True
+                    instrumentor._flows_wrapped = send.CLASS_INNER = True
 
         sync_wrapper, async_wrapper = wrappers(Outer(flows))
         wrapt.wrap_function_wrapper(httpx.Client, "send", sync_wrapper)
         wrapt.wrap_function_wrapper(httpx.AsyncClient, "send", async_wrapper)
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        for name in WRAPPED:
-            if name == INNER and not self._flows_wrapped:
-                continue
-            for cls in (httpx.Client, httpx.AsyncClient):
-                if hasattr(getattr(cls, name, None), "__wrapped__"):
-                    unwrap(cls, name)
-        self._flows_wrapped = False
-        if self._recorder is not None:
-            self._recorder.close()
-        self._recorder = None
+        with _FLOWS_LOCK:  # a first flow wrapping INNER at this moment waits, then sees no recorder
+            recorder, self._recorder = self._recorder, None
+            for name in WRAPPED:
+                if name == INNER and not self._flows_wrapped:
+                    continue
+                for cls in (httpx.Client, httpx.AsyncClient):
+                    if hasattr(getattr(cls, name, None), "__wrapped__"):
+                        unwrap(cls, name)
+            self._flows_wrapped = send.CLASS_INNER = False
+        if recorder is not None:
+            recorder.close()
 
 
 def instrument_client(client: httpx.Client | httpx.AsyncClient, **kwargs: Any) -> None:
@@ -175,8 +181,8 @@ def instrument_client(client: httpx.Client | httpx.AsyncClient, **kwargs: Any) -
         if recorder.options.redact_spans:
             _attach_all(recorder, kwargs.get("tracer_provider"))
         original = client.send
-        outer = Outer(functools.partial(_wrap_client_flows, recorder),
-                      nested=hasattr(original, "__wrapped__"))
+        outer = Outer(None, inner=hasattr(original, "__wrapped__"))
+        outer.flows = functools.partial(_wrap_client_flows, recorder, outer)
         client.send = _bound_wrapper(recorder, client, original, outer)  # type: ignore[method-assign]
         client._hgobs_recorder = recorder  # type: ignore[union-attr]
     except HgobsError as exc:
@@ -194,12 +200,14 @@ def _bound_wrapper(recorder: Recorder, client: Any, original: Any, outer: Outer 
     return functools.partial(send, recorder, client, original, outer)
 
 
-def _wrap_client_flows(recorder: Recorder, client: Any) -> None:
-    """Wrap ``INNER`` of one instrumented client, once (``Outer.flows``)."""
+def _wrap_client_flows(recorder: Recorder, outer: Outer, client: Any) -> None:
+    """Wrap ``INNER`` of one instrumented client, once (``Outer.flows``); from then on its
+    wrapper of ``send`` plans and marks every request (``Outer.inner``)."""
     if INNER not in vars(client) and getattr(client, "_hgobs_recorder", None) is recorder:
         original = getattr(client, INNER, None)
         if original is not None:
             setattr(client, INNER, _bound_wrapper(recorder, client, original, None))
+            outer.inner = True
 
 
 def uninstrument_client(client: httpx.Client | httpx.AsyncClient) -> None:

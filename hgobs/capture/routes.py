@@ -79,16 +79,18 @@ class Routes:
         """Literal host suffix of a pattern (or a custom domain) -> providers having it."""
         self._wide: tuple[int, ...] = ()
         """Providers with a pattern whose host is all placeholder: tried for every host."""
-        self.token_paths: frozenset[str] | None = frozenset()
-        """The paths of the exact token URLs (as ``url_parts`` gives them), or None when some
-        provider's token URL is a pattern. A request whose method is not POST (only a POST is
-        a token exchange by the form rule) and whose path is none of these can only be an API
-        call or nothing: capture plans it only if it is refused (a GET to a token URL is
-        planned before it is sent: an exchange, whose span is current while the transport
-        runs)."""
+        self._token_patterns = False
+        """True when some provider's token URL is a pattern."""
         last = len(providers) if len(providers) == 1 else self.fallback
         for index, provider in enumerate(providers[:last]):
             self._add(index, provider.profile)
+        self.token_paths: frozenset[str] | None = None if self._token_patterns \
+            else frozenset(path for _, _, path in self._tokens)
+        """The paths of the exact token URLs (as ``url_parts`` gives them), or None when some
+        provider's token URL is a pattern. A request whose method is not POST (``plan``'s form
+        rule takes only a POST) and whose path is none of these can only be an API call or
+        nothing: capture plans it only if it is refused (a GET to a token URL is planned
+        before it is sent: an exchange, whose span is current while the transport runs)."""
 
     @classmethod
     def of(cls, options: Options) -> Routes:
@@ -103,8 +105,7 @@ class Routes:
             for kind, urls in ((TOKEN_EXCHANGE, env.token_urls), (API_CALL, env.api_bases)):
                 for url in urls:
                     if is_pattern(url):
-                        if kind == TOKEN_EXCHANGE:
-                            self.token_paths = None
+                        self._token_patterns |= kind == TOKEN_EXCHANGE
                         suffix = UrlPattern.parse(url, profile.name).host_suffix
                         if suffix:
                             owned.add(suffix)
@@ -114,8 +115,6 @@ class Routes:
                     host, port, path = split_url(url)
                     self._hosts.add(host)
                     if kind == TOKEN_EXCHANGE:
-                        if self.token_paths is not None:
-                            self.token_paths = self.token_paths | {path}
                         self._tokens.setdefault((host, port, path),
                                                 _routed(TOKEN_EXCHANGE, env.name, index))
                     else:

@@ -2,17 +2,18 @@
 
 A token exchange gets its span before the transport runs, current while it runs, so
 OpenTelemetry's httpx span (one per redirect hop) is its child. A request that can only be an
-API call or nothing (any method but POST, to no token URL's path: ``Routes.token_paths``) is sent
-unplanned: when it succeeds it costs a path lookup, three clock reads and a status test (no
-span, no parsing, no mark on the request). Only a refused one (401, 403, 429) is planned, and
-recorded when it is an API call, after the fact, with its span started at the send time. The
+API call or nothing (any method but POST, to no token URL's path: ``Routes.token_paths``),
+sent without an ``httpx.Auth`` flow while no other wrapper of hgobs's can see it, goes out
+unplanned (``LATER``): when it succeeds it costs a path lookup, three clock reads and a status
+test (no span, no parsing, no mark on the request). Only a refused one (401, 403, 429) is
+planned, and recorded when it is an API call, after the fact, with its span started at the
+send time. Any other request is planned before it is sent, as the general way. The
 application's own result or exception passes through untouched.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from time import perf_counter, time_ns
 from typing import Any
 
@@ -45,26 +46,30 @@ request (httpx and other instrumentations read dozens) about twice as slow."""
 
 LATER: Any = object()
 """The plan of a request that can only be an API call or nothing (``late`` in
-``sync_send``), sent without an ``httpx.Auth`` flow: it is sent unmarked, and planned only
-if it is refused."""
-MARKED: Any = object()
-"""``LATER`` for a request sent with a flow (or by a wrapper around another of hgobs's): it
-is marked ``HANDLING`` with an ``_Attempts`` whose plan is made if an attempt is refused."""
+``sync_send``), sent without an ``httpx.Auth`` flow and with no other wrapper of hgobs's to
+see it: it is sent unmarked, and planned only if it is refused."""
+
+CLASS_INNER = False
+"""True while the global instrumentation has ``INNER`` of the client classes wrapped (from the
+first request with a flow): every client's requests may then meet that wrapper, so none is
+sent as ``LATER`` (the wrapper of ``send`` marks what it records, as before)."""
 
 
 class Outer:
     """What the wrapper of ``send`` knows besides the recorder: ``flows(client)`` wraps the
     client's ``_send_handling_redirects`` (``INNER``; idempotent, the instrumentor's), called
     when a request comes with an ``httpx.Auth`` flow (only a flow makes several requests, or
-    requests of its own, in one ``send``); ``nested``: the ``send`` it wraps may be hgobs's too
-    (a client instrumented while the global instrumentation was on), so a request that can
-    only be an API call is ``MARKED`` (this wrapper records it, not the one inside)."""
+    requests of its own, in one ``send``); ``inner``: another wrapper of hgobs's may see this
+    client's requests inside this one (the ``send`` it wraps is hgobs's, for a client
+    instrumented while the global instrumentation was on, or the client's ``INNER`` is
+    wrapped), so none is sent as ``LATER``: each is planned before it is sent and marked when
+    this wrapper records it, and the wrapper inside records what this one does not know."""
 
-    __slots__ = ("flows", "nested")
+    __slots__ = ("flows", "inner")
 
-    def __init__(self, flows: Any, nested: bool = False) -> None:
+    def __init__(self, flows: Any, inner: bool = False) -> None:
         self.flows = flows
-        self.nested = nested
+        self.inner = inner
 
 
 def _late(recorder: Recorder, request: Any, sent: tuple[float, int, float],
@@ -78,41 +83,47 @@ def _late(recorder: Recorder, request: Any, sent: tuple[float, int, float],
         guarded("api_call", state.seen, request, response)
 
 
-def _plan(recorder: Recorder, request: Any, client: Any, outer: Outer | None, flow: bool,
-          late: bool) -> Plan | None:
+def _plan(recorder: Recorder, request: Any, client: Any, outer: Outer | None,
+          flow: bool) -> Plan | None:
     """The plan for ``request`` when hgobs records it (a request nobody records yet), else
-    None; for one that can only be an API call (``late``, see ``sync_send``) ``LATER``, or
-    ``MARKED`` when it comes with an ``httpx.Auth`` flow (``flow``) or through a wrapper around
-    another of hgobs's (``Outer.nested``): a successful call is never planned. A request with
-    a flow has the client's ``INNER`` wrapped first (``Outer.flows``). A token exchange is
-    planned only with instrumentation not suppressed (its span starts before the transport
-    runs); an API call is planned either way, and whether its refusal is recorded is decided
-    then (``_Attempts.seen``, in the same context): a successful call never reads the
-    context."""
+    None, made before it is sent (``sync_send`` sends a request ``LATER`` without one). A
+    request with an ``httpx.Auth`` flow (``flow``) has the client's ``INNER`` wrapped first
+    (``Outer.flows``). A token exchange is planned only with instrumentation not suppressed
+    (its span starts before the transport runs); an API call is planned either way, and
+    whether its refusal is recorded is decided then (``_Attempts.seen``, in the same context):
+    a successful call never reads the context."""
     if not isinstance(request, httpx.Request):
         return None
     if foreign.WAITING:  # redaction of other spans waits for an SDK tracer provider
         foreign.retry()
     if flow:
         outer.flows(client)  # type: ignore[union-attr]
-    if late:
-        return MARKED if flow or (outer is not None and outer.nested) else LATER
     plan = plan_request(request, recorder.routes)
     if plan is None or plan.kind == API_CALL or is_instrumentation_enabled():
         return plan
     return None
 
 
-def _general_plan(recorder: Recorder, request: Any, client: Any, outer: Outer | None,
-                  exc: Exception) -> Plan | None:
-    """``_plan`` the general way after reading ``flow`` or ``late`` in ``sync_send`` raised
-    ``exc`` (a client without httpx's ``_auth``, a URL without its parsed parts): a flow taken
-    as there, the request planned before it is sent; None, reported once, if that fails too."""
+def _general_plan(recorder: Recorder, request: Any, client: Any,
+                  outer: Outer | None) -> Plan | None:
+    """``_plan`` after reading ``flow`` or ``late`` in ``sync_send`` raised (a client without
+    httpx's ``_auth``, a URL without its parsed parts): a flow taken as there; None, reported
+    once, if that fails too."""
     try:
-        return _plan(recorder, request, client, outer, outer is not None, False)
-    except Exception as again:
-        report("plan", again)
+        return _plan(recorder, request, client, outer, outer is not None)
+    except Exception as exc:
+        report("plan", exc)
         return None
+
+
+def _is_refused(response: Any) -> bool:
+    """True when ``response`` (what the wrapped method returned) has a refused status; False
+    for anything without one (a subclass's or a test double's ``send`` may return another
+    object: it reaches the application untouched)."""
+    try:
+        return response.status_code in REFUSED_STATUSES
+    except Exception:
+        return False
 
 
 def _refused(exc: BaseException) -> httpx.Response | None:
@@ -130,8 +141,8 @@ instrumentation of the same client) does not record it again."""
 
 class _Attempts:
     """An API call being recorded (the value of ``HANDLING`` on its request): its ``plan``
-    (None until a refusal needs it: ``MARKED``, ``LATER``) and the send time of the attempt in
-    flight (``sent``: ``(clock, time.time_ns(), time.perf_counter())`` taken before it was
+    (None until a refusal needs it: ``LATER``) and the send time of the attempt in
+    flight (``sent``: ``(clock, time_ns(), perf_counter())`` taken before it was
     sent, else now). Each attempt of an ``httpx.Auth`` flow passes ``_send_handling_redirects``
     once (``inside`` while it runs, ``attempts`` counting them; a later one takes its own send
     time, ``retry``); a refused one is recorded there, at once (the flow may change the
@@ -145,14 +156,14 @@ class _Attempts:
         self.recorder = recorder
         self.plan = plan
         self.now, self.start_ns, self.started = sent if sent is not None else \
-            (recorder.now(), time.time_ns(), time.perf_counter())
+            (recorder.now(), time_ns(), perf_counter())
         self.attempts = 0
         self.inside = False
 
     def retry(self) -> None:
         """A later attempt starts (the first keeps the send time of ``send``): take its own."""
-        self.now, self.start_ns = self.recorder.now(), time.time_ns()
-        self.started = time.perf_counter()
+        self.now, self.start_ns = self.recorder.now(), time_ns()
+        self.started = perf_counter()
 
     def failed(self, request: httpx.Request, exc: BaseException) -> None:
         """The attempt raised: record the refused response the exception carries, if any (an
@@ -202,7 +213,7 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any, outer: Outer
                 raise
             finally:
                 state.inside = False
-            if response.status_code in REFUSED_STATUSES:
+            if _is_refused(response):
                 guarded("api_call", state.seen, request, response)
             return response
         return wrapped(*args, **kwargs)
@@ -217,20 +228,20 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any, outer: Outer
         # pattern: ``Routes.token_paths``), so it is planned only if refused. Both read here,
         # not in a helper: a successful API call sent without a flow calls nothing of hgobs.
         if outer is None:
-            flow = False
+            flow = inner = False
         else:
             auth = kwargs.get("auth", USE_CLIENT_DEFAULT)
             flow = (client._auth if auth is USE_CLIENT_DEFAULT else auth) is not None
+            inner = outer.inner or CLASS_INNER
         paths = recorder.routes.token_paths
-        late = paths is not None and type(request) is httpx.Request \
-            and request.method != "POST" \
-            and request.url._uri_reference.path.rstrip("/") not in paths
-        if late and not flow and not foreign.WAITING and (outer is None or not outer.nested):
+        if not flow and not inner and not foreign.WAITING and paths is not None \
+                and type(request) is httpx.Request and request.method != "POST" \
+                and request.url._uri_reference.path.rstrip("/") not in paths:
             plan = LATER
         else:
-            plan = _plan(recorder, request, client, outer, flow, late)
-    except Exception as exc:
-        plan = _general_plan(recorder, request, client, outer, exc)
+            plan = _plan(recorder, request, client, outer, flow)
+    except Exception:  # an odd client, request or URL: planned the general way
+        plan = _general_plan(recorder, request, client, outer)
     if plan is None:
         return wrapped(*args, **kwargs)
     if plan is LATER:
@@ -240,19 +251,19 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any, outer: Outer
         except Exception as exc:
             _late(recorder, request, sent, None, exc)
             raise
-        if response.status_code in REFUSED_STATUSES:
+        if _is_refused(response):
             _late(recorder, request, sent, response)
         return response
     try:
-        if plan is MARKED or plan.kind == API_CALL:
-            state = _Attempts(recorder, None if plan is MARKED else plan)
+        if plan.kind == API_CALL:
+            state = _Attempts(recorder, plan)
             setattr(request, HANDLING, state)
             try:
                 response = wrapped(*args, **kwargs)
             except Exception as exc:
                 state.failed(request, exc)
                 raise
-            if response.status_code in REFUSED_STATUSES:
+            if _is_refused(response):
                 guarded("api_call", state.seen, request, response)
             return response
         setattr(request, HANDLING, True)
@@ -297,7 +308,7 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
                 raise
             finally:
                 state.inside = False
-            if response.status_code in REFUSED_STATUSES:
+            if _is_refused(response):
                 guarded("api_call", state.seen, request, response)
             return response
         return await wrapped(*args, **kwargs)
@@ -312,20 +323,20 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
         # pattern: ``Routes.token_paths``), so it is planned only if refused. Both read here,
         # not in a helper: a successful API call sent without a flow calls nothing of hgobs.
         if outer is None:
-            flow = False
+            flow = inner = False
         else:
             auth = kwargs.get("auth", USE_CLIENT_DEFAULT)
             flow = (client._auth if auth is USE_CLIENT_DEFAULT else auth) is not None
+            inner = outer.inner or CLASS_INNER
         paths = recorder.routes.token_paths
-        late = paths is not None and type(request) is httpx.Request \
-            and request.method != "POST" \
-            and request.url._uri_reference.path.rstrip("/") not in paths
-        if late and not flow and not foreign.WAITING and (outer is None or not outer.nested):
+        if not flow and not inner and not foreign.WAITING and paths is not None \
+                and type(request) is httpx.Request and request.method != "POST" \
+                and request.url._uri_reference.path.rstrip("/") not in paths:
             plan = LATER
         else:
-            plan = _plan(recorder, request, client, outer, flow, late)
-    except Exception as exc:
-        plan = _general_plan(recorder, request, client, outer, exc)
+            plan = _plan(recorder, request, client, outer, flow)
+    except Exception:  # an odd client, request or URL: planned the general way
+        plan = _general_plan(recorder, request, client, outer)
     if plan is None:
         return await wrapped(*args, **kwargs)
     if plan is LATER:
@@ -335,19 +346,19 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
         except Exception as exc:
             _late(recorder, request, sent, None, exc)
             raise
-        if response.status_code in REFUSED_STATUSES:
+        if _is_refused(response):
             _late(recorder, request, sent, response)
         return response
     try:
-        if plan is MARKED or plan.kind == API_CALL:
-            state = _Attempts(recorder, None if plan is MARKED else plan)
+        if plan.kind == API_CALL:
+            state = _Attempts(recorder, plan)
             setattr(request, HANDLING, state)
             try:
                 response = await wrapped(*args, **kwargs)
             except Exception as exc:
                 state.failed(request, exc)
                 raise
-            if response.status_code in REFUSED_STATUSES:
+            if _is_refused(response):
                 guarded("api_call", state.seen, request, response)
             return response
         setattr(request, HANDLING, True)

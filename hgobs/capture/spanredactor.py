@@ -48,9 +48,10 @@ class ForeignSpanRedactor(SpanProcessor):
     """SDK span processor: hgobs's URL redaction on every span whose URL is in ``scope``.
 
     Subclasses the SDK's ``SpanProcessor`` (the SDK calls its private ``_on_ending`` on every
-    processor). Never raises: a failure is reported once on ``hgobs.internal`` and the span is
-    left as it is. Attributes changed after the span ended are written into the span's
-    attribute store directly, since the SDK has made it read-only by then.
+    processor). Never raises: a failure is reported once on ``hgobs.internal`` and the span's
+    URL attributes and URL parts are replaced whole by ``[redacted]``. Attributes changed
+    after the span ended are written into the span's attribute store directly, since the SDK
+    has made it read-only by then.
     """
 
     def __init__(self, scope: UrlScope) -> None:
@@ -111,6 +112,7 @@ class ForeignSpanRedactor(SpanProcessor):
             store = span._attributes._dict
             name = span._name
             scope = span._instrumentation_scope
+            texts = span._status._description or span._events._dq  # quoting the URL, maybe
             if type(store) is not dict or type(name) is not str:
                 raise AttributeError  # not the SDK's span as this SDK makes it: the general way
         except AttributeError:
@@ -141,7 +143,7 @@ class ForeignSpanRedactor(SpanProcessor):
                 changed = bool(changes)
                 store.update(changes)
             # An exception event or a status description may quote the URL.
-            if changed and (span._status._description or span._events._dq):
+            if changed and texts:
                 _scrub_texts(span)
             if "://" in name:
                 self._rename(span, name)

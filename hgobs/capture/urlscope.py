@@ -22,7 +22,7 @@ to a profile host is rewritten only when it has a query, user info or an id-like
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,7 +37,7 @@ TARGET_KEY, PATH_KEY, QUERY_KEY = "http.target", "url.path", "url.query"
 """Attributes holding part of a URL, which ``rewrites`` redacts beside a URL attribute."""
 
 
-class UrlScope(PrefixRedactor):
+class UrlScope:
     """Which URLs get hgobs's redaction: every URL to a host of ``profiles`` (the hosts of their
     token URLs and API bases, exact or patterns, and their custom domains), whatever its path,
     port or spelling; for a pattern whose host is all placeholder, the URLs it matches.
@@ -49,12 +49,18 @@ class UrlScope(PrefixRedactor):
     the same only when it differs; the rule itself is ``redact_url``.
     """
 
+    redacted: Callable[[str], str | None]
+    """``redacted(url)``: ``redact_url(url)`` when ``url`` is in scope (``url`` itself when
+    that removes nothing), else None. The bound ``redact`` of the scope's ``PrefixRedactor``:
+    a plain URL under an API base is redacted by its path alone (the same result, about half
+    the work, in one call); any other by ``undecided``."""
+
     def __init__(self, profiles: Iterable[Profile] = ()) -> None:
-        super().__init__(())
         self.profiles: tuple[Profile, ...] = ()
         self._hosts: frozenset[str] = frozenset()
-        self._prefixes_in_scope: tuple[str, ...] = ()
+        self._prefixes: tuple[str, ...] = ()
         self._host_re: re.Pattern[str] | None = None
+        self.redacted = PrefixRedactor((), self.undecided).redact
         self._token_urls: dict[str, str] = {}
         self._suffixes: frozenset[str] = frozenset()
         self._wide: tuple[Profile, ...] = ()
@@ -66,7 +72,7 @@ class UrlScope(PrefixRedactor):
         if profile in self.profiles:
             return
         hosts = set(self._hosts)
-        prefixes = set(self._prefixes_in_scope)
+        prefixes = set(self._prefixes)
         suffixes = set(self._suffixes)
         wide = False
         for env in profile.environments:
@@ -93,8 +99,8 @@ class UrlScope(PrefixRedactor):
         if wide:
             self._wide = (*self._wide, profile)
         self._hosts = frozenset(hosts)
-        self._prefixes_in_scope = tuple(sorted(prefixes))
-        self._use_prefixes(prefixes)
+        self._prefixes = tuple(sorted(prefixes))
+        self.redacted = PrefixRedactor(prefixes, self.undecided).redact
         names = sorted(hosts | suffixes, key=len, reverse=True)
         self._host_re = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE) \
             if names else None
@@ -111,7 +117,7 @@ class UrlScope(PrefixRedactor):
         scope; a URL with none of the profile's host names or suffixes in it (any case) is not.
         Anything else is split by ``urllib.parse.urlsplit``; one it cannot split is taken as in
         scope (it names a profile host: redaction fails closed)."""
-        if url.startswith(self._prefixes_in_scope):
+        if url.startswith(self._prefixes):
             return True
         if self._host_re is not None and self._host_re.search(url) is not None:
             host = _host_of(url)
@@ -131,12 +137,6 @@ class UrlScope(PrefixRedactor):
             if host in suffixes:
                 return True
         return False
-
-    redacted = PrefixRedactor.redact
-    """``redacted(url)``: ``redact_url(url)`` when ``url`` is in scope (``url`` itself when
-    that removes nothing), else None. A plain URL under an API base is redacted by its path
-    alone (``PrefixRedactor.redact``: the same result, about half the work); any other by
-    ``undecided``."""
 
     def undecided(self, url: str) -> str | None:
         """``redacted`` of a URL the API base prefixes do not decide: a token URL of a profile

@@ -115,8 +115,8 @@ def test_a_send_that_returns_no_response_object_to_an_unrelated_host_passes_thro
 def test_uninstrument_while_the_first_flow_wraps_inner_leaves_no_wrapper(server, telemetry,
                                                                         monkeypatch):
     """``uninstrument`` in one thread while another thread's first request with a flow is
-    wrapping ``INNER`` (past ``flows``' test of the recorder, under a lock ``_uninstrument``
-    does not take): ``INNER`` must not stay wrapped after ``uninstrument`` returns."""
+    wrapping ``INNER`` (past ``flows``' test of the recorder): ``INNER`` must not stay wrapped
+    after ``uninstrument`` returns (it waits for the wrapping, then undoes it)."""
     import threading
 
     import wrapt
@@ -129,12 +129,14 @@ def test_uninstrument_while_the_first_flow_wraps_inner_leaves_no_wrapper(server,
     real = wrapt.wrap_function_wrapper
     raced: list[bool] = []
 
+    threads: list[threading.Thread] = []
+
     def racing(owner, name, wrapper):
-        if name == INNER and not raced:
+        if name == INNER and not raced:  # uninstrument starts while INNER is being wrapped
             raced.append(True)
-            t = threading.Thread(target=instrumentor.uninstrument)
-            t.start()
-            t.join()
+            threads.append(threading.Thread(target=instrumentor.uninstrument))
+            threads[0].start()
+            threads[0].join(0.2)  # it waits for the wrapping to finish, or races it
         return real(owner, name, wrapper)
 
     monkeypatch.setattr(wrapt, "wrap_function_wrapper", racing)
@@ -143,6 +145,8 @@ def test_uninstrument_while_the_first_flow_wraps_inner_leaves_no_wrapper(server,
             server.script.load([OK])
             client.get(f"{server.origin}/fhir/R4/Patient/1")
         assert raced
+        threads[0].join(10)
+        assert not threads[0].is_alive()
         left = [cls.__name__ for cls in (httpx.Client, httpx.AsyncClient)
                 if hasattr(getattr(cls, INNER), "__wrapped__")]
     finally:

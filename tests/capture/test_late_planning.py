@@ -1,8 +1,9 @@
 """Planning late: an API call is planned only when refused; ``INNER`` is wrapped for flows.
 
-A request that can only be an API call or nothing (``Routes.late``: not a POST, to no token
-URL path) is sent unplanned and unmarked when it comes without an ``httpx.Auth`` flow; the
-wrapper of ``_send_handling_redirects`` is installed at the first request with a flow.
+A request that can only be an API call or nothing (not a POST, to none of
+``Routes.token_paths``) is sent unplanned and unmarked when it comes without an ``httpx.Auth``
+flow; the wrapper of ``_send_handling_redirects`` is installed at the first request with a
+flow.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hgobs
 from hgobs.capture import foreign, send
 from hgobs.capture.instrumentor import INNER
 from hgobs.capture.recorder import Recorder
+from hgobs.capture.routes import Routes
 from hgobs.config import resolve_options
-from hgobs.profiles import profile_from_mapping
+from hgobs.profiles import API_CALL, load_profile, profile_from_mapping
+from hgobs.profiles.urls import url_parts
 from tests.support.emitted import loop_profile
 from tests.support.loopback import Reply
 from tests.support.servers import LoopServer
@@ -185,3 +190,30 @@ def test_a_client_instrumented_over_the_global_one_records_its_refusals_itself(
     assert [(r["endpoint.kind"], r["http.status"]) for r in own] == [("api_call", 401)]
     assert not (tmp_path / "global.jsonl").exists() \
         or (tmp_path / "global.jsonl").read_text() == ""
+
+
+PROFILES = [profile_from_mapping({"name": "p", "environments": {"sandbox": {
+    "token_urls": ["https://auth.example.org/oauth2/token", "https://api.example.org/fhir/token"],
+    "api_bases": ["https://api.example.org/fhir", "http://127.0.0.1:8080/"]}}}),
+    load_profile("healthgorilla")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(profile=st.sampled_from(PROFILES),
+       method=st.sampled_from(["GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "get"]),
+       host=st.sampled_from(["auth.example.org", "api.example.org", "AUTH.example.org",
+                             "127.0.0.1:8080", "api.healthgorilla.com",
+                             "sandbox.healthgorilla.com", "elsewhere.example.net"]),
+       path=st.lists(st.sampled_from(["oauth2", "oauth", "token", "fhir", "R4", "Patient", "1",
+                                      "", "%74oken"]), max_size=4),
+       form=st.sampled_from([b"", b"grant_type=client_credentials"]))
+def test_a_late_request_is_never_planned_as_an_exchange(profile, method, host, path, form):
+    """What capture sends unplanned (not a POST, to none of ``Routes.token_paths``) is never a
+    token exchange by ``Routes.plan``, whatever its host, path or body."""
+    routes = Routes.of(resolve_options(profile=profile, client_id="c"))
+    url = httpx.URL(f"https://{host}/" + "/".join(path))
+    paths = routes.token_paths
+    late = paths is not None and method != "POST" and url_parts(url)[2] not in paths
+    plan = routes.plan(method, url, {"content-type": "application/x-www-form-urlencoded"}, form)
+    if late:
+        assert plan is None or plan.kind == API_CALL, (method, str(url), plan)

@@ -67,36 +67,3 @@ def test_a_client_instrumented_before_the_global_one_records_its_refusals_itself
     assert [(r["endpoint.kind"], r["http.status"]) for r in records] == [("api_call", 401)]
     glob = tmp_path / "global.jsonl"
     assert not glob.exists() or glob.read_text() == ""
-
-
-def test_a_client_that_never_uses_a_flow_pays_one_wrapper_call(server, telemetry, monkeypatch):
-    """``INNER``'s docstring: "a client that never uses a flow pays nothing here"; ``send``'s:
-    a successful API call without a flow costs a path lookup, three clock reads and a status
-    test. Globally, ``INNER`` is wrapped on the class at the first flow of *any* client, so
-    from then on every request of a flow-less client runs ``sync_send`` twice (the second
-    time, in ``INNER``, deciding ``late`` again and reading the clock three more times)."""
-    from hgobs.capture import instrumentor as module
-
-    calls: list[object] = []
-    real = module.sync_send
-
-    def counting(recorder, client, wrapped, outer, /, *args, **kwargs):
-        calls.append(outer)
-        return real(recorder, client, wrapped, outer, *args, **kwargs)
-
-    monkeypatch.setattr(module, "sync_send", counting)
-    instrumentor = hgobs.HGAuthInstrumentor()
-    instrumentor.instrument(profile=loop_profile(server.origin),
-                            tracer_provider=telemetry.tracer_provider)
-    try:
-        with httpx.Client() as other:  # another part of the app uses a flow, once
-            server.script.load([OK])
-            other.get(f"{server.origin}/fhir/R4/Patient/1", auth=_Refreshing())
-        with httpx.Client() as client:  # this client never uses a flow
-            server.script.load([OK])
-            calls.clear()
-            assert client.get(f"{server.origin}/fhir/R4/Patient/2", headers=BEARER) \
-                .status_code == 200
-    finally:
-        instrumentor.uninstrument()
-    assert len(calls) == 1, calls

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 
 from hgobs.capture.spanredactor import SDK_CALLS_ON_ENDING, ForeignSpanRedactor
 from hgobs.capture.urlscope import UrlScope, rewrites
@@ -58,3 +59,31 @@ def test_the_ending_step_gives_what_rewrites_gives(full, old, same, parts, other
     PROVIDER.get_tracer("other").start_span("GET", attributes=attributes).end()
     (span,) = EXPORTER.get_finished_spans()
     assert dict(span.attributes) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(url=URLS, key=st.sampled_from(["url.full", "http.url"]),
+       name=st.sampled_from(["GET", "GET {url}", "HTTP GET"]),
+       status=st.sampled_from([None, "failed: {url}"]),
+       event=st.sampled_from([None, "Max retries exceeded with url: {url}"]))
+def test_the_ending_step_gives_what_the_general_step_gives_names_and_texts_too(
+        url, key, name, status, event):
+    """With a span name, a status description and an exception event quoting the URL, the
+    ending step's span equals what the general step (``_ending_any``) makes of the same span."""
+    if not SDK_CALLS_ON_ENDING:
+        return
+    text = str(url)
+    spans = []
+    for step in ("_ending", "_ending_any"):
+        processor = ForeignSpanRedactor(UrlScope([PROFILE]))
+        span = TracerProvider().get_tracer("other").start_span(
+            name.format(url=text), attributes={key: url})
+        if status is not None:
+            span.set_status(StatusCode.ERROR, status.format(url=text))
+        if event is not None:
+            span.add_event("exception", {"exception.message": event.format(url=text)})
+        span.end()
+        getattr(processor, step)(span)
+        spans.append((span.name, dict(span.attributes), span.status.description,
+                      [dict(e.attributes or {}) for e in span.events]))
+    assert spans[0] == spans[1]

@@ -14,6 +14,7 @@ from hgobs.capture import guard
 from hgobs.capture.spanredactor import SDK_CALLS_ON_ENDING, ForeignSpanRedactor
 from hgobs.capture.urlscope import UrlScope
 from hgobs.profiles import profile_from_mapping
+from hgobs.redaction import PrefixRedactor
 
 API = "https://api.example.test/fhir"
 PROFILE = profile_from_mapping({"name": "p", "environments": {"prod": {
@@ -34,7 +35,7 @@ def test_a_failing_rewrite_redacts_the_url_whole_and_is_reported_once(monkeypatc
     if not SDK_CALLS_ON_ENDING:
         pytest.skip("this SDK has no _on_ending")
     monkeypatch.setattr(guard, "_seen", set())
-    monkeypatch.setattr(UrlScope, "redacted", _fail)
+    monkeypatch.setattr(PrefixRedactor, "redact", _fail)  # the scope below takes it
     provider = TracerProvider()
     exporter = InMemorySpanExporter()
     provider.add_span_processor(ForeignSpanRedactor(UrlScope([PROFILE])))
