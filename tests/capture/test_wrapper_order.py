@@ -1,4 +1,5 @@
-"""Breaker12: late planning and lazy ``INNER`` wrapping against mixed instrumentation."""
+"""Late planning and the lazy ``INNER`` wrapper with per-client and global instrumentation together
+(either order), a send that returns no response, and ``uninstrument`` racing the first flow."""
 
 from __future__ import annotations
 
