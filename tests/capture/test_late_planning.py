@@ -168,30 +168,6 @@ def test_the_global_instrumentation_wraps_inner_at_the_first_flow_and_unwraps_it
     assert [s.attributes["http.response.status_code"] for s in telemetry.ours()] == [401]
 
 
-def test_a_client_instrumented_over_the_global_one_records_its_refusals_itself(
-        server, telemetry, tmp_path):
-    """With the global instrumentation on when a client is instrumented, a refused read is
-    recorded once, by the client's own wrapper (its client id), not by the global one."""
-    instrumentor = hgobs.HGAuthInstrumentor()
-    instrumentor.instrument(profile=loop_profile(server.origin), client_id="global-client",
-                            jsonl_path=tmp_path / "global.jsonl",
-                            tracer_provider=telemetry.tracer_provider)
-    try:
-        with httpx.Client() as client:
-            hgobs.instrument_client(client, profile=loop_profile(server.origin),
-                                    client_id="own-client", jsonl_path=tmp_path / "own.jsonl",
-                                    tracer_provider=telemetry.tracer_provider)
-            server.script.load([UNAUTHORIZED])
-            client.get(f"{server.origin}/fhir/R4/Patient/1", headers=BEARER)
-            hgobs.uninstrument_client(client)
-    finally:
-        instrumentor.uninstrument()
-    own = [json.loads(line) for line in (tmp_path / "own.jsonl").read_text().splitlines()]
-    assert [(r["endpoint.kind"], r["http.status"]) for r in own] == [("api_call", 401)]
-    assert not (tmp_path / "global.jsonl").exists() \
-        or (tmp_path / "global.jsonl").read_text() == ""
-
-
 PROFILES = [profile_from_mapping({"name": "p", "environments": {"sandbox": {
     "token_urls": ["https://auth.example.org/oauth2/token", "https://api.example.org/fhir/token"],
     "api_bases": ["https://api.example.org/fhir", "http://127.0.0.1:8080/"]}}}),
@@ -217,3 +193,143 @@ def test_a_late_request_is_never_planned_as_an_exchange(profile, method, host, p
     plan = routes.plan(method, url, {"content-type": "application/x-www-form-urlencoded"}, form)
     if late:
         assert plan is None or plan.kind == API_CALL, (method, str(url), plan)
+
+
+# -- per-client and global instrumentation together, odd send results, uninstrument races --
+
+def _lines(path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_client_instrumented_before_global_records_its_refusal_itself(server, telemetry,
+                                                                     tmp_path):
+    """A client instrumented on its own (client id ``own-client``) before the global
+    instrumentation is turned on: once any other client's flow has wrapped ``INNER`` of the
+    class, the client's refused read (no flow) must still be recorded by its own wrapper."""
+    with httpx.Client() as client:
+        hgobs.instrument_client(client, profile=loop_profile(server.origin),
+                                client_id="own-client", jsonl_path=tmp_path / "own.jsonl",
+                                tracer_provider=telemetry.tracer_provider)
+        instrumentor = hgobs.HGAuthInstrumentor()
+        instrumentor.instrument(profile=loop_profile(server.origin), client_id="global-client",
+                                jsonl_path=tmp_path / "global.jsonl",
+                                tracer_provider=telemetry.tracer_provider)
+        try:
+            with httpx.Client(auth=httpx.BasicAuth("u", "p")) as other:
+                server.script.load([OK])
+                other.get(f"{server.origin}/fhir/R4/Patient/9")  # a flow: global INNER wrapped
+            server.script.load([UNAUTHORIZED])
+            assert client.get(f"{server.origin}/fhir/R4/Patient/1",
+                              headers=BEARER).status_code == 401
+        finally:
+            instrumentor.uninstrument()
+            hgobs.uninstrument_client(client)
+    own = _lines(tmp_path / "own.jsonl")
+    glob = _lines(tmp_path / "global.jsonl")
+    assert [(r["endpoint.kind"], r["http.status"]) for r in own] == [("api_call", 401)], \
+        (own, glob)
+    assert glob == []
+
+
+@pytest.mark.parametrize("own_origin,recorded_by", [(None, "own"), ("https://other.example.org",
+                                                                   "global")])
+def test_a_client_instrumented_over_the_global_one_records_what_it_knows(
+        server, telemetry, tmp_path, own_origin, recorded_by):
+    """Global instrumentation for the loop server's API, and a client instrumented over it:
+    a refused read is recorded once, by the client's own wrapper when its configuration
+    knows the API, else by the global one (it is never lost between the two)."""
+    instrumentor = hgobs.HGAuthInstrumentor()
+    instrumentor.instrument(profile=loop_profile(server.origin), client_id="global-client",
+                            jsonl_path=tmp_path / "global.jsonl",
+                            tracer_provider=telemetry.tracer_provider)
+    try:
+        with httpx.Client() as client:
+            hgobs.instrument_client(client, profile=loop_profile(own_origin or server.origin),
+                                    client_id="own-client", jsonl_path=tmp_path / "own.jsonl",
+                                    tracer_provider=telemetry.tracer_provider)
+            server.script.load([UNAUTHORIZED])
+            assert client.get(f"{server.origin}/fhir/R4/Patient/1",
+                              headers=BEARER).status_code == 401
+            hgobs.uninstrument_client(client)
+    finally:
+        instrumentor.uninstrument()
+    lines = {name: _lines(tmp_path / f"{name}.jsonl") for name in ("own", "global")}
+    assert [(r["endpoint.kind"], r["http.status"]) for r in lines.pop(recorded_by)] == \
+        [("api_call", 401)]
+    assert list(lines.values()) == [[]]
+
+
+class _Wrapped:
+    """What a client subclass's own ``send`` may hand back (a cache entry, a test double)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+
+class _WrappingClient(httpx.Client):
+    def send(self, request, **kwargs):  # type: ignore[override]
+        return _Wrapped(httpx.Response(200, request=request))
+
+
+def test_a_send_that_returns_no_response_object_to_an_unrelated_host_passes_through(
+        server, telemetry):
+    """A GET to a host no profile names was passed through untouched before late planning;
+    now the wrapper reads ``status_code`` on whatever the wrapped ``send`` returned, so an
+    AttributeError reaches the application."""
+    with _WrappingClient() as client:
+        hgobs.instrument_client(client, profile=loop_profile(server.origin),
+                                tracer_provider=telemetry.tracer_provider)
+        try:
+            got = client.send(client.build_request("GET", "https://elsewhere.example.net/x"))
+        finally:
+            hgobs.uninstrument_client(client)
+    assert type(got) is _Wrapped
+
+
+def test_uninstrument_while_the_first_flow_wraps_inner_leaves_no_wrapper(server, telemetry,
+                                                                        monkeypatch):
+    """``uninstrument`` in one thread while another thread's first request with a flow is
+    wrapping ``INNER`` (past ``flows``' test of the recorder): ``INNER`` must not stay wrapped
+    after ``uninstrument`` returns (it waits for the wrapping, then undoes it)."""
+    import threading
+
+    import wrapt
+
+    from hgobs.capture.instrumentor import INNER
+
+    instrumentor = hgobs.HGAuthInstrumentor()
+    instrumentor.instrument(profile=loop_profile(server.origin),
+                            tracer_provider=telemetry.tracer_provider)
+    real = wrapt.wrap_function_wrapper
+    raced: list[bool] = []
+
+    threads: list[threading.Thread] = []
+
+    def racing(owner, name, wrapper):
+        if name == INNER and not raced:  # uninstrument starts while INNER is being wrapped
+            raced.append(True)
+            threads.append(threading.Thread(target=instrumentor.uninstrument))
+            threads[0].start()
+            threads[0].join(0.2)  # it waits for the wrapping to finish, or races it
+        return real(owner, name, wrapper)
+
+    monkeypatch.setattr(wrapt, "wrap_function_wrapper", racing)
+    try:
+        with httpx.Client(auth=httpx.BasicAuth("u", "p")) as client:
+            server.script.load([OK])
+            client.get(f"{server.origin}/fhir/R4/Patient/1")
+        assert raced
+        threads[0].join(10)
+        assert not threads[0].is_alive()
+        left = [cls.__name__ for cls in (httpx.Client, httpx.AsyncClient)
+                if hasattr(getattr(cls, INNER), "__wrapped__")]
+    finally:
+        monkeypatch.undo()
+        from opentelemetry.instrumentation.utils import unwrap
+        for cls in (httpx.Client, httpx.AsyncClient):
+            if hasattr(getattr(cls, INNER), "__wrapped__"):
+                unwrap(cls, INNER)
+        instrumentor._flows_wrapped = False
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
+    assert left == []
