@@ -79,12 +79,12 @@ class Routes:
         """Literal host suffix of a pattern (or a custom domain) -> providers having it."""
         self._wide: tuple[int, ...] = ()
         """Providers with a pattern whose host is all placeholder: tried for every host."""
-        self._token_patterns = False
-        """True when some provider's token URL is a pattern."""
         last = len(providers) if len(providers) == 1 else self.fallback
         for index, provider in enumerate(providers[:last]):
             self._add(index, provider.profile)
-        self.token_paths: frozenset[str] | None = None if self._token_patterns \
+        token_patterns = any(is_pattern(url) for provider in providers[:last]
+                             for env in provider.profile.environments for url in env.token_urls)
+        self.token_paths: frozenset[str] | None = None if token_patterns \
             else frozenset(path for _, _, path in self._tokens)
         """The paths of the exact token URLs (as ``url_parts`` gives them), or None when some
         provider's token URL is a pattern. A request whose method is not POST (``plan``'s form
@@ -105,7 +105,6 @@ class Routes:
             for kind, urls in ((TOKEN_EXCHANGE, env.token_urls), (API_CALL, env.api_bases)):
                 for url in urls:
                     if is_pattern(url):
-                        self._token_patterns |= kind == TOKEN_EXCHANGE
                         suffix = UrlPattern.parse(url, profile.name).host_suffix
                         if suffix:
                             owned.add(suffix)

@@ -251,7 +251,11 @@ def sync_send(recorder: Recorder | None, client: Any, wrapped: Any, outer: Outer
         except Exception as exc:
             _late(recorder, request, sent, None, exc)
             raise
-        if _is_refused(response):
+        try:  # ``_is_refused``, inline: no call on a successful request
+            refused = response.status_code in REFUSED_STATUSES
+        except Exception:
+            refused = False
+        if refused:
             _late(recorder, request, sent, response)
         return response
     try:
@@ -315,13 +319,7 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
     if recorder is None:
         return await wrapped(*args, **kwargs)
     try:  # as ``guarded("plan", ...)``, without its call on every request
-        # ``flow``: ``send`` runs an ``httpx.Auth`` flow (an ``auth`` argument, or else the
-        # client's own, as ``Client._build_request_auth`` takes it; a URL's user info gives
-        # ``BasicAuth``, whose flow sends the request once, as no flow does). ``late``: the
-        # request can only be an API call or nothing (not a POST, only a POST being a token
-        # exchange by the form rule; to no exact token URL's path, with no token URL a
-        # pattern: ``Routes.token_paths``), so it is planned only if refused. Both read here,
-        # not in a helper: a successful API call sent without a flow calls nothing of hgobs.
+        # ``flow`` and ``late``: see ``sync_send``.
         if outer is None:
             flow = inner = False
         else:
@@ -346,7 +344,11 @@ async def async_send(recorder: Recorder | None, client: Any, wrapped: Any,
         except Exception as exc:
             _late(recorder, request, sent, None, exc)
             raise
-        if _is_refused(response):
+        try:  # ``_is_refused``, inline: no call on a successful request
+            refused = response.status_code in REFUSED_STATUSES
+        except Exception:
+            refused = False
+        if refused:
             _late(recorder, request, sent, response)
         return response
     try:

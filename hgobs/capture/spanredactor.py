@@ -112,7 +112,6 @@ class ForeignSpanRedactor(SpanProcessor):
             store = span._attributes._dict
             name = span._name
             scope = span._instrumentation_scope
-            texts = span._status._description or span._events._dq  # quoting the URL, maybe
             if type(store) is not dict or type(name) is not str:
                 raise AttributeError  # not the SDK's span as this SDK makes it: the general way
         except AttributeError:
@@ -143,7 +142,7 @@ class ForeignSpanRedactor(SpanProcessor):
                 changed = bool(changes)
                 store.update(changes)
             # An exception event or a status description may quote the URL.
-            if changed and texts:
+            if changed and (span._status._description or span._events._dq):
                 _scrub_texts(span)
             if "://" in name:
                 self._rename(span, name)
